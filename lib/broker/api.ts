@@ -1,0 +1,80 @@
+/**
+ * The in-process contract of a running broker. The HTTP server (issue "The
+ * broker") implements it; the session, the watcher, the conflict detector,
+ * learnings, the dashboards and alerts consume it. Types only.
+ * @module
+ */
+import type { Hono } from "hono";
+import type { BrokerMessage, WireError } from "../core/messages.ts";
+
+/** A published message with its global sequence number. */
+export type LogEntry = {
+  seq: number;
+  timestamp_unix_secs: number;
+  message: BrokerMessage;
+};
+
+/** One row of `GET /status` `agents` (sorted by agent_id). */
+export type AgentStatusEntry = {
+  agent_id: string;
+  cli: string;
+  status: string;
+  last_seen_seconds: number;
+  summary: string;
+  phase?: string;
+};
+
+/** What a subscriber is told, in publish order. */
+export type BrokerEvent =
+  | { kind: "entry"; entry: LogEntry }
+  | { kind: "roster" }
+  | { kind: "watch"; target: WatchTarget };
+
+/** A worktree registered for watching (seeded or via `POST /watch`). */
+export type WatchTarget = {
+  agent_id: string;
+  worktree_path: string;
+  cli: string | null;
+};
+
+/** Result of publishing one message. */
+export type PublishResult =
+  | { ok: true; seq: number }
+  | { ok: false; error: WireError };
+
+/** A running broker. */
+export interface Broker {
+  /** `http://<bind>:<port>` */
+  readonly url: string;
+  readonly port: number;
+  /** Session name reported in `/status` (`session` field). */
+  readonly session: string;
+  /** Publish an untrusted JSON value exactly as `POST /publish` would. */
+  publish(input: unknown): Promise<PublishResult>;
+  /** Highest seq assigned so far (0 when empty). */
+  lastSeq(): number;
+  /** Entries with seq > since, oldest first, at most `limit`; may read disk. */
+  logSince(since: number, limit?: number): Promise<LogEntry[]>;
+  /** Roster snapshot as served by `/status`. */
+  agents(): AgentStatusEntry[];
+  /** Watch targets known so far. */
+  watchTargets(): WatchTarget[];
+  /** Listen to new entries, roster changes and watch registrations. */
+  subscribe(fn: (ev: BrokerEvent) => void): () => void;
+  /** Stop serving, flush and fsync the log. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * An add-on started with the broker (watcher, conflict detector, learnings,
+ * alerts). It may also mount HTTP routes (web dashboard, SSE).
+ */
+export type BrokerPlugin = {
+  name: string;
+  /** Mount extra routes before the broker's own 404 fallback. */
+  routes?: (app: Hono, broker: Broker) => void;
+  /** Start after the server listens; return a disposer. */
+  start?: (
+    broker: Broker,
+  ) => Promise<() => Promise<void>> | (() => Promise<void>);
+};

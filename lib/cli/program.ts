@@ -1,0 +1,26 @@
+/**
+ * Builds the `git-paw` command tree. Each area registers its own commands.
+ * @module
+ */
+import { Command } from "commander";
+import { VERSION } from "../version.ts";
+import { registerBrokerCommands } from "../broker/cli.ts";
+import { registerSessionCommands } from "../session/cli.ts";
+import { registerCoordCommands } from "../coord/cli.ts";
+import { registerDashboardCommands } from "../dashboard/cli.ts";
+
+/** A fresh program; `main.ts` parses argv with it. */
+export function buildProgram(): Command {
+  const program = new Command("git-paw")
+    .description(
+      "Parallel AI Worktrees: one git worktree and tmux pane per branch, each running an AI coding CLI, coordinated by a local broker.",
+    )
+    .version(VERSION, "-V, --version")
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerSessionCommands(program);
+  registerBrokerCommands(program);
+  registerCoordCommands(program);
+  registerDashboardCommands(program);
+  return program;
+}
