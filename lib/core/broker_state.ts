@@ -1,0 +1,443 @@
+/**
+ * The broker's delivery core (SPEC §8.3–§8.5): roster, inboxes, routing,
+ * cursor polls and a bounded window of recent entries, as plain functions over
+ * a {@link BrokerState}. Pure: no I/O, no clock reads — every function that
+ * needs the time takes `nowMs` (Unix milliseconds).
+ *
+ * Inboxes hold only sequence numbers (a growable `Uint32Array` each, always
+ * sorted because seqs only grow), so a poll is a binary search plus a slice:
+ * O(log n + k). Message bodies live in a ring of the most recent entries; the
+ * shell (lib/broker/store.ts) serves older ones from disk.
+ * @module
+ */
+import {
+  type BrokerMessage,
+  identityOf,
+  statusLabel,
+  SUPERVISOR_ID,
+} from "./messages.ts";
+
+/** Labels that stay until another terminal label replaces them (§8.4). */
+export const TERMINAL_LABELS: ReadonlySet<string> = new Set([
+  "done",
+  "verified",
+  "blocked",
+  "committed",
+]);
+
+/** One published message as kept by the broker. */
+export type StoredEntry = {
+  seq: number;
+  timestamp_unix_secs: number;
+  message: BrokerMessage;
+  /** `JSON.stringify(message)`, computed once at publish time. */
+  json: string;
+};
+
+/** A roster row (agents that published a roster-updating type). */
+export type AgentRecord = {
+  agent_id: string;
+  status: string;
+  /** Unix ms of the last roster-updating publish. */
+  lastSeenMs: number;
+  /** Unix ms of the last `agent.artifact {status:"committed"}`, if any. */
+  lastCommittedMs: number | null;
+  /** Last `payload.phase` of an `agent.status`, if any. */
+  phase: string | null;
+  /** Seq of the last roster-updating message. */
+  lastSeq: number;
+};
+
+/** Sorted, growable list of the seqs delivered to one agent. */
+export type Inbox = { seqs: Uint32Array; length: number };
+
+/** A worktree registered for watching. */
+export type WatchRecord = {
+  agent_id: string;
+  worktree_path: string;
+  cli: string | null;
+};
+
+/** Everything the delivery core knows. Mutated in place by its functions. */
+export type BrokerState = {
+  /** Highest seq assigned so far (0 when empty). */
+  lastSeq: number;
+  agents: Map<string, AgentRecord>;
+  /** CLI label per agent (seeded, `/watch`, or first `agent.status` cli). */
+  clis: Map<string, string>;
+  inboxes: Map<string, Inbox>;
+  /** Watch targets keyed by worktree path. */
+  watched: Map<string, WatchRecord>;
+  /** Committed → working re-entry window (0 disables it). */
+  republishWorkingTtlMs: number;
+  /** Ring of the most recent entries, indexed by `seq % windowSize`. */
+  window: Array<StoredEntry | undefined>;
+  windowSize: number;
+};
+
+/** Options for {@link createBrokerState}. */
+export type BrokerStateOptions = {
+  /** Default 60 s (SPEC `[broker.watcher].republish_working_ttl_seconds`). */
+  republishWorkingTtlSeconds?: number;
+  /** How many recent entries keep their bodies in memory. Default 10,000. */
+  windowSize?: number;
+};
+
+/** A fresh, empty state. */
+export function createBrokerState(opts: BrokerStateOptions = {}): BrokerState {
+  const windowSize = Math.max(1, Math.floor(opts.windowSize ?? 10_000));
+  return {
+    lastSeq: 0,
+    agents: new Map(),
+    clis: new Map(),
+    inboxes: new Map(),
+    watched: new Map(),
+    republishWorkingTtlMs: Math.max(0, opts.republishWorkingTtlSeconds ?? 60) *
+      1000,
+    window: new Array(windowSize),
+    windowSize,
+  };
+}
+
+/** Make sure `agentId` has an inbox; true when it was created now. */
+export function ensureInbox(state: BrokerState, agentId: string): boolean {
+  if (state.inboxes.has(agentId)) return false;
+  state.inboxes.set(agentId, { seqs: new Uint32Array(8), length: 0 });
+  return true;
+}
+
+function deliver(state: BrokerState, agentId: string, seq: number): void {
+  const inbox = state.inboxes.get(agentId);
+  if (!inbox) return;
+  if (inbox.length === inbox.seqs.length) {
+    const bigger = new Uint32Array(inbox.seqs.length * 2);
+    bigger.set(inbox.seqs);
+    inbox.seqs = bigger;
+  }
+  inbox.seqs[inbox.length++] = seq;
+}
+
+/**
+ * Seed an agent known at launch: its CLI (if non-blank) and an empty inbox.
+ */
+export function seedAgent(
+  state: BrokerState,
+  agentId: string,
+  cli?: string | null,
+): void {
+  if (cli && cli.trim() !== "") state.clis.set(agentId, cli);
+  ensureInbox(state, agentId);
+}
+
+/**
+ * Register a worktree for watching. Idempotent per path: returns false (and
+ * changes nothing) when the path is already registered. A new registration
+ * records the CLI (if non-blank) and creates the agent's inbox.
+ */
+export function registerWatch(
+  state: BrokerState,
+  target: WatchRecord,
+): boolean {
+  if (state.watched.has(target.worktree_path)) return false;
+  state.watched.set(target.worktree_path, { ...target });
+  seedAgent(state, target.agent_id, target.cli);
+  return true;
+}
+
+/** Drop a watched path so a later registration of it counts as new. */
+export function forgetWatch(state: BrokerState, worktreePath: string): boolean {
+  return state.watched.delete(worktreePath);
+}
+
+/** What {@link publish} did. */
+export type PublishOutcome = {
+  entry: StoredEntry;
+  /** Inboxes the message was appended to. */
+  deliveredTo: string[];
+  /** True when a roster row was created or changed. */
+  rosterChanged: boolean;
+};
+
+/**
+ * The label an agent ends up with when `next` arrives (SPEC §8.4): terminal
+ * labels stick unless the new label is terminal too, except
+ * `committed → working` within the re-entry TTL of the commit.
+ */
+export function nextLabel(
+  state: BrokerState,
+  record: AgentRecord | undefined,
+  next: string,
+  nowMs: number,
+): string {
+  if (!record || record.status === "") return next;
+  const current = record.status;
+  if (!TERMINAL_LABELS.has(current) || TERMINAL_LABELS.has(next)) return next;
+  if (
+    current === "committed" && next === "working" &&
+    state.republishWorkingTtlMs > 0 && record.lastCommittedMs !== null &&
+    nowMs - record.lastCommittedMs < state.republishWorkingTtlMs
+  ) return next;
+  return current;
+}
+
+function updateRoster(
+  state: BrokerState,
+  msg: BrokerMessage,
+  agentId: string,
+  label: string,
+  seq: number,
+  nowMs: number,
+): boolean {
+  let record = state.agents.get(agentId);
+  let changed = false;
+  if (!record) {
+    record = {
+      agent_id: agentId,
+      status: "",
+      lastSeenMs: nowMs,
+      lastCommittedMs: null,
+      phase: null,
+      lastSeq: seq,
+    };
+    state.agents.set(agentId, record);
+    changed = true;
+  }
+  const status = nextLabel(state, record, label, nowMs);
+  if (status !== record.status) changed = true;
+  record.status = status;
+  record.lastSeenMs = nowMs;
+  record.lastSeq = seq;
+  if (msg.type === "agent.artifact" && msg.payload.status === "committed") {
+    record.lastCommittedMs = nowMs;
+  }
+  if (msg.type === "agent.status") {
+    if (msg.payload.phase != null && msg.payload.phase !== record.phase) {
+      record.phase = msg.payload.phase;
+      changed = true;
+    }
+    const cli = msg.payload.cli;
+    if (cli && cli.trim() !== "" && !state.clis.get(agentId)) {
+      state.clis.set(agentId, cli);
+      changed = true;
+    }
+  }
+  ensureInbox(state, agentId);
+  return changed;
+}
+
+function broadcast(
+  state: BrokerState,
+  seq: number,
+  except: string,
+  out: string[],
+): void {
+  for (const id of state.inboxes.keys()) {
+    if (id === except) continue;
+    deliver(state, id, seq);
+    out.push(id);
+  }
+}
+
+function deliverIfExists(
+  state: BrokerState,
+  id: string,
+  seq: number,
+  out: string[],
+): void {
+  if (!state.inboxes.has(id)) return;
+  deliver(state, id, seq);
+  out.push(id);
+}
+
+function deliverCreating(
+  state: BrokerState,
+  id: string,
+  seq: number,
+  out: string[],
+): void {
+  ensureInbox(state, id);
+  deliver(state, id, seq);
+  out.push(id);
+}
+
+/**
+ * Publish a validated, normalised message (see `parseMessage()`): assign the
+ * next seq, update the roster, append to the window and route it (SPEC §8.3).
+ *
+ * @param opts.seq force a seq (replay from disk); must exceed `lastSeq`.
+ * @param opts.timestampSecs force the entry timestamp (replay).
+ * @example
+ * ```ts
+ * import { createBrokerState, publish, poll } from "./broker_state.ts";
+ * const s = createBrokerState();
+ * publish(s, { type: "agent.question", agent_id: "feat-a", payload: { question: "why?" } }, 0);
+ * poll(s, "supervisor", 0).lastSeq; // 1
+ * ```
+ */
+export function publish(
+  state: BrokerState,
+  msg: BrokerMessage,
+  nowMs: number,
+  opts: { seq?: number; timestampSecs?: number; json?: string } = {},
+): PublishOutcome {
+  const seq = opts.seq ?? state.lastSeq + 1;
+  if (!(seq > state.lastSeq)) {
+    throw new RangeError(`seq ${seq} must exceed ${state.lastSeq}`);
+  }
+  state.lastSeq = seq;
+  const entry: StoredEntry = {
+    seq,
+    timestamp_unix_secs: opts.timestampSecs ?? Math.floor(nowMs / 1000),
+    message: msg,
+    json: opts.json ?? JSON.stringify(msg),
+  };
+  state.window[seq % state.windowSize] = entry;
+
+  const sender = identityOf(msg);
+  const label = statusLabel(msg);
+  const rosterChanged = label === null
+    ? false
+    : updateRoster(state, msg, sender, label, seq, nowMs);
+
+  const to: string[] = [];
+  switch (msg.type) {
+    case "agent.status":
+      break;
+    case "agent.artifact":
+    case "agent.intent":
+      broadcast(state, seq, sender, to);
+      break;
+    case "agent.blocked":
+      deliverIfExists(state, msg.payload.from, seq, to);
+      break;
+    case "agent.verified":
+      broadcast(state, seq, msg.payload.verified_by, to);
+      break;
+    case "agent.feedback":
+      deliverIfExists(state, msg.agent_id, seq, to);
+      break;
+    case "agent.question":
+    case "supervisor.verify-now":
+      deliverCreating(state, SUPERVISOR_ID, seq, to);
+      break;
+    case "agent.advanced-main":
+      broadcast(state, seq, msg.from, to);
+      break;
+    case "agent.learning":
+      deliverCreating(state, msg.payload.branch_id ?? SUPERVISOR_ID, seq, to);
+      break;
+  }
+  return { entry, deliveredTo: to, rosterChanged };
+}
+
+/** First index in `a[0..len)` whose value is > `since` (binary search). */
+export function upperBound(a: Uint32Array, len: number, since: number): number {
+  let lo = 0;
+  let hi = len;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= since) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Result of {@link poll}: the seqs to return and the new cursor. */
+export type PollResult = {
+  /** Seqs > since, oldest first, at most `limit` (a view: copy to keep). */
+  seqs: Uint32Array;
+  /** Highest returned seq, or `since` when nothing is returned. */
+  lastSeq: number;
+};
+
+/**
+ * Seqs in `agentId`'s inbox newer than `since`, oldest first, at most
+ * `limit`. Non-destructive; an unknown inbox answers nothing. O(log n + k).
+ */
+export function poll(
+  state: BrokerState,
+  agentId: string,
+  since: number,
+  limit = Infinity,
+): PollResult {
+  const inbox = state.inboxes.get(agentId);
+  if (!inbox) return { seqs: new Uint32Array(0), lastSeq: since };
+  const start = upperBound(inbox.seqs, inbox.length, since);
+  const end = Math.min(inbox.length, start + Math.max(0, limit));
+  const seqs = inbox.seqs.subarray(start, end);
+  return { seqs, lastSeq: seqs.length ? seqs[seqs.length - 1]! : since };
+}
+
+/** The entry with `seq` if it is still in the in-memory window. */
+export function entryInWindow(
+  state: BrokerState,
+  seq: number,
+): StoredEntry | undefined {
+  const e = state.window[seq % state.windowSize];
+  return e && e.seq === seq ? e : undefined;
+}
+
+/**
+ * Poll and resolve bodies from the window: `messages` are the found entries,
+ * `missing` the seqs that left the window (the shell reads them from disk).
+ */
+export function pollWindow(
+  state: BrokerState,
+  agentId: string,
+  since: number,
+  limit = Infinity,
+): { entries: StoredEntry[]; missing: number[]; lastSeq: number } {
+  const r = poll(state, agentId, since, limit);
+  const entries: StoredEntry[] = [];
+  const missing: number[] = [];
+  for (const seq of r.seqs) {
+    const e = entryInWindow(state, seq);
+    if (e) entries.push(e);
+    else missing.push(seq);
+  }
+  return { entries, missing, lastSeq: r.lastSeq };
+}
+
+/** One `/status` row. */
+export type RosterRow = {
+  agent_id: string;
+  cli: string;
+  status: string;
+  last_seen_seconds: number;
+  summary: string;
+  phase?: string;
+};
+
+/** Roster snapshot for `/status`, sorted by agent id. */
+export function snapshot(state: BrokerState, nowMs: number): RosterRow[] {
+  const rows: RosterRow[] = [];
+  for (const r of state.agents.values()) {
+    const row: RosterRow = {
+      agent_id: r.agent_id,
+      cli: state.clis.get(r.agent_id) ?? "",
+      status: r.status,
+      last_seen_seconds: Math.max(0, Math.floor((nowMs - r.lastSeenMs) / 1000)),
+      summary: "",
+    };
+    if (r.phase !== null) row.phase = r.phase;
+    rows.push(row);
+  }
+  rows.sort((
+    a,
+    b,
+  ) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0));
+  return rows;
+}
+
+/** Watch targets in registration order. */
+export function watchTargets(state: BrokerState): WatchRecord[] {
+  return [...state.watched.values()].map((w) => ({ ...w }));
+}
+
+/** The message JSON as returned by a poll: the body plus its `seq`. */
+export function pollJson(entry: StoredEntry): string {
+  const j = entry.json;
+  return j.length > 2
+    ? `${j.slice(0, -1)},"seq":${entry.seq}}`
+    : `{"seq":${entry.seq}}`;
+}
