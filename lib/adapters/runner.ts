@@ -1,0 +1,127 @@
+/**
+ * Runs subprocesses: always `Deno.Command` with an argv array, never a shell.
+ * Needs `--allow-run` for the programs it starts.
+ * @module
+ */
+import { AppError, CommandFailedError } from "../core/errors.ts";
+
+/** Options for {@link run}. */
+export type RunOptions = {
+  /** Working directory of the child. */
+  cwd?: string;
+  /** Extra environment variables (merged over the current environment). */
+  env?: Record<string, string>;
+  /** Text written to the child's stdin (stdin is closed otherwise). */
+  stdin?: string;
+  /** Abort the child (killed with SIGTERM). */
+  signal?: AbortSignal;
+};
+
+/** What a finished subprocess produced. */
+export type RunResult = {
+  /** Exit code (non-zero also when killed by a signal). */
+  code: number;
+  stdout: string;
+  stderr: string;
+};
+
+/** The shape of {@link run}; adapters take one so tests can pass a fake. */
+export type Runner = (
+  cmd: string,
+  args: readonly string[],
+  opts?: RunOptions,
+) => Promise<RunResult>;
+
+const INSTALL_HINTS: Record<string, string> = {
+  tmux:
+    "tmux is required but not installed. Install with: brew install tmux (macOS) or apt install tmux (Linux)",
+  git:
+    "git is required but not installed. Install with: brew install git (macOS) or apt install git (Linux)",
+};
+
+/** The error for a program that is not installed. */
+export function missingBinaryError(cmd: string, cause?: unknown): AppError {
+  const msg = INSTALL_HINTS[cmd] ??
+    `Cannot run '${cmd}': not found on PATH. Install it or fix PATH.`;
+  return new AppError(msg, "missing_binary", { cause });
+}
+
+const dec = new TextDecoder();
+
+/**
+ * Run `cmd args…` and collect its output. Never throws for a non-zero exit;
+ * throws {@link AppError} (`missing_binary`) when `cmd` is not installed.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./runner.ts";
+ * const r = await run("git", ["--version"]);
+ * // r.code === 0, r.stdout starts with "git version"
+ * ```
+ */
+export async function run(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const command = new Deno.Command(cmd, {
+    args: [...args],
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: opts.signal,
+  });
+  let out: Deno.CommandOutput;
+  try {
+    if (opts.stdin === undefined) {
+      out = await command.output();
+    } else {
+      const child = command.spawn();
+      const w = child.stdin.getWriter();
+      try {
+        await w.write(new TextEncoder().encode(opts.stdin));
+        await w.close();
+      } catch {
+        // The child may exit without reading stdin; its status says the rest.
+      }
+      out = await child.output();
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw missingBinaryError(cmd, e);
+    throw e;
+  }
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/**
+ * Like {@link run} but a non-zero exit throws {@link CommandFailedError}
+ * carrying the argv and stderr.
+ */
+export async function runOk(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) {
+    throw new CommandFailedError([cmd, ...args], r.code, r.stderr);
+  }
+  return r;
+}
+
+/** True when `cmd` can be started (e.g. `hasBinary("tmux")`). */
+export async function hasBinary(cmd: string): Promise<boolean> {
+  try {
+    await run(cmd, ["-V"]);
+    return true;
+  } catch (e) {
+    if (e instanceof AppError && e.code === "missing_binary") return false;
+    throw e;
+  }
+}
