@@ -19,9 +19,14 @@ import {
 import { AppError } from "../core/errors.ts";
 import { eprintln } from "../cli/output.ts";
 
+/** Reads one environment variable (default: `Deno.env.get`). */
+export type EnvGetter = (name: string) => string | undefined;
+
+const denoEnv: EnvGetter = (k) => Deno.env.get(k);
+
 /** Home directory, or an error naming what to set. */
-export function homeDir(): string {
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+export function homeDir(env: EnvGetter = denoEnv): string {
+  const home = env("HOME") ?? env("USERPROFILE");
   if (!home) {
     throw new AppError(
       "Config error: cannot find the home directory; set HOME",
@@ -32,9 +37,9 @@ export function homeDir(): string {
 }
 
 /** `$XDG_CONFIG_HOME/git-paw/config.toml` if that is absolute, else `~/.config/git-paw/config.toml`. */
-export function globalConfigPath(): string {
-  const xdg = Deno.env.get("XDG_CONFIG_HOME");
-  const base = xdg && isAbsolute(xdg) ? xdg : join(homeDir(), ".config");
+export function globalConfigPath(env: EnvGetter = denoEnv): string {
+  const xdg = env("XDG_CONFIG_HOME");
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homeDir(env), ".config");
   return join(base, "git-paw", "config.toml");
 }
 
@@ -81,6 +86,8 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
 export type LoadConfigOptions = {
   /** Receives warnings (default: printed on stderr as `warning: …`). */
   onWarning?: (message: string) => void;
+  /** Global config file to read (default {@link globalConfigPath}). */
+  globalPath?: string;
 };
 
 /**
@@ -93,7 +100,7 @@ export async function loadConfig(
   repoRoot: string | null,
   opts: LoadConfigOptions = {},
 ): Promise<Config> {
-  const global = await readConfigFile(globalConfigPath());
+  const global = await readConfigFile(opts.globalPath ?? globalConfigPath());
   const repo = repoRoot ? await readConfigFile(repoConfigPath(repoRoot)) : {};
   const warn = opts.onWarning ?? ((m: string) => eprintln(`warning: ${m}`));
   const config = mergeConfig(global, repo, { onWarning: warn });
@@ -137,8 +144,10 @@ export async function writeFileAtomic(
  * Replace the global config file with `file` (validated first), written
  * atomically. Comments in the old file are not kept.
  */
-export async function writeGlobalConfig(file: ConfigFile): Promise<string> {
-  const path = globalConfigPath();
+export async function writeGlobalConfig(
+  file: ConfigFile,
+  path: string = globalConfigPath(),
+): Promise<string> {
   const r = validateConfig(file, path);
   if (!r.ok) throw new AppError(`Config error: ${r.error}`, "config");
   const header =

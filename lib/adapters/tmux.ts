@@ -1,0 +1,315 @@
+/**
+ * tmux adapter: every call is an argv array (never a shell string), every
+ * argument is protected from tmux's `;` command splitting, and text that
+ * tmux expands as a format (`-T`, `-c`, `display-message`) is escaped
+ * (`#` → `##`). Options are session-, window- or pane-scoped only — the
+ * user's global options are never changed. The socket is tmux's default
+ * (honouring `TMUX_TMPDIR`, or `$TMUX` inside tmux).
+ *
+ * Needs `--allow-run=tmux`.
+ * @module
+ */
+import { run } from "./runner.ts";
+import { AppError } from "../core/errors.ts";
+import { type Liveness, tmuxArg, tmuxEscape } from "../core/session.ts";
+
+/** Result of one tmux call. */
+export type TmuxResult = { code: number; stdout: string; stderr: string };
+
+/** Run `tmux args…`; never throws for a non-zero exit. */
+export async function tmuxRaw(args: readonly string[]): Promise<TmuxResult> {
+  return await run("tmux", args.map(tmuxArg));
+}
+
+/** Run `tmux args…`; a non-zero exit throws `Tmux error: <stderr>`. */
+export async function tmux(args: readonly string[]): Promise<string> {
+  const r = await tmuxRaw(args);
+  if (r.code !== 0) {
+    throw new AppError(
+      `Tmux error: ${r.stderr.trim() || `tmux ${args[0]} failed`} (tmux ${
+        args[0]
+      })`,
+      "tmux",
+    );
+  }
+  return r.stdout;
+}
+
+/** `[major, minor]` of the installed tmux, or null when not installed. */
+export async function tmuxVersion(): Promise<[number, number] | null> {
+  let r: TmuxResult;
+  try {
+    r = await run("tmux", ["-V"]);
+  } catch (e) {
+    if (e instanceof AppError && e.code === "missing_binary") return null;
+    throw e;
+  }
+  const m = r.stdout.match(/(\d+)\.(\d+)/);
+  return m ? [Number(m[1]), Number(m[2])] : [99, 0];
+}
+
+/**
+ * Throw a clear error when tmux is missing or older than 3.2 (needed for
+ * `-e` on `split-window`).
+ */
+export async function requireTmux(): Promise<void> {
+  const v = await tmuxVersion();
+  if (!v) {
+    throw new AppError(
+      "tmux is required but not installed. Install with: brew install tmux (macOS) or apt install tmux (Linux)",
+      "missing_binary",
+    );
+  }
+  if (v[0] < 3 || (v[0] === 3 && v[1] < 2)) {
+    throw new AppError(
+      `tmux ${v[0]}.${
+        v[1]
+      } is too old; git-paw needs tmux 3.2 or newer. Upgrade tmux.`,
+      "missing_binary",
+    );
+  }
+}
+
+/** Exact-match target for a session name. */
+export function sessionTarget(name: string): string {
+  return `=${name}`;
+}
+
+/**
+ * Is the session running? `alive`, `stale` (tmux ran and said no) or
+ * `indeterminate` (tmux could not be run).
+ */
+export async function hasSession(name: string): Promise<Liveness> {
+  try {
+    const r = await tmuxRaw(["has-session", "-t", sessionTarget(name)]);
+    return r.code === 0 ? "alive" : "stale";
+  } catch {
+    return "indeterminate";
+  }
+}
+
+/** What to run in a new pane. */
+export type PaneSpec = {
+  /** Working directory (escaped for format expansion here). */
+  cwd: string;
+  /** Variables for the pane's environment (`-e`). */
+  env: Record<string, string>;
+  /** Program and arguments, run directly (no shell). */
+  argv: string[];
+};
+
+function paneArgs(spec: PaneSpec): string[] {
+  const out = ["-c", tmuxEscape(spec.cwd)];
+  for (const [k, v] of Object.entries(spec.env)) out.push("-e", `${k}=${v}`);
+  return out;
+}
+
+/**
+ * `new-session -d` with a fixed size (instead of a global `default-size`);
+ * returns the first pane's id (`%N`).
+ */
+export async function newSession(
+  name: string,
+  spec: PaneSpec,
+  size: { width: number; height: number } = { width: 480, height: 140 },
+): Promise<string> {
+  const out = await tmux([
+    "new-session",
+    "-d",
+    "-s",
+    name,
+    "-x",
+    String(size.width),
+    "-y",
+    String(size.height),
+    ...paneArgs(spec),
+    "-P",
+    "-F",
+    "#{pane_id}",
+    "--",
+    ...spec.argv,
+  ]);
+  return out.trim();
+}
+
+/** Options for {@link splitWindow}. */
+export type SplitOptions = {
+  /** Put the new pane before (left of / above) the target. */
+  before?: boolean;
+  /** Split left/right instead of top/bottom. */
+  horizontal?: boolean;
+};
+
+/** `split-window` at `target` (a pane id); returns the new pane's id. */
+export async function splitWindow(
+  target: string,
+  spec: PaneSpec,
+  opts: SplitOptions = {},
+): Promise<string> {
+  const out = await tmux([
+    "split-window",
+    "-d",
+    ...(opts.horizontal ? ["-h"] : []),
+    ...(opts.before ? ["-b"] : []),
+    "-t",
+    target,
+    ...paneArgs(spec),
+    "-P",
+    "-F",
+    "#{pane_id}",
+    "--",
+    ...spec.argv,
+  ]);
+  return out.trim();
+}
+
+/** Set a pane title verbatim (escaped: `select-pane -T` expands formats). */
+export async function setPaneTitle(pane: string, title: string): Promise<void> {
+  await tmux(["select-pane", "-t", pane, "-T", tmuxEscape(title)]);
+}
+
+/** A pane-scoped option (`set-option -p`), value stored as given. */
+export async function setPaneOption(
+  pane: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await tmux(["set-option", "-p", "-t", pane, key, value]);
+}
+
+/** A session-scoped option (`set-option -t <session>`). */
+export async function setSessionOption(
+  session: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await tmux(["set-option", "-t", sessionTarget(session), key, value]);
+}
+
+/** A window-scoped option for the window holding `pane`. */
+export async function setWindowOption(
+  pane: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await tmux(["set-option", "-w", "-t", pane, key, value]);
+}
+
+/** A session environment variable (for shells started later). */
+export async function setEnvironment(
+  session: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await tmux(["set-environment", "-t", sessionTarget(session), key, value]);
+}
+
+/** `select-layout` for the window holding `pane`. */
+export async function selectLayout(
+  pane: string,
+  layout: "tiled" | "main-horizontal" | "main-vertical" | "even-vertical",
+): Promise<void> {
+  await tmux(["select-layout", "-t", pane, layout]);
+}
+
+/** Kill a session if it exists (no error when it does not). */
+export async function killSession(name: string): Promise<void> {
+  await tmuxRaw(["kill-session", "-t", sessionTarget(name)]);
+}
+
+/** Kill one pane (no error when it is gone). */
+export async function killPane(pane: string): Promise<void> {
+  await tmuxRaw(["kill-pane", "-t", pane]);
+}
+
+/** One pane as listed by {@link listPanes}. */
+export type PaneInfo = {
+  id: string;
+  index: number;
+  title: string;
+  /** `@paw_agent` (agent id) or "" */
+  agent: string;
+  /** `@paw_role` (`dashboard`, the branch) or "" */
+  role: string;
+  dead: boolean;
+};
+
+/** Every pane of the session's first window, in index order. */
+export async function listPanes(session: string): Promise<PaneInfo[]> {
+  const sep = "\x1f";
+  const out = await tmux([
+    "list-panes",
+    "-s",
+    "-t",
+    sessionTarget(session),
+    "-F",
+    [
+      "#{pane_id}",
+      "#{pane_index}",
+      "#{pane_dead}",
+      "#{@paw_agent}",
+      "#{@paw_role}",
+      "#{pane_title}",
+    ].join(sep),
+  ]);
+  return out.split("\n").filter((l) => l !== "").map((l) => {
+    const [id, index, dead, agent, role, ...title] = l.split(sep);
+    return {
+      id: id!,
+      index: Number(index),
+      dead: dead === "1",
+      agent: agent ?? "",
+      role: role ?? "",
+      title: title.join(sep),
+    };
+  });
+}
+
+/** Type text literally into a pane (`send-keys -l`, no Enter). */
+export async function sendLiteral(pane: string, text: string): Promise<void> {
+  await tmux(["send-keys", "-l", "-t", pane, "--", text]);
+}
+
+/** Press Enter in a pane. */
+export async function sendEnter(pane: string): Promise<void> {
+  await tmux(["send-keys", "-t", pane, "Enter"]);
+}
+
+/** `pipe-pane -o` the pane's output into `command` (a shell command). */
+export async function pipePane(pane: string, command: string): Promise<void> {
+  await tmux(["pipe-pane", "-o", "-t", pane, command]);
+}
+
+/** Detach every client of the session ("no clients" is fine). */
+export async function detachClients(session: string): Promise<void> {
+  await tmuxRaw(["detach-client", "-s", sessionTarget(session)]);
+}
+
+/** Text of a pane (`capture-pane -p`). */
+export async function capturePane(pane: string): Promise<string> {
+  return await tmux(["capture-pane", "-p", "-t", pane]);
+}
+
+/**
+ * Attach the terminal to the session: `switch-client` when already inside
+ * tmux, else `attach-session` (inherits the terminal; returns on detach).
+ */
+export async function attachSession(session: string): Promise<void> {
+  const inside = !!Deno.env.get("TMUX");
+  const args = inside
+    ? ["switch-client", "-t", sessionTarget(session)]
+    : ["attach-session", "-t", sessionTarget(session)];
+  const child = new Deno.Command("tmux", {
+    args: args.map(tmuxArg),
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const st = await child.status;
+  if (!st.success) {
+    throw new AppError(
+      `Tmux error: cannot attach to session '${session}'. Attach with:  tmux attach -t ${session}`,
+      "tmux",
+    );
+  }
+}

@@ -1,0 +1,449 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import {
+  branchExists,
+  createWorktree,
+  createWorktrees,
+  defaultBranch,
+  deleteBranch,
+  dirtyFiles,
+  listBranches,
+  removeWorktree,
+  repoRoot,
+  tryRepoRoot,
+  unmergedCount,
+  validateBranchName,
+  worktreeList,
+  worktreePath,
+  type WorktreeProgress,
+} from "../../lib/adapters/git.ts";
+import { AppError } from "../../lib/core/errors.ts";
+import { commitFile, makeRepo, sh, tempDir } from "./git_fixture.ts";
+
+Deno.test("repoRoot() finds the top level from a subdirectory", async () => {
+  await using r = await makeRepo();
+  await Deno.mkdir(join(r.repo, "a", "b"), { recursive: true });
+  assert.equal(await repoRoot(join(r.repo, "a", "b")), r.repo);
+});
+
+Deno.test("repoRoot() outside a repo fails with the SPEC message", async () => {
+  await using d = await tempDir();
+  await assert.rejects(() => repoRoot(d.path), (e: unknown) => {
+    assert.ok(e instanceof AppError);
+    assert.equal(
+      e.message,
+      "Not a git repository. Run git-paw from inside a git project.",
+    );
+    assert.equal(e.code, "not_a_repo");
+    return true;
+  });
+  assert.equal(await tryRepoRoot(d.path), null);
+});
+
+Deno.test("defaultBranch() follows origin/HEAD when it is set", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "update-ref", "refs/remotes/origin/trunk", "HEAD");
+  await sh(
+    r.repo,
+    "symbolic-ref",
+    "refs/remotes/origin/HEAD",
+    "refs/remotes/origin/trunk",
+  );
+  assert.equal(await defaultBranch(r.repo), "trunk");
+});
+
+Deno.test("defaultBranch() falls back to init.defaultBranch, main, master, current", async (t) => {
+  await t.step("init.defaultBranch when that branch exists", async () => {
+    await using r = await makeRepo({ branch: "work" });
+    await sh(r.repo, "branch", "dev");
+    await sh(r.repo, "branch", "main");
+    await sh(r.repo, "config", "init.defaultBranch", "dev");
+    assert.equal(await defaultBranch(r.repo), "dev");
+  });
+  await t.step(
+    "main when init.defaultBranch names a missing branch",
+    async () => {
+      await using r = await makeRepo({ branch: "work" });
+      await sh(r.repo, "branch", "main");
+      await sh(r.repo, "branch", "master");
+      await sh(r.repo, "config", "init.defaultBranch", "nope");
+      assert.equal(await defaultBranch(r.repo), "main");
+    },
+  );
+  await t.step("master when there is no main", async () => {
+    await using r = await makeRepo({ branch: "work" });
+    await sh(r.repo, "branch", "master");
+    await sh(r.repo, "config", "init.defaultBranch", "nope");
+    assert.equal(await defaultBranch(r.repo), "master");
+  });
+  await t.step("the current branch otherwise", async () => {
+    await using r = await makeRepo({ branch: "work" });
+    await sh(r.repo, "config", "init.defaultBranch", "nope");
+    assert.equal(await defaultBranch(r.repo), "work");
+  });
+});
+
+Deno.test("listBranches() merges local and remote names, drops HEAD, sorts", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "branch", "feat/b");
+  await sh(r.repo, "update-ref", "refs/remotes/origin/feat/a", "HEAD");
+  await sh(r.repo, "update-ref", "refs/remotes/origin/feat/b", "HEAD");
+  await sh(r.repo, "update-ref", "refs/remotes/origin/main", "HEAD");
+  await sh(
+    r.repo,
+    "symbolic-ref",
+    "refs/remotes/origin/HEAD",
+    "refs/remotes/origin/main",
+  );
+  assert.deepEqual(await listBranches(r.repo), ["feat/a", "feat/b", "main"]);
+});
+
+Deno.test("worktreePath() places siblings as <project>-<branch> and children under .git-paw", () => {
+  assert.equal(
+    worktreePath("/src/proj", "proj", "feat/auth"),
+    "/src/proj-feat-auth",
+  );
+  assert.equal(
+    worktreePath("/src/proj", "proj", "fix/issue#42", "sibling"),
+    "/src/proj-fix-issue-42",
+  );
+  assert.equal(
+    worktreePath("/src/proj", "proj", "Feat/Auth", "child"),
+    "/src/proj/.git-paw/worktrees/feat-auth",
+  );
+});
+
+Deno.test("createWorktree() creates a missing branch from HEAD, then reuses it", async () => {
+  await using r = await makeRepo();
+  const head = await sh(r.repo, "rev-parse", "HEAD");
+  const path = worktreePath(r.repo, "proj", "feat/a");
+  const first = await createWorktree(r.repo, {
+    branch: "feat/a",
+    path,
+    rebase: true,
+  });
+  assert.equal(first.path, path);
+  assert.equal(first.branch_created, true);
+  assert.equal(first.reused, false);
+  assert.equal(first.rebase.status, "not-requested");
+  assert.equal(await sh(path, "rev-parse", "HEAD"), head);
+  assert.equal(await sh(path, "symbolic-ref", "--short", "HEAD"), "feat/a");
+  const again = await createWorktree(r.repo, {
+    branch: "feat/a",
+    path,
+    rebase: true,
+  });
+  assert.equal(again.reused, true);
+  assert.equal(again.branch_created, false);
+  assert.equal(again.rebase.status, "up-to-date");
+  const list = await worktreeList(r.repo);
+  assert.equal(list.length, 2);
+  assert.equal(list[0]!.main, true);
+  assert.equal(list[1]!.branch, "feat/a");
+  assert.equal(list[1]!.path, path);
+});
+
+Deno.test("createWorktree() rebases a reused agent worktree onto main, never switching the main checkout", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "branch", "feat/a");
+  await commitFile(r.repo, "main.txt", "main moved\n");
+  const mainHead = await sh(r.repo, "rev-parse", "HEAD");
+  // The user's checkout is dirty: a switch would fail or disturb it.
+  await Deno.writeTextFile(join(r.repo, "README.md"), "user edit\n");
+  const path = worktreePath(r.repo, "proj", "feat/a");
+  await createWorktree(r.repo, { branch: "feat/a", path });
+  await commitFile(path, "a.txt", "agent work\n");
+  await sh(path, "checkout", "-q", "--detach");
+  await sh(path, "checkout", "-q", "feat/a");
+  // Reuse it with rebase requested.
+  const res = await createWorktree(r.repo, {
+    branch: "feat/a",
+    path,
+    rebase: true,
+  });
+  assert.deepEqual(res.rebase, { status: "rebased", onto: "main" });
+  await sh(r.repo, "merge-base", "--is-ancestor", mainHead, "feat/a");
+  assert.equal(await sh(r.repo, "symbolic-ref", "--short", "HEAD"), "main");
+  assert.equal(
+    await Deno.readTextFile(join(r.repo, "README.md")),
+    "user edit\n",
+  );
+});
+
+Deno.test("createWorktree() rebases a branch not checked out anywhere inside its new worktree", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "checkout", "-q", "-b", "feat/b");
+  await commitFile(r.repo, "b.txt", "b\n");
+  await sh(r.repo, "checkout", "-q", "main");
+  await commitFile(r.repo, "m.txt", "m\n");
+  await Deno.writeTextFile(join(r.repo, "README.md"), "dirty user checkout\n");
+  const path = worktreePath(r.repo, "proj", "feat/b");
+  const res = await createWorktree(r.repo, {
+    branch: "feat/b",
+    path,
+    rebase: true,
+  });
+  assert.equal(res.branch_created, false);
+  assert.equal(res.rebase.status, "rebased");
+  assert.equal(await sh(r.repo, "rev-list", "--count", "main..feat/b"), "1");
+  assert.equal(await sh(r.repo, "rev-list", "--count", "feat/b..main"), "0");
+  assert.equal(await sh(r.repo, "symbolic-ref", "--short", "HEAD"), "main");
+  assert.equal(
+    await Deno.readTextFile(join(r.repo, "README.md")),
+    "dirty user checkout\n",
+  );
+});
+
+Deno.test("createWorktree() aborts a conflicting rebase and leaves the branch as it was", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "checkout", "-q", "-b", "feat/c");
+  const agentHead = await commitFile(r.repo, "README.md", "agent version\n");
+  await sh(r.repo, "checkout", "-q", "main");
+  await commitFile(r.repo, "README.md", "main version\n");
+  const path = worktreePath(r.repo, "proj", "feat/c");
+  const res = await createWorktree(r.repo, {
+    branch: "feat/c",
+    path,
+    rebase: true,
+  });
+  assert.equal(res.rebase.status, "failed");
+  assert.equal(await sh(r.repo, "rev-parse", "feat/c"), agentHead);
+  assert.equal(await sh(path, "symbolic-ref", "--short", "HEAD"), "feat/c");
+  assert.deepEqual(await dirtyFiles(path), []);
+  assert.equal(
+    existsSync(
+      join(await sh(path, "rev-parse", "--absolute-git-dir"), "rebase-merge"),
+    ),
+    false,
+  );
+});
+
+Deno.test("createWorktree() skips the rebase when the agent worktree has uncommitted changes", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "feat/d");
+  await createWorktree(r.repo, { branch: "feat/d", path });
+  await commitFile(r.repo, "m.txt", "m\n");
+  await Deno.writeTextFile(join(path, "README.md"), "wip\n");
+  const before = await sh(r.repo, "rev-parse", "feat/d");
+  const res = await createWorktree(r.repo, {
+    branch: "feat/d",
+    path,
+    rebase: true,
+  });
+  assert.equal(res.rebase.status, "skipped");
+  assert.equal(await sh(r.repo, "rev-parse", "feat/d"), before);
+  assert.equal(await Deno.readTextFile(join(path, "README.md")), "wip\n");
+});
+
+Deno.test("createWorktree() refuses a branch that is the user's main checkout", async () => {
+  await using r = await makeRepo();
+  await assert.rejects(
+    () =>
+      createWorktree(r.repo, {
+        branch: "main",
+        path: worktreePath(r.repo, "proj", "main"),
+      }),
+    /Worktree error: branch 'main' is checked out in your main worktree/,
+  );
+});
+
+Deno.test("createWorktree() refuses an occupied path and a repo without commits", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "feat/x");
+  await Deno.mkdir(path);
+  await Deno.writeTextFile(join(path, "keep.txt"), "mine");
+  await assert.rejects(
+    () => createWorktree(r.repo, { branch: "feat/x", path }),
+    /already exists and is not its worktree/,
+  );
+  assert.equal(await Deno.readTextFile(join(path, "keep.txt")), "mine");
+  assert.equal(await branchExists(r.repo, "feat/x"), false);
+  await using e = await makeRepo({ empty: true });
+  await assert.rejects(
+    () => createWorktree(e.repo, { branch: "a", path: join(e.path, "wt") }),
+    /no commits yet/,
+  );
+});
+
+Deno.test("createWorktree() with child placement keeps the worktree out of git status", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "feat/kid", "child");
+  const res = await createWorktree(r.repo, { branch: "feat/kid", path });
+  assert.equal(res.path, path);
+  assert.equal(await sh(r.repo, "status", "--porcelain"), "");
+  const exclude = await Deno.readTextFile(
+    join(r.repo, ".git", "info", "exclude"),
+  );
+  assert.match(exclude, /^\/\.git-paw\/worktrees\/$/m);
+});
+
+Deno.test("createWorktrees() creates several concurrently with progress", async () => {
+  await using r = await makeRepo();
+  const branches = ["a1", "a2", "a3", "a4", "a5"];
+  const events: WorktreeProgress[] = [];
+  const res = await createWorktrees(
+    r.repo,
+    branches.map((b) => ({ branch: b, path: worktreePath(r.repo, "proj", b) })),
+    { concurrency: 3, onProgress: (e) => events.push(e) },
+  );
+  assert.deepEqual(res.map((x) => x.branch), branches);
+  assert.ok(res.every((x) => x.branch_created && existsSync(x.path)));
+  assert.equal(events.filter((e) => e.kind === "done").length, 5);
+  assert.equal((await worktreeList(r.repo)).length, 6);
+});
+
+Deno.test("createWorktrees() rolls back what it created when one fails", async () => {
+  await using r = await makeRepo();
+  const bad = worktreePath(r.repo, "proj", "b3");
+  await Deno.mkdir(bad);
+  await Deno.writeTextFile(join(bad, "x"), "occupied");
+  await assert.rejects(
+    () =>
+      createWorktrees(
+        r.repo,
+        ["b1", "b2", "b3"].map((b) => ({
+          branch: b,
+          path: worktreePath(r.repo, "proj", b),
+        })),
+        { concurrency: 1 },
+      ),
+    /Worktree error/,
+  );
+  assert.equal((await worktreeList(r.repo)).length, 1);
+  assert.equal(await branchExists(r.repo, "b1"), false);
+  assert.equal(await branchExists(r.repo, "b2"), false);
+  assert.equal(existsSync(worktreePath(r.repo, "proj", "b1")), false);
+});
+
+Deno.test("createWorktrees() refuses two branches that map to one path", async () => {
+  await using r = await makeRepo();
+  await assert.rejects(
+    () =>
+      createWorktrees(
+        r.repo,
+        ["feat/a", "feat-a"].map((b) => ({
+          branch: b,
+          path: worktreePath(r.repo, "proj", b),
+        })),
+      ),
+    /would share the worktree/,
+  );
+  assert.equal(await branchExists(r.repo, "feat/a"), false);
+});
+
+Deno.test("dirtyFiles() lists modified, untracked and renamed (destination) paths", async () => {
+  await using r = await makeRepo();
+  await commitFile(r.repo, "old name.txt", "x\n");
+  await sh(r.repo, "mv", "old name.txt", "new name.txt");
+  await Deno.writeTextFile(join(r.repo, "README.md"), "changed\n");
+  await Deno.writeTextFile(join(r.repo, 'ünï "q".txt'), "u\n");
+  const files = (await dirtyFiles(r.repo)).sort();
+  assert.deepEqual(files, ["README.md", "new name.txt", 'ünï "q".txt']);
+});
+
+Deno.test("removeWorktree() refuses uncommitted work unless forced", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "feat/r");
+  await createWorktree(r.repo, { branch: "feat/r", path });
+  await Deno.writeTextFile(join(path, "wip.txt"), "unsaved\n");
+  await assert.rejects(() => removeWorktree(r.repo, path), (e: unknown) => {
+    assert.ok(e instanceof AppError);
+    assert.equal(e.code, "dirty_worktree");
+    assert.match(e.message, /wip\.txt/);
+    assert.match(e.message, /--force/);
+    return true;
+  });
+  assert.equal(await Deno.readTextFile(join(path, "wip.txt")), "unsaved\n");
+  await removeWorktree(r.repo, path, { force: true });
+  assert.equal(existsSync(path), false);
+  await deleteBranch(r.repo, "feat/r");
+  assert.equal(await branchExists(r.repo, "feat/r"), false);
+});
+
+Deno.test("removeWorktree() removes a clean worktree and prunes a vanished one", async () => {
+  await using r = await makeRepo();
+  const p1 = worktreePath(r.repo, "proj", "c1");
+  const p2 = worktreePath(r.repo, "proj", "c2");
+  await createWorktrees(r.repo, [{ branch: "c1", path: p1 }, {
+    branch: "c2",
+    path: p2,
+  }]);
+  await removeWorktree(r.repo, p1);
+  await Deno.remove(p2, { recursive: true });
+  await removeWorktree(r.repo, p2);
+  assert.equal((await worktreeList(r.repo)).length, 1);
+});
+
+Deno.test("unmergedCount() counts commits on the branch that are not on the base", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "u");
+  await createWorktree(r.repo, { branch: "u", path });
+  assert.equal(await unmergedCount(r.repo, "u", "main"), 0);
+  await commitFile(path, "1.txt", "1");
+  await commitFile(path, "2.txt", "2");
+  assert.equal(await unmergedCount(r.repo, "u", "main"), 2);
+  assert.equal(await unmergedCount(r.repo, "missing", "main"), 0);
+});
+
+Deno.test("validateBranchName() and createWorktree() never run hostile branch names through a shell", async () => {
+  await using r = await makeRepo();
+  const canaryDirs = [r.path, r.repo, Deno.cwd()];
+  const refused = [
+    "$(touch canary)",
+    "`touch canary`",
+    "a b",
+    "-rf",
+    "--help",
+    "a..b",
+    "@{-1}",
+    "x\ny",
+    "",
+    "end.lock",
+    "a~1",
+    "a:b",
+  ];
+  for (const b of refused) {
+    await assert.rejects(() => validateBranchName(b, r.repo), (e: unknown) => {
+      assert.ok(
+        e instanceof AppError,
+        `expected AppError for ${JSON.stringify(b)}`,
+      );
+      assert.match(e.message, /^Branch error: invalid branch name /);
+      return true;
+    });
+    await assert.rejects(
+      () =>
+        createWorktree(r.repo, { branch: b, path: join(r.path, "wt-refused") }),
+      /Branch error/,
+    );
+  }
+  const accepted = [
+    "a/$(touch${IFS}canary)",
+    "b/`touch${IFS}canary`",
+    "c;touch${IFS}canary",
+    "d|touch${IFS}canary",
+    "e/'quoted'\"double\"",
+    "f/#(touch${IFS}canary)",
+    "g/ünïcødé-枝",
+    "h/&&touch${IFS}canary&",
+  ];
+  for (const b of accepted) {
+    const path = worktreePath(r.repo, "proj", b);
+    const res = await createWorktree(r.repo, { branch: b, path, rebase: true });
+    assert.equal(res.branch, b);
+    assert.equal(await branchExists(r.repo, b), true);
+    assert.equal(await sh(path, "symbolic-ref", "--short", "HEAD"), b);
+    assert.ok(path.startsWith(r.path + "/proj-"), path);
+  }
+  const listed = (await worktreeList(r.repo)).map((w) => w.branch);
+  for (const b of accepted) assert.ok(listed.includes(b), b);
+  for (const b of accepted) {
+    await removeWorktree(r.repo, worktreePath(r.repo, "proj", b));
+    await deleteBranch(r.repo, b);
+  }
+  for (const d of canaryDirs) {
+    assert.equal(existsSync(join(d, "canary")), false, `canary in ${d}`);
+  }
+  assert.equal((await worktreeList(r.repo)).length, 1);
+});
