@@ -1,0 +1,615 @@
+/**
+ * The broker's durable store: the delivery core ({@link BrokerState}) plus a
+ * per-session append-only JSONL log and the human-readable `broker.log`.
+ *
+ * - `<dataDir>/<session>.jsonl`: one line per entry,
+ *   `{"seq":N,"timestamp_unix_secs":T,"message":{…}}` (exactly a `/log`
+ *   entry), and `{"watch":{…}}` lines for `/watch` registrations.
+ * - `<dataDir>/<session>.broker.log`: SPEC §8.6 lines for `tail -f`.
+ *
+ * Group commit: every publish in the same event-loop turn joins one batch,
+ * written with one `write(2)`; the batch's promise resolves once the bytes are
+ * with the OS, and only then do polls see those entries. `fdatasync` runs at
+ * least once a second while dirty, and at close. Replay on open rebuilds seq,
+ * roster, inboxes and watch targets; a torn last line is set aside with a
+ * warning. Memory is bounded: the core keeps a window of recent bodies, the
+ * store a seq → (offset, length) index in typed arrays; older bodies are read
+ * back from the file.
+ *
+ * Permissions: `--allow-read` and `--allow-write` on the data dir.
+ * @module
+ */
+import { join } from "node:path";
+import {
+  type BrokerState,
+  createBrokerState,
+  ensureInbox,
+  entryInWindow,
+  poll,
+  publish,
+  type PublishOutcome,
+  registerWatch,
+  type StoredEntry,
+  upperBound,
+  type WatchRecord,
+} from "../core/broker_state.ts";
+import {
+  type BrokerMessage,
+  displayMessage,
+  identityOf,
+} from "../core/messages.ts";
+
+/** Options for {@link openStore}. */
+export type StoreOptions = {
+  dataDir: string;
+  /** Session name; sanitised into the file names. */
+  session: string;
+  /** In-memory window of recent bodies. Default 10,000. */
+  windowSize?: number;
+  republishWorkingTtlSeconds?: number;
+  /** fsync period while dirty. Default 1000 ms. */
+  fsyncIntervalMs?: number;
+  /** Human log flush period. Default 250 ms. */
+  humanFlushMs?: number;
+  /** Warnings (torn line, write errors). Default: stderr. */
+  warn?: (line: string) => void;
+};
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** File-name-safe form of a session name. */
+export function sessionFileBase(session: string): string {
+  const s = session.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^\.+/, "");
+  return s === "" ? "default" : s;
+}
+
+function entryPrefix(seq: number, ts: number): string {
+  return `{"seq":${seq},"timestamp_unix_secs":${ts},"message":`;
+}
+
+/** SPEC §8.6 line for one entry (newlines in free text become spaces). */
+export function humanLine(entry: {
+  seq: number;
+  timestamp_unix_secs: number;
+  message: BrokerMessage;
+}): string {
+  const display = displayMessage(entry.message).replace(/[\r\n]+/g, " ");
+  return `[${entry.seq}] ${entry.timestamp_unix_secs} [${
+    identityOf(entry.message)
+  }] ${display}\n`;
+}
+
+/** A store opened on a data dir (see module docs). */
+export class BrokerStore {
+  /** The delivery core; mutate only through this store. */
+  readonly state: BrokerState;
+  /** Path of the JSONL log. */
+  readonly logPath: string;
+  /** Path of the human-readable log. */
+  readonly humanPath: string;
+  /** Highest seq whose line is with the OS (what polls may see). */
+  durableSeq = 0;
+
+  #file: Deno.FsFile;
+  #reader: Deno.FsFile;
+  #human: Deno.FsFile | null;
+  #warn: (line: string) => void;
+  #fileEnd = 0;
+  #offsets = new Float64Array(1024);
+  #lengths = new Uint32Array(1024);
+  #pending: string[] = [];
+  #pendingSeqs: number[] = [];
+  #pendingMaxSeq = 0;
+  #batch: {
+    promise: Promise<void>;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  } | null = null;
+  #scheduled = false;
+  #buf = new Uint8Array(64 * 1024);
+  #humanPending: string[] = [];
+  #dirty = false;
+  #syncing: Promise<void> | null = null;
+  #fsyncTimer: ReturnType<typeof setInterval>;
+  #humanTimer: ReturnType<typeof setInterval>;
+  #closed = false;
+  #onDurable: (entries: number[]) => void = () => {};
+  #humanFailed = false;
+
+  private constructor(
+    state: BrokerState,
+    paths: { logPath: string; humanPath: string },
+    files: {
+      file: Deno.FsFile;
+      reader: Deno.FsFile;
+      human: Deno.FsFile | null;
+    },
+    opts: StoreOptions,
+  ) {
+    this.state = state;
+    this.logPath = paths.logPath;
+    this.humanPath = paths.humanPath;
+    this.#file = files.file;
+    this.#reader = files.reader;
+    this.#human = files.human;
+    this.#warn = opts.warn ?? ((l) => console.error(l));
+    this.#fsyncTimer = setInterval(
+      () => void this.sync(),
+      opts.fsyncIntervalMs ?? 1000,
+    );
+    this.#humanTimer = setInterval(
+      () => this.#flushHuman(),
+      opts.humanFlushMs ?? 250,
+    );
+  }
+
+  /** Open (creating if needed) and replay the session's log. */
+  static async open(opts: StoreOptions): Promise<BrokerStore> {
+    await Deno.mkdir(opts.dataDir, { recursive: true });
+    const base = sessionFileBase(opts.session);
+    const logPath = join(opts.dataDir, `${base}.jsonl`);
+    const humanPath = join(opts.dataDir, `${base}.broker.log`);
+    const warn = opts.warn ?? ((l: string) => console.error(l));
+    const state = createBrokerState({
+      windowSize: opts.windowSize,
+      republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
+    });
+    const file = await Deno.open(logPath, {
+      read: true,
+      write: true,
+      create: true,
+    });
+    let human: Deno.FsFile | null = null;
+    try {
+      human = await Deno.open(humanPath, { append: true, create: true });
+    } catch (e) {
+      warn(`warning: cannot open ${humanPath}: ${(e as Error).message}`);
+    }
+    const reader = await Deno.open(logPath, { read: true });
+    const store = new BrokerStore(state, { logPath, humanPath }, {
+      file,
+      reader,
+      human,
+    }, opts);
+    try {
+      await store.#replay(humanPath);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** Called with the seqs of each batch once it is with the OS. */
+  set onDurable(fn: (seqs: number[]) => void) {
+    this.#onDurable = fn;
+  }
+
+  #index(seq: number, offset: number, length: number): void {
+    if (seq >= this.#offsets.length) {
+      let n = this.#offsets.length;
+      while (n <= seq) n *= 2;
+      const o = new Float64Array(n);
+      o.set(this.#offsets);
+      this.#offsets = o;
+      const l = new Uint32Array(n);
+      l.set(this.#lengths);
+      this.#lengths = l;
+    }
+    this.#offsets[seq] = offset;
+    this.#lengths[seq] = length;
+  }
+
+  async #replay(humanPath: string): Promise<void> {
+    const lastHuman = await lastHumanSeq(humanPath);
+    const humanCatchUp: string[] = [];
+    const size = (await this.#file.stat()).size;
+    const chunk = new Uint8Array(1 << 20);
+    let carry = new Uint8Array(0);
+    let carryStart = 0; // file offset of carry[0]
+    let pos = 0;
+    let lineNo = 0;
+    const handle = (line: Uint8Array, offset: number, last: boolean) => {
+      lineNo++;
+      if (line.length === 0) return;
+      const text = dec.decode(line);
+      let rec: unknown;
+      try {
+        rec = JSON.parse(text);
+      } catch {
+        this.#warn(
+          `warning: ${this.logPath}: skipping unreadable line ${lineNo}${
+            last ? " (torn last line)" : ""
+          }`,
+        );
+        return;
+      }
+      const r = rec as {
+        seq?: unknown;
+        timestamp_unix_secs?: unknown;
+        message?: unknown;
+        watch?: WatchRecord;
+      };
+      if (r.watch && typeof r.watch === "object") {
+        registerWatch(this.state, r.watch);
+        return;
+      }
+      if (
+        typeof r.seq !== "number" || !(r.seq > this.state.lastSeq) ||
+        typeof r.timestamp_unix_secs !== "number" ||
+        typeof r.message !== "object" || r.message === null
+      ) {
+        this.#warn(
+          `warning: ${this.logPath}: skipping malformed entry on line ${lineNo}`,
+        );
+        return;
+      }
+      const prefix = entryPrefix(r.seq, r.timestamp_unix_secs);
+      const json = text.startsWith(prefix) && text.endsWith("}")
+        ? text.slice(prefix.length, -1)
+        : JSON.stringify(r.message);
+      const out = publish(
+        this.state,
+        r.message as BrokerMessage,
+        r.timestamp_unix_secs * 1000,
+        { seq: r.seq, timestampSecs: r.timestamp_unix_secs, json },
+      );
+      this.#index(r.seq, offset, line.length + 1);
+      if (r.seq > lastHuman) humanCatchUp.push(humanLine(out.entry));
+    };
+    while (pos < size) {
+      const n = this.#file.readSync(chunk);
+      if (n === null || n === 0) break;
+      pos += n;
+      let data: Uint8Array;
+      if (carry.length) {
+        data = new Uint8Array(carry.length + n);
+        data.set(carry);
+        data.set(chunk.subarray(0, n), carry.length);
+      } else data = chunk.subarray(0, n);
+      let start = 0;
+      for (;;) {
+        const nl = data.indexOf(10, start);
+        if (nl < 0) break;
+        handle(data.subarray(start, nl), carryStart + start, false);
+        start = nl + 1;
+      }
+      carryStart += start;
+      carry = data.slice(start);
+    }
+    if (carry.length) {
+      // A crash mid-write left a partial line: set it aside, cut it off.
+      this.#warn(
+        `warning: ${this.logPath}: torn last line (${carry.length} bytes) skipped; saved to ${this.logPath}.torn`,
+      );
+      try {
+        await Deno.writeFile(`${this.logPath}.torn`, carry, { append: true });
+      } catch { /* forensic copy only */ }
+      await this.#file.truncate(carryStart);
+    }
+    this.#fileEnd = carryStart;
+    await this.#file.seek(this.#fileEnd, Deno.SeekMode.Start);
+    this.durableSeq = this.state.lastSeq;
+    this.#humanPending = humanCatchUp;
+    this.#flushHuman();
+  }
+
+  /**
+   * Publish a validated message: apply it to the core now, write it with the
+   * current batch. The promise resolves once the line is with the OS.
+   */
+  publish(
+    msg: BrokerMessage,
+    nowMs: number,
+  ): { outcome: PublishOutcome; durable: Promise<void> } {
+    if (this.#closed) throw new Error("Cannot publish: the broker is closed");
+    const outcome = publish(this.state, msg, nowMs);
+    const e = outcome.entry;
+    this.#pending.push(
+      entryPrefix(e.seq, e.timestamp_unix_secs) + e.json + "}\n",
+    );
+    this.#pendingSeqs.push(e.seq);
+    this.#pendingMaxSeq = e.seq;
+    this.#humanPending.push(humanLine(e));
+    return { outcome, durable: this.#join() };
+  }
+
+  /**
+   * Register a watch target (idempotent per path); new registrations are
+   * logged so a restart brings the inbox and CLI back.
+   */
+  watch(target: WatchRecord): { added: boolean; durable: Promise<void> } {
+    if (!registerWatch(this.state, target)) {
+      return { added: false, durable: Promise.resolve() };
+    }
+    this.#pending.push(JSON.stringify({ watch: target }) + "\n");
+    this.#pendingSeqs.push(0);
+    return { added: true, durable: this.#join() };
+  }
+
+  /** Seed an agent known at launch (not logged: the launcher seeds it again). */
+  seed(agentId: string, cli: string | null): void {
+    if (cli && cli.trim() !== "") this.state.clis.set(agentId, cli);
+    ensureInbox(this.state, agentId);
+  }
+
+  #join(): Promise<void> {
+    if (!this.#batch) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#batch = { promise, resolve, reject };
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
+    return this.#batch.promise;
+  }
+
+  /** Write the pending batch now (normally called by the scheduler). */
+  flush(): void {
+    this.#scheduled = false;
+    const batch = this.#batch;
+    if (!batch) return;
+    this.#batch = null;
+    const lines = this.#pending;
+    const seqs = this.#pendingSeqs;
+    const maxSeq = this.#pendingMaxSeq;
+    this.#pending = [];
+    this.#pendingSeqs = [];
+    try {
+      // Encode every line into one buffer, noting each entry's byte span.
+      let need = 0;
+      for (const l of lines) need += l.length * 3;
+      if (this.#buf.length < need) {
+        this.#buf = new Uint8Array(Math.max(need, this.#buf.length * 2));
+      }
+      const buf = this.#buf;
+      let at = 0;
+      for (let i = 0; i < lines.length; i++) {
+        const { written } = enc.encodeInto(lines[i]!, buf.subarray(at));
+        if (seqs[i]! > 0) this.#index(seqs[i]!, this.#fileEnd + at, written);
+        at += written;
+      }
+      let off = 0;
+      while (off < at) off += this.#file.writeSync(buf.subarray(off, at));
+      this.#fileEnd += at;
+      this.#dirty = true;
+      if (maxSeq > this.durableSeq) this.durableSeq = maxSeq;
+      if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(64 * 1024);
+    } catch (e) {
+      this.#warn(
+        `error: cannot write ${this.logPath}: ${(e as Error).message}`,
+      );
+      batch.reject(e);
+      return;
+    }
+    batch.resolve();
+    this.#onDurable(seqs.filter((s) => s > 0));
+  }
+
+  #flushHuman(): void {
+    if (!this.#humanPending.length || !this.#human) {
+      this.#humanPending = [];
+      return;
+    }
+    const text = this.#humanPending.join("");
+    this.#humanPending = [];
+    try {
+      const bytes = enc.encode(text);
+      let off = 0;
+      while (off < bytes.length) {
+        off += this.#human.writeSync(bytes.subarray(off));
+      }
+    } catch (e) {
+      if (!this.#humanFailed) {
+        this.#humanFailed = true;
+        this.#warn(
+          `warning: cannot write ${this.humanPath}: ${(e as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /** fdatasync the log if anything was written since the last sync. */
+  sync(): Promise<void> {
+    if (this.#syncing) return this.#syncing;
+    if (!this.#dirty || this.#closed) return Promise.resolve();
+    this.#dirty = false;
+    this.#syncing = this.#file.syncData().catch((e) => {
+      this.#dirty = true;
+      this.#warn(`warning: cannot fsync ${this.logPath}: ${e.message}`);
+    }).finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  /** Seqs visible to polls: written to the OS. */
+  pollSeqs(
+    agentId: string,
+    since: number,
+    limit = Infinity,
+  ): { seqs: Uint32Array; lastSeq: number } {
+    const r = poll(this.state, agentId, since, limit);
+    if (r.seqs.length && r.seqs[r.seqs.length - 1]! > this.durableSeq) {
+      const end = upperBound(r.seqs, r.seqs.length, this.durableSeq);
+      const seqs = r.seqs.subarray(0, end);
+      return { seqs, lastSeq: end ? seqs[end - 1]! : since };
+    }
+    return r;
+  }
+
+  /** True when `agentId` has an inbox. */
+  hasInbox(agentId: string): boolean {
+    return this.state.inboxes.has(agentId);
+  }
+
+  /**
+   * Entries for `seqs` (ascending), from the window or read back from disk.
+   * Seqs with no entry (a skipped corrupt line) are left out.
+   */
+  entries(seqs: ArrayLike<number>): StoredEntry[] {
+    const out: StoredEntry[] = [];
+    let missing: number[] | null = null;
+    for (let i = 0; i < seqs.length; i++) {
+      const e = entryInWindow(this.state, seqs[i]!);
+      if (e) out.push(e);
+      else (missing ??= []).push(seqs[i]!);
+    }
+    if (!missing) return out;
+    const fromDisk = this.#readFromDisk(missing);
+    // Merge (both ascending).
+    const merged: StoredEntry[] = [];
+    let a = 0;
+    let b = 0;
+    while (a < out.length || b < fromDisk.length) {
+      if (
+        b >= fromDisk.length ||
+        (a < out.length && out[a]!.seq < fromDisk[b]!.seq)
+      ) {
+        merged.push(out[a++]!);
+      } else merged.push(fromDisk[b++]!);
+    }
+    return merged;
+  }
+
+  /** Seqs of every entry after `since`, at most `limit`, visible to polls. */
+  logSeqs(since: number, limit = Infinity): number[] {
+    const out: number[] = [];
+    const top = this.durableSeq;
+    for (
+      let s = Math.max(0, Math.floor(since)) + 1;
+      s <= top && out.length < limit;
+      s++
+    ) {
+      if (s < this.#lengths.length && this.#lengths[s]! > 0) out.push(s);
+    }
+    return out;
+  }
+
+  #readFromDisk(seqs: number[]): StoredEntry[] {
+    if (this.#pending.length) this.flush();
+    const out: StoredEntry[] = [];
+    let i = 0;
+    while (i < seqs.length) {
+      const first = seqs[i]!;
+      if (first >= this.#lengths.length || this.#lengths[first] === 0) {
+        i++;
+        continue;
+      }
+      // Extend over a contiguous byte run (up to 1 MiB) to read it at once.
+      let j = i;
+      let end = this.#offsets[first]! + this.#lengths[first]!;
+      while (
+        j + 1 < seqs.length && seqs[j + 1]! < this.#lengths.length &&
+        this.#offsets[seqs[j + 1]!] === end &&
+        end - this.#offsets[first]! < 1 << 20
+      ) {
+        j++;
+        end += this.#lengths[seqs[j]!]!;
+      }
+      const start = this.#offsets[first]!;
+      const bytes = new Uint8Array(end - start);
+      this.#reader.seekSync(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < bytes.length) {
+        const n = this.#reader.readSync(bytes.subarray(got));
+        if (n === null || n === 0) break;
+        got += n;
+      }
+      let at = 0;
+      for (let k = i; k <= j; k++) {
+        const len = this.#lengths[seqs[k]!]!;
+        const text = dec.decode(bytes.subarray(at, at + len - 1));
+        at += len;
+        try {
+          const r = JSON.parse(text);
+          const prefix = entryPrefix(r.seq, r.timestamp_unix_secs);
+          out.push({
+            seq: r.seq,
+            timestamp_unix_secs: r.timestamp_unix_secs,
+            message: r.message,
+            json: text.startsWith(prefix)
+              ? text.slice(prefix.length, -1)
+              : JSON.stringify(r.message),
+          });
+        } catch {
+          this.#warn(
+            `warning: ${this.logPath}: cannot read back seq ${seqs[k]}`,
+          );
+        }
+      }
+      i = j + 1;
+    }
+    return out;
+  }
+
+  /** The `/log` entry JSON of `e` (the stored line, without newline). */
+  static entryJson(e: StoredEntry): string {
+    return entryPrefix(e.seq, e.timestamp_unix_secs) + e.json + "}";
+  }
+
+  /** Flush everything, fsync, close files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#fsyncTimer);
+    clearInterval(this.#humanTimer);
+    this.flush();
+    if (this.#syncing) await this.#syncing;
+    this.#closed = true;
+    try {
+      await this.#file.syncData();
+    } catch (e) {
+      this.#warn(
+        `warning: cannot fsync ${this.logPath}: ${(e as Error).message}`,
+      );
+    }
+    this.#flushHuman();
+    for (const f of [this.#file, this.#reader, this.#human]) {
+      try {
+        f?.close();
+      } catch { /* already closed */ }
+    }
+  }
+}
+
+/** Seq of the last line of a human log (0 when none/unreadable). */
+async function lastHumanSeq(path: string): Promise<number> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch {
+    return 0;
+  }
+  try {
+    const size = (await f.stat()).size;
+    const n = Math.min(size, 16 * 1024);
+    await f.seek(size - n, Deno.SeekMode.Start);
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const r = await f.read(buf.subarray(got));
+      if (r === null) break;
+      got += r;
+    }
+    const lines = dec.decode(buf.subarray(0, got)).split("\n");
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const m = /^\[(\d+)\] /.exec(lines[i]!);
+      if (m && lines[i]!.length) return Number(m[1]);
+    }
+    return 0;
+  } finally {
+    f.close();
+  }
+}
+
+/** Open a store; see {@link BrokerStore}. */
+export function openStore(opts: StoreOptions): Promise<BrokerStore> {
+  return BrokerStore.open(opts);
+}
