@@ -1,0 +1,273 @@
+/**
+ * Attention alerts, decided purely (time is passed in): an agent that
+ * publishes `agent.blocked` or `agent.question`, or that stays silent past the
+ * stall threshold while its status is not terminal, needs the user.
+ *
+ * Each alert fires ONCE per cause:
+ * - every new `agent.blocked` / `agent.question` message (a new seq) is a new
+ *   cause;
+ * - a stall is one cause per silence: it fires when the silence crosses the
+ *   threshold and not again until the agent has been heard from again.
+ *
+ * Besides the fired alerts the state keeps the *active* attention items the
+ * dashboards highlight. An item clears when its agent publishes anything
+ * later (it has moved on), or, for a stall, when its status becomes terminal.
+ *
+ * Terminal statuses (never "stalled"): `done`, `verified`, `committed`,
+ * `merged` (case-insensitive). `blocked` is not terminal: a blocked agent
+ * that is still silent after the threshold is reminded about once.
+ * @module
+ */
+import type { AgentStatusEntry, LogEntry } from "../broker/api.ts";
+import { speakerOf } from "./dashboard_summary.ts";
+import { oneLine } from "./dashboard_text.ts";
+
+/** Why an agent needs attention. */
+export type AlertReason = "blocked" | "question" | "stalled";
+
+/** One attention item / fired alert. Text fields are sanitised. */
+export type Alert = {
+  agent_id: string;
+  reason: AlertReason;
+  /** One line: what is needed / asked, or how long it has been silent. */
+  detail: string;
+  /** The message that caused it (null for a stall). */
+  seq: number | null;
+  /** When the cause happened (unix seconds). */
+  since: number;
+};
+
+/** Statuses after which silence is expected. */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+  "done",
+  "verified",
+  "committed",
+  "merged",
+]);
+
+/** True when `status` is terminal (see {@link TERMINAL_STATUSES}). */
+export function isTerminalStatus(status: string): boolean {
+  return TERMINAL_STATUSES.has(status.trim().toLowerCase());
+}
+
+type AgentTrack = {
+  status: string;
+  /** Last time we know the agent spoke (unix seconds). */
+  lastActivity: number;
+  /** lastActivity value a stall was already fired for, or null. */
+  stallFiredFor: number | null;
+};
+
+/** Mutable decision state; create with {@link createAlertsState}. */
+export type AlertsState = {
+  thresholdSeconds: number;
+  agents: Map<string, AgentTrack>;
+  /** Active items per agent (by reason). */
+  active: Map<string, Map<AlertReason, Alert>>;
+  /** Highest seq already looked at (older entries are ignored). */
+  lastSeq: number;
+};
+
+/** A fresh state with the given stall threshold (seconds, ≥ 1). */
+export function createAlertsState(thresholdSeconds: number): AlertsState {
+  return {
+    thresholdSeconds: Math.max(1, thresholdSeconds),
+    agents: new Map(),
+    active: new Map(),
+    lastSeq: 0,
+  };
+}
+
+function track(state: AlertsState, id: string, at: number): AgentTrack {
+  let t = state.agents.get(id);
+  if (!t) {
+    t = { status: "", lastActivity: at, stallFiredFor: null };
+    state.agents.set(id, t);
+  }
+  return t;
+}
+
+function setActive(state: AlertsState, a: Alert): void {
+  let m = state.active.get(a.agent_id);
+  if (!m) state.active.set(a.agent_id, m = new Map());
+  m.set(a.reason, a);
+}
+
+function clearActive(state: AlertsState, id: string, keep?: AlertReason) {
+  const m = state.active.get(id);
+  if (!m) return;
+  for (const r of [...m.keys()]) if (r !== keep) m.delete(r);
+  if (m.size === 0) state.active.delete(id);
+}
+
+/**
+ * Feed one log entry. Returns the alerts to fire now (empty when `fire` is
+ * false, e.g. while catching up on history at start: such entries still
+ * mark attention but ring nothing). Entries at or below the last seen seq
+ * are ignored, so feeding the same entry twice never fires twice.
+ */
+export function alertsOnEntry(
+  state: AlertsState,
+  entry: LogEntry,
+  opts: { fire: boolean } = { fire: true },
+): Alert[] {
+  if (entry.seq <= state.lastSeq) return [];
+  state.lastSeq = entry.seq;
+  const msg = entry.message;
+  let speaker: string;
+  try {
+    speaker = speakerOf(msg);
+  } catch {
+    return [];
+  }
+  const at = entry.timestamp_unix_secs;
+  const t = track(state, speaker, at);
+  if (at >= t.lastActivity) t.lastActivity = at;
+  t.stallFiredFor = null; // heard from again: a new silence may stall later
+  let alert: Alert | null = null;
+  if (msg.type === "agent.blocked") {
+    alert = {
+      agent_id: speaker,
+      reason: "blocked",
+      detail: oneLine(
+        `needs ${msg.payload.needs} from ${msg.payload.from}`,
+        300,
+      ),
+      seq: entry.seq,
+      since: at,
+    };
+    t.status = "blocked";
+  } else if (msg.type === "agent.question") {
+    alert = {
+      agent_id: speaker,
+      reason: "question",
+      detail: oneLine(msg.payload.question, 300),
+      seq: entry.seq,
+      since: at,
+    };
+  } else if (msg.type === "agent.status" || msg.type === "agent.artifact") {
+    t.status = msg.payload.status;
+  } else if (msg.type === "agent.intent") {
+    t.status = "intent";
+  }
+  clearActive(state, speaker, alert?.reason);
+  if (alert) {
+    setActive(state, alert);
+    if (opts.fire) return [alert];
+  }
+  return [];
+}
+
+/**
+ * Feed a roster snapshot taken at `now`. Learns statuses and agents that
+ * were active before we started watching; clears a stall whose agent is now
+ * terminal. Fires nothing itself (stalls come from {@link alertsCheckStalls}).
+ */
+export function alertsOnRoster(
+  state: AlertsState,
+  agents: readonly AgentStatusEntry[],
+  now: number,
+): void {
+  for (const a of agents) {
+    const seen = now - Math.max(0, a.last_seen_seconds);
+    const t = state.agents.get(a.agent_id);
+    if (!t) {
+      state.agents.set(a.agent_id, {
+        status: a.status,
+        lastActivity: seen,
+        stallFiredFor: null,
+      });
+      continue;
+    }
+    t.status = a.status;
+    // last_seen_seconds is whole seconds: only clearly newer activity counts.
+    if (seen > t.lastActivity + 1.5) {
+      t.lastActivity = seen;
+      t.stallFiredFor = null;
+      state.active.get(a.agent_id)?.delete("stalled");
+      if (state.active.get(a.agent_id)?.size === 0) {
+        state.active.delete(a.agent_id);
+      }
+    }
+    if (isTerminalStatus(a.status)) {
+      state.active.get(a.agent_id)?.delete("stalled");
+      if (state.active.get(a.agent_id)?.size === 0) {
+        state.active.delete(a.agent_id);
+      }
+    }
+  }
+}
+
+function stallable(t: AgentTrack): boolean {
+  return t.status.trim() !== "" && !isTerminalStatus(t.status);
+}
+
+/** Format a silence like the table's ages: `5m`, `1h 2m`, `45s`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** Fire a stall for every agent whose silence crossed the threshold. */
+export function alertsCheckStalls(state: AlertsState, now: number): Alert[] {
+  const out: Alert[] = [];
+  for (const [id, t] of state.agents) {
+    if (!stallable(t)) continue;
+    if (t.stallFiredFor === t.lastActivity) continue;
+    if (now - t.lastActivity < state.thresholdSeconds) continue;
+    t.stallFiredFor = t.lastActivity;
+    const a: Alert = {
+      agent_id: id,
+      reason: "stalled",
+      detail: oneLine(
+        `silent for ${
+          formatDuration(now - t.lastActivity)
+        } (status ${t.status})`,
+        300,
+      ),
+      seq: null,
+      since: t.lastActivity + state.thresholdSeconds,
+    };
+    setActive(state, a);
+    out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Unix time of the next stall that could fire, or null when none can (so
+ * the shell sets one timer for it instead of polling).
+ */
+export function nextStallDeadline(state: AlertsState): number | null {
+  let next: number | null = null;
+  for (const t of state.agents.values()) {
+    if (!stallable(t) || t.stallFiredFor === t.lastActivity) continue;
+    const d = t.lastActivity + state.thresholdSeconds;
+    if (next === null || d < next) next = d;
+  }
+  return next;
+}
+
+/** Active attention items, oldest cause first. */
+export function activeAlerts(state: AlertsState): Alert[] {
+  const out: Alert[] = [];
+  for (const m of state.active.values()) out.push(...m.values());
+  return out.sort((a, b) =>
+    a.since - b.since || a.agent_id.localeCompare(b.agent_id)
+  );
+}
+
+/** One line naming the agent and the reason, for tmux / notifications. */
+export function alertText(a: Alert): string {
+  const id = oneLine(a.agent_id, 80);
+  switch (a.reason) {
+    case "blocked":
+      return `git-paw: ${id} is blocked — ${a.detail}`;
+    case "question":
+      return `git-paw: ${id} asks — ${a.detail}`;
+    case "stalled":
+      return `git-paw: ${id} stalled — ${a.detail}`;
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * The dashboard's view model (SPEC §12): agent rows with a one-line summary
+ * from each agent's last message, the broker message ring buffer with filter
+ * chips and selection, the JSON overlay, and key handling. Pure: time is
+ * passed in; the functions update the state in place and say whether the
+ * view changed, so the shell redraws only on change.
+ * @module
+ */
+import type { AgentStatusEntry, LogEntry } from "../broker/api.ts";
+import { MESSAGE_TYPES, type MessageType } from "./messages.ts";
+import { SUPERVISOR_ID } from "./slug.ts";
+import { shortType, subjectOf, summarize } from "./dashboard_summary.ts";
+import { oneLine } from "./dashboard_text.ts";
+import type { Alert } from "./dashboard_alerts.ts";
+
+/** A summary derived from the newest message about an agent. */
+type AgentSummary = { seq: number; text: string };
+
+/** A ring-buffered message with its pre-computed, sanitised row fields. */
+export type PanelEntry = {
+  entry: LogEntry;
+  type: MessageType;
+  /** Sanitised subject id. */
+  id: string;
+  /** Sanitised one-line summary. */
+  text: string;
+};
+
+/** Mutable view state; create with {@link createDashboardState}. */
+export type DashboardState = {
+  session: string;
+  url: string;
+  maxMessages: number;
+  /** Roster snapshot and when it was taken (unix seconds). */
+  roster: AgentStatusEntry[];
+  rosterAt: number;
+  summaries: Map<string, AgentSummary>;
+  /** Oldest first; at most maxMessages. */
+  panel: PanelEntry[];
+  logVisible: boolean;
+  /** Chip filter; empty = All. */
+  chips: Set<MessageType>;
+  /** Selected entry seq in the filtered panel; null = the newest. */
+  selectedSeq: number | null;
+  overlay: boolean;
+  attention: Alert[];
+  /** Broker connection trouble to show, or null. */
+  notice: string | null;
+};
+
+/** Options for {@link createDashboardState}. */
+export type DashboardStateOptions = {
+  session: string;
+  url: string;
+  maxMessages: number;
+  logVisible: boolean;
+};
+
+/** A fresh, empty view state. */
+export function createDashboardState(
+  opts: DashboardStateOptions,
+): DashboardState {
+  return {
+    session: opts.session,
+    url: opts.url,
+    maxMessages: Math.max(1, opts.maxMessages),
+    roster: [],
+    rosterAt: 0,
+    summaries: new Map(),
+    panel: [],
+    logVisible: opts.logVisible,
+    chips: new Set(),
+    selectedSeq: null,
+    overlay: false,
+    attention: [],
+    notice: null,
+  };
+}
+
+/**
+ * Add a log entry: ring buffer (oldest dropped past max_messages) and the
+ * subject's summary. Entries already seen (seq not newer) are ignored.
+ * @returns true when the view changed
+ */
+export function applyEntry(state: DashboardState, entry: LogEntry): boolean {
+  const last = state.panel[state.panel.length - 1];
+  if (last && entry.seq <= last.entry.seq) return false;
+  let type: MessageType;
+  let id: string;
+  let text: string;
+  try {
+    type = entry.message.type;
+    id = oneLine(subjectOf(entry.message), 80);
+    text = summarize(entry.message);
+  } catch {
+    type = (MESSAGE_TYPES as readonly string[]).includes(
+        (entry.message as { type?: string })?.type ?? "",
+      )
+      ? entry.message.type
+      : "agent.status";
+    id = "?";
+    text = oneLine(JSON.stringify(entry.message) ?? "", 200);
+  }
+  state.panel.push({ entry, type, id, text });
+  if (state.panel.length > state.maxMessages) {
+    state.panel.splice(0, state.panel.length - state.maxMessages);
+  }
+  const prev = state.summaries.get(id);
+  if (!prev || prev.seq < entry.seq) {
+    state.summaries.set(id, { seq: entry.seq, text });
+  }
+  if (
+    state.selectedSeq !== null &&
+    !state.panel.some((p) => p.entry.seq === state.selectedSeq)
+  ) state.selectedSeq = null;
+  return true;
+}
+
+/** Replace the roster snapshot taken at `now`. @returns true if changed */
+export function applyRoster(
+  state: DashboardState,
+  roster: readonly AgentStatusEntry[],
+  now: number,
+): boolean {
+  const changed = roster.length !== state.roster.length ||
+    roster.some((a, i) => {
+      const b = state.roster[i]!;
+      return a.agent_id !== b.agent_id || a.status !== b.status ||
+        a.cli !== b.cli || a.phase !== b.phase || a.summary !== b.summary ||
+        Math.abs(
+            (now - a.last_seen_seconds) -
+              (state.rosterAt - b.last_seen_seconds),
+          ) >= 1;
+    });
+  state.roster = roster.map((a) => ({ ...a }));
+  state.rosterAt = now;
+  return changed;
+}
+
+/** Replace the attention items. @returns true if changed */
+export function applyAttention(
+  state: DashboardState,
+  items: readonly Alert[],
+): boolean {
+  const key = (a: Alert) => `${a.agent_id}\0${a.reason}\0${a.seq}\0${a.since}`;
+  const changed = items.length !== state.attention.length ||
+    items.some((a, i) => key(a) !== key(state.attention[i]!));
+  state.attention = [...items];
+  return changed;
+}
+
+/** Status symbol by label (SPEC §12). */
+export function statusSymbol(label: string): string {
+  switch (label.trim().toLowerCase()) {
+    case "working":
+      return "🔵";
+    case "done":
+    case "verified":
+      return "🟢";
+    case "committed":
+      return "🟣";
+    case "blocked":
+      return "🟡";
+    default:
+      return "⚪";
+  }
+}
+
+/** Age like `12s ago`, `5m ago`, `1h 3m ago`. */
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+}
+
+/** One agent table row, every text field sanitised. */
+export type AgentRow = {
+  id: string;
+  cli: string;
+  symbol: string;
+  label: string;
+  age: string;
+  summary: string;
+  attention: boolean;
+  supervisor: boolean;
+};
+
+/** Agent rows: supervisor first, then by id. */
+export function agentRows(state: DashboardState, now: number): AgentRow[] {
+  const flagged = new Set(state.attention.map((a) => a.agent_id));
+  const rows = state.roster.map((a): AgentRow => {
+    const supervisor = a.agent_id === SUPERVISOR_ID;
+    const phase = a.phase ?? "";
+    const label = (supervisor && phase) || phase === "stuck-on-prompt"
+      ? phase
+      : a.status;
+    const id = oneLine(a.agent_id, 80);
+    const seen = state.rosterAt - a.last_seen_seconds;
+    return {
+      id,
+      cli: oneLine(a.cli, 40) || "?",
+      symbol: statusSymbol(a.status),
+      label: oneLine(label, 60) || "?",
+      age: formatAge(now - seen),
+      summary: state.summaries.get(id)?.text ?? oneLine(a.summary ?? "", 400),
+      attention: flagged.has(a.agent_id),
+      supervisor,
+    };
+  });
+  return rows.sort((a, b) =>
+    a.supervisor !== b.supervisor
+      ? (a.supervisor ? -1 : 1)
+      : a.id < b.id
+      ? -1
+      : a.id > b.id
+      ? 1
+      : 0
+  );
+}
+
+/** Status line counts: `<n> agents: <w> working, <d> done, …`. */
+export function statusLine(state: DashboardState): string {
+  let w = 0, d = 0, b = 0, c = 0;
+  for (const a of state.roster) {
+    const s = a.status.trim().toLowerCase();
+    if (s === "working") w++;
+    else if (s === "done" || s === "verified") d++;
+    else if (s === "blocked") b++;
+    else if (s === "committed") c++;
+  }
+  const n = state.roster.length;
+  let line = `${n} agent${
+    n === 1 ? "" : "s"
+  }: ${w} working, ${d} done, ${b} blocked, ${c} committed`;
+  if (!state.logVisible) line += "  ·  broker log hidden — press l to show";
+  return line;
+}
+
+/** Chip labels in order: `All` then the 10 types (keys 1–9, 0). */
+export function chipLabels(): string[] {
+  return ["All", ...MESSAGE_TYPES.map(shortType)];
+}
+
+/** The filtered panel, newest first. */
+export function visibleEntries(state: DashboardState): PanelEntry[] {
+  const out: PanelEntry[] = [];
+  for (let i = state.panel.length - 1; i >= 0; i--) {
+    const p = state.panel[i]!;
+    if (state.chips.size === 0 || state.chips.has(p.type)) out.push(p);
+  }
+  return out;
+}
+
+/** Index of the selected entry within {@link visibleEntries} (0 = newest). */
+export function selectedIndex(
+  state: DashboardState,
+  visible: readonly PanelEntry[] = visibleEntries(state),
+): number {
+  if (state.selectedSeq === null) return 0;
+  const i = visible.findIndex((p) => p.entry.seq === state.selectedSeq);
+  return i < 0 ? 0 : i;
+}
+
+/** A decoded key press. */
+export type Key =
+  | { kind: "char"; ch: string }
+  | { kind: "up" }
+  | { kind: "down" }
+  | { kind: "enter" }
+  | { kind: "escape" }
+  | { kind: "interrupt" };
+
+/**
+ * Decode raw terminal input (one read) into keys. Unknown escape sequences
+ * are skipped whole; a lone ESC is the Esc key.
+ */
+export function parseKeys(input: string): Key[] {
+  const keys: Key[] = [];
+  let i = 0;
+  while (i < input.length) {
+    const ch = input[i]!;
+    if (ch === "\x1b") {
+      const next = input[i + 1];
+      if (next === "[" || next === "O") {
+        // CSI / SS3: parameters then one final byte in @–~.
+        let j = i + 2;
+        while (j < input.length && !/[@-~]/.test(input[j]!)) j++;
+        const final = input[j];
+        if (final === "A") keys.push({ kind: "up" });
+        else if (final === "B") keys.push({ kind: "down" });
+        i = j + 1;
+        continue;
+      }
+      keys.push({ kind: "escape" });
+      i++;
+      continue;
+    }
+    if (ch === "\r" || ch === "\n") keys.push({ kind: "enter" });
+    else if (ch === "\x03") keys.push({ kind: "interrupt" });
+    else if (ch >= " " && ch !== "\x7f") keys.push({ kind: "char", ch });
+    i++;
+  }
+  return keys;
+}
+
+/** What a key did. */
+export type KeyResult = "quit" | "changed" | "none";
+
+/** Apply a key (SPEC §12 keys). */
+export function handleKey(state: DashboardState, key: Key): KeyResult {
+  if (key.kind === "interrupt") return "quit";
+  if (key.kind === "escape") {
+    if (!state.overlay) return "none";
+    state.overlay = false;
+    return "changed";
+  }
+  if (key.kind === "enter") {
+    if (!state.logVisible || visibleEntries(state).length === 0) return "none";
+    state.overlay = true;
+    return "changed";
+  }
+  if (key.kind === "up" || key.kind === "down") {
+    return moveSelection(state, key.kind === "up" ? -1 : 1);
+  }
+  switch (key.ch) {
+    case "q":
+    case "Q":
+      return "quit";
+    case "k":
+      return moveSelection(state, -1);
+    case "j":
+      return moveSelection(state, 1);
+    case "l":
+    case "L":
+      state.logVisible = !state.logVisible;
+      if (!state.logVisible) state.overlay = false;
+      return "changed";
+    case "a":
+    case "A":
+      if (state.chips.size === 0 && state.selectedSeq === null) return "none";
+      state.chips.clear();
+      state.selectedSeq = null;
+      return "changed";
+  }
+  if (/^[0-9]$/.test(key.ch)) {
+    const n = key.ch === "0" ? 10 : Number(key.ch);
+    const type = MESSAGE_TYPES[n - 1]!;
+    if (state.chips.has(type)) state.chips.delete(type);
+    else state.chips.add(type);
+    state.selectedSeq = null;
+    const visible = visibleEntries(state);
+    if (visible.length === 0) state.overlay = false;
+    return "changed";
+  }
+  return "none";
+}
+
+function moveSelection(state: DashboardState, delta: number): KeyResult {
+  if (!state.logVisible) return "none";
+  const visible = visibleEntries(state);
+  if (visible.length === 0) return "none";
+  const i = selectedIndex(state, visible);
+  const j = Math.min(visible.length - 1, Math.max(0, i + delta));
+  if (j === i && state.selectedSeq !== null) return "none";
+  state.selectedSeq = j === 0 ? null : visible[j]!.entry.seq;
+  return j === i ? "none" : "changed";
+}
+
+/** The entry the overlay shows, or null. */
+export function selectedEntry(state: DashboardState): PanelEntry | null {
+  const visible = visibleEntries(state);
+  return visible[selectedIndex(state, visible)] ?? null;
+}

@@ -1,0 +1,110 @@
+/**
+ * One-line summaries of broker messages for the dashboard's agent table and
+ * message panel, and who "speaks" a message. Pure. The text returned here is
+ * already sanitised (safe to draw) and bounded in length.
+ * @module
+ */
+import type { BrokerMessage, MessageType } from "./messages.ts";
+import { identityOf, intentPath } from "./messages.ts";
+import { oneLine } from "./dashboard_text.ts";
+
+/** Short chip/row name of a type: `agent.status` → `status`. */
+export function shortType(type: MessageType): string {
+  return type.replace(/^agent\./, "").replace(/^supervisor\./, "");
+}
+
+/**
+ * The agent a message tells us something about: the row whose Summary and
+ * Last Update it feeds. `agent.feedback` is filed under its recipient and
+ * `agent.verified` under the verified agent, as on the wire (SPEC §8.3).
+ */
+export function subjectOf(msg: BrokerMessage): string {
+  return identityOf(msg);
+}
+
+/**
+ * The agent that actually sent a message (for activity/stall tracking):
+ * feedback is sent by `payload.from`, a verification by `verified_by`.
+ */
+export function speakerOf(msg: BrokerMessage): string {
+  switch (msg.type) {
+    case "agent.feedback":
+      return msg.payload.from;
+    case "agent.verified":
+      return msg.payload.verified_by;
+    default:
+      return identityOf(msg);
+  }
+}
+
+function files(list: readonly string[], max = 3): string {
+  if (list.length === 0) return "";
+  const head = list.slice(0, max).join(", ");
+  return list.length > max ? `${head} +${list.length - max}` : head;
+}
+
+function n(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * One sanitised line saying what the message means, without the sender id:
+ * a status message's own text, an artifact's status and files, what a
+ * blocked agent needs, the question asked, an intent's summary, …
+ *
+ * @example
+ * ```ts
+ * import { summarize } from "./dashboard_summary.ts";
+ * summarize({ type: "agent.question", agent_id: "feat-a",
+ *   payload: { question: "Which DB?" } }); // "asks: Which DB?"
+ * ```
+ */
+export function summarize(msg: BrokerMessage, maxChars = 400): string {
+  const raw = rawSummary(msg);
+  return oneLine(raw, maxChars);
+}
+
+function rawSummary(msg: BrokerMessage): string {
+  switch (msg.type) {
+    case "agent.status": {
+      const p = msg.payload;
+      const text = p.message?.trim();
+      if (text) return text;
+      const f = p.modified_files;
+      return f.length
+        ? `${p.status}: ${n(f.length, "file")} modified (${files(f)})`
+        : p.status;
+    }
+    case "agent.artifact": {
+      const p = msg.payload;
+      const parts = [p.status];
+      if (p.modified_files.length) parts.push(files(p.modified_files));
+      if (p.exports.length) parts.push(`exports ${files(p.exports)}`);
+      return parts.join(" — ");
+    }
+    case "agent.blocked":
+      return `blocked: needs ${msg.payload.needs} from ${msg.payload.from}`;
+    case "agent.verified":
+      return `verified by ${msg.payload.verified_by}${
+        msg.payload.message ? ` — ${msg.payload.message}` : ""
+      }`;
+    case "agent.feedback":
+      return `feedback from ${msg.payload.from}: ${
+        n(msg.payload.errors.length, "error")
+      } — ${msg.payload.errors[0] ?? ""}`;
+    case "agent.question":
+      return `asks: ${msg.payload.question}`;
+    case "agent.intent":
+      return `intends: ${msg.payload.summary} (${
+        files(msg.payload.files.map(intentPath))
+      })`;
+    case "agent.advanced-main":
+      return `merged ${msg.merged_branch} → ${msg.base} (${
+        msg.new_main_sha.slice(0, 7)
+      })${msg.summary ? ` — ${msg.summary}` : ""}`;
+    case "agent.learning":
+      return `learning (${msg.payload.category}): ${msg.payload.title}`;
+    case "supervisor.verify-now":
+      return "verification requested";
+  }
+}
