@@ -4,7 +4,7 @@
  * a bundle (`deno run dist/git-paw.js`) or a compiled binary.
  * @module
  */
-import { fromFileUrl } from "node:url";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { basename, dirname, join } from "node:path";
 import { existsSync } from "node:fs";
 
