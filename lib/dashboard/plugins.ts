@@ -5,6 +5,8 @@
  */
 import type { BrokerPlugin } from "../broker/api.ts";
 import type { Config } from "../core/config.ts";
+import { readDashboardSettings } from "../core/dashboard_settings.ts";
+import { webPlugin } from "./web.ts";
 
 /** Options the session passes in. */
 export type DashboardPluginOptions = {
@@ -15,7 +17,14 @@ export type DashboardPluginOptions = {
 
 /** The dashboard plugins for one session broker. */
 export function dashboardPlugins(
-  _opts: DashboardPluginOptions,
+  opts: DashboardPluginOptions,
 ): BrokerPlugin[] {
-  return [];
+  const settings = readDashboardSettings(opts.config);
+  return [
+    webPlugin({
+      session: opts.session,
+      stallThresholdSeconds: settings.stallThresholdSeconds,
+      maxMessages: settings.maxMessages,
+    }),
+  ];
 }
