@@ -3,7 +3,9 @@
  * @module
  */
 import type { Command } from "commander";
+import { registerSessionCoreCommands } from "./core_cli.ts";
 
 /** Add this area's subcommands to `program`. */
-export function registerSessionCommands(_program: Command): void {
+export function registerSessionCommands(program: Command): void {
+  registerSessionCoreCommands(program);
 }

@@ -1,0 +1,329 @@
+/**
+ * The built-in `demo` agent CLI (`git-paw __demo-agent [prompt]`): a tiny,
+ * deterministic stand-in for an AI coding CLI, so a whole session can be seen
+ * (and tested) on a machine with no AI CLI and no paid service.
+ *
+ * It reads `GIT_PAW_AGENT_ID` and `GIT_PAW_BROKER_URL` (absent = broker off),
+ * its worktree's `AGENTS.md` and an optional first prompt (the boot block);
+ * publishes `agent.status` working, an `agent.intent` for `DEMO-<id>.md`,
+ * edits and commits that file, publishes `agent.artifact` committed (unless a
+ * git-paw post-commit hook already does), then idles: it long-polls its inbox
+ * (`/messages/<id>?since=<cursor>&wait=30`), prints and acknowledges each
+ * message, and treats each stdin line as a task (append + commit). `exit`,
+ * end of input or Ctrl-C ends it.
+ *
+ * Needs `--allow-run=git`, `--allow-net=127.0.0.1`, `--allow-read`,
+ * `--allow-write`, `--allow-env`.
+ * @module
+ */
+import { join } from "node:path";
+import { slugify } from "../core/slug.ts";
+import { git } from "../adapters/git.ts";
+
+/** Options for {@link runDemoAgent} (defaults come from the environment). */
+export type DemoAgentOptions = {
+  /** First prompt (e.g. the boot block). */
+  prompt?: string;
+  /** Worktree to work in (default cwd). */
+  cwd?: string;
+  /** Agent id (default `$GIT_PAW_AGENT_ID`, else slug of the branch). */
+  agentId?: string;
+  /** Broker base URL (default `$GIT_PAW_BROKER_URL`; empty = broker off). */
+  brokerUrl?: string;
+  /** Long-poll wait in seconds (default 30). */
+  waitSeconds?: number;
+  /** Line sink (default stdout). */
+  print?: (line: string) => void;
+  /** Task lines (default stdin, one task per line). */
+  input?: ReadableStream<Uint8Array>;
+  /** Stops the agent (default: Ctrl-C / SIGTERM). */
+  signal?: AbortSignal;
+};
+
+const enc = new TextEncoder();
+
+function stdoutPrint(line: string): void {
+  Deno.stdout.writeSync(enc.encode(line + "\n"));
+}
+
+async function* lines(
+  stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): AsyncGenerator<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const onAbort = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  let buf = "";
+  try {
+    while (!signal.aborted) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        yield buf.slice(0, nl).replace(/\r$/, "");
+        buf = buf.slice(nl + 1);
+      }
+    }
+    if (buf !== "" && !signal.aborted) yield buf;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+}
+
+/** Run the demo agent until `exit`, end of input or the signal; resolves to an exit code. */
+export async function runDemoAgent(
+  opts: DemoAgentOptions = {},
+): Promise<number> {
+  const print = opts.print ?? stdoutPrint;
+  const cwd = opts.cwd ?? Deno.cwd();
+  const say = (s: string) => print(`[demo] ${s}`);
+
+  const branch =
+    (await git(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]))
+      .stdout.trim() || null;
+  const agentId = opts.agentId ?? Deno.env.get("GIT_PAW_AGENT_ID") ??
+    slugify(branch ?? "demo");
+  const brokerUrl = (opts.brokerUrl ?? Deno.env.get("GIT_PAW_BROKER_URL") ?? "")
+    .replace(/\/+$/, "");
+  const file = `DEMO-${slugify(agentId)}.md`;
+
+  const stop = new AbortController();
+  const onSig = () => stop.abort();
+  const sigs: Deno.Signal[] = [];
+  if (!opts.signal) {
+    for (const s of ["SIGINT", "SIGTERM"] as Deno.Signal[]) {
+      try {
+        Deno.addSignalListener(s, onSig);
+        sigs.push(s);
+      } catch { /* not supported on this platform */ }
+    }
+  } else if (opts.signal.aborted) stop.abort();
+  else opts.signal.addEventListener("abort", onSig, { once: true });
+
+  say(`agent '${agentId}' on branch ${branch ?? "(detached)"} in ${cwd}`);
+  say(
+    brokerUrl
+      ? `broker: ${brokerUrl}`
+      : "broker: off (GIT_PAW_BROKER_URL is not set)",
+  );
+
+  try {
+    const agents = await Deno.readTextFile(join(cwd, "AGENTS.md"));
+    const branchLine = agents.split("\n").find((l) =>
+      l.includes("**Branch:**")
+    );
+    say(
+      `read AGENTS.md (${agents.split("\n").length} lines)${
+        branchLine ? `: ${branchLine.replace(/^[-\s*]+/, "").trim()}` : ""
+      }`,
+    );
+  } catch {
+    say("no AGENTS.md in this worktree");
+  }
+  if (opts.prompt && opts.prompt.trim()) {
+    const first = opts.prompt.trim().split("\n")[0]!;
+    say(
+      `first prompt (${opts.prompt.trim().split("\n").length} lines): ${first}`,
+    );
+  }
+
+  let brokerWarned = false;
+  const publish = async (msg: Record<string, unknown>): Promise<boolean> => {
+    if (!brokerUrl) return false;
+    try {
+      const res = await fetch(`${brokerUrl}/publish`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(msg),
+        signal: AbortSignal.any([stop.signal, AbortSignal.timeout(5000)]),
+      });
+      const body = await res.text();
+      if (!res.ok) {
+        say(`broker refused ${msg.type}: ${res.status} ${body.slice(0, 200)}`);
+        return false;
+      }
+      brokerWarned = false;
+      return true;
+    } catch (e) {
+      if (!stop.signal.aborted && !brokerWarned) {
+        say(`broker unreachable (${(e as Error).message}); carrying on`);
+        brokerWarned = true;
+      }
+      return false;
+    }
+  };
+  const status = (status: string, message: string, files: string[] = []) =>
+    publish({
+      type: "agent.status",
+      agent_id: agentId,
+      payload: { status, modified_files: files, message, cli: "demo" },
+    });
+
+  // A git-paw post-commit hook publishes the artifact itself.
+  const hookPublishes = await hasManagedPostCommitHook(cwd);
+
+  const doTask = async (task: string): Promise<void> => {
+    await status("working", `working on: ${task}`, [file]);
+    say(`working on: ${task}`);
+    await publish({
+      type: "agent.intent",
+      agent_id: agentId,
+      payload: { files: [file], summary: task, valid_for_seconds: 300 },
+    });
+    const path = join(cwd, file);
+    let text = "";
+    try {
+      text = await Deno.readTextFile(path);
+    } catch {
+      text = `# Demo work by ${agentId}\n\n`;
+    }
+    await Deno.writeTextFile(path, `${text}- ${task}\n`);
+    say(`edited ${file}`);
+    const sha = await commit(cwd, file, `demo(${agentId}): ${task}`);
+    if (!sha) {
+      say(`could not commit ${file}; left it uncommitted`);
+      return;
+    }
+    say(`committed ${sha.slice(0, 8)} "${task}"`);
+    if (!hookPublishes) {
+      await publish({
+        type: "agent.artifact",
+        agent_id: agentId,
+        payload: { status: "committed", exports: [], modified_files: [file] },
+      });
+    }
+  };
+
+  await status("working", "booting");
+  await doTask("initial demo edit");
+  say("idle: type a task and press Enter ('exit' to quit)");
+
+  const inbox = brokerUrl ? pollInbox() : Promise.resolve();
+  async function pollInbox(): Promise<void> {
+    let cursor = 0;
+    const wait = opts.waitSeconds ?? 30;
+    let backoff = 200;
+    while (!stop.signal.aborted) {
+      try {
+        const res = await fetch(
+          `${brokerUrl}/messages/${
+            encodeURIComponent(agentId)
+          }?since=${cursor}&wait=${wait}`,
+          {
+            signal: AbortSignal.any([
+              stop.signal,
+              AbortSignal.timeout((wait + 10) * 1000),
+            ]),
+          },
+        );
+        if (!res.ok) {
+          await res.body?.cancel();
+          throw new Error(`HTTP ${res.status}`);
+        }
+        const body = await res.json() as {
+          messages?: Array<Record<string, unknown> & { seq?: number }>;
+          last_seq?: number;
+        };
+        backoff = 200;
+        for (const m of body.messages ?? []) {
+          if (typeof m.seq === "number") cursor = Math.max(cursor, m.seq);
+          const from = senderOf(m);
+          say(`<- ${m.type} from ${from}: ${summarise(m)}`);
+          await status("working", `ack ${m.type} from ${from}`);
+        }
+        if (typeof body.last_seq === "number") {
+          cursor = Math.max(cursor, body.last_seq);
+        }
+      } catch (e) {
+        if (stop.signal.aborted) return;
+        if (!brokerWarned) {
+          say(`inbox poll failed (${(e as Error).message}); retrying`);
+          brokerWarned = true;
+        }
+        await sleep(backoff, stop.signal);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  try {
+    for await (
+      const raw of lines(opts.input ?? Deno.stdin.readable, stop.signal)
+    ) {
+      const task = raw.trim();
+      if (task === "") continue;
+      if (task === "exit" || task === "quit") break;
+      await doTask(task);
+    }
+  } finally {
+    stop.abort();
+    await inbox;
+    for (const s of sigs) Deno.removeSignalListener(s, onSig);
+    opts.signal?.removeEventListener("abort", onSig);
+  }
+  say("bye");
+  return 0;
+}
+
+function senderOf(m: Record<string, unknown>): string {
+  const p = (m.payload ?? {}) as Record<string, unknown>;
+  if (typeof p.from === "string") return p.from;
+  if (typeof m.from === "string") return m.from;
+  if (typeof m.agent_id === "string") return m.agent_id;
+  return "?";
+}
+
+function summarise(m: Record<string, unknown>): string {
+  const p = (m.payload ?? {}) as Record<string, unknown>;
+  for (const k of ["summary", "question", "needs", "message", "status"]) {
+    if (typeof p[k] === "string" && p[k]) return String(p[k]);
+  }
+  if (Array.isArray(p.errors)) return p.errors.join("; ");
+  return JSON.stringify(p).slice(0, 120);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((ok) => {
+    if (signal.aborted) return ok();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      ok();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+async function hasManagedPostCommitHook(cwd: string): Promise<boolean> {
+  const r = await git(cwd, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--git-path",
+    "hooks/post-commit",
+  ]);
+  if (r.code !== 0) return false;
+  try {
+    const text = await Deno.readTextFile(r.stdout.trim());
+    return text.includes("git-paw managed hook");
+  } catch {
+    return false;
+  }
+}
+
+/** Commit `file` in `cwd`; returns the new HEAD or null. Hooks run as usual. */
+async function commit(
+  cwd: string,
+  file: string,
+  msg: string,
+): Promise<string | null> {
+  const ident = (await git(cwd, ["config", "user.email"])).stdout.trim()
+    ? []
+    : ["-c", "user.name=git-paw demo", "-c", "user.email=demo@git-paw.invalid"];
+  if ((await git(cwd, ["add", "--", file])).code !== 0) return null;
+  const r = await git(cwd, [...ident, "commit", "-q", "-m", msg, "--", file]);
+  if (r.code !== 0) return null;
+  return (await git(cwd, ["rev-parse", "HEAD"])).stdout.trim() || null;
+}
