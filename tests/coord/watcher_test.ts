@@ -1,0 +1,309 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  decideObservation,
+  parsePorcelainZ,
+  WorktreeWatcher,
+} from "../../lib/coord/watcher.ts";
+import {
+  BatchDebouncer,
+  type TimerId,
+  type Timers,
+} from "../../lib/coord/fs_watch.ts";
+import {
+  git,
+  MemoryBroker,
+  sleep,
+  tempRepo,
+  waitFor,
+} from "./plugins_helpers.ts";
+
+Deno.test("parsePorcelainZ() returns sorted paths with both sides of renames", () => {
+  const out = ' M b.ts\0?? dir/new file.ts\0R  new.ts\0old.ts\0A  "q".ts\0';
+  assert.deepEqual(parsePorcelainZ(out), [
+    '"q".ts',
+    "b.ts",
+    "dir/new file.ts",
+    "new.ts",
+    "old.ts",
+  ]);
+  assert.deepEqual(parsePorcelainZ(""), []);
+});
+
+Deno.test("decideObservation() applies baseline, change and committed TTL rules", () => {
+  const ctx = {
+    label: "working",
+    committedAt: null,
+    now: 100_000,
+    ttlSeconds: 60,
+  };
+  assert.equal(decideObservation(null, [], ctx), "baseline");
+  assert.equal(decideObservation(null, ["a"], ctx), "publish");
+  assert.equal(decideObservation(["a"], ["a"], ctx), "unchanged");
+  assert.equal(decideObservation(["a"], ["a", "b"], ctx), "publish");
+  const committed = { ...ctx, label: "committed" };
+  assert.equal(
+    decideObservation([], ["a"], { ...committed, committedAt: 50_000 }),
+    "publish",
+  );
+  assert.equal(
+    decideObservation([], ["a"], { ...committed, committedAt: 30_000 }),
+    "absorb",
+  );
+  assert.equal(decideObservation([], ["a"], committed), "absorb");
+  assert.equal(
+    decideObservation([], ["a"], {
+      ...committed,
+      committedAt: 99_000,
+      ttlSeconds: 0,
+    }),
+    "absorb",
+  );
+  // Right after a commit, files leaving the set is not new work.
+  assert.equal(
+    decideObservation(["a", "b"], ["b"], {
+      ...committed,
+      committedAt: 99_000,
+      afterCommit: true,
+    }),
+    "absorb",
+  );
+});
+
+class FakeTimers implements Timers {
+  queue = new Map<number, { at: number; fn: () => void }>();
+  now = 0;
+  #id = 0;
+  setTimeout(fn: () => void, ms: number): number {
+    this.queue.set(++this.#id, { at: this.now + ms, fn });
+    return this.#id;
+  }
+  clearTimeout(id: TimerId): void {
+    this.queue.delete(id as number);
+  }
+  async advance(ms: number): Promise<void> {
+    this.now += ms;
+    for (const [id, t] of [...this.queue]) {
+      if (t.at <= this.now) {
+        this.queue.delete(id);
+        t.fn();
+      }
+    }
+    await sleep(0);
+  }
+}
+
+Deno.test("BatchDebouncer batches paths into one set after the window, never concurrently", async () => {
+  const timers = new FakeTimers();
+  const batches: string[][] = [];
+  let release: () => void = () => {};
+  let active = 0;
+  let maxActive = 0;
+  const d = new BatchDebouncer(async (s) => {
+    active++;
+    maxActive = Math.max(maxActive, active);
+    batches.push([...s].sort());
+    await new Promise<void>((r) => (release = r));
+    active--;
+  }, { delayMs: 30, timers });
+  d.add(["a", "b"]);
+  await timers.advance(20);
+  d.add(["a", "c"]); // does not extend the window
+  assert.deepEqual(batches, []);
+  await timers.advance(10);
+  assert.deepEqual(batches, [["a", "b", "c"]]);
+  d.add(["d"]); // arrives while the callback runs
+  await timers.advance(100);
+  assert.equal(batches.length, 1);
+  release();
+  await sleep(0);
+  await timers.advance(30);
+  assert.deepEqual(batches, [["a", "b", "c"], ["d"]]);
+  release();
+  assert.equal(maxActive, 1);
+  await d.close();
+  d.add(["e"]);
+  assert.equal(timers.queue.size, 0);
+});
+
+async function watcherFor(ttl = 60) {
+  const broker = new MemoryBroker(ttl);
+  const lines: string[] = [];
+  const w = new WorktreeWatcher(broker, {
+    republishWorkingTtlSeconds: ttl,
+    log: (l) => lines.push(l),
+  });
+  return { broker, w, lines };
+}
+
+Deno.test("WorktreeWatcher publishes working with the modified file after an edit", async () => {
+  await using repo = await tempRepo(1);
+  const { broker, w, lines } = await watcherFor();
+  const { agentId, path } = repo.worktrees[0]!;
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    assert.deepEqual(w.paths(), [path]);
+    await sleep(100); // initial clean observation: silent baseline
+    assert.deepEqual(broker.statuses(agentId), []);
+    await Deno.writeTextFile(join(path, "README.md"), "changed\n");
+    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    const e = broker.log.at(-1)!.message;
+    assert.equal(e.type, "agent.status");
+    if (e.type === "agent.status") {
+      assert.equal(e.payload.status, "working");
+      assert.deepEqual(e.payload.modified_files, ["README.md"]);
+    }
+    await Deno.writeTextFile(join(path, "new file.txt"), "x");
+    await waitFor(
+      () => broker.statuses(agentId).at(-1)?.length === 2,
+      "second status",
+    );
+    assert.deepEqual(broker.statuses(agentId).at(-1), [
+      "README.md",
+      "new file.txt",
+    ]);
+    assert.deepEqual(lines, []);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("WorktreeWatcher ignores changes under .git and ignored paths", async () => {
+  await using repo = await tempRepo(1);
+  const { broker, w } = await watcherFor();
+  const { agentId, path } = repo.worktrees[0]!;
+  await Deno.mkdir(join(path, "build"));
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await sleep(100);
+    await git(path, "update-ref", "refs/heads/scratch", "HEAD");
+    await git(path, "tag", "t1");
+    await Deno.writeTextFile(join(path, "build", "out.bin"), "x");
+    await Deno.writeTextFile(join(path, "debug.log"), "x");
+    await sleep(300);
+    assert.deepEqual(broker.statuses(agentId), []);
+    // And a real edit afterwards is still seen.
+    await Deno.writeTextFile(join(path, "src.ts"), "x");
+    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    assert.deepEqual(broker.statuses(agentId)[0], ["src.ts"]);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("WorktreeWatcher publishes a dirty tree at start and registers targets idempotently", async () => {
+  await using repo = await tempRepo(1);
+  const { broker, w } = await watcherFor();
+  const { agentId, path } = repo.worktrees[0]!;
+  await Deno.writeTextFile(join(path, "pending.ts"), "x");
+  w.start();
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.add({ agent_id: agentId, worktree_path: path + "/", cli: null });
+  try {
+    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    assert.deepEqual(w.paths(), [path]);
+    await sleep(150);
+    assert.equal(broker.statuses(agentId).length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("WorktreeWatcher absorbs the commit and republishes working within the TTL", async () => {
+  await using repo = await tempRepo(1);
+  const { broker, w } = await watcherFor(60);
+  const { agentId, path } = repo.worktrees[0]!;
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await sleep(100);
+    await Deno.writeTextFile(join(path, "a.ts"), "1");
+    await Deno.writeTextFile(join(path, "b.ts"), "1");
+    await waitFor(
+      () => broker.statuses(agentId).at(-1)?.length === 2,
+      "working a+b",
+    );
+    const before = broker.statuses(agentId).length;
+    await git(path, "add", "a.ts");
+    await git(path, "commit", "-qm", "a");
+    await broker.publish({
+      type: "agent.artifact",
+      agent_id: agentId,
+      payload: { status: "committed", modified_files: ["a.ts"] },
+    });
+    await sleep(200);
+    // Post-commit set {b.ts} absorbed: no new status, label stays committed.
+    assert.equal(broker.statuses(agentId).length, before);
+    assert.equal(broker.agents()[0]!.status, "committed");
+    await Deno.writeTextFile(join(path, "c.ts"), "1");
+    await waitFor(
+      () => broker.statuses(agentId).length === before + 1,
+      "working after commit",
+    );
+    assert.deepEqual(broker.statuses(agentId).at(-1), ["b.ts", "c.ts"]);
+    assert.equal(broker.agents()[0]!.status, "working");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("WorktreeWatcher absorbs edits after the committed TTL has passed", async () => {
+  await using repo = await tempRepo(1);
+  let now = Date.now();
+  const broker = new MemoryBroker(5);
+  const w = new WorktreeWatcher(broker, {
+    republishWorkingTtlSeconds: 5,
+    now: () => now,
+    log: () => {},
+  });
+  const { agentId, path } = repo.worktrees[0]!;
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await sleep(100);
+    await broker.publish({
+      type: "agent.artifact",
+      agent_id: agentId,
+      payload: { status: "committed" },
+    });
+    await sleep(100);
+    now += 6000;
+    await Deno.writeTextFile(join(path, "late.ts"), "1");
+    await sleep(300);
+    assert.deepEqual(broker.statuses(agentId), []);
+    assert.equal(broker.agents()[0]!.status, "committed");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("WorktreeWatcher prunes a deleted worktree once and keeps others running", async () => {
+  await using repo = await tempRepo(2);
+  const { broker, w, lines } = await watcherFor();
+  const [a, b] = repo.worktrees;
+  broker.watch({ agent_id: a!.agentId, worktree_path: a!.path, cli: null });
+  broker.watch({ agent_id: b!.agentId, worktree_path: b!.path, cli: null });
+  w.start();
+  try {
+    await sleep(100);
+    await Deno.remove(a!.path, { recursive: true });
+    await waitFor(() => w.paths().length === 1, "prune");
+    assert.deepEqual(w.paths(), [b!.path]);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /feat-a: worktree .* vanished; stopped watching/);
+    await Deno.writeTextFile(join(b!.path, "x.ts"), "1");
+    await waitFor(() => broker.statuses(b!.agentId).length === 1, "b status");
+    // A target whose path never existed is pruned at once.
+    w.add({
+      agent_id: "feat-z",
+      worktree_path: join(repo.root, "nope"),
+      cli: null,
+    });
+    assert.equal(w.paths().length, 1);
+    assert.equal(lines.length, 2);
+  } finally {
+    await w.close();
+  }
+});
