@@ -638,7 +638,7 @@ export async function startBroker(
     },
     close() {
       closing ??= (async () => {
-        closed = true;
+        // Plugins stop first and may still publish (final learnings flush).
         for (const d of disposers.reverse()) {
           try {
             await d();
@@ -646,6 +646,7 @@ export async function startBroker(
             warn(`warning: broker plugin stop failed: ${(e as Error).message}`);
           }
         }
+        closed = true;
         for (const id of [...waiters.keys()]) wake(id);
         ac.abort();
         await server.finished;
