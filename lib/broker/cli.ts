@@ -1,9 +1,103 @@
 /**
- * Registers the broker commands on the program.
+ * `git-paw broker`: run the coordination broker in the foreground until
+ * SIGINT/SIGTERM. The first stdout line carries its URL.
  * @module
  */
+import { join } from "node:path";
 import type { Command } from "commander";
+import { UsageError } from "../core/errors.ts";
+import { eprintln, println } from "../cli/output.ts";
+import { startBroker } from "./server.ts";
+
+/** Default broker port (SPEC §2 `[broker] port`). */
+export const DEFAULT_BROKER_PORT = 9119;
+
+/** `$XDG_DATA_HOME/git-paw/broker`, else `~/.local/share/git-paw/broker`. */
+export function defaultBrokerDataDir(): string {
+  const xdg = Deno.env.get("XDG_DATA_HOME");
+  if (xdg && xdg.trim() !== "") return join(xdg, "git-paw", "broker");
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  return join(home, ".local", "share", "git-paw", "broker");
+}
+
+/** Options of `git-paw broker` after parsing. */
+export type BrokerCommandOptions = {
+  port: string;
+  bind: string;
+  dataDir?: string;
+  session: string;
+  token?: string;
+};
+
+/** Parse and check a `--port` value. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n > 65535) {
+    throw new UsageError(
+      `invalid --port "${value}": expected 0-65535 (0 picks a free port)`,
+    );
+  }
+  return n;
+}
+
+/** Run the broker until a signal arrives; resolves after a clean shutdown. */
+export async function runBrokerCommand(o: BrokerCommandOptions): Promise<void> {
+  const port = parsePort(o.port);
+  if (o.session.trim() === "") {
+    throw new UsageError("--session must not be blank");
+  }
+  const dataDir = o.dataDir ?? defaultBrokerDataDir();
+  const broker = await startBroker({
+    port,
+    bind: o.bind,
+    dataDir,
+    session: o.session,
+    token: o.token,
+  });
+  println(
+    `git-paw broker listening on ${broker.url} (session "${broker.session}", log ${broker.logPath})`,
+  );
+  if (broker.token !== undefined && o.token === undefined) {
+    println(`token: ${broker.token}`);
+    eprintln(
+      `note: bound beyond loopback; clients must send "Authorization: Bearer ${broker.token}"`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    const stop = () => {
+      for (const s of signals) Deno.removeSignalListener(s, stop);
+      resolve();
+    };
+    for (const s of signals) Deno.addSignalListener(s, stop);
+  });
+  eprintln("git-paw broker: shutting down");
+  await broker.close();
+  eprintln(`git-paw broker: stopped; log flushed to ${broker.logPath}`);
+}
 
 /** Add this area's subcommands to `program`. */
-export function registerBrokerCommands(_program: Command): void {
+export function registerBrokerCommands(program: Command): void {
+  program.command("broker")
+    .description(
+      "Run the coordination broker in the foreground (Ctrl-C to stop)",
+    )
+    .option(
+      "--port <n>",
+      "TCP port (0 picks a free one)",
+      String(DEFAULT_BROKER_PORT),
+    )
+    .option("--bind <addr>", "address to bind", "127.0.0.1")
+    .option(
+      "--data-dir <dir>",
+      "where the session log lives (default $XDG_DATA_HOME/git-paw/broker)",
+    )
+    .option("--session <name>", "session name reported by /status", "default")
+    .option(
+      "--token <token>",
+      "require Authorization: Bearer <token> (generated when binding beyond loopback)",
+    )
+    .action(async (o: BrokerCommandOptions) => {
+      await runBrokerCommand(o);
+    });
 }
