@@ -22,8 +22,8 @@ import stringWidth from "string-width";
  *   removed, so every terminal (tmux included) measures the text exactly as
  *   we do (an emoji sequence shows as its component glyphs).
  */
-// deno-lint-ignore no-control-regex
 const UNSAFE =
+  // deno-lint-ignore no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200d\ufe00-\ufe0f\u{1f3fb}-\u{1f3ff}\u{e0100}-\u{e01ef}]/gu;
 
 function replaceUnsafe(ch: string): string {
@@ -59,7 +59,6 @@ export function sanitizeLines(text: string): string[] {
   return text.split(/\r\n|\n|\r/).map(sanitize);
 }
 
-// deno-lint-ignore no-control-regex
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 

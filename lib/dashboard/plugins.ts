@@ -7,6 +7,7 @@ import type { BrokerPlugin } from "../broker/api.ts";
 import type { Config } from "../core/config.ts";
 import { readDashboardSettings } from "../core/dashboard_settings.ts";
 import { webPlugin } from "./web.ts";
+import { alertsPlugin } from "./alerts.ts";
 
 /** Options the session passes in. */
 export type DashboardPluginOptions = {
@@ -26,5 +27,6 @@ export function dashboardPlugins(
       stallThresholdSeconds: settings.stallThresholdSeconds,
       maxMessages: settings.maxMessages,
     }),
+    alertsPlugin({ session: opts.session, config: opts.config }),
   ];
 }

@@ -1,9 +1,28 @@
 /**
- * The pane-0 dashboard TUI (issue "Seeing the session").
+ * The pane-0 dashboard TUI (SPEC §12, issue "Seeing the session").
+ *
+ * Event driven: it subscribes to the broker and redraws when something
+ * changed, coalescing a burst of events into one frame (~40 ms), plus once a
+ * second while agents are listed so the ages move. Only changed lines are
+ * rewritten. Alternate screen and raw mode are undone on `q`, on abort, on
+ * SIGTERM/SIGHUP, on an uncaught error and at process exit.
  * @module
  */
-import type { Broker } from "../broker/api.ts";
+import type { Broker, BrokerEvent, LogEntry } from "../broker/api.ts";
 import type { Config } from "../core/config.ts";
+import {
+  applyAttention,
+  applyEntry,
+  applyRoster,
+  createDashboardState,
+  type DashboardState,
+  handleKey,
+  parseKeys,
+} from "../core/dashboard_model.ts";
+import { readDashboardSettings } from "../core/dashboard_settings.ts";
+import { renderFrame } from "./render.ts";
+import { createRealTerminal, ScreenWriter, type Terminal } from "./terminal.ts";
+import { AlertMonitor, alertMonitorFor } from "./alerts.ts";
 
 /** Options for {@link runDashboardTui}. */
 export type DashboardTuiOptions = {
@@ -13,17 +32,193 @@ export type DashboardTuiOptions = {
   signal?: AbortSignal;
 };
 
+/** Seams for tests and the benchmark. */
+export type DashboardDeps = {
+  terminal: Terminal;
+  /** Unix seconds (float). */
+  now?: () => number;
+  /** Coalescing delay between a change and its frame (ms, default 40). */
+  frameDelayMs?: number;
+  /** Handle SIGTERM/SIGHUP (default true for the real terminal). */
+  signals?: boolean;
+  /** Called after every frame drawn (tests, bench). */
+  onFrame?: (state: DashboardState, linesWritten: number) => void;
+};
+
 /**
  * Draw the dashboard for `broker` until `q` is pressed or `signal` aborts.
- * Placeholder until the full TUI lands: prints the URL and waits.
+ * Resolves after the terminal has been restored.
  */
 export async function runDashboardTui(
   broker: Broker,
   opts: DashboardTuiOptions,
 ): Promise<void> {
-  console.log(`git-paw dashboard — ${opts.session} — broker ${broker.url}`);
-  await new Promise<void>((resolve) => {
-    if (opts.signal?.aborted) return resolve();
-    opts.signal?.addEventListener("abort", () => resolve(), { once: true });
+  await runDashboard(broker, opts, {
+    terminal: createRealTerminal(),
+    signals: true,
   });
+}
+
+/** {@link runDashboardTui} with explicit seams. */
+export async function runDashboard(
+  broker: Broker,
+  opts: DashboardTuiOptions,
+  deps: DashboardDeps,
+): Promise<void> {
+  const term = deps.terminal;
+  const now = deps.now ?? (() => Date.now() / 1000);
+  const frameDelay = deps.frameDelayMs ?? 40;
+  const settings = readDashboardSettings(opts.config);
+  const state = createDashboardState({
+    session: opts.session,
+    url: broker.url,
+    maxMessages: settings.maxMessages,
+    logVisible: settings.logVisible,
+  });
+  const screen = new ScreenWriter(term);
+  const cleanups: Array<() => void | Promise<void>> = [];
+  let frameTimer: ReturnType<typeof setTimeout> | null = null;
+  let tickTimer: ReturnType<typeof setTimeout> | null = null;
+  let rosterDirty = true;
+  let done = false;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => finish = r);
+  const quit = () => {
+    if (done) return;
+    done = true;
+    finish();
+  };
+
+  const draw = () => {
+    if (frameTimer !== null) clearTimeout(frameTimer);
+    frameTimer = null;
+    if (done) return;
+    const t = now();
+    if (rosterDirty) {
+      rosterDirty = false;
+      try {
+        applyRoster(state, broker.agents(), t);
+        state.notice = null;
+      } catch (err) {
+        state.notice = `broker unavailable: ${
+          err instanceof Error ? err.message : String(err)
+        }`;
+      }
+    }
+    applyAttention(state, monitor?.active() ?? []);
+    const size = term.size();
+    const lines = renderFrame(state, {
+      width: size.columns,
+      height: size.rows,
+      now: t,
+      color: term.color,
+    });
+    const n = screen.draw(lines, size);
+    deps.onFrame?.(state, n);
+  };
+  const schedule = () => {
+    if (done || frameTimer !== null) return;
+    frameTimer = setTimeout(draw, frameDelay);
+  };
+
+  term.enter();
+  // Attention items: the session's alerts plugin when present, else a silent
+  // monitor of our own (highlights only; no bell/tmux/command twice).
+  let monitor = alertMonitorFor(broker);
+  let ownMonitor: AlertMonitor | null = null;
+  try {
+    if (!monitor) {
+      ownMonitor = new AlertMonitor(broker, { settings });
+      monitor = ownMonitor;
+      await ownMonitor.start();
+    }
+    cleanups.push(monitor.onChange(schedule));
+
+    // Follow the broker; buffer live events until the history is loaded.
+    const buffered: LogEntry[] = [];
+    let live = false;
+    const onEvent = (ev: BrokerEvent) => {
+      if (ev.kind === "entry") {
+        if (!live) return void buffered.push(ev.entry);
+        applyEntry(state, ev.entry);
+        rosterDirty = true;
+      } else if (ev.kind === "roster") rosterDirty = true;
+      else return;
+      schedule();
+    };
+    cleanups.push(broker.subscribe(onEvent));
+    try {
+      const since = Math.max(0, broker.lastSeq() - settings.maxMessages);
+      for (const e of await broker.logSince(since, settings.maxMessages)) {
+        applyEntry(state, e);
+      }
+    } catch (err) {
+      state.notice = `cannot read the broker log: ${
+        err instanceof Error ? err.message : String(err)
+      }`;
+    }
+    live = true;
+    for (const e of buffered) applyEntry(state, e);
+
+    // Ages tick once a second (only the lines that changed are rewritten).
+    const tick = () => {
+      tickTimer = null;
+      if (done) return;
+      rosterDirty = true;
+      draw();
+      const ms = 1000 - (Date.now() % 1000) + 5;
+      tickTimer = setTimeout(tick, ms);
+    };
+    cleanups.push(() => {
+      if (tickTimer !== null) clearTimeout(tickTimer);
+      tickTimer = null;
+    });
+    cleanups.push(term.onResize(() => {
+      screen.invalidate();
+      draw();
+    }));
+    if (deps.signals) {
+      for (const sig of ["SIGTERM", "SIGHUP"] as const) {
+        try {
+          Deno.addSignalListener(sig, quit);
+          cleanups.push(() => Deno.removeSignalListener(sig, quit));
+        } catch { /* unsupported platform */ }
+      }
+    }
+    if (opts.signal) {
+      if (opts.signal.aborted) quit();
+      opts.signal.addEventListener("abort", quit, { once: true });
+      cleanups.push(() => opts.signal?.removeEventListener("abort", quit));
+    }
+    tick();
+
+    // Keys.
+    const input = term.input();
+    const keysDone = input
+      ? (async () => {
+        for await (const chunk of input) {
+          let changed = false;
+          for (const key of parseKeys(chunk)) {
+            const r = handleKey(state, key);
+            if (r === "quit") return quit();
+            if (r === "changed") changed = true;
+          }
+          if (changed) draw();
+        }
+      })()
+      : Promise.resolve();
+    await finished;
+    term.closeInput();
+    await keysDone.catch(() => {});
+  } finally {
+    done = true;
+    if (frameTimer !== null) clearTimeout(frameTimer);
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch { /* keep cleaning */ }
+    }
+    await ownMonitor?.stop();
+    term.restore();
+  }
 }

@@ -1,0 +1,328 @@
+/**
+ * Attention alerts at run time: {@link AlertMonitor} feeds broker events to
+ * the pure decisions of `lib/core/dashboard_alerts.ts`, keeps ONE timer set to
+ * the next stall deadline (no polling loop), and hands every fired alert to
+ * its sinks: a tmux `display-message`, the terminal bell, and the optional
+ * `[notify] command` argv (agent id, reason and detail appended; never a
+ * shell). {@link alertsPlugin} starts one per session broker; the TUI finds
+ * it with {@link alertMonitorFor} to highlight the same items.
+ *
+ * Needs `--allow-run` (tmux, the notify command) and `--allow-env` (TMUX).
+ * @module
+ */
+import type {
+  AgentStatusEntry,
+  Broker,
+  BrokerEvent,
+  BrokerPlugin,
+  LogEntry,
+} from "../broker/api.ts";
+import {
+  activeAlerts,
+  type Alert,
+  alertsCheckStalls,
+  alertsOnEntry,
+  alertsOnRoster,
+  type AlertsState,
+  alertText,
+  createAlertsState,
+  nextStallDeadline,
+} from "../core/dashboard_alerts.ts";
+import {
+  type DashboardSettings,
+  readDashboardSettings,
+} from "../core/dashboard_settings.ts";
+import { escapeTmuxFormat } from "../core/dashboard_text.ts";
+
+/** Something done with a fired alert. May be async; errors are collected. */
+export type AlertSink = (alert: Alert) => void | Promise<void>;
+
+/** Options for {@link AlertMonitor}. */
+export type AlertMonitorOptions = {
+  settings: Pick<DashboardSettings, "stallThresholdSeconds" | "maxMessages">;
+  sinks?: AlertSink[];
+  /** Unix seconds (float). Defaults to the wall clock. */
+  now?: () => number;
+  /** Called when a sink fails (default: ignored; the TUI owns the screen). */
+  onError?: (err: unknown, alert: Alert) => void;
+};
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Watches one broker and fires attention alerts once per cause. */
+export class AlertMonitor {
+  readonly #broker: Broker;
+  readonly #state: AlertsState;
+  readonly #sinks: AlertSink[];
+  readonly #now: () => number;
+  readonly #onError: (err: unknown, alert: Alert) => void;
+  readonly #listeners = new Set<() => void>();
+  readonly #pending = new Set<Promise<void>>();
+  readonly #maxMessages: number;
+  #unsubscribe: (() => void) | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerAt: number | null = null;
+  #stopped = false;
+  /** Every alert fired so far, in order (bounded to the last 1000). */
+  readonly fired: Alert[] = [];
+
+  constructor(broker: Broker, opts: AlertMonitorOptions) {
+    this.#broker = broker;
+    this.#state = createAlertsState(opts.settings.stallThresholdSeconds);
+    this.#sinks = opts.sinks ?? [];
+    this.#now = opts.now ?? (() => Date.now() / 1000);
+    this.#onError = opts.onError ?? (() => {});
+    this.#maxMessages = opts.settings.maxMessages;
+  }
+
+  /**
+   * Learn the current roster and recent history (marking attention without
+   * firing), then follow the broker live.
+   */
+  async start(): Promise<void> {
+    const buffered: BrokerEvent[] = [];
+    let live = false;
+    this.#unsubscribe = this.#broker.subscribe((ev) => {
+      if (live) this.#onEvent(ev);
+      else buffered.push(ev);
+    });
+    try {
+      this.#roster();
+      const last = this.#broker.lastSeq();
+      const since = Math.max(0, last - this.#maxMessages);
+      const history: LogEntry[] = await this.#broker.logSince(
+        since,
+        this.#maxMessages,
+      );
+      for (const e of history) alertsOnEntry(this.#state, e, { fire: false });
+    } catch { /* broker without history: start live */ }
+    live = true;
+    for (const ev of buffered) this.#onEvent(ev);
+    this.#check();
+  }
+
+  /** Active attention items (what the dashboards highlight). */
+  active(): Alert[] {
+    return activeAlerts(this.#state);
+  }
+
+  /** Be told when {@link active} may have changed. */
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Wait until every sink started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Unix time the stall timer is set for, or null (for tests). */
+  get nextDeadline(): number | null {
+    return this.#timerAt;
+  }
+
+  /** Stop listening and clear the timer; waits for running sinks. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = null;
+    await this.idle();
+  }
+
+  #roster(): void {
+    let agents: AgentStatusEntry[];
+    try {
+      agents = this.#broker.agents();
+    } catch {
+      return;
+    }
+    alertsOnRoster(this.#state, agents, this.#now());
+  }
+
+  #onEvent(ev: BrokerEvent): void {
+    if (this.#stopped) return;
+    if (ev.kind === "entry") {
+      this.#fire(alertsOnEntry(this.#state, ev.entry));
+      this.#roster();
+    } else if (ev.kind === "roster") {
+      this.#roster();
+    } else return;
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#stopped) return;
+    this.#fire(alertsCheckStalls(this.#state, this.#now()));
+    this.#emit();
+    this.#arm();
+  }
+
+  #arm(): void {
+    const next = nextStallDeadline(this.#state);
+    if (next === this.#timerAt) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = next;
+    if (next === null) return;
+    const ms = Math.min(
+      MAX_TIMER_MS,
+      Math.max(0, Math.ceil((next - this.#now()) * 1000) + 5),
+    );
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = null;
+      this.#roster();
+      this.#check();
+    }, ms);
+  }
+
+  #emit(): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn();
+      } catch { /* a listener's problem */ }
+    }
+  }
+
+  #fire(alerts: Alert[]): void {
+    for (const a of alerts) {
+      this.fired.push(a);
+      if (this.fired.length > 1000) this.fired.shift();
+      for (const sink of this.#sinks) {
+        const p = (async () => {
+          try {
+            await sink(a);
+          } catch (err) {
+            this.#onError(err, a);
+          }
+        })();
+        this.#pending.add(p);
+        p.finally(() => this.#pending.delete(p));
+      }
+    }
+  }
+}
+
+/**
+ * Sink: `tmux display-message [-t <session>] <text>` with `#` doubled so
+ * agent text cannot expand tmux formats (`#(cmd)`). Does nothing when no
+ * session is named and `$TMUX` is unset.
+ */
+export function tmuxDisplaySink(
+  session: string | null,
+  opts: { env?: Record<string, string> } = {},
+): AlertSink {
+  return async (a) => {
+    const inTmux = (opts.env?.TMUX ?? Deno.env.get("TMUX") ?? "") !== "";
+    if (!session && !inTmux) return;
+    const args = ["display-message"];
+    if (session) args.push("-t", session);
+    args.push(escapeTmuxFormat(alertText(a)));
+    const out = await new Deno.Command("tmux", {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: opts.env,
+    }).output();
+    if (!out.success) {
+      throw new Error(
+        `tmux display-message failed: ${
+          new TextDecoder().decode(out.stderr).trim()
+        }`,
+      );
+    }
+  };
+}
+
+/** Sink: ring the terminal bell (BEL on stdout, only if it is a terminal). */
+export function bellSink(
+  write: (s: string) => void = defaultBellWrite,
+): AlertSink {
+  return () => write("\x07");
+}
+
+function defaultBellWrite(s: string): void {
+  try {
+    if (Deno.stdout.isTerminal()) {
+      Deno.stdout.writeSync(new TextEncoder().encode(s));
+    }
+  } catch { /* no terminal */ }
+}
+
+/**
+ * Sink: run `argv` with the agent id, the reason (`blocked`, `question`,
+ * `stalled`) and the one-line detail appended as three arguments. Runs the
+ * program directly (no shell); its output is discarded.
+ */
+export function notifyCommandSink(argv: readonly string[]): AlertSink {
+  return async (a) => {
+    const [cmd, ...rest] = argv;
+    if (!cmd) return;
+    const out = await new Deno.Command(cmd, {
+      args: [...rest, a.agent_id, a.reason, a.detail],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      env: {
+        GIT_PAW_ALERT_AGENT: a.agent_id,
+        GIT_PAW_ALERT_REASON: a.reason,
+      },
+    }).output();
+    if (!out.success) {
+      throw new Error(`[notify] command exited with code ${out.code}`);
+    }
+  };
+}
+
+const monitors = new Map<string, AlertMonitor>();
+const monitorsByBroker = new WeakMap<Broker, AlertMonitor>();
+
+/** The alert monitor the alerts plugin runs for `broker`, if any. */
+export function alertMonitorFor(broker: Broker): AlertMonitor | undefined {
+  return monitorsByBroker.get(broker) ?? monitors.get(broker.url);
+}
+
+/** Options for {@link alertsPlugin}. */
+export type AlertsPluginOptions = {
+  /** tmux session to show `display-message` in (null: current, if any). */
+  session: string | null;
+  config: unknown;
+  /** Override the sinks (tests); default tmux + bell + notify command. */
+  sinks?: AlertSink[];
+  now?: () => number;
+};
+
+/** The broker plugin that runs the attention alerts for a session. */
+export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
+  const settings = readDashboardSettings(opts.config);
+  return {
+    name: "alerts",
+    start: async (broker: Broker) => {
+      const sinks = opts.sinks ?? [
+        tmuxDisplaySink(opts.session),
+        ...(settings.bell ? [bellSink()] : []),
+        ...(settings.notifyCommand
+          ? [notifyCommandSink(settings.notifyCommand)]
+          : []),
+      ];
+      const monitor = new AlertMonitor(broker, {
+        settings,
+        sinks,
+        now: opts.now,
+      });
+      await monitor.start();
+      monitors.set(broker.url, monitor);
+      monitorsByBroker.set(broker, monitor);
+      return async () => {
+        if (monitors.get(broker.url) === monitor) monitors.delete(broker.url);
+        monitorsByBroker.delete(broker);
+        await monitor.stop();
+      };
+    },
+  };
+}
