@@ -1,9 +1,302 @@
 /**
- * Registers the coord commands on the program.
+ * Registers the coordination commands: the agent helper (`publish …`,
+ * `inbox`, `done`) and the hidden `__hook <name>` the git hooks run.
  * @module
  */
+import process from "node:process";
 import type { Command } from "commander";
+import { UsageError } from "../core/errors.ts";
+import { eprintln, printJson, println } from "../cli/output.ts";
+import {
+  cursorPath,
+  fetchInbox,
+  formatInboxMessage,
+  type Identity,
+  type IdentityFlags,
+  intentFiles,
+  listArg,
+  publishMessage,
+  readCursor,
+  resolveIdentity,
+  writeCursor,
+} from "./helper.ts";
+import { runHook } from "./hooks.ts";
+
+type Common = IdentityFlags & { json?: boolean };
+
+function withIdentity(cmd: Command): Command {
+  return cmd
+    .option("--agent <id>", "agent id (default: $GIT_PAW_AGENT_ID)")
+    .option("--broker <url>", "broker URL (default: $GIT_PAW_BROKER_URL)")
+    .option("--token <token>", "bearer token (default: $GIT_PAW_BROKER_TOKEN)")
+    .option("--json", "print the result as JSON");
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) {
+      throw new UsageError(`${name} must be a whole number, got '${value}'`);
+    }
+    const n = Number(value);
+    if (n < min || n > max) {
+      throw new UsageError(
+        `${name} must be between ${min} and ${max}, got ${n}`,
+      );
+    }
+    return n;
+  };
+}
+
+async function send(opts: Common, build: (id: Identity) => unknown) {
+  const id = resolveIdentity(opts);
+  const { message, seq } = await publishMessage(id, build(id));
+  if (opts.json) printJson({ ok: true, seq, message });
+  else {
+    println(
+      `published ${message.type} as ${id.agentId}${seq ? ` (seq ${seq})` : ""}`,
+    );
+  }
+}
 
 /** Add this area's subcommands to `program`. */
-export function registerCoordCommands(_program: Command): void {
+export function registerCoordCommands(program: Command): void {
+  const publish = program.command("publish")
+    .description(
+      "Publish a message to the session broker as this agent (run inside an agent pane)",
+    );
+
+  withIdentity(
+    publish.command("status <status>")
+      .description("Report what you are doing, e.g. `publish status working`")
+      .option("--message <text>", "one line about the current step")
+      .option("--files <list>", "modified files, comma separated", collect)
+      .option("--phase <phase>", "phase label")
+      .option("--cli <name>", "CLI name"),
+  ).action(
+    (
+      status: string,
+      o: Common & {
+        message?: string;
+        files?: string[];
+        phase?: string;
+        cli?: string;
+      },
+    ) =>
+      send(o, (id) => ({
+        type: "agent.status",
+        agent_id: id.agentId,
+        payload: {
+          status,
+          modified_files: listArg(o.files),
+          message: o.message ?? null,
+          phase: o.phase ?? null,
+          cli: o.cli ?? null,
+        },
+      })),
+  );
+
+  withIdentity(
+    publish.command("artifact <status>")
+      .description(
+        "Announce produced work, e.g. `publish artifact done --exports parse`",
+      )
+      .option("--exports <list>", "exported names, comma separated", collect)
+      .option("--files <list>", "modified files, comma separated", collect),
+  ).action((
+    status: string,
+    o: Common & { exports?: string[]; files?: string[] },
+  ) =>
+    send(o, (id) => ({
+      type: "agent.artifact",
+      agent_id: id.agentId,
+      payload: {
+        status,
+        exports: listArg(o.exports),
+        modified_files: listArg(o.files),
+      },
+    }))
+  );
+
+  withIdentity(
+    publish.command("blocked")
+      .description("Say you are waiting for another agent's work")
+      .requiredOption("--needs <what>", "what you need")
+      .requiredOption("--from <agent>", "the agent that has it"),
+  ).action((o: Common & { needs: string; from: string }) =>
+    send(o, (id) => ({
+      type: "agent.blocked",
+      agent_id: id.agentId,
+      payload: { needs: o.needs, from: o.from },
+    }))
+  );
+
+  withIdentity(
+    publish.command("question <text...>")
+      .description("Ask the supervisor / human a question"),
+  ).action((words: string[], o: Common) =>
+    send(o, (id) => ({
+      type: "agent.question",
+      agent_id: id.agentId,
+      payload: { question: words.join(" ") },
+    }))
+  );
+
+  withIdentity(
+    publish.command("intent")
+      .description("Claim files before editing them")
+      .option("--files <list>", "files, comma separated", collect)
+      .option(
+        "--region <path:kind:value>",
+        "narrow a file to a function|class|block|range (repeatable), e.g. src/a.ts:function:parse or src/a.ts:range:10-40",
+        collect,
+      )
+      .requiredOption("--summary <text>", "what you are about to do")
+      .option(
+        "--ttl <seconds>",
+        "how long the claim holds (default 900)",
+        intArg("--ttl", 1, 86400),
+      ),
+  ).action((
+    o: Common & {
+      files?: string[];
+      region?: string[];
+      summary: string;
+      ttl?: number;
+    },
+  ) =>
+    send(o, (id) => {
+      const files = intentFiles(listArg(o.files), o.region ?? []);
+      if (files.length === 0) {
+        throw new UsageError(
+          "publish intent needs --files <list> or --region <spec>",
+        );
+      }
+      return {
+        type: "agent.intent",
+        agent_id: id.agentId,
+        payload: {
+          files,
+          summary: o.summary,
+          ...(o.ttl === undefined ? {} : { valid_for_seconds: o.ttl }),
+        },
+      };
+    })
+  );
+
+  withIdentity(
+    publish.command("verified <agent>")
+      .description("Record that you verified another agent's work")
+      .option("--message <text>", "note for the agent"),
+  ).action((agent: string, o: Common & { message?: string }) =>
+    send(o, (id) => ({
+      type: "agent.verified",
+      agent_id: agent,
+      payload: { verified_by: id.agentId, message: o.message ?? null },
+    }))
+  );
+
+  withIdentity(
+    publish.command("feedback <agent>")
+      .description("Send problems found in another agent's work")
+      .requiredOption("--error <text>", "one problem (repeatable)", collect),
+  ).action((agent: string, o: Common & { error: string[] }) =>
+    send(o, (id) => ({
+      type: "agent.feedback",
+      agent_id: agent,
+      payload: { from: id.agentId, errors: o.error },
+    }))
+  );
+
+  withIdentity(
+    publish.command("raw [json]")
+      .description(
+        "Publish a message given as JSON (argument or stdin), validated first",
+      ),
+  ).action(async (json: string | undefined, o: Common) => {
+    const text = json ?? await new Response(Deno.stdin.readable).text();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`invalid JSON: ${(e as Error).message}`);
+    }
+    await send(o, () => value);
+  });
+
+  withIdentity(
+    program.command("inbox")
+      .description(
+        "Print messages for this agent that arrived since the last call",
+      )
+      .option(
+        "--wait <seconds>",
+        "wait up to this long for a message (max 60)",
+        intArg("--wait", 0, 60),
+      )
+      .option(
+        "--all",
+        "start from the first message instead of the stored cursor",
+      )
+      .option("--peek", "do not advance the stored cursor"),
+  ).action(
+    async (o: Common & { wait?: number; all?: boolean; peek?: boolean }) => {
+      const id = resolveIdentity(o);
+      const path = await cursorPath(Deno.cwd());
+      const stored = await readCursor(path, id);
+      const since = o.all ? 0 : stored;
+      const page = await fetchInbox(id, since, o.wait ?? 0);
+      if (o.json) {
+        printJson({
+          agent_id: id.agentId,
+          since,
+          last_seq: page.last_seq,
+          messages: page.messages,
+        });
+      } else if (page.messages.length === 0) {
+        eprintln(`no new messages for ${id.agentId}`);
+      } else {
+        for (const m of page.messages) println(formatInboxMessage(m));
+      }
+      const next = Math.max(since, page.last_seq);
+      if (!o.peek && next !== stored) await writeCursor(path, id, next);
+    },
+  );
+
+  withIdentity(
+    program.command("done")
+      .description("Announce that your work is finished (commit first)")
+      .option("--message <text>", "what you did")
+      .option("--exports <list>", "exported names, comma separated", collect),
+  ).action(async (o: Common & { message?: string; exports?: string[] }) => {
+    const id = resolveIdentity(o);
+    if (o.message !== undefined) {
+      await publishMessage(id, {
+        type: "agent.status",
+        agent_id: id.agentId,
+        payload: { status: "done", modified_files: [], message: o.message },
+      });
+    }
+    await send(o, () => ({
+      type: "agent.artifact",
+      agent_id: id.agentId,
+      payload: {
+        status: "done",
+        exports: listArg(o.exports),
+        modified_files: [],
+      },
+    }));
+  });
+
+  program.command("__hook <name>", { hidden: true })
+    .description("internal: run a git-paw git hook")
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action(async (name: string) => {
+      const code = await runHook(name, { cwd: Deno.cwd(), io: { eprintln } });
+      if (code !== 0) process.exitCode = code;
+    });
 }

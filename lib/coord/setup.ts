@@ -1,11 +1,38 @@
 /**
- * Per-worktree preparation for an agent (issue "Coordination" owns this file):
- * AGENTS.md managed block, git hooks and the per-worktree agent marker.
- * Placeholder bodies until that issue lands; signatures are the contract the
- * session code calls.
+ * Per-worktree preparation for an agent: the AGENTS.md managed block, the
+ * agent marker and the git hooks — and the undo of each. The session code
+ * calls these; see `agents_md.ts`, `hooks.ts` and `marker.ts` for how each
+ * piece stays out of `git status`.
+ * Needs `--allow-read`, `--allow-write`, `--allow-run=git`.
  * @module
  */
+import { join } from "node:path";
 import type { Config } from "../core/config.ts";
+import { eprintln } from "../cli/output.ts";
+import { configBool } from "./_config.ts";
+import { addSharedExcludes, removeSharedExcludes } from "./_exclude.ts";
+import { gitCommonDir, gitDir, isTracked, listWorktrees } from "./_git.ts";
+import {
+  renderAgentsBlock,
+  restoreWorktreeAgentsMd,
+  setSkipWorktree,
+  stripRepoAgentsMd,
+  writeWorktreeAgentsMd,
+} from "./agents_md.ts";
+import { hooksDir, installHooks, removeHooksFrom } from "./hooks.ts";
+import {
+  type AgentMarker,
+  anyMarker,
+  readMarker,
+  removeMarker,
+  writeMarker,
+} from "./marker.ts";
+import {
+  renderSkill,
+  resolveSkillTemplate,
+  skillContextFromConfig,
+} from "./skills.ts";
+import { CURSOR_FILE } from "./helper.ts";
 
 /** What the session knows about one agent when preparing its worktree. */
 export type AgentSetup = {
@@ -26,18 +53,148 @@ export type AgentSetup = {
   /** Agent ids of the other agents in the session. */
   peers: string[];
   config: Config;
+  /** Supervisor session (stricter ownership wording). */
+  supervisor?: boolean;
+  /** Spec prompt for this agent, shown under `### Spec`. */
+  specPrompt?: string | null;
+  /** Files this agent owns, shown under `### File Ownership`. */
+  ownedFiles?: string[];
+  /** Where warnings go (default: stderr). */
+  warn?: (line: string) => void;
 };
 
-/** Write AGENTS.md block, hooks and marker for one agent worktree. */
-export async function setupAgentWorktree(_opts: AgentSetup): Promise<void> {}
+/**
+ * Write the AGENTS.md block, the agent marker and (broker on) the hooks for
+ * one agent worktree. Idempotent: running it again (e.g. on resume) rewrites
+ * the same state.
+ */
+export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
+  const warn = opts.warn ?? eprintln;
+  const previous = await readMarker(opts.worktreePath);
+  let skill: string | null = null;
+  if (opts.brokerUrl) {
+    const { template, source } = await resolveSkillTemplate("coordination", [
+      opts.worktreePath,
+      opts.repo,
+    ]);
+    const rendered = renderSkill(
+      template,
+      skillContextFromConfig(opts.config, {
+        branchId: opts.agentId,
+        projectName: opts.project,
+        brokerUrl: opts.brokerUrl,
+      }),
+    );
+    for (const w of rendered.warnings) {
+      warn(`warning: ${w}${source === "embedded" ? "" : ` (${source})`}`);
+    }
+    skill = rendered.text;
+  }
+  const body = renderAgentsBlock({
+    branch: opts.branch,
+    agentId: opts.agentId,
+    cli: opts.cli,
+    peers: opts.peers,
+    brokerOn: opts.brokerUrl !== null,
+    supervisor: opts.supervisor,
+    specPrompt: opts.specPrompt,
+    ownedFiles: opts.ownedFiles,
+    skill,
+  });
+  const agentsMd = await writeWorktreeAgentsMd({
+    repo: opts.repo,
+    worktreePath: opts.worktreePath,
+    body,
+    previous: previous?.agents_md ?? null,
+  });
+  const hookPaths = new Set(previous?.hook_paths ?? []);
+  if (opts.brokerUrl) {
+    const { inWorktree } = await installHooks(opts.worktreePath);
+    const excluded: string[] = [];
+    for (const rel of inWorktree) {
+      if (await isTracked(opts.worktreePath, rel)) {
+        await setSkipWorktree(opts.worktreePath, rel, true);
+        hookPaths.add(rel);
+      } else excluded.push(`/${rel}`);
+    }
+    if (excluded.length) {
+      await addSharedExcludes(await gitCommonDir(opts.worktreePath), excluded);
+    }
+  }
+  const marker: AgentMarker = {
+    version: 1,
+    agent_id: opts.agentId,
+    expected_branch: opts.branch,
+    broker_url: opts.brokerUrl,
+    strict_branch_guard: configBool(
+      opts.config,
+      ["supervisor", "strict_branch_guard"],
+      true,
+    ),
+    timestamp: new Date().toISOString(),
+    repo: opts.repo,
+    agents_md: agentsMd,
+    hook_paths: [...hookPaths],
+  };
+  await writeMarker(opts.worktreePath, marker);
+}
 
-/** Undo {@link setupAgentWorktree} for a worktree that stays on disk. */
+/** Remove the shared exclude block once no agent worktree is left. */
+async function dropSharedStateIfUnused(cwd: string): Promise<void> {
+  const common = await gitCommonDir(cwd);
+  if (!(await anyMarker(common))) await removeSharedExcludes(common);
+}
+
+/**
+ * Undo {@link setupAgentWorktree} for a worktree that stays on disk: strip
+ * the AGENTS.md block (or remove the file git-paw created), clear
+ * skip-worktree bits, remove in-worktree hooks, the marker and the inbox
+ * cursor. Shared hooks stay until {@link removeSessionHooks}.
+ */
 export async function teardownAgentWorktree(
-  _opts: { repo: string; worktreePath: string },
-): Promise<void> {}
+  opts: { repo: string; worktreePath: string },
+): Promise<void> {
+  const marker = await readMarker(opts.worktreePath);
+  await restoreWorktreeAgentsMd({
+    repo: opts.repo,
+    worktreePath: opts.worktreePath,
+    state: marker?.agents_md ?? null,
+  });
+  const where = await hooksDir(opts.worktreePath);
+  if (where.perWorktree) await removeHooksFrom(where.dir);
+  for (const rel of marker?.hook_paths ?? []) {
+    await setSkipWorktree(opts.worktreePath, rel, false);
+  }
+  await removeMarker(opts.worktreePath);
+  await Deno.remove(join(await gitDir(opts.worktreePath), CURSOR_FILE))
+    .catch(() => {});
+  await dropSharedStateIfUnused(opts.worktreePath);
+}
 
-/** Strip the git-paw block from the repo-root AGENTS.md (stop/purge). */
-export async function stripRepoAgentsBlock(_repo: string): Promise<void> {}
+/**
+ * Strip the git-paw block (plus one adjacent blank line) from the repo-root
+ * AGENTS.md (stop/purge).
+ */
+export async function stripRepoAgentsBlock(repo: string): Promise<void> {
+  await stripRepoAgentsMd(repo);
+  await dropSharedStateIfUnused(repo);
+}
 
-/** Remove git-paw's hook blocks from the repo's hooks dir (purge). */
-export async function removeSessionHooks(_repo: string): Promise<void> {}
+/**
+ * Remove git-paw's hooks (purge): from the shared hooks dir, or from each
+ * remaining agent worktree when `core.hooksPath` is relative. User hooks
+ * that were moved aside are put back.
+ */
+export async function removeSessionHooks(repo: string): Promise<void> {
+  const where = await hooksDir(repo);
+  if (!where.perWorktree) {
+    await removeHooksFrom(where.dir);
+  } else {
+    for (const wt of await listWorktrees(repo)) {
+      if (!(await readMarker(wt).catch(() => null))) continue;
+      const own = await hooksDir(wt);
+      if (own.perWorktree) await removeHooksFrom(own.dir);
+    }
+  }
+  await dropSharedStateIfUnused(repo);
+}

@@ -1,0 +1,377 @@
+/**
+ * The agent helper behind `git paw publish …`, `git paw inbox` and
+ * `git paw done`: turn friendly flags into wire messages, validate them with
+ * the broker's own schemas, send them, and keep a per-agent inbox cursor.
+ * Identity and broker come from `GIT_PAW_AGENT_ID` / `GIT_PAW_BROKER_URL`
+ * (flags override); `GIT_PAW_BROKER_TOKEN` adds a bearer token.
+ * Needs `--allow-env`, `--allow-net=127.0.0.1`, `--allow-read`,
+ * `--allow-write` (cursor) and `--allow-run=git` (to find the git dir).
+ * @module
+ */
+import { join } from "node:path";
+import { AppError, UsageError } from "../core/errors.ts";
+import {
+  BrokerMessage,
+  displayMessage,
+  type IntentFile,
+  intentPath,
+  normaliseAgentId,
+  parseMessage,
+  type Region,
+} from "../core/messages.ts";
+import { gitRaw } from "./_git.ts";
+
+/** Cursor file name inside a worktree's git dir. */
+export const CURSOR_FILE = "paw-inbox-cursor";
+
+/** Who is speaking and to which broker. */
+export type Identity = { agentId: string; brokerUrl: string; token?: string };
+
+/** Flags every helper command accepts. */
+export type IdentityFlags = { agent?: string; broker?: string; token?: string };
+
+/**
+ * Resolve identity from flags, then the environment.
+ * @throws {UsageError} when either is missing or malformed
+ */
+export function resolveIdentity(
+  flags: IdentityFlags,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Identity {
+  const rawAgent = flags.agent ?? env("GIT_PAW_AGENT_ID");
+  if (rawAgent === undefined || rawAgent.trim() === "") {
+    throw new UsageError(
+      "GIT_PAW_AGENT_ID is not set — run this inside a git-paw agent pane, or pass --agent <id>",
+    );
+  }
+  const id = normaliseAgentId(rawAgent.trim());
+  if (!id.ok) {
+    throw new UsageError(
+      `invalid agent id '${rawAgent}': ${
+        id.error.body.detail ?? id.error.body.error
+      }`,
+    );
+  }
+  const brokerUrl = checkUrl(flags.broker ?? env("GIT_PAW_BROKER_URL"));
+  const token = flags.token ?? env("GIT_PAW_BROKER_TOKEN");
+  return { agentId: id.id, brokerUrl, token: token || undefined };
+}
+
+function checkUrl(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === "") {
+    throw new UsageError(
+      "GIT_PAW_BROKER_URL is not set — run this inside a git-paw agent pane, or pass --broker <url>",
+    );
+  }
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw new UsageError(
+      `invalid broker URL '${raw}': expected http://host:port`,
+    );
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new UsageError(
+      `invalid broker URL '${raw}': expected http://host:port`,
+    );
+  }
+  return raw.trim().replace(/\/+$/, "");
+}
+
+/** Split comma lists and repeated flags into one clean list. */
+export function listArg(values: string | string[] | undefined): string[] {
+  if (values === undefined) return [];
+  const all = Array.isArray(values) ? values : [values];
+  return all.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) =>
+    s !== ""
+  );
+}
+
+/**
+ * Parse `--region <path>:<kind>:<value>` (kind function|class|block|range,
+ * range value `start-end`).
+ * @throws {UsageError} on a malformed region
+ */
+export function parseRegion(spec: string): { path: string; region: Region } {
+  const m = /^(.+):(function|class|block|range):(.+)$/.exec(spec);
+  if (!m) {
+    throw new UsageError(
+      `invalid --region '${spec}': expected <path>:<function|class|block|range>:<name|anchor|start-end>`,
+    );
+  }
+  const [, path, kind, value] = m;
+  switch (kind) {
+    case "function":
+    case "class":
+      return { path, region: { kind, name: value } };
+    case "block":
+      return { path, region: { kind, anchor: value } };
+    default: {
+      const r = /^(\d+)-(\d+)$/.exec(value);
+      if (!r) {
+        throw new UsageError(
+          `invalid --region '${spec}': a range is <start>-<end>, e.g. 10-40`,
+        );
+      }
+      return {
+        path,
+        region: {
+          kind: "range",
+          start_line: Number(r[1]),
+          end_line: Number(r[2]),
+        },
+      };
+    }
+  }
+}
+
+/** Intent files from `--files` and `--region` flags (regions grouped per path). */
+export function intentFiles(files: string[], regions: string[]): IntentFile[] {
+  const out: IntentFile[] = [];
+  const byPath = new Map<string, Region[]>();
+  for (const spec of regions) {
+    const { path, region } = parseRegion(spec);
+    if (!byPath.has(path)) byPath.set(path, []);
+    byPath.get(path)!.push(region);
+  }
+  for (const f of files) {
+    if (!byPath.has(f) && !out.some((o) => intentPath(o) === f)) out.push(f);
+  }
+  for (const [path, regs] of byPath) out.push({ path, regions: regs });
+  return out;
+}
+
+/**
+ * Validate `input` exactly as the broker would.
+ * @throws {UsageError} with the broker's wording when it is invalid
+ */
+export function validate(input: unknown): BrokerMessage {
+  const r = parseMessage(input);
+  if (!r.ok) {
+    const b = r.error.body;
+    const extra = [b.field ? `field ${b.field}` : "", b.detail ?? ""]
+      .filter((s) => s !== "").join(": ");
+    throw new UsageError(`${b.error}${extra ? ` (${extra})` : ""}`);
+  }
+  return r.message;
+}
+
+function unreachable(url: string, cause?: unknown): AppError {
+  return new AppError(
+    `broker at ${url} is not reachable — is the session running? (git paw status)`,
+    "broker_unreachable",
+    { cause },
+  );
+}
+
+async function brokerError(res: Response, url: string): Promise<AppError> {
+  const text = (await res.text()).trim();
+  let msg = text || res.statusText;
+  try {
+    const j = JSON.parse(text) as Record<string, unknown>;
+    if (typeof j.error === "string") {
+      msg = j.error;
+      const extra = [
+        typeof j.field === "string" ? `field ${j.field}` : "",
+        typeof j.detail === "string" ? j.detail : "",
+      ].filter((s) => s !== "").join(": ");
+      if (extra) msg += ` (${extra})`;
+    }
+  } catch { /* not JSON */ }
+  return new AppError(
+    `broker at ${url} answered ${res.status}: ${msg}`,
+    "broker_rejected",
+  );
+}
+
+async function call(
+  id: Identity,
+  path: string,
+  init: RequestInit & { timeoutMs: number },
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (id.token) headers.set("authorization", `Bearer ${id.token}`);
+  try {
+    return await fetch(`${id.brokerUrl}${path}`, {
+      ...init,
+      headers,
+      signal: AbortSignal.timeout(init.timeoutMs),
+    });
+  } catch (e) {
+    throw unreachable(id.brokerUrl, e);
+  }
+}
+
+/**
+ * Validate and publish one message.
+ * @returns the broker's seq when it reports one
+ * @throws {UsageError} invalid message; {@link AppError} unreachable / refused
+ */
+export async function publishMessage(
+  id: Identity,
+  input: unknown,
+): Promise<{ message: BrokerMessage; seq: number | null }> {
+  const message = validate(input);
+  const res = await call(id, "/publish", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(message),
+    timeoutMs: 5000,
+  });
+  if (!res.ok) throw await brokerError(res, id.brokerUrl);
+  const text = await res.text();
+  let seq: number | null = null;
+  try {
+    const j = JSON.parse(text);
+    if (typeof j?.seq === "number") seq = j.seq;
+  } catch { /* empty 202 */ }
+  return { message, seq };
+}
+
+/** A message as returned by `/messages`, with its seq when the broker sends one. */
+export type InboxMessage = Record<string, unknown> & { seq?: number };
+
+/** One `/messages` answer. */
+export type InboxPage = { messages: InboxMessage[]; last_seq: number };
+
+/**
+ * Read the inbox after `since`; `wait` long-polls up to that many seconds.
+ * @throws {AppError} unreachable / refused / malformed answer
+ */
+export async function fetchInbox(
+  id: Identity,
+  since: number,
+  wait = 0,
+): Promise<InboxPage> {
+  const q = new URLSearchParams({ since: String(since) });
+  if (wait > 0) q.set("wait", String(wait));
+  const res = await call(
+    id,
+    `/messages/${encodeURIComponent(id.agentId)}?${q}`,
+    { method: "GET", timeoutMs: (wait + 10) * 1000 },
+  );
+  if (!res.ok) throw await brokerError(res, id.brokerUrl);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch (e) {
+    throw new AppError(
+      `broker at ${id.brokerUrl} sent a reply that is not JSON`,
+      "broker_bad_reply",
+      { cause: e },
+    );
+  }
+  const b = body as { messages?: unknown; last_seq?: unknown };
+  if (!Array.isArray(b?.messages) || typeof b.last_seq !== "number") {
+    throw new AppError(
+      `broker at ${id.brokerUrl} sent an unexpected reply to /messages`,
+      "broker_bad_reply",
+    );
+  }
+  return { messages: b.messages as InboxMessage[], last_seq: b.last_seq };
+}
+
+/** One or more lines for one inbox message (human output). Pure. */
+export function formatInboxMessage(m: InboxMessage): string {
+  const seq = typeof m.seq === "number" ? `#${m.seq} ` : "";
+  const { seq: _drop, ...rest } = m;
+  const r = BrokerMessage.safeParse(rest);
+  if (!r.success) return `${seq}${JSON.stringify(rest)}`;
+  const msg = r.data;
+  const lines = [`${seq}${displayMessage(msg)}`];
+  switch (msg.type) {
+    case "agent.feedback":
+      for (const e of msg.payload.errors) lines.push(`    - ${e}`);
+      break;
+    case "agent.artifact":
+      if (msg.payload.modified_files.length) {
+        lines.push(`    files: ${msg.payload.modified_files.join(", ")}`);
+      }
+      break;
+    case "agent.intent":
+      lines.push(
+        `    files: ${
+          msg.payload.files.map((f) =>
+            typeof f === "string" || !f.regions?.length
+              ? intentPath(f)
+              : `${f.path} (${
+                f.regions.map((r) =>
+                  r.kind === "range"
+                    ? `lines ${r.start_line}-${r.end_line}`
+                    : r.kind === "block"
+                    ? `block ${r.anchor}`
+                    : `${r.kind} ${r.name}`
+                ).join(", ")
+              })`
+          ).join(", ")
+        }`,
+      );
+      break;
+    case "agent.status":
+      if (msg.payload.message) lines.push(`    ${msg.payload.message}`);
+      break;
+    case "agent.learning":
+      if (msg.payload.body.trim()) lines.push(`    ${msg.payload.body.trim()}`);
+      break;
+    case "agent.advanced-main":
+      if (msg.summary) lines.push(`    ${msg.summary}`);
+      break;
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Cursor
+
+type CursorFile = { version: 1; cursors: Record<string, number> };
+
+function cursorKey(id: Identity): string {
+  return `${id.brokerUrl} ${id.agentId}`;
+}
+
+/**
+ * Where the inbox cursor lives: the worktree's git dir when `cwd` is inside
+ * a git worktree, else `$XDG_STATE_HOME/git-paw/` (`~/.local/state`).
+ */
+export async function cursorPath(cwd: string): Promise<string> {
+  const r = await gitRaw(cwd, ["rev-parse", "--absolute-git-dir"]).catch(
+    () => null,
+  );
+  if (r && r.code === 0 && r.stdout.trim() !== "") {
+    return join(r.stdout.trim(), CURSOR_FILE);
+  }
+  const state = Deno.env.get("XDG_STATE_HOME") ||
+    join(Deno.env.get("HOME") ?? ".", ".local", "state");
+  return join(state, "git-paw", "inbox-cursor.json");
+}
+
+async function readCursorFile(path: string): Promise<CursorFile> {
+  try {
+    const j = JSON.parse(await Deno.readTextFile(path));
+    if (j && typeof j === "object" && typeof j.cursors === "object") {
+      return { version: 1, cursors: j.cursors };
+    }
+  } catch { /* missing or garbled: start over */ }
+  return { version: 1, cursors: {} };
+}
+
+/** The stored cursor for this agent and broker (0 when none). */
+export async function readCursor(path: string, id: Identity): Promise<number> {
+  const v = (await readCursorFile(path)).cursors[cursorKey(id)];
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0;
+}
+
+/** Store the cursor (atomically: temp file + rename). */
+export async function writeCursor(
+  path: string,
+  id: Identity,
+  seq: number,
+): Promise<void> {
+  const file = await readCursorFile(path);
+  file.cursors[cursorKey(id)] = seq;
+  await Deno.mkdir(join(path, ".."), { recursive: true });
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(file) + "\n");
+  await Deno.rename(tmp, path);
+}

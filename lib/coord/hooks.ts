@@ -1,0 +1,349 @@
+/**
+ * git hooks for agent worktrees (SPEC §7.4): `post-commit` publishes the
+ * commit, `pre-push` refuses, `pre-commit` guards the branch.
+ *
+ * Install: where git runs hooks — `core.hooksPath` (relative ⇒ inside each
+ * worktree) else `<git-common-dir>/hooks`, shared by every worktree. Each
+ * hook file becomes a small sh wrapper (our code between
+ * `# >>> git-paw managed hook >>>` / `# <<< git-paw managed hook <<<`) that
+ * does nothing unless the worktree's git dir holds a marker
+ * (`paw-agent-id`), then runs the user's own hook, which was moved aside to
+ * `<hook>.git-paw-user` (any language, untouched, `"$@"` and stdin passed
+ * through). The wrapper runs git-paw through the argv baked in at install
+ * time (`selfArgv()`), so hooks work when git-paw is not on PATH.
+ *
+ * Needs `--allow-read`, `--allow-write`, `--allow-run=git`, and
+ * `--allow-net=127.0.0.1` for {@link runHook}.
+ * @module
+ */
+import { isAbsolute, join, relative } from "node:path";
+import { parseMessage } from "../core/messages.ts";
+import { selfArgv } from "../self.ts";
+import { git, gitCommonDir, gitRaw, worktreeTop } from "./_git.ts";
+import { readMarker } from "./marker.ts";
+
+/** Hooks git-paw installs. */
+export const HOOK_NAMES = ["pre-commit", "post-commit", "pre-push"] as const;
+/** One of {@link HOOK_NAMES}. */
+export type HookName = typeof HOOK_NAMES[number];
+
+/** Opening line of git-paw's part of a hook file. */
+export const HOOK_BLOCK_START = "# >>> git-paw managed hook >>>";
+/** Closing line of git-paw's part of a hook file. */
+export const HOOK_BLOCK_END = "# <<< git-paw managed hook <<<";
+/** Suffix of a user's hook moved aside by git-paw. */
+export const USER_HOOK_SUFFIX = ".git-paw-user";
+
+/** The refusal printed by pre-push in an agent worktree. */
+export const PUSH_REFUSAL =
+  "error: git-paw agents must not push. The supervisor handles merges.";
+
+/** How long a hook waits for the broker before giving up. */
+export const HOOK_PUBLISH_TIMEOUT_MS = 1500;
+
+/** Quote one word for POSIX sh. */
+export function shQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The whole hook file for `name`: git-paw's block, then a hand-over to the
+ * user's moved-aside hook. `self` is the argv that runs git-paw. Pure.
+ */
+export function renderHookScript(name: HookName, self: string[]): string {
+  const run = [...self, "__hook", name].map(shQuote).join(" ");
+  const body: string[] = [];
+  switch (name) {
+    case "pre-push":
+      body.push(
+        `  echo ${shQuote(PUSH_REFUSAL)} >&2`,
+        "  exit 1",
+      );
+      break;
+    case "pre-commit":
+      body.push(
+        `  ${run} "$@"`,
+        "  paw_status=$?",
+        '  if [ "$paw_status" -eq 1 ]; then exit 1; fi',
+        '  if [ "$paw_status" -ne 0 ]; then echo "git-paw: pre-commit check could not run (exit $paw_status); continuing" >&2; fi',
+      );
+      break;
+    case "post-commit":
+      body.push(`  ${run} "$@" || true`);
+      break;
+  }
+  return [
+    "#!/bin/sh",
+    HOOK_BLOCK_START,
+    `# git-paw ${name} hook for agent worktrees; \`git paw purge\` removes it.`,
+    "# Worktrees without a git-paw marker (e.g. the main checkout) go straight",
+    `# to the user's own hook, kept as ${name}${USER_HOOK_SUFFIX}.`,
+    "paw_git_dir=$(git rev-parse --git-dir 2>/dev/null)",
+    'if [ -n "$paw_git_dir" ] && [ -f "$paw_git_dir/paw-agent-id" ]; then',
+    ...body,
+    "fi",
+    `paw_user_hook="$(dirname "$0")/${name}${USER_HOOK_SUFFIX}"`,
+    'if [ -x "$paw_user_hook" ]; then exec "$paw_user_hook" "$@"; fi',
+    HOOK_BLOCK_END,
+    "",
+  ].join("\n");
+}
+
+/** Where git runs hooks for the worktree at `cwd`. */
+export async function hooksDir(
+  cwd: string,
+): Promise<{ dir: string; perWorktree: boolean; top: string }> {
+  const top = await worktreeTop(cwd);
+  const r = await gitRaw(top, ["config", "--path", "--get", "core.hooksPath"]);
+  const configured = r.code === 0 ? r.stdout.replace(/\n$/, "") : "";
+  if (configured !== "") {
+    return isAbsolute(configured)
+      ? { dir: configured, perWorktree: false, top }
+      : { dir: join(top, configured), perWorktree: true, top };
+  }
+  return {
+    dir: join(await gitCommonDir(top), "hooks"),
+    perWorktree: false,
+    top,
+  };
+}
+
+async function readOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.IsADirectory) return null;
+    throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Install the three hooks into `dir`. A user hook already there is moved
+ * aside once (never overwritten); a git-paw wrapper is rewritten in place.
+ * Returns the paths (inside `dir`) that were created or changed.
+ */
+export async function installHooksInto(
+  dir: string,
+  opts: { self?: string[] } = {},
+): Promise<string[]> {
+  const self = opts.self ?? selfArgv();
+  await Deno.mkdir(dir, { recursive: true });
+  const touched: string[] = [];
+  for (const name of HOOK_NAMES) {
+    const file = join(dir, name);
+    const aside = file + USER_HOOK_SUFFIX;
+    const current = await readOrNull(file);
+    if (current !== null && !current.includes(HOOK_BLOCK_START)) {
+      if (await exists(aside)) {
+        throw new Error(
+          `Cannot install git-paw ${name} hook: both ${file} and ${aside} exist; merge them by hand`,
+        );
+      }
+      await Deno.rename(file, aside);
+      touched.push(aside);
+    }
+    const script = renderHookScript(name, self);
+    if (current !== script) {
+      await Deno.writeTextFile(file, script);
+      touched.push(file);
+    }
+    await Deno.chmod(file, 0o755);
+  }
+  return touched;
+}
+
+/**
+ * Remove git-paw's hooks from `dir`, putting each moved-aside user hook back.
+ * A hook file with lines of its own outside our block keeps those lines.
+ */
+export async function removeHooksFrom(dir: string): Promise<void> {
+  for (const name of HOOK_NAMES) {
+    const file = join(dir, name);
+    const aside = file + USER_HOOK_SUFFIX;
+    const current = await readOrNull(file);
+    if (current === null || !current.includes(HOOK_BLOCK_START)) continue;
+    const lines = current.split("\n");
+    const s = lines.indexOf(HOOK_BLOCK_START);
+    let e = lines.indexOf(HOOK_BLOCK_END, s + 1);
+    if (e < 0) e = lines.length - 1;
+    const rest = [...lines.slice(0, s), ...lines.slice(e + 1)];
+    const meaningful = rest.filter((l) =>
+      l.trim() !== "" && !l.startsWith("#!")
+    );
+    if (meaningful.length === 0) {
+      await Deno.remove(file);
+      if (await exists(aside)) await Deno.rename(aside, file);
+    } else {
+      await Deno.writeTextFile(file, rest.join("\n"));
+    }
+  }
+}
+
+/**
+ * Install hooks where git will run them for the worktree at `worktree`.
+ * Returns the worktree-relative paths of hook files that live inside the
+ * worktree (relative `core.hooksPath`), which the caller must hide from git.
+ */
+export async function installHooks(
+  worktree: string,
+  opts: { self?: string[] } = {},
+): Promise<{ dir: string; inWorktree: string[] }> {
+  const where = await hooksDir(worktree);
+  const touched = await installHooksInto(where.dir, opts);
+  const inWorktree = where.perWorktree
+    ? [
+      ...new Set([
+        ...touched,
+        ...HOOK_NAMES.map((n) => join(where.dir, n)),
+      ]),
+    ].map((p) => relative(where.top, p))
+    : [];
+  return { dir: where.dir, inWorktree };
+}
+
+// ---------------------------------------------------------------------------
+// What the hooks run: `git-paw __hook <name>`.
+
+/** Output sinks for {@link runHook} (stderr only; hooks print no data). */
+export type HookIo = { eprintln: (line: string) => void };
+
+/** Files changed by HEAD (root and merge commits included), NUL-safe. */
+export async function commitFiles(cwd: string): Promise<string[]> {
+  const out = await git(cwd, [
+    "diff-tree",
+    "--root",
+    "--no-commit-id",
+    "--name-only",
+    "-r",
+    "-z",
+    "-m",
+    "--first-parent",
+    "HEAD",
+  ]);
+  return [...new Set(out.split("\0").filter((p) => p !== ""))];
+}
+
+async function currentBranch(cwd: string): Promise<string | null> {
+  const r = await gitRaw(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  return r.code === 0 ? r.stdout.trim() : null;
+}
+
+async function post(
+  url: string,
+  body: unknown,
+  io: HookIo,
+): Promise<boolean> {
+  const parsed = parseMessage(body);
+  if (!parsed.ok) {
+    io.eprintln(`git-paw: not published: ${parsed.error.body.error}`);
+    return false;
+  }
+  try {
+    const res = await fetch(`${url.replace(/\/+$/, "")}/publish`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(parsed.message),
+      signal: AbortSignal.timeout(HOOK_PUBLISH_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let detail = text.trim();
+      try {
+        detail = String(JSON.parse(text).error ?? detail);
+      } catch { /* not JSON */ }
+      io.eprintln(
+        `git-paw: broker at ${url} refused the commit message (HTTP ${res.status}): ${detail}`,
+      );
+      return false;
+    }
+    return true;
+  } catch (e) {
+    const why = e instanceof DOMException && e.name === "TimeoutError"
+      ? `no answer within ${HOOK_PUBLISH_TIMEOUT_MS} ms`
+      : "not reachable";
+    io.eprintln(
+      `git-paw: commit not published — broker at ${url} ${why} (the commit itself is fine)`,
+    );
+    return false;
+  }
+}
+
+/**
+ * Run hook `name` in the worktree at `cwd`; resolves to the hook's exit code.
+ * Without a marker every hook is a no-op (exit 0). post-commit always exits
+ * 0: a broker that is down costs at most {@link HOOK_PUBLISH_TIMEOUT_MS}.
+ */
+export async function runHook(
+  name: string,
+  opts: { cwd: string; io: HookIo },
+): Promise<number> {
+  const { cwd, io } = opts;
+  const marker = await readMarker(cwd);
+  if (!marker) return 0;
+  switch (name) {
+    case "pre-push":
+      io.eprintln(PUSH_REFUSAL);
+      return 1;
+    case "pre-commit": {
+      if (!marker.strict_branch_guard) return 0;
+      const branch = await currentBranch(cwd);
+      if (branch === marker.expected_branch) return 0;
+      io.eprintln(
+        `error: git-paw branch guard: this worktree belongs to branch '${marker.expected_branch}' but HEAD is on ${
+          branch === null ? "a detached HEAD" : `'${branch}'`
+        }. Switch back with: git switch ${
+          shQuote(marker.expected_branch)
+        } — or set strict_branch_guard = false under [supervisor] in .git-paw/config.toml to allow this.`,
+      );
+      return 1;
+    }
+    case "post-commit": {
+      if (!marker.broker_url) return 0;
+      try {
+        const files = await commitFiles(cwd);
+        const ok = await post(marker.broker_url, {
+          type: "agent.artifact",
+          agent_id: marker.agent_id,
+          payload: { status: "committed", exports: [], modified_files: files },
+        }, io);
+        const branch = await currentBranch(cwd);
+        if (ok && branch !== marker.expected_branch) {
+          await post(marker.broker_url, {
+            type: "agent.feedback",
+            agent_id: marker.agent_id,
+            payload: {
+              from: "branch-guard",
+              errors: [
+                `You committed on ${
+                  branch === null ? "a detached HEAD" : `'${branch}'`
+                } but your branch is '${marker.expected_branch}'. Move the commit to '${marker.expected_branch}' and switch back.`,
+              ],
+            },
+          }, io);
+        }
+      } catch (e) {
+        io.eprintln(
+          `git-paw: post-commit hook skipped: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+      }
+      return 0;
+    }
+    default:
+      io.eprintln(`git-paw: unknown hook '${name}'`);
+      return 0;
+  }
+}
