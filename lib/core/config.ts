@@ -287,7 +287,9 @@ function keyPath(path: readonly PropertyKey[]): string {
 export function validateConfig(raw: unknown, path: string): ValidateResult {
   const r = ConfigFile.safeParse(raw);
   if (r.success) return { ok: true, value: r.data };
-  const issue = r.error.issues[0]!;
+  // A misspelt key usually also makes a required key "missing": name the typo.
+  const issue = r.error.issues.find((i) => i.code === "unrecognized_keys") ??
+    r.error.issues[0]!;
   let key = keyPath(issue.path);
   let problem: string;
   if (issue.code === "unrecognized_keys") {
@@ -295,8 +297,10 @@ export function validateConfig(raw: unknown, path: string): ValidateResult {
     key = key ? `${key}.${k}` : k;
     problem = "unknown key";
   } else if (issue.code === "invalid_type") {
-    const got = describe(getAt(raw, issue.path));
-    problem = `expected ${issue.expected}, got ${got}`;
+    const value = getAt(raw, issue.path);
+    problem = value === undefined
+      ? "required key is missing"
+      : `expected ${issue.expected}, got ${describe(value)}`;
   } else if (issue.code === "invalid_value") {
     problem = `must be one of ${
       issue.values.map((v) => JSON.stringify(v)).join(", ")

@@ -76,14 +76,19 @@ export type DetectOptions = {
   onWarning?: (message: string) => void;
   /** argv prefix that re-runs git-paw (default {@link selfArgv}). */
   self?: string[];
+  /** Directories searched after `$PATH` (default `/usr/bin:/bin:/usr/local/bin`). */
+  systemDirs?: readonly string[];
 };
 
 const EXTRA_DIRS = ["/usr/bin", "/bin", "/usr/local/bin"];
 
 /** The directories searched for programs: `$PATH` plus the usual system dirs. */
-export function searchPath(env: EnvGetter = (k) => Deno.env.get(k)): string[] {
+export function searchPath(
+  env: EnvGetter = (k) => Deno.env.get(k),
+  systemDirs: readonly string[] = EXTRA_DIRS,
+): string[] {
   const dirs = (env("PATH") ?? "").split(delimiter).filter((d) => d !== "");
-  for (const d of EXTRA_DIRS) if (!dirs.includes(d)) dirs.push(d);
+  for (const d of systemDirs) if (!dirs.includes(d)) dirs.push(d);
   return dirs;
 }
 
@@ -104,13 +109,14 @@ function isExecutableFile(p: string): boolean {
 export function which(
   bin: string,
   env: EnvGetter = (k) => Deno.env.get(k),
+  systemDirs: readonly string[] = EXTRA_DIRS,
 ): string | null {
   if (bin === "") return null;
   if (bin.includes("/")) {
     const p = isAbsolute(bin) ? bin : resolve(bin);
     return isExecutableFile(p) ? p : null;
   }
-  for (const dir of searchPath(env)) {
+  for (const dir of searchPath(env, systemDirs)) {
     const p = join(dir, bin);
     if (isExecutableFile(p)) return p;
   }
@@ -181,7 +187,7 @@ export function detectClis(
   const env = opts.env ?? ((k: string) => Deno.env.get(k));
   const byName = new Map<string, CliEntry>();
   for (const bin of KNOWN_CLIS) {
-    const path = which(bin, env);
+    const path = which(bin, env, opts.systemDirs);
     if (!path) continue;
     const custom = config.clis[bin];
     byName.set(bin, {
@@ -207,7 +213,7 @@ export function detectClis(
       );
       continue;
     }
-    const path = which(argv[0]!, env);
+    const path = which(argv[0]!, env, opts.systemDirs);
     if (!path) {
       opts.onWarning?.(
         `custom CLI '${name}' not found at '${argv[0]}', skipping`,
