@@ -160,6 +160,11 @@ tr.attention td:first-child { color:var(--warn); }
 #messages li[data-type="agent.blocked"] .ty, #messages li[data-type="agent.question"] .ty { color:var(--warn); }
 #messages pre { margin:4px 0 2px; padding:6px; background:var(--bg); border-radius:4px;
   white-space:pre-wrap; overflow-wrap:anywhere; }
+.dot { display:inline-block; width:10px; height:10px; border-radius:50%; margin-right:6px;
+  vertical-align:-1px; background:#9aa0a6; }
+.dot[data-tone=working] { background:#3b82f6; } .dot[data-tone=done] { background:#22c55e; }
+.dot[data-tone=committed] { background:#a855f7; } .dot[data-tone=blocked] { background:#eab308; }
+td, .text, .why, pre { unicode-bidi:plaintext; }
 [hidden] { display:none !important; }
 `;
 
@@ -171,7 +176,7 @@ const SCRIPT = `
   var TYPES = ["agent.status", "agent.artifact", "agent.blocked", "agent.verified",
     "agent.feedback", "agent.question", "agent.intent", "supervisor.verify-now",
     "agent.advanced-main", "agent.learning"];
-  var TERMINAL = { done: 1, verified: 1, committed: 1 };
+  var TERMINAL = { done: 1, verified: 1, committed: 1, merged: 1 };
   var PAGE = 500;
   var state = {
     agents: [], rosterAt: Date.now(), entries: [], lastSeq: 0,
@@ -187,46 +192,60 @@ const SCRIPT = `
   }
   function shortType(t) { return String(t).replace(/^agent\\./, "").replace(/^supervisor\\./, ""); }
   function str(v) { return v === undefined || v === null ? "" : String(v); }
-  function oneLine(s) { return str(s).replace(/[\\u0000-\\u001f\\u007f-\\u009f]+/g, " "); }
+  // Control and bidi-override characters become spaces (no visual spoofing).
+  function oneLine(s) { return str(s).replace(/[\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]+/g, " "); }
   function clip(s, n) { s = oneLine(s); return s.length > n ? s.slice(0, n - 1) + "\\u2026" : s; }
 
-  // Who spoke: the sender of a message (feedback/verified name the recipient).
+  // Who spoke (feedback is sent by payload.from, a verification by
+  // verified_by); same rule as the TUI (lib/core/dashboard_summary.ts).
   function sender(m) {
     var p = m.payload || {};
-    switch (m.type) {
-      case "agent.feedback": return str(p.from);
-      case "agent.verified": return str(p.verified_by);
-      case "agent.advanced-main": return str(m.from);
-      case "agent.learning": return str(p.agent_id);
-      case "supervisor.verify-now": return "supervisor";
-      default: return str(m.agent_id);
-    }
+    if (m.type === "agent.feedback") return str(p.from);
+    if (m.type === "agent.verified") return str(p.verified_by);
+    return identity(m);
   }
-  // The row a message is about (SPEC identity).
+  // The row a message is filed under (SPEC identity).
   function identity(m) {
     if (m.type === "agent.advanced-main") return str(m.from);
     if (m.type === "agent.learning") return str((m.payload || {}).agent_id);
     if (m.type === "supervisor.verify-now") return str(m.branch_id);
     return str(m.agent_id);
   }
+  function list(a) { return Array.isArray(a) ? a : []; }
+  function files(a, max) {
+    a = list(a).map(function (f) { return typeof f === "string" ? f : str(f && f.path); });
+    max = max || 3;
+    if (!a.length) return "";
+    var head = a.slice(0, max).join(", ");
+    return a.length > max ? head + " +" + (a.length - max) : head;
+  }
+  function count(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  // One line saying what a message means (wording as the TUI's summarize()).
   function describe(m) {
     var p = m.payload || {};
     switch (m.type) {
-      case "agent.status": return "status: " + str(p.status) +
-        (p.message ? " \\u2014 " + str(p.message) : "") +
-        " (" + (p.modified_files || []).length + " files modified)";
-      case "agent.artifact": return "artifact: " + str(p.status) +
-        ((p.exports || []).length ? " \\u2014 exports: " + p.exports.join(", ") : "");
+      case "agent.status": {
+        var text = str(p.message).trim();
+        if (text) return text;
+        var mf = list(p.modified_files);
+        return mf.length ? str(p.status) + ": " + count(mf.length, "file") + " modified (" + files(mf) + ")" : str(p.status);
+      }
+      case "agent.artifact": {
+        var parts = [str(p.status)];
+        if (list(p.modified_files).length) parts.push(files(p.modified_files));
+        if (list(p.exports).length) parts.push("exports " + files(p.exports));
+        return parts.join(" \\u2014 ");
+      }
       case "agent.blocked": return "blocked: needs " + str(p.needs) + " from " + str(p.from);
       case "agent.verified": return "verified by " + str(p.verified_by) + (p.message ? " \\u2014 " + str(p.message) : "");
-      case "agent.feedback": return "feedback from " + str(p.from) + ": " + (p.errors || []).length + " errors";
-      case "agent.question": return "question: " + str(p.question);
-      case "agent.intent": return "intent: " + (p.files || []).length + " files for " +
-        str(p.valid_for_seconds) + "s \\u2014 " + str(p.summary);
-      case "agent.advanced-main": return "advanced-main: " + str(m.merged_branch) + " \\u2192 " +
-        str(m.base) + " (" + str(m.new_main_sha) + ")";
-      case "agent.learning": return "learning (" + str(p.category) + "/" + (p.branch_id || "*") + "): " + str(p.title);
-      case "supervisor.verify-now": return "verify-now " + str(m.branch_id);
+      case "agent.feedback": return "feedback from " + str(p.from) + ": " + count(list(p.errors).length, "error") +
+        " \\u2014 " + str(list(p.errors)[0]);
+      case "agent.question": return "asks: " + str(p.question);
+      case "agent.intent": return "intends: " + str(p.summary) + " (" + files(p.files) + ")";
+      case "agent.advanced-main": return "merged " + str(m.merged_branch) + " \\u2192 " + str(m.base) + " (" +
+        str(m.new_main_sha).slice(0, 7) + ")" + (m.summary ? " \\u2014 " + str(m.summary) : "");
+      case "agent.learning": return "learning (" + str(p.category) + "): " + str(p.title);
+      case "supervisor.verify-now": return "verification requested";
       default: return str(m.type);
     }
   }
@@ -237,13 +256,14 @@ const SCRIPT = `
     return Math.floor(secs / 3600) + "h " + Math.floor((secs % 3600) / 60) + "m ago";
   }
   function durationText(secs) { return ageText(secs).replace(/ ago$/, ""); }
-  function symbol(label) {
+  // Status colour class (the TUI's 🔵🟢🟣🟡⚪, drawn with CSS: no emoji font needed).
+  function tone(label) {
     switch (label) {
-      case "working": return "\\ud83d\\udd35";
-      case "done": case "verified": return "\\ud83d\\udfe2";
-      case "committed": return "\\ud83d\\udfe3";
-      case "blocked": return "\\ud83d\\udfe1";
-      default: return "\\u26aa";
+      case "working": return "working";
+      case "done": case "verified": return "done";
+      case "committed": return "committed";
+      case "blocked": return "blocked";
+      default: return "other";
     }
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -281,11 +301,11 @@ const SCRIPT = `
         return;
       }
       if (m && m.type === "agent.question") {
-        items.push({ id: id, reason: "question", text: "asks: " + str(m.payload.question) });
+        items.push({ id: id, reason: "question", text: describe(m) });
         return;
       }
       var a = byId.get(id);
-      if (a && !TERMINAL[a.status] && agentAge(a) > CONFIG.stallThresholdSeconds) {
+      if (a && !TERMINAL[str(a.status).trim().toLowerCase()] && agentAge(a) > CONFIG.stallThresholdSeconds) {
         items.push({ id: id, reason: "stalled", text: "silent for " + durationText(agentAge(a)) + " (status " + str(a.status) + ")" });
       }
     });
@@ -332,12 +352,21 @@ const SCRIPT = `
       var sum = el("td", "summary", clip(summary, 300));
       sum.title = oneLine(summary);
       tr.append(el("td", "agent", a.agent_id), el("td", "cli", a.cli ? a.cli : "?"),
-        el("td", "status", symbol(a.status) + " " + str(label)), el("td", "age", ageText(agentAge(a))), sum);
+        statusCell(a.status, label), el("td", "age", ageText(agentAge(a))), sum);
       body.append(tr);
     });
     $("no-agents").hidden = rows.length > 0;
     $("counts").textContent = rows.length ? "\\u00b7 " + rows.length + " agents: " + counts.working + " working, " +
       counts.done + " done, " + counts.blocked + " blocked, " + counts.committed + " committed" : "";
+  }
+
+  function statusCell(status, label) {
+    var td = el("td", "status");
+    var dot = el("span", "dot");
+    dot.setAttribute("data-tone", tone(status));
+    dot.setAttribute("aria-hidden", "true");
+    td.append(dot, el("span", "label", str(label)));
+    return td;
   }
 
   function visible(entry) { return state.filter.size === 0 || state.filter.has(entry.message.type); }

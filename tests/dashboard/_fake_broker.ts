@@ -22,6 +22,10 @@ export type FakeBroker = Broker & {
   subscriberCount(): number;
   /** Make `logSince` slow (ms) to widen replay/live races. */
   logDelayMs: number;
+  /** Stop serving (ending streams), then serve the same state on the same port. */
+  restart(): Promise<void>;
+  /** Stop serving for now; `restart()` brings it back. */
+  pause(): Promise<void>;
 };
 
 type Row = { cli: string; status: string; lastSeen: number; phase?: string };
@@ -33,7 +37,6 @@ export function startFakeBroker(
   const log: LogEntry[] = [];
   const roster = new Map<string, Row>();
   const listeners = new Set<(ev: BrokerEvent) => void>();
-  const app = new Hono();
   const disposers: Array<() => Promise<void>> = [];
   let server: Deno.HttpServer<Deno.NetAddr> | null = null;
   let closed = false;
@@ -62,7 +65,15 @@ export function startFakeBroker(
         const cli = r.message.type === "agent.status" && r.message.payload.cli
           ? r.message.payload.cli
           : prev?.cli ?? "";
-        roster.set(r.agentId, { cli, status: label, lastSeen: now });
+        const phase = r.message.type === "agent.status"
+          ? r.message.payload.phase ?? prev?.phase
+          : prev?.phase;
+        roster.set(r.agentId, {
+          cli,
+          status: label,
+          lastSeen: now,
+          ...(phase ? { phase } : {}),
+        });
       }
       emit({ kind: "entry", entry });
       if (label !== null) emit({ kind: "roster" });
@@ -85,6 +96,7 @@ export function startFakeBroker(
         status: r.status,
         last_seen_seconds: Math.floor(now - r.lastSeen),
         summary: "",
+        ...(r.phase ? { phase: r.phase } : {}),
       }));
     },
     watchTargets: () => [],
@@ -96,46 +108,72 @@ export function startFakeBroker(
     async close() {
       if (closed) return;
       closed = true;
-      for (const d of disposers) await d();
-      await server?.shutdown();
+      await stopServing();
+    },
+    async pause() {
+      await stopServing();
+    },
+    async restart() {
+      const port = broker.port;
+      await stopServing();
+      await serve(port);
     },
   };
 
-  app.get("/status", (c) =>
-    c.json({
-      git_paw: true,
-      version: "test",
-      session: broker.session,
-      uptime_seconds: 0,
-      agents: broker.agents(),
-    }));
-  app.get("/log", async (c) => {
-    const since = Number(c.req.query("since") ?? "0");
-    const limit = Number(c.req.query("limit") ?? "1000");
-    const entries = await broker.logSince(since, limit);
-    return c.json({
-      entries,
-      last_seq: entries.length ? entries[entries.length - 1]!.seq : since,
+  function buildApp(): Hono {
+    const app = new Hono();
+    app.get("/status", (c) =>
+      c.json({
+        git_paw: true,
+        version: "test",
+        session: broker.session,
+        uptime_seconds: 0,
+        agents: broker.agents(),
+      }));
+    app.get("/log", async (c) => {
+      const since = Number(c.req.query("since") ?? "0");
+      const limit = Number(c.req.query("limit") ?? "1000");
+      const entries = await broker.logSince(since, limit);
+      return c.json({
+        entries,
+        last_seq: entries.length ? entries[entries.length - 1]!.seq : since,
+      });
     });
-  });
-  app.post("/publish", async (c) => {
-    const r = await broker.publish(await c.req.json());
-    return r.ok ? c.body(null, 202) : c.json(r.error.body, r.error.status);
-  });
-  for (const p of opts.plugins ?? []) p.routes?.(app, broker);
-  app.notFound((c) => c.json({ error: "not found" }, 404));
+    app.post("/publish", async (c) => {
+      const r = await broker.publish(await c.req.json());
+      return r.ok ? c.body(null, 202) : c.json(r.error.body, r.error.status);
+    });
 
-  return new Promise((resolve) => {
-    server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: async ({ port }) => {
-        Object.assign(broker, { port, url: `http://127.0.0.1:${port}` });
-        for (const p of opts.plugins ?? []) {
-          if (p.start) disposers.push(await p.start(broker));
-        }
-        resolve(broker);
-      },
-    }, app.fetch);
-  });
+    for (const p of opts.plugins ?? []) p.routes?.(app, broker);
+    app.notFound((c) => c.json({ error: "not found" }, 404));
+    return app;
+  }
+
+  async function stopServing(): Promise<void> {
+    for (const d of disposers.splice(0)) await d();
+    await server?.shutdown();
+    server = null;
+  }
+
+  function serve(port: number): Promise<void> {
+    const app = buildApp();
+    return new Promise((resolve) => {
+      server = Deno.serve({
+        hostname: "127.0.0.1",
+        port,
+        onListen: async (addr) => {
+          Object.assign(broker, {
+            port: addr.port,
+            url: `http://127.0.0.1:${addr.port}`,
+          });
+          for (const p of opts.plugins ?? []) {
+            if (p.start) disposers.push(await p.start(broker));
+          }
+          resolve();
+        },
+      }, app.fetch);
+    });
+  }
+
+  return serve(0).then(() => broker);
 }
