@@ -1,11 +1,150 @@
 /**
- * Registers the session commands on the program.
+ * Registers the session commands on the program: `start`, `stop`, `purge`,
+ * `status`, `pause`, `add`, `remove`, the hidden pane processes
+ * `__dashboard` and `__agent-pane`, plus the Sessions-core commands
+ * (`init`, `list-clis`, `add-cli`, `remove-cli`, `__demo-agent`).
+ * Command modules are imported lazily so each command loads only what it
+ * needs.
  * @module
  */
+import process from "node:process";
 import type { Command } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
 
+function splitList(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
 /** Add this area's subcommands to `program`. */
 export function registerSessionCommands(program: Command): void {
+  program
+    .command("start")
+    .description(
+      "Start (or resume/recover) the session: one worktree and tmux pane per branch, each running an AI CLI",
+    )
+    .option("--cli <name>", "CLI for every branch (see `git paw list-clis`)")
+    .option("--branches <list>", "comma-separated branches", splitList)
+    .option("--preset <name>", "use [presets.<name>] from the config")
+    .option("--dry-run", "print the plan and change nothing")
+    .option("--no-broker", "run without the broker and dashboard pane")
+    .option(
+      "--no-rebase",
+      "do not rebase existing branches onto the default branch",
+    )
+    .option("--no-attach", "never attach; print how to attach instead")
+    .action(async (o: {
+      cli?: string;
+      branches?: string[];
+      preset?: string;
+      dryRun?: boolean;
+      broker: boolean;
+      rebase: boolean;
+      attach: boolean;
+    }) => {
+      const { startCommand } = await import("./start.ts");
+      await startCommand({
+        cli: o.cli,
+        branches: o.branches,
+        preset: o.preset,
+        dryRun: o.dryRun,
+        broker: o.broker,
+        rebase: o.rebase,
+        noAttach: !o.attach,
+      });
+    });
+
+  program
+    .command("stop")
+    .description(
+      "Stop the session (tmux and broker); worktrees and state are kept for `git paw start`",
+    )
+    .action(async () => {
+      const { stopCommand } = await import("./stop.ts");
+      await stopCommand();
+    });
+
+  program
+    .command("purge")
+    .description(
+      "Remove the session for good: tmux, worktrees, created branches, state",
+    )
+    .option("--force", "do not ask; discard uncommitted work")
+    .option("--stale", "purge every stale session on this machine")
+    .action(async (o: { force?: boolean; stale?: boolean }) => {
+      const { purgeCommand } = await import("./purge.ts");
+      await purgeCommand(o);
+    });
+
+  program
+    .command("status")
+    .description("Show the session of this repo")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const { statusCommand } = await import("./status.ts");
+      await statusCommand(o);
+    });
+
+  program
+    .command("pause")
+    .description(
+      "Detach and stop the dashboard/broker; agent panes keep running",
+    )
+    .action(async () => {
+      const { pauseCommand } = await import("./pause.ts");
+      await pauseCommand();
+    });
+
+  program
+    .command("add")
+    .description("Add an agent for <branch> to the running session")
+    .argument("<branch>", "branch (created from HEAD when missing)")
+    .option(
+      "--cli <name>",
+      "CLI for the new agent (default: the first agent's)",
+    )
+    .action(async (branch: string, o: { cli?: string }) => {
+      const { addCommand } = await import("./add.ts");
+      await addCommand(branch, o);
+    });
+
+  program
+    .command("remove")
+    .description("Remove the agent of <branch> (pane and worktree)")
+    .argument("<branch>", "branch of the agent")
+    .option("--force", "remove even with uncommitted work")
+    .option("--keep-worktree", "close the pane but keep the worktree")
+    .action(
+      async (
+        branch: string,
+        o: { force?: boolean; keepWorktree?: boolean },
+      ) => {
+        const { removeCommand } = await import("./remove.ts");
+        await removeCommand(branch, o);
+      },
+    );
+
+  program
+    .command("__dashboard", { hidden: true })
+    .description("Pane 0: the session broker and dashboard (internal)")
+    .requiredOption("--session <name>", "session name")
+    .requiredOption("--repo <path>", "repo root")
+    .action(async (o: { session: string; repo: string }) => {
+      const { runDashboardCommand } = await import("./dashboard_cmd.ts");
+      await runDashboardCommand(o);
+    });
+
+  program
+    .command("__agent-pane", { hidden: true })
+    .description(
+      "An agent pane: run the CLI, then guard the terminal (internal)",
+    )
+    .requiredOption("--cli <name>", "CLI name for messages")
+    .requiredOption("--cwd <dir>", "worktree")
+    .argument("<argv...>", "the CLI and its arguments (after --)")
+    .action(async (argv: string[], o: { cli: string; cwd: string }) => {
+      const { runAgentPane } = await import("./agent_pane.ts");
+      process.exitCode = await runAgentPane(argv, o);
+    });
+
   registerSessionCoreCommands(program);
 }

@@ -1,0 +1,238 @@
+/**
+ * The pure session model (SPEC §5): the receipt schema, the per-repo
+ * discovery file, status derivation and the smart-start decision table.
+ * No I/O here; `lib/session/` reads and writes the files and asks tmux.
+ * @module
+ */
+import { z } from "zod";
+
+/** Lifecycle state recorded in a receipt. */
+export const ReceiptStatus = z.enum(["active", "paused", "stopped"]);
+/** Lifecycle state recorded in a receipt. */
+export type ReceiptStatus = z.infer<typeof ReceiptStatus>;
+
+/** One agent of a session as recorded in the receipt. */
+export const ReceiptWorktree = z.object({
+  branch: z.string().min(1),
+  worktree_path: z.string().min(1),
+  /** CLI name as chosen (`claude`, `demo`, a custom name). */
+  cli: z.string().min(1),
+  /** True when git-paw created the branch (purge may delete it). */
+  branch_created: z.boolean(),
+  /** The argv the pane ran; used when the CLI can no longer be resolved. */
+  cli_argv: z.array(z.string()).optional(),
+  /** Boot prompt still to submit (an agent added while paused). */
+  pending_boot_prompt: z.string().optional(),
+});
+/** One agent of a session as recorded in the receipt. */
+export type ReceiptWorktree = z.infer<typeof ReceiptWorktree>;
+
+/** The global session receipt `<data>/git-paw/sessions/<session>.json`. */
+export const Receipt = z.object({
+  session_name: z.string().min(1),
+  repo_path: z.string().min(1),
+  project_name: z.string(),
+  created_at: z.string(),
+  status: ReceiptStatus,
+  worktrees: z.array(ReceiptWorktree),
+  broker_port: z.number().int().min(1).max(65535).optional(),
+  broker_bind: z.string().optional(),
+  broker_log_path: z.string().optional(),
+  mode: z.enum(["bare", "supervisor"]).default("bare"),
+  dashboard_pane: z.number().int().min(0).optional(),
+});
+/** The global session receipt. */
+export type Receipt = z.infer<typeof Receipt>;
+
+/** The per-repo discovery file `<repo>/.git-paw/sessions/<session>.json`. */
+export const DiscoveryFile = z.object({
+  session_name: z.string().min(1),
+  agents: z.array(z.object({
+    branch_id: z.string(),
+    worktree_path: z.string(),
+    cli: z.string(),
+    pane_index: z.number().int().min(0),
+  })),
+});
+/** The per-repo discovery file. */
+export type DiscoveryFile = z.infer<typeof DiscoveryFile>;
+
+/** Result of {@link parseReceipt}. */
+export type ParseResult<T> = { ok: true; value: T } | {
+  ok: false;
+  error: string;
+};
+
+/** Validate parsed JSON as a receipt; the error names the first bad field. */
+export function parseReceipt(raw: unknown): ParseResult<Receipt> {
+  const r = Receipt.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  const i = r.error.issues[0]!;
+  const path = i.path.map(String).join(".");
+  return { ok: false, error: `${path || "(top level)"}: ${i.message}` };
+}
+
+/** Validate parsed JSON as a discovery file. */
+export function parseDiscovery(raw: unknown): ParseResult<DiscoveryFile> {
+  const r = DiscoveryFile.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  const i = r.error.issues[0]!;
+  return {
+    ok: false,
+    error: `${i.path.map(String).join(".") || "(top level)"}: ${i.message}`,
+  };
+}
+
+/** What `tmux has-session` said. */
+export type Liveness = "alive" | "stale" | "indeterminate";
+
+/** Status shown by `git paw status`. */
+export type DisplayStatus = "active" | "paused" | "stopped" | "stale";
+
+/**
+ * Status for display (SPEC §5.3): active+alive → active, active+dead → stale,
+ * paused+alive → paused, everything else → stopped.
+ *
+ * @example
+ * ```ts
+ * import { displayStatus } from "./session.ts";
+ * displayStatus("active", "stale"); // "stale"
+ * ```
+ */
+export function displayStatus(
+  status: ReceiptStatus,
+  tmux: Liveness,
+): DisplayStatus {
+  if (status === "active") return tmux === "alive" ? "active" : "stale";
+  if (status === "paused" && tmux === "alive") return "paused";
+  return "stopped";
+}
+
+/** Effective status for start/add/pause: active/paused without tmux → stopped. */
+export function effectiveStatus(
+  status: ReceiptStatus,
+  tmux: Liveness,
+): ReceiptStatus {
+  if (status !== "stopped" && tmux !== "alive") return "stopped";
+  return status;
+}
+
+/** What `start` does with an existing receipt. */
+export type StartDecision =
+  | { kind: "fresh" }
+  | { kind: "reattach" }
+  | { kind: "restart-paused" }
+  | { kind: "recover"; reason: "stopped" | "paused-dead" | "crashed" };
+
+/**
+ * The smart-start table (SPEC §5.4), with one deliberate change: an
+ * `active` receipt whose tmux session is gone (a crash or a reboot) is
+ * recovered, never force-purged.
+ *
+ * @example
+ * ```ts
+ * import { decideStart } from "./session.ts";
+ * decideStart({ status: "active" }, false); // { kind: "recover", reason: "crashed" }
+ * ```
+ */
+export function decideStart(
+  receipt: Pick<Receipt, "status"> | null,
+  tmuxAlive: boolean,
+): StartDecision {
+  if (receipt === null) return { kind: "fresh" };
+  switch (receipt.status) {
+    case "active":
+      return tmuxAlive
+        ? { kind: "reattach" }
+        : { kind: "recover", reason: "crashed" };
+    case "paused":
+      return tmuxAlive
+        ? { kind: "restart-paused" }
+        : { kind: "recover", reason: "paused-dead" };
+    case "stopped":
+      return { kind: "recover", reason: "stopped" };
+  }
+}
+
+/** Maximum agents in one session. */
+export const MAX_AGENTS = 25;
+
+/** Escape text for a tmux argument that expands formats (`#` → `##`). */
+export function tmuxEscape(text: string): string {
+  return text.replaceAll("#", "##");
+}
+
+/** `http://<bind>:<port>` (IPv6 binds bracketed). */
+export function brokerUrlOf(bind: string, port: number): string {
+  return `http://${bind.includes(":") ? `[${bind}]` : bind}:${port}`;
+}
+
+/** The `status --json` document (SPEC §13 plus `broker_url`). */
+export type StatusJson = {
+  session: string | null;
+  status?: DisplayStatus;
+  tmux_running?: boolean;
+  broker_url?: string | null;
+  worktrees?: Array<{ branch: string; cli: string; worktree_path: string }>;
+};
+
+/** Build the `status --json` document from a receipt and tmux liveness. */
+export function statusJson(
+  receipt: Receipt | null,
+  tmux: Liveness,
+): StatusJson {
+  if (!receipt) return { session: null };
+  return {
+    session: receipt.session_name,
+    status: displayStatus(receipt.status, tmux),
+    tmux_running: tmux === "alive",
+    broker_url: receipt.broker_port
+      ? brokerUrlOf(receipt.broker_bind ?? "127.0.0.1", receipt.broker_port)
+      : null,
+    worktrees: receipt.worktrees.map((w) => ({
+      branch: w.branch,
+      cli: w.cli,
+      worktree_path: w.worktree_path,
+    })),
+  };
+}
+
+/** How a CLI receives its first prompt. */
+export type PromptDelivery =
+  | { kind: "argv"; args: string[] }
+  | { kind: "type" };
+
+/**
+ * How to hand the boot block to a CLI: as its own first-prompt argument
+ * where it has one (claude, codex, demo: positional; gemini: `-i`), else
+ * typed into the pane without Enter.
+ */
+export function promptDelivery(
+  cliName: string,
+  argv0: string,
+  prompt: string,
+): PromptDelivery {
+  const base = argv0.split("/").pop()!.replace(/\.exe$/, "");
+  if (cliName === "demo") return { kind: "argv", args: [prompt] };
+  if (base === "claude" || base === "codex") {
+    return { kind: "argv", args: [prompt] };
+  }
+  if (base === "gemini") return { kind: "argv", args: ["-i", prompt] };
+  return { kind: "type" };
+}
+
+/**
+ * Protect one argv element given to tmux: tmux ends a command at an argument
+ * that ends in `;` (and turns a final `\;` into `;`), so a final `;` gets a
+ * backslash in front. Apply to every argument; formats are a separate
+ * concern ({@link tmuxEscape}).
+ *
+ * @example
+ * ```ts
+ * import { tmuxArg } from "./session.ts";
+ * tmuxArg("feat;"); // "feat\\;"
+ * ```
+ */
+export function tmuxArg(arg: string): string {
+  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
+}

@@ -1,0 +1,133 @@
+/**
+ * `git paw add <branch> [--cli]`: one more agent in the running (or paused)
+ * session: worktree, AGENTS.md/hooks, a titled pane, receipt + discovery
+ * update, best-effort `POST /watch`. While paused its boot prompt waits for
+ * `git paw start`.
+ * @module
+ */
+import { AppError, UsageError } from "../core/errors.ts";
+import {
+  effectiveStatus,
+  MAX_AGENTS,
+  type ReceiptWorktree,
+} from "../core/session.ts";
+import { slugify } from "../core/slug.ts";
+import {
+  createWorktree,
+  validateBranchName,
+  worktreePath,
+} from "../adapters/git.ts";
+import { hasSession, requireTmux } from "../adapters/tmux.ts";
+import { eprintln, println } from "../cli/output.ts";
+import { resolveCli } from "./clis.ts";
+import {
+  agentLaunch,
+  bootPrompt,
+  receiptBrokerUrl,
+  repoContext,
+  syncDiscovery,
+} from "./common.ts";
+import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
+import { acquireLock } from "./lock.ts";
+import { addAgentPane } from "./launch.ts";
+import { setupAgentWorktree } from "../coord/setup.ts";
+
+/** Run `git paw add`. */
+export async function addCommand(
+  branch: string,
+  opts: { cli?: string },
+): Promise<void> {
+  const { repo, project, config } = await repoContext();
+  await requireTmux();
+  const receipt = await findReceiptForRepo(repo);
+  if (!receipt) {
+    throw new AppError(
+      "Session error: no active session for this repository. Start one with `git paw start`.",
+      "no_session",
+    );
+  }
+  const s = receipt.session_name;
+  const eff = effectiveStatus(receipt.status, await hasSession(s));
+  if (eff === "stopped") {
+    throw new AppError(
+      `Session error: session '${s}' is not running. Run \`git paw start\` to recover it, then add the branch.`,
+      "session_stopped",
+    );
+  }
+  await validateBranchName(branch, repo);
+  const id = slugify(branch);
+  const dup = receipt.worktrees.find((w) => slugify(w.branch) === id);
+  if (dup) {
+    throw new UsageError(
+      dup.branch === branch
+        ? `Branch error: '${branch}' is already in session '${s}'.`
+        : `Branch error: '${branch}' would share the agent id '${id}' with '${dup.branch}'.`,
+    );
+  }
+  if (receipt.worktrees.length + 1 > MAX_AGENTS) {
+    throw new AppError(
+      `Config error: ${
+        receipt.worktrees.length + 1
+      } agents requested; maximum is ${MAX_AGENTS} per session.`,
+      "config",
+    );
+  }
+  const cli = opts.cli ?? receipt.worktrees[0]?.cli ?? config.default_cli;
+  if (!cli) {
+    throw new UsageError("No CLI given. Pass --cli NAME.");
+  }
+  const entry = resolveCli(cli, config);
+
+  await using _lock = await acquireLock(repo, { command: "add" });
+  eprintln(`Creating worktree for ${branch}...`);
+  const c = await createWorktree(repo, {
+    branch,
+    path: worktreePath(repo, project, branch, config.worktree_placement),
+    rebase: false,
+  });
+  const url = receiptBrokerUrl(receipt);
+  const w: ReceiptWorktree = {
+    branch,
+    worktree_path: c.path,
+    cli,
+    branch_created: c.branch_created,
+    cli_argv: entry.argv,
+  };
+  await setupAgentWorktree({
+    repo,
+    project,
+    worktreePath: c.path,
+    branch,
+    agentId: id,
+    cli,
+    brokerUrl: url,
+    peers: receipt.worktrees.map((x) => slugify(x.branch)),
+    config,
+  });
+  const paused = eff === "paused";
+  const prompt = bootPrompt(branch, url);
+  if (paused && prompt) w.pending_boot_prompt = prompt;
+  const { index } = await addAgentPane({
+    session: s,
+    repo,
+    brokerUrl: url,
+    mouse: config.mouse,
+    borderAffordances: config.layout.border_affordances,
+    logging: config.logging.enabled,
+  }, agentLaunch(w, config, paused ? null : prompt));
+  receipt.worktrees.push(w);
+  await writeReceipt(receipt);
+  await syncDiscovery(receipt);
+  if (url && !paused) {
+    try {
+      const res = await fetch(`${url}/watch`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ agent_id: id, worktree_path: c.path, cli }),
+        signal: AbortSignal.timeout(2000),
+      });
+      await res.body?.cancel();
+    } catch { /* best effort: the dashboard seeds it on next start */ }
+  }
+  println(`Added '${branch}' to session '${s}' (pane ${index}).`);
+}

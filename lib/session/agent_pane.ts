@@ -1,0 +1,170 @@
+/**
+ * `__agent-pane`: the process every agent pane runs. It starts the agent CLI
+ * as a child on the same terminal; when the CLI ends it puts the terminal in
+ * raw mode, throws away everything typed or pasted that nobody read (e.g. a
+ * boot block typed into a CLI that exited early — its newlines would
+ * otherwise act as Enter in a shell), and opens a shell in the worktree only
+ * after a deliberate Enter keypress. Pending text therefore never reaches a
+ * shell as commands.
+ *
+ * Needs `--allow-run`, `--allow-env`.
+ * @module
+ */
+import { eprintln } from "../cli/output.ts";
+
+const enc = new TextEncoder();
+
+/** Options for {@link runAgentPane}. */
+export type AgentPaneOptions = {
+  /** CLI name for messages. */
+  cli: string;
+  /** Worktree (shell cwd). */
+  cwd: string;
+  /** Quiet period that ends the discard phase (ms, default 300). */
+  drainQuietMs?: number;
+};
+
+function write(s: string): void {
+  Deno.stdout.writeSync(enc.encode(s));
+}
+
+/** Run the CLI, then guard the terminal; resolves to the exit code. */
+export async function runAgentPane(
+  argv: string[],
+  opts: AgentPaneOptions,
+): Promise<number> {
+  // Ctrl-C/Ctrl-\ are for the CLI (same process group); the guard stays.
+  const ignore = () => {};
+  for (const s of ["SIGINT", "SIGQUIT"] as const) {
+    try {
+      Deno.addSignalListener(s, ignore);
+    } catch { /* unsupported platform */ }
+  }
+  let code = 127;
+  if (argv.length === 0) {
+    eprintln("error: no CLI given to run");
+  } else {
+    try {
+      const child = new Deno.Command(argv[0]!, {
+        args: argv.slice(1),
+        cwd: opts.cwd,
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      const st = await child.status;
+      code = st.signal ? 128 + signalNumber(st.signal) : st.code;
+    } catch (e) {
+      eprintln(`error: cannot start ${opts.cli}: ${(e as Error).message}`);
+    }
+  }
+  if (!Deno.stdin.isTerminal()) return code;
+
+  const choice = await askAfterExit(opts, code);
+  for (const s of ["SIGINT", "SIGQUIT"] as const) {
+    try {
+      Deno.removeSignalListener(s, ignore);
+    } catch { /* ignore */ }
+  }
+  if (choice !== "shell") return code;
+  // Restore sane terminal modes the CLI may have left behind.
+  try {
+    await new Deno.Command("stty", {
+      args: ["sane"],
+      stdin: "inherit",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch { /* no stty */ }
+  const shell = Deno.env.get("SHELL") || "/bin/sh";
+  try {
+    // The shell is a child; the guard ignores ^C meanwhile so it survives.
+    for (const s of ["SIGINT", "SIGQUIT"] as const) {
+      try {
+        Deno.addSignalListener(s, ignore);
+      } catch { /* ignore */ }
+    }
+    const st = await new Deno.Command(shell, {
+      cwd: opts.cwd,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn().status;
+    return st.code;
+  } catch (e) {
+    eprintln(`error: cannot start ${shell}: ${(e as Error).message}`);
+    return 127;
+  }
+}
+
+function signalNumber(sig: Deno.Signal): number {
+  const n: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return n[sig] ?? 0;
+}
+
+/**
+ * Raw mode; discard pending input until the terminal has been quiet for
+ * `drainQuietMs`; then wait for exactly Enter (shell) or `q` (close). Any
+ * other input — including pasted text arriving later — is ignored.
+ */
+async function askAfterExit(
+  opts: AgentPaneOptions,
+  code: number,
+): Promise<"shell" | "close"> {
+  const quiet = opts.drainQuietMs ?? 300;
+  try {
+    Deno.stdin.setRaw(true);
+  } catch {
+    return "close";
+  }
+  // Exactly one read is ever outstanding; it is reused across phases so no
+  // read is left pending once a choice is made.
+  let pending: Promise<Uint8Array | null> | null = null;
+  const next = () => {
+    pending ??= (async () => {
+      const buf = new Uint8Array(4096);
+      const n = await Deno.stdin.read(buf);
+      return n === null ? null : buf.slice(0, n);
+    })();
+    return pending;
+  };
+  const TIMEOUT = Symbol("timeout");
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        next(),
+        new Promise<typeof TIMEOUT>((res) => {
+          timer = setTimeout(() => res(TIMEOUT), quiet);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (r === TIMEOUT) break;
+      pending = null;
+      if (r === null) return "close";
+      // discarded
+    }
+    write(
+      `\r\n${opts.cli} exited (code ${code}). Press Enter to open a shell in ${opts.cwd}, or q to close this pane.\r\n`,
+    );
+    for (;;) {
+      const chunk = await next();
+      pending = null;
+      if (chunk === null) return "close";
+      if (chunk.length === 1 && chunk[0] === 0x0d) return "shell";
+      if (chunk.length === 1 && (chunk[0] === 0x71 || chunk[0] === 0x51)) {
+        return "close";
+      }
+    }
+  } finally {
+    try {
+      Deno.stdin.setRaw(false);
+    } catch { /* ignore */ }
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Helpers shared by the session commands: repo context, broker port choice,
+ * CLI argv with the boot prompt, discovery file, attach-or-hint.
+ * @module
+ */
+import { basename } from "node:path";
+import type { Config } from "../core/config.ts";
+import { AppError } from "../core/errors.ts";
+import {
+  brokerUrlOf,
+  type DiscoveryFile,
+  promptDelivery,
+  type Receipt,
+} from "../core/session.ts";
+import { slugify } from "../core/slug.ts";
+import { repoRoot } from "../adapters/git.ts";
+import { attachSession, listPanes } from "../adapters/tmux.ts";
+import { eprintln, println, stdinIsTty } from "../cli/output.ts";
+import { loadConfig } from "./config_store.ts";
+import { resolveCli } from "./clis.ts";
+import { writeDiscovery } from "./receipt.ts";
+import { renderBootBlock } from "../coord/boot_block.ts";
+import type { LaunchAgent } from "./launch.ts";
+
+/** Repo root, project name and merged config of the current directory. */
+export type RepoContext = { repo: string; project: string; config: Config };
+
+/** Load the {@link RepoContext} (throws outside a repo / on bad config). */
+export async function repoContext(cwd?: string): Promise<RepoContext> {
+  const repo = await repoRoot(cwd);
+  const config = await loadConfig(repo);
+  return { repo, project: basename(repo), config };
+}
+
+/**
+ * The port for a session's broker: `preferred` when it is free or already
+ * served by THIS session's broker; otherwise a free port chosen by the OS
+ * (another session's broker or another program holds `preferred`).
+ */
+export async function chooseBrokerPort(
+  bind: string,
+  preferred: number,
+  session: string,
+): Promise<number> {
+  if (preferred > 0) {
+    const { probeBroker } = await import("../broker/probe.ts");
+    const st = await probeBroker(brokerUrlOf(bind, preferred), session);
+    if (st === "free" || st === "ours") return preferred;
+    const who = st === "other-session"
+      ? "another git-paw session's broker"
+      : st === "foreign"
+      ? "another program"
+      : "a process that does not answer";
+    const port = freePort(bind);
+    eprintln(
+      `notice: port ${preferred} is in use by ${who}; this session's broker uses port ${port}`,
+    );
+    return port;
+  }
+  return freePort(bind);
+}
+
+function freePort(bind: string): number {
+  let l: Deno.Listener;
+  try {
+    l = Deno.listen({ hostname: bind, port: 0 });
+  } catch (e) {
+    throw new AppError(
+      `Broker error: cannot listen on ${bind}: ${
+        (e as Error).message
+      }. Check [broker] bind in .git-paw/config.toml.`,
+      "broker",
+    );
+  }
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Argv (and typed text) for one agent's CLI, with the boot prompt delivered safely. */
+export function agentLaunch(
+  w: {
+    branch: string;
+    worktree_path: string;
+    cli: string;
+    cli_argv?: string[];
+  },
+  config: Config,
+  prompt: string | null,
+): LaunchAgent {
+  let argv: string[];
+  try {
+    argv = resolveCli(w.cli, config).argv;
+  } catch (e) {
+    if (!w.cli_argv?.length) throw e;
+    argv = w.cli_argv;
+  }
+  const agent: LaunchAgent = {
+    branch: w.branch,
+    agentId: slugify(w.branch),
+    worktreePath: w.worktree_path,
+    cliName: w.cli,
+    cliArgv: argv,
+  };
+  if (prompt) {
+    const d = promptDelivery(w.cli, argv[0] ?? "", prompt);
+    if (d.kind === "argv") agent.cliArgv = [...argv, ...d.args];
+    else agent.typePrompt = prompt;
+  }
+  return agent;
+}
+
+/** The boot block for an agent, or null when the broker is off. */
+export function bootPrompt(branch: string, url: string | null): string | null {
+  return url
+    ? renderBootBlock({ agentId: slugify(branch), brokerUrl: url })
+    : null;
+}
+
+/** Broker URL recorded in a receipt, or null. */
+export function receiptBrokerUrl(r: Receipt): string | null {
+  return r.broker_port
+    ? brokerUrlOf(r.broker_bind ?? "127.0.0.1", r.broker_port)
+    : null;
+}
+
+/** Write the per-repo discovery file, pane indexes read from tmux when running. */
+export async function syncDiscovery(receipt: Receipt): Promise<void> {
+  let panes: Awaited<ReturnType<typeof listPanes>> = [];
+  try {
+    panes = await listPanes(receipt.session_name);
+  } catch { /* not running */ }
+  const offset = receipt.broker_port ? 1 : 0;
+  const doc: DiscoveryFile = {
+    session_name: receipt.session_name,
+    agents: receipt.worktrees.map((w, i) => ({
+      branch_id: slugify(w.branch),
+      worktree_path: w.worktree_path,
+      cli: w.cli,
+      pane_index: panes.find((p) => p.agent === slugify(w.branch))?.index ??
+        i + offset,
+    })),
+  };
+  await writeDiscovery(receipt.repo_path, doc);
+}
+
+/**
+ * Attach when stdin is a terminal (`switch-client` inside tmux); otherwise
+ * print the detached-mode hint.
+ */
+export async function attachOrHint(session: string): Promise<void> {
+  if (stdinIsTty()) {
+    await attachSession(session);
+    return;
+  }
+  println(`Session '${session}' started in detached mode.`);
+  println(`Attach with:  tmux attach -t ${session}`);
+}
+
+/** Now as an RFC 3339 UTC timestamp without milliseconds. */
+export function nowIso(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}

@@ -1,0 +1,194 @@
+/**
+ * `__dashboard`: the pane-0 process. It loads the config, reads the session
+ * receipt, serves the session's broker on the port recorded there (the port
+ * every agent pane was given), seeded with one watch target per agent
+ * worktree, and runs the dashboard TUI until `q`, SIGHUP or SIGTERM; then it
+ * closes the broker cleanly. When the broker cannot listen it says so in the
+ * pane and keeps the pane open.
+ *
+ * Needs `--allow-net`, `--allow-read`, `--allow-write`, `--allow-env`,
+ * `--allow-run`.
+ * @module
+ */
+import { AppError } from "../core/errors.ts";
+import { brokerUrlOf } from "../core/session.ts";
+import { eprintln, println } from "../cli/output.ts";
+import { loadConfig } from "./config_store.ts";
+import { brokerDataDir, readReceipt } from "./receipt.ts";
+import type { Broker, WatchTarget } from "../broker/api.ts";
+import { startBroker } from "../broker/server.ts";
+import { probeBroker } from "../broker/probe.ts";
+import { coordinationPlugins } from "../coord/plugins.ts";
+import { dashboardPlugins } from "../dashboard/plugins.ts";
+import { runDashboardTui } from "../dashboard/tui.ts";
+import { slugify } from "../core/slug.ts";
+
+/** Options of `__dashboard`. */
+export type DashboardCommandOptions = {
+  session: string;
+  repo: string;
+  /** Give up binding after this long (ms); default: keep trying while our own old broker holds the port. */
+  bindTimeoutMs?: number;
+};
+
+/** Run the dashboard process; resolves when it should exit. */
+export async function runDashboardCommand(
+  opts: DashboardCommandOptions,
+): Promise<void> {
+  if (
+    !Deno.env.get("TMUX") && !Deno.env.get("GIT_PAW_DASHBOARD_OUTSIDE_TMUX")
+  ) {
+    throw new AppError(
+      "Dashboard error: this is an internal command that should only be run by git-paw inside tmux",
+      "dashboard",
+    );
+  }
+  const { session, repo } = opts;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const signals = ["SIGHUP", "SIGTERM", "SIGINT"] as const;
+  for (const s of signals) {
+    try {
+      Deno.addSignalListener(s, stop);
+    } catch { /* platform */ }
+  }
+  try {
+    const config = await loadConfig(repo);
+    const receipt = await readReceipt(session);
+    if (!receipt || receipt.repo_path !== repo) {
+      throw new AppError(
+        `Dashboard error: no session receipt for '${session}' in ${repo}. Run \`git paw start\`.`,
+        "dashboard",
+      );
+    }
+    if (!receipt.broker_port) {
+      throw new AppError(
+        `Dashboard error: session '${session}' runs without a broker`,
+        "dashboard",
+      );
+    }
+    const bind = receipt.broker_bind ?? config.broker.bind;
+    const port = receipt.broker_port;
+    const url = brokerUrlOf(bind, port);
+    const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
+      agent_id: slugify(w.branch),
+      worktree_path: w.worktree_path,
+      cli: w.cli,
+    }));
+    const plugins = [
+      ...coordinationPlugins({ repo, session, config }),
+      ...dashboardPlugins({ repo, session, config }),
+    ];
+    let broker: Broker | null = null;
+    const deadline = Date.now() + (opts.bindTimeoutMs ?? 10_000);
+    let told = false;
+    while (!controller.signal.aborted) {
+      try {
+        broker = await startBroker({
+          port,
+          bind,
+          dataDir: brokerDataDir(session),
+          session,
+          plugins,
+          seed,
+          republishWorkingTtlSeconds:
+            config.broker.watcher.republish_working_ttl_seconds,
+        });
+        break;
+      } catch (e) {
+        const probe = await probeBroker(url, session).catch(() => "timeout");
+        // Our own previous broker may still be releasing the port: wait.
+        if ((probe === "ours" || Date.now() < deadline)) {
+          if (!told) {
+            println(
+              `Waiting for port ${port} (${
+                probe === "ours"
+                  ? "a previous broker of this session is still shutting down"
+                  : (e as Error).message
+              })...`,
+            );
+            told = true;
+          }
+          await sleep(500, controller.signal);
+          continue;
+        }
+        const who = probe === "other-session"
+          ? "the broker of another git-paw session"
+          : probe === "foreign"
+          ? "another program"
+          : "something that does not answer";
+        await showAndWait(
+          `Broker error: cannot listen on ${url}: port ${port} is held by ${who} (${
+            (e as Error).message
+          }). Free the port, then run \`git paw stop\` and \`git paw start\`; or set [broker] port in .git-paw/config.toml.`,
+          controller.signal,
+        );
+        return;
+      }
+    }
+    if (!broker) return;
+    try {
+      await runDashboardTui(broker, {
+        session,
+        config,
+        signal: controller.signal,
+      });
+    } finally {
+      await broker.close();
+    }
+  } catch (e) {
+    if (e instanceof AppError) {
+      await showAndWait(`error: ${e.message}`, controller.signal);
+      return;
+    }
+    throw e;
+  } finally {
+    for (const s of signals) {
+      try {
+        Deno.removeSignalListener(s, stop);
+      } catch { /* ignore */ }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Print an error in the pane and keep it open until `q` or a signal. */
+async function showAndWait(message: string, signal: AbortSignal) {
+  eprintln(message);
+  eprintln("Press q to close this pane.");
+  if (!Deno.stdin.isTerminal()) {
+    await new Promise<void>((r) => {
+      if (signal.aborted) return r();
+      signal.addEventListener("abort", () => r(), { once: true });
+    });
+    return;
+  }
+  Deno.stdin.setRaw(true);
+  try {
+    const buf = new Uint8Array(64);
+    const aborted = new Promise<null>((r) => {
+      if (signal.aborted) r(null);
+      signal.addEventListener("abort", () => r(null), { once: true });
+    });
+    for (;;) {
+      const n = await Promise.race([Deno.stdin.read(buf), aborted]);
+      if (n === null) return;
+      if (buf.subarray(0, n).includes(0x71)) return;
+    }
+  } finally {
+    try {
+      Deno.stdin.setRaw(false);
+    } catch { /* ignore */ }
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * Builds a session's tmux layout (SPEC §4.2, bare mode): pane 0 = dashboard
+ * (when the broker is on), one titled pane per agent in its worktree running
+ * its CLI through the `__agent-pane` guard. Commands are batched into a few
+ * tmux invocations (`;`-separated argv); every argument is protected from
+ * tmux's command splitting and every user-derived text that tmux expands as a
+ * format is escaped. Options are session/window/pane scoped only.
+ *
+ * Needs `--allow-run=tmux`, `--allow-env`.
+ * @module
+ */
+import { tmuxArg, tmuxEscape } from "../core/session.ts";
+import { run } from "../adapters/runner.ts";
+import { AppError } from "../core/errors.ts";
+import {
+  listPanes,
+  type PaneInfo,
+  pipePane,
+  sendLiteral,
+  sessionTarget,
+} from "../adapters/tmux.ts";
+import { selfArgv } from "../self.ts";
+import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
+
+/** One agent pane to create. */
+export type LaunchAgent = {
+  branch: string;
+  agentId: string;
+  worktreePath: string;
+  /** CLI name (shown by the guard when the CLI exits). */
+  cliName: string;
+  /** Full CLI argv, including any first-prompt arguments. */
+  cliArgv: string[];
+  /** Text typed into the pane (no Enter) after launch, if any. */
+  typePrompt?: string;
+};
+
+/** Everything needed to build (or extend) a session. */
+export type LaunchPlan = {
+  session: string;
+  repo: string;
+  /** Broker URL, or null when the broker is off (no dashboard pane). */
+  brokerUrl: string | null;
+  agents: LaunchAgent[];
+  mouse: boolean;
+  borderAffordances: boolean;
+  /** Pipe each agent pane into its log file. */
+  logging: boolean;
+};
+
+/** Environment variables handed to every pane so a long-running tmux server started elsewhere still runs panes like this invocation. */
+const PASSTHROUGH_ENV = [
+  "PATH",
+  "HOME",
+  "XDG_CONFIG_HOME",
+  "XDG_DATA_HOME",
+  "GIT_PAW_SELF",
+  "NO_COLOR",
+];
+
+function baseEnv(plan: { session: string; brokerUrl: string | null }) {
+  const env: Record<string, string> = {};
+  for (const k of PASSTHROUGH_ENV) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  env.GIT_PAW_SESSION = plan.session;
+  if (plan.brokerUrl) env.GIT_PAW_BROKER_URL = plan.brokerUrl;
+  return env;
+}
+
+/** The argv of the pane-0 dashboard process. */
+export function dashboardArgv(session: string, repo: string): string[] {
+  return [...selfArgv(), "__dashboard", "--session", session, "--repo", repo];
+}
+
+/** The argv of an agent pane: the guard wrapping the CLI. */
+export function agentPaneArgv(agent: LaunchAgent): string[] {
+  return [
+    ...selfArgv(),
+    "__agent-pane",
+    "--cli",
+    agent.cliName,
+    "--cwd",
+    agent.worktreePath,
+    "--",
+    ...agent.cliArgv,
+  ];
+}
+
+type PaneCmd = { cwd: string; env: Record<string, string>; argv: string[] };
+
+function paneOpts(p: PaneCmd): string[] {
+  const out = ["-c", tmuxEscape(p.cwd)];
+  for (const [k, v] of Object.entries(p.env)) out.push("-e", `${k}=${v}`);
+  if (p.argv.length < 2) {
+    // A single-element command would go through `sh -c`; never allow that.
+    throw new Error("internal: pane command must have at least 2 elements");
+  }
+  return [...out, "--", ...p.argv];
+}
+
+/** Run several tmux commands in one invocation (`;` separators). */
+export async function tmuxBatch(commands: string[][]): Promise<string[]> {
+  if (commands.length === 0) return [];
+  const args: string[] = [];
+  commands.forEach((c, i) => {
+    if (i > 0) args.push(";");
+    args.push(...c.map(tmuxArg));
+  });
+  const r = await run("tmux", args);
+  if (r.code !== 0) {
+    throw new AppError(
+      `Tmux error: ${r.stderr.trim() || "tmux failed"}`,
+      "tmux",
+    );
+  }
+  return r.stdout.split("\n").filter((l) => l !== "");
+}
+
+function paneDecor(
+  pane: string,
+  title: string,
+  role: string,
+  agentId: string,
+): string[][] {
+  return [
+    ["select-pane", "-t", pane, "-T", tmuxEscape(title)],
+    ["set-option", "-p", "-t", pane, "@paw_role", role],
+    ["set-option", "-p", "-t", pane, "@paw_agent", agentId],
+  ];
+}
+
+function agentCmd(
+  plan: { session: string; brokerUrl: string | null },
+  a: LaunchAgent,
+): PaneCmd {
+  return {
+    cwd: a.worktreePath,
+    env: { ...baseEnv(plan), GIT_PAW_AGENT_ID: a.agentId },
+    argv: agentPaneArgv(a),
+  };
+}
+
+/** What {@link buildSession} created. */
+export type BuiltSession = {
+  dashboardPane: string | null;
+  /** Pane id per agent, in plan order. */
+  agentPanes: string[];
+};
+
+/**
+ * Create the tmux session for `plan` (it must not exist yet). On failure the
+ * half-built session is killed before the error propagates.
+ */
+export async function buildSession(plan: LaunchPlan): Promise<BuiltSession> {
+  const target = `${sessionTarget(plan.session)}:`;
+  const panes: PaneCmd[] = [];
+  if (plan.brokerUrl) {
+    panes.push({
+      cwd: plan.repo,
+      env: baseEnv(plan),
+      argv: dashboardArgv(plan.session, plan.repo),
+    });
+  }
+  for (const a of plan.agents) panes.push(agentCmd(plan, a));
+  if (panes.length === 0) throw new Error("internal: no panes to launch");
+
+  const cmds: string[][] = [[
+    "new-session",
+    "-d",
+    "-s",
+    plan.session,
+    "-x",
+    "480",
+    "-y",
+    "140",
+    "-P",
+    "-F",
+    "#{pane_id}",
+    ...paneOpts(panes[0]!),
+  ]];
+  for (const p of panes.slice(1)) {
+    cmds.push(["select-layout", "-t", target, "tiled"]);
+    cmds.push([
+      "split-window",
+      "-t",
+      target,
+      "-P",
+      "-F",
+      "#{pane_id}",
+      ...paneOpts(p),
+    ]);
+  }
+  let ids: string[];
+  try {
+    ids = await tmuxBatch(cmds);
+    if (ids.length !== panes.length) {
+      throw new AppError(
+        `Tmux error: expected ${panes.length} panes, tmux reported ${ids.length}`,
+        "tmux",
+      );
+    }
+    const dashboardPane = plan.brokerUrl ? ids[0]! : null;
+    const agentPanes = plan.brokerUrl ? ids.slice(1) : ids;
+    const decor: string[][] = [];
+    decor.push([
+      "set-option",
+      "-t",
+      sessionTarget(plan.session),
+      "mouse",
+      plan.mouse ? "on" : "off",
+    ]);
+    if (plan.brokerUrl) {
+      decor.push([
+        "set-environment",
+        "-t",
+        sessionTarget(plan.session),
+        "GIT_PAW_BROKER_URL",
+        plan.brokerUrl,
+      ]);
+    }
+    if (dashboardPane) {
+      decor.push(...paneDecor(dashboardPane, "dashboard", "dashboard", ""));
+    }
+    plan.agents.forEach((a, i) => {
+      decor.push(...paneDecor(agentPanes[i]!, a.branch, a.branch, a.agentId));
+    });
+    if (plan.borderAffordances) decor.push(...borderOptions(ids[0]!));
+    decor.push([
+      "select-layout",
+      "-t",
+      ids[0]!,
+      dashboardPane ? "main-horizontal" : "tiled",
+    ]);
+    await tmuxBatch(decor);
+    await afterLaunch(plan, plan.agents, agentPanes);
+    return { dashboardPane, agentPanes };
+  } catch (e) {
+    await run("tmux", ["kill-session", "-t", sessionTarget(plan.session)])
+      .catch(() => {});
+    throw e;
+  }
+}
+
+/** Border affordances (window-scoped, never global). */
+export function borderOptions(pane: string): string[][] {
+  const w = (k: string, v: string) => ["set-option", "-w", "-t", pane, k, v];
+  return [
+    w("pane-border-lines", "double"),
+    w("pane-border-style", "fg=colour238"),
+    w("pane-active-border-style", "fg=colour45,bold"),
+    w("pane-border-status", "top"),
+    w(
+      "pane-border-format",
+      " #{pane_index}: #{?#{@paw_role},#{@paw_role},#{pane_title}} ",
+    ),
+  ];
+}
+
+/** Pane logging and typed boot prompts for freshly created agent panes. */
+async function afterLaunch(
+  plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
+  agents: LaunchAgent[],
+  panes: string[],
+): Promise<void> {
+  for (let i = 0; i < agents.length; i++) {
+    const a = agents[i]!;
+    const pane = panes[i]!;
+    if (plan.logging) {
+      const log = paneLogPath(plan.repo, plan.session, a.branch);
+      await Deno.mkdir(log.slice(0, log.lastIndexOf("/")), { recursive: true });
+      await pipePane(pane, pipePaneCommand(log));
+    }
+  }
+  for (let i = 0; i < agents.length; i++) {
+    const text = agents[i]!.typePrompt;
+    if (text) await sendLiteral(panes[i]!, text);
+  }
+}
+
+/**
+ * Add one agent pane to a running session (split from the last pane,
+ * re-tiled: main-horizontal when a dashboard is present).
+ */
+export async function addAgentPane(
+  plan: Omit<LaunchPlan, "agents">,
+  agent: LaunchAgent,
+): Promise<{ pane: string; index: number }> {
+  const before = await listPanes(plan.session);
+  const last = before[before.length - 1];
+  if (!last) {
+    throw new AppError(
+      `Tmux error: session '${plan.session}' has no panes`,
+      "tmux",
+    );
+  }
+  const hasDashboard = before.some((p) => p.role === "dashboard");
+  const [id] = await tmuxBatch([
+    ["select-layout", "-t", last.id, "tiled"],
+    [
+      "split-window",
+      "-t",
+      last.id,
+      "-P",
+      "-F",
+      "#{pane_id}",
+      ...paneOpts(agentCmd(plan, agent)),
+    ],
+  ]);
+  await tmuxBatch([
+    ...paneDecor(id!, agent.branch, agent.branch, agent.agentId),
+    ["select-layout", "-t", id!, hasDashboard ? "main-horizontal" : "tiled"],
+  ]);
+  await afterLaunch(plan, [agent], [id!]);
+  const after = await listPanes(plan.session);
+  return {
+    pane: id!,
+    index: after.find((p) => p.id === id)?.index ?? after.length - 1,
+  };
+}
+
+/** Re-add the dashboard pane in front of the first pane (restart after pause). */
+export async function addDashboardPane(
+  plan: Omit<LaunchPlan, "agents">,
+): Promise<string> {
+  const panes = await listPanes(plan.session);
+  const first = panes[0];
+  if (!first) {
+    throw new AppError(
+      `Tmux error: session '${plan.session}' has no panes`,
+      "tmux",
+    );
+  }
+  const [id] = await tmuxBatch([[
+    "split-window",
+    "-b",
+    "-t",
+    first.id,
+    "-P",
+    "-F",
+    "#{pane_id}",
+    ...paneOpts({
+      cwd: plan.repo,
+      env: baseEnv(plan),
+      argv: dashboardArgv(plan.session, plan.repo),
+    }),
+  ]]);
+  await tmuxBatch([
+    ...paneDecor(id!, "dashboard", "dashboard", ""),
+    ["select-layout", "-t", id!, "main-horizontal"],
+  ]);
+  return id!;
+}
+
+/** Pane of an agent (by `@paw_agent`), or undefined. */
+export function findAgentPane(
+  panes: PaneInfo[],
+  agentId: string,
+): PaneInfo | undefined {
+  return panes.find((p) => p.agent === agentId);
+}

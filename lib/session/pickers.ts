@@ -1,0 +1,96 @@
+/**
+ * Interactive pickers for `start` (only when stdin is a terminal): a branch
+ * multi-select with type-to-filter (and "new branch" entries), the mode
+ * select, and one CLI select per branch or for all. The built-in `demo` CLI
+ * is listed last. Esc/Ctrl-C or an empty selection cancel (exit 2).
+ * @module
+ */
+import { search, select } from "@inquirer/prompts";
+import type { Config } from "../core/config.ts";
+import { CancelledError } from "../core/errors.ts";
+import { cliLabel, detectClis } from "./clis.ts";
+import { eprintln } from "../cli/output.ts";
+
+const DONE = "\u0000done";
+const NEW = "\u0000new:";
+
+/**
+ * Pick branches: type to filter, Enter toggles the highlighted branch, pick
+ * "Done" to finish. A typed name that matches no branch can be added as a
+ * new branch (created from HEAD).
+ * @throws {CancelledError} when nothing is selected.
+ */
+export async function pickBranches(all: string[]): Promise<string[]> {
+  const chosen: string[] = [];
+  for (;;) {
+    const answer = await search<string>({
+      message:
+        `Branches (type to filter, Enter toggles; ${chosen.length} selected)`,
+      pageSize: 15,
+      source: (term) => {
+        const t = (term ?? "").trim();
+        const lower = t.toLowerCase();
+        const rows: Array<{ name: string; value: string }> = [{
+          name: chosen.length
+            ? `✔ Done — start with ${chosen.join(", ")}`
+            : "✔ Done",
+          value: DONE,
+        }];
+        for (const b of all) {
+          if (lower && !b.toLowerCase().includes(lower)) continue;
+          rows.push({
+            name: `${chosen.includes(b) ? "[x]" : "[ ]"} ${b}`,
+            value: b,
+          });
+        }
+        for (const b of chosen) {
+          if (!all.includes(b) && (!lower || b.toLowerCase().includes(lower))) {
+            rows.push({ name: `[x] ${b} (new)`, value: b });
+          }
+        }
+        if (t && !all.includes(t) && !chosen.includes(t)) {
+          rows.push({ name: `+ new branch '${t}'`, value: NEW + t });
+        }
+        return rows;
+      },
+    });
+    if (answer === DONE) break;
+    const b = answer.startsWith(NEW) ? answer.slice(NEW.length) : answer;
+    const i = chosen.indexOf(b);
+    if (i >= 0) chosen.splice(i, 1);
+    else chosen.push(b);
+  }
+  if (chosen.length === 0) throw new CancelledError();
+  return chosen;
+}
+
+/** Pick the CLI for each branch (same for all, or one per branch). */
+export async function pickClis(
+  branches: string[],
+  config: Config,
+): Promise<string[]> {
+  const clis = detectClis(config, {
+    onWarning: (m) => eprintln(`warning: ${m}`),
+  });
+  const choices = clis.map((c) => ({ name: cliLabel(c), value: c.name }));
+  const def =
+    config.default_cli && clis.some((c) => c.name === config.default_cli)
+      ? config.default_cli
+      : undefined;
+  const mode = branches.length === 1 ? "same" : await select({
+    message: "Mode",
+    choices: [
+      { name: "Same CLI for all branches", value: "same" },
+      { name: "Different CLI per branch", value: "each" },
+    ],
+  });
+  if (mode === "same") {
+    const c = await select({ message: "CLI", choices, default: def });
+    return branches.map(() => c);
+  }
+  const out: string[] = [];
+  for (const b of branches) {
+    out.push(await select({ message: `CLI for ${b}`, choices, default: def }));
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+/**
+ * `git paw remove <branch> [--force|--keep-worktree]`: take one agent out of
+ * the session — its pane, and (unless `--keep-worktree`) its worktree. A
+ * worktree with uncommitted work is refused with the file list unless
+ * `--force`; a git-paw-created branch with commits not on the default branch
+ * is kept unless `--force`.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { AppError, UsageError } from "../core/errors.ts";
+import { slugify } from "../core/slug.ts";
+import {
+  defaultBranch,
+  deleteBranch,
+  dirtyFiles,
+  removeWorktree,
+  repoRoot,
+  unmergedCount,
+} from "../adapters/git.ts";
+import {
+  hasSession,
+  killPane,
+  listPanes,
+  selectLayout,
+} from "../adapters/tmux.ts";
+import { eprintln, println } from "../cli/output.ts";
+import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
+import { acquireLock } from "./lock.ts";
+import { syncDiscovery } from "./common.ts";
+import { dirtyError } from "./purge.ts";
+import { teardownAgentWorktree } from "../coord/setup.ts";
+
+/** Flags of `git paw remove`. */
+export type RemoveOptions = { force?: boolean; keepWorktree?: boolean };
+
+/** Run `git paw remove`. */
+export async function removeCommand(
+  branch: string,
+  opts: RemoveOptions,
+): Promise<void> {
+  if (opts.force && opts.keepWorktree) {
+    throw new UsageError(
+      "--force and --keep-worktree cannot be used together.",
+    );
+  }
+  const repo = await repoRoot();
+  const receipt = await findReceiptForRepo(repo);
+  if (!receipt) {
+    throw new AppError(
+      "Session error: no session for this repository. Start one with `git paw start`.",
+      "no_session",
+    );
+  }
+  const s = receipt.session_name;
+  const i = receipt.worktrees.findIndex((w) =>
+    w.branch === branch || slugify(w.branch) === branch
+  );
+  if (i < 0) {
+    throw new UsageError(
+      `Branch error: '${branch}' is not in session '${s}'. Agents: ${
+        receipt.worktrees.map((w) => w.branch).join(", ") || "(none)"
+      }.`,
+    );
+  }
+  const w = receipt.worktrees[i]!;
+  const exists = existsSync(w.worktree_path);
+  if (exists && !opts.force && !opts.keepWorktree) {
+    const files = await dirtyFiles(w.worktree_path).catch(() => []);
+    if (files.length) {
+      throw dirtyError(`remove '${w.branch}'`, [{
+        path: w.worktree_path,
+        files,
+      }]);
+    }
+  }
+  await using _lock = await acquireLock(repo, { command: "remove" });
+  if (await hasSession(s) === "alive") {
+    const panes = await listPanes(s);
+    const pane = panes.find((p) => p.agent === slugify(w.branch));
+    if (pane) {
+      await killPane(pane.id);
+      const rest = panes.filter((p) => p.id !== pane.id);
+      if (rest[0]) {
+        await selectLayout(
+          rest[0].id,
+          rest.some((p) => p.role === "dashboard")
+            ? "main-horizontal"
+            : "tiled",
+        ).catch(() => {});
+      }
+    }
+  }
+  if (opts.keepWorktree) {
+    if (exists) {
+      await teardownAgentWorktree({ repo, worktreePath: w.worktree_path });
+    }
+    println(`Keeping worktree on disk: ${w.worktree_path}`);
+  } else if (exists) {
+    await removeWorktree(repo, w.worktree_path, { force: true });
+  }
+  if (!opts.keepWorktree && w.branch_created) {
+    const base = await defaultBranch(repo);
+    const n = await unmergedCount(repo, w.branch, base);
+    if (n > 0 && !opts.force) {
+      eprintln(
+        `Kept branch '${w.branch}': ${n} commit(s) not in ${base}. Delete it with \`git branch -D ${w.branch}\` once merged or unwanted.`,
+      );
+    } else {
+      await deleteBranch(repo, w.branch).catch((e) =>
+        eprintln(`warning: ${(e as Error).message}`)
+      );
+    }
+  }
+  receipt.worktrees.splice(i, 1);
+  await writeReceipt(receipt);
+  await syncDiscovery(receipt);
+  println(`Removed '${w.branch}' from session '${s}'.`);
+}

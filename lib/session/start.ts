@@ -1,0 +1,501 @@
+/**
+ * `git paw start` (SPEC §1.1, §4, §5.4): fresh launch, reattach, restart
+ * after pause, or recovery of a stopped/crashed session — never a forced
+ * purge. Every choice is validated before any side effect; a failed fresh
+ * launch removes what it created.
+ * @module
+ */
+import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { AppError, UsageError } from "../core/errors.ts";
+import {
+  brokerUrlOf,
+  decideStart,
+  MAX_AGENTS,
+  type Receipt,
+  type ReceiptWorktree,
+} from "../core/session.ts";
+import { sessionBaseName, slugify } from "../core/slug.ts";
+import type { Config } from "../core/config.ts";
+import {
+  createWorktree,
+  createWorktrees,
+  deleteBranch,
+  git,
+  listBranches,
+  validateBranchName,
+  worktreePath,
+} from "../adapters/git.ts";
+import {
+  hasSession,
+  killSession,
+  listPanes,
+  requireTmux,
+  sendLiteral,
+  tmuxRaw,
+} from "../adapters/tmux.ts";
+import { eprintln, println, stdinIsTty } from "../cli/output.ts";
+import { resolveCli } from "./clis.ts";
+import {
+  agentLaunch,
+  attachOrHint,
+  bootPrompt,
+  chooseBrokerPort,
+  nowIso,
+  receiptBrokerUrl,
+  repoContext,
+  syncDiscovery,
+} from "./common.ts";
+import {
+  findReceiptForRepo,
+  readReceipt,
+  removeReceipts,
+  writeReceipt,
+} from "./receipt.ts";
+import { acquireLock } from "./lock.ts";
+import { addDashboardPane, buildSession } from "./launch.ts";
+import { setupAgentWorktree, teardownAgentWorktree } from "../coord/setup.ts";
+import { pickBranches, pickClis } from "./pickers.ts";
+
+/** Flags of `git paw start`. */
+export type StartOptions = {
+  cli?: string;
+  branches?: string[];
+  preset?: string;
+  dryRun?: boolean;
+  /** false with `--no-broker`. */
+  broker?: boolean;
+  /** false with `--no-rebase`. */
+  rebase?: boolean;
+  /** Never attach (benchmarks, scripts); the hint is printed instead. */
+  noAttach?: boolean;
+};
+
+/** One agent chosen for a fresh launch. */
+type Choice = { branch: string; cli: string };
+
+/** Run `git paw start`. */
+export async function startCommand(opts: StartOptions): Promise<void> {
+  const ctx = await repoContext();
+  await requireTmux();
+  const existing = await findReceiptForRepo(ctx.repo);
+  if (existing && !opts.dryRun) {
+    const live = await hasSession(existing.session_name);
+    const d = decideStart(existing, live === "alive");
+    if (opts.cli || opts.branches || opts.preset) {
+      eprintln(
+        `notice: session '${existing.session_name}' already exists; --cli/--branches/--preset are ignored. Use \`git paw add\`/\`git paw remove\`, or \`git paw purge\` first.`,
+      );
+    }
+    switch (d.kind) {
+      case "reattach":
+        eprintln(`Reattaching to session '${existing.session_name}'...`);
+        return await finish(existing.session_name, opts);
+      case "restart-paused":
+        eprintln(
+          `Restarting paused session '${existing.session_name}' (broker + reattach)...`,
+        );
+        await restartPaused(ctx.repo, ctx.config, existing);
+        return await finish(existing.session_name, opts);
+      case "recover":
+        eprintln(`Recovering session '${existing.session_name}'...`);
+        await recoverSession(ctx.repo, ctx.config, existing, opts);
+        return await finish(existing.session_name, opts);
+      case "fresh":
+        break;
+    }
+  }
+  if (existing && opts.dryRun) {
+    eprintln(
+      `warning: session '${existing.session_name}' already exists for this repo; \`git paw start\` will resume it (purge it before starting a new one).`,
+    );
+  }
+  await freshStart(ctx.repo, ctx.config, opts);
+}
+
+async function finish(session: string, opts: StartOptions): Promise<void> {
+  if (opts.noAttach) {
+    println(`Session '${session}' started in detached mode.`);
+    println(`Attach with:  tmux attach -t ${session}`);
+    return;
+  }
+  await attachOrHint(session);
+}
+
+/** Decide branches and CLIs from flags, preset, config and (TTY) pickers. */
+async function chooseAgents(
+  repo: string,
+  config: Config,
+  opts: StartOptions,
+): Promise<Choice[]> {
+  let branches = opts.branches;
+  let cli = opts.cli;
+  if (opts.preset !== undefined) {
+    const p = config.presets[opts.preset];
+    if (!p) {
+      const names = Object.keys(config.presets);
+      throw new AppError(
+        `Config error: preset '${opts.preset}' not found${
+          names.length ? ` (presets: ${names.join(", ")})` : ""
+        }. Define [presets.${opts.preset}] in .git-paw/config.toml.`,
+        "config",
+      );
+    }
+    branches ??= p.branches;
+    cli ??= p.cli;
+  }
+  const tty = stdinIsTty();
+  if (!branches || branches.length === 0) {
+    if (!tty) {
+      throw new UsageError(
+        "Branch error: no branches given. Pass --branches a,b (or --preset NAME).",
+      );
+    }
+    branches = await pickBranches(await listBranches(repo));
+  }
+  branches = [...new Set(branches.map((b) => b.trim()).filter((b) => b))];
+  if (branches.length === 0) {
+    throw new UsageError(
+      "Branch error: no branches given. Pass --branches a,b.",
+    );
+  }
+  if (branches.length > MAX_AGENTS) {
+    throw new AppError(
+      `Config error: ${branches.length} agents requested; maximum is ${MAX_AGENTS} per session. Split the work into several sessions (one per repo clone).`,
+      "config",
+    );
+  }
+  for (const b of branches) await validateBranchName(b, repo);
+  const bySlug = new Map<string, string>();
+  for (const b of branches) {
+    const other = bySlug.get(slugify(b));
+    if (other !== undefined) {
+      throw new UsageError(
+        `Branch error: '${other}' and '${b}' would share the agent id '${
+          slugify(b)
+        }'; pick one of them.`,
+      );
+    }
+    bySlug.set(slugify(b), b);
+  }
+  let clis: string[];
+  if (cli) clis = branches.map(() => cli!);
+  else if (tty) clis = await pickClis(branches, config);
+  else if (config.default_cli) clis = branches.map(() => config.default_cli!);
+  else {
+    throw new UsageError(
+      "No CLI given. Pass --cli NAME (see `git paw list-clis`; `--cli demo` runs the built-in demo agent).",
+    );
+  }
+  for (const c of new Set(clis)) {
+    try {
+      resolveCli(c, config);
+    } catch (e) {
+      if (e instanceof AppError) {
+        throw new AppError(e.message, e.code, { exitCode: 1, cause: e });
+      }
+      throw e;
+    }
+  }
+  return branches.map((b, i) => ({ branch: b, cli: clis[i]! }));
+}
+
+/**
+ * `paw-<project>`, or `-2`… when that name is taken by a running session or
+ * by the receipt of another repo.
+ */
+async function pickSessionName(project: string, repo: string): Promise<string> {
+  const base = sessionBaseName(project);
+  for (let i = 1; i <= 11; i++) {
+    const name = i === 1 ? base : `${base}-${i}`;
+    let r: Receipt | null = null;
+    try {
+      r = await readReceipt(name);
+    } catch {
+      continue; // a corrupt receipt of some session: keep away from it
+    }
+    if (r && r.repo_path !== repo) continue;
+    if (await hasSession(name) === "alive") continue;
+    return name;
+  }
+  throw new AppError(
+    `Tmux error: too many session name collisions for '${base}'`,
+    "tmux",
+  );
+}
+
+async function freshStart(
+  repo: string,
+  config: Config,
+  opts: StartOptions,
+): Promise<void> {
+  const project = basename(repo);
+  const choices = await chooseAgents(repo, config, opts);
+  const session = await pickSessionName(project, repo);
+  const brokerOn = (opts.broker ?? true) && config.broker.enabled;
+  const planned = choices.map((c) => ({
+    ...c,
+    path: worktreePath(repo, project, c.branch, config.worktree_placement),
+  }));
+
+  if (opts.dryRun) {
+    println("Dry run — session plan:");
+    println(`Session: ${session}`);
+    println(`Mouse:   ${config.mouse ? "on" : "off"}`);
+    println(
+      `Broker:  ${
+        brokerOn
+          ? brokerUrlOf(config.broker.bind, config.broker.port) +
+            " (or a free port if taken)"
+          : "off"
+      }`,
+    );
+    for (const p of planned) println(`  ${p.branch} → ${p.cli} (${p.path})`);
+    return;
+  }
+
+  await using _lock = await acquireLock(repo, { command: "start" });
+  // Another start may have won the race while we waited for the lock.
+  const raced = await findReceiptForRepo(repo);
+  if (raced) {
+    throw new AppError(
+      `Session error: session '${raced.session_name}' was just created by another command. Run \`git paw start\` again to attach.`,
+      "session_exists",
+    );
+  }
+  const port = brokerOn
+    ? await chooseBrokerPort(config.broker.bind, config.broker.port, session)
+    : null;
+  const url = port ? brokerUrlOf(config.broker.bind, port) : null;
+
+  const t0 = performance.now();
+  const created = await createWorktrees(
+    repo,
+    planned.map((p) => ({
+      branch: p.branch,
+      path: p.path,
+      rebase: opts.rebase ?? true,
+    })),
+    {
+      onProgress: (e) => {
+        if (e.kind === "start") {
+          eprintln(`Creating worktree for ${e.branch}...`);
+        }
+        if (e.kind === "failed") {
+          eprintln(`  ...${e.branch} failed: ${e.error.message}`);
+        }
+        if (e.kind === "done" && e.result.rebase.status === "failed") {
+          eprintln(
+            `warning: ${e.branch} was not rebased onto ${e.result.rebase.onto}: ${e.result.rebase.detail}`,
+          );
+        }
+      },
+    },
+  );
+  const rollback = async () => {
+    await killSession(session);
+    for (const c of created) {
+      if (c.reused) {
+        await teardownAgentWorktree({ repo, worktreePath: c.path }).catch(
+          () => {},
+        );
+        continue;
+      }
+      await git(repo, [
+        "worktree",
+        "remove",
+        "--force",
+        "--force",
+        "--",
+        c.path,
+      ]);
+      if (c.branch_created) await deleteBranch(repo, c.branch).catch(() => {});
+    }
+    await removeReceipts(repo, session).catch(() => {});
+  };
+  try {
+    const worktrees: ReceiptWorktree[] = created.map((c, i) => ({
+      branch: c.branch,
+      worktree_path: c.path,
+      cli: planned[i]!.cli,
+      branch_created: c.branch_created,
+      cli_argv: resolveCli(planned[i]!.cli, config).argv,
+    }));
+    const peers = worktrees.map((w) => slugify(w.branch));
+    for (const w of worktrees) {
+      await setupAgentWorktree({
+        repo,
+        project,
+        worktreePath: w.worktree_path,
+        branch: w.branch,
+        agentId: slugify(w.branch),
+        cli: w.cli,
+        brokerUrl: url,
+        peers: peers.filter((p) => p !== slugify(w.branch)),
+        config,
+      });
+    }
+    const receipt: Receipt = {
+      session_name: session,
+      repo_path: repo,
+      project_name: project,
+      created_at: nowIso(),
+      status: "active",
+      worktrees,
+      mode: "bare",
+      ...(port
+        ? {
+          broker_port: port,
+          broker_bind: config.broker.bind,
+          dashboard_pane: 0,
+        }
+        : {}),
+    };
+    await writeReceipt(receipt);
+    await buildSession({
+      session,
+      repo,
+      brokerUrl: url,
+      agents: worktrees.map((w) =>
+        agentLaunch(w, config, bootPrompt(w.branch, url))
+      ),
+      mouse: config.mouse,
+      borderAffordances: config.layout.border_affordances,
+      logging: config.logging.enabled,
+    });
+    await syncDiscovery(receipt);
+  } catch (e) {
+    await rollback();
+    throw e;
+  }
+  eprintln(
+    `Started session '${session}' with ${created.length} agent(s) in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    }s${url ? ` (broker ${url})` : ""}.`,
+  );
+  await _lock.release();
+  await finish(session, opts);
+}
+
+/** Is a running tmux session named `session` ours (started for `repo`)? */
+async function sessionBelongsTo(
+  session: string,
+  repo: string,
+): Promise<boolean> {
+  const r = await tmuxRaw([
+    "show-environment",
+    "-t",
+    `=${session}`,
+    "GIT_PAW_REPO",
+  ]);
+  return r.code === 0 && r.stdout.trim() === `GIT_PAW_REPO=${repo}`;
+}
+
+/**
+ * Rebuild a stopped or crashed session from its receipt: same worktrees
+ * (recreated from their branch if deleted), branches, CLIs and broker port
+ * (another port only if that one is now taken). No rebase, no boot prompt
+ * (except prompts still pending from a paused `add`).
+ */
+export async function recoverSession(
+  repo: string,
+  config: Config,
+  receipt: Receipt,
+  opts: Pick<StartOptions, "broker"> = {},
+): Promise<void> {
+  await using _lock = await acquireLock(repo, { command: "start (recover)" });
+  const session = receipt.session_name;
+  if (await hasSession(session) === "alive") {
+    if (!await sessionBelongsTo(session, repo)) {
+      throw new AppError(
+        `Session error: a tmux session named '${session}' is running but was not started for ${repo}. Stop it (tmux kill-session -t ${session}) and run \`git paw start\` again.`,
+        "session_conflict",
+      );
+    }
+    await killSession(session);
+  }
+  for (const w of receipt.worktrees) {
+    if (!existsSync(w.worktree_path)) {
+      eprintln(`Recreating worktree for ${w.branch} at ${w.worktree_path}...`);
+      const c = await createWorktree(repo, {
+        branch: w.branch,
+        path: w.worktree_path,
+        rebase: false,
+      });
+      w.worktree_path = c.path;
+      w.branch_created ||= c.branch_created;
+    }
+  }
+  let port = receipt.broker_port ?? null;
+  if (port && opts.broker !== false) {
+    const bind = receipt.broker_bind ?? config.broker.bind;
+    port = await chooseBrokerPort(bind, port, session);
+    receipt.broker_port = port;
+    receipt.broker_bind = bind;
+  } else if (opts.broker === false) {
+    port = null;
+  }
+  const url = port ? brokerUrlOf(receipt.broker_bind!, port) : null;
+  const peers = receipt.worktrees.map((w) => slugify(w.branch));
+  for (const w of receipt.worktrees) {
+    await setupAgentWorktree({
+      repo,
+      project: receipt.project_name,
+      worktreePath: w.worktree_path,
+      branch: w.branch,
+      agentId: slugify(w.branch),
+      cli: w.cli,
+      brokerUrl: url,
+      peers: peers.filter((p) => p !== slugify(w.branch)),
+      config,
+    });
+  }
+  const agents = receipt.worktrees.map((w) => {
+    const a = agentLaunch(w, config, w.pending_boot_prompt ?? null);
+    delete w.pending_boot_prompt;
+    return a;
+  });
+  receipt.status = "active";
+  await writeReceipt(receipt);
+  await buildSession({
+    session,
+    repo,
+    brokerUrl: url,
+    agents,
+    mouse: config.mouse,
+    borderAffordances: config.layout.border_affordances,
+    logging: config.logging.enabled,
+  });
+  await syncDiscovery(receipt);
+}
+
+/** Paused + alive: bring the dashboard/broker back and submit pending prompts. */
+async function restartPaused(
+  repo: string,
+  config: Config,
+  receipt: Receipt,
+): Promise<void> {
+  await using _lock = await acquireLock(repo, { command: "start (resume)" });
+  const session = receipt.session_name;
+  const url = receiptBrokerUrl(receipt);
+  const panes = await listPanes(session);
+  if (url && !panes.some((p) => p.role === "dashboard")) {
+    await addDashboardPane({
+      session,
+      repo,
+      brokerUrl: url,
+      mouse: config.mouse,
+      borderAffordances: config.layout.border_affordances,
+      logging: config.logging.enabled,
+    });
+  }
+  for (const w of receipt.worktrees) {
+    if (!w.pending_boot_prompt) continue;
+    const pane = panes.find((p) => p.agent === slugify(w.branch));
+    if (pane) await sendLiteral(pane.id, w.pending_boot_prompt);
+    delete w.pending_boot_prompt;
+  }
+  receipt.status = "active";
+  await writeReceipt(receipt);
+  await syncDiscovery(receipt);
+}

@@ -1,0 +1,53 @@
+/**
+ * `git paw status [--json]` (SPEC §13 plus `broker_url`).
+ * @module
+ */
+import { repoRoot } from "../adapters/git.ts";
+import { hasSession } from "../adapters/tmux.ts";
+import { displayStatus, statusJson } from "../core/session.ts";
+import { printJson, println } from "../cli/output.ts";
+import { findReceiptForRepo } from "./receipt.ts";
+import { receiptBrokerUrl } from "./common.ts";
+
+const ICON = { active: "🟢", paused: "🔵", stale: "🟡", stopped: "🔴" };
+
+/** Run `git paw status`. */
+export async function statusCommand(opts: { json?: boolean }): Promise<void> {
+  const repo = await repoRoot();
+  const receipt = await findReceiptForRepo(repo);
+  const live = receipt ? await hasSession(receipt.session_name) : "stale";
+  if (opts.json) {
+    printJson(statusJson(receipt, live));
+    return;
+  }
+  if (!receipt) {
+    println("No session for this repo.");
+    return;
+  }
+  const st = displayStatus(receipt.status, live);
+  println(`Session: ${receipt.session_name}`);
+  println(`Status:  ${ICON[st]} ${st}`);
+  if (st === "paused") println("  ↳ run 'git paw start' to resume");
+  if (st === "stale") {
+    println("  ↳ tmux session is gone; run 'git paw start' to recover it");
+  }
+  if (st === "stopped") println("  ↳ run 'git paw start' to recover it");
+  println(`Tmux:    ${live === "alive" ? "running" : "not running"}`);
+  const url = receiptBrokerUrl(receipt);
+  if (url) {
+    let state = "not responding";
+    if (st === "paused") state = "paused — run 'git paw start' to resume";
+    else {
+      const { probeBroker } = await import("../broker/probe.ts");
+      if (await probeBroker(url, receipt.session_name) === "ours") {
+        state = "running";
+      }
+    }
+    println(`Broker:  ${url} (${state})`);
+  } else {
+    println("Broker:  off");
+  }
+  for (const w of receipt.worktrees) {
+    println(`  ${w.branch} → ${w.cli} (${w.worktree_path})`);
+  }
+}
