@@ -571,14 +571,12 @@ export async function startBroker(
   // ---- Listen ----
 
   const displayHost = hostPart(bind);
-  const ac = new AbortController();
   let server: Deno.HttpServer;
   try {
     // Deno.serve binds synchronously: a busy port throws here.
     server = Deno.serve({
       port: opts.port,
       hostname: bind,
-      signal: ac.signal,
       onListen: () => {},
       onError: (e) => {
         warn(`error: broker request failed: ${(e as Error).message}`);
@@ -647,9 +645,10 @@ export async function startBroker(
           }
         }
         closed = true;
+        // Release long polls first so they answer before the socket closes.
         for (const id of [...waiters.keys()]) wake(id);
-        ac.abort();
-        await server.finished;
+        await new Promise((r) => setTimeout(r, 0));
+        await server.shutdown();
         await store.close();
         subscribers.clear();
       })();
