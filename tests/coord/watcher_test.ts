@@ -126,7 +126,7 @@ Deno.test("BatchDebouncer batches paths into one set after the window, never con
   assert.equal(timers.queue.size, 0);
 });
 
-async function watcherFor(ttl = 60) {
+function watcherFor(ttl = 60) {
   const broker = new MemoryBroker(ttl);
   const lines: string[] = [];
   const w = new WorktreeWatcher(broker, {
@@ -138,7 +138,7 @@ async function watcherFor(ttl = 60) {
 
 Deno.test("WorktreeWatcher publishes working with the modified file after an edit", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w, lines } = await watcherFor();
+  const { broker, w, lines } = watcherFor();
   const { agentId, path } = repo.worktrees[0]!;
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
@@ -171,7 +171,7 @@ Deno.test("WorktreeWatcher publishes working with the modified file after an edi
 
 Deno.test("WorktreeWatcher ignores changes under .git and ignored paths", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w } = await watcherFor();
+  const { broker, w } = watcherFor();
   const { agentId, path } = repo.worktrees[0]!;
   await Deno.mkdir(join(path, "build"));
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
@@ -195,7 +195,7 @@ Deno.test("WorktreeWatcher ignores changes under .git and ignored paths", async 
 
 Deno.test("WorktreeWatcher publishes a dirty tree at start and registers targets idempotently", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w } = await watcherFor();
+  const { broker, w } = watcherFor();
   const { agentId, path } = repo.worktrees[0]!;
   await Deno.writeTextFile(join(path, "pending.ts"), "x");
   w.start();
@@ -213,7 +213,7 @@ Deno.test("WorktreeWatcher publishes a dirty tree at start and registers targets
 
 Deno.test("WorktreeWatcher absorbs the commit and republishes working within the TTL", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w } = await watcherFor(60);
+  const { broker, w } = watcherFor(60);
   const { agentId, path } = repo.worktrees[0]!;
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
@@ -281,7 +281,7 @@ Deno.test("WorktreeWatcher absorbs edits after the committed TTL has passed", as
 
 Deno.test("WorktreeWatcher prunes a deleted worktree once and keeps others running", async () => {
   await using repo = await tempRepo(2);
-  const { broker, w, lines } = await watcherFor();
+  const { broker, w, lines } = watcherFor();
   const [a, b] = repo.worktrees;
   broker.watch({ agent_id: a!.agentId, worktree_path: a!.path, cli: null });
   broker.watch({ agent_id: b!.agentId, worktree_path: b!.path, cli: null });
