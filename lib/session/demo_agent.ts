@@ -30,6 +30,8 @@ export type DemoAgentOptions = {
   agentId?: string;
   /** Broker base URL (default `$GIT_PAW_BROKER_URL`; empty = broker off). */
   brokerUrl?: string;
+  /** Bearer token (default `$GIT_PAW_BROKER_TOKEN`). */
+  token?: string;
   /** Long-poll wait in seconds (default 30). */
   waitSeconds?: number;
   /** Line sink (default stdout). */
@@ -80,6 +82,10 @@ export async function runDemoAgent(
   const cwd = opts.cwd ?? Deno.cwd();
   const say = (s: string) => print(`[demo] ${s}`);
 
+  if ((await git(cwd, ["rev-parse", "--is-inside-work-tree"])).code !== 0) {
+    say(`not inside a git worktree: ${cwd}`);
+    return 1;
+  }
   const branch =
     (await git(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]))
       .stdout.trim() || null;
@@ -88,6 +94,10 @@ export async function runDemoAgent(
   const brokerUrl = (opts.brokerUrl ?? Deno.env.get("GIT_PAW_BROKER_URL") ?? "")
     .replace(/\/+$/, "");
   const file = `DEMO-${slugify(agentId)}.md`;
+  const token = opts.token ?? Deno.env.get("GIT_PAW_BROKER_TOKEN");
+  const auth: Record<string, string> = token
+    ? { authorization: `Bearer ${token}` }
+    : {};
 
   const stop = new AbortController();
   const onSig = () => stop.abort();
@@ -135,7 +145,7 @@ export async function runDemoAgent(
     try {
       const res = await fetch(`${brokerUrl}/publish`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...auth },
         body: JSON.stringify(msg),
         signal: AbortSignal.any([stop.signal, AbortSignal.timeout(5000)]),
       });
