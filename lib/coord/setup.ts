@@ -61,6 +61,8 @@ export type AgentSetup = {
   ownedFiles?: string[];
   /** Where warnings go (default: stderr). */
   warn?: (line: string) => void;
+  /** argv that runs git-paw from the hooks (default: `selfArgv()`). */
+  hookSelf?: string[];
 };
 
 /**
@@ -109,7 +111,9 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
   });
   const hookPaths = new Set(previous?.hook_paths ?? []);
   if (opts.brokerUrl) {
-    const { inWorktree } = await installHooks(opts.worktreePath);
+    const { inWorktree } = await installHooks(opts.worktreePath, {
+      self: opts.hookSelf,
+    });
     const excluded: string[] = [];
     for (const rel of inWorktree) {
       if (await isTracked(opts.worktreePath, rel)) {

@@ -181,7 +181,7 @@ export async function resolveSkillTemplate(
 
 /** The `{{SPEC_PATH_DOCTRINE}}` paragraph for the configured spec backend. */
 export function specPathDoctrine(config: Config | undefined): string {
-  if (configAt(config, ["specs"]) === undefined) return "";
+  if (configAt(config, ["specs"]) == null) return "";
   const type = configString(config, ["specs", "type"]) ?? "openspec";
   const dir = configString(config, ["specs", "dir"]) ?? "specs";
   switch (type) {
@@ -224,7 +224,7 @@ export function skillContextFromConfig(
         : []),
     ].join(", ")
     : "(disabled)";
-  const specsType = configAt(config, ["specs"]) === undefined
+  const specsType = configAt(config, ["specs"]) == null
     ? null
     : configString(config, ["specs", "type"]) ?? "openspec";
   return {
