@@ -3,7 +3,8 @@
  * `run(): Promise<BenchResult[]>`) and writes `bench/RESULTS.md`.
  * @module
  */
-import { basename, dirname, fromFileUrl, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { readdirSync, writeFileSync } from "node:fs";
 
 /** One measured table. */
@@ -15,7 +16,7 @@ export type BenchResult = {
   notes?: string[];
 };
 
-const here = dirname(fromFileUrl(import.meta.url));
+const here = dirname(fileURLToPath(import.meta.url));
 const filter = Deno.args[0];
 const files = readdirSync(here).filter((f) => f.endsWith("_bench.ts")).sort()
   .filter((f) => !filter || f.includes(filter));
