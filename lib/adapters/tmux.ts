@@ -183,7 +183,7 @@ export async function setSessionOption(
   key: string,
   value: string,
 ): Promise<void> {
-  await tmux(["set-option", "-t", sessionTarget(session), key, value]);
+  await tmux(["set-option", "-t", `${sessionTarget(session)}:`, key, value]);
 }
 
 /** A window-scoped option for the window holding `pane`. */

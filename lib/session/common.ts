@@ -43,6 +43,7 @@ export async function chooseBrokerPort(
   session: string,
 ): Promise<number> {
   if (preferred > 0) {
+    if (canListen(bind, preferred)) return preferred;
     const { probeBroker } = await import("../broker/probe.ts");
     const st = await probeBroker(brokerUrlOf(bind, preferred), session);
     if (st === "free" || st === "ours") return preferred;
@@ -58,6 +59,17 @@ export async function chooseBrokerPort(
     return port;
   }
   return freePort(bind);
+}
+
+/** True when nothing listens on `bind:port` (we could bind it ourselves). */
+function canListen(bind: string, port: number): boolean {
+  try {
+    const l = Deno.listen({ hostname: bind, port });
+    l.close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function freePort(bind: string): number {

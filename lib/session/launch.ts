@@ -108,6 +108,9 @@ export async function tmuxBatch(commands: string[][]): Promise<string[]> {
     if (i > 0) args.push(";");
     args.push(...c.map(tmuxArg));
   });
+  if (Deno.env.get("GIT_PAW_DEBUG")) {
+    console.error("tmux", JSON.stringify(args));
+  }
   const r = await run("tmux", args);
   if (r.code !== 0) {
     throw new AppError(
@@ -207,9 +210,16 @@ export async function buildSession(plan: LaunchPlan): Promise<BuiltSession> {
     decor.push([
       "set-option",
       "-t",
-      sessionTarget(plan.session),
+      `${sessionTarget(plan.session)}:`,
       "mouse",
       plan.mouse ? "on" : "off",
+    ]);
+    decor.push([
+      "set-environment",
+      "-t",
+      sessionTarget(plan.session),
+      "GIT_PAW_REPO",
+      plan.repo,
     ]);
     if (plan.brokerUrl) {
       decor.push([
