@@ -294,6 +294,8 @@ export type AlertsPluginOptions = {
   config: unknown;
   /** Override the sinks (tests); default tmux + bell + notify command. */
   sinks?: AlertSink[];
+  /** Extra environment for the tmux sink (e.g. a test's `TMUX_TMPDIR`). */
+  tmuxEnv?: Record<string, string>;
   now?: () => number;
 };
 
@@ -304,7 +306,7 @@ export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
     name: "alerts",
     start: async (broker: Broker) => {
       const sinks = opts.sinks ?? [
-        tmuxDisplaySink(opts.session),
+        tmuxDisplaySink(opts.session, { env: opts.tmuxEnv }),
         ...(settings.bell ? [bellSink()] : []),
         ...(settings.notifyCommand
           ? [notifyCommandSink(settings.notifyCommand)]

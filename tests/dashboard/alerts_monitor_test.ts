@@ -1,0 +1,303 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startBroker } from "../../lib/broker/server.ts";
+import type { Alert } from "../../lib/core/dashboard_alerts.ts";
+import {
+  AlertMonitor,
+  alertMonitorFor,
+  alertsPlugin,
+  bellSink,
+  notifyCommandSink,
+} from "../../lib/dashboard/alerts.ts";
+
+async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 15_000,
+): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+}
+
+async function post(url: string, body: unknown): Promise<number> {
+  const res = await fetch(`${url}/publish`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+async function tmux(env: Record<string, string>, ...args: string[]) {
+  const out = await new Deno.Command("tmux", {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    ok: out.success,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+const blocked = (id: string, needs: string) => ({
+  type: "agent.blocked",
+  agent_id: id,
+  payload: { needs, from: "feat-b" },
+});
+
+Deno.test("alertsPlugin() runs the notify command once per cause and shows an escaped tmux message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alerts-" });
+  const tmuxDir = join(dir, "tmux");
+  await Deno.mkdir(tmuxDir);
+  const env = { TMUX_TMPDIR: tmuxDir, LANG: "C.UTF-8" };
+  const session = "paw-alerts";
+  // A real tmux server with the session and a control-mode client attached,
+  // so display-message has somewhere to go and show-messages can read it.
+  assert.ok(
+    (await tmux(
+      env,
+      "new-session",
+      "-d",
+      "-s",
+      session,
+      "-x",
+      "80",
+      "-y",
+      "20",
+      "sleep 600",
+    )).ok,
+  );
+  const client = new Deno.Command("tmux", {
+    args: ["-C", "attach", "-t", session],
+    env,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const argvFile = join(dir, "argv.txt");
+  const script = join(dir, "notify.sh");
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\nout="$1"; shift\nprintf '%s|' "$@" >> "$out"\necho >> "$out"\n`,
+  );
+  const broker = await startBroker({
+    port: 0,
+    dataDir: join(dir, "data"),
+    session,
+    quiet: true,
+    plugins: [alertsPlugin({
+      session,
+      config: {
+        notify: {
+          command: ["/bin/sh", script, argvFile],
+          bell: false,
+          stall_threshold_seconds: 3600,
+        },
+      },
+      tmuxEnv: env,
+    })],
+  });
+  try {
+    const monitor = alertMonitorFor(broker);
+    assert.ok(monitor, "the plugin registered its monitor");
+    assert.equal(
+      await post(broker.url, blocked("feat-a", "the #(touch pwned) schema")),
+      202,
+    );
+    assert.equal(
+      await post(broker.url, {
+        type: "agent.question",
+        agent_id: "feat-c",
+        payload: { question: "ship it?\x1b[2J" },
+      }),
+      202,
+    );
+    await waitFor("two alerts", () => monitor.fired.length === 2);
+    await monitor.idle();
+    // Unrelated traffic and roster changes fire nothing more.
+    assert.equal(
+      await post(broker.url, {
+        type: "agent.status",
+        agent_id: "feat-d",
+        payload: { status: "working", modified_files: [] },
+      }),
+      202,
+    );
+    await waitFor(
+      "status seen",
+      () => broker.agents().some((a) => a.agent_id === "feat-d"),
+    );
+    await monitor.idle();
+    const lines = (await Deno.readTextFile(argvFile)).trim().split("\n");
+    assert.deepEqual(lines, [
+      "feat-a|blocked|needs the #(touch pwned) schema from feat-b|",
+      "feat-c|question|ship it?␛[2J|",
+    ]);
+    // tmux got the message with # doubled (format expansion cannot run it).
+    const msgs = await waitFor("tmux message log", async () => {
+      const r = await tmux(env, "show-messages");
+      return r.stdout.includes("display-message") ? r.stdout : "";
+    });
+    assert.ok(
+      msgs.includes(
+        "git-paw: feat-a is blocked — needs the ##(touch pwned) schema from feat-b",
+      ),
+      msgs,
+    );
+    assert.ok(msgs.includes("git-paw: feat-c asks — ship it?␛[2J"), msgs);
+    await assert.rejects(Deno.stat(join(dir, "pwned")));
+    await assert.rejects(Deno.stat("pwned"));
+  } finally {
+    await broker.close();
+    try {
+      await client.stdin.close();
+    } catch { /* gone */ }
+    await tmux(env, "kill-server");
+    await client.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AlertMonitor fires a stall once from one timer, and again only after the agent spoke", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alerts-stall-" });
+  const broker = await startBroker({
+    port: 0,
+    dataDir: dir,
+    session: "s",
+    quiet: true,
+  });
+  const seen: Alert[] = [];
+  const monitor = new AlertMonitor(broker, {
+    settings: { stallThresholdSeconds: 1, maxMessages: 100 },
+    sinks: [(a) => void seen.push(a)],
+  });
+  try {
+    await monitor.start();
+    assert.equal(monitor.nextDeadline, null, "nobody to watch: no timer");
+    const working = {
+      type: "agent.status",
+      agent_id: "feat-a",
+      payload: { status: "working", modified_files: [] },
+    };
+    assert.equal(await post(broker.url, working), 202);
+    await waitFor("a deadline", () => monitor.nextDeadline !== null);
+    await waitFor("stall", () => seen.some((a) => a.reason === "stalled"));
+    assert.equal(monitor.nextDeadline, null, "fired: no timer until it speaks");
+    assert.deepEqual(monitor.active().map((a) => [a.agent_id, a.reason]), [[
+      "feat-a",
+      "stalled",
+    ]]);
+    // Speaking again clears it and arms a new deadline.
+    assert.equal(await post(broker.url, working), 202);
+    await waitFor("cleared", () => monitor.active().length === 0);
+    await waitFor(
+      "second stall",
+      () => seen.filter((a) => a.reason === "stalled").length === 2,
+    );
+    assert.equal(seen.length, 2);
+    // A done agent is never stalled.
+    assert.equal(
+      await post(broker.url, {
+        ...working,
+        payload: { status: "done", modified_files: [] },
+      }),
+      202,
+    );
+    await waitFor(
+      "no deadline for done",
+      () => monitor.nextDeadline === null && monitor.active().length === 0,
+    );
+  } finally {
+    await monitor.stop();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AlertMonitor.start() marks history as attention without firing it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alerts-hist-" });
+  const broker = await startBroker({
+    port: 0,
+    dataDir: dir,
+    session: "s",
+    quiet: true,
+  });
+  const seen: Alert[] = [];
+  const monitor = new AlertMonitor(broker, {
+    settings: { stallThresholdSeconds: 3600, maxMessages: 100 },
+    sinks: [(a) => void seen.push(a)],
+  });
+  try {
+    assert.equal(await post(broker.url, blocked("feat-a", "x")), 202);
+    await monitor.start();
+    assert.deepEqual(monitor.active().map((a) => a.reason), ["blocked"]);
+    assert.deepEqual(seen, []);
+  } finally {
+    await monitor.stop();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("notifyCommandSink() passes arguments verbatim, with no shell", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alerts-argv-" });
+  try {
+    const out = join(dir, "out");
+    const sink = notifyCommandSink([
+      "/bin/sh",
+      "-c",
+      'printf "%s\\n" "$@" > "$0"',
+      out,
+    ]);
+    await sink({
+      agent_id: "feat-a",
+      reason: "question",
+      detail: "$(touch x); `id`",
+      seq: 1,
+      since: 0,
+    });
+    assert.equal(
+      await Deno.readTextFile(out),
+      "feat-a\nquestion\n$(touch x); `id`\n",
+    );
+    await assert.rejects(Deno.stat(join(dir, "x")));
+    const failing = notifyCommandSink(["/bin/false"]);
+    await assert.rejects(() =>
+      Promise.resolve(
+        failing({
+          agent_id: "a",
+          reason: "stalled",
+          detail: "",
+          seq: null,
+          since: 0,
+        }),
+      ) as Promise<void>
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bellSink() writes exactly one BEL per alert", async () => {
+  const writes: string[] = [];
+  const sink = bellSink((s) => writes.push(s));
+  await sink({
+    agent_id: "a",
+    reason: "blocked",
+    detail: "",
+    seq: 1,
+    since: 0,
+  });
+  assert.deepEqual(writes, ["\x07"]);
+});
