@@ -38,6 +38,12 @@ export const USER_HOOK_SUFFIX = ".git-paw-user";
 export const PUSH_REFUSAL =
   "error: git-paw agents must not push. The supervisor handles merges.";
 
+/**
+ * Sidecar next to the marker holding `refs/heads/<expected branch>`; present
+ * only while the strict branch guard is on (read by the sh pre-commit).
+ */
+export const EXPECTED_REF_FILE = "paw-expected-ref";
+
 /** How long a hook waits for the broker before giving up. */
 export const HOOK_PUBLISH_TIMEOUT_MS = 1500;
 
@@ -63,11 +69,19 @@ export function renderHookScript(name: HookName, self: string[]): string {
       );
       break;
     case "pre-commit":
+      // The common case (right branch) costs one git call and no git-paw
+      // start-up; only a mismatch runs git-paw for the full message.
       body.push(
-        `  ${run} "$@"`,
-        "  paw_status=$?",
-        '  if [ "$paw_status" -eq 1 ]; then exit 1; fi',
-        '  if [ "$paw_status" -ne 0 ]; then echo "git-paw: pre-commit check could not run (exit $paw_status); continuing" >&2; fi',
+        `  if [ -f "$paw_git_dir/${EXPECTED_REF_FILE}" ]; then`,
+        `    paw_expected=$(cat "$paw_git_dir/${EXPECTED_REF_FILE}")`,
+        "    paw_current=$(git symbolic-ref --quiet HEAD 2>/dev/null)",
+        '    if [ "$paw_current" != "$paw_expected" ]; then',
+        `      ${run} "$@"`,
+        "      paw_status=$?",
+        '      if [ "$paw_status" -eq 1 ]; then exit 1; fi',
+        '      if [ "$paw_status" -ne 0 ]; then echo "git-paw: branch guard could not run (exit $paw_status); continuing" >&2; fi',
+        "    fi",
+        "  fi",
       );
       break;
     case "post-commit":
@@ -235,9 +249,12 @@ export async function commitFiles(cwd: string): Promise<string[]> {
   return [...new Set(out.split("\0").filter((p) => p !== ""))];
 }
 
+/** HEAD's branch (without `refs/heads/`), or null when detached. */
 async function currentBranch(cwd: string): Promise<string | null> {
-  const r = await gitRaw(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
-  return r.code === 0 ? r.stdout.trim() : null;
+  const r = await gitRaw(cwd, ["symbolic-ref", "--quiet", "HEAD"]);
+  const ref = r.stdout.trim();
+  if (r.code !== 0 || ref === "") return null;
+  return ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref;
 }
 
 async function post(

@@ -19,7 +19,12 @@ import {
   stripRepoAgentsMd,
   writeWorktreeAgentsMd,
 } from "./agents_md.ts";
-import { hooksDir, installHooks, removeHooksFrom } from "./hooks.ts";
+import {
+  EXPECTED_REF_FILE,
+  hooksDir,
+  installHooks,
+  removeHooksFrom,
+} from "./hooks.ts";
 import {
   type AgentMarker,
   anyMarker,
@@ -141,6 +146,18 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
     hook_paths: [...hookPaths],
   };
   await writeMarker(opts.worktreePath, marker);
+  const refFile = join(await gitDir(opts.worktreePath), EXPECTED_REF_FILE);
+  if (marker.strict_branch_guard) {
+    await Deno.writeTextFile(refFile, `refs/heads/${opts.branch}\n`);
+  } else await removeIfPresent(refFile);
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
 }
 
 /** Remove the shared exclude block once no agent worktree is left. */
@@ -170,8 +187,9 @@ export async function teardownAgentWorktree(
     await setSkipWorktree(opts.worktreePath, rel, false);
   }
   await removeMarker(opts.worktreePath);
-  await Deno.remove(join(await gitDir(opts.worktreePath), CURSOR_FILE))
-    .catch(() => {});
+  const dir = await gitDir(opts.worktreePath);
+  await removeIfPresent(join(dir, EXPECTED_REF_FILE));
+  await removeIfPresent(join(dir, CURSOR_FILE));
   await dropSharedStateIfUnused(opts.worktreePath);
 }
 
