@@ -1,0 +1,201 @@
+/**
+ * Helpers for the session end-to-end tests: a temp world (git repo, isolated
+ * tmux server via TMUX_TMPDIR, XDG dirs) and `git paw …` run as a user runs
+ * it (`deno run -A main.ts`, stdin not a terminal). Polling with timeouts,
+ * never fixed sleeps.
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const dec = new TextDecoder();
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+
+/** Identity for commits (tests must not need a global git identity). */
+export const IDENTITY: Record<string, string> = {
+  GIT_AUTHOR_NAME: "paw test",
+  GIT_AUTHOR_EMAIL: "paw@test.invalid",
+  GIT_COMMITTER_NAME: "paw test",
+  GIT_COMMITTER_EMAIL: "paw@test.invalid",
+};
+
+/** Output of one command. */
+export type Out = { code: number; stdout: string; stderr: string };
+
+/** A temp world; dispose kills its tmux server and removes everything. */
+export type World = AsyncDisposable & {
+  root: string;
+  repo: string;
+  env: Record<string, string>;
+  /** `git paw <args>` in `cwd` (default the repo). */
+  paw(args: string[], cwd?: string): Promise<Out>;
+  /** `tmux <args>` on this world's server. */
+  tmux(args: string[]): Promise<Out>;
+  /** `git <args>` in `cwd` (default the repo). */
+  git(args: string[], cwd?: string): Promise<Out>;
+  /** Write the global config.toml. */
+  writeConfig(toml: string): Promise<void>;
+};
+
+async function exec(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<Out> {
+  const o = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: o.code,
+    stdout: dec.decode(o.stdout),
+    stderr: dec.decode(o.stderr),
+  };
+}
+
+/** Make a git repo at `dir` with one commit on `main`. */
+export async function initRepo(
+  dir: string,
+  env: Record<string, string>,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  for (
+    const a of [
+      ["init", "-q", "-b", "main"],
+      ["commit", "-q", "--allow-empty", "-m", "init"],
+    ]
+  ) {
+    const r = await exec("git", a, dir, env);
+    if (r.code !== 0) throw new Error(`git ${a.join(" ")}: ${r.stderr}`);
+  }
+}
+
+/** Options for {@link makeWorld}. */
+export type WorldOptions = { project?: string; root?: string };
+
+/** Create a temp world with a repo named `project` (default `proj`). */
+export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
+  const root = opts.root ??
+    await Deno.realPath(await Deno.makeTempDir({ prefix: "pawe2e" }));
+  const repo = join(root, opts.project ?? "proj");
+  const base = Deno.env.toObject();
+  delete base.TMUX;
+  delete base.TMUX_PANE;
+  const env: Record<string, string> = {
+    ...base,
+    ...IDENTITY,
+    TMUX_TMPDIR: root,
+    XDG_CONFIG_HOME: join(root, "config"),
+    XDG_DATA_HOME: join(root, "data"),
+    NO_COLOR: "1",
+    SHELL: "/bin/sh",
+  };
+  await Deno.mkdir(join(root, "config", "git-paw"), { recursive: true });
+  await initRepo(repo, env);
+  const world: World = {
+    root,
+    repo,
+    env,
+    paw: (args, cwd) =>
+      exec(
+        Deno.execPath(),
+        ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
+        cwd ?? repo,
+        env,
+      ),
+    tmux: (args) => exec("tmux", args, root, env),
+    git: (args, cwd) => exec("git", args, cwd ?? repo, env),
+    writeConfig: (toml) =>
+      Deno.writeTextFile(join(root, "config", "git-paw", "config.toml"), toml),
+    async [Symbol.asyncDispose]() {
+      await exec("tmux", ["kill-server"], root, env).catch(() => {});
+      if (!opts.root) {
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+      }
+    },
+  };
+  return world;
+}
+
+/**
+ * Poll `fn` until it returns a truthy value or `timeoutMs` passes; throws
+ * naming `what` (with the last value) on timeout.
+ */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  let delay = 50;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last: ${
+          last instanceof Error ? last.message : JSON.stringify(last)
+        }`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+/** Text of a pane (`capture-pane -p`). */
+export async function capture(w: World, target: string): Promise<string> {
+  const r = await w.tmux(["capture-pane", "-p", "-J", "-t", target]);
+  return r.code === 0 ? r.stdout : "";
+}
+
+/** Pane rows of the session: id, title and agent id. */
+export async function panes(
+  w: World,
+  session: string,
+): Promise<Array<{ id: string; title: string; agent: string; role: string }>> {
+  const r = await w.tmux([
+    "list-panes",
+    "-s",
+    "-t",
+    `=${session}`,
+    "-F",
+    "#{pane_id}\x1f#{@paw_agent}\x1f#{@paw_role}\x1f#{pane_title}",
+  ]);
+  if (r.code !== 0) return [];
+  return r.stdout.split("\n").filter((l) => l).map((l) => {
+    const [id, agent, role, title] = l.split("\x1f");
+    return { id: id!, agent: agent!, role: role!, title: title! };
+  });
+}
+
+/** True when `path` exists. */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parse `git paw status --json`. */
+export async function statusJson(
+  w: World,
+): Promise<Record<string, unknown> & { session: string | null }> {
+  const r = await w.paw(["status", "--json"]);
+  if (r.code !== 0) throw new Error(`status --json failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
