@@ -60,10 +60,12 @@ export async function canonical(path: string): Promise<string> {
 }
 
 /**
- * Top-level directory of the repo containing `cwd` (canonical path).
+ * Top-level directory of the worktree containing `cwd` (canonical path), as
+ * `git rev-parse --show-toplevel` says: inside a linked worktree this is
+ * the linked worktree itself. See {@link repoRoot} for the repo's root.
  * @throws {AppError} `Not a git repository. Run git-paw from inside a git project.`
  */
-export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
+export async function worktreeTop(cwd: string = Deno.cwd()): Promise<string> {
   let r: RunResult;
   try {
     r = await git(cwd, ["rev-parse", "--show-toplevel"]);
@@ -74,6 +76,29 @@ export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
   const top = r.stdout.trim();
   if (r.code !== 0 || top === "") throw notARepo();
   return await canonical(top);
+}
+
+/**
+ * The repo root git-paw works on (canonical path): the top level of the
+ * MAIN worktree, also when `cwd` is inside a linked worktree (e.g. an
+ * agent's pane), so every command finds the same session from anywhere in
+ * the project.
+ * @throws {AppError} `Not a git repository. Run git-paw from inside a git project.`
+ */
+export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
+  const top = await worktreeTop(cwd);
+  const dirs = await git(top, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--git-dir",
+    "--git-common-dir",
+  ]);
+  const [gitDir, commonDir] = dirs.stdout.trim().split("\n");
+  if (dirs.code !== 0 || !gitDir || !commonDir || gitDir === commonDir) {
+    return top;
+  }
+  const main = (await worktreeList(top).catch(() => []))[0];
+  return main && !main.bare ? main.path : top;
 }
 
 function notARepo(cause?: unknown): AppError {
@@ -378,6 +403,18 @@ export async function createWorktree(
   repo: string,
   opts: CreateWorktreeOptions,
 ): Promise<CreatedWorktree> {
+  const added = await addWorktree(repo, opts, true);
+  return await finishWorktree(repo, added, opts);
+}
+
+type Added = { result: CreatedWorktree; existed: boolean; checkout: boolean };
+
+/** Steps 1-3 of {@link createWorktree}; with `checkout=false` files are not written yet. */
+async function addWorktree(
+  repo: string,
+  opts: CreateWorktreeOptions,
+  checkout: boolean,
+): Promise<Added> {
   const { branch } = opts;
   await validateBranchName(branch, repo);
   if (!opts.skipPrune) await pruneWorktrees(repo);
@@ -397,63 +434,83 @@ export async function createWorktree(
       `branch '${branch}' is checked out in your main worktree (${holder.path}); switch that checkout to another branch or pick another branch for the agent`,
     );
   }
-
-  let result: CreatedWorktree;
   if (holder) {
-    result = {
-      branch,
-      path: holder.path,
-      branch_created: false,
-      reused: true,
-      rebase: { status: "not-requested" },
-    };
-  } else {
-    if (await pathExists(wanted) && !await isEmptyDir(wanted)) {
-      throw worktreeError(
-        `cannot create the worktree for '${branch}': ${wanted} already exists and is not its worktree; move it away or choose worktree_placement`,
-      );
-    }
-    const childRoot = join(await canonical(repo), ".git-paw", "worktrees");
-    if (wanted.startsWith(childRoot + "/")) {
-      await ensureExcluded(repo, CHILD_WORKTREES_EXCLUDE);
-    }
-    let created = false;
-    let args: string[];
-    if (existed) {
-      args = ["worktree", "add", "--", wanted, branch];
-    } else if (await refExists(repo, `refs/remotes/origin/${branch}`)) {
-      args = [
-        "worktree",
-        "add",
-        "--track",
-        "-b",
+    return {
+      existed,
+      checkout: false,
+      result: {
         branch,
-        "--",
-        wanted,
-        `refs/remotes/origin/${branch}`,
-      ];
-    } else {
-      args = ["worktree", "add", "-b", branch, "--", wanted, "HEAD"];
-      created = true;
-    }
-    const r = await gitRetryingLocks(repo, args);
-    if (r.code !== 0) {
-      throw worktreeError(
-        `git worktree add failed for branch '${branch}': ${r.stderr.trim()}`,
-      );
-    }
-    result = {
+        path: holder.path,
+        branch_created: false,
+        reused: true,
+        rebase: { status: "not-requested" },
+      },
+    };
+  }
+  if (await pathExists(wanted) && !await isEmptyDir(wanted)) {
+    throw worktreeError(
+      `cannot create the worktree for '${branch}': ${wanted} already exists and is not its worktree; move it away or choose worktree_placement`,
+    );
+  }
+  const childRoot = join(await canonical(repo), ".git-paw", "worktrees");
+  if (wanted.startsWith(childRoot + "/")) {
+    await ensureExcluded(repo, CHILD_WORKTREES_EXCLUDE);
+  }
+  let created = false;
+  const args = ["worktree", "add"];
+  if (!checkout) args.push("--no-checkout");
+  if (existed) {
+    args.push("--", wanted, branch);
+  } else if (await refExists(repo, `refs/remotes/origin/${branch}`)) {
+    args.push(
+      "--track",
+      "-b",
+      branch,
+      "--",
+      wanted,
+      `refs/remotes/origin/${branch}`,
+    );
+  } else {
+    args.push("-b", branch, "--", wanted, "HEAD");
+    created = true;
+  }
+  const r = await gitRetryingLocks(repo, args);
+  if (r.code !== 0) {
+    throw worktreeError(
+      `git worktree add failed for branch '${branch}': ${r.stderr.trim()}`,
+    );
+  }
+  return {
+    existed,
+    checkout: !checkout,
+    result: {
       branch,
       path: await canonical(wanted),
       branch_created: created,
       reused: false,
       rebase: { status: "not-requested" },
-    };
-  }
+    },
+  };
+}
 
-  if (opts.rebase && existed) {
+/** Step 4 of {@link createWorktree} (plus the deferred checkout). */
+async function finishWorktree(
+  repo: string,
+  added: Added,
+  opts: CreateWorktreeOptions,
+): Promise<CreatedWorktree> {
+  const { result } = added;
+  if (added.checkout) {
+    const r = await git(result.path, ["reset", "--hard", "-q", "HEAD"]);
+    if (r.code !== 0) {
+      throw worktreeError(
+        `cannot check out '${result.branch}' in ${result.path}: ${r.stderr.trim()}`,
+      );
+    }
+  }
+  if (opts.rebase && added.existed) {
     const base = opts.defaultBranch ?? await defaultBranch(repo);
-    result.rebase = await safeRebase(repo, result.path, branch, base);
+    result.rebase = await safeRebase(repo, result.path, result.branch, base);
   }
   return result;
 }
@@ -591,47 +648,66 @@ export async function createWorktrees(
   const base = list.some((i) => i.rebase && !i.defaultBranch)
     ? await defaultBranch(repo)
     : undefined;
+  const items = list.map((i) => ({
+    ...i,
+    defaultBranch: i.defaultBranch ?? base,
+    skipPrune: true,
+  }));
+  const added: (Added | undefined)[] = new Array(list.length);
   const results: (CreatedWorktree | undefined)[] = new Array(list.length);
   const errors: Error[] = [];
+  const started = items.map(() => 0);
+  const fail = (i: number, e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    errors.push(err);
+    opts.onProgress?.({ kind: "failed", branch: items[i]!.branch, error: err });
+  };
+  // Phase 1, one at a time: git's worktree metadata (.git/worktrees/*) is not
+  // safe to create concurrently. No files are checked out yet, so it is fast.
+  for (let i = 0; i < items.length && errors.length === 0; i++) {
+    started[i] = performance.now();
+    opts.onProgress?.({
+      kind: "start",
+      branch: items[i]!.branch,
+      path: items[i]!.path,
+    });
+    try {
+      added[i] = await addWorktree(repo, items[i]!, false);
+    } catch (e) {
+      fail(i, e);
+    }
+  }
+  // Phase 2, concurrently: check the files out and rebase, each in its own worktree.
   let next = 0;
   const worker = async () => {
-    while (next < list.length && errors.length === 0) {
+    while (next < items.length && errors.length === 0) {
       const i = next++;
-      const item = list[i]!;
-      const t0 = performance.now();
-      opts.onProgress?.({
-        kind: "start",
-        branch: item.branch,
-        path: item.path,
-      });
       try {
-        const res = await createWorktree(repo, {
-          ...item,
-          defaultBranch: item.defaultBranch ?? base,
-          skipPrune: true,
-        });
+        const res = await finishWorktree(repo, added[i]!, items[i]!);
         results[i] = res;
         opts.onProgress?.({
           kind: "done",
-          branch: item.branch,
+          branch: items[i]!.branch,
           result: res,
-          ms: performance.now() - t0,
+          ms: performance.now() - started[i]!,
         });
       } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
-        errors.push(err);
-        opts.onProgress?.({ kind: "failed", branch: item.branch, error: err });
+        fail(i, e);
       }
     }
   };
-  const n = Math.max(1, Math.min(opts.concurrency ?? 4, list.length));
-  await Promise.all(Array.from({ length: n }, worker));
+  if (errors.length === 0) {
+    const n = Math.max(1, Math.min(opts.concurrency ?? 4, list.length));
+    await Promise.all(Array.from({ length: n }, worker));
+  }
   if (errors.length > 0) {
     if (opts.rollbackOnError ?? true) {
-      for (const r of results) {
-        if (!r || r.reused) continue;
-        await git(repo, ["worktree", "remove", "--force", "--", r.path]);
-        if (r.branch_created) await git(repo, ["branch", "-D", "--", r.branch]);
+      for (const a of added) {
+        if (!a || a.result.reused) continue;
+        await git(repo, ["worktree", "remove", "--force", "--", a.result.path]);
+        if (a.result.branch_created) {
+          await git(repo, ["branch", "-D", "--", a.result.branch]);
+        }
       }
     }
     throw errors[0];

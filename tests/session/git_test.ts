@@ -17,8 +17,15 @@ import {
   worktreeList,
   worktreePath,
   type WorktreeProgress,
+  worktreeTop,
 } from "../../lib/adapters/git.ts";
-import { AppError } from "../../lib/core/errors.ts";
+import {
+  hasBinary,
+  missingBinaryError,
+  run,
+  runOk,
+} from "../../lib/adapters/runner.ts";
+import { AppError, CommandFailedError } from "../../lib/core/errors.ts";
 import { commitFile, makeRepo, sh, tempDir } from "./git_fixture.ts";
 
 Deno.test("repoRoot() finds the top level from a subdirectory", async () => {
@@ -446,4 +453,67 @@ Deno.test("validateBranchName() and createWorktree() never run hostile branch na
     assert.equal(existsSync(join(d, "canary")), false, `canary in ${d}`);
   }
   assert.equal((await worktreeList(r.repo)).length, 1);
+});
+
+Deno.test("repoRoot() from inside a linked worktree returns the main worktree's root", async () => {
+  await using r = await makeRepo();
+  const sib = worktreePath(r.repo, "proj", "feat/in");
+  const kid = worktreePath(r.repo, "proj", "feat/kid", "child");
+  await createWorktrees(r.repo, [{ branch: "feat/in", path: sib }, {
+    branch: "feat/kid",
+    path: kid,
+  }]);
+  await Deno.mkdir(join(sib, "deep"));
+  assert.equal(await repoRoot(join(sib, "deep")), r.repo);
+  assert.equal(await repoRoot(kid), r.repo);
+  assert.equal(await worktreeTop(join(sib, "deep")), sib);
+  assert.equal(await worktreeTop(r.repo), r.repo);
+});
+
+Deno.test("run() returns code and output, feeds stdin, and runOk() throws CommandFailedError", async () => {
+  await using r = await makeRepo();
+  const ok = await run("git", ["hash-object", "--stdin"], {
+    cwd: r.repo,
+    stdin: "hello\n",
+  });
+  assert.equal(ok.code, 0);
+  assert.equal(ok.stdout.trim(), "ce013625030ba8dba906f756967f9e9ca394464a");
+  const bad = await run("git", ["rev-parse", "--verify", "nope"], {
+    cwd: r.repo,
+  });
+  assert.notEqual(bad.code, 0);
+  await assert.rejects(
+    () => runOk("git", ["rev-parse", "--verify", "nope"], { cwd: r.repo }),
+    (e: unknown) => {
+      assert.ok(e instanceof CommandFailedError);
+      assert.deepEqual(e.argv, ["git", "rev-parse", "--verify", "nope"]);
+      assert.match(
+        e.message,
+        /^Cannot run git rev-parse --verify nope: exit 128/,
+      );
+      return true;
+    },
+  );
+  const env = await run("sh", ["-c", 'printf %s "$PAW_X"'], {
+    env: { PAW_X: "$(nothing)" },
+  });
+  assert.equal(env.stdout, "$(nothing)");
+});
+
+Deno.test("run() turns a missing program into a clear install hint", async () => {
+  await assert.rejects(
+    () => run("git-paw-no-such-program", []),
+    (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, "missing_binary");
+      assert.match(e.message, /'git-paw-no-such-program': not found on PATH/);
+      return true;
+    },
+  );
+  assert.equal(
+    missingBinaryError("tmux").message,
+    "tmux is required but not installed. Install with: brew install tmux (macOS) or apt install tmux (Linux)",
+  );
+  assert.equal(await hasBinary("git"), true);
+  assert.equal(await hasBinary("git-paw-no-such-program"), false);
 });
