@@ -126,7 +126,9 @@ export async function runDemoAgent(
     );
     say(
       `read AGENTS.md (${agents.split("\n").length} lines)${
-        branchLine ? `: ${branchLine.replace(/^[-\s*]+/, "").trim()}` : ""
+        branchLine
+          ? `: ${branchLine.replace(/[*`]/g, "").replace(/^[-\s]+/, "").trim()}`
+          : ""
       }`,
     );
   } catch {
@@ -174,7 +176,35 @@ export async function runDemoAgent(
   // A git-paw post-commit hook publishes the artifact itself.
   const hookPublishes = await hasManagedPostCommitHook(cwd);
 
-  const doTask = async (task: string): Promise<void> => {
+  // Tasks from stdin and from the inbox run one at a time (one git index).
+  let queue: Promise<void> = Promise.resolve();
+  const doTask = (task: string): Promise<void> => {
+    const next = queue.then(() => runTask(task));
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  // Directed messages get an answer; peers' broadcasts are only noted.
+  const answer = async (
+    m: Record<string, unknown>,
+    from: string,
+  ): Promise<void> => {
+    const p = (m.payload ?? {}) as Record<string, unknown>;
+    if (m.type === "agent.feedback") {
+      await status("working", `ack agent.feedback from ${from}`);
+      const errs = Array.isArray(p.errors) ? p.errors.join("; ") : "";
+      await doTask(`address feedback from ${from}: ${errs}`);
+    } else if (m.type === "agent.blocked") {
+      await status("working", `ack agent.blocked from ${from}`);
+      await doTask(
+        `provide ${String(p.needs ?? "what was asked")} for ${from}`,
+      );
+    } else {
+      say(`noted ${m.type} from ${from}`);
+    }
+  };
+
+  const runTask = async (task: string): Promise<void> => {
     await status("working", `working on: ${task}`, [file]);
     say(`working on: ${task}`);
     await publish({
@@ -241,7 +271,7 @@ export async function runDemoAgent(
           if (typeof m.seq === "number") cursor = Math.max(cursor, m.seq);
           const from = senderOf(m);
           say(`<- ${m.type} from ${from}: ${summarise(m)}`);
-          await status("working", `ack ${m.type} from ${from}`);
+          await answer(m, from);
         }
         if (typeof body.last_seq === "number") {
           cursor = Math.max(cursor, body.last_seq);

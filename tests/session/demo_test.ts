@@ -148,6 +148,16 @@ Deno.test("__demo-agent publishes, edits, commits and answers its inbox through 
         e.message.payload.message === "ack agent.feedback from reviewer",
       "ack",
     );
+    // ... and acted on: the feedback becomes a task of its own.
+    await waitForEntry(
+      broker,
+      (e) =>
+        isType(e, "agent.intent", "demo-a") &&
+        e.message.type === "agent.intent" &&
+        e.message.payload.summary ===
+          "address feedback from reviewer: please add tests",
+      "feedback task",
+    );
 
     // A stdin line is a task: appended and committed.
     await child.writer.write(enc.encode("add a changelog entry\n"));
@@ -175,13 +185,15 @@ Deno.test("__demo-agent publishes, edits, commits and answers its inbox through 
     );
     assert.equal(
       await Deno.readTextFile(join(path, "DEMO-demo-a.md")),
-      "# Demo work by demo-a\n\n- initial demo edit\n- add a changelog entry\n",
+      "# Demo work by demo-a\n\n- initial demo edit\n" +
+        "- address feedback from reviewer: please add tests\n" +
+        "- add a changelog entry\n",
     );
     assert.equal(await sh(path, "status", "--porcelain"), "");
     const artifacts = (await broker.logSince(0)).filter((e) =>
       isType(e, "agent.artifact", "demo-a")
     );
-    assert.equal(artifacts.length, 2);
+    assert.equal(artifacts.length, 3);
   } finally {
     await broker.close();
   }
