@@ -7,7 +7,8 @@ import {
   webPlugin,
 } from "../../lib/dashboard/web.ts";
 import { escapeHtml, jsonForScript } from "../../lib/dashboard/web_page.ts";
-import { type FakeBroker, startFakeBroker } from "./_fake_broker.ts";
+import { startFakeBroker } from "./_fake_broker.ts";
+import { type RunningBroker, startBroker } from "../../lib/broker/server.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -146,14 +147,20 @@ Deno.test({
   async fn() {
     const { chromium } = await import("playwright-core");
     const tmp = await Deno.makeTempDir({ prefix: "paw-web-chromium-" });
-    const plugin = webPlugin({
-      stallThresholdSeconds: 1,
-      sse: { retryMs: 200 },
-    });
-    const b: FakeBroker = await startFakeBroker({
-      session: "paw-demo",
-      plugins: [plugin],
-    });
+    const dataDir = join(tmp, "broker");
+    await Deno.mkdir(dataDir);
+    // The real broker, restarted later on the same port and data dir.
+    const startReal = (port: number) =>
+      startBroker({
+        port,
+        dataDir,
+        session: "paw-demo",
+        quiet: true,
+        plugins: [
+          webPlugin({ stallThresholdSeconds: 1, sse: { retryMs: 200 } }),
+        ],
+      });
+    let b: RunningBroker = await startReal(0);
     const ctx = await chromium.launchPersistentContext(join(tmp, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
@@ -343,9 +350,10 @@ Deno.test({
       );
 
       // Broker restart: the page reconnects and resumes from its last seq.
-      await b.pause();
+      const port = b.port;
+      await b.close();
       await page.waitForSelector('#conn:not([data-state="live"])');
-      await b.restart();
+      b = await startReal(port);
       await page.waitForSelector('#conn[data-state="live"]');
       await post(
         b,
