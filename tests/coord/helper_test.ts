@@ -214,7 +214,7 @@ Deno.test("inbox prints only new messages and keeps its cursor in the worktree's
   assert.equal(first.code, 0, first.stderr);
   assert.match(
     first.stdout,
-    /^#\d+ \[feat-helper\] feedback from supervisor: 2 errors\n    - fix the tests\n    - and the docs\n$/,
+    /^#\d+ \[feat-helper\] feedback from supervisor: 2 errors\n {4}- fix the tests\n {4}- and the docs\n$/,
   );
   const again = await paw(["inbox"], { cwd: wt, env });
   assert.equal(again.stdout, "");
