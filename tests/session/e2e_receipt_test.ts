@@ -1,0 +1,113 @@
+/**
+ * Receipts, the lock and broker ports, end to end: a corrupt receipt is a
+ * clear error that `purge` clears; a lock left by a dead process is taken
+ * over; two sessions of two repos (same project name) get two session names
+ * and two broker ports, each broker naming its own session.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { exists, makeWorld, statusJson, waitFor } from "./e2e_helpers.ts";
+
+async function brokerSession(url: string): Promise<string | null> {
+  try {
+    const r = await fetch(`${url}/status`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    const j = await r.json();
+    return typeof j.session === "string" ? j.session : null;
+  } catch {
+    return null;
+  }
+}
+
+Deno.test("git paw status reports a corrupt receipt by file name and purge --force clears it", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const r = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat/a",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const file = join(w.root, "data", "git-paw", "sessions", "paw-proj.json");
+  await Deno.writeTextFile(file, "{ not json");
+  const s = await w.paw(["status"]);
+  assert.equal(s.code, 1);
+  assert.ok(s.stderr.includes(file), s.stderr);
+  assert.match(s.stderr, /corrupt/);
+  assert.match(s.stderr, /git paw purge/);
+  const st = await w.paw(["start"]);
+  assert.equal(st.code, 1);
+  assert.ok(st.stderr.includes(file));
+  const p = await w.paw(["purge", "--force"]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.ok(!exists(file));
+  assert.equal((await statusJson(w)).session, null);
+  assert.equal((await w.tmux(["has-session", "-t", "=paw-proj"])).code, 1);
+});
+
+Deno.test("git paw start takes over a session lock left by a dead process", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  await Deno.mkdir(join(w.repo, ".git-paw"), { recursive: true });
+  await Deno.writeTextFile(
+    join(w.repo, ".git-paw", "session.lock"),
+    JSON.stringify({
+      pid: child.pid,
+      hostname: Deno.hostname(),
+      started_at: "2026-01-01T00:00:00.000Z",
+      command: "start",
+    }),
+  );
+  const r = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat/a",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await statusJson(w)).status, "active");
+  assert.ok(!exists(join(w.repo, ".git-paw", "session.lock")));
+});
+
+Deno.test("two sessions of two repos get two session names and two broker ports", async () => {
+  await using a = await makeWorld({ project: "proj" });
+  // Second repo with the same project name, sharing tmux server and data dir.
+  const rootB = join(a.root, "other");
+  await using b = await makeWorld({ project: "proj", root: rootB });
+  b.env.TMUX_TMPDIR = a.env.TMUX_TMPDIR!;
+  b.env.XDG_DATA_HOME = a.env.XDG_DATA_HOME!;
+  b.env.XDG_CONFIG_HOME = a.env.XDG_CONFIG_HOME!;
+  // Both would like the same port.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await a.writeConfig(`[broker]\nport = ${port}\n`);
+  const ra = await a.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(ra.code, 0, ra.stderr);
+  const sa = await statusJson(a) as { session: string; broker_url: string };
+  assert.equal(sa.session, "paw-proj");
+  assert.equal(sa.broker_url, `http://127.0.0.1:${port}`);
+  assert.equal(
+    await waitFor("broker A", () => brokerSession(sa.broker_url)),
+    "paw-proj",
+  );
+  const rb = await b.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.match(rb.stderr, /another git-paw session/);
+  const sb = await statusJson(b) as { session: string; broker_url: string };
+  assert.equal(sb.session, "paw-proj-2");
+  assert.notEqual(sb.broker_url, sa.broker_url);
+  assert.equal(
+    await waitFor("broker B", () => brokerSession(sb.broker_url)),
+    "paw-proj-2",
+  );
+  // A's session is untouched.
+  assert.equal(await brokerSession(sa.broker_url), "paw-proj");
+  assert.equal((await statusJson(a)).session, "paw-proj");
+});
