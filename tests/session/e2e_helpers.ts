@@ -191,10 +191,17 @@ export function exists(path: string): boolean {
   }
 }
 
+/** `git paw status --json` as parsed. */
+export type StatusDoc = {
+  session: string | null;
+  status?: string;
+  tmux_running?: boolean;
+  broker_url?: string | null;
+  worktrees?: Array<{ branch: string; cli: string; worktree_path: string }>;
+};
+
 /** Parse `git paw status --json`. */
-export async function statusJson(
-  w: World,
-): Promise<Record<string, unknown> & { session: string | null }> {
+export async function statusJson(w: World): Promise<StatusDoc> {
   const r = await w.paw(["status", "--json"]);
   if (r.code !== 0) throw new Error(`status --json failed: ${r.stderr}`);
   return JSON.parse(r.stdout);

@@ -48,8 +48,11 @@ Deno.test("git paw start shows hostile branch names verbatim and runs nothing fr
     assert.deepEqual(s.worktrees.map((x) => x.branch), branches);
     // Every agent got as far as committing in its worktree.
     for (const p of ps.slice(1)) {
-      await waitFor(`demo agent idle in ${p.title}`, async () =>
-        (await capture(w, p.id)).includes("idle"), 60_000);
+      await waitFor(
+        `demo agent idle in ${p.title}`,
+        async () => (await capture(w, p.id)).includes("idle"),
+        60_000,
+      );
     }
     const border = await w.tmux([
       "display-message",
@@ -110,8 +113,11 @@ Deno.test("an agent pane whose CLI exits early discards pending text and opens a
   // would act as Enter in a shell).
   await w.tmux(["send-keys", "-l", "-t", pane, `touch ${canary}1\n`]);
   await Deno.writeTextFile(join(wt, ".go"), "");
-  await waitFor("guard prompt", async () =>
-    (await capture(w, pane)).includes("early exited (code 3)"), 30_000);
+  await waitFor(
+    "guard prompt",
+    async () => (await capture(w, pane)).includes("early exited (code 3)"),
+    30_000,
+  );
   // Text arriving after the prompt is ignored as well.
   await w.tmux(["send-keys", "-l", "-t", pane, `touch ${canary}2\n`]);
   await w.tmux(["send-keys", "-t", pane, "Enter"]);

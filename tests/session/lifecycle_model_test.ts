@@ -29,7 +29,9 @@ const receipt = {
 
 Deno.test("decideStart() recovers a crashed session instead of purging it", () => {
   assert.deepEqual(decideStart(null, false), { kind: "fresh" });
-  assert.deepEqual(decideStart({ status: "active" }, true), { kind: "reattach" });
+  assert.deepEqual(decideStart({ status: "active" }, true), {
+    kind: "reattach",
+  });
   assert.deepEqual(decideStart({ status: "active" }, false), {
     kind: "recover",
     reason: "crashed",
@@ -76,7 +78,11 @@ Deno.test("statusJson() is the SPEC shape plus broker_url", () => {
     status: "active",
     tmux_running: true,
     broker_url: "http://127.0.0.1:9200",
-    worktrees: [{ branch: "feat/a", cli: "demo", worktree_path: "/r/p-feat-a" }],
+    worktrees: [{
+      branch: "feat/a",
+      cli: "demo",
+      worktree_path: "/r/p-feat-a",
+    }],
   });
   assert.deepEqual(statusJson(null, "stale"), { session: null });
 });
