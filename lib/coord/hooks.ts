@@ -17,6 +17,7 @@
  * @module
  */
 import { isAbsolute, join, relative } from "node:path";
+import { AppError } from "../core/errors.ts";
 import { parseMessage } from "../core/messages.ts";
 import { selfArgv } from "../self.ts";
 import { git, gitCommonDir, gitRaw, worktreeTop } from "./_git.ts";
@@ -161,8 +162,9 @@ export async function installHooksInto(
     const current = await readOrNull(file);
     if (current !== null && !current.includes(HOOK_BLOCK_START)) {
       if (await exists(aside)) {
-        throw new Error(
-          `Cannot install git-paw ${name} hook: both ${file} and ${aside} exist; merge them by hand`,
+        throw new AppError(
+          `Cannot install the git-paw ${name} hook: both ${file} and ${aside} exist; merge them by hand`,
+          "hook_conflict",
         );
       }
       await Deno.rename(file, aside);

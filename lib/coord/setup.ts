@@ -175,6 +175,13 @@ async function dropSharedStateIfUnused(cwd: string): Promise<void> {
 export async function teardownAgentWorktree(
   opts: { repo: string; worktreePath: string },
 ): Promise<void> {
+  try {
+    await Deno.stat(opts.worktreePath);
+  } catch {
+    // Already gone: only the repo-wide leftovers may need cleaning.
+    await dropSharedStateIfUnused(opts.repo);
+    return;
+  }
   const marker = await readMarker(opts.worktreePath);
   await restoreWorktreeAgentsMd({
     repo: opts.repo,

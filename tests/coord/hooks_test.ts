@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   removeSessionHooks,
   setupAgentWorktree,
+  teardownAgentWorktree,
 } from "../../lib/coord/setup.ts";
 import {
   HOOK_BLOCK_START,
@@ -244,6 +245,23 @@ Deno.test("a relative core.hooksPath gets hooks inside the worktree without dirt
     await Deno.readTextFile(join(t.repo, ".githooks", "pre-commit")),
     userHook,
   );
+  // teardown puts the worktree's own hook back and leaves nothing behind
+  await teardownAgentWorktree({ repo: t.repo, worktreePath: wt });
+  assert.equal(
+    await Deno.readTextFile(join(wt, ".githooks", "pre-commit")),
+    userHook,
+  );
+  await assert.rejects(Deno.stat(join(wt, ".githooks", "post-commit")));
+  assert.equal(await status(wt), "");
+  assert.match(
+    await git(wt, "ls-files", "-v", ".githooks/pre-commit"),
+    /^H /,
+    "skip-worktree cleared",
+  );
+  const exclude = await Deno.readTextFile(
+    join(t.repo, ".git", "info", "exclude"),
+  );
+  assert.ok(!exclude.includes("git-paw"));
 });
 
 Deno.test("a broker that is down never blocks a commit", async () => {
