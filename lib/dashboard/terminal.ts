@@ -29,7 +29,7 @@ export interface Terminal {
 }
 
 const ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
-const RESTORE = "\x1b[0m\x1b[?25h\x1b[?1049l";
+const RESTORE = "\x1b[0m\x1b[?1049l\x1b[?25h";
 
 function noColor(): boolean {
   try {

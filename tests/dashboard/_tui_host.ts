@@ -2,8 +2,9 @@
  * Test host for the TUI: starts a real broker on 127.0.0.1:0 with a temp data
  * dir, writes its URL to the file named by argv[0], runs the real
  * runDashboardTui() on this process's terminal (a tmux pane in the tests),
- * and after it returns writes "restored" to `<file>.done`, closes the broker
- * and exits. argv[1] (optional): config JSON.
+ * and after it returns closes the broker, writes "restored" to `<file>.done`,
+ * waits for one typed line (saved to `<file>.line`) and exits. argv[1] (optional): config JSON. With `TUI_HOST_CRASH=1` it
+ * throws an uncaught error once the dashboard is up (crash-restore test).
  * @module
  */
 import { startBroker } from "../../lib/broker/server.ts";
@@ -25,6 +26,11 @@ const broker = await startBroker({
 });
 await Deno.writeTextFile(urlFile + ".tmp", broker.url);
 await Deno.rename(urlFile + ".tmp", urlFile);
+if (Deno.env.get("TUI_HOST_CRASH") === "1") {
+  setTimeout(() => {
+    throw new Error("simulated crash");
+  }, 1500);
+}
 try {
   await runDashboardTui(broker, { session, config });
 } finally {
@@ -32,4 +38,13 @@ try {
   await Deno.remove(dataDir, { recursive: true }).catch(() => {});
 }
 await Deno.writeTextFile(urlFile + ".done", "restored");
+// Stay alive until a line is typed: the test checks the restored screen and
+// that the tty is cooked again (typed text echoes).
+console.log("dashboard closed; type a line");
+const buf = new Uint8Array(256);
+const n = await Deno.stdin.read(buf);
+await Deno.writeTextFile(
+  urlFile + ".line",
+  new TextDecoder().decode(buf.subarray(0, n ?? 0)),
+);
 Deno.exit(0);
