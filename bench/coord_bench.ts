@@ -194,12 +194,24 @@ async function idleCpu(): Promise<BenchResult> {
   const config = new URL("../deno.json", import.meta.url).pathname;
   try {
     await makeRepo(root, WORKTREES);
-    const broker = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", config, self, "idle-broker", root],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
+    const spawnBroker = (mode: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--config",
+          config,
+          self,
+          "idle-broker",
+          root,
+          mode,
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+    const broker = spawnBroker("plugins");
+    const plain = spawnBroker("plain");
     const bare = new Deno.Command(Deno.execPath(), {
       args: [
         "eval",
@@ -210,15 +222,19 @@ async function idleCpu(): Promise<BenchResult> {
       stderr: "inherit",
     }).spawn();
     try {
-      const ready = await readLine(broker.stdout);
-      if (ready !== "ready") throw new Error(`idle broker said: ${ready}`);
+      for (const p of [broker, plain]) {
+        const ready = await readLine(p.stdout);
+        if (ready !== "ready") throw new Error(`idle broker said: ${ready}`);
+      }
       await new Promise((r) => setTimeout(r, 2000)); // let startup work settle
       const hz = await clockTicks();
       const b0 = cpuTicks(broker.pid);
       const d0 = cpuTicks(bare.pid);
+      const p0 = cpuTicks(plain.pid);
       await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
       const brokerMs = ((cpuTicks(broker.pid) - b0) / hz) * 1000;
       const bareMs = ((cpuTicks(bare.pid) - d0) / hz) * 1000;
+      const plainMs = ((cpuTicks(plain.pid) - p0) / hz) * 1000;
       return {
         title: "Idle broker CPU (8 watched worktrees)",
         rows: [
@@ -227,6 +243,14 @@ async function idleCpu(): Promise<BenchResult> {
             "idle seconds": IDLE_SECONDS,
             "CPU ms": brokerMs.toFixed(0),
             "% of one core": ((brokerMs / (IDLE_SECONDS * 1000)) * 100).toFixed(
+              3,
+            ),
+          },
+          {
+            process: "same broker without coordination plugins",
+            "idle seconds": IDLE_SECONDS,
+            "CPU ms": plainMs.toFixed(0),
+            "% of one core": ((plainMs / (IDLE_SECONDS * 1000)) * 100).toFixed(
               3,
             ),
           },
@@ -242,18 +266,21 @@ async function idleCpu(): Promise<BenchResult> {
         notes: [
           `utime+stime deltas from /proc/<pid>/stat (${hz} ticks/s, so ±${
             (1000 / hz).toFixed(0)
-          } ms resolution), measured after a 2 s settle. No polling: with no file events nothing runs.`,
+          } ms resolution), measured after a 2 s settle; the three processes idle side by side.`,
+          "The coordination plugins set no timers and run nothing while no file changes (no polling); the difference between the first two rows is their idle cost (within the tick resolution). The broker core's own periodic fsync/log-flush timers account for the second row.",
         ],
       };
     } finally {
-      await broker.stdin.close().catch(() => {});
-      const st = await broker.status;
-      if (!st.success && st.signal === null) {
-        console.error(`idle broker exited with ${st.code}`);
+      for (const p of [broker, plain]) {
+        await p.stdin.close().catch(() => {});
+        const st = await p.status;
+        if (!st.success && st.signal === null) {
+          console.error(`idle broker exited with ${st.code}`);
+        }
+        await p.stdout.cancel().catch(() => {});
       }
       bare.kill("SIGTERM");
       await bare.status;
-      await broker.stdout.cancel().catch(() => {});
     }
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
@@ -265,7 +292,7 @@ export async function run(): Promise<BenchResult[]> {
   return [await latency(), await idleCpu()];
 }
 
-async function idleBroker(root: string): Promise<void> {
+async function idleBroker(root: string, mode: string): Promise<void> {
   const seed = [];
   for (let i = 0; i < WORKTREES; i++) {
     seed.push({
@@ -276,15 +303,17 @@ async function idleBroker(root: string): Promise<void> {
   }
   const broker = await startBroker({
     port: 0,
-    dataDir: join(root, "data"),
-    session: "bench-idle",
+    dataDir: join(root, `data-${mode}`),
+    session: `bench-idle-${mode}`,
     quiet: true,
     seed,
-    plugins: coordinationPlugins({
-      repo: join(root, "proj"),
-      session: "bench-idle",
-      config: defaultConfig(),
-    }),
+    plugins: mode === "plugins"
+      ? coordinationPlugins({
+        repo: join(root, "proj"),
+        session: "bench-idle",
+        config: defaultConfig(),
+      })
+      : [],
   });
   await Deno.stdout.write(new TextEncoder().encode("ready\n"));
   // Until the parent closes stdin.
@@ -293,5 +322,5 @@ async function idleBroker(root: string): Promise<void> {
 }
 
 if (import.meta.main && Deno.args[0] === "idle-broker") {
-  await idleBroker(Deno.args[1]!);
+  await idleBroker(Deno.args[1]!, Deno.args[2] ?? "plugins");
 }
