@@ -177,7 +177,7 @@ const SCRIPT = `
     "agent.feedback", "agent.question", "agent.intent", "supervisor.verify-now",
     "agent.advanced-main", "agent.learning"];
   var TERMINAL = { done: 1, verified: 1, committed: 1, merged: 1 };
-  var PAGE = 500;
+  var PAGE = 2000;
   var state = {
     agents: [], rosterAt: Date.now(), entries: [], lastSeq: 0,
     lastSent: new Map(), filter: new Set(), es: null, retryTimer: null

@@ -124,13 +124,33 @@ Deno.test("GET / serves the page over HTTP with its headers", async () => {
   }
 });
 
+/** The bits of the DOM the in-page predicates use (tests have no DOM lib). */
+type PageDom = {
+  document: {
+    querySelectorAll(sel: string): { length: number };
+    querySelector(sel: string): { textContent: string | null } | null;
+  };
+};
+
+// Predicates run inside the page. They are passed as functions (not strings),
+// so Playwright need not eval() them under the page's strict CSP.
+function listLengthIs(n: number): boolean {
+  const d = (globalThis as unknown as PageDom).document;
+  return d.querySelectorAll("#messages li").length === n;
+}
+
+function textIs([sel, text]: [string, string]): boolean {
+  const d = (globalThis as unknown as PageDom).document;
+  return d.querySelector(sel)?.textContent === text;
+}
+
 function messageCount(
-  page: { waitForFunction(expr: string): Promise<unknown> },
+  page: {
+    waitForFunction<A>(fn: (arg: A) => boolean, arg: A): Promise<unknown>;
+  },
   n: number,
 ) {
-  return page.waitForFunction(
-    `document.querySelectorAll("#messages li").length === ${n}`,
-  );
+  return page.waitForFunction(listLengthIs, n);
 }
 
 const HOSTILE =
@@ -140,10 +160,6 @@ Deno.test({
   name:
     "web dashboard in headless Chromium updates live, filters, flags attention, shows hostile text literally, reconnects",
   ignore: !existsSync(CHROMIUM),
-  // playwright-core drives Chromium through node:child_process pipes that it
-  // closes itself; Deno's op sanitizer cannot see that bookkeeping.
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const { chromium } = await import("playwright-core");
     const tmp = await Deno.makeTempDir({ prefix: "paw-web-chromium-" });
@@ -228,11 +244,10 @@ Deno.test({
         status("feat/live", "working", { cli: "claude", message: "step one" }),
       );
       await page.waitForSelector('#agent-rows tr[data-agent="feat-live"]');
-      await page.waitForFunction(
-        `document.querySelector(${
-          JSON.stringify('#agent-rows tr[data-agent="feat-live"] .cli')
-        })?.textContent === "claude"`,
-      );
+      await page.waitForFunction(textIs, [
+        '#agent-rows tr[data-agent="feat-live"] .cli',
+        "claude",
+      ] as [string, string]);
 
       // Attention: blocked and question.
       await post(b, {
