@@ -183,7 +183,7 @@ export class WorktreeWatcher {
 
   /** Start watching one target; a path already watched is left alone. */
   add(target: WatchTarget): void {
-    if (this.#closed) return;
+    if (this.#closed || target.worktree_path.trim() === "") return;
     const path = resolve(target.worktree_path);
     if (this.#targets.has(path)) return;
     const t: Target = {
