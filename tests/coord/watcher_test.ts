@@ -307,3 +307,45 @@ Deno.test("WorktreeWatcher prunes a deleted worktree once and keeps others runni
     await w.close();
   }
 });
+
+Deno.test("WorktreeWatcher ignores .git internals of a main checkout and does not loop", async () => {
+  await using repo = await tempRepo(0);
+  // A real git behind a wrapper that records each invocation.
+  const calls = join(repo.root, "git-calls.txt");
+  const wrapper = join(repo.root, "git-wrapper.sh");
+  await Deno.writeTextFile(
+    wrapper,
+    `#!/bin/sh\necho "$*" >> '${calls}'\nexec git "$@"\n`,
+  );
+  await Deno.chmod(wrapper, 0o755);
+  const statusRuns = async () =>
+    (await Deno.readTextFile(calls).catch(() => "")).split("\n")
+      .filter((l) => l.includes(" status ")).length;
+  const broker = new MemoryBroker();
+  const lines: string[] = [];
+  const w = new WorktreeWatcher(broker, {
+    republishWorkingTtlSeconds: 60,
+    git: wrapper,
+    log: (l) => lines.push(l),
+  });
+  broker.watch({ agent_id: "supervisor", worktree_path: repo.repo, cli: null });
+  w.start();
+  try {
+    await waitFor(async () => (await statusRuns()) === 1, "initial status");
+    await git(repo.repo, "tag", "t1");
+    await git(repo.repo, "update-ref", "refs/heads/other", "HEAD");
+    await Deno.writeTextFile(join(repo.repo, ".git", "info", "exclude"), "x\n");
+    await git(repo.repo, "status"); // rewrites .git/index
+    await sleep(300);
+    assert.equal(await statusRuns(), 1, "no git status for .git changes");
+    assert.deepEqual(broker.statuses("supervisor"), []);
+    await Deno.writeTextFile(join(repo.repo, "README.md"), "edited\n");
+    await waitFor(() => broker.statuses("supervisor").length === 1, "status");
+    await sleep(400); // a feedback loop would keep running git status
+    assert.equal(await statusRuns(), 2);
+    assert.deepEqual(broker.statuses("supervisor"), [["README.md"]]);
+    assert.deepEqual(lines, []);
+  } finally {
+    await w.close();
+  }
+});
