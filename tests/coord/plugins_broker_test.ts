@@ -312,6 +312,60 @@ Deno.test("conflict plugin warns both agents editing the same file and escalates
   }
 });
 
+Deno.test("conflict plugin flags an edit of a file another agent's intent owns", async () => {
+  await using repo = await tempRepo(2);
+  const [a, b] = repo.worktrees;
+  const broker = await withBroker(
+    join(repo.root, "data"),
+    [
+      watcherPlugin({ republishWorkingTtlSeconds: 60, log: () => {} }),
+      conflictPlugin(DEFAULT_CONFLICT_OPTIONS),
+    ],
+    repo.worktrees.map((w) => ({
+      agent_id: w.agentId,
+      worktree_path: w.path,
+      cli: null,
+    })),
+  );
+  try {
+    await post(broker, "/publish", {
+      type: "agent.intent",
+      agent_id: a!.agentId,
+      payload: {
+        files: ["README.md"],
+        summary: "docs",
+        valid_for_seconds: 600,
+      },
+    });
+    await sleep(100);
+    await Deno.writeTextFile(join(b!.path, "README.md"), "mine now\n");
+    const errs = await waitFor(
+      async () => {
+        const e = errorsOf(await inbox(broker, b!.agentId));
+        return e.length ? e : null;
+      },
+      "ownership feedback",
+    );
+    assert.deepEqual(errs, [
+      "[conflict-detector] ownership violation: you edited README.md but agent feat-a declared intent over it. Update your agent.intent to declare this file or back off.",
+    ]);
+    const q = await waitFor(
+      async () =>
+        (await inbox(broker, "supervisor")).find((m) =>
+          m.type === "agent.question"
+        ),
+      "ownership question",
+    );
+    assert.equal(
+      q.payload!.question,
+      "[conflict-detector] ownership violation: feat-b edited README.md which is in feat-a's intent. Human review requested.",
+    );
+    assert.deepEqual(errorsOf(await inbox(broker, a!.agentId)), []);
+  } finally {
+    await broker.close();
+  }
+});
+
 Deno.test("conflict plugin catches up on the log at start without repeating warnings", async () => {
   await using repo = await tempRepo(0);
   const dataDir = join(repo.root, "data");
