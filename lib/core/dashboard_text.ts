@@ -9,7 +9,7 @@
  * the text direction in the dashboard's terminal.
  * @module
  */
-import stringWidth from "string-width";
+import { eastAsianWidth } from "get-east-asian-width";
 
 /**
  * Characters that are dropped or replaced:
@@ -60,17 +60,52 @@ export function sanitizeLines(text: string): string[] {
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\u1160-\u11ff\u200b]$/u;
+const bmpWidth = new Int8Array(0x10000).fill(-1);
+const astralWidth = new Map<number, number>();
+
+/**
+ * Columns one code point takes, as terminals (wcwidth, tmux) count it:
+ * 0 for combining marks and format characters, 2 for East Asian Wide and
+ * Fullwidth characters (CJK, emoji with emoji presentation), else 1.
+ * Cached per code point.
+ */
+export function codePointWidth(cp: number): number {
+  if (cp >= 0x20 && cp < 0x7f) return 1;
+  if (cp < 0x10000) {
+    const hit = bmpWidth[cp]!;
+    if (hit >= 0) return hit;
+    const w = computeWidth(cp);
+    bmpWidth[cp] = w;
+    return w;
+  }
+  let w = astralWidth.get(cp);
+  if (w === undefined) astralWidth.set(cp, w = computeWidth(cp));
+  return w;
+}
+
+function computeWidth(cp: number): number {
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0;
+  if (ZERO_WIDTH.test(String.fromCodePoint(cp))) return 0;
+  return eastAsianWidth(cp);
+}
 
 /** Display width in terminal columns of already-sanitised text. */
 export function displayWidth(text: string): number {
   if (PRINTABLE_ASCII.test(text)) return text.length;
-  return stringWidth(text);
+  let w = 0;
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    w += codePointWidth(cp);
+  }
+  return w;
 }
 
 /**
  * Cut sanitised `text` to at most `width` columns, ending with `…` when cut.
- * Never splits a grapheme or a wide character.
+ * Never splits a wide character or a surrogate pair; combining marks stay
+ * with their base character.
  */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
@@ -81,16 +116,19 @@ export function truncate(text: string, width: number): string {
       ? "…"
       : text.slice(0, width - 1) + "…";
   }
-  if (stringWidth(text) <= width) return text;
-  let out = "";
+  if (displayWidth(text) <= width) return text;
   let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
-    const w = stringWidth(segment);
-    if (used + w > width - 1) break;
-    out += segment;
+  let end = 0;
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.codePointAt(i)!;
+    const size = cp > 0xffff ? 2 : 1;
+    const w = codePointWidth(cp);
+    if (w > 0 && used + w > width - 1) break;
     used += w;
+    i += size - 1;
+    end = i + 1;
   }
-  return out + "…";
+  return text.slice(0, end) + "…";
 }
 
 /** Truncate then pad with spaces to exactly `width` columns. */
