@@ -2,6 +2,8 @@
  * Server-sent events for the live web dashboard (`GET /events`).
  *
  * Wire format (one event per broker change, in publish order):
+ * - `event: hello` / `data: {"session","last_seq"}` first on every
+ *   connection, so a page notices it reconnected to another session.
  * - `event: entry` / `id: <seq>` / `data: <LogEntry JSON>` for each new log
  *   entry. The `id` lets the browser's `EventSource` resume after a drop: it
  *   reconnects with `Last-Event-ID`, and the entries it missed are replayed
@@ -34,6 +36,8 @@ export type SseHubOptions = {
   maxQueued?: number;
   /** Page size when replaying missed entries from the log. Default 500. */
   replayPageSize?: number;
+  /** Session named in `hello` (default: the broker's). */
+  session?: string;
 };
 
 /** One SSE event to encode. */
@@ -122,6 +126,7 @@ export class SseHub {
   readonly #retryMs: number;
   readonly #maxQueued: number;
   readonly #pageSize: number;
+  readonly #session: string | undefined;
   readonly #clients = new Set<Client>();
   #unsubscribe: (() => void) | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -134,6 +139,7 @@ export class SseHub {
     this.#retryMs = opts.retryMs ?? 2_000;
     this.#maxQueued = opts.maxQueued ?? 2_000;
     this.#pageSize = opts.replayPageSize ?? 500;
+    this.#session = opts.session;
   }
 
   /** Number of connected clients. */
@@ -213,6 +219,13 @@ export class SseHub {
       client,
       enc.encode(
         formatSseEvent({ retry: this.#retryMs, comment: "git-paw events" }) +
+          formatSseEvent({
+            event: "hello",
+            data: JSON.stringify({
+              session: this.#session ?? this.#broker.session,
+              last_seq: this.#broker.lastSeq(),
+            }),
+          }) +
           (reset ? formatSseEvent({ event: "reset", data: "{}" }) : "") +
           rosterEvent(this.#broker.agents()),
       ),

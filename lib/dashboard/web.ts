@@ -103,7 +103,11 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
     name: "web-dashboard",
     routes(app, broker) {
       hub?.close();
-      const h = new SseHub(broker, opts.sse);
+      // The stream's `hello` names the same session as the page.
+      const h = new SseHub(broker, {
+        ...opts.sse,
+        ...(opts.session !== undefined ? { session: opts.session } : {}),
+      });
       hub = h;
       app.get("/", () => servePage(broker, opts));
       app.get(

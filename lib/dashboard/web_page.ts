@@ -5,7 +5,8 @@
  *
  * The script inserts every piece of agent text with `textContent` (never
  * `innerHTML`), so hostile text renders literally. It loads `/status` and
- * pages through `/log`, then follows `/events` (server-sent events): `entry`
+ * pages through `/log`, then follows `/events` (server-sent events): `hello`
+ * names the session (another one → reload), `entry`
  * events carry `id: <seq>` so `EventSource` resumes with `Last-Event-ID`;
  * `roster` events replace the agent table; `reset` means the log was replaced.
  *
@@ -449,6 +450,12 @@ const SCRIPT = `
     });
     es.addEventListener("roster", function (ev) {
       try { setRoster(JSON.parse(ev.data)); } catch (_e) { /* ignore */ }
+    });
+    es.addEventListener("hello", function (ev) {
+      var hello;
+      try { hello = JSON.parse(ev.data); } catch (_e) { return; }
+      // Another session now answers on this port: start over with its page.
+      if (hello && hello.session !== CONFIG.session) location.reload();
     });
     es.addEventListener("reset", function () {
       state.entries = []; state.lastSent = new Map(); state.lastSeq = 0;

@@ -90,6 +90,12 @@ Deno.test("GET /events streams new entries in order with their seq as id", async
         sse.response.headers.get("content-type") ?? "",
         /^text\/event-stream/,
       );
+      const hello = await sse.next();
+      assert.equal(hello.event, "hello");
+      assert.deepEqual(JSON.parse(hello.data!), {
+        session: "paw-fake",
+        last_seq: 0,
+      });
       const roster = await sse.nextNamed("roster");
       assert.deepEqual(JSON.parse(roster.data!), []);
       for (let i = 1; i <= 5; i++) {
@@ -167,7 +173,7 @@ Deno.test("GET /events tells a client whose cursor is ahead to reset, then repla
     await post(b, status("feat-a", "working"));
     const sse = await openSse(`${b.url}/events`, { "last-event-id": "50" });
     try {
-      assert.equal((await sse.next()).event, "reset");
+      assert.equal((await sse.nextNamed("reset")).event, "reset");
       assert.equal((await sse.nextNamed("entry")).id, "1");
     } finally {
       await sse.close();
