@@ -90,8 +90,15 @@ export async function rawRequest(
   port: number,
   head: string,
   body: Uint8Array | string = "",
+  opts: { halfClose?: boolean; timeoutMs?: number } = {},
 ): Promise<{ status: number; head: string; body: string }> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  // Give up (close the socket) if the server neither answers nor hangs up.
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }, opts.timeoutMs ?? 5000);
   try {
     const enc = new TextEncoder();
     const bytes = typeof body === "string" ? enc.encode(body) : body;
@@ -106,6 +113,7 @@ export async function rawRequest(
         break; // server may answer (413) and close before reading everything
       }
     }
+    if (opts.halfClose) await conn.closeWrite().catch(() => {});
     const chunks: Uint8Array[] = [];
     const buf = new Uint8Array(64 * 1024);
     for (;;) {
@@ -129,7 +137,10 @@ export async function rawRequest(
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
     return { status, head: text.slice(0, end), body: text.slice(end + 4) };
   } finally {
-    conn.close();
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
   }
 }
 
