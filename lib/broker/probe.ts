@@ -52,7 +52,8 @@ export async function probeBroker(
       });
     } catch (e) {
       if (ac.signal.aborted) return "timeout";
-      const msg = String((e as Error)?.message ?? e);
+      const err = e as Error & { cause?: unknown };
+      const msg = `${err?.message ?? e} ${String(err?.cause ?? "")}`;
       if (/refused|ECONNREFUSED|os error 111/i.test(msg)) return "free";
       // Connection reset / not HTTP: something is there but it is not us.
       return "timeout";
