@@ -328,6 +328,9 @@ export async function replayLog(
   const file = await Deno.open(log.path, { read: true });
   try {
     await replayFile(file, out, warn, opts);
+  } catch (e) {
+    // The reader went away (`git paw replay x | head`): stop quietly.
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
   } finally {
     try {
       file.close();

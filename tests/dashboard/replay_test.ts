@@ -375,3 +375,39 @@ Deno.test("git paw replay works end to end: list, json, strip, errors, from a wo
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("git paw replay stops quietly when its reader goes away (| head)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "paw-replay-pipe-" });
+  const repo = join(root, "proj");
+  try {
+    await Deno.mkdir(repo);
+    await git(repo, "init", "-q", "-b", "main");
+    await makeLogs(repo, { s: { "feat--a.log": LADEN.repeat(20_000) } });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        "--config",
+        CONFIG,
+        MAIN,
+        "replay",
+        "feat/a",
+      ],
+      cwd: repo,
+      env: GIT_ENV,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert.ok(first.value && first.value.length > 0);
+    await reader.cancel(); // like `head` exiting
+    const stderr = await new Response(child.stderr).text();
+    const { code } = await child.status;
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
