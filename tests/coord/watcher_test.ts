@@ -349,3 +349,32 @@ Deno.test("WorktreeWatcher ignores .git internals of a main checkout and does no
     await w.close();
   }
 });
+
+Deno.test("WorktreeWatcher reports a failing git once and keeps watching", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paw-notgit-" });
+  const broker = new MemoryBroker();
+  const lines: string[] = [];
+  const w = new WorktreeWatcher(broker, {
+    republishWorkingTtlSeconds: 60,
+    log: (l) => lines.push(l),
+  });
+  broker.watch({ agent_id: "feat-q", worktree_path: dir, cli: null });
+  w.start();
+  try {
+    await waitFor(() => lines.length === 1, "first report");
+    for (let i = 0; i < 3; i++) {
+      await Deno.writeTextFile(join(dir, `f${i}`), "x");
+      await sleep(80);
+    }
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0]!,
+      /^git-paw watcher: feat-q: git .*failed: .*not a git repository/i,
+    );
+    assert.deepEqual(w.paths(), [dir]);
+    assert.deepEqual(broker.statuses("feat-q"), []);
+  } finally {
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
