@@ -136,12 +136,20 @@ export function receiptBrokerUrl(r: Receipt): string | null {
     : null;
 }
 
-/** Write the per-repo discovery file, pane indexes read from tmux when running. */
-export async function syncDiscovery(receipt: Receipt): Promise<void> {
+/**
+ * Write the per-repo discovery file; pane indexes are read from tmux when it
+ * runs (`askTmux: false` right after a fresh build: indexes follow the plan).
+ */
+export async function syncDiscovery(
+  receipt: Receipt,
+  opts: { askTmux?: boolean } = {},
+): Promise<void> {
   let panes: Awaited<ReturnType<typeof listPanes>> = [];
-  try {
-    panes = await listPanes(receipt.session_name);
-  } catch { /* not running */ }
+  if (opts.askTmux ?? true) {
+    try {
+      panes = await listPanes(receipt.session_name);
+    } catch { /* not running */ }
+  }
   const offset = receipt.broker_port ? 1 : 0;
   const doc: DiscoveryFile = {
     session_name: receipt.session_name,

@@ -55,7 +55,6 @@ import {
 import { acquireLock } from "./lock.ts";
 import { addDashboardPane, buildSession } from "./launch.ts";
 import { setupAgentWorktree, teardownAgentWorktree } from "../coord/setup.ts";
-import { pickBranches, pickClis } from "./pickers.ts";
 
 /** Flags of `git paw start`. */
 export type StartOptions = {
@@ -151,6 +150,7 @@ async function chooseAgents(
         "Branch error: no branches given. Pass --branches a,b (or --preset NAME).",
       );
     }
+    const { pickBranches } = await import("./pickers.ts");
     branches = await pickBranches(await listBranches(repo));
   }
   branches = [...new Set(branches.map((b) => b.trim()).filter((b) => b))];
@@ -165,7 +165,7 @@ async function chooseAgents(
       "config",
     );
   }
-  for (const b of branches) await validateBranchName(b, repo);
+  await Promise.all(branches.map((b) => validateBranchName(b, repo)));
   const bySlug = new Map<string, string>();
   for (const b of branches) {
     const other = bySlug.get(slugify(b));
@@ -180,8 +180,10 @@ async function chooseAgents(
   }
   let clis: string[];
   if (cli) clis = branches.map(() => cli!);
-  else if (tty) clis = await pickClis(branches, config);
-  else if (config.default_cli) clis = branches.map(() => config.default_cli!);
+  else if (tty) {
+    const { pickClis } = await import("./pickers.ts");
+    clis = await pickClis(branches, config);
+  } else if (config.default_cli) clis = branches.map(() => config.default_cli!);
   else {
     throw new UsageError(
       "No CLI given. Pass --cli NAME (see `git paw list-clis`; `--cli demo` runs the built-in demo agent).",
@@ -322,6 +324,7 @@ async function freshStart(
       cli_argv: resolveCli(planned[i]!.cli, config).argv,
     }));
     const peers = worktrees.map((w) => slugify(w.branch));
+    // Sequential: setup edits files shared by all worktrees (hooks, excludes).
     for (const w of worktrees) {
       await setupAgentWorktree({
         repo,
@@ -363,7 +366,7 @@ async function freshStart(
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,
     });
-    await syncDiscovery(receipt);
+    await syncDiscovery(receipt, { askTmux: false });
   } catch (e) {
     await rollback();
     throw e;
