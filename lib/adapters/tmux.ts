@@ -13,12 +13,28 @@ import { run } from "./runner.ts";
 import { AppError } from "../core/errors.ts";
 import { type Liveness, tmuxArg, tmuxEscape } from "../core/session.ts";
 
+let envOverride: Record<string, string> | undefined;
+
+/**
+ * Point every tmux call of this module instance at another server, e.g.
+ * `{ TMUX_TMPDIR: dir, TMUX: "" }` (tests); `undefined` restores the
+ * process environment.
+ */
+export function setTmuxEnv(env?: Record<string, string>): void {
+  envOverride = env;
+}
+
+/** The environment override set by {@link setTmuxEnv}, if any. */
+export function tmuxEnv(): Record<string, string> | undefined {
+  return envOverride;
+}
+
 /** Result of one tmux call. */
 export type TmuxResult = { code: number; stdout: string; stderr: string };
 
 /** Run `tmux args…`; never throws for a non-zero exit. */
 export async function tmuxRaw(args: readonly string[]): Promise<TmuxResult> {
-  return await run("tmux", args.map(tmuxArg));
+  return await run("tmux", args.map(tmuxArg), { env: envOverride });
 }
 
 /** Run `tmux args…`; a non-zero exit throws `Tmux error: <stderr>`. */
@@ -39,7 +55,7 @@ export async function tmux(args: readonly string[]): Promise<string> {
 export async function tmuxVersion(): Promise<[number, number] | null> {
   let r: TmuxResult;
   try {
-    r = await run("tmux", ["-V"]);
+    r = await run("tmux", ["-V"], { env: envOverride });
   } catch (e) {
     if (e instanceof AppError && e.code === "missing_binary") return null;
     throw e;
@@ -301,6 +317,7 @@ export async function attachSession(session: string): Promise<void> {
     : ["attach-session", "-t", sessionTarget(session)];
   const child = new Deno.Command("tmux", {
     args: args.map(tmuxArg),
+    env: envOverride,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -13,11 +13,13 @@ import { tmuxArg, tmuxEscape } from "../core/session.ts";
 import { run } from "../adapters/runner.ts";
 import { AppError } from "../core/errors.ts";
 import {
+  killSession,
   listPanes,
   type PaneInfo,
   pipePane,
   sendLiteral,
   sessionTarget,
+  tmuxEnv,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../self.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
@@ -111,7 +113,7 @@ export async function tmuxBatch(commands: string[][]): Promise<string[]> {
   if (Deno.env.get("GIT_PAW_DEBUG")) {
     console.error("tmux", JSON.stringify(args));
   }
-  const r = await run("tmux", args);
+  const r = await run("tmux", args, { env: tmuxEnv() });
   if (r.code !== 0) {
     throw new AppError(
       `Tmux error: ${r.stderr.trim() || "tmux failed"}`,
@@ -247,8 +249,7 @@ export async function buildSession(plan: LaunchPlan): Promise<BuiltSession> {
     await afterLaunch(plan, plan.agents, agentPanes);
     return { dashboardPane, agentPanes };
   } catch (e) {
-    await run("tmux", ["kill-session", "-t", sessionTarget(plan.session)])
-      .catch(() => {});
+    await killSession(plan.session).catch(() => {});
     throw e;
   }
 }
