@@ -20,7 +20,7 @@ import { conflictPlugin } from "../../lib/coord/conflict_plugin.ts";
 import { LearningsRecorder } from "../../lib/coord/learnings_plugin.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
 import { DEFAULT_CONFLICT_OPTIONS } from "../../lib/core/conflict.ts";
-import { sleep, tempRepo, waitFor } from "./plugins_helpers.ts";
+import { git, sleep, tempRepo, waitFor } from "./plugins_helpers.ts";
 
 type Msg = {
   type: string;
@@ -150,6 +150,49 @@ Deno.test("watcher plugin publishes working for a real edit in a seeded worktree
       st.agents.find((a) => a.agent_id === agentId)?.status,
       "working",
     );
+  } finally {
+    await broker.close();
+  }
+});
+
+Deno.test("watcher plugin absorbs a real commit and flips committed back to working on a new edit", async () => {
+  await using repo = await tempRepo(1);
+  const { agentId, path } = repo.worktrees[0]!;
+  const broker = await withBroker(
+    join(repo.root, "data"),
+    [watcherPlugin({ republishWorkingTtlSeconds: 60, log: () => {} })],
+    [{ agent_id: agentId, worktree_path: path, cli: null }],
+  );
+  const statusOf = async () =>
+    (await getJson<{ agents: Array<{ agent_id: string; status: string }> }>(
+      `${broker.url}/status`,
+    )).agents.find((a) => a.agent_id === agentId)?.status;
+  const statuses = async () =>
+    (await logMessages(broker)).filter((m) => m.type === "agent.status");
+  try {
+    await sleep(100);
+    await Deno.writeTextFile(join(path, "done.ts"), "1");
+    await waitFor(async () => (await statuses()).length === 1, "working");
+    await git(path, "add", "done.ts");
+    await git(path, "commit", "-qm", "done");
+    await post(broker, "/publish", {
+      type: "agent.artifact",
+      agent_id: agentId,
+      payload: {
+        status: "committed",
+        exports: [],
+        modified_files: ["done.ts"],
+      },
+    });
+    await sleep(200);
+    assert.equal(await statusOf(), "committed");
+    assert.equal((await statuses()).length, 1, "the commit itself is absorbed");
+    await Deno.writeTextFile(join(path, "next.ts"), "1");
+    await waitFor(async () => (await statuses()).length === 2, "working again");
+    assert.deepEqual((await statuses())[1]!.payload!.modified_files, [
+      "next.ts",
+    ]);
+    assert.equal(await statusOf(), "working");
   } finally {
     await broker.close();
   }
