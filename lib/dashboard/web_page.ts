@@ -181,7 +181,7 @@ const SCRIPT = `
   var PAGE = 2000;
   var state = {
     agents: [], rosterAt: Date.now(), entries: [], lastSeq: 0,
-    lastSent: new Map(), filter: new Set(), es: null, retryTimer: null
+    lastSent: new Map(), heardAt: new Map(), filter: new Set(), es: null, retryTimer: null
   };
   var $ = function (id) { return document.getElementById(id); };
 
@@ -272,7 +272,15 @@ const SCRIPT = `
     var d = new Date(unix * 1000);
     return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
-  function agentAge(a) { return (a.last_seen_seconds || 0) + (Date.now() - state.rosterAt) / 1000; }
+  // Seconds since we last heard from an agent: the roster's last_seen, or a
+  // live message it sent since (a repeated status changes no roster field, so
+  // the broker sends no new roster for it).
+  function agentAge(a) {
+    var now = Date.now();
+    var age = (a.last_seen_seconds || 0) + (now - state.rosterAt) / 1000;
+    var heard = state.heardAt.get(a.agent_id);
+    return heard !== undefined ? Math.min(age, (now - heard) / 1000) : age;
+  }
 
   function ingest(entry) {
     if (!entry || typeof entry.seq !== "number" || entry.seq <= state.lastSeq) return false;
@@ -446,7 +454,11 @@ const SCRIPT = `
     es.addEventListener("entry", function (ev) {
       var entry;
       try { entry = JSON.parse(ev.data); } catch (_e) { return; }
-      if (ingest(entry)) { addMessage(entry); renderAgents(); }
+      if (ingest(entry)) {
+        state.heardAt.set(sender(entry.message || {}), Date.now());
+        addMessage(entry);
+        renderAgents();
+      }
     });
     es.addEventListener("roster", function (ev) {
       try { setRoster(JSON.parse(ev.data)); } catch (_e) { /* ignore */ }
@@ -458,7 +470,7 @@ const SCRIPT = `
       if (hello && hello.session !== CONFIG.session) location.reload();
     });
     es.addEventListener("reset", function () {
-      state.entries = []; state.lastSent = new Map(); state.lastSeq = 0;
+      state.entries = []; state.lastSent = new Map(); state.heardAt = new Map(); state.lastSeq = 0;
       renderMessages(); renderAgents();
     });
     es.addEventListener("error", function () {

@@ -364,6 +364,14 @@ Deno.test({
         '#attention-list li[data-agent="feat-early"][data-reason="stalled"]',
       );
 
+      // Hearing from it again clears the stall, even when the message changes
+      // no roster field (same status: the broker sends no roster event).
+      await post(b, status("feat-early", "working", { message: "still busy" }));
+      await page.waitForSelector(
+        '#attention-list li[data-agent="feat-early"][data-reason="stalled"]',
+        { state: "detached" },
+      );
+
       // Broker restart: the page reconnects and resumes from its last seq.
       const port = b.port;
       await b.close();
@@ -378,14 +386,14 @@ Deno.test({
         }),
       );
       await page.waitForSelector('#agent-rows tr[data-agent="feat-after"]');
-      await messageCount(page, 11);
+      await messageCount(page, 12);
       const seqs = await page.$$eval(
         "#messages li",
         (els) => els.map((e) => Number(e.getAttribute("data-seq"))),
       );
       assert.deepEqual(
         seqs,
-        [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+        [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
         "no gap, no duplicate",
       );
 
