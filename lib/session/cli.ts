@@ -58,6 +58,10 @@ export function registerSessionCommands(program: Command): void {
     .description(
       "Stop the session (tmux and broker); worktrees and state are kept for `git paw start`",
     )
+    .option(
+      "--force",
+      "accepted for compatibility (stop never deletes anything)",
+    )
     .action(async () => {
       const { stopCommand } = await import("./stop.ts");
       await stopCommand();

@@ -27,7 +27,7 @@ import { slugify } from "../core/slug.ts";
 export type DashboardCommandOptions = {
   session: string;
   repo: string;
-  /** Give up binding after this long (ms); default: keep trying while our own old broker holds the port. */
+  /** Give up binding after this long (ms, default 3000); a previous broker of this session holding the port is waited for. */
   bindTimeoutMs?: number;
 };
 
@@ -80,7 +80,7 @@ export async function runDashboardCommand(
       ...dashboardPlugins({ repo, session, config }),
     ];
     let broker: Broker | null = null;
-    const deadline = Date.now() + (opts.bindTimeoutMs ?? 10_000);
+    const deadline = Date.now() + (opts.bindTimeoutMs ?? 3000);
     let told = false;
     while (!controller.signal.aborted) {
       try {

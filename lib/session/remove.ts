@@ -63,6 +63,11 @@ export async function removeCommand(
     );
   }
   const w = receipt.worktrees[i]!;
+  if (receipt.worktrees.length === 1) {
+    throw new UsageError(
+      `Session error: '${w.branch}' is the last agent of session '${s}'. Use \`git paw stop\` to stop the session or \`git paw purge\` to remove it.`,
+    );
+  }
   const exists = existsSync(w.worktree_path);
   if (exists && !opts.force && !opts.keepWorktree) {
     const files = await dirtyFiles(w.worktree_path).catch(() => []);

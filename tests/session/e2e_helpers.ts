@@ -132,14 +132,14 @@ export async function waitFor<T>(
   what: string,
   fn: () => Promise<T> | T,
   timeoutMs = 30_000,
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   let delay = 50;
   for (;;) {
     try {
       last = await fn();
-      if (last) return last as T;
+      if (last) return last as NonNullable<T>;
     } catch (e) {
       last = e;
     }

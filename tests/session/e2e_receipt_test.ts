@@ -111,3 +111,73 @@ Deno.test("two sessions of two repos get two session names and two broker ports"
   assert.equal(await brokerSession(sa.broker_url), "paw-proj");
   assert.equal((await statusJson(a)).session, "paw-proj");
 });
+
+Deno.test("the dashboard pane shows a clear error and stays open when another program holds the broker port", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const r = await w.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(r.code, 0, r.stderr);
+  const url = (await statusJson(w)).broker_url!;
+  const port = Number(new URL(url).port);
+  assert.equal((await w.paw(["stop"])).code, 0);
+  await waitFor(
+    "old broker gone",
+    async () => (await brokerSession(url)) === null,
+  );
+  // A foreign program takes the port (accepts, never answers HTTP).
+  const foreign = await waitFor("port free to take", () => {
+    try {
+      return Deno.listen({ hostname: "127.0.0.1", port });
+    } catch {
+      return null;
+    }
+  });
+  try {
+    const main = new URL("../../main.ts", import.meta.url).pathname;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const t = await w.tmux([
+      "new-session",
+      "-d",
+      "-s",
+      "dash",
+      "-x",
+      "200",
+      "-y",
+      "50",
+      "--",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      config,
+      main,
+      "__dashboard",
+      "--session",
+      "paw-proj",
+      "--repo",
+      w.repo,
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const text = await waitFor("broker error in the pane", async () => {
+      const c = await w.tmux(["capture-pane", "-p", "-J", "-t", "=dash:"]);
+      return c.stdout.includes("Broker error") ? c.stdout : "";
+    }, 30_000);
+    assert.ok(text.includes(`cannot listen on ${url}`), text);
+    assert.match(text, /another program|does not answer/);
+    assert.match(text, /Press q to close this pane/);
+    assert.equal((await w.tmux(["has-session", "-t", "=dash"])).code, 0);
+    await w.tmux(["kill-session", "-t", "=dash"]);
+    // Recovery moves the session's broker to a free port and says so.
+    const rec = await w.paw(["start"]);
+    assert.equal(rec.code, 0, rec.stderr);
+    assert.match(rec.stderr, new RegExp(`port ${port} is in use by`));
+    const moved = (await statusJson(w)).broker_url!;
+    assert.notEqual(moved, url);
+    assert.equal(
+      await waitFor("broker on the new port", () => brokerSession(moved)),
+      "paw-proj",
+    );
+  } finally {
+    foreign.close();
+  }
+});
