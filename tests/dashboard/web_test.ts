@@ -156,10 +156,13 @@ function messageCount(
 const HOSTILE =
   `<img src=x onerror="window.__pwned=1">&lt;b&gt; "quoted" \u202e`;
 
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+
 Deno.test({
   name:
-    "web dashboard in headless Chromium updates live, filters, flags attention, shows hostile text literally, reconnects",
-  ignore: !existsSync(CHROMIUM),
+    "web dashboard in headless Chromium updates live, filters, flags attention, shows hostile text literally, reconnects" +
+    (HAVE_CHROMIUM ? "" : ` (SKIPPED: ${CHROMIUM} is not installed)`),
+  ignore: !HAVE_CHROMIUM,
   async fn() {
     const { chromium } = await import("playwright-core");
     const tmp = await Deno.makeTempDir({ prefix: "paw-web-chromium-" });
