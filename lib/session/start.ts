@@ -406,6 +406,8 @@ export async function recoverSession(
   receipt: Receipt,
   opts: Pick<StartOptions, "broker"> = {},
 ): Promise<void> {
+  // Every CLI must still be launchable before anything changes.
+  for (const w of receipt.worktrees) agentLaunch(w, config, null);
   await using _lock = await acquireLock(repo, { command: "start (recover)" });
   const session = receipt.session_name;
   if (await hasSession(session) === "alive") {

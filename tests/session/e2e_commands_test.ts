@@ -1,0 +1,71 @@
+/** Session commands without a session, and the refusals of add/remove. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { exists, makeWorld, panes } from "./e2e_helpers.ts";
+
+Deno.test("session commands say plainly when this repo has no session", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const cases: Array<[string[], number, RegExp]> = [
+    [["status"], 0, /^No session for this repo\.$/m],
+    [["stop"], 0, /^No session for this repo\.$/m],
+    [["pause"], 0, /^No active session for this repo\.$/m],
+    [["purge", "--force"], 0, /^No session to purge for this repo\.$/m],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = await w.paw(args);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stdout, re);
+  }
+  const j = await w.paw(["status", "--json"]);
+  assert.deepEqual(JSON.parse(j.stdout), { session: null });
+  const a = await w.paw(["add", "feat/x"]);
+  assert.equal(a.code, 1);
+  assert.match(a.stderr, /no active session.*git paw start/);
+  const rm = await w.paw(["remove", "feat/x"]);
+  assert.equal(rm.code, 1);
+  assert.match(rm.stderr, /git paw start/);
+});
+
+Deno.test("git paw add and remove refuse duplicates, unknown agents and the last agent", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const s = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat/a",
+  ]);
+  assert.equal(s.code, 0, s.stderr);
+  // --no-broker: no dashboard pane, the agent is pane 0.
+  assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
+    "feat/a",
+  ]);
+  const dup = await w.paw(["add", "feat/a"]);
+  assert.equal(dup.code, 2);
+  assert.match(dup.stderr, /already in session/);
+  const same = await w.paw(["add", "feat-a"]);
+  assert.equal(same.code, 2);
+  assert.match(same.stderr, /share the agent id 'feat-a'/);
+  const badCli = await w.paw(["add", "feat/b", "--cli", "nope"]);
+  assert.equal(badCli.code, 1);
+  assert.match(badCli.stderr, /unknown CLI 'nope'/);
+  assert.ok(!exists(join(w.root, "proj-feat-b")));
+  const unknown = await w.paw(["remove", "feat/zzz"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /not in session 'paw-proj'\. Agents: feat\/a\./);
+  const last = await w.paw(["remove", "feat/a"]);
+  assert.equal(last.code, 2);
+  assert.match(last.stderr, /last agent.*git paw stop.*git paw purge/);
+  const both = await w.paw(["remove", "feat/a", "--force", "--keep-worktree"]);
+  assert.equal(both.code, 2);
+  const add = await w.paw(["add", "feat/b"]);
+  assert.equal(add.code, 0, add.stderr);
+  const keep = await w.paw(["remove", "feat/b", "--keep-worktree"]);
+  assert.equal(keep.code, 0, keep.stderr);
+  assert.match(keep.stdout, /Keeping worktree on disk: .*proj-feat-b/);
+  assert.ok(exists(join(w.root, "proj-feat-b")));
+  assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
+    "feat/a",
+  ]);
+});
