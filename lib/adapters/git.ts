@@ -409,20 +409,27 @@ export async function createWorktree(
 
 type Added = { result: CreatedWorktree; existed: boolean; checkout: boolean };
 
-/** Steps 1-3 of {@link createWorktree}; with `checkout=false` files are not written yet. */
-async function addWorktree(
-  repo: string,
-  opts: CreateWorktreeOptions,
-  checkout: boolean,
-): Promise<Added> {
-  const { branch } = opts;
-  await validateBranchName(branch, repo);
-  if (!opts.skipPrune) await pruneWorktrees(repo);
+async function ensureHasCommits(repo: string): Promise<void> {
   if (!await hasCommits(repo)) {
     throw worktreeError(
       "the repository has no commits yet; make a first commit, then run git-paw again",
     );
   }
+}
+
+/** Steps 1-3 of {@link createWorktree}; with `checkout=false` files are not written yet. */
+async function addWorktree(
+  repo: string,
+  opts: CreateWorktreeOptions,
+  checkout: boolean,
+  prechecked = false,
+): Promise<Added> {
+  const { branch } = opts;
+  if (!prechecked) {
+    await validateBranchName(branch, repo);
+    await ensureHasCommits(repo);
+  }
+  if (!opts.skipPrune) await pruneWorktrees(repo);
   const wanted = await canonical(opts.path);
   const existed = await branchExists(repo, branch);
   const holder = existed
@@ -632,9 +639,9 @@ export async function createWorktrees(
   list: readonly CreateWorktreeOptions[],
   opts: CreateWorktreesOptions = {},
 ): Promise<CreatedWorktree[]> {
+  await Promise.all(list.map((i) => validateBranchName(i.branch, repo)));
   const seen = new Map<string, string>();
   for (const item of list) {
-    await validateBranchName(item.branch, repo);
     const p = resolve(item.path);
     const other = seen.get(p);
     if (other !== undefined) {
@@ -644,6 +651,7 @@ export async function createWorktrees(
     }
     seen.set(p, item.branch);
   }
+  await ensureHasCommits(repo);
   await pruneWorktrees(repo);
   const base = list.some((i) => i.rebase && !i.defaultBranch)
     ? await defaultBranch(repo)
@@ -672,7 +680,7 @@ export async function createWorktrees(
       path: items[i]!.path,
     });
     try {
-      added[i] = await addWorktree(repo, items[i]!, false);
+      added[i] = await addWorktree(repo, items[i]!, false, true);
     } catch (e) {
       fail(i, e);
     }
