@@ -165,6 +165,11 @@ tr.attention td:first-child { color:var(--warn); }
 .dot[data-tone=working] { background:#3b82f6; } .dot[data-tone=done] { background:#22c55e; }
 .dot[data-tone=committed] { background:#a855f7; } .dot[data-tone=blocked] { background:#eab308; }
 td, .text, .why, pre { unicode-bidi:plaintext; }
+@media (max-width: 640px) {
+  main { padding:8px; } section { padding:8px; }
+  th:nth-child(2), td:nth-child(2), th:nth-child(4), td:nth-child(4) { display:none; }
+  th:nth-child(1) { width:38%; } th:nth-child(3) { width:26%; }
+}
 [hidden] { display:none !important; }
 `;
 
