@@ -1,0 +1,106 @@
+/**
+ * With a terminal on stdin (a pty from `script`): the pickers choose branches
+ * (type-to-filter, new branch) and the CLI, then start attaches; detaching
+ * ends the command with exit 0.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  exists,
+  makeWorld,
+  panes,
+  waitFor,
+  type World,
+} from "./e2e_helpers.ts";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+
+/** `git paw <args>` on a pty; returns a handle to type and read. */
+function onPty(w: World, args: string[]) {
+  const cmd = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    "--config",
+    CONFIG,
+    MAIN,
+    ...args,
+  ]
+    .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qefc", cmd, "/dev/null"],
+    cwd: w.repo,
+    env: { ...w.env, TERM: "xterm-256color", COLUMNS: "120", LINES: "40" },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let screen = "";
+  const dec = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) screen += dec.decode(chunk);
+  })();
+  const errs = new Response(child.stderr).text();
+  const writer = child.stdin.getWriter();
+  return {
+    screen: () => screen,
+    type: (s: string) => writer.write(new TextEncoder().encode(s)),
+    async finish() {
+      await writer.close().catch(() => {});
+      const st = await child.status;
+      await reading;
+      await errs;
+      return st.code;
+    },
+    kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    },
+  };
+}
+
+async function clients(w: World): Promise<number> {
+  const r = await w.tmux(["list-clients", "-t", "=paw-proj"]);
+  return r.code === 0 ? r.stdout.split("\n").filter((l) => l).length : 0;
+}
+
+Deno.test("git paw start on a terminal picks branches and CLI interactively, then attaches", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const pty = onPty(w, ["start", "--no-broker"]);
+  try {
+    await waitFor("branch picker", () => pty.screen().includes("Branches"));
+    await pty.type("feat/new");
+    await waitFor(
+      "new-branch entry",
+      () => pty.screen().includes("new branch 'feat/new'"),
+    );
+    await pty.type("\x1b[B"); // down: from "Done" to the new branch
+    await pty.type("\r");
+    await waitFor("one selected", () => pty.screen().includes("1 selected"));
+    await pty.type("\r"); // Done
+    await waitFor("CLI picker", () => pty.screen().includes("CLI"));
+    await waitFor("demo listed", () => pty.screen().includes("demo"));
+    // demo is listed last: up from the first entry wraps to it.
+    await pty.type("\x1b[A");
+    await pty.type("\r");
+    await waitFor(
+      "client attached",
+      async () => (await clients(w)) === 1,
+      60_000,
+    );
+    assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
+      "feat/new",
+    ]);
+    assert.ok(exists(join(w.root, "proj-feat-new")));
+    await w.tmux(["detach-client", "-s", "=paw-proj"]);
+    assert.equal(await pty.finish(), 0);
+  } finally {
+    pty.kill();
+    await pty.finish().catch(() => {});
+  }
+});
