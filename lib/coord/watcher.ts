@@ -208,7 +208,11 @@ export class WorktreeWatcher {
       if (err instanceof Deno.errors.NotFound) {
         this.#prune(t, "does not exist");
       } else {
-        this.#report(t, "watch", `cannot watch ${path}: ${message(err)}`);
+        const why = message(err);
+        const hint = /no space left|too many open files|os error 28/i.test(why)
+          ? " (inotify limit reached: raise fs.inotify.max_user_watches / max_user_instances)"
+          : "";
+        this.#report(t, "watch", `cannot watch ${path}: ${why}${hint}`);
       }
       return;
     }
