@@ -12,7 +12,15 @@ import type { BenchResult } from "./run.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
-const SELF = [Deno.execPath(), "run", "-A", "--quiet", "--config", CONFIG, MAIN];
+const SELF = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--quiet",
+  "--config",
+  CONFIG,
+  MAIN,
+];
 const N = 8;
 const ROUNDS = 5;
 
@@ -69,34 +77,43 @@ async function reset(root: string, repo: string, env: Env) {
     () => {},
   );
   for (let i = 0; i < N; i++) {
-    await sh("git", ["worktree", "remove", "--force", join(root, `proj-b${i}`)], repo, env)
+    await sh(
+      "git",
+      ["worktree", "remove", "--force", join(root, `proj-b${i}`)],
+      repo,
+      env,
+    )
       .catch(() => {});
     await sh("git", ["branch", "-D", `b${i}`], repo, env).catch(() => {});
   }
 }
 
 async function timeStart(
-  root: string,
   repo: string,
   env: Env,
   broker: boolean,
 ): Promise<number> {
   const branches = Array.from({ length: N }, (_, i) => `b${i}`).join(",");
   const t0 = performance.now();
-  await sh(Deno.execPath(), [
-    "run",
-    "-A",
-    "--quiet",
-    "--config",
-    CONFIG,
-    MAIN,
-    "start",
-    ...(broker ? [] : ["--no-broker"]),
-    "--cli",
-    "idle",
-    "--branches",
-    branches,
-  ], repo, env);
+  await sh(
+    Deno.execPath(),
+    [
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      CONFIG,
+      MAIN,
+      "start",
+      ...(broker ? [] : ["--no-broker"]),
+      "--cli",
+      "idle",
+      "--branches",
+      branches,
+    ],
+    repo,
+    env,
+  );
   return performance.now() - t0;
 }
 
@@ -126,20 +143,25 @@ async function timeFloor(
   ];
   const first = broker ? repo : paths[0]!;
   const firstArgv = broker ? ["sleep", "600"] : pane(paths[0]!);
-  await sh("tmux", [
-    "new-session",
-    "-d",
-    "-s",
-    "floor",
-    "-x",
-    "480",
-    "-y",
-    "140",
-    "-c",
-    first,
-    "--",
-    ...firstArgv,
-  ], root, env);
+  await sh(
+    "tmux",
+    [
+      "new-session",
+      "-d",
+      "-s",
+      "floor",
+      "-x",
+      "480",
+      "-y",
+      "140",
+      "-c",
+      first,
+      "--",
+      ...firstArgv,
+    ],
+    root,
+    env,
+  );
   for (const p of broker ? paths : paths.slice(1)) {
     await sh("tmux", ["select-layout", "-t", "=floor:", "tiled"], root, env);
     await sh(
@@ -172,12 +194,14 @@ export async function run(): Promise<BenchResult[]> {
         await reset(root, repo, env);
         floors.push(await timeFloor(root, repo, env, broker));
         await reset(root, repo, env);
-        starts.push(await timeStart(root, repo, env, broker));
+        starts.push(await timeStart(repo, env, broker));
       }
       await reset(root, repo, env);
       const s = median(starts), f = median(floors);
       rows.push({
-        case: `${N} agents${broker ? " + dashboard/broker pane" : ", --no-broker"}`,
+        case: `${N} agents${
+          broker ? " + dashboard/broker pane" : ", --no-broker"
+        }`,
         "git paw start (median ms)": Math.round(s),
         "floor (median ms)": Math.round(f),
         ratio: (s / f).toFixed(2),
