@@ -21,6 +21,7 @@ import {
   createWorktree,
   createWorktrees,
   deleteBranch,
+  ensureExcluded,
   git,
   listBranches,
   validateBranchName,
@@ -355,6 +356,10 @@ async function freshStart(
         : {}),
     };
     await writeReceipt(receipt);
+    // git-paw's own state in the repo never shows up in `git status`.
+    for (const line of ["/.git-paw/sessions/", "/.git-paw/session.lock"]) {
+      await ensureExcluded(repo, line).catch(() => {});
+    }
     await buildSession({
       session,
       repo,
