@@ -69,3 +69,54 @@ Deno.test("git paw add and remove refuse duplicates, unknown agents and the last
     "feat/a",
   ]);
 });
+
+Deno.test("a failed git paw start leaves nothing behind", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  // The second agent's worktree path is taken by unrelated files.
+  const blocker = join(w.root, "proj-feat-b");
+  await Deno.mkdir(blocker);
+  await Deno.writeTextFile(join(blocker, "keep.txt"), "mine\n");
+  const r = await w.paw([
+    "start",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat/a,feat/b",
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /proj-feat-b already exists/);
+  assert.ok(!exists(join(w.root, "proj-feat-a")));
+  assert.equal(await Deno.readTextFile(join(blocker, "keep.txt")), "mine\n");
+  const branches = await w.git(["branch", "--format=%(refname:short)"]);
+  assert.deepEqual(branches.stdout.trim().split("\n"), ["main"]);
+  assert.equal((await w.tmux(["has-session", "-t", "=paw-proj"])).code, 1);
+  const st = await w.paw(["status", "--json"]);
+  assert.deepEqual(JSON.parse(st.stdout), { session: null });
+  assert.ok(!exists(join(w.repo, ".git-paw", "session.lock")));
+});
+
+Deno.test("git paw purge --stale purges sessions whose tmux is gone", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const s = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat/a",
+  ]);
+  assert.equal(s.code, 0, s.stderr);
+  const none = await w.paw(["purge", "--stale", "--force"]);
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /No stale sessions to purge\./);
+  await w.tmux(["kill-server"]);
+  const ask = await w.paw(["purge", "--stale"]);
+  assert.equal(ask.code, 2);
+  assert.match(ask.stderr, /--force/);
+  const p = await w.paw(["purge", "--stale", "--force"], w.root);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /Purged stale session 'paw-proj'\./);
+  assert.ok(!exists(join(w.root, "proj-feat-a")));
+  const st = await w.paw(["status", "--json"]);
+  assert.deepEqual(JSON.parse(st.stdout), { session: null });
+});
