@@ -157,7 +157,7 @@ export function renderFrame(
   const height = Math.max(1, Math.floor(opts.height));
   const { color, now } = opts;
   const L = () => new Line(width, color);
-  const lines: Line[] = [];
+  const lines: Array<Line | string> = [];
 
   // Title.
   const title = L().add("git-paw dashboard — ", "bold").add(
@@ -296,9 +296,9 @@ function renderPanel(
   width: number,
   room: number,
   color: boolean,
-): Line[] {
+): Array<Line | string> {
   const L = () => new Line(width, color);
-  const lines: Line[] = [];
+  const lines: Array<Line | string> = [];
   const chips = L();
   chipLabels().forEach((label, i) => {
     const active = i === 0
@@ -331,9 +331,26 @@ function renderPanel(
   const start = Math.max(0, Math.min(sel - rows + 1, visible.length - rows));
   const top = Math.max(0, Math.min(start, sel));
   for (let i = top; i < Math.min(visible.length, top + rows); i++) {
-    lines.push(panelRow(visible[i]!, i === sel, width, color));
+    lines.push(cachedPanelRow(visible[i]!, i === sel, width, color));
   }
   return lines;
+}
+
+const rowCache = new WeakMap<PanelEntry, { key: string; line: string }>();
+
+/** A panel row only changes with its width, selection and colour: memoise. */
+function cachedPanelRow(
+  p: PanelEntry,
+  selected: boolean,
+  width: number,
+  color: boolean,
+): string {
+  const key = `${width}|${selected}|${color}`;
+  const hit = rowCache.get(p);
+  if (hit && hit.key === key) return hit.line;
+  const line = String(panelRow(p, selected, width, color));
+  rowCache.set(p, { key, line });
+  return line;
 }
 
 function panelRow(

@@ -80,6 +80,7 @@ export async function runDashboard(
   let frameTimer: ReturnType<typeof setTimeout> | null = null;
   let tickTimer: ReturnType<typeof setTimeout> | null = null;
   let rosterDirty = true;
+  let lastDrawAt = 0;
   let done = false;
   let finish!: () => void;
   const finished = new Promise<void>((r) => finish = r);
@@ -114,6 +115,7 @@ export async function runDashboard(
       color: term.color,
     });
     const n = screen.draw(lines, size);
+    lastDrawAt = Date.now();
     deps.onFrame?.(state, n);
   };
   const schedule = () => {
@@ -160,12 +162,15 @@ export async function runDashboard(
     live = true;
     for (const e of buffered) applyEntry(state, e);
 
-    // Ages tick once a second (only the lines that changed are rewritten).
+    // Ages tick once a second; skipped when an event frame was drawn within
+    // the last half second (ages are then at most 1.5 s stale).
     const tick = () => {
       tickTimer = null;
       if (done) return;
-      rosterDirty = true;
-      draw();
+      if (Date.now() - lastDrawAt >= 500) {
+        rosterDirty = true;
+        draw();
+      }
       const ms = 1000 - (Date.now() % 1000) + 5;
       tickTimer = setTimeout(tick, ms);
     };
