@@ -181,3 +181,18 @@ export async function attachOrHint(session: string): Promise<void> {
 export function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/**
+ * Ignore SIGHUP from now on: a command run from a pane of the session it is
+ * tearing down keeps going when its own terminal closes.
+ */
+export function keepRunningOnHangup(): void {
+  try {
+    Deno.addSignalListener("SIGHUP", () => {});
+  } catch { /* not supported on this platform */ }
+}
+
+/** True when this process runs inside a pane of `session`. */
+export function insideSession(session: string): boolean {
+  return !!Deno.env.get("TMUX") && Deno.env.get("GIT_PAW_SESSION") === session;
+}

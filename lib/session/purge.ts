@@ -27,6 +27,7 @@ import {
   removeReceipts,
 } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
+import { insideSession, keepRunningOnHangup } from "./common.ts";
 import { removeSessionHooks, stripRepoAgentsBlock } from "../coord/setup.ts";
 import { unmergedCount } from "../adapters/git.ts";
 
@@ -85,9 +86,13 @@ async function confirmOrFail(question: string, force?: boolean) {
 export async function purgeSession(
   repo: string | null,
   receipt: Receipt,
+  done: string,
 ): Promise<void> {
   const s = receipt.session_name;
-  await killSession(s);
+  // From inside the session, killing it ends our own terminal: do it last.
+  const inside = insideSession(s);
+  if (inside) keepRunningOnHangup();
+  else await killSession(s);
   const repoOk = repo !== null && existsSync(repo);
   for (const w of receipt.worktrees) {
     if (!repoOk) break;
@@ -114,6 +119,8 @@ export async function purgeSession(
     );
   }
   await removeReceipts(repoOk ? repo : null, s);
+  println(done);
+  if (inside) await killSession(s);
 }
 
 /** Run `git paw purge`. */
@@ -164,8 +171,11 @@ export async function purgeCommand(opts: PurgeOptions): Promise<void> {
     opts.force,
   );
   await using _lock = await acquireLock(repo, { command: "purge" });
-  await purgeSession(repo, receipt);
-  println(`Purged session '${receipt.session_name}'.`);
+  await purgeSession(
+    repo,
+    receipt,
+    `Purged session '${receipt.session_name}'.`,
+  );
 }
 
 /** Machine-wide: purge every stale session (active receipt, tmux gone). */
@@ -200,13 +210,13 @@ async function purgeStale(opts: PurgeOptions): Promise<void> {
       continue;
     }
     const repo = existsSync(r.repo_path) ? r.repo_path : null;
+    const done = `Purged stale session '${r.session_name}'.`;
     if (repo) {
       await using _lock = await acquireLock(repo, { command: "purge --stale" });
-      await purgeSession(repo, r);
+      await purgeSession(repo, r, done);
     } else {
-      await purgeSession(null, r);
+      await purgeSession(null, r, done);
     }
-    println(`Purged stale session '${r.session_name}'.`);
   }
   if (refused) {
     throw new AppError(

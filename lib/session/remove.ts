@@ -26,7 +26,7 @@ import {
 import { eprintln, println } from "../cli/output.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
-import { syncDiscovery } from "./common.ts";
+import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { dirtyError } from "./purge.ts";
 import { teardownAgentWorktree } from "../coord/setup.ts";
 
@@ -79,22 +79,32 @@ export async function removeCommand(
     }
   }
   await using _lock = await acquireLock(repo, { command: "remove" });
+  let closePane: (() => Promise<void>) | null = null;
   if (await hasSession(s) === "alive") {
     const panes = await listPanes(s);
     const pane = panes.find((p) => p.agent === slugify(w.branch));
     if (pane) {
-      await killPane(pane.id);
       const rest = panes.filter((p) => p.id !== pane.id);
-      if (rest[0]) {
-        await selectLayout(
-          rest[0].id,
-          rest.some((p) => p.role === "dashboard")
-            ? "main-horizontal"
-            : "tiled",
-        ).catch(() => {});
-      }
+      closePane = async () => {
+        await killPane(pane.id);
+        if (rest[0]) {
+          await selectLayout(
+            rest[0].id,
+            rest.some((p) => p.role === "dashboard")
+              ? "main-horizontal"
+              : "tiled",
+          ).catch(() => {});
+        }
+      };
     }
   }
+  // Run from the agent's own pane: close it last (it is our terminal).
+  const own = closePane !== null &&
+    Deno.env.get("TMUX_PANE") !== undefined &&
+    (await listPanes(s)).some((p) =>
+      p.id === Deno.env.get("TMUX_PANE") && p.agent === slugify(w.branch)
+    );
+  if (closePane && !own) await closePane();
   if (opts.keepWorktree) {
     if (exists) {
       await teardownAgentWorktree({ repo, worktreePath: w.worktree_path });
@@ -120,4 +130,9 @@ export async function removeCommand(
   await writeReceipt(receipt);
   await syncDiscovery(receipt);
   println(`Removed '${w.branch}' from session '${s}'.`);
+  if (closePane && own) {
+    keepRunningOnHangup();
+    await _lock.release();
+    await closePane();
+  }
 }

@@ -9,7 +9,7 @@ import { println } from "../cli/output.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
-import { syncDiscovery } from "./common.ts";
+import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { stripRepoAgentsBlock } from "../coord/setup.ts";
 
 /** Run `git paw stop`. */
@@ -21,13 +21,17 @@ export async function stopCommand(): Promise<void> {
     return;
   }
   await using _lock = await acquireLock(repo, { command: "stop" });
-  if (await hasSession(receipt.session_name) === "alive") {
-    await killSession(receipt.session_name);
-  }
+  const alive = await hasSession(receipt.session_name) === "alive";
+  await syncDiscovery(receipt);
   await stripRepoAgentsBlock(repo);
   receipt.status = "stopped";
   await writeReceipt(receipt);
-  await syncDiscovery(receipt);
   println("Session stopped. Worktrees and state preserved.");
   println("Run `git paw start` to recover.");
+  // Last: when run from a pane of this session, this ends our own terminal.
+  if (alive) {
+    keepRunningOnHangup();
+    await _lock.release();
+    await killSession(receipt.session_name);
+  }
 }

@@ -1,7 +1,14 @@
 /** Session commands without a session, and the refusals of add/remove. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { exists, makeWorld, panes } from "./e2e_helpers.ts";
+import {
+  capture,
+  exists,
+  makeWorld,
+  panes,
+  statusJson,
+  waitFor,
+} from "./e2e_helpers.ts";
 
 Deno.test("session commands say plainly when this repo has no session", async () => {
   await using w = await makeWorld({ project: "proj" });
@@ -119,4 +126,51 @@ Deno.test("git paw purge --stale purges sessions whose tmux is gone", async () =
   assert.ok(!exists(join(w.root, "proj-feat-a")));
   const st = await w.paw(["status", "--json"]);
   assert.deepEqual(JSON.parse(st.stdout), { session: null });
+});
+
+Deno.test("git paw stop run from a shell inside the session still finishes", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const early = new URL("../../fixtures/early_exit_agent.sh", import.meta.url)
+    .pathname;
+  await w.writeConfig(`[clis.early]\ncommand = "${early}"\n`);
+  const s = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "early",
+    "--branches",
+    "feat/a,feat/b",
+  ]);
+  assert.equal(s.code, 0, s.stderr);
+  const wt = join(w.root, "proj-feat-a");
+  const pane = (await panes(w, "paw-proj")).find((p) => p.agent === "feat-a")!
+    .id;
+  await Deno.writeTextFile(join(wt, ".go"), "");
+  await waitFor(
+    "guard prompt",
+    async () => (await capture(w, pane)).includes("exited (code 3)"),
+  );
+  await w.tmux(["send-keys", "-t", pane, "Enter"]);
+  const ready = join(wt, "ready");
+  await waitFor("shell in the worktree", async () => {
+    await w.tmux(["send-keys", "-l", "-t", pane, `touch ${ready}\n`]);
+    return exists(ready);
+  });
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const config = new URL("../../deno.json", import.meta.url).pathname;
+  await w.tmux([
+    "send-keys",
+    "-l",
+    "-t",
+    pane,
+    `'${Deno.execPath()}' run -A --quiet --config '${config}' '${main}' stop\n`,
+  ]);
+  await waitFor(
+    "session stopped",
+    async () =>
+      (await w.tmux(["has-session", "-t", "=paw-proj"])).code === 1 &&
+      (await statusJson(w)).status === "stopped",
+    60_000,
+  );
+  assert.ok(!exists(join(w.repo, ".git-paw", "session.lock")));
 });
