@@ -137,11 +137,12 @@ export async function runDashboardCommand(
       await broker.close();
     }
   } catch (e) {
-    if (e instanceof AppError) {
-      await showAndWait(`error: ${e.message}`, controller.signal);
-      return;
+    // Keep the pane open so the reason stays visible.
+    const msg = e instanceof Error ? e.message : String(e);
+    if (!(e instanceof AppError) && Deno.env.get("GIT_PAW_DEBUG")) {
+      eprintln(e instanceof Error ? e.stack ?? msg : msg);
     }
-    throw e;
+    await showAndWait(`error: ${msg}`, controller.signal);
   } finally {
     for (const s of signals) {
       try {
