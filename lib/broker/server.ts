@@ -36,6 +36,7 @@ import {
   parseWatch,
 } from "../core/messages.ts";
 import { AppError } from "../core/errors.ts";
+import { fastParseStatus } from "../core/broker_fastpath.ts";
 import { VERSION } from "../version.ts";
 import { probeBroker, type ProbeResult } from "./probe.ts";
 
@@ -301,7 +302,7 @@ export async function startBroker(
       store.watch({ ...t, agent_id: id.id });
     }
   }
-  store.flush();
+  await store.flush();
 
   // Long-poll waiters per agent id.
   const waiters = new Map<string, Set<() => void>>();
@@ -312,10 +313,14 @@ export async function startBroker(
     for (const fn of set) fn();
   };
   // Outcomes waiting for their batch to reach the OS.
-  let pending: PublishOutcome[] = [];
-  store.onDurable = () => {
-    const done = pending;
-    pending = [];
+  const pending: PublishOutcome[] = [];
+  store.onDurable = (seqs) => {
+    // Batches complete in order; take the outcomes this batch made durable.
+    const top = seqs.length ? seqs[seqs.length - 1]! : 0;
+    let n = 0;
+    while (n < pending.length && pending[n]!.entry.seq <= top) n++;
+    if (n === 0) return;
+    const done = pending.splice(0, n);
     let roster = false;
     const woken = new Set<string>();
     for (const o of done) {
@@ -331,7 +336,9 @@ export async function startBroker(
   let closed = false;
 
   async function publishValue(input: unknown): Promise<PublishResult> {
-    const r = parseMessage(input);
+    // Common plain statuses skip zod (identical result, tested); the rest
+    // goes through the schemas.
+    const r = fastParseStatus(input) ?? parseMessage(input);
     if (!r.ok) return { ok: false, error: r.error };
     if (closed) {
       throw new AppError("Cannot publish: the broker is closed");
@@ -433,6 +440,7 @@ export async function startBroker(
       version: VERSION,
       session: opts.session,
       uptime_seconds: Math.max(0, Math.floor((now() - startedAt) / 1000)),
+      last_seq: store.durableSeq,
       agents: snapshot(store.state, now()),
     });
   }

@@ -114,6 +114,7 @@ Deno.test("GET /status reports git_paw, version, session, uptime and sorted agen
   assert.equal(typeof r.json.version, "string");
   assert.equal(r.json.session, "paw-demo");
   assert.equal(typeof r.json.uptime_seconds, "number");
+  assert.equal(r.json.last_seq, 2);
   assert.deepEqual(r.json.agents, [
     {
       agent_id: "feat-a",

@@ -1,0 +1,518 @@
+/**
+ * Broker benchmark (`deno task bench broker`): three ratios, measured side by
+ * side in one run with `wrk` as the load client (far cheaper than the server).
+ *
+ * (a) publish req/s of `git-paw broker` (durability on) ÷ a bare `Deno.serve`
+ *     that only parses the JSON body and answers 202 — same wrk script;
+ * (b) poll req/s reading the same 10 messages from a 100,000-message inbox ÷
+ *     from a 20-message inbox;
+ * (c) broker RSS after 1,000,000 published messages − RSS after 10,000.
+ *
+ * Servers run as subprocesses so the bench's own event loop costs them
+ * nothing. Without `/usr/bin/wrk` the wrk parts are skipped with a note.
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BenchResult } from "./run.ts";
+import { parseMessage } from "../lib/core/messages.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const WRK = "/usr/bin/wrk";
+const DURATION = Number(Deno.env.get("BROKER_BENCH_SECONDS") ?? "5");
+const CONNS = 32;
+
+const STATUS_BODY = JSON.stringify({
+  type: "agent.status",
+  agent_id: "feat-bench",
+  payload: { status: "working", modified_files: ["src/a.ts", "src/b.ts"] },
+});
+
+const BARE_SERVER = `
+const s = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen({ port }) {
+  console.log("http://127.0.0.1:" + port);
+} }, async (req) => {
+  await req.json();
+  return new Response(null, { status: 202 });
+});
+`;
+
+function luaPost(body: string): string {
+  return `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = ${JSON.stringify(body)}
+`;
+}
+
+/** Many agents, every 10th request an artifact broadcast to 20 inboxes. */
+const LUA_MIXED = `
+local n = 0
+request = function()
+  n = n + 1
+  local id = "feat-a" .. (n % 20)
+  local body
+  if n % 10 == 0 then
+    body = '{"type":"agent.artifact","agent_id":"' .. id .. '","payload":{"status":"done","exports":["f' .. n .. '"],"modified_files":["src/' .. n .. '.ts"]}}'
+  else
+    body = '{"type":"agent.status","agent_id":"' .. id .. '","payload":{"status":"working","modified_files":["src/x.ts"],"message":"step ' .. n .. '"}}'
+  end
+  return wrk.format("POST", "/publish", {["Content-Type"] = "application/json"}, body)
+end
+`;
+
+type Proc = { child: Deno.ChildProcess; url: string; pid: number };
+
+async function spawnServer(args: string[]): Promise<Proc> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited before printing its URL: ${out}`);
+    out += value;
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    for (;;) if ((await reader.read()).done) break;
+  })();
+  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out)?.[0];
+  if (!url) throw new Error(`no URL in: ${out}`);
+  return { child, url, pid: child.pid };
+}
+
+async function stop(p: Proc): Promise<void> {
+  try {
+    p.child.kill("SIGTERM");
+  } catch { /* gone */ }
+  await p.child.status;
+}
+
+async function startBrokerProc(dataDir: string): Promise<Proc> {
+  return await spawnServer([
+    "run",
+    "-A",
+    MAIN,
+    "broker",
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--session",
+    "bench",
+  ]);
+}
+
+type WrkResult = {
+  rps: number;
+  non2xx: number;
+  requests: number;
+  p50: string;
+  p99: string;
+};
+
+async function wrk(
+  url: string,
+  lua: string,
+  seconds: number,
+  conns = CONNS,
+): Promise<WrkResult> {
+  const dir = await Deno.makeTempDir({ prefix: "paw-wrk-" });
+  try {
+    const script = join(dir, "s.lua");
+    await Deno.writeTextFile(script, lua);
+    const out = await new Deno.Command(WRK, {
+      args: [
+        "-t1",
+        `-c${conns}`,
+        `-d${seconds}s`,
+        "--latency",
+        "-s",
+        script,
+        url,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+    const non2xx = Number(
+      /Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0,
+    );
+    const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+    const p50 = /50%\s+(\S+)/.exec(text)?.[1] ?? "?";
+    const p99 = /99%\s+(\S+)/.exec(text)?.[1] ?? "?";
+    if (!Number.isFinite(rps)) {
+      throw new Error(
+        `wrk failed: ${text} ${new TextDecoder().decode(out.stderr)}`,
+      );
+    }
+    return { rps, non2xx, requests, p50, p99 };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const s = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(s)?.[1] ?? NaN);
+}
+
+async function lastSeq(url: string): Promise<number> {
+  const r = await fetch(`${url}/status`);
+  return (await r.json()).last_seq;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+async function benchPublish(): Promise<BenchResult> {
+  const bareDir = await Deno.makeTempDir({ prefix: "paw-bare-" });
+  const dataDir = await Deno.makeTempDir({ prefix: "paw-bench-" });
+  try {
+    const bareFile = join(bareDir, "bare.ts");
+    await Deno.writeTextFile(bareFile, BARE_SERVER);
+    const lua = luaPost(STATUS_BODY);
+    const runs: Array<{ bare: WrkResult; broker: WrkResult }> = [];
+    // Alternate twice so drift (thermal, neighbours) hits both sides alike.
+    for (let round = 0; round < 2; round++) {
+      const bare = await spawnServer(["run", "-A", bareFile]);
+      await wrk(`${bare.url}/publish`, lua, 1); // warm-up
+      const b = await wrk(`${bare.url}/publish`, lua, DURATION);
+      await stop(bare);
+      const broker = await startBrokerProc(dataDir);
+      await wrk(`${broker.url}/publish`, lua, 1);
+      const k = await wrk(`${broker.url}/publish`, lua, DURATION);
+      await stop(broker);
+      runs.push({ bare: b, broker: k });
+    }
+    const bare = Math.max(...runs.map((r) => r.bare.rps));
+    const broker = Math.max(...runs.map((r) => r.broker.rps));
+    const ratio = broker / bare;
+    // Everything acknowledged is in the log.
+    const lines = (await Deno.readTextFile(join(dataDir, "bench.jsonl")))
+      .split("\n").filter((l) => l).length;
+    const acked = runs.reduce(
+      (a, r) => a + r.broker.requests - r.broker.non2xx,
+      0,
+    );
+    return {
+      title: "Broker publish throughput (wrk, durability on)",
+      rows: [
+        ...runs.flatMap((r, i) => [
+          {
+            server: `bare Deno.serve (parse JSON, 202) — round ${i + 1}`,
+            "req/s": fmt(r.bare.rps),
+            p50: r.bare.p50,
+            p99: r.bare.p99,
+            "non-2xx": r.bare.non2xx,
+          },
+          {
+            server: `git-paw broker /publish — round ${i + 1}`,
+            "req/s": fmt(r.broker.rps),
+            p50: r.broker.p50,
+            p99: r.broker.p99,
+            "non-2xx": r.broker.non2xx,
+          },
+        ]),
+        {
+          server: "**ratio broker ÷ bare (best of each)**",
+          "req/s": `**${fmt(ratio, 2)}**`,
+          p50: "",
+          p99: "",
+          "non-2xx": "",
+        },
+      ],
+      notes: [
+        `wrk -t1 -c${CONNS} -d${DURATION}s, one agent.status body (${STATUS_BODY.length} B). Goal ≥ 0.6: ${
+          ratio >= 0.6 ? "met" : "NOT met"
+        }.`,
+        `Durability check: ${fmt(lines)} lines in the session log for ≥ ${
+          fmt(acked)
+        } acknowledged publishes (including warm-ups): ${
+          lines >= acked ? "nothing lost" : "LOST MESSAGES"
+        }.`,
+      ],
+    };
+  } finally {
+    await Deno.remove(bareDir, { recursive: true });
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/** Write a session log directly (the broker replays it on start). */
+async function writeLog(path: string, messages: unknown[]): Promise<void> {
+  const f = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  try {
+    const enc = new TextEncoder();
+    let buf: string[] = [];
+    const ts = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < messages.length; i++) {
+      buf.push(
+        `{"seq":${i + 1},"timestamp_unix_secs":${ts},"message":${
+          JSON.stringify(messages[i])
+        }}\n`,
+      );
+      if (buf.length >= 5000) {
+        await f.write(enc.encode(buf.join("")));
+        buf = [];
+      }
+    }
+    await f.write(enc.encode(buf.join("")));
+  } finally {
+    f.close();
+  }
+}
+
+function norm(input: unknown): unknown {
+  const r = parseMessage(input);
+  if (!r.ok) throw new Error(JSON.stringify(r.error.body));
+  return r.message;
+}
+
+async function benchPoll(): Promise<BenchResult> {
+  const dataDir = await Deno.makeTempDir({ prefix: "paw-bench-" });
+  try {
+    // big: 99,990 artifacts + the 10 shared ones = 100,000.
+    // small: 10 feedbacks + the 10 shared ones = 20.
+    const msgs: unknown[] = [];
+    msgs.push(
+      norm({
+        type: "agent.status",
+        agent_id: "big",
+        payload: { status: "working" },
+      }),
+    );
+    for (let i = 0; i < 99_990; i++) {
+      msgs.push(norm({
+        type: "agent.artifact",
+        agent_id: `feat-w${i % 5}`,
+        payload: {
+          status: "done",
+          exports: [`f${i}`],
+          modified_files: [`src/${i}.ts`],
+        },
+      }));
+    }
+    msgs.push(
+      norm({
+        type: "agent.status",
+        agent_id: "small",
+        payload: { status: "working" },
+      }),
+    );
+    for (let i = 0; i < 10; i++) {
+      msgs.push(norm({
+        type: "agent.feedback",
+        agent_id: "small",
+        payload: { from: "supervisor", errors: [`e${i}`] },
+      }));
+    }
+    const sharedSince = msgs.length;
+    for (let i = 0; i < 10; i++) {
+      msgs.push(norm({
+        type: "agent.artifact",
+        agent_id: "feat-w0",
+        payload: {
+          status: "done",
+          exports: [`shared${i}`],
+          modified_files: [],
+        },
+      }));
+    }
+    await writeLog(join(dataDir, "bench.jsonl"), msgs);
+    const t0 = performance.now();
+    const broker = await startBrokerProc(dataDir);
+    const replayMs = performance.now() - t0;
+    try {
+      const check = async (id: string) => {
+        const r = await (await fetch(`${broker.url}/messages/${id}?since=0`))
+          .json();
+        return r.messages.length as number;
+      };
+      const sizes = { big: await check("big"), small: await check("small") };
+      const get = (id: string, since: number) =>
+        `wrk.method = "GET"\nwrk.path = "/messages/${id}?since=${since}"\n`;
+      const body = async (id: string) =>
+        await (await fetch(`${broker.url}/messages/${id}?since=${sharedSince}`))
+          .text();
+      const same = (await body("big")) === (await body("small"));
+      await wrk(broker.url, get("big", sharedSince), 1);
+      const runs: Array<{ big: WrkResult; small: WrkResult }> = [];
+      for (let round = 0; round < 2; round++) {
+        const big = await wrk(broker.url, get("big", sharedSince), DURATION);
+        const small = await wrk(
+          broker.url,
+          get("small", sharedSince),
+          DURATION,
+        );
+        runs.push({ big, small });
+      }
+      // Extra: 10 old messages from the middle of the big inbox (read from disk).
+      const cold = await wrk(
+        broker.url,
+        `wrk.method = "GET"\nwrk.path = "/messages/big?since=50000&limit=10"\n`,
+        DURATION,
+      );
+      const big = Math.max(...runs.map((r) => r.big.rps));
+      const small = Math.max(...runs.map((r) => r.small.rps));
+      const ratio = big / small;
+      return {
+        title: "Broker poll cost vs inbox size (wrk, GET /messages)",
+        rows: [
+          ...runs.flatMap((r, i) => [
+            {
+              inbox: `100,000 messages (${fmt(sizes.big)}) — round ${i + 1}`,
+              "req/s": fmt(r.big.rps),
+              p50: r.big.p50,
+              p99: r.big.p99,
+            },
+            {
+              inbox: `20 messages (${fmt(sizes.small)}) — round ${i + 1}`,
+              "req/s": fmt(r.small.rps),
+              p50: r.small.p50,
+              p99: r.small.p99,
+            },
+          ]),
+          {
+            inbox: "**ratio 100,000 ÷ 20 (best of each)**",
+            "req/s": `**${fmt(ratio, 2)}**`,
+            p50: "",
+            p99: "",
+          },
+          {
+            inbox: "(info) 10 old messages read back from disk, 100,000 inbox",
+            "req/s": fmt(cold.rps),
+            p50: cold.p50,
+            p99: cold.p99,
+          },
+        ],
+        notes: [
+          `Both polls return the same 10 messages (identical bodies: ${same}). Goal ≥ 0.8: ${
+            ratio >= 0.8 ? "met" : "NOT met"
+          }. Replay of the ${fmt(msgs.length)}-entry log at start: ${
+            fmt(replayMs)
+          } ms (includes process start).`,
+        ],
+      };
+    } finally {
+      await stop(broker);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+async function benchRss(): Promise<BenchResult> {
+  const dataDir = await Deno.makeTempDir({ prefix: "paw-bench-" });
+  try {
+    const broker = await startBrokerProc(dataDir);
+    try {
+      const fill = async (target: number) => {
+        for (;;) {
+          const have = await lastSeq(broker.url);
+          if (have >= target) return have;
+          const left = target - have;
+          // ~20k req/s is a safe lower bound; never overshoot by much.
+          const secs = Math.max(1, Math.min(20, Math.floor(left / 25_000)));
+          if (left < 20_000) {
+            // Top up precisely with small in-order batches over HTTP.
+            await Promise.all(
+              Array.from(
+                { length: Math.min(left, 500) },
+                (_, i) =>
+                  fetch(`${broker.url}/publish`, {
+                    method: "POST",
+                    headers: { "content-type": "application/json" },
+                    body: JSON.stringify({
+                      type: "agent.status",
+                      agent_id: `feat-a${i % 20}`,
+                      payload: { status: "working" },
+                    }),
+                  }).then((r) => r.body?.cancel()),
+              ),
+            );
+          } else {
+            await wrk(`${broker.url}/publish`, LUA_MIXED, secs);
+          }
+        }
+      };
+      const settle = () => new Promise((r) => setTimeout(r, 1500));
+      const t0 = performance.now();
+      const at10k = await fill(10_000);
+      await settle();
+      const rss10k = await rssKiB(broker.pid);
+      const at1m = await fill(1_000_000);
+      const fillSecs = (performance.now() - t0) / 1000;
+      await settle();
+      const rss1m = await rssKiB(broker.pid);
+      const diffMiB = (rss1m - rss10k) / 1024;
+      const logBytes = (await Deno.stat(join(dataDir, "bench.jsonl"))).size;
+      return {
+        title:
+          "Broker memory after 1,000,000 messages (RSS of the broker process)",
+        rows: [
+          {
+            point: `after ${fmt(at10k)} messages`,
+            "VmRSS MiB": fmt(rss10k / 1024, 1),
+          },
+          {
+            point: `after ${fmt(at1m)} messages`,
+            "VmRSS MiB": fmt(rss1m / 1024, 1),
+          },
+          { point: "**difference**", "VmRSS MiB": `**${fmt(diffMiB, 1)}**` },
+        ],
+        notes: [
+          `Published over HTTP (wrk, 20 agents, every 10th message an artifact broadcast to the other inboxes) in ${
+            fmt(fillSecs, 1)
+          } s; session log ${
+            fmt(logBytes / 1024 / 1024, 1)
+          } MiB on disk. Goal ≤ 64 MiB: ${diffMiB <= 64 ? "met" : "NOT met"}.`,
+        ],
+      };
+    } finally {
+      await stop(broker);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/** Entry point for bench/run.ts. */
+export async function run(): Promise<BenchResult[]> {
+  let haveWrk = true;
+  try {
+    await Deno.stat(WRK);
+  } catch {
+    haveWrk = false;
+  }
+  if (!haveWrk) {
+    return [{
+      title: "Broker benchmarks",
+      rows: [],
+      notes: [
+        `${WRK} is missing (apt-get install wrk): publish, poll and RSS benches skipped.`,
+      ],
+    }];
+  }
+  const only = Deno.env.get("BROKER_BENCH_ONLY");
+  const out: BenchResult[] = [];
+  if (!only || only === "publish") out.push(await benchPublish());
+  if (!only || only === "poll") out.push(await benchPoll());
+  if (!only || only === "rss") out.push(await benchRss());
+  return out;
+}
