@@ -155,3 +155,44 @@ Deno.test("stripRepoAgentsBlock() removes a root AGENTS.md that held only the bl
   await stripRepoAgentsBlock(t.repo); // no-op the second time
   assert.equal(await status(t.repo), "");
 });
+
+Deno.test("setupAgentWorktree() renders a repo's own coordination skill and warns about leftovers", async () => {
+  await using t = await tempRepo({
+    files: {
+      ".agents/skills/coordination/SKILL.md":
+        "---\nname: coordination\ndescription: house style\n---\n## House coordination\nPing {{GIT_PAW_BROKER_URL}} as {{BRANCH_ID}}; see {{TICKET_URL}}.\n",
+    },
+  });
+  const wt = await addWorktree(t, "feat/own");
+  const warnings: string[] = [];
+  await setupAgentWorktree({
+    repo: t.repo,
+    project: "repo",
+    worktreePath: wt,
+    branch: "feat/own",
+    agentId: "feat-own",
+    cli: "demo",
+    brokerUrl: "http://127.0.0.1:9",
+    peers: [],
+    config: defaultConfig(),
+    hookSelf: SELF,
+    warn: (l) => warnings.push(l),
+  });
+  const text = await Deno.readTextFile(join(wt, "AGENTS.md"));
+  assert.ok(
+    text.includes(
+      "## House coordination\nPing http://127.0.0.1:9 as feat-own; see {{TICKET_URL}}.",
+    ),
+  );
+  assert.ok(!text.includes("description: house style"), "frontmatter stripped");
+  assert.ok(
+    !text.includes("Working alongside other agents"),
+    "embedded skill replaced",
+  );
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /^warning: skill coordination: unknown placeholder \{\{TICKET_URL\}\} left as is \(.*SKILL\.md\)$/,
+  );
+  assert.equal(await status(wt), "");
+});

@@ -382,3 +382,36 @@ Deno.test("publish raw validates and sends a hand-written message", async () => 
     payload: { question: "why?" },
   }]);
 });
+
+Deno.test("inbox keeps its cursor under $XDG_STATE_HOME outside a git worktree", async () => {
+  await using b = await tempBroker();
+  const dir = await Deno.makeTempDir({ prefix: "paw-coord-nogit-" });
+  try {
+    const env = {
+      ...agentEnv(b, "feat-solo"),
+      XDG_STATE_HOME: join(dir, "state"),
+      GIT_CEILING_DIRECTORIES: dir,
+    };
+    assert.equal(
+      (await paw(["publish", "status", "working"], { cwd: dir, env })).code,
+      0,
+    );
+    await b.publish({
+      type: "agent.feedback",
+      agent_id: "feat-solo",
+      payload: { from: "supervisor", errors: ["one"] },
+    });
+    const first = await paw(["inbox"], { cwd: dir, env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /feedback from supervisor/);
+    const cursor = JSON.parse(
+      await Deno.readTextFile(
+        join(dir, "state", "git-paw", "inbox-cursor.json"),
+      ),
+    );
+    assert.equal(cursor.cursors[`${b.url} feat-solo`], b.lastSeq());
+    assert.equal((await paw(["inbox"], { cwd: dir, env })).stdout, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
