@@ -159,47 +159,88 @@ export type BuiltSession = {
  * half-built session is killed before the error propagates.
  */
 export async function buildSession(plan: LaunchPlan): Promise<BuiltSession> {
+  // One tmux invocation: each split makes the new pane the active one, so
+  // `-t =<session>:` (the active pane) names it for its title and options.
   const target = `${sessionTarget(plan.session)}:`;
-  const panes: PaneCmd[] = [];
+  const panes: Array<PaneCmd & { title: string; role: string; id: string }> =
+    [];
   if (plan.brokerUrl) {
     panes.push({
       cwd: plan.repo,
       env: baseEnv(plan),
       argv: dashboardArgv(plan.session, plan.repo),
+      title: "dashboard",
+      role: "dashboard",
+      id: "",
     });
   }
-  for (const a of plan.agents) panes.push(agentCmd(plan, a));
+  for (const a of plan.agents) {
+    panes.push({
+      ...agentCmd(plan, a),
+      title: a.branch,
+      role: a.branch,
+      id: a.agentId,
+    });
+  }
   if (panes.length === 0) throw new Error("internal: no panes to launch");
 
-  const cmds: string[][] = [[
-    "new-session",
-    "-d",
-    "-s",
-    plan.session,
-    "-x",
-    "480",
-    "-y",
-    "140",
-    "-P",
-    "-F",
-    "#{pane_id}",
-    ...paneOpts(panes[0]!),
-  ]];
-  for (const p of panes.slice(1)) {
-    cmds.push(["select-layout", "-t", target, "tiled"]);
+  const cmds: string[][] = [];
+  panes.forEach((p, i) => {
+    if (i === 0) {
+      cmds.push([
+        "new-session",
+        "-d",
+        "-s",
+        plan.session,
+        "-x",
+        "480",
+        "-y",
+        "140",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        ...paneOpts(p),
+      ]);
+    } else {
+      cmds.push(["select-layout", "-t", target, "tiled"]);
+      cmds.push([
+        "split-window",
+        "-t",
+        target,
+        "-P",
+        "-F",
+        "#{pane_id}",
+        ...paneOpts(p),
+      ]);
+    }
+    cmds.push(...paneDecor(target, p.title, p.role, p.id));
+  });
+  cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
+  cmds.push([
+    "set-environment",
+    "-t",
+    sessionTarget(plan.session),
+    "GIT_PAW_REPO",
+    plan.repo,
+  ]);
+  if (plan.brokerUrl) {
     cmds.push([
-      "split-window",
+      "set-environment",
       "-t",
-      target,
-      "-P",
-      "-F",
-      "#{pane_id}",
-      ...paneOpts(p),
+      sessionTarget(plan.session),
+      "GIT_PAW_BROKER_URL",
+      plan.brokerUrl,
     ]);
   }
-  let ids: string[];
+  if (plan.borderAffordances) cmds.push(...borderOptions(target));
+  cmds.push([
+    "select-layout",
+    "-t",
+    target,
+    plan.brokerUrl ? "main-horizontal" : "tiled",
+  ]);
   try {
-    ids = await tmuxBatch(cmds);
+    const ids = await tmuxBatch(cmds);
     if (ids.length !== panes.length) {
       throw new AppError(
         `Tmux error: expected ${panes.length} panes, tmux reported ${ids.length}`,
@@ -208,44 +249,6 @@ export async function buildSession(plan: LaunchPlan): Promise<BuiltSession> {
     }
     const dashboardPane = plan.brokerUrl ? ids[0]! : null;
     const agentPanes = plan.brokerUrl ? ids.slice(1) : ids;
-    const decor: string[][] = [];
-    decor.push([
-      "set-option",
-      "-t",
-      `${sessionTarget(plan.session)}:`,
-      "mouse",
-      plan.mouse ? "on" : "off",
-    ]);
-    decor.push([
-      "set-environment",
-      "-t",
-      sessionTarget(plan.session),
-      "GIT_PAW_REPO",
-      plan.repo,
-    ]);
-    if (plan.brokerUrl) {
-      decor.push([
-        "set-environment",
-        "-t",
-        sessionTarget(plan.session),
-        "GIT_PAW_BROKER_URL",
-        plan.brokerUrl,
-      ]);
-    }
-    if (dashboardPane) {
-      decor.push(...paneDecor(dashboardPane, "dashboard", "dashboard", ""));
-    }
-    plan.agents.forEach((a, i) => {
-      decor.push(...paneDecor(agentPanes[i]!, a.branch, a.branch, a.agentId));
-    });
-    if (plan.borderAffordances) decor.push(...borderOptions(ids[0]!));
-    decor.push([
-      "select-layout",
-      "-t",
-      ids[0]!,
-      dashboardPane ? "main-horizontal" : "tiled",
-    ]);
-    await tmuxBatch(decor);
     await afterLaunch(plan, plan.agents, agentPanes);
     return { dashboardPane, agentPanes };
   } catch (e) {
