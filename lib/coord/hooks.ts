@@ -167,8 +167,13 @@ export async function installHooksInto(
           "hook_conflict",
         );
       }
-      await Deno.rename(file, aside);
-      touched.push(aside);
+      try {
+        await Deno.rename(file, aside);
+        touched.push(aside);
+      } catch (e) {
+        // Another setup moved it a moment ago: that one keeps it safe.
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
     }
     const script = renderHookScript(name, self);
     if (current !== script) {
