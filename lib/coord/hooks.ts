@@ -274,10 +274,15 @@ async function post(
     io.eprintln(`git-paw: not published: ${parsed.error.body.error}`);
     return false;
   }
+  // A broker bound beyond loopback wants the session token (pane env).
+  const token = Deno.env.get("GIT_PAW_BROKER_TOKEN");
   try {
     const res = await fetch(`${url.replace(/\/+$/, "")}/publish`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify(parsed.message),
       signal: AbortSignal.timeout(HOOK_PUBLISH_TIMEOUT_MS),
     });
