@@ -214,7 +214,7 @@ export async function run(): Promise<BenchResult[]> {
     title: "Session start: `git paw start` vs direct git + tmux commands",
     rows,
     notes: [
-      `Median of ${ROUNDS} rounds each, alternating floor and start. Floor = ${N} sequential \`git worktree add -b\` + \`tmux new-session\` + \`select-layout\`/\`split-window\` per extra pane, same pane argv. \`git paw start\` wall time includes Deno start-up, config, validation, port probe, receipts, titles/options and the final layout. Goal: ratio ≤ 1.3. Fixed costs the floor does not pay: Deno start-up and module loading (~150 ms), per-worktree AGENTS.md/hooks/marker setup (~10 ms per agent), the safe worktree creation of `createWorktrees` (validation, reuse and rebase checks), receipts and discovery file. All tmux work is one `tmux` invocation.`,
+      `Median of ${ROUNDS} rounds each, alternating floor and start. Floor = ${N} sequential \`git worktree add -b\` + \`tmux new-session\` + \`select-layout\`/\`split-window\` per extra pane, same pane argv. \`git paw start\` wall time includes Deno start-up, config, validation, port probe, receipts, titles/options and the final layout. Goal: ratio ≤ 1.3. Fixed costs the floor does not pay: Deno start-up and module loading (~150 ms), per-worktree AGENTS.md/hooks/marker setup (~10 ms per agent), the safe worktree creation of createWorktrees (validation, reuse and rebase checks), receipts and discovery file. All tmux work is one tmux invocation.`,
     ],
   }];
 }
