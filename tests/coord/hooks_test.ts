@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   removeSessionHooks,
   setupAgentWorktree,
@@ -16,6 +16,7 @@ import {
   addWorktree,
   deadUrl,
   git,
+  MAIN_TS,
   run,
   SELF,
   status,
@@ -276,4 +277,44 @@ Deno.test("a broker that is down never blocks a commit", async () => {
     /commit not published — broker at http:\/\/127\.0\.0\.1:\d+ not reachable/,
   );
   assert.equal((await git(wt, "log", "-1", "--format=%s")).trim(), "offline");
+});
+
+Deno.test("hooks run git-paw from the baked argv when it is not on PATH, even from a quoted path", async () => {
+  await using broker = await tempBroker();
+  await using t = await tempRepo();
+  // A checkout path with a space and a quote (a symlink to this checkout).
+  const odd = join(t.root, "it's a checkout");
+  await Deno.symlink(dirname(MAIN_TS), odd);
+  const self = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    "--config",
+    join(odd, "deno.json"),
+    join(odd, "main.ts"),
+  ];
+  const wt = await addWorktree(t, "feat/path");
+  await setupAgentWorktree({
+    repo: t.repo,
+    project: "repo",
+    worktreePath: wt,
+    branch: "feat/path",
+    agentId: "feat-path",
+    cli: "demo",
+    brokerUrl: broker.url,
+    peers: [],
+    config: defaultConfig(),
+    hookSelf: self,
+    warn: () => {},
+  });
+  await Deno.writeTextFile(join(wt, "p.txt"), "p\n");
+  await git(wt, "add", "-A");
+  const r = await run("git", ["commit", "-q", "-m", "no PATH"], wt, {
+    PATH: "/usr/bin:/bin", // git and sh only: neither deno nor git-paw
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  const arts = artifacts(await broker.logSince(0));
+  assert.equal(arts.length, 1);
 });
