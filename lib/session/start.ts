@@ -5,7 +5,7 @@
  * launch removes what it created.
  * @module
  */
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { existsSync } from "node:fs";
 import { AppError, UsageError } from "../core/errors.ts";
 import {
@@ -18,6 +18,7 @@ import {
 import { sessionBaseName, slugify } from "../core/slug.ts";
 import type { Config } from "../core/config.ts";
 import {
+  type CreatedWorktree,
   createWorktree,
   createWorktrees,
   deleteBranch,
@@ -48,8 +49,11 @@ import {
   syncDiscovery,
 } from "./common.ts";
 import {
+  brokerDataDir,
   findReceiptForRepo,
   readReceipt,
+  receiptPath,
+  receiptsDir,
   removeReceipts,
   writeReceipt,
 } from "./receipt.ts";
@@ -78,7 +82,11 @@ type Choice = { branch: string; cli: string };
 export async function startCommand(opts: StartOptions): Promise<void> {
   const ctx = await repoContext();
   await requireTmux();
-  const existing = await findReceiptForRepo(ctx.repo);
+  let existing = await findReceiptForRepo(ctx.repo);
+  // A receipt without agents is the name reservation of a start that is
+  // running (or died before creating anything): freshStart sorts it out
+  // under the lock.
+  if (existing && existing.worktrees.length === 0) existing = null;
   if (existing && !opts.dryRun) {
     const live = await hasSession(existing.session_name);
     const d = decideStart(existing, live === "alive");
@@ -227,6 +235,48 @@ async function pickSessionName(project: string, repo: string): Promise<string> {
   );
 }
 
+/**
+ * Claim a session name for `repo` atomically: the receipt file is created
+ * exclusively (a placeholder with no agents), so two repos with the same
+ * project name starting at once never share a name or overwrite each
+ * other's receipt.
+ */
+async function reserveSessionName(
+  project: string,
+  repo: string,
+): Promise<string> {
+  const base = sessionBaseName(project);
+  await Deno.mkdir(receiptsDir(), { recursive: true });
+  for (let i = 1; i <= 11; i++) {
+    const name = i === 1 ? base : `${base}-${i}`;
+    if (await hasSession(name) === "alive") continue;
+    const placeholder: Receipt = {
+      session_name: name,
+      repo_path: repo,
+      project_name: project,
+      created_at: nowIso(),
+      status: "active",
+      worktrees: [],
+      mode: "bare",
+    };
+    try {
+      await Deno.writeTextFile(
+        receiptPath(name),
+        JSON.stringify(placeholder, null, 2) + "\n",
+        { createNew: true },
+      );
+      return name;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) continue;
+      throw e;
+    }
+  }
+  throw new AppError(
+    `Tmux error: too many session name collisions for '${base}'`,
+    "tmux",
+  );
+}
+
 async function freshStart(
   repo: string,
   config: Config,
@@ -234,7 +284,6 @@ async function freshStart(
 ): Promise<void> {
   const project = basename(repo);
   const choices = await chooseAgents(repo, config, opts);
-  const session = await pickSessionName(project, repo);
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
   const planned = choices.map((c) => ({
     ...c,
@@ -242,6 +291,7 @@ async function freshStart(
   }));
 
   if (opts.dryRun) {
+    const session = await pickSessionName(project, repo);
     println("Dry run — session plan:");
     println(`Session: ${session}`);
     println(`Mouse:   ${config.mouse ? "on" : "off"}`);
@@ -260,41 +310,18 @@ async function freshStart(
   await using _lock = await acquireLock(repo, { command: "start" });
   // Another start may have won the race while we waited for the lock.
   const raced = await findReceiptForRepo(repo);
-  if (raced) {
+  if (raced && raced.worktrees.length === 0) {
+    // We hold the lock, so no start is running: a dead start's reservation.
+    await removeReceipts(repo, raced.session_name);
+  } else if (raced) {
     throw new AppError(
       `Session error: session '${raced.session_name}' was just created by another command. Run \`git paw start\` again to attach.`,
       "session_exists",
     );
   }
-  const port = brokerOn
-    ? await chooseBrokerPort(config.broker.bind, config.broker.port, session)
-    : null;
-  const url = port ? brokerUrlOf(config.broker.bind, port) : null;
-
+  const session = await reserveSessionName(project, repo);
   const t0 = performance.now();
-  const created = await createWorktrees(
-    repo,
-    planned.map((p) => ({
-      branch: p.branch,
-      path: p.path,
-      rebase: opts.rebase ?? true,
-    })),
-    {
-      onProgress: (e) => {
-        if (e.kind === "start") {
-          eprintln(`Creating worktree for ${e.branch}...`);
-        }
-        if (e.kind === "failed") {
-          eprintln(`  ...${e.branch} failed: ${e.error.message}`);
-        }
-        if (e.kind === "done" && e.result.rebase.status === "failed") {
-          eprintln(
-            `warning: ${e.branch} was not rebased onto ${e.result.rebase.onto}: ${e.result.rebase.detail}`,
-          );
-        }
-      },
-    },
-  );
+  let created: CreatedWorktree[] = [];
   const rollback = async () => {
     await killSession(session);
     for (const c of created) {
@@ -316,7 +343,36 @@ async function freshStart(
     }
     await removeReceipts(repo, session).catch(() => {});
   };
+  let port: number | null = null;
+  let url: string | null = null;
   try {
+    port = brokerOn
+      ? await chooseBrokerPort(config.broker.bind, config.broker.port, session)
+      : null;
+    url = port ? brokerUrlOf(config.broker.bind, port) : null;
+    created = await createWorktrees(
+      repo,
+      planned.map((p) => ({
+        branch: p.branch,
+        path: p.path,
+        rebase: opts.rebase ?? true,
+      })),
+      {
+        onProgress: (e) => {
+          if (e.kind === "start") {
+            eprintln(`Creating worktree for ${e.branch}...`);
+          }
+          if (e.kind === "failed") {
+            eprintln(`  ...${e.branch} failed: ${e.error.message}`);
+          }
+          if (e.kind === "done" && e.result.rebase.status === "failed") {
+            eprintln(
+              `warning: ${e.branch} was not rebased onto ${e.result.rebase.onto}: ${e.result.rebase.detail}`,
+            );
+          }
+        },
+      },
+    );
     const worktrees: ReceiptWorktree[] = created.map((c, i) => ({
       branch: c.branch,
       worktree_path: c.path,
@@ -351,6 +407,10 @@ async function freshStart(
         ? {
           broker_port: port,
           broker_bind: config.broker.bind,
+          broker_log_path: join(
+            brokerDataDir(session),
+            `${session}.broker.log`,
+          ),
           dashboard_pane: 0,
         }
         : {}),

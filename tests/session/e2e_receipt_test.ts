@@ -181,3 +181,33 @@ Deno.test("the dashboard pane shows a clear error and stays open when another pr
     foreign.close();
   }
 });
+
+Deno.test("git paw start replaces the name reservation of a start that died early", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const dir = join(w.root, "data", "git-paw", "sessions");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "paw-proj.json"),
+    JSON.stringify({
+      session_name: "paw-proj",
+      repo_path: w.repo,
+      project_name: "proj",
+      created_at: "2026-01-01T00:00:00Z",
+      status: "active",
+      worktrees: [],
+      mode: "bare",
+    }),
+  );
+  const r = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat/a",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = await statusJson(w);
+  assert.equal(s.session, "paw-proj");
+  assert.deepEqual(s.worktrees!.map((x) => x.branch), ["feat/a"]);
+});
