@@ -240,18 +240,20 @@ export async function installHooks(
 /** Output sinks for {@link runHook} (stderr only; hooks print no data). */
 export type HookIo = { eprintln: (line: string) => void };
 
-/** Files changed by HEAD (root and merge commits included), NUL-safe. */
+/**
+ * Files changed by HEAD, NUL-safe: against its first parent (so a merge
+ * lists what it brought in), or every file of a root commit.
+ */
 export async function commitFiles(cwd: string): Promise<string[]> {
+  const parent = await gitRaw(cwd, ["rev-parse", "--verify", "-q", "HEAD^1"]);
+  const range = parent.code === 0 ? ["HEAD^1", "HEAD"] : ["--root", "HEAD"];
   const out = await git(cwd, [
     "diff-tree",
-    "--root",
     "--no-commit-id",
     "--name-only",
     "-r",
     "-z",
-    "-m",
-    "--first-parent",
-    "HEAD",
+    ...range,
   ]);
   return [...new Set(out.split("\0").filter((p) => p !== ""))];
 }

@@ -318,3 +318,22 @@ Deno.test("hooks run git-paw from the baked argv when it is not on PATH, even fr
   const arts = artifacts(await broker.logSince(0));
   assert.equal(arts.length, 1);
 });
+
+Deno.test("post-commit hook publishes what a merge commit brought in, against its first parent", async () => {
+  await using broker = await tempBroker();
+  await using t = await tempRepo();
+  const wt = await addWorktree(t, "feat/merge");
+  await setup(t, wt, "feat/merge", broker.url);
+  await Deno.writeTextFile(join(wt, "mine.txt"), "mine\n");
+  assert.equal((await commitAll(wt, "mine")).code, 0);
+  await Deno.writeTextFile(join(t.repo, "from-main.txt"), "main\n");
+  assert.equal((await commitAll(t.repo, "main moves")).code, 0);
+  await git(wt, "merge", "--no-ff", "--no-commit", "main");
+  const r = await run("git", ["commit", "-q", "--no-edit"], wt);
+  assert.equal(r.code, 0, r.stderr);
+  const arts = artifacts(await broker.logSince(0));
+  assert.equal(arts.length, 2);
+  const last = arts[1];
+  if (last.type !== "agent.artifact") throw new Error("not an artifact");
+  assert.deepEqual(last.payload.modified_files, ["from-main.txt"]);
+});
