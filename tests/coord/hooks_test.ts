@@ -337,3 +337,35 @@ Deno.test("post-commit hook publishes what a merge commit brought in, against it
   if (last.type !== "agent.artifact") throw new Error("not an artifact");
   assert.deepEqual(last.payload.modified_files, ["from-main.txt"]);
 });
+
+Deno.test("a broker that accepts but never answers delays a commit by the hook timeout at most", async () => {
+  // A listener that takes connections and never replies.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const c of listener) conns.push(c);
+    } catch { /* closed */ }
+  })();
+  try {
+    await using t = await tempRepo();
+    const wt = await addWorktree(t, "feat/hung");
+    const port = (listener.addr as Deno.NetAddr).port;
+    await setup(t, wt, "feat/hung", `http://127.0.0.1:${port}`);
+    await Deno.writeTextFile(join(wt, "h.txt"), "h\n");
+    const r = await commitAll(wt, "hung broker");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /commit not published — broker at .* no answer within 1500 ms/,
+    );
+    assert.equal(
+      (await git(wt, "log", "-1", "--format=%s")).trim(),
+      "hung broker",
+    );
+  } finally {
+    listener.close();
+    await accepting;
+    for (const c of conns) c.close();
+  }
+});
