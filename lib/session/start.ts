@@ -21,6 +21,7 @@ import {
   type CreatedWorktree,
   createWorktree,
   createWorktrees,
+  currentBranch,
   deleteBranch,
   ensureExcluded,
   git,
@@ -98,6 +99,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     switch (d.kind) {
       case "reattach":
         eprintln(`Reattaching to session '${existing.session_name}'...`);
+        await restoreDashboard(ctx.repo, ctx.config, existing);
         return await finish(existing.session_name, opts);
       case "restart-paused":
         eprintln(
@@ -160,7 +162,11 @@ async function chooseAgents(
       );
     }
     const { pickBranches } = await import("./pickers.ts");
-    branches = await pickBranches(await listBranches(repo));
+    // The branch of the user's own checkout cannot get an agent worktree.
+    const mine = await currentBranch(repo);
+    branches = await pickBranches(
+      (await listBranches(repo)).filter((b) => b !== mine),
+    );
   }
   branches = [...new Set(branches.map((b) => b.trim()).filter((b) => b))];
   if (branches.length === 0) {
@@ -537,6 +543,28 @@ export async function recoverSession(
     logging: config.logging.enabled,
   });
   await syncDiscovery(receipt);
+}
+
+/** Active + alive but the dashboard pane was closed (`q`): bring it back. */
+async function restoreDashboard(
+  repo: string,
+  config: Config,
+  receipt: Receipt,
+): Promise<void> {
+  const url = receiptBrokerUrl(receipt);
+  if (!url) return;
+  const panes = await listPanes(receipt.session_name);
+  if (panes.some((p) => p.role === "dashboard")) return;
+  await using _lock = await acquireLock(repo, { command: "start (dashboard)" });
+  eprintln("Restarting the dashboard and broker pane...");
+  await addDashboardPane({
+    session: receipt.session_name,
+    repo,
+    brokerUrl: url,
+    mouse: config.mouse,
+    borderAffordances: config.layout.border_affordances,
+    logging: config.logging.enabled,
+  });
 }
 
 /** Paused + alive: bring the dashboard/broker back and submit pending prompts. */

@@ -89,6 +89,19 @@ Deno.test("git paw pause stops the dashboard only and start resumes it, with pan
     "feat/a pane log (recover path)",
     () => exists(join(logs, "feat--a.log")),
   );
+
+  // The user quit the dashboard (q): start brings it back on reattach.
+  const dash = (await panes(w, "paw-proj")).find((p) =>
+    p.role === "dashboard"
+  )!;
+  await w.tmux(["kill-pane", "-t", dash.id]);
+  const re = await w.paw(["start"]);
+  assert.equal(re.code, 0, re.stderr);
+  assert.match(re.stderr, /Reattaching to session 'paw-proj'/);
+  assert.match(re.stderr, /Restarting the dashboard/);
+  assert.equal((await panes(w, "paw-proj"))[0]!.role, "dashboard");
+  const url = (await statusJson(w)).broker_url!;
+  await waitFor("broker answers again", () => answers(url));
 });
 
 Deno.test("git paw start --dry-run prints the plan and creates nothing", async () => {
