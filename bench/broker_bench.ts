@@ -93,8 +93,10 @@ async function stop(p: Proc): Promise<void> {
 }
 
 async function startBrokerProc(dataDir: string): Promise<Proc> {
+  const v8 = Deno.env.get("BROKER_BENCH_V8");
   return await spawnServer([
     "run",
+    ...(v8 ? [`--v8-flags=${v8}`] : []),
     "-A",
     MAIN,
     "broker",

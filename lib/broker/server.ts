@@ -154,12 +154,12 @@ async function readJsonBody(req: Request): Promise<BodyResult> {
     if (r === null) return { ok: false, res: tooLarge() };
     text = r;
   }
-  if (text.trim() === "") {
-    return { ok: false, res: error(400, "request body must not be empty") };
-  }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
+    if (/^\s*$/.test(text)) {
+      return { ok: false, res: error(400, "request body must not be empty") };
+    }
     return {
       ok: false,
       res: error(400, `invalid message JSON: ${(e as Error).message}`),

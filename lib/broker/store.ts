@@ -34,6 +34,7 @@ import {
   upperBound,
   type WatchRecord,
 } from "../core/broker_state.ts";
+import { SeqIndex } from "./seq_index.ts";
 import {
   type BrokerMessage,
   displayMessage,
@@ -98,8 +99,7 @@ export class BrokerStore {
   #human: Deno.FsFile | null;
   #warn: (line: string) => void;
   #fileEnd = 0;
-  #offsets = new Float64Array(1024);
-  #lengths = new Uint32Array(1024);
+  #idx = new SeqIndex();
   #pending: string[] = [];
   #pendingSeqs: number[] = [];
   #pendingMaxSeq = 0;
@@ -190,18 +190,7 @@ export class BrokerStore {
   }
 
   #index(seq: number, offset: number, length: number): void {
-    if (seq >= this.#offsets.length) {
-      let n = this.#offsets.length;
-      while (n <= seq) n *= 2;
-      const o = new Float64Array(n);
-      o.set(this.#offsets);
-      this.#offsets = o;
-      const l = new Uint32Array(n);
-      l.set(this.#lengths);
-      this.#lengths = l;
-    }
-    this.#offsets[seq] = offset;
-    this.#lengths[seq] = length;
+    this.#idx.set(seq, offset, length);
   }
 
   async #replay(humanPath: string): Promise<void> {
@@ -513,7 +502,7 @@ export class BrokerStore {
       s <= top && out.length < limit;
       s++
     ) {
-      if (s < this.#lengths.length && this.#lengths[s]! > 0) out.push(s);
+      if (this.#idx.has(s)) out.push(s);
     }
     return out;
   }
@@ -521,25 +510,27 @@ export class BrokerStore {
   #readFromDisk(seqs: number[]): StoredEntry[] {
     // Only seqs <= durableSeq are asked for, and those are fully written.
     const out: StoredEntry[] = [];
+    const idx = this.#idx;
     let i = 0;
     while (i < seqs.length) {
       const first = seqs[i]!;
-      if (first >= this.#lengths.length || this.#lengths[first] === 0) {
+      const start = idx.offset(first);
+      if (start < 0) {
         i++;
         continue;
       }
       // Extend over a contiguous byte run (up to 1 MiB) to read it at once.
+      const wanted = new Set<number>([first]);
       let j = i;
-      let end = this.#offsets[first]! + this.#lengths[first]!;
+      let end = start + idx.span(first);
       while (
-        j + 1 < seqs.length && seqs[j + 1]! < this.#lengths.length &&
-        this.#offsets[seqs[j + 1]!] === end &&
-        end - this.#offsets[first]! < 1 << 20
+        j + 1 < seqs.length && end - start < 1 << 20 &&
+        idx.offset(seqs[j + 1]!) === end
       ) {
         j++;
-        end += this.#lengths[seqs[j]!]!;
+        wanted.add(seqs[j]!);
+        end += idx.span(seqs[j]!);
       }
-      const start = this.#offsets[first]!;
       const bytes = new Uint8Array(end - start);
       this.#reader.seekSync(start, Deno.SeekMode.Start);
       let got = 0;
@@ -549,26 +540,32 @@ export class BrokerStore {
         got += n;
       }
       let at = 0;
-      for (let k = i; k <= j; k++) {
-        const len = this.#lengths[seqs[k]!]!;
-        const text = dec.decode(bytes.subarray(at, at + len - 1));
-        at += len;
+      while (at < got) {
+        let nl = bytes.indexOf(10, at);
+        if (nl < 0) nl = got;
+        const text = dec.decode(bytes.subarray(at, nl));
+        at = nl + 1;
+        if (text === "") continue;
+        let r: {
+          seq?: number;
+          timestamp_unix_secs?: number;
+          message?: unknown;
+        };
         try {
-          const r = JSON.parse(text);
-          const prefix = entryPrefix(r.seq, r.timestamp_unix_secs);
-          out.push({
-            seq: r.seq,
-            timestamp_unix_secs: r.timestamp_unix_secs,
-            message: r.message,
-            json: text.startsWith(prefix)
-              ? text.slice(prefix.length, -1)
-              : JSON.stringify(r.message),
-          });
+          r = JSON.parse(text);
         } catch {
-          this.#warn(
-            `warning: ${this.logPath}: cannot read back seq ${seqs[k]}`,
-          );
+          continue; // a skipped corrupt line inside the span
         }
+        if (typeof r.seq !== "number" || !wanted.has(r.seq)) continue;
+        const prefix = entryPrefix(r.seq, r.timestamp_unix_secs!);
+        out.push({
+          seq: r.seq,
+          timestamp_unix_secs: r.timestamp_unix_secs!,
+          message: r.message as BrokerMessage,
+          json: text.startsWith(prefix)
+            ? text.slice(prefix.length, -1)
+            : JSON.stringify(r.message),
+        });
       }
       i = j + 1;
     }

@@ -4,9 +4,9 @@
  * a {@link BrokerState}. Pure: no I/O, no clock reads — every function that
  * needs the time takes `nowMs` (Unix milliseconds).
  *
- * Inboxes hold only sequence numbers (a growable `Uint32Array` each, always
- * sorted because seqs only grow), so a poll is a binary search plus a slice:
- * O(log n + k). Message bodies live in a ring of the most recent entries; the
+ * Inboxes hold only sequence numbers (paged `Uint32Array`s, always sorted
+ * because seqs only grow), so a poll is a binary search plus a copy of the k
+ * answers: O(log n + k). Message bodies live in a ring of the most recent entries; the
  * shell (lib/broker/store.ts) serves older ones from disk.
  * @module
  */
@@ -48,8 +48,19 @@ export type AgentRecord = {
   lastSeq: number;
 };
 
-/** Sorted, growable list of the seqs delivered to one agent. */
-export type Inbox = { seqs: Uint32Array; length: number };
+/**
+ * Sorted list of the seqs delivered to one agent, in fixed 4 Ki-entry pages
+ * (4 bytes a message, never reallocated).
+ */
+export type Inbox = { pages: Uint32Array[]; length: number };
+
+const INBOX_PAGE_BITS = 12;
+const INBOX_PAGE = 1 << INBOX_PAGE_BITS;
+const INBOX_MASK = INBOX_PAGE - 1;
+
+function inboxAt(inbox: Inbox, i: number): number {
+  return inbox.pages[i >>> INBOX_PAGE_BITS]![i & INBOX_MASK]!;
+}
 
 /** A worktree registered for watching. */
 export type WatchRecord = {
@@ -102,19 +113,16 @@ export function createBrokerState(opts: BrokerStateOptions = {}): BrokerState {
 /** Make sure `agentId` has an inbox; true when it was created now. */
 export function ensureInbox(state: BrokerState, agentId: string): boolean {
   if (state.inboxes.has(agentId)) return false;
-  state.inboxes.set(agentId, { seqs: new Uint32Array(8), length: 0 });
+  state.inboxes.set(agentId, { pages: [], length: 0 });
   return true;
 }
 
 function deliver(state: BrokerState, agentId: string, seq: number): void {
   const inbox = state.inboxes.get(agentId);
   if (!inbox) return;
-  if (inbox.length === inbox.seqs.length) {
-    const bigger = new Uint32Array(inbox.seqs.length * 2);
-    bigger.set(inbox.seqs);
-    inbox.seqs = bigger;
-  }
-  inbox.seqs[inbox.length++] = seq;
+  const i = inbox.length++;
+  if ((i & INBOX_MASK) === 0) inbox.pages.push(new Uint32Array(INBOX_PAGE));
+  inbox.pages[i >>> INBOX_PAGE_BITS]![i & INBOX_MASK] = seq;
 }
 
 /**
@@ -344,7 +352,7 @@ export function upperBound(a: Uint32Array, len: number, since: number): number {
 
 /** Result of {@link poll}: the seqs to return and the new cursor. */
 export type PollResult = {
-  /** Seqs > since, oldest first, at most `limit` (a view: copy to keep). */
+  /** Seqs > since, oldest first, at most `limit`. */
   seqs: Uint32Array;
   /** Highest returned seq, or `since` when nothing is returned. */
   lastSeq: number;
@@ -362,9 +370,17 @@ export function poll(
 ): PollResult {
   const inbox = state.inboxes.get(agentId);
   if (!inbox) return { seqs: new Uint32Array(0), lastSeq: since };
-  const start = upperBound(inbox.seqs, inbox.length, since);
-  const end = Math.min(inbox.length, start + Math.max(0, limit));
-  const seqs = inbox.seqs.subarray(start, end);
+  // Binary search for the first seq > since.
+  let lo = 0;
+  let hi = inbox.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (inboxAt(inbox, mid) <= since) lo = mid + 1;
+    else hi = mid;
+  }
+  const end = Math.min(inbox.length, lo + Math.max(0, limit));
+  const seqs = new Uint32Array(end - lo);
+  for (let i = lo; i < end; i++) seqs[i - lo] = inboxAt(inbox, i);
   return { seqs, lastSeq: seqs.length ? seqs[seqs.length - 1]! : since };
 }
 

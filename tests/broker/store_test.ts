@@ -245,3 +245,35 @@ Deno.test("BrokerStore.watch() is idempotent per path and logged once", async ()
     assert.deepEqual(lines.map((l) => JSON.parse(l)), [{ watch: t }]);
   });
 });
+
+Deno.test("BrokerStore.entries() reads back around a corrupt middle line", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "g.jsonl");
+    const line = (seq: number, s: string) =>
+      JSON.stringify({
+        seq,
+        timestamp_unix_secs: 1,
+        message: artifact("w", s),
+      });
+    await Deno.writeTextFile(
+      path,
+      `${line(1, "one")}\n{garbage\n${line(2, "two")}\n${line(3, "three")}\n`,
+    );
+    const q = quiet();
+    const s = await openStore({
+      dataDir: dir,
+      session: "g",
+      windowSize: 1,
+      warn: q.warn,
+    });
+    const got = s.entries([1, 2, 3]);
+    assert.deepEqual(
+      got.map((e) =>
+        (e.message as { payload: { status: string } }).payload.status
+      ),
+      ["one", "two", "three"],
+    );
+    assert.deepEqual(s.entries([2]).map((e) => e.seq), [2]);
+    await s.close();
+  });
+});
