@@ -9,7 +9,6 @@
 import { join } from "node:path";
 import type { Config } from "../core/config.ts";
 import { eprintln } from "../cli/output.ts";
-import { configBool } from "./_config.ts";
 import { addSharedExcludes, removeSharedExcludes } from "./_exclude.ts";
 import { gitCommonDir, gitDir, isTracked, listWorktrees } from "./_git.ts";
 import {
@@ -135,11 +134,7 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
     agent_id: opts.agentId,
     expected_branch: opts.branch,
     broker_url: opts.brokerUrl,
-    strict_branch_guard: configBool(
-      opts.config,
-      ["supervisor", "strict_branch_guard"],
-      true,
-    ),
+    strict_branch_guard: opts.config?.supervisor?.strict_branch_guard ?? true,
     timestamp: new Date().toISOString(),
     repo: opts.repo,
     agents_md: agentsMd,

@@ -7,7 +7,6 @@
  */
 import { dirname, join } from "node:path";
 import type { Config } from "../core/config.ts";
-import { configAt, configBool, configString } from "./_config.ts";
 import { COORDINATION_SKILL_TEMPLATE } from "./assets/coordination_skill.ts";
 
 /** Skills git-paw ships. */
@@ -181,17 +180,20 @@ export async function resolveSkillTemplate(
 
 /** The `{{SPEC_PATH_DOCTRINE}}` paragraph for the configured spec backend. */
 export function specPathDoctrine(config: Config | undefined): string {
-  if (configAt(config, ["specs"]) == null) return "";
-  const type = configString(config, ["specs", "type"]) ?? "openspec";
-  const dir = configString(config, ["specs", "dir"]) ?? "specs";
-  switch (type) {
+  const specs = config?.specs;
+  if (!specs) return "";
+  switch (specs.type) {
     case "openspec":
       return "Specs: edit only your own change under `openspec/changes/`; `openspec/specs/` and the archive belong to the supervisor.";
     case "speckit":
       return "Specs: your feature lives under `.specify/specs/`; tick its tasks as you finish them.";
     default:
-      return `Specs: your spec lives under \`${dir}/\`; tick its tasks as you finish them.`;
+      return `Specs: your spec lives under \`${specs.dir}/\`; tick its tasks as you finish them.`;
   }
+}
+
+function nonBlank(v: string | null | undefined): string | null {
+  return typeof v === "string" && v.trim() !== "" ? v : null;
 }
 
 /** Build the config-derived parts of a {@link SkillContext}. Pure. */
@@ -199,40 +201,21 @@ export function skillContextFromConfig(
   config: Config | undefined,
   base: { branchId: string; projectName: string; brokerUrl: string },
 ): SkillContext {
+  const sup = config?.supervisor;
   const gates: SkillContext["gates"] = {};
   for (const [ph, key] of Object.entries(GATE_PLACEHOLDERS)) {
-    gates[ph as keyof typeof GATE_PLACEHOLDERS] = configString(config, [
-      "supervisor",
-      key,
-    ]);
+    gates[ph as keyof typeof GATE_PLACEHOLDERS] = nonBlank(sup?.[key]);
   }
-  const allowOn = configBool(config, [
-    "supervisor",
-    "common_dev_allowlist",
-    "enabled",
-  ], true);
-  const extra = configAt(config, [
-    "supervisor",
-    "common_dev_allowlist",
-    "extra",
-  ]);
-  const preset = allowOn
-    ? [
-      ...DEV_ALLOWLIST_PRESET,
-      ...(Array.isArray(extra)
-        ? extra.filter((x): x is string => typeof x === "string")
-        : []),
-    ].join(", ")
-    : "(disabled)";
-  const specsType = configAt(config, ["specs"]) == null
-    ? null
-    : configString(config, ["specs", "type"]) ?? "openspec";
+  const allow = sup?.common_dev_allowlist;
+  const preset = allow?.enabled === false
+    ? "(disabled)"
+    : [...DEV_ALLOWLIST_PRESET, ...(allow?.extra ?? [])].join(", ");
   return {
     ...base,
     gates,
-    docToolCommand: configString(config, ["supervisor", "doc_tool_command"]),
+    docToolCommand: nonBlank(sup?.doc_tool_command),
     devAllowlistPreset: preset,
     specPathDoctrine: specPathDoctrine(config),
-    openspecInSession: specsType === "openspec",
+    openspecInSession: config?.specs?.type === "openspec",
   };
 }
