@@ -201,7 +201,11 @@ Deno.test("runDashboardTui() in a tmux pane shows rows, answers keys, escapes ho
     });
     s = await pane.waitScreen(
       "three rows",
-      (l) => l.some((x) => /^! feat-db /.test(x)),
+      (l) =>
+        l.some((x) => /^! feat-db /.test(x)) &&
+        l.some((x) => x.startsWith("3 agents:")) &&
+        l.includes("⚠ Attention (1)") &&
+        l.filter((x) => / · (status|blocked) · /.test(x)).length === 3,
     );
     const sup = s.findIndex((l) => /^ {2}supervisor /.test(l));
     assert.ok(sup > 0, s.join("\n"));
@@ -242,7 +246,10 @@ Deno.test("runDashboardTui() in a tmux pane shows rows, answers keys, escapes ho
     await pane.tmux("send-keys", "-t", SESSION, "Enter");
     s = await pane.waitScreen(
       "overlay",
-      (l) => l.some((x) => x.includes("┌ seq 2 · status · feat-auth")),
+      (l) =>
+        l.some((x) => x.includes("┌ seq 2 · status · feat-auth")) &&
+        l.some((x) => x.includes("\\u001b[2J")) &&
+        l.some((x) => x.startsWith("└")),
     );
     assert.ok(s.some((x) => x.includes('"agent_id": "feat-auth"')));
     assert.ok(
@@ -264,7 +271,9 @@ Deno.test("runDashboardTui() in a tmux pane shows rows, answers keys, escapes ho
     await pane.tmux("send-keys", "-t", SESSION, "l");
     s = await pane.waitScreen(
       "log hidden",
-      (l) => l.some((x) => x.includes("broker log hidden — press l to show")),
+      (l) =>
+        l.some((x) => x.includes("broker log hidden — press l to show")) &&
+        rowsOf(l).length === 0,
     );
     assert.equal(rowsOf(s).length, 0);
     await pane.tmux("send-keys", "-t", SESSION, "l");
