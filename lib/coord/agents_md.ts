@@ -107,6 +107,8 @@ async function readOrNull(path: string): Promise<string | null> {
 export type AgentsMdState = {
   mode: "skip-worktree" | "exclude" | "none";
   created: boolean;
+  /** This call started hiding an untracked AGENTS.md of the main checkout. */
+  hidesRepoFile?: boolean;
 };
 
 /**
@@ -139,10 +141,25 @@ export async function writeWorktreeAgentsMd(opts: {
     await setSkipWorktree(opts.worktreePath, AGENTS_MD, true);
     return { mode: "skip-worktree", created: false };
   }
+  // The shared exclude also hides an untracked AGENTS.md in the main
+  // checkout; tell the caller when that changes what the user sees.
+  let hidesRepoFile = false;
+  if (opts.repo !== opts.worktreePath) {
+    const r = await gitRaw(opts.repo, [
+      "--literal-pathspecs",
+      "ls-files",
+      "--others",
+      "--exclude-standard",
+      "-z",
+      "--",
+      AGENTS_MD,
+    ]);
+    hidesRepoFile = r.code === 0 && r.stdout.split("\0").includes(AGENTS_MD);
+  }
   await addSharedExcludes(await gitCommonDir(opts.worktreePath), [
     `/${AGENTS_MD}`,
   ]);
-  return { mode: "exclude", created };
+  return { mode: "exclude", created, hidesRepoFile };
 }
 
 /**

@@ -113,6 +113,11 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
     body,
     previous: previous?.agents_md ?? null,
   });
+  if (agentsMd.hidesRepoFile) {
+    warn(
+      `note: ${opts.repo}/AGENTS.md is untracked; git status will not list it while agent worktrees exist (git-paw excludes /AGENTS.md in the repo's info/exclude)`,
+    );
+  }
   const hookPaths = new Set(previous?.hook_paths ?? []);
   if (opts.brokerUrl) {
     const { inWorktree } = await installHooks(opts.worktreePath, {
@@ -137,7 +142,7 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
     strict_branch_guard: opts.config?.supervisor?.strict_branch_guard ?? true,
     timestamp: new Date().toISOString(),
     repo: opts.repo,
-    agents_md: agentsMd,
+    agents_md: { mode: agentsMd.mode, created: agentsMd.created },
     hook_paths: [...hookPaths],
   };
   await writeMarker(opts.worktreePath, marker);

@@ -103,7 +103,28 @@ Deno.test("setupAgentWorktree() copies an untracked repo-root AGENTS.md into the
   await using t = await tempRepo();
   await Deno.writeTextFile(join(t.repo, "AGENTS.md"), "# Local notes\n");
   const wt = await addWorktree(t, "feat/c");
-  await setup(t, wt, "feat/c", null);
+  const warnings: string[] = [];
+  await setupAgentWorktree({
+    repo: t.repo,
+    project: "repo",
+    worktreePath: wt,
+    branch: "feat/c",
+    agentId: "feat-c",
+    cli: "demo",
+    brokerUrl: null,
+    peers: [],
+    config: defaultConfig(),
+    warn: (l) => warnings.push(l),
+  });
+  assert.equal(
+    warnings.length,
+    1,
+    "the user is told the main checkout's file is hidden",
+  );
+  assert.match(
+    warnings[0],
+    /AGENTS\.md is untracked; git status will not list it/,
+  );
   const text = await Deno.readTextFile(join(wt, "AGENTS.md"));
   assert.ok(text.startsWith("# Local notes\n\n" + BLOCK_START));
   assert.ok(!text.includes("git paw inbox"), "no skill without a broker");
