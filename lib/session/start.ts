@@ -59,7 +59,7 @@ import {
   writeReceipt,
 } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
-import { addDashboardPane, buildSession } from "./launch.ts";
+import { addAgentPane, addDashboardPane, buildSession } from "./launch.ts";
 import { setupAgentWorktree, teardownAgentWorktree } from "../coord/setup.ts";
 
 /** Flags of `git paw start`. */
@@ -99,7 +99,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     switch (d.kind) {
       case "reattach":
         eprintln(`Reattaching to session '${existing.session_name}'...`);
-        await restoreDashboard(ctx.repo, ctx.config, existing);
+        await restoreMissingPanes(ctx.repo, ctx.config, existing);
         return await finish(existing.session_name, opts);
       case "restart-paused":
         eprintln(
@@ -545,26 +545,41 @@ export async function recoverSession(
   await syncDiscovery(receipt);
 }
 
-/** Active + alive but the dashboard pane was closed (`q`): bring it back. */
-async function restoreDashboard(
+/**
+ * Active + alive, but panes were closed (dashboard quit with `q`, an agent
+ * pane closed after its CLI ended): bring them back, without boot prompts.
+ */
+async function restoreMissingPanes(
   repo: string,
   config: Config,
   receipt: Receipt,
 ): Promise<void> {
   const url = receiptBrokerUrl(receipt);
-  if (!url) return;
   const panes = await listPanes(receipt.session_name);
-  if (panes.some((p) => p.role === "dashboard")) return;
-  await using _lock = await acquireLock(repo, { command: "start (dashboard)" });
-  eprintln("Restarting the dashboard and broker pane...");
-  await addDashboardPane({
+  const needDashboard = url !== null &&
+    !panes.some((p) => p.role === "dashboard");
+  const missing = receipt.worktrees.filter((w) =>
+    !panes.some((p) => p.agent === slugify(w.branch))
+  );
+  if (!needDashboard && missing.length === 0) return;
+  await using _lock = await acquireLock(repo, { command: "start (restore)" });
+  const plan = {
     session: receipt.session_name,
     repo,
     brokerUrl: url,
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
-  });
+  };
+  if (needDashboard) {
+    eprintln("Restarting the dashboard and broker pane...");
+    await addDashboardPane(plan);
+  }
+  for (const w of missing) {
+    eprintln(`Restarting the pane of ${w.branch}...`);
+    await addAgentPane(plan, agentLaunch(w, config, null));
+  }
+  await syncDiscovery(receipt);
 }
 
 /** Paused + alive: bring the dashboard/broker back and submit pending prompts. */

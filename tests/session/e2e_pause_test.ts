@@ -91,15 +91,20 @@ Deno.test("git paw pause stops the dashboard only and start resumes it, with pan
   );
 
   // The user quit the dashboard (q): start brings it back on reattach.
-  const dash = (await panes(w, "paw-proj")).find((p) =>
-    p.role === "dashboard"
-  )!;
+  // So does an agent pane closed after its CLI ended.
+  const before = await panes(w, "paw-proj");
+  const dash = before.find((p) => p.role === "dashboard")!;
+  const paneB = before.find((p) => p.agent === "feat-b")!;
   await w.tmux(["kill-pane", "-t", dash.id]);
+  await w.tmux(["kill-pane", "-t", paneB.id]);
   const re = await w.paw(["start"]);
   assert.equal(re.code, 0, re.stderr);
   assert.match(re.stderr, /Reattaching to session 'paw-proj'/);
   assert.match(re.stderr, /Restarting the dashboard/);
-  assert.equal((await panes(w, "paw-proj"))[0]!.role, "dashboard");
+  assert.match(re.stderr, /Restarting the pane of feat\/b/);
+  const now = await panes(w, "paw-proj");
+  assert.equal(now[0]!.role, "dashboard");
+  assert.deepEqual(now.map((p) => p.agent).sort(), ["", "feat-a", "feat-b"]);
   const url = (await statusJson(w)).broker_url!;
   await waitFor("broker answers again", () => answers(url));
 });
