@@ -43,6 +43,8 @@ export type DashboardState = {
   /** Selected entry seq in the filtered panel; null = the newest. */
   selectedSeq: number | null;
   overlay: boolean;
+  /** First JSON line shown in the overlay (PgUp/PgDn scroll it). */
+  overlayScroll: number;
   attention: Alert[];
   /** Broker connection trouble to show, or null. */
   notice: string | null;
@@ -72,6 +74,7 @@ export function createDashboardState(
     chips: new Set(),
     selectedSeq: null,
     overlay: false,
+    overlayScroll: 0,
     attention: [],
     notice: null,
   };
@@ -267,6 +270,8 @@ export type Key =
   | { kind: "char"; ch: string }
   | { kind: "up" }
   | { kind: "down" }
+  | { kind: "pageUp" }
+  | { kind: "pageDown" }
   | { kind: "enter" }
   | { kind: "escape" }
   | { kind: "interrupt" };
@@ -287,8 +292,13 @@ export function parseKeys(input: string): Key[] {
         let j = i + 2;
         while (j < input.length && !/[@-~]/.test(input[j]!)) j++;
         const final = input[j];
+        const params = input.slice(i + 2, j);
         if (final === "A") keys.push({ kind: "up" });
         else if (final === "B") keys.push({ kind: "down" });
+        else if (final === "~" && params === "5") keys.push({ kind: "pageUp" });
+        else if (final === "~" && params === "6") {
+          keys.push({ kind: "pageDown" });
+        }
         i = j + 1;
         continue;
       }
@@ -304,6 +314,9 @@ export function parseKeys(input: string): Key[] {
   return keys;
 }
 
+/** Lines one PgUp/PgDn moves the JSON overlay. */
+export const OVERLAY_PAGE = 10;
+
 /** What a key did. */
 export type KeyResult = "quit" | "changed" | "none";
 
@@ -318,6 +331,18 @@ export function handleKey(state: DashboardState, key: Key): KeyResult {
   if (key.kind === "enter") {
     if (!state.logVisible || visibleEntries(state).length === 0) return "none";
     state.overlay = true;
+    state.overlayScroll = 0;
+    return "changed";
+  }
+  if (key.kind === "pageUp" || key.kind === "pageDown") {
+    if (!state.overlay) return "none";
+    const next = Math.max(
+      0,
+      state.overlayScroll +
+        (key.kind === "pageUp" ? -OVERLAY_PAGE : OVERLAY_PAGE),
+    );
+    if (next === state.overlayScroll) return "none";
+    state.overlayScroll = next; // the renderer clamps it to the content
     return "changed";
   }
   if (key.kind === "up" || key.kind === "down") {
@@ -364,6 +389,7 @@ function moveSelection(state: DashboardState, delta: number): KeyResult {
   const j = Math.min(visible.length - 1, Math.max(0, i + delta));
   if (j === i && state.selectedSeq !== null) return "none";
   state.selectedSeq = j === 0 ? null : visible[j]!.entry.seq;
+  if (j !== i) state.overlayScroll = 0;
   return j === i ? "none" : "changed";
 }
 

@@ -186,12 +186,20 @@ export function renderFrame(
     attention.push(
       L().add(`⚠ Attention (${state.attention.length})`, "yellow", "bold"),
     );
+    const idW = Math.min(
+      24,
+      state.attention.reduce(
+        (m, a) => Math.max(m, displayWidth(sanitize(a.agent_id))),
+        0,
+      ),
+    );
     for (const a of state.attention) {
       attention.push(
-        L().add("! ", "yellow", "bold").add(sanitize(a.agent_id), "bold").add(
-          `  ${a.reason}`,
-          "yellow",
-        ).add(`  ${formatAge(now - a.since)}`, "dim").add(`  ${a.detail}`),
+        L().add("! ", "yellow", "bold")
+          .cell(sanitize(a.agent_id), idW, "bold")
+          .add("  ").cell(a.reason, 8, "yellow")
+          .add("  ").cell(formatAge(now - a.since), 9, "dim")
+          .add("  ").add(a.detail),
       );
     }
   }
@@ -421,7 +429,7 @@ function overlay(
   const L = () => new Line(width, color);
   const title = ` seq ${p.entry.seq} · ${
     shortType(p.type)
-  } · ${p.id} — Esc closes `;
+  } · ${p.id} — Esc closes · PgUp/PgDn scroll `;
   const head = L().add("┌", "cyan").add(
     truncate(title, width - 2),
     "bold",
@@ -433,10 +441,15 @@ function overlay(
   out[top] = String(head);
   const json = entryJsonLines(p);
   const room = bottom - top - 1;
+  const scroll = Math.max(
+    0,
+    Math.min(state.overlayScroll, json.length - room + 1),
+  );
   for (let i = 0; i < room; i++) {
-    let text = json[i] ?? "";
-    if (i === room - 1 && json.length > room) {
-      text = `… ${json.length - room + 1} more lines`;
+    let text = json[scroll + i] ?? "";
+    if (i === 0 && scroll > 0) text = `… ${scroll} lines above (PgUp)`;
+    if (i === room - 1 && json.length - scroll > room) {
+      text = `… ${json.length - scroll - room + 1} more lines (PgDn)`;
     }
     out[top + 1 + i] = String(
       L().add("│ ", "cyan").cell(text, inner).add(" │", "cyan"),
