@@ -301,3 +301,14 @@ Deno.test("bellSink() writes exactly one BEL per alert", async () => {
   });
   assert.deepEqual(writes, ["\x07"]);
 });
+
+Deno.test("dashboardPlugins() includes the alerts plugin", async () => {
+  const { dashboardPlugins } = await import("../../lib/dashboard/plugins.ts");
+  const { defaultConfig } = await import("../../lib/core/config.ts");
+  const names = dashboardPlugins({
+    repo: "/tmp/x",
+    session: "paw-x",
+    config: defaultConfig(),
+  }).map((p) => p.name);
+  assert.ok(names.includes("alerts"), names.join(","));
+});
