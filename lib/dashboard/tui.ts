@@ -17,10 +17,12 @@ import {
   createDashboardState,
   type DashboardState,
   handleKey,
+  type KeyResult,
   parseKeys,
 } from "../core/dashboard_model.ts";
 import { readDashboardSettings } from "../core/dashboard_settings.ts";
 import { renderFrame } from "./render.ts";
+import { sanitize, truncate } from "../core/dashboard_text.ts";
 import { createRealTerminal, ScreenWriter, type Terminal } from "./terminal.ts";
 import { AlertMonitor, alertMonitorFor } from "./alerts.ts";
 
@@ -108,13 +110,26 @@ export async function runDashboard(
     }
     applyAttention(state, monitor?.active() ?? []);
     const size = term.size();
-    const lines = renderFrame(state, {
-      width: size.columns,
-      height: size.rows,
-      now: t,
-      color: term.color,
-    });
-    const n = screen.draw(lines, size);
+    let lines: string[];
+    try {
+      lines = renderFrame(state, {
+        width: size.columns,
+        height: size.rows,
+        now: t,
+        color: term.color,
+      });
+    } catch (err) {
+      // A drawing bug must not take the broker (same process) down with it.
+      lines = fallbackFrame(err, size.columns, size.rows);
+    }
+    let n: number;
+    try {
+      n = screen.draw(lines, size);
+    } catch {
+      // The terminal is gone (pane closed): nothing left to show.
+      quit();
+      return;
+    }
     lastDrawAt = Date.now();
     deps.onFrame?.(state, n);
   };
@@ -204,7 +219,10 @@ export async function runDashboard(
         for await (const chunk of input) {
           let changed = false;
           for (const key of parseKeys(chunk)) {
-            const r = handleKey(state, key);
+            let r: KeyResult = "none";
+            try {
+              r = handleKey(state, key);
+            } catch { /* a key must never crash the pane-0 process */ }
             if (r === "quit") return quit();
             if (r === "changed") changed = true;
           }
@@ -226,4 +244,16 @@ export async function runDashboard(
     await ownMonitor?.stop();
     term.restore();
   }
+}
+
+/** A minimal frame naming a render error (sanitised, fitted). */
+function fallbackFrame(err: unknown, width: number, height: number): string[] {
+  const msg = err instanceof Error ? err.message : String(err);
+  const lines = [
+    "git-paw dashboard",
+    `cannot draw the dashboard: ${sanitize(msg)}`,
+    "the broker keeps running; press q to quit",
+  ].map((l) => truncate(l, Math.max(1, width)));
+  while (lines.length < height) lines.push("");
+  return lines.slice(0, Math.max(1, height));
 }

@@ -120,3 +120,31 @@ Deno.test("ScreenWriter rewrites only changed lines and repaints on resize", () 
   assert.equal(term.writes, writes, "nothing changed: nothing written");
   assert.equal(w.draw(["a", "X", "c"], { columns: 12, rows: 3 }), 3);
 });
+
+Deno.test("runDashboard() ends (terminal restored) when the terminal stops accepting writes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tui-gone-" });
+  const broker = await startBroker({
+    port: 0,
+    dataDir: dir,
+    session: "s",
+    quiet: true,
+  });
+  const term = createNullTerminal({ columns: 80, rows: 24 });
+  let writes = 0;
+  term.write = () => {
+    if (++writes > 1) throw new Error("EIO: the pane is gone");
+  };
+  try {
+    const done = runDashboard(broker, { session: "s", config: {} as Config }, {
+      terminal: term,
+    });
+    await broker.publish(status("feat-a", "after the first frame"));
+    await done;
+    assert.equal(term.entered, false);
+    assert.ok(writes >= 2);
+  } finally {
+    term.closeInput();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
