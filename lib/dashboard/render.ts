@@ -116,8 +116,8 @@ export function tableColumns(width: number, longestId: number): ColumnsOut {
     // agent, cli, status, age, min summary
     [agentPref, 10, 15, 11, 20],
     [Math.min(agentPref, 15), 10, 15, 11, 20],
-    [12, 10, 14, 11, 12],
-    [12, 0, 14, 11, 12],
+    [Math.min(agentPref, 15), 0, 15, 11, 20],
+    [12, 0, 14, 11, 14],
     [12, 0, 14, 0, 10],
     [10, 0, 12, 0, 0],
   ];
