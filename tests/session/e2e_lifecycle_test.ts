@@ -69,8 +69,8 @@ Deno.test({
           "feat/b",
         ]);
         assert.deepEqual(ps.map((p) => p.agent), ["", "feat-a", "feat-b"]);
-      // git-paw's own files do not dirty the user's checkout.
-      assert.equal((await w.git(["status", "--porcelain"])).stdout, "");
+        // git-paw's own files do not dirty the user's checkout.
+        assert.equal((await w.git(["status", "--porcelain"])).stdout, "");
       },
     );
 
