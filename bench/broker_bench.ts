@@ -453,37 +453,58 @@ async function benchRss(): Promise<BenchResult> {
           }
         }
       };
-      const settle = () => new Promise((r) => setTimeout(r, 1500));
+      // RSS right after a burst includes V8's young generation grown for
+      // the load; V8 hands it back once idle. Measure both: right away, and
+      // settled (stable within 1 MiB over 3 s, at most 20 s).
+      const settled = async () => {
+        let prev = await rssKiB(broker.pid);
+        let stable = 0;
+        for (let i = 0; i < 20 && stable < 3; i++) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const cur = await rssKiB(broker.pid);
+          stable = Math.abs(cur - prev) < 1024 ? stable + 1 : 0;
+          prev = cur;
+        }
+        return prev;
+      };
       const t0 = performance.now();
-      const at10k = await fill(10_000);
-      await settle();
-      const rss10k = await rssKiB(broker.pid);
-      const at1m = await fill(1_000_000);
+      const rows: Array<Record<string, string>> = [];
+      const points: Array<{ n: number; burst: number; idle: number }> = [];
+      for (const target of [10_000, 100_000, 500_000, 1_000_000]) {
+        const n = await fill(target);
+        const burst = await rssKiB(broker.pid);
+        const idle = await settled();
+        points.push({ n, burst, idle });
+        rows.push({
+          point: `after ${fmt(n)} messages`,
+          "VmRSS MiB right after": fmt(burst / 1024, 1),
+          "VmRSS MiB settled": fmt(idle / 1024, 1),
+        });
+      }
       const fillSecs = (performance.now() - t0) / 1000;
-      await settle();
-      const rss1m = await rssKiB(broker.pid);
-      const diffMiB = (rss1m - rss10k) / 1024;
+      const first = points[0]!;
+      const last = points[points.length - 1]!;
+      const diffMiB = (last.idle - first.idle) / 1024;
+      const burstDiff = (last.burst - first.burst) / 1024;
+      rows.push({
+        point: "**difference 1,000,000 − 10,000**",
+        "VmRSS MiB right after": fmt(burstDiff, 1),
+        "VmRSS MiB settled": `**${fmt(diffMiB, 1)}**`,
+      });
       const logBytes = (await Deno.stat(join(dataDir, "bench.jsonl"))).size;
       return {
         title:
           "Broker memory after 1,000,000 messages (RSS of the broker process)",
-        rows: [
-          {
-            point: `after ${fmt(at10k)} messages`,
-            "VmRSS MiB": fmt(rss10k / 1024, 1),
-          },
-          {
-            point: `after ${fmt(at1m)} messages`,
-            "VmRSS MiB": fmt(rss1m / 1024, 1),
-          },
-          { point: "**difference**", "VmRSS MiB": `**${fmt(diffMiB, 1)}**` },
-        ],
+        rows,
         notes: [
           `Published over HTTP (wrk, 20 agents, every 10th message an artifact broadcast to the other inboxes) in ${
             fmt(fillSecs, 1)
-          } s; session log ${
+          } s including the settle pauses; session log ${
             fmt(logBytes / 1024 / 1024, 1)
-          } MiB on disk. Goal ≤ 64 MiB: ${diffMiB <= 64 ? "met" : "NOT met"}.`,
+          } MiB on disk. Goal ≤ 64 MiB (settled): ${
+            diffMiB <= 64 ? "met" : "NOT met"
+          }.`,
+          "\"Right after\" includes V8's young generation, which grows to its maximum under a sustained request burst whatever the message count and is returned when the process idles; the broker's own per-message memory is ~4 B (seq → offset index) plus 4 B per inbox delivery.",
         ],
       };
     } finally {

@@ -25,12 +25,11 @@ import {
   type BrokerState,
   createBrokerState,
   ensureInbox,
-  entryInWindow,
   poll,
   publish,
   type PublishOutcome,
   registerWatch,
-  type StoredEntry,
+  StoredEntry,
   upperBound,
   type WatchRecord,
 } from "../core/broker_state.ts";
@@ -46,13 +45,14 @@ export type StoreOptions = {
   dataDir: string;
   /** Session name; sanitised into the file names. */
   session: string;
-  /** In-memory window of recent bodies. Default 10,000. */
-  windowSize?: number;
+  /**
+   * Bytes of the log's tail kept in memory (a ring); older entries are read
+   * from the file. Default 8 MiB (tens of thousands of typical entries).
+   */
+  windowBytes?: number;
   republishWorkingTtlSeconds?: number;
   /** fsync period while dirty. Default 1000 ms. */
   fsyncIntervalMs?: number;
-  /** Human log flush period. Default 250 ms. */
-  humanFlushMs?: number;
   /** Warnings (torn line, write errors). Default: stderr. */
   warn?: (line: string) => void;
 };
@@ -66,6 +66,8 @@ export function sessionFileBase(session: string): string {
   const s = session.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/^\.+/, "");
   return s === "" ? "default" : s;
 }
+
+const LINE_HEAD = /^\{"seq":(\d+),"timestamp_unix_secs":(\d+),"message":/;
 
 function entryPrefix(seq: number, ts: number): string {
   return `{"seq":${seq},"timestamp_unix_secs":${ts},"message":`;
@@ -111,11 +113,13 @@ export class BrokerStore {
   #scheduled = false;
   #lastWriteAt = -Infinity;
   #buf = new Uint8Array(64 * 1024);
+  /** Human-log lines waiting for the current batch. */
   #humanPending: string[] = [];
+  /** The log's tail: file offset `o` lives at `#ring[o % #ring.length]`. */
+  #ring: Uint8Array;
   #dirty = false;
   #syncing: Promise<void> | null = null;
   #fsyncTimer: ReturnType<typeof setInterval>;
-  #humanTimer: ReturnType<typeof setInterval>;
   #closed = false;
   #onDurable: (entries: number[]) => void = () => {};
   #humanFailed = false;
@@ -141,9 +145,8 @@ export class BrokerStore {
       () => void this.sync(),
       opts.fsyncIntervalMs ?? 1000,
     );
-    this.#humanTimer = setInterval(
-      () => this.#flushHuman(),
-      opts.humanFlushMs ?? 250,
+    this.#ring = new Uint8Array(
+      Math.max(4096, Math.floor(opts.windowBytes ?? 8 * 1024 * 1024)),
     );
   }
 
@@ -155,7 +158,7 @@ export class BrokerStore {
     const humanPath = join(opts.dataDir, `${base}.broker.log`);
     const warn = opts.warn ?? ((l: string) => console.error(l));
     const state = createBrokerState({
-      windowSize: opts.windowSize,
+      windowSize: 0,
       republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
     });
     const file = await Deno.open(logPath, {
@@ -248,7 +251,9 @@ export class BrokerStore {
         { seq: r.seq, timestampSecs: r.timestamp_unix_secs, json },
       );
       this.#index(r.seq, offset, line.length + 1);
-      if (r.seq > lastHuman) humanCatchUp.push(humanLine(out.entry));
+      if (r.seq > lastHuman) {
+        humanCatchUp.push(humanLine({ ...out.entry, message: out.message }));
+      }
     };
     while (pos < size) {
       const n = this.#file.readSync(chunk);
@@ -285,6 +290,56 @@ export class BrokerStore {
     this.durableSeq = this.state.lastSeq;
     this.#humanPending = humanCatchUp;
     this.#flushHuman();
+    // Warm the in-memory window with the file's tail.
+    const low = this.#ringLow();
+    if (this.#fileEnd > low) {
+      this.#ringPut(low, this.#readFile(low, this.#fileEnd));
+    }
+  }
+
+  #ringLow(): number {
+    return Math.max(0, this.#fileEnd - this.#ring.length);
+  }
+
+  /** Copy `bytes` (file offsets from `fileOff`) into the ring. */
+  #ringPut(fileOff: number, bytes: Uint8Array): void {
+    const size = this.#ring.length;
+    let src = bytes;
+    let off = fileOff;
+    if (src.length > size) {
+      off += src.length - size;
+      src = src.subarray(src.length - size);
+    }
+    const pos = off % size;
+    const first = Math.min(src.length, size - pos);
+    this.#ring.set(src.subarray(0, first), pos);
+    if (first < src.length) this.#ring.set(src.subarray(first), 0);
+  }
+
+  #readFile(start: number, end: number): Uint8Array {
+    const bytes = new Uint8Array(end - start);
+    this.#reader.seekSync(start, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = this.#reader.readSync(bytes.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    return got === bytes.length ? bytes : bytes.subarray(0, got);
+  }
+
+  /** Bytes `[start, end)` of the log, from the ring when it still has them. */
+  #readRange(start: number, end: number): Uint8Array {
+    if (start < this.#ringLow()) return this.#readFile(start, end);
+    const size = this.#ring.length;
+    const out = new Uint8Array(end - start);
+    const pos = start % size;
+    const first = Math.min(out.length, size - pos);
+    out.set(this.#ring.subarray(pos, pos + first));
+    if (first < out.length) {
+      out.set(this.#ring.subarray(0, out.length - first), first);
+    }
+    return out;
   }
 
   /**
@@ -303,7 +358,13 @@ export class BrokerStore {
     );
     this.#pendingSeqs.push(e.seq);
     this.#pendingMaxSeq = e.seq;
-    this.#humanPending.push(humanLine(e));
+    this.#humanPending.push(
+      humanLine({
+        seq: e.seq,
+        timestamp_unix_secs: e.timestamp_unix_secs,
+        message: outcome.message,
+      }),
+    );
     return { outcome, durable: this.#join() };
   }
 
@@ -385,6 +446,7 @@ export class BrokerStore {
       // One synchronous write(2) per batch: to the page cache, no thread hop.
       while (off < at) off += this.#file.writeSync(buf.subarray(off, at));
       this.#lastWriteAt = performance.now();
+      this.#ringPut(this.#fileEnd, buf.subarray(0, at));
     } catch (e) {
       this.#fileEnd += off;
       this.#warn(
@@ -397,6 +459,7 @@ export class BrokerStore {
     this.#dirty = true;
     if (maxSeq > this.durableSeq) this.durableSeq = maxSeq;
     if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(64 * 1024);
+    this.#flushHuman();
     batch.resolve();
     this.#onDurable(seqs.filter((s) => s > 0));
   }
@@ -465,32 +528,11 @@ export class BrokerStore {
   }
 
   /**
-   * Entries for `seqs` (ascending), from the window or read back from disk.
+   * Entries for `seqs` (ascending), from the in-memory tail or the file.
    * Seqs with no entry (a skipped corrupt line) are left out.
    */
   entries(seqs: ArrayLike<number>): StoredEntry[] {
-    const out: StoredEntry[] = [];
-    let missing: number[] | null = null;
-    for (let i = 0; i < seqs.length; i++) {
-      const e = entryInWindow(this.state, seqs[i]!);
-      if (e) out.push(e);
-      else (missing ??= []).push(seqs[i]!);
-    }
-    if (!missing) return out;
-    const fromDisk = this.#readFromDisk(missing);
-    // Merge (both ascending).
-    const merged: StoredEntry[] = [];
-    let a = 0;
-    let b = 0;
-    while (a < out.length || b < fromDisk.length) {
-      if (
-        b >= fromDisk.length ||
-        (a < out.length && out[a]!.seq < fromDisk[b]!.seq)
-      ) {
-        merged.push(out[a++]!);
-      } else merged.push(fromDisk[b++]!);
-    }
-    return merged;
+    return seqs.length ? this.#readEntries(Array.from(seqs)) : [];
   }
 
   /** Seqs of every entry after `since`, at most `limit`, visible to polls. */
@@ -507,7 +549,7 @@ export class BrokerStore {
     return out;
   }
 
-  #readFromDisk(seqs: number[]): StoredEntry[] {
+  #readEntries(seqs: number[]): StoredEntry[] {
     // Only seqs <= durableSeq are asked for, and those are fully written.
     const out: StoredEntry[] = [];
     const idx = this.#idx;
@@ -531,14 +573,8 @@ export class BrokerStore {
         wanted.add(seqs[j]!);
         end += idx.span(seqs[j]!);
       }
-      const bytes = new Uint8Array(end - start);
-      this.#reader.seekSync(start, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < bytes.length) {
-        const n = this.#reader.readSync(bytes.subarray(got));
-        if (n === null || n === 0) break;
-        got += n;
-      }
+      const bytes = this.#readRange(start, end);
+      const got = bytes.length;
       let at = 0;
       while (at < got) {
         let nl = bytes.indexOf(10, at);
@@ -546,6 +582,21 @@ export class BrokerStore {
         const text = dec.decode(bytes.subarray(at, nl));
         at = nl + 1;
         if (text === "") continue;
+        // Our own lines: seq, timestamp and body by position, no parse.
+        const head = LINE_HEAD.exec(text);
+        if (head && text.endsWith("}")) {
+          const seq = Number(head[1]);
+          if (wanted.has(seq)) {
+            out.push(
+              new StoredEntry(
+                seq,
+                Number(head[2]),
+                text.slice(head[0].length, -1),
+              ),
+            );
+          }
+          continue;
+        }
         let r: {
           seq?: number;
           timestamp_unix_secs?: number;
@@ -558,14 +609,16 @@ export class BrokerStore {
         }
         if (typeof r.seq !== "number" || !wanted.has(r.seq)) continue;
         const prefix = entryPrefix(r.seq, r.timestamp_unix_secs!);
-        out.push({
-          seq: r.seq,
-          timestamp_unix_secs: r.timestamp_unix_secs!,
-          message: r.message as BrokerMessage,
-          json: text.startsWith(prefix)
-            ? text.slice(prefix.length, -1)
-            : JSON.stringify(r.message),
-        });
+        out.push(
+          new StoredEntry(
+            r.seq,
+            r.timestamp_unix_secs!,
+            text.startsWith(prefix)
+              ? text.slice(prefix.length, -1)
+              : JSON.stringify(r.message),
+            r.message as BrokerMessage,
+          ),
+        );
       }
       i = j + 1;
     }
@@ -581,7 +634,6 @@ export class BrokerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#fsyncTimer);
-    clearInterval(this.#humanTimer);
     await this.flush();
     if (this.#syncing) await this.#syncing;
     this.#closed = true;

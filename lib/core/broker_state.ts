@@ -25,14 +25,35 @@ export const TERMINAL_LABELS: ReadonlySet<string> = new Set([
   "committed",
 ]);
 
-/** One published message as kept by the broker. */
-export type StoredEntry = {
-  seq: number;
-  timestamp_unix_secs: number;
-  message: BrokerMessage;
+/**
+ * One published message as kept by the broker. Only the serialised body is
+ * held (one string: cheap for the garbage collector while the entry sits in
+ * the window); `message` is parsed back on first use.
+ */
+export class StoredEntry {
+  readonly seq: number;
+  readonly timestamp_unix_secs: number;
   /** `JSON.stringify(message)`, computed once at publish time. */
-  json: string;
-};
+  readonly json: string;
+  #message: BrokerMessage | undefined;
+
+  constructor(
+    seq: number,
+    timestampSecs: number,
+    json: string,
+    message?: BrokerMessage,
+  ) {
+    this.seq = seq;
+    this.timestamp_unix_secs = timestampSecs;
+    this.json = json;
+    this.#message = message;
+  }
+
+  /** The message (parsed from `json` on first use). */
+  get message(): BrokerMessage {
+    return (this.#message ??= JSON.parse(this.json) as BrokerMessage);
+  }
+}
 
 /** A roster row (agents that published a roster-updating type). */
 export type AgentRecord = {
@@ -90,13 +111,16 @@ export type BrokerState = {
 export type BrokerStateOptions = {
   /** Default 60 s (SPEC `[broker.watcher].republish_working_ttl_seconds`). */
   republishWorkingTtlSeconds?: number;
-  /** How many recent entries keep their bodies in memory. Default 10,000. */
+  /**
+   * How many recent entries keep their bodies in memory (0 = none: the
+   * durable store keeps its own byte window). Default 10,000.
+   */
   windowSize?: number;
 };
 
 /** A fresh, empty state. */
 export function createBrokerState(opts: BrokerStateOptions = {}): BrokerState {
-  const windowSize = Math.max(1, Math.floor(opts.windowSize ?? 10_000));
+  const windowSize = Math.max(0, Math.floor(opts.windowSize ?? 10_000));
   return {
     lastSeq: 0,
     agents: new Map(),
@@ -160,6 +184,8 @@ export function forgetWatch(state: BrokerState, worktreePath: string): boolean {
 /** What {@link publish} did. */
 export type PublishOutcome = {
   entry: StoredEntry;
+  /** The message as published (the entry itself keeps only its JSON). */
+  message: BrokerMessage;
   /** Inboxes the message was appended to. */
   deliveredTo: string[];
   /** True when a roster row was created or changed. */
@@ -293,13 +319,12 @@ export function publish(
     throw new RangeError(`seq ${seq} must exceed ${state.lastSeq}`);
   }
   state.lastSeq = seq;
-  const entry: StoredEntry = {
+  const entry = new StoredEntry(
     seq,
-    timestamp_unix_secs: opts.timestampSecs ?? Math.floor(nowMs / 1000),
-    message: msg,
-    json: opts.json ?? JSON.stringify(msg),
-  };
-  state.window[seq % state.windowSize] = entry;
+    opts.timestampSecs ?? Math.floor(nowMs / 1000),
+    opts.json ?? JSON.stringify(msg),
+  );
+  if (state.windowSize > 0) state.window[seq % state.windowSize] = entry;
 
   const sender = identityOf(msg);
   const label = statusLabel(msg);
@@ -335,7 +360,7 @@ export function publish(
       deliverCreating(state, msg.payload.branch_id ?? SUPERVISOR_ID, seq, to);
       break;
   }
-  return { entry, deliveredTo: to, rosterChanged };
+  return { entry, message: msg, deliveredTo: to, rosterChanged };
 }
 
 /** First index in `a[0..len)` whose value is > `since` (binary search). */
@@ -389,6 +414,7 @@ export function entryInWindow(
   state: BrokerState,
   seq: number,
 ): StoredEntry | undefined {
+  if (state.windowSize === 0) return undefined;
   const e = state.window[seq % state.windowSize];
   return e && e.seq === seq ? e : undefined;
 }

@@ -147,7 +147,7 @@ Deno.test("BrokerStore.entries() reads entries that left the window back from di
     const store = await openStore({
       dataDir: dir,
       session: "w",
-      windowSize: 8,
+      windowBytes: 4096,
     });
     store.seed("reader", null);
     let last!: Promise<void>;
@@ -178,7 +178,6 @@ Deno.test("BrokerStore writes the human log in SPEC §8.6 form, flushed at close
     const store = await openStore({
       dataDir: dir,
       session: "h",
-      humanFlushMs: 60_000,
     });
     store.publish(status("feat-a", "working"), 1_750_760_000_000);
     await store.publish(
@@ -263,7 +262,7 @@ Deno.test("BrokerStore.entries() reads back around a corrupt middle line", async
     const s = await openStore({
       dataDir: dir,
       session: "g",
-      windowSize: 1,
+      windowBytes: 4096,
       warn: q.warn,
     });
     const got = s.entries([1, 2, 3]);
