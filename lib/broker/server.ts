@@ -66,7 +66,7 @@ export type StartBrokerOptions = {
   now?: () => number;
   /** No diagnostics on stderr. */
   quiet?: boolean;
-  /** Bytes of the log's tail kept in memory. Default 8 MiB. */
+  /** Bytes of the log's tail kept in memory. Default 4 MiB. */
   windowBytes?: number;
 };
 

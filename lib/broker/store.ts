@@ -47,7 +47,7 @@ export type StoreOptions = {
   session: string;
   /**
    * Bytes of the log's tail kept in memory (a ring); older entries are read
-   * from the file. Default 8 MiB (tens of thousands of typical entries).
+   * from the file. Default 4 MiB (~20,000 typical entries).
    */
   windowBytes?: number;
   republishWorkingTtlSeconds?: number;
@@ -146,7 +146,7 @@ export class BrokerStore {
       opts.fsyncIntervalMs ?? 1000,
     );
     this.#ring = new Uint8Array(
-      Math.max(4096, Math.floor(opts.windowBytes ?? 8 * 1024 * 1024)),
+      Math.max(4096, Math.floor(opts.windowBytes ?? 4 * 1024 * 1024)),
     );
   }
 
