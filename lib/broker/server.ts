@@ -31,6 +31,7 @@ import {
   watchTargets,
 } from "../core/broker_state.ts";
 import {
+  type BrokerMessage,
   normaliseAgentId,
   parseMessage,
   parseWatch,
@@ -60,6 +61,12 @@ export type StartBrokerOptions = {
   plugins?: BrokerPlugin[];
   /** Agents known at launch: CLI map + inbox (+ watch when a path is set). */
   seed?: WatchTarget[];
+  /**
+   * After an `agent.artifact {status:"committed"}`, publish
+   * `supervisor.verify-now {branch_id}` (SPEC §8.4,
+   * `[supervisor] verify_on_commit_nudge`). Default false.
+   */
+  verifyOnCommitNudge?: boolean;
   /** Committed → working re-entry window. Default 60. */
   republishWorkingTtlSeconds?: number;
   /** Clock (Unix ms). Default `Date.now`. */
@@ -354,6 +361,23 @@ export async function startBroker(
   const startedAt = now();
   let closed = false;
 
+  /** Store a validated message (plus the commit nudge when enabled). */
+  function apply(msg: BrokerMessage) {
+    const res = store.publish(msg, now());
+    pending.push(res.outcome);
+    if (
+      opts.verifyOnCommitNudge && msg.type === "agent.artifact" &&
+      msg.payload.status === "committed"
+    ) {
+      const nudge = store.publish(
+        { type: "supervisor.verify-now", branch_id: msg.agent_id },
+        now(),
+      );
+      pending.push(nudge.outcome);
+    }
+    return res;
+  }
+
   async function publishValue(input: unknown): Promise<PublishResult> {
     // Common plain statuses skip zod (identical result, tested); the rest
     // goes through the schemas.
@@ -362,8 +386,7 @@ export async function startBroker(
     if (closed) {
       throw new AppError("Cannot publish: the broker is closed");
     }
-    const { outcome, durable } = store.publish(r.message, now());
-    pending.push(outcome);
+    const { outcome, durable } = apply(r.message);
     await durable;
     return { ok: true, seq: outcome.entry.seq };
   }
@@ -388,8 +411,7 @@ export async function startBroker(
     const r = fastParseStatus(body.value) ?? parseMessage(body.value);
     if (!r.ok) return jsonResponse(r.error.status, r.error.body);
     if (closed) return error(503, "the broker is shutting down");
-    const { outcome, durable } = store.publish(r.message, now());
-    pending.push(outcome);
+    const { durable } = apply(r.message);
     try {
       await durable;
     } catch (e) {

@@ -589,3 +589,16 @@ Deno.test("close() is idempotent and the in-process publish refuses afterwards",
   await b[Symbol.asyncDispose]();
   await assert.rejects(b.publish(statusMsg("a")), /closed/);
 });
+
+Deno.test("startBroker() with verifyOnCommitNudge asks the supervisor to verify each commit", async () => {
+  await using b = await testBroker({ verifyOnCommitNudge: true });
+  await post(`${b.url}/publish`, artifactMsg("feat/a", "done"));
+  await post(`${b.url}/publish`, artifactMsg("feat/a", "committed"));
+  const r = await get(`${b.url}/messages/supervisor?since=0`);
+  assert.deepEqual(r.json.messages, [
+    { type: "supervisor.verify-now", branch_id: "feat-a", seq: 3 },
+  ]);
+  await using off = await testBroker();
+  await post(`${off.url}/publish`, artifactMsg("feat-a", "committed"));
+  assert.equal(off.lastSeq(), 1, "no nudge unless asked");
+});
