@@ -157,15 +157,23 @@ export class BrokerStore {
     const logPath = join(opts.dataDir, `${base}.jsonl`);
     const humanPath = join(opts.dataDir, `${base}.broker.log`);
     const warn = opts.warn ?? ((l: string) => console.error(l));
+    const lockPath = `${logPath}.lock`;
+    await acquireLock(logPath, lockPath);
     const state = createBrokerState({
       windowSize: 0,
       republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
     });
-    const file = await Deno.open(logPath, {
-      read: true,
-      write: true,
-      create: true,
-    });
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(logPath, {
+        read: true,
+        write: true,
+        create: true,
+      });
+    } catch (e) {
+      await releaseLock(logPath, lockPath);
+      throw e;
+    }
     let human: Deno.FsFile | null = null;
     try {
       human = await Deno.open(humanPath, { append: true, create: true });
@@ -650,6 +658,55 @@ export class BrokerStore {
         f?.close();
       } catch { /* already closed */ }
     }
+    await releaseLock(this.logPath, `${this.logPath}.lock`);
+  }
+}
+
+/** Logs open in this process (a second open would interleave writes). */
+const openLogs = new Set<string>();
+
+/**
+ * One writer per session log: `<log>.lock` holds the owner's pid. A lock
+ * whose process is gone (crash) is taken over; a live one is an error.
+ */
+async function acquireLock(logPath: string, lockPath: string): Promise<void> {
+  if (openLogs.has(logPath)) {
+    throw new Error(
+      `Cannot open ${logPath}: this process already runs a broker on it`,
+    );
+  }
+  try {
+    const pid = Number((await Deno.readTextFile(lockPath)).trim());
+    if (
+      Number.isInteger(pid) && pid > 0 && pid !== Deno.pid &&
+      await processAlive(pid)
+    ) {
+      throw new Error(
+        `Cannot open ${logPath}: another broker (pid ${pid}) is writing it — stop that broker first (or remove ${lockPath} if pid ${pid} is not a git-paw broker)`,
+      );
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await Deno.writeTextFile(lockPath, `${Deno.pid}\n`);
+  openLogs.add(logPath);
+}
+
+async function releaseLock(logPath: string, lockPath: string): Promise<void> {
+  openLogs.delete(logPath);
+  try {
+    const pid = Number((await Deno.readTextFile(lockPath)).trim());
+    if (pid === Deno.pid) await Deno.remove(lockPath);
+  } catch { /* gone already */ }
+}
+
+/** True when `pid` is a running process (Linux /proc; elsewhere unknown → false). */
+async function processAlive(pid: number): Promise<boolean> {
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -276,3 +276,42 @@ Deno.test("BrokerStore.entries() reads back around a corrupt middle line", async
     await s.close();
   });
 });
+
+Deno.test("openStore() refuses a second writer on the same session log", async () => {
+  await withDir(async (dir) => {
+    const a = await openStore({ dataDir: dir, session: "one" });
+    await assert.rejects(
+      openStore({ dataDir: dir, session: "one" }),
+      /already runs a broker on it/,
+    );
+    // Another session in the same dir is fine.
+    const b = await openStore({ dataDir: dir, session: "two" });
+    await b.close();
+    await a.close();
+    // Released on close.
+    const again = await openStore({ dataDir: dir, session: "one" });
+    await again.close();
+  });
+});
+
+Deno.test("openStore() takes over a lock left by a dead process, refuses a live one", async () => {
+  await withDir(async (dir) => {
+    const lock = join(dir, "s.jsonl.lock");
+    // A pid that cannot be running.
+    await Deno.writeTextFile(lock, "999999999\n");
+    const s = await openStore({ dataDir: dir, session: "s" });
+    assert.equal((await Deno.readTextFile(lock)).trim(), String(Deno.pid));
+    await s.close();
+    await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
+    // A live process that is not us (our parent) holds it.
+    const parent = Deno.ppid;
+    if (await Deno.stat(`/proc/${parent}`).then(() => true, () => false)) {
+      await Deno.writeTextFile(lock, `${parent}\n`);
+      await assert.rejects(
+        openStore({ dataDir: dir, session: "s" }),
+        new RegExp(`another broker \\(pid ${parent}\\)`),
+      );
+      await Deno.remove(lock);
+    }
+  });
+});
