@@ -291,13 +291,24 @@ export async function startBroker(
     throw new AppError("Cannot start the broker: --token must not be blank");
   }
 
-  const store = await openStore({
-    dataDir: opts.dataDir,
-    session: opts.session,
-    windowBytes: opts.windowBytes,
-    republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
-    warn,
-  });
+  let store: BrokerStore;
+  try {
+    store = await openStore({
+      dataDir: opts.dataDir,
+      session: opts.session,
+      windowBytes: opts.windowBytes,
+      republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
+      warn,
+    });
+  } catch (e) {
+    // The session's log is busy: if that is our own broker on this very
+    // port, say so the way a busy port does (callers reattach on "ours").
+    if (opts.port !== 0 && /another broker/.test((e as Error).message)) {
+      const busy = await portError(bind, opts.port, opts.session, token);
+      if (busy.probe === "ours") throw busy;
+    }
+    throw new AppError((e as Error).message, "broker_log_busy", { cause: e });
+  }
   const subscribers = new Set<(ev: BrokerEvent) => void>();
   const emit = (ev: BrokerEvent) => {
     for (const fn of subscribers) {

@@ -602,3 +602,24 @@ Deno.test("startBroker() with verifyOnCommitNudge asks the supervisor to verify 
   await post(`${off.url}/publish`, artifactMsg("feat-a", "committed"));
   assert.equal(off.lastSeq(), 1, "no nudge unless asked");
 });
+
+Deno.test("startBroker() for a session whose broker already runs on that port reports it as ours", async () => {
+  await using a = await testBroker({ session: "same" });
+  await assert.rejects(
+    startBroker({
+      port: a.port,
+      dataDir: a.dir,
+      session: "same",
+      quiet: true,
+    }),
+    (e: unknown) =>
+      e instanceof BrokerPortError && e.probe === "ours" &&
+      /already running/.test(e.message),
+  );
+  // On another port the busy log is the clear error.
+  await assert.rejects(
+    startBroker({ port: 0, dataDir: a.dir, session: "same", quiet: true }),
+    /already runs a broker on it/,
+  );
+  assert.equal((await post(`${a.url}/publish`, statusMsg("a"))).status, 202);
+});
