@@ -672,7 +672,7 @@ const openLogs = new Set<string>();
 async function acquireLock(logPath: string, lockPath: string): Promise<void> {
   if (openLogs.has(logPath)) {
     throw new Error(
-      `Cannot open ${logPath}: this process already runs a broker on it`,
+      `Cannot open ${logPath}: another broker in this process is writing it`,
     );
   }
   try {

@@ -619,7 +619,7 @@ Deno.test("startBroker() for a session whose broker already runs on that port re
   // On another port the busy log is the clear error.
   await assert.rejects(
     startBroker({ port: 0, dataDir: a.dir, session: "same", quiet: true }),
-    /already runs a broker on it/,
+    /another broker in this process/,
   );
   assert.equal((await post(`${a.url}/publish`, statusMsg("a"))).status, 202);
 });

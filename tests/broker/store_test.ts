@@ -282,7 +282,7 @@ Deno.test("openStore() refuses a second writer on the same session log", async (
     const a = await openStore({ dataDir: dir, session: "one" });
     await assert.rejects(
       openStore({ dataDir: dir, session: "one" }),
-      /already runs a broker on it/,
+      /another broker in this process/,
     );
     // Another session in the same dir is fine.
     const b = await openStore({ dataDir: dir, session: "two" });
