@@ -7,14 +7,21 @@
  *   entry), and `{"watch":{…}}` lines for `/watch` registrations.
  * - `<dataDir>/<session>.broker.log`: SPEC §8.6 lines for `tail -f`.
  *
- * Group commit: every publish in the same event-loop turn joins one batch,
- * written with one `write(2)`; the batch's promise resolves once the bytes are
- * with the OS, and only then do polls see those entries. `fdatasync` runs at
- * least once a second while dirty, and at close. Replay on open rebuilds seq,
- * roster, inboxes and watch targets; a torn last line is set aside with a
- * warning. Memory is bounded: the core keeps a window of recent bodies, the
- * store a seq → (offset, length) index in typed arrays; older bodies are read
- * back from the file.
+ * Group commit: publishes that arrive in the same event-loop turn join one
+ * batch, written with one `write(2)` (under light load a batch goes out at
+ * once); the batch's promise resolves once the bytes are with the OS, and
+ * only then do polls and subscribers see those entries. `fdatasync` runs at
+ * least once a second while dirty, and at close. The human log is appended
+ * with each batch. Replay on open rebuilds seq, roster, inboxes and watch
+ * targets; a torn last line is cut off (saved to `<log>.torn`) with a
+ * warning, a corrupt middle line is skipped with a warning.
+ *
+ * Memory is bounded: no per-entry JS objects are kept. The core holds the
+ * roster and per-inbox seq lists (4 B per delivery); this store holds a
+ * compact seq → offset index (~4 B per entry, {@link SeqIndex}) and a fixed
+ * ring with the last few MiB of the log, so recent entries are served from
+ * memory and older ones are read back from the file. One writer per log:
+ * `<log>.lock` holds the owner's pid.
  *
  * Permissions: `--allow-read` and `--allow-write` on the data dir.
  * @module
@@ -177,6 +184,7 @@ export class BrokerStore {
     let human: Deno.FsFile | null = null;
     try {
       human = await Deno.open(humanPath, { append: true, create: true });
+      await endWithNewline(humanPath, human);
     } catch (e) {
       warn(`warning: cannot open ${humanPath}: ${(e as Error).message}`);
     }
@@ -707,6 +715,22 @@ async function processAlive(pid: number): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** After a crash mid-line, start the next human line on a fresh line. */
+async function endWithNewline(path: string, f: Deno.FsFile): Promise<void> {
+  const size = (await f.stat()).size;
+  if (size === 0) return;
+  const r = await Deno.open(path, { read: true });
+  try {
+    await r.seek(size - 1, Deno.SeekMode.Start);
+    const last = new Uint8Array(1);
+    if ((await r.read(last)) === 1 && last[0] !== 10) {
+      await f.write(new TextEncoder().encode("\n"));
+    }
+  } finally {
+    r.close();
   }
 }
 

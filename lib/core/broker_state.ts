@@ -6,8 +6,9 @@
  *
  * Inboxes hold only sequence numbers (paged `Uint32Array`s, always sorted
  * because seqs only grow), so a poll is a binary search plus a copy of the k
- * answers: O(log n + k). Message bodies live in a ring of the most recent entries; the
- * shell (lib/broker/store.ts) serves older ones from disk.
+ * answers: O(log n + k). Optionally a ring of the most recent entries keeps
+ * their bodies; the durable store (lib/broker/store.ts) turns it off and
+ * keeps a byte ring of its log instead, reading older entries from disk.
  * @module
  */
 import {

@@ -315,3 +315,17 @@ Deno.test("openStore() takes over a lock left by a dead process, refuses a live 
     }
   });
 });
+
+Deno.test("openStore() starts human lines on a fresh line after a torn one", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "t.broker.log"), "[1] 5 [a] [a] stat");
+    const s = await openStore({ dataDir: dir, session: "t" });
+    await s.publish(status("a", "working"), T0).durable;
+    await s.close();
+    const lines = (await Deno.readTextFile(join(dir, "t.broker.log"))).split(
+      "\n",
+    );
+    assert.equal(lines[0], "[1] 5 [a] [a] stat");
+    assert.match(lines[1]!, /^\[1\] \d+ \[a\] \[a\] status: working/);
+  });
+});
