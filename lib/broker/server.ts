@@ -344,24 +344,26 @@ export async function startBroker(
   };
   // Outcomes waiting for their batch to reach the OS.
   const pending: PublishOutcome[] = [];
-  store.onDurable = (seqs) => {
+  store.onDurable = (top) => {
     // Batches complete in order; take the outcomes this batch made durable.
-    const top = seqs.length ? seqs[seqs.length - 1]! : 0;
     let n = 0;
     while (n < pending.length && pending[n]!.entry.seq <= top) n++;
     if (n === 0) return;
     const done = pending.splice(0, n);
+    if (subscribers.size === 0 && waiters.size === 0) return;
     let roster = false;
     const woken = new Set<string>();
     for (const o of done) {
-      emit({
-        kind: "entry",
-        entry: {
-          seq: o.entry.seq,
-          timestamp_unix_secs: o.entry.timestamp_unix_secs,
-          message: o.message,
-        },
-      });
+      if (subscribers.size) {
+        emit({
+          kind: "entry",
+          entry: {
+            seq: o.entry.seq,
+            timestamp_unix_secs: o.entry.timestamp_unix_secs,
+            message: o.message,
+          },
+        });
+      }
       if (o.rosterChanged) roster = true;
       for (const id of o.deliveredTo) woken.add(id);
     }

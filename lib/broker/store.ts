@@ -128,7 +128,7 @@ export class BrokerStore {
   #syncing: Promise<void> | null = null;
   #fsyncTimer: ReturnType<typeof setInterval>;
   #closed = false;
-  #onDurable: (entries: number[]) => void = () => {};
+  #onDurable: (maxSeq: number) => void = () => {};
   #humanFailed = false;
 
   private constructor(
@@ -203,8 +203,8 @@ export class BrokerStore {
     return store;
   }
 
-  /** Called with the seqs of each batch once it is with the OS. */
-  set onDurable(fn: (seqs: number[]) => void) {
+  /** Called with the highest seq of each batch once it is with the OS. */
+  set onDurable(fn: (maxSeq: number) => void) {
     this.#onDurable = fn;
   }
 
@@ -477,7 +477,7 @@ export class BrokerStore {
     if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(64 * 1024);
     this.#flushHuman();
     batch.resolve();
-    this.#onDurable(seqs.filter((s) => s > 0));
+    if (maxSeq > 0) this.#onDurable(maxSeq);
   }
 
   /** Write everything pending now; resolves once it is with the OS. */
