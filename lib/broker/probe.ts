@@ -52,9 +52,10 @@ export async function probeBroker(
       });
     } catch (e) {
       if (ac.signal.aborted) return "timeout";
-      const err = e as Error & { cause?: unknown };
-      const msg = `${err?.message ?? e} ${String(err?.cause ?? "")}`;
-      if (/refused|ECONNREFUSED|os error 111/i.test(msg)) return "free";
+      if (isConnectionRefused(e)) return "free";
+      // Deno's fetch only says "fetch failed"; ask the socket layer directly
+      // whether anything accepts connections there.
+      if (await portIsClosed(url)) return "free";
       // Connection reset / not HTTP: something is there but it is not us.
       return "timeout";
     }
@@ -79,5 +80,42 @@ export async function probeBroker(
     return session === expectedSession ? "ours" : "other-session";
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Whether `e` (or anything in its `cause` chain) is a refused connection. */
+function isConnectionRefused(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    if (cur instanceof Deno.errors.ConnectionRefused) return true;
+    const err = cur as { name?: unknown; code?: unknown; message?: unknown };
+    if (err.name === "ConnectionRefused" || err.code === "ECONNREFUSED") {
+      return true;
+    }
+    if (
+      typeof err.message === "string" &&
+      /connection refused|ECONNREFUSED|os error 111/i.test(err.message)
+    ) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** True when a TCP connect to the URL's host:port is refused. */
+async function portIsClosed(url: string): Promise<boolean> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  const hostname = u.hostname.replace(/^\[|\]$/g, "");
+  try {
+    const conn = await Deno.connect({ hostname, port });
+    conn.close();
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.ConnectionRefused;
   }
 }
