@@ -208,8 +208,9 @@ export class AlertMonitor {
 }
 
 /**
- * Sink: `tmux display-message [-t <session>] <text>` with `#` doubled so
- * agent text cannot expand tmux formats (`#(cmd)`). Does nothing when no
+ * Sink: `tmux display-message [-t <session>] <text>` with `#` and `%`
+ * doubled so agent text cannot expand tmux formats (`#(cmd)`) or strftime
+ * sequences (`%Y`). Does nothing when no
  * session is named and `$TMUX` is unset.
  */
 export function tmuxDisplaySink(

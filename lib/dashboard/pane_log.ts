@@ -11,6 +11,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { escapeTmuxFormat } from "../core/dashboard_text.ts";
 
 /** Directory holding one session's pane logs: `<repo>/.git-paw/logs/<session>`. */
 export function paneLogDir(repo: string, session: string): string {
@@ -44,14 +45,6 @@ export function shellQuote(value: string): string {
 }
 
 /**
- * Escape text for a tmux command that expands formats: `#` → `##` (so
- * `#{…}`, `#(…)` and `#S` stay literal) and `%` → `%%` (strftime).
- */
-export function tmuxFormatEscape(text: string): string {
-  return text.replaceAll("#", "##").replaceAll("%", "%%");
-}
-
-/**
  * The `sh` command that appends its stdin to `path`, creating the log
  * directory first: `mkdir -p -- '<dir>' && exec cat >> '<path>'`. Every path
  * is a single-quoted word, so any file name is safe.
@@ -71,5 +64,5 @@ export function appendToFileShellCommand(path: string): string {
  * @throws {TypeError} when `path` contains a NUL byte.
  */
 export function pipePaneCommand(path: string): string {
-  return tmuxFormatEscape(appendToFileShellCommand(path));
+  return escapeTmuxFormat(appendToFileShellCommand(path));
 }

@@ -6,8 +6,8 @@ import {
   paneLogPath,
   pipePaneCommand,
   shellQuote,
-  tmuxFormatEscape,
 } from "../../lib/dashboard/pane_log.ts";
+import { escapeTmuxFormat } from "../../lib/core/dashboard_text.ts";
 
 /** Names that break naive quoting; several try to create a `canary*` file. */
 const HOSTILE = [
@@ -50,8 +50,8 @@ Deno.test("shellQuote() refuses NUL and always wraps in single quotes", () => {
   assert.throws(() => shellQuote("a\0b"), TypeError);
 });
 
-Deno.test("tmuxFormatEscape() doubles # and %", () => {
-  assert.equal(tmuxFormatEscape("#{a} %Y ##"), "##{a} %%Y ####");
+Deno.test("escapeTmuxFormat() doubles # and % for pipe-pane commands", () => {
+  assert.equal(escapeTmuxFormat("#{a} %Y ##"), "##{a} %%Y ####");
 });
 
 Deno.test("appendToFileShellCommand() writes to the exact path and runs nothing when sh -c runs it", async () => {

@@ -96,9 +96,59 @@ Deno.test("oneLine() bounds huge text and squeezes whitespace", () => {
   assert.equal(oneLine("  a \n\n b\t c  "), "a b c");
 });
 
-Deno.test("escapeTmuxFormat() doubles # so #(cmd) cannot run", () => {
+Deno.test("escapeTmuxFormat() doubles # and % so #(cmd) and %Y stay literal", () => {
   assert.equal(
-    escapeTmuxFormat("feat/#(rm -rf ~) #{pane_id}"),
-    "feat/##(rm -rf ~) ##{pane_id}",
+    escapeTmuxFormat("feat/#(rm -rf ~) #{pane_id} 100% %Y"),
+    "feat/##(rm -rf ~) ##{pane_id} 100%% %%Y",
   );
+});
+
+Deno.test("escapeTmuxFormat() text comes back verbatim from a real tmux display-message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paw-tmuxfmt-" });
+  const env = { TMUX_TMPDIR: dir, LANG: "C.UTF-8" };
+  const tmux = async (...args: string[]) => {
+    const out = await new Deno.Command("tmux", {
+      args,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      ok: out.success,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  try {
+    const started = await tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "fmt",
+      "-x",
+      "80",
+      "-y",
+      "20",
+      "sleep 600",
+    );
+    assert.ok(started.ok, started.stderr);
+    const text = "a %Y b %% c #{session_name} d #(echo pwned) e ## 100%";
+    // Unescaped, tmux really expands both kinds (guards the premise).
+    const raw = await tmux("display-message", "-p", "-t", "fmt", "x %Y #S");
+    assert.ok(raw.ok, raw.stderr);
+    assert.equal(raw.stdout, `x ${new Date().getFullYear()} fmt\n`);
+    const shown = await tmux(
+      "display-message",
+      "-p",
+      "-t",
+      "fmt",
+      escapeTmuxFormat(text),
+    );
+    assert.ok(shown.ok, shown.stderr);
+    assert.equal(shown.stdout, text + "\n");
+  } finally {
+    await tmux("kill-server");
+    await Deno.remove(dir, { recursive: true });
+  }
 });
