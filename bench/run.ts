@@ -5,7 +5,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 /** One measured table. */
 export type BenchResult = {
@@ -37,24 +37,39 @@ function table(r: BenchResult): string {
   return lines.join("\n") + "\n";
 }
 
-const sections: string[] = [];
+function header(names: string[]): string {
+  return `Measured ${new Date().toISOString()} on ${Deno.build.target}, ` +
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores. ` +
+    `Files: ${names.join(", ")}.\n\n`;
+}
+
+// Each area's tables go to RESULTS.<area>.md; RESULTS.md is then rebuilt
+// from the newest file of every area, so `deno task bench broker` refreshes
+// one area without discarding the others.
 for (const f of files) {
   console.error(`bench: running ${f} ...`);
   const mod = await import(join(here, f));
   const results: BenchResult[] = await mod.run();
-  for (const r of results) {
-    const t = table(r);
-    console.log(t);
-    sections.push(t);
-  }
+  const area = basename(f).replace(/_bench\.ts$/, "");
+  const tables = results.map(table);
+  for (const t of tables) console.log(t);
+  writeFileSync(
+    join(here, `RESULTS.${area}.md`),
+    `# Benchmark results: ${area}\n\n` + header([basename(f)]) +
+      tables.join("\n"),
+  );
 }
-const header =
-  `# Benchmark results\n\nMeasured ${
-    new Date().toISOString()
-  } on ${Deno.build.target}, ` +
-  `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores. Files: ${
-    files.map((f) => basename(f)).join(", ")
-  }.\n\n`;
-const out = join(here, filter ? `RESULTS.${filter}.md` : "RESULTS.md");
-writeFileSync(out, header + sections.join("\n"));
-console.error(`bench: wrote ${out}`);
+
+const parts = readdirSync(here).filter((f) => /^RESULTS\.[a-z_]+\.md$/.test(f))
+  .sort();
+const body = parts.map((f) =>
+  readFileSync(join(here, f), "utf8").replace(/^# .*\n/, `# ${f}\n`)
+    .replace(/^# /gm, "## ").replace(/^## (?!RESULTS)/gm, "### ")
+);
+writeFileSync(
+  join(here, "RESULTS.md"),
+  "# Benchmark results\n\nOne section per area, each from its newest " +
+    "`deno task bench <area>` run (the file named in its heading).\n\n" +
+    body.join("\n"),
+);
+console.error(`bench: wrote ${join(here, "RESULTS.md")}`);
