@@ -22,6 +22,7 @@ import {
   tmuxEnv,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../self.ts";
+import { eprintln } from "../cli/output.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 
 /** One agent pane to create. */
@@ -147,18 +148,167 @@ function agentCmd(
   };
 }
 
+/**
+ * Called when the port in `plan.brokerUrl` turned out to be served by another
+ * session's broker or another program: pick a new port, record it (receipt,
+ * worktree setup) and return the new URL with the agents to launch against it.
+ */
+export type BrokerRelocator = (
+  takenUrl: string,
+) => Promise<{ url: string; agents: LaunchAgent[] }>;
+
+/** How long {@link buildSession} waits for pane 0's broker to answer. */
+const BROKER_CONFIRM_MS = 10_000;
+
+/**
+ * Poll `GET <url>/status` until it names `session` (→ "ours"), or until
+ * another session / a foreign server answers (→ "taken"), or the deadline
+ * passes (→ "timeout"). No fixed sleeps beyond a short poll interval.
+ */
+export async function waitForBroker(
+  url: string,
+  session: string,
+  timeoutMs = BROKER_CONFIRM_MS,
+): Promise<"ours" | "taken" | "timeout"> {
+  const { probeBroker } = await import("../broker/probe.ts");
+  const deadline = Date.now() + timeoutMs;
+  let delay = 25;
+  while (Date.now() < deadline) {
+    const r = await probeBroker(url, session, { timeoutMs: 500 });
+    if (r === "ours") return "ours";
+    if (r === "other-session" || r === "foreign") return "taken";
+    await new Promise((res) => setTimeout(res, delay));
+    delay = Math.min(delay * 2, 200);
+  }
+  return "timeout";
+}
+
 /** What {@link buildSession} created. */
 export type BuiltSession = {
   dashboardPane: string | null;
   /** Pane id per agent, in plan order. */
   agentPanes: string[];
+  /** The broker URL the agents were given (confirmed when the broker is on). */
+  brokerUrl?: string | null;
 };
 
 /**
  * Create the tmux session for `plan` (it must not exist yet). On failure the
  * half-built session is killed before the error propagates.
  */
-export async function buildSession(plan: LaunchPlan): Promise<BuiltSession> {
+export async function buildSession(
+  plan: LaunchPlan,
+  relocate?: BrokerRelocator,
+): Promise<BuiltSession> {
+  if (plan.brokerUrl) {
+    try {
+      return await buildWithConfirmedBroker(plan, relocate);
+    } catch (e) {
+      await killSession(plan.session).catch(() => {});
+      throw e;
+    }
+  }
+  return await buildAll(plan);
+}
+
+/**
+ * Pane 0 first; wait until its broker answers for THIS session (moving to
+ * another port when someone else holds it); only then the agent panes, so
+ * every agent gets the confirmed broker URL.
+ */
+async function buildWithConfirmedBroker(
+  plan: LaunchPlan,
+  relocate?: BrokerRelocator,
+): Promise<BuiltSession> {
+  const sess = sessionTarget(plan.session);
+  const target = `${sess}:`;
+  let url = plan.brokerUrl!;
+  let agents = plan.agents;
+  const dash = (u: string): PaneCmd => ({
+    cwd: plan.repo,
+    env: baseEnv({ session: plan.session, brokerUrl: u }),
+    argv: dashboardArgv(plan.session, plan.repo),
+  });
+  const [dashPane] = await tmuxBatch([
+    [
+      "new-session",
+      "-d",
+      "-s",
+      plan.session,
+      "-x",
+      "480",
+      "-y",
+      "140",
+      "-P",
+      "-F",
+      "#{pane_id}",
+      ...paneOpts(dash(url)),
+    ],
+    ...paneDecor(target, "dashboard", "dashboard", ""),
+    ["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo],
+    ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
+  ]);
+  if (!dashPane) {
+    throw new AppError(
+      "Tmux error: tmux did not report the dashboard pane",
+      "tmux",
+    );
+  }
+  for (let attempt = 0;; attempt++) {
+    const r = await waitForBroker(url, plan.session);
+    if (r === "ours") break;
+    if (r === "timeout") {
+      eprintln(
+        `warning: the broker at ${url} did not answer for session '${plan.session}' within ${
+          BROKER_CONFIRM_MS / 1000
+        }s; see the dashboard pane`,
+      );
+      break;
+    }
+    if (!relocate || attempt >= 4) {
+      throw new AppError(
+        `Broker error: ${url} is served by another session or program; set [broker] port in .git-paw/config.toml`,
+        "broker_port",
+      );
+    }
+    const moved = await relocate(url);
+    url = moved.url;
+    agents = moved.agents;
+    await tmuxBatch([
+      ["respawn-pane", "-k", "-t", dashPane, ...paneOpts(dash(url))],
+      ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
+    ]);
+  }
+  const rest = { ...plan, brokerUrl: url, agents };
+  const cmds: string[][] = [];
+  for (const a of agents) {
+    cmds.push(["select-layout", "-t", target, "tiled"]);
+    cmds.push([
+      "split-window",
+      "-t",
+      target,
+      "-P",
+      "-F",
+      "#{pane_id}",
+      ...paneOpts(agentCmd(rest, a)),
+    ]);
+    cmds.push(...paneDecor(target, a.branch, a.branch, a.agentId));
+  }
+  cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
+  if (plan.borderAffordances) cmds.push(...borderOptions(target));
+  cmds.push(["select-layout", "-t", target, "main-horizontal"]);
+  const ids = await tmuxBatch(cmds);
+  if (ids.length !== agents.length) {
+    throw new AppError(
+      `Tmux error: expected ${agents.length} panes, tmux reported ${ids.length}`,
+      "tmux",
+    );
+  }
+  await afterLaunch(rest, agents, ids);
+  return { dashboardPane: dashPane, agentPanes: ids, brokerUrl: url };
+}
+
+async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   // One tmux invocation: each split makes the new pane the active one, so
   // `-t =<session>:` (the active pane) names it for its title and options.
   const target = `${sessionTarget(plan.session)}:`;

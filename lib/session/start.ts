@@ -388,19 +388,22 @@ async function freshStart(
     }));
     const peers = worktrees.map((w) => slugify(w.branch));
     // Sequential: setup edits files shared by all worktrees (hooks, excludes).
-    for (const w of worktrees) {
-      await setupAgentWorktree({
-        repo,
-        project,
-        worktreePath: w.worktree_path,
-        branch: w.branch,
-        agentId: slugify(w.branch),
-        cli: w.cli,
-        brokerUrl: url,
-        peers: peers.filter((p) => p !== slugify(w.branch)),
-        config,
-      });
-    }
+    const setupAll = async (brokerUrl: string | null) => {
+      for (const w of worktrees) {
+        await setupAgentWorktree({
+          repo,
+          project,
+          worktreePath: w.worktree_path,
+          branch: w.branch,
+          agentId: slugify(w.branch),
+          cli: w.cli,
+          brokerUrl,
+          peers: peers.filter((p) => p !== slugify(w.branch)),
+          config,
+        });
+      }
+    };
+    await setupAll(url);
     const receipt: Receipt = {
       session_name: session,
       repo_path: repo,
@@ -426,7 +429,7 @@ async function freshStart(
     for (const line of ["/.git-paw/sessions/", "/.git-paw/session.lock"]) {
       await ensureExcluded(repo, line).catch(() => {});
     }
-    await buildSession({
+    const built = await buildSession({
       session,
       repo,
       brokerUrl: url,
@@ -436,7 +439,23 @@ async function freshStart(
       mouse: config.mouse,
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,
+    }, async (taken) => {
+      port = await chooseBrokerPort(config.broker.bind, 0, session);
+      const moved = brokerUrlOf(config.broker.bind, port);
+      eprintln(
+        `notice: ${taken} is served by another session or program; this session's broker moves to ${moved}`,
+      );
+      receipt.broker_port = port;
+      await writeReceipt(receipt);
+      await setupAll(moved);
+      return {
+        url: moved,
+        agents: worktrees.map((w) =>
+          agentLaunch(w, config, bootPrompt(w.branch, moved))
+        ),
+      };
     });
+    url = built.brokerUrl ?? url;
     await syncDiscovery(receipt, { askTmux: false });
   } catch (e) {
     await rollback();
@@ -513,19 +532,22 @@ export async function recoverSession(
   }
   const url = port ? brokerUrlOf(receipt.broker_bind!, port) : null;
   const peers = receipt.worktrees.map((w) => slugify(w.branch));
-  for (const w of receipt.worktrees) {
-    await setupAgentWorktree({
-      repo,
-      project: receipt.project_name,
-      worktreePath: w.worktree_path,
-      branch: w.branch,
-      agentId: slugify(w.branch),
-      cli: w.cli,
-      brokerUrl: url,
-      peers: peers.filter((p) => p !== slugify(w.branch)),
-      config,
-    });
-  }
+  const setupAll = async (brokerUrl: string | null) => {
+    for (const w of receipt.worktrees) {
+      await setupAgentWorktree({
+        repo,
+        project: receipt.project_name,
+        worktreePath: w.worktree_path,
+        branch: w.branch,
+        agentId: slugify(w.branch),
+        cli: w.cli,
+        brokerUrl,
+        peers: peers.filter((p) => p !== slugify(w.branch)),
+        config,
+      });
+    }
+  };
+  await setupAll(url);
   const agents = receipt.worktrees.map((w) => {
     const a = agentLaunch(w, config, w.pending_boot_prompt ?? null);
     delete w.pending_boot_prompt;
@@ -541,6 +563,16 @@ export async function recoverSession(
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
+  }, async (taken) => {
+    const bind = receipt.broker_bind ?? config.broker.bind;
+    const moved = brokerUrlOf(bind, await chooseBrokerPort(bind, 0, session));
+    eprintln(
+      `notice: ${taken} is served by another session or program; this session's broker moves to ${moved}`,
+    );
+    receipt.broker_port = Number(new URL(moved).port);
+    await writeReceipt(receipt);
+    await setupAll(moved);
+    return { url: moved, agents };
   });
   await syncDiscovery(receipt);
 }
