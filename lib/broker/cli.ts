@@ -62,6 +62,13 @@ export async function runBrokerCommand(o: BrokerCommandOptions): Promise<void> {
     eprintln(
       `note: bound beyond loopback; clients must send "Authorization: Bearer ${broker.token}"`,
     );
+    println(
+      `web dashboard: ${broker.url}/?token=${encodeURIComponent(broker.token)}`,
+    );
+  } else if (broker.token !== undefined) {
+    eprintln(
+      `note: open the web dashboard as ${broker.url}/?token=<your token>`,
+    );
   }
   await new Promise<void>((resolve) => {
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];

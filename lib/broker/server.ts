@@ -7,6 +7,10 @@
  * router; everything else (and plugin routes) goes through Hono. Every
  * request first passes the guard: Host allow-list on loopback binds
  * (DNS rebinding), same-origin check on writes, bearer token when set.
+ * Browsers cannot send a bearer header for a page or an `EventSource`, so
+ * `GET /?token=<token>` sets an HttpOnly, SameSite=Strict `git_paw_token`
+ * cookie (303 to `/`) that the guard accepts in place of the header on GET
+ * requests only; writes and `/watch` still need the header.
  *
  * Permissions: `--allow-net` (bind address), `--allow-read`/`--allow-write`
  * on the data dir.
@@ -121,6 +125,9 @@ function jsonText(status: number, text: string): Response {
 function error(status: number, message: string, extra = {}): Response {
   return jsonResponse(status, { error: message, ...extra });
 }
+
+/** Cookie that carries the bearer token for browser GETs (web dashboard). */
+export const TOKEN_COOKIE = "git_paw_token";
 
 function timingSafeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -577,7 +584,59 @@ export async function startBroker(
   const hostCheck = loopback;
   const bearer = token === undefined ? undefined : `Bearer ${token}`;
 
-  function guard(req: Request, isWrite: boolean): Response | null {
+  /**
+   * Browsers cannot send `Authorization` for a page load or an
+   * `EventSource`, so a GET may carry the token in the `git_paw_token`
+   * cookie instead (set by `GET /?token=`). Only GET: writes and `/watch`
+   * keep requiring the header, which also shuts out cross-site forgery.
+   */
+  function cookieTokenOk(req: Request): boolean {
+    if (token === undefined || req.method !== "GET") return false;
+    const cookies = req.headers.get("cookie");
+    if (cookies === null) return false;
+    for (const part of cookies.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
+      let value: string;
+      try {
+        value = decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        continue;
+      }
+      if (timingSafeEqual(value, token)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * `GET /?token=<token>`: trade a right token for the cookie and send the
+   * browser to `/` (so the token leaves the address bar and history).
+   */
+  function tokenLogin(given: string): Response {
+    if (token === undefined || !timingSafeEqual(given, token)) {
+      return error(401, "missing or wrong token", {
+        git_paw: true,
+        detail: "open /?token=<token> with the token the broker printed",
+      });
+    }
+    return new Response(null, {
+      status: 303,
+      headers: {
+        location: "/",
+        "set-cookie": `${TOKEN_COOKIE}=${
+          encodeURIComponent(token)
+        }; HttpOnly; SameSite=Strict; Path=/`,
+        "cache-control": "no-store",
+        "referrer-policy": "no-referrer",
+      },
+    });
+  }
+
+  function guard(
+    req: Request,
+    isWrite: boolean,
+    tokenCheck = true,
+  ): Response | null {
     const h = req.headers;
     const host = h.get("host");
     if (hostCheck && host !== null && !allowedHosts.has(host.toLowerCase())) {
@@ -598,9 +657,11 @@ export async function startBroker(
         });
       }
     }
-    if (bearer !== undefined) {
+    if (bearer !== undefined && tokenCheck) {
       const auth = h.get("authorization");
-      if (auth === null || !timingSafeEqual(auth, bearer)) {
+      if (
+        (auth === null || !timingSafeEqual(auth, bearer)) && !cookieTokenOk(req)
+      ) {
         return error(401, "missing or wrong bearer token", {
           git_paw: true,
           detail: "send Authorization: Bearer <token>",
@@ -619,11 +680,17 @@ export async function startBroker(
       const path = qs < 0 ? url.slice(pathStart) : url.slice(pathStart, qs);
       const isWrite = method !== "GET" && method !== "HEAD" &&
         method !== "OPTIONS";
-      const denied = guard(req, isWrite);
+      const login = bearer !== undefined && method === "GET" &&
+          path === "/" && qs >= 0
+        ? new URLSearchParams(url.slice(qs + 1)).get("token")
+        : null;
+      // A `/?token=` login is still subject to the Host check.
+      const denied = guard(req, isWrite, login === null);
       if (denied) {
         await req.body?.cancel().catch(() => {});
         return denied;
       }
+      if (login !== null) return tokenLogin(login);
       if (path === "/publish") {
         if (method === "POST") return await handlePublish(req);
         return error(405, "method not allowed");

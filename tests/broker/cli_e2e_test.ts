@@ -208,3 +208,51 @@ Deno.test("probeBroker() tells free, foreign and timeout apart", async () => {
     await accepting.catch(() => {});
   }
 });
+
+Deno.test("git-paw broker bound beyond loopback prints a /?token= link that logs a browser in", async () => {
+  await using dir = await tempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "broker",
+      "--bind",
+      "0.0.0.0",
+      "--port",
+      "0",
+      "--data-dir",
+      dir.path,
+      "--session",
+      "wide",
+    ],
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  try {
+    while (!/web dashboard: \S+\n/.test(out)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const token = /^token: (\S+)$/m.exec(out)?.[1];
+    assert.ok(token, out);
+    const link = /^web dashboard: (http:\/\/0\.0\.0\.0:\d+\/\?token=(\S+))$/m
+      .exec(out);
+    assert.ok(link, out);
+    assert.equal(decodeURIComponent(link[2]!), token);
+    const r = await fetch(link[1]!.replace("0.0.0.0", "127.0.0.1"), {
+      redirect: "manual",
+    });
+    await r.body?.cancel();
+    assert.equal(r.status, 303);
+    assert.match(r.headers.get("set-cookie") ?? "", /^git_paw_token=/);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel().catch(() => {});
+  }
+});

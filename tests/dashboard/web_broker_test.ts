@@ -168,3 +168,97 @@ Deno.test("GET /events on the real broker streams, resumes across a restart, and
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("GET /?token= beyond loopback trades the token for a cookie that opens / and /events but not /publish", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paw-web-broker-" });
+  const web = webPlugin({ sse: { heartbeatMs: 60_000 } });
+  // Bound wide (a generated token is required); the test talks to 127.0.0.1.
+  const broker = await startBroker({
+    port: 0,
+    bind: "0.0.0.0",
+    dataDir: dir,
+    session: "paw-web",
+    quiet: true,
+    plugins: [web],
+  });
+  const base = `http://127.0.0.1:${broker.port}`;
+  const req = async (
+    path: string,
+    init: RequestInit = {},
+  ): Promise<Response> => {
+    const r = await fetch(`${base}${path}`, { redirect: "manual", ...init });
+    return r;
+  };
+  const statusOf = async (path: string, init: RequestInit = {}) => {
+    const r = await req(path, init);
+    await r.body?.cancel();
+    return r.status;
+  };
+  try {
+    const token = broker.token;
+    assert.ok(token && token.length >= 20);
+    // No token, wrong token: refused, no cookie.
+    assert.equal(await statusOf("/"), 401);
+    assert.equal(await statusOf("/events"), 401);
+    const wrong = await req(`/?token=${encodeURIComponent(token + "x")}`);
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers.get("set-cookie"), null);
+    await wrong.body?.cancel();
+    assert.equal(await statusOf("/?token="), 401);
+    // Right token: 303 to / with the cookie.
+    const login = await req(`/?token=${encodeURIComponent(token)}`);
+    assert.equal(login.status, 303);
+    assert.equal(login.headers.get("location"), "/");
+    await login.body?.cancel();
+    const setCookie = login.headers.get("set-cookie") ?? "";
+    const [pair, ...attrs] = setCookie.split(";").map((s) => s.trim());
+    assert.equal(pair, `git_paw_token=${encodeURIComponent(token)}`);
+    assert.deepEqual(
+      attrs.map((a) => a.toLowerCase()).sort(),
+      ["httponly", "path=/", "samesite=strict"],
+    );
+    const cookie = { cookie: `other=1; ${pair}` };
+    // The cookie opens the page and the event stream (GET).
+    const page = await req("/", { headers: cookie });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>git-paw — paw-web<\/title>/);
+    const events = await req("/events", { headers: cookie });
+    assert.equal(events.status, 200);
+    assert.match(
+      events.headers.get("content-type") ?? "",
+      /text\/event-stream/,
+    );
+    await events.body?.cancel();
+    assert.equal(await statusOf("/status", { headers: cookie }), 200);
+    // A wrong cookie value is refused.
+    assert.equal(
+      await statusOf("/", { headers: { cookie: "git_paw_token=nope" } }),
+      401,
+    );
+    // Writes never accept the cookie: the header stays required.
+    const publish = {
+      method: "POST",
+      headers: { "content-type": "application/json", ...cookie },
+      body: JSON.stringify(status("feat-a", "working")),
+    };
+    assert.equal(await statusOf("/publish", publish), 401);
+    assert.equal(
+      await statusOf("/watch", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...cookie },
+        body: JSON.stringify({ agent_id: "feat-w", worktree_path: "/w" }),
+      }),
+      401,
+    );
+    assert.equal(
+      await statusOf("/publish", {
+        ...publish,
+        headers: { ...publish.headers, authorization: `Bearer ${token}` },
+      }),
+      202,
+    );
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
