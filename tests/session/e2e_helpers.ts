@@ -77,6 +77,34 @@ export async function initRepo(
   }
 }
 
+/** A port that was free a moment ago (bind port 0, read it, close). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * `toml` with `[broker] port = <port>` added unless it already sets a broker
+ * port, so parallel test runs never share the default 9119.
+ */
+export function withBrokerPort(toml: string, port: number): string {
+  const lines = toml.split("\n");
+  const head = lines.findIndex((l) => /^\s*\[broker\]\s*(#.*)?$/.test(l));
+  if (head < 0) {
+    const sep = toml === "" || toml.endsWith("\n") ? "" : "\n";
+    return `${toml}${sep}\n[broker]\nport = ${port}\n`;
+  }
+  let end = lines.findIndex((l, i) => i > head && /^\s*\[/.test(l));
+  if (end < 0) end = lines.length;
+  if (lines.slice(head + 1, end).some((l) => /^\s*port\s*=/.test(l))) {
+    return toml;
+  }
+  lines.splice(head + 1, 0, `port = ${port}`);
+  return lines.join("\n");
+}
+
 /** Options for {@link makeWorld}. */
 export type WorldOptions = { project?: string; root?: string };
 
@@ -98,6 +126,10 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
     SHELL: "/bin/sh",
   };
   await Deno.mkdir(join(root, "config", "git-paw"), { recursive: true });
+  // Every world gets its own broker port (tests may override it).
+  const brokerPort = freePort();
+  const configFile = join(root, "config", "git-paw", "config.toml");
+  await Deno.writeTextFile(configFile, withBrokerPort("", brokerPort));
   await initRepo(repo, env);
   const world: World = {
     root,
@@ -113,7 +145,7 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
     tmux: (args) => exec("tmux", args, root, env),
     git: (args, cwd) => exec("git", args, cwd ?? repo, env),
     writeConfig: (toml) =>
-      Deno.writeTextFile(join(root, "config", "git-paw", "config.toml"), toml),
+      Deno.writeTextFile(configFile, withBrokerPort(toml, brokerPort)),
     async [Symbol.asyncDispose]() {
       await exec("tmux", ["kill-server"], root, env).catch(() => {});
       if (!opts.root) {
