@@ -466,6 +466,16 @@ async function freshStart(
       ((performance.now() - t0) / 1000).toFixed(1)
     }s${url ? ` (broker ${url})` : ""}.`,
   );
+  if (url) {
+    eprintln(`Web dashboard: ${url}/`);
+    if (config.broker.learnings.enabled || config.supervisor.learnings) {
+      eprintln(
+        `Learnings are on: they are written locally to ${
+          join(repo, ".git-paw", "session-learnings.md")
+        } and nothing is sent anywhere.`,
+      );
+    }
+  }
   await _lock.release();
   await finish(session, opts);
 }

@@ -91,3 +91,34 @@ Deno.test("git paw start of two sessions at once on the same configured port end
     assert.deepEqual(urls, [s.broker_url]);
   }
 });
+
+Deno.test("git paw start prints the web dashboard address and, with learnings on, where learnings are written", async () => {
+  await using w = await makeWorld({ project: "gamma" });
+  await w.writeConfig("[broker.learnings]\nenabled = true\n");
+  const r = await w.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(r.code, 0, r.stderr);
+  const url = (await statusJson(w)).broker_url!;
+  const lines = r.stderr.split("\n");
+  const started = lines.findIndex((l) => l.startsWith("Started session"));
+  assert.ok(started >= 0, r.stderr);
+  assert.equal(lines[started + 1], `Web dashboard: ${url}/`);
+  const notice = lines.find((l) => l.includes("session-learnings.md"));
+  assert.ok(notice, r.stderr);
+  assert.ok(
+    notice.includes(`${w.repo}/.git-paw/session-learnings.md`),
+    notice,
+  );
+  assert.match(notice, /nothing is sent anywhere/);
+  const page = await fetch(`${url}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+  await page.body?.cancel();
+});
+
+Deno.test("git paw start prints no learnings notice when learnings are off", async () => {
+  await using w = await makeWorld({ project: "delta" });
+  const r = await w.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^Web dashboard: http:\/\/127\.0\.0\.1:\d+\/$/m);
+  assert.doesNotMatch(r.stderr, /session-learnings/);
+});
