@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, println } from "../cli/output.ts";
 import { startBroker } from "./server.ts";
+import { webPlugin } from "../dashboard/web.ts";
 
 /** Default broker port (SPEC §2 `[broker] port`). */
 export const DEFAULT_BROKER_PORT = 9119;
@@ -53,6 +54,8 @@ export async function runBrokerCommand(o: BrokerCommandOptions): Promise<void> {
     dataDir,
     session: o.session,
     token: o.token,
+    // The live web page (GET /, /events) is served here too.
+    plugins: [webPlugin({ session: o.session })],
   });
   println(
     `git-paw broker listening on ${broker.url} (session "${broker.session}", log ${broker.logPath})`,

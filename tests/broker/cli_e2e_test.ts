@@ -249,7 +249,15 @@ Deno.test("git-paw broker bound beyond loopback prints a /?token= link that logs
     });
     await r.body?.cancel();
     assert.equal(r.status, 303);
-    assert.match(r.headers.get("set-cookie") ?? "", /^git_paw_token=/);
+    const cookie = (r.headers.get("set-cookie") ?? "").split(";")[0]!;
+    assert.match(cookie, /^git_paw_token=/);
+    // The standalone broker serves the live page too, so the link lands on it.
+    const page = await fetch(
+      link[1]!.replace("0.0.0.0", "127.0.0.1").replace(/\?token=.*$/, ""),
+      { headers: { cookie } },
+    );
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /git-paw/);
   } finally {
     child.kill("SIGTERM");
     await child.status;
