@@ -160,6 +160,9 @@ export type BrokerRelocator = (
 /** How long {@link buildSession} waits for pane 0's broker to answer. */
 const BROKER_CONFIRM_MS = 10_000;
 
+/** How long a port may accept connections without answering before we give it up. */
+const SILENT_HOLDER_MS = 3_000;
+
 /**
  * Poll `GET <url>/status` until it names `session` (→ "ours"), or until
  * another session / a foreign server answers (→ "taken"), or the deadline
@@ -173,10 +176,17 @@ export async function waitForBroker(
   const { probeBroker } = await import("../broker/probe.ts");
   const deadline = Date.now() + timeoutMs;
   let delay = 25;
+  // A process that accepts connections but never answers (for longer than
+  // our own broker could plausibly be busy) holds the port: not ours.
+  let silentSince: number | null = null;
   while (Date.now() < deadline) {
     const r = await probeBroker(url, session, { timeoutMs: 500 });
     if (r === "ours") return "ours";
     if (r === "other-session" || r === "foreign") return "taken";
+    if (r === "timeout") {
+      silentSince ??= Date.now();
+      if (Date.now() - silentSince >= SILENT_HOLDER_MS) return "taken";
+    } else silentSince = null;
     await new Promise((res) => setTimeout(res, delay));
     delay = Math.min(delay * 2, 200);
   }
