@@ -20,10 +20,10 @@ import {
 
 const N = 30;
 
-function stats(ms: number[]): { median: string; p95: string } {
+function stats(ms: number[]): { median_ms: string; p95_ms: string } {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { median: at(0.5).toFixed(0), p95: at(0.95).toFixed(0) };
+  return { median_ms: at(0.5)!.toFixed(0), p95_ms: at(0.95)!.toFixed(0) };
 }
 
 async function commits(cwd: string, tag: string): Promise<number[]> {
@@ -86,9 +86,7 @@ export async function run(): Promise<BenchResult[]> {
   const published = (await broker.logSince(0)).length;
   return [{
     title: "git hooks: commit latency (ms)",
-    rows: rows.map((r) => ({ ...r, median_ms: r.median, p95_ms: r.p95 })).map(
-      ({ median: _m, p95: _p, ...r }) => r,
-    ),
+    rows,
     notes: [
       `Wall time of \`git commit\` (one new file each). The agent worktree's post-commit starts git-paw once (${
         SELF.slice(0, 2).join(" ")
