@@ -240,20 +240,7 @@ async function buildWithConfirmedBroker(
     argv: dashboardArgv(plan.session, plan.repo),
   });
   const [dashPane] = await tmuxBatch([
-    [
-      "new-session",
-      "-d",
-      "-s",
-      plan.session,
-      "-x",
-      "480",
-      "-y",
-      "140",
-      "-P",
-      "-F",
-      "#{pane_id}",
-      ...paneOpts(dash(url)),
-    ],
+    newSessionCmd(plan.session, dash(url)),
     ...paneDecor(target, "dashboard", "dashboard", ""),
     ["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo],
     ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
@@ -347,20 +334,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   const cmds: string[][] = [];
   panes.forEach((p, i) => {
     if (i === 0) {
-      cmds.push([
-        "new-session",
-        "-d",
-        "-s",
-        plan.session,
-        "-x",
-        "480",
-        "-y",
-        "140",
-        "-P",
-        "-F",
-        "#{pane_id}",
-        ...paneOpts(p),
-      ]);
+      cmds.push(newSessionCmd(plan.session, p));
     } else {
       cmds.push(["select-layout", "-t", target, "tiled"]);
       cmds.push([
@@ -533,4 +507,22 @@ export function findAgentPane(
   agentId: string,
 ): PaneInfo | undefined {
   return panes.find((p) => p.agent === agentId);
+}
+
+/** `new-session` for pane 0 of a detached session, printing its pane id. */
+function newSessionCmd(session: string, pane: PaneCmd): string[] {
+  return [
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "480",
+    "-y",
+    "140",
+    "-P",
+    "-F",
+    "#{pane_id}",
+    ...paneOpts(pane),
+  ];
 }
