@@ -58,3 +58,15 @@ export function stdinIsTty(): boolean {
     return false;
   }
 }
+
+/**
+ * Write a diagnostic line to stderr, ignoring a closed or broken stderr
+ * (long-running plugins must never die of a failed warning).
+ */
+export function eprintlnQuiet(line: string): void {
+  try {
+    eprintln(line);
+  } catch {
+    // stderr is gone: nothing left to tell
+  }
+}

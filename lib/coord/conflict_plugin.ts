@@ -6,6 +6,7 @@
  * a time. The only timer is the next in-flight escalation deadline.
  * @module
  */
+import { eprintlnQuiet } from "../cli/output.ts";
 import type { Broker, BrokerPlugin, LogEntry } from "../broker/api.ts";
 import {
   type ConflictEffect,
@@ -26,13 +27,7 @@ export type ConflictPluginOptions = ConflictOptions & {
 
 const PAGE = 1000;
 
-function defaultLog(line: string): void {
-  try {
-    Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
-  } catch {
-    // nothing to do
-  }
-}
+const defaultLog = eprintlnQuiet;
 
 /** A detector attached to one broker. */
 export class ConflictDetector {

@@ -7,6 +7,7 @@
  * at shutdown. Needs `--allow-write` on the file's directory.
  * @module
  */
+import { eprintlnQuiet } from "../cli/output.ts";
 import { dirname } from "node:path";
 import type { Broker, BrokerPlugin } from "../broker/api.ts";
 import { LearningsAggregator, type LearningsFlush } from "../core/learnings.ts";
@@ -28,13 +29,7 @@ export type LearningsPluginOptions = {
   log?: (line: string) => void;
 };
 
-function defaultLog(line: string): void {
-  try {
-    Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
-  } catch {
-    // nothing to do
-  }
-}
+const defaultLog = eprintlnQuiet;
 
 /** Aggregator + file + publisher for one broker. */
 export class LearningsRecorder {

@@ -14,6 +14,7 @@
  * Needs `--allow-read` on the worktrees and `--allow-run=git`.
  * @module
  */
+import { eprintlnQuiet } from "../cli/output.ts";
 import { resolve, sep } from "node:path";
 import type { Broker, BrokerPlugin, WatchTarget } from "../broker/api.ts";
 import { type BatchWatch, watchBatches } from "./fs_watch.ts";
@@ -109,13 +110,7 @@ type Target = {
 const INITIAL = "\u0000initial";
 const COMMIT = "\u0000commit";
 
-function defaultLog(line: string): void {
-  try {
-    Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
-  } catch {
-    // stderr gone: nothing to do
-  }
-}
+const defaultLog = eprintlnQuiet;
 
 function gitEnv(): Record<string, string> {
   const env = Deno.env.toObject();
