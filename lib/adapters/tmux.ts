@@ -114,7 +114,8 @@ export type PaneSpec = {
   argv: string[];
 };
 
-function paneArgs(spec: PaneSpec): string[] {
+/** `-c <cwd>` (format-escaped) and one `-e K=V` per variable, for new panes. */
+export function paneArgs(spec: PaneSpec): string[] {
   const out = ["-c", tmuxEscape(spec.cwd)];
   for (const [k, v] of Object.entries(spec.env)) out.push("-e", `${k}=${v}`);
   return out;

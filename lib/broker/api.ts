@@ -6,6 +6,7 @@
  */
 import type { Hono } from "hono";
 import type { BrokerMessage, WireError } from "../core/messages.ts";
+import type { RosterRow } from "../core/broker_state.ts";
 
 /** A published message with its global sequence number. */
 export type LogEntry = {
@@ -15,14 +16,7 @@ export type LogEntry = {
 };
 
 /** One row of `GET /status` `agents` (sorted by agent_id). */
-export type AgentStatusEntry = {
-  agent_id: string;
-  cli: string;
-  status: string;
-  last_seen_seconds: number;
-  summary: string;
-  phase?: string;
-};
+export type AgentStatusEntry = RosterRow;
 
 /** What a subscriber is told, in publish order. */
 export type BrokerEvent =

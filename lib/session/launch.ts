@@ -15,7 +15,9 @@ import { AppError } from "../core/errors.ts";
 import {
   killSession,
   listPanes,
+  paneArgs,
   type PaneInfo,
+  type PaneSpec,
   pipePane,
   sendLiteral,
   sessionTarget,
@@ -91,16 +93,14 @@ export function agentPaneArgv(agent: LaunchAgent): string[] {
   ];
 }
 
-type PaneCmd = { cwd: string; env: Record<string, string>; argv: string[] };
+type PaneCmd = PaneSpec;
 
 function paneOpts(p: PaneCmd): string[] {
-  const out = ["-c", tmuxEscape(p.cwd)];
-  for (const [k, v] of Object.entries(p.env)) out.push("-e", `${k}=${v}`);
   if (p.argv.length < 2) {
     // A single-element command would go through `sh -c`; never allow that.
     throw new Error("internal: pane command must have at least 2 elements");
   }
-  return [...out, "--", ...p.argv];
+  return [...paneArgs(p), "--", ...p.argv];
 }
 
 /** Run several tmux commands in one invocation (`;` separators). */

@@ -217,14 +217,27 @@ async function chooseAgents(
   return branches.map((b, i) => ({ branch: b, cli: clis[i]! }));
 }
 
+/** `paw-<project>`, then `-2` … `-11` (SPEC §4.1). */
+function sessionNameCandidates(project: string): string[] {
+  const base = sessionBaseName(project);
+  return [base, ...Array.from({ length: 10 }, (_, i) => `${base}-${i + 2}`)];
+}
+
+function tooManyCollisions(project: string): AppError {
+  return new AppError(
+    `Tmux error: too many session name collisions for '${
+      sessionBaseName(project)
+    }'`,
+    "tmux",
+  );
+}
+
 /**
  * `paw-<project>`, or `-2`… when that name is taken by a running session or
  * by the receipt of another repo.
  */
 async function pickSessionName(project: string, repo: string): Promise<string> {
-  const base = sessionBaseName(project);
-  for (let i = 1; i <= 11; i++) {
-    const name = i === 1 ? base : `${base}-${i}`;
+  for (const name of sessionNameCandidates(project)) {
     let r: Receipt | null = null;
     try {
       r = await readReceipt(name);
@@ -235,10 +248,7 @@ async function pickSessionName(project: string, repo: string): Promise<string> {
     if (await hasSession(name) === "alive") continue;
     return name;
   }
-  throw new AppError(
-    `Tmux error: too many session name collisions for '${base}'`,
-    "tmux",
-  );
+  throw tooManyCollisions(project);
 }
 
 /**
@@ -251,10 +261,8 @@ async function reserveSessionName(
   project: string,
   repo: string,
 ): Promise<string> {
-  const base = sessionBaseName(project);
   await Deno.mkdir(receiptsDir(), { recursive: true });
-  for (let i = 1; i <= 11; i++) {
-    const name = i === 1 ? base : `${base}-${i}`;
+  for (const name of sessionNameCandidates(project)) {
     if (await hasSession(name) === "alive") continue;
     const placeholder: Receipt = {
       session_name: name,
@@ -277,10 +285,7 @@ async function reserveSessionName(
       throw e;
     }
   }
-  throw new AppError(
-    `Tmux error: too many session name collisions for '${base}'`,
-    "tmux",
-  );
+  throw tooManyCollisions(project);
 }
 
 async function freshStart(
