@@ -5,6 +5,7 @@
  * never fixed sleeps.
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -237,4 +238,21 @@ export async function statusJson(w: World): Promise<StatusDoc> {
   const r = await w.paw(["status", "--json"]);
   if (r.code !== 0) throw new Error(`status --json failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** `git paw start --no-broker --cli demo --branches <branches>`, asserted to succeed. */
+export async function startDemoNoBroker(
+  w: World,
+  branches: string,
+): Promise<Out> {
+  const r = await w.paw([
+    "start",
+    "--no-broker",
+    "--cli",
+    "demo",
+    "--branches",
+    branches,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  return r;
 }

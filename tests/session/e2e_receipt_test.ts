@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { exists, makeWorld, statusJson, waitFor } from "./e2e_helpers.ts";
+import {
+  exists,
+  makeWorld,
+  startDemoNoBroker,
+  statusJson,
+  waitFor,
+} from "./e2e_helpers.ts";
 
 async function brokerSession(url: string): Promise<string | null> {
   try {
@@ -22,15 +28,7 @@ async function brokerSession(url: string): Promise<string | null> {
 
 Deno.test("git paw status reports a corrupt receipt by file name and purge --force clears it", async () => {
   await using w = await makeWorld({ project: "proj" });
-  const r = await w.paw([
-    "start",
-    "--no-broker",
-    "--cli",
-    "demo",
-    "--branches",
-    "feat/a",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  const r = await startDemoNoBroker(w, "feat/a");
   const file = join(w.root, "data", "git-paw", "sessions", "paw-proj.json");
   await Deno.writeTextFile(file, "{ not json");
   const s = await w.paw(["status"]);
@@ -62,15 +60,7 @@ Deno.test("git paw start takes over a session lock left by a dead process", asyn
       command: "start",
     }),
   );
-  const r = await w.paw([
-    "start",
-    "--no-broker",
-    "--cli",
-    "demo",
-    "--branches",
-    "feat/a",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  const r = await startDemoNoBroker(w, "feat/a");
   assert.equal((await statusJson(w)).status, "active");
   assert.ok(!exists(join(w.repo, ".git-paw", "session.lock")));
 });
@@ -198,15 +188,7 @@ Deno.test("git paw start replaces the name reservation of a start that died earl
       mode: "bare",
     }),
   );
-  const r = await w.paw([
-    "start",
-    "--no-broker",
-    "--cli",
-    "demo",
-    "--branches",
-    "feat/a",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  const r = await startDemoNoBroker(w, "feat/a");
   const s = await statusJson(w);
   assert.equal(s.session, "paw-proj");
   assert.deepEqual(s.worktrees!.map((x) => x.branch), ["feat/a"]);
