@@ -7,9 +7,11 @@ import { CommanderError } from "commander";
 import { buildProgram } from "./lib/cli/program.ts";
 import { AppError } from "./lib/core/errors.ts";
 import { eprintln } from "./lib/cli/output.ts";
+import { trace } from "./lib/trace.ts";
 
 /** Run git-paw with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
+  trace("main: modules loaded");
   const program = buildProgram();
   // Plain `git paw` means `git paw start`.
   const argv = args.length === 0 ? ["start"] : args;

@@ -5,6 +5,7 @@
  * launch removes what it created.
  * @module
  */
+import { trace } from "../trace.ts";
 import { basename, join } from "node:path";
 import { existsSync } from "node:fs";
 import { AppError, UsageError } from "../core/errors.ts";
@@ -81,9 +82,13 @@ type Choice = { branch: string; cli: string };
 
 /** Run `git paw start`. */
 export async function startCommand(opts: StartOptions): Promise<void> {
+  trace("start: command");
   const ctx = await repoContext();
+  trace("start: repo + config");
   await requireTmux();
+  trace("start: tmux found");
   let existing = await findReceiptForRepo(ctx.repo);
+  trace("start: receipt lookup");
   // A receipt without agents is the name reservation of a start that is
   // running (or died before creating anything): freshStart sorts it out
   // under the lock.
@@ -295,6 +300,7 @@ async function freshStart(
 ): Promise<void> {
   const project = basename(repo);
   const choices = await chooseAgents(repo, config, opts);
+  trace("start: agents chosen");
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
   const planned = choices.map((c) => ({
     ...c,
@@ -330,7 +336,9 @@ async function freshStart(
       "session_exists",
     );
   }
+  trace("start: lock");
   const session = await reserveSessionName(project, repo);
+  trace("start: session name");
   const t0 = performance.now();
   let created: CreatedWorktree[] = [];
   const rollback = async () => {
@@ -361,6 +369,7 @@ async function freshStart(
       ? await chooseBrokerPort(config.broker.bind, config.broker.port, session)
       : null;
     url = port ? brokerUrlOf(config.broker.bind, port) : null;
+    trace("start: broker port");
     created = await createWorktrees(
       repo,
       planned.map((p) => ({
@@ -408,7 +417,9 @@ async function freshStart(
         });
       }
     };
+    trace("start: worktrees");
     await setupAll(url);
+    trace("start: worktree setup");
     const receipt: Receipt = {
       session_name: session,
       repo_path: repo,
@@ -434,6 +445,7 @@ async function freshStart(
     for (const line of ["/.git-paw/sessions/", "/.git-paw/session.lock"]) {
       await ensureExcluded(repo, line).catch(() => {});
     }
+    trace("start: receipt");
     const built = await buildSession({
       session,
       repo,
@@ -461,7 +473,9 @@ async function freshStart(
       };
     });
     url = built.brokerUrl ?? url;
+    trace("start: tmux session built");
     await syncDiscovery(receipt, { askTmux: false });
+    trace("start: discovery");
   } catch (e) {
     await rollback();
     throw e;
