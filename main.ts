@@ -17,9 +17,7 @@ export async function main(args: string[]): Promise<number> {
   const argv = args.length === 0 ? ["start"] : args;
   try {
     await program.parseAsync(argv, { from: "user" });
-    return typeof process !== "undefined" && process.exitCode
-      ? Number(process.exitCode)
-      : 0;
+    return Deno.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (

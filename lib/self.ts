@@ -6,7 +6,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { basename, dirname, join } from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync } from "./fs_exists.ts";
 
 /**
  * The argv that re-invokes git-paw, e.g.

@@ -7,8 +7,6 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, println } from "../cli/output.ts";
-import { startBroker } from "./server.ts";
-import { webPlugin } from "../dashboard/web.ts";
 
 /** Default broker port (SPEC §2 `[broker] port`). */
 export const DEFAULT_BROKER_PORT = 9119;
@@ -48,6 +46,8 @@ export async function runBrokerCommand(o: BrokerCommandOptions): Promise<void> {
     throw new UsageError("--session must not be blank");
   }
   const dataDir = o.dataDir ?? defaultBrokerDataDir();
+  const { startBroker } = await import("./server.ts");
+  const { webPlugin } = await import("../dashboard/web.ts");
   const broker = await startBroker({
     port,
     bind: o.bind,

@@ -3,7 +3,6 @@
  * `inbox`, `done`) and the hidden `__hook <name>` the git hooks run.
  * @module
  */
-import process from "node:process";
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, printJson, println } from "../cli/output.ts";
@@ -20,7 +19,6 @@ import {
   resolveIdentity,
   writeCursor,
 } from "./helper.ts";
-import { runHook } from "./hooks.ts";
 
 type Common = IdentityFlags & { json?: boolean };
 
@@ -296,7 +294,8 @@ export function registerCoordCommands(program: Command): void {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .action(async (name: string) => {
+      const { runHook } = await import("./hooks.ts");
       const code = await runHook(name, { cwd: Deno.cwd(), io: { eprintln } });
-      if (code !== 0) process.exitCode = code;
+      if (code !== 0) Deno.exitCode = code;
     });
 }

@@ -7,7 +7,6 @@
  * needs.
  * @module
  */
-import process from "node:process";
 import type { Command } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
 
@@ -147,7 +146,7 @@ export function registerSessionCommands(program: Command): void {
     .argument("<argv...>", "the CLI and its arguments (after --)")
     .action(async (argv: string[], o: { cli: string; cwd: string }) => {
       const { runAgentPane } = await import("./agent_pane.ts");
-      process.exitCode = await runAgentPane(argv, o);
+      Deno.exitCode = await runAgentPane(argv, o);
     });
 
   registerSessionCoreCommands(program);

@@ -12,7 +12,6 @@
  */
 import { join as shJoin, split as shSplit } from "shlex";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
-import { statSync } from "node:fs";
 import type { Config } from "../core/config.ts";
 import { DEFAULT_SUBMIT_DELAY_MS } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
@@ -94,8 +93,8 @@ export function searchPath(
 
 function isExecutableFile(p: string): boolean {
   try {
-    const st = statSync(p);
-    if (!st.isFile()) return false;
+    const st = Deno.statSync(p);
+    if (!st.isFile) return false;
     return Deno.build.os === "windows" || ((st.mode ?? 0) & 0o111) !== 0;
   } catch {
     return false;

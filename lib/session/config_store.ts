@@ -9,7 +9,7 @@
  */
 import { parse, stringify, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join } from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync } from "../fs_exists.ts";
 import {
   type Config,
   type ConfigFile,
