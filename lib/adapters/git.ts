@@ -10,6 +10,7 @@
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { AppError, CommandFailedError } from "../core/errors.ts";
+import { branchNameProblem as refnameProblem } from "../core/refname.ts";
 import { slugify, worktreeDirName } from "../core/slug.ts";
 import { run, type RunResult } from "./runner.ts";
 
@@ -211,33 +212,37 @@ export async function listBranches(repo: string): Promise<string[]> {
 }
 
 /**
- * Why `branch` is not a usable branch name, or `null` when it is. Uses
- * `git check-ref-format --branch` plus our own rules: no leading `-`, no
- * `@{` shorthands, nothing git would rewrite.
+ * Why `branch` is not a usable branch name, or `null` when it is: the rules
+ * of `git check-ref-format --branch`, plus no leading `-`, no `@{` shorthands,
+ * nothing git would rewrite, no control characters. Pure (no git process);
+ * see {@link refnameProblem}. `cwd` is unused and kept for compatibility.
  */
-export async function branchNameProblem(
+export function branchNameProblem(
   branch: string,
-  cwd: string = Deno.cwd(),
+  _cwd?: string,
 ): Promise<string | null> {
-  if (branch === "") return "it is empty";
-  if (branch.startsWith("-")) return "it starts with '-'";
-  if (branch.includes("@{")) return "it contains '@{'";
-  if (/[\p{Cc}]/u.test(branch)) return "it contains control characters";
-  const r = await git(cwd, ["check-ref-format", "--branch", branch]);
-  if (r.code !== 0) return "git does not accept it as a branch name";
-  if (r.stdout.trim() !== branch) return "git would rewrite it";
-  return null;
+  return Promise.resolve(refnameProblem(branch));
 }
 
 /**
  * Refuse a branch name git would not accept (or that looks like an option).
+ * Pure (no git process); `cwd` is unused and kept for compatibility.
  * @throws {AppError} `Branch error: invalid branch name '<b>': <reason>`
  */
-export async function validateBranchName(
+export function validateBranchName(
   branch: string,
-  cwd: string = Deno.cwd(),
+  _cwd?: string,
 ): Promise<void> {
-  const problem = await branchNameProblem(branch, cwd);
+  try {
+    assertBranchName(branch);
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function assertBranchName(branch: string): void {
+  const problem = refnameProblem(branch);
   if (problem) {
     throw new AppError(
       `Branch error: invalid branch name ${JSON.stringify(branch)}: ${problem}`,
