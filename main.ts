@@ -42,5 +42,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  const code = await main(Deno.args);
+  trace("main: exit");
+  Deno.exit(code);
 }

@@ -53,6 +53,11 @@ export interface Broker {
   agents(): AgentStatusEntry[];
   /** Watch targets known so far. */
   watchTargets(): WatchTarget[];
+  /**
+   * Register a worktree for watching exactly as `POST /watch` does (stored,
+   * announced to subscribers); false when its path was already registered.
+   */
+  watch(target: WatchTarget): Promise<boolean>;
   /** Listen to new entries, roster changes and watch registrations. */
   subscribe(fn: (ev: BrokerEvent) => void): () => void;
   /** Stop serving, flush and fsync the log. Idempotent. */

@@ -445,19 +445,24 @@ export async function startBroker(
     if (!body.ok) return body.res;
     const w = parseWatch(body.value);
     if (!w.ok) return jsonResponse(w.error.status, w.error.body);
-    const target: WatchTarget = {
-      agent_id: w.value.agent_id,
-      worktree_path: w.value.worktree_path,
-      cli: w.value.cli,
-    };
-    const { added, durable } = store.watch(target);
     try {
-      await durable;
+      await watchTarget({
+        agent_id: w.value.agent_id,
+        worktree_path: w.value.worktree_path,
+        cli: w.value.cli,
+      });
     } catch (e) {
       return error(503, `cannot store the watch: ${(e as Error).message}`);
     }
-    if (added) emit({ kind: "watch", target });
     return new Response(null, ACCEPTED);
+  }
+
+  /** Store a watch registration and announce it when new. */
+  async function watchTarget(target: WatchTarget): Promise<boolean> {
+    const { added, durable } = store.watch(target);
+    await durable;
+    if (added) emit({ kind: "watch", target });
+    return added;
   }
 
   function messagesBody(id: string, since: number, limit: number): string {
@@ -774,6 +779,7 @@ export async function startBroker(
     },
     agents: (): AgentStatusEntry[] => snapshot(store.state, now()),
     watchTargets: (): WatchTarget[] => watchTargets(store.state),
+    watch: (target: WatchTarget) => watchTarget({ ...target }),
     subscribe(fn) {
       subscribers.add(fn);
       return () => subscribers.delete(fn);

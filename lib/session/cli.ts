@@ -9,6 +9,7 @@
  */
 import type { Command } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
+import { UsageError } from "../core/errors.ts";
 
 function splitList(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -131,10 +132,20 @@ export function registerSessionCommands(program: Command): void {
     .description("Pane 0: the session broker and dashboard (internal)")
     .requiredOption("--session <name>", "session name")
     .requiredOption("--repo <path>", "repo root")
-    .action(async (o: { session: string; repo: string }) => {
-      const { runDashboardCommand } = await import("./dashboard_cmd.ts");
-      await runDashboardCommand(o);
-    });
+    .option("--port <n>", "broker port (default: the receipt's)")
+    .option("--bind <addr>", "broker address (default: the receipt's)")
+    .action(
+      async (
+        o: { session: string; repo: string; port?: string; bind?: string },
+      ) => {
+        const { runDashboardCommand } = await import("./dashboard_cmd.ts");
+        const port = o.port === undefined ? undefined : Number(o.port);
+        if (port !== undefined && !(Number.isInteger(port) && port > 0)) {
+          throw new UsageError(`invalid --port '${o.port}'`);
+        }
+        await runDashboardCommand({ ...o, port });
+      },
+    );
 
   program
     .command("__agent-pane", { hidden: true })

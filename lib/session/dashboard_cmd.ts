@@ -1,8 +1,10 @@
 /**
  * `__dashboard`: the pane-0 process. It loads the config, reads the session
- * receipt, serves the session's broker on the port recorded there (the port
- * every agent pane was given), seeded with one watch target per agent
- * worktree, and runs the dashboard TUI until `q`, SIGHUP or SIGTERM; then it
+ * receipt, serves the session's broker on the port given by `start` (or else
+ * the one recorded in the receipt: the port every agent pane was given),
+ * seeded with one watch target per agent worktree the receipt lists (`start`
+ * launches pane 0 before the worktrees exist and registers them with
+ * `POST /watch` once they do), and runs the dashboard TUI until `q`, SIGHUP or SIGTERM; then it
  * closes the broker cleanly. When the broker cannot listen it says so in the
  * pane and keeps the pane open.
  *
@@ -27,6 +29,10 @@ import { slugify } from "../core/slug.ts";
 export type DashboardCommandOptions = {
   session: string;
   repo: string;
+  /** Broker port chosen by `start` (default: the receipt's `broker_port`). */
+  port?: number;
+  /** Broker address (default: the receipt's `broker_bind`, then the config's). */
+  bind?: string;
   /** Give up binding after this long (ms, default 3000); a previous broker of this session holding the port is waited for. */
   bindTimeoutMs?: number;
 };
@@ -61,14 +67,14 @@ export async function runDashboardCommand(
         "dashboard",
       );
     }
-    if (!receipt.broker_port) {
+    const port = opts.port ?? receipt.broker_port;
+    if (!port) {
       throw new AppError(
         `Dashboard error: session '${session}' runs without a broker`,
         "dashboard",
       );
     }
-    const bind = receipt.broker_bind ?? config.broker.bind;
-    const port = receipt.broker_port;
+    const bind = opts.bind ?? receipt.broker_bind ?? config.broker.bind;
     const url = brokerUrlOf(bind, port);
     const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
       agent_id: slugify(w.branch),
@@ -127,6 +133,11 @@ export async function runDashboardCommand(
       }
     }
     if (!broker) return;
+    // Launched by `start` before the worktrees existed: take the agents on
+    // as soon as the receipt lists them.
+    const adopting = seed.length === 0
+      ? adoptAgents(broker, session, controller.signal)
+      : Promise.resolve();
     try {
       await runDashboardTui(broker, {
         session,
@@ -134,6 +145,8 @@ export async function runDashboardCommand(
         signal: controller.signal,
       });
     } finally {
+      controller.abort();
+      await adopting;
       await broker.close();
     }
   } catch (e) {
@@ -149,6 +162,37 @@ export async function runDashboardCommand(
         Deno.removeSignalListener(s, stop);
       } catch { /* ignore */ }
     }
+  }
+}
+
+/** How long pane 0 waits for `start` to list the agents in the receipt. */
+const ADOPT_TIMEOUT_MS = 120_000;
+
+/**
+ * Poll the receipt (every 50 ms, then slower) until it lists agent
+ * worktrees, then register each with the broker as `POST /watch` would.
+ */
+async function adoptAgents(
+  broker: Broker,
+  session: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + ADOPT_TIMEOUT_MS;
+  let delay = 50;
+  while (!signal.aborted && Date.now() < deadline) {
+    const receipt = await readReceipt(session).catch(() => null);
+    if (receipt && receipt.worktrees.length > 0) {
+      for (const w of receipt.worktrees) {
+        await broker.watch({
+          agent_id: slugify(w.branch),
+          worktree_path: w.worktree_path,
+          cli: w.cli,
+        }).catch(() => false);
+      }
+      return;
+    }
+    await sleep(delay, signal);
+    delay = Math.min(delay * 2, 500);
   }
 }
 

@@ -9,6 +9,7 @@
  * Needs `--allow-run=tmux`, `--allow-env`.
  * @module
  */
+import { dirname } from "node:path";
 import { tmuxArg, tmuxEscape } from "../core/session.ts";
 import { run } from "../adapters/runner.ts";
 import { AppError } from "../core/errors.ts";
@@ -18,8 +19,6 @@ import {
   paneArgs,
   type PaneInfo,
   type PaneSpec,
-  pipePane,
-  sendLiteral,
   sessionTarget,
   tmuxEnv,
 } from "../adapters/tmux.ts";
@@ -46,6 +45,8 @@ export type LaunchPlan = {
   repo: string;
   /** Broker URL, or null when the broker is off (no dashboard pane). */
   brokerUrl: string | null;
+  /** Address the broker binds (given to pane 0 with the URL's port). */
+  brokerBind?: string;
   agents: LaunchAgent[];
   mouse: boolean;
   borderAffordances: boolean;
@@ -74,9 +75,41 @@ function baseEnv(plan: { session: string; brokerUrl: string | null }) {
   return env;
 }
 
-/** The argv of the pane-0 dashboard process. */
-export function dashboardArgv(session: string, repo: string): string[] {
-  return [...selfArgv(), "__dashboard", "--session", session, "--repo", repo];
+/**
+ * The argv of the pane-0 dashboard process; with `broker` it is told the
+ * port and address to serve (else it reads them from the receipt).
+ */
+export function dashboardArgv(
+  session: string,
+  repo: string,
+  broker?: { url: string | null; bind?: string },
+): string[] {
+  const argv = [
+    ...selfArgv(),
+    "__dashboard",
+    "--session",
+    session,
+    "--repo",
+    repo,
+  ];
+  const port = broker?.url ? new URL(broker.url).port : "";
+  if (broker?.bind && port) argv.push("--port", port, "--bind", broker.bind);
+  return argv;
+}
+
+/** The pane-0 command of `plan` served at `url`. */
+function dashboardCmd(
+  plan: Pick<LaunchPlan, "session" | "repo" | "brokerBind">,
+  url: string,
+): PaneCmd {
+  return {
+    cwd: plan.repo,
+    env: baseEnv({ session: plan.session, brokerUrl: url }),
+    argv: dashboardArgv(plan.session, plan.repo, {
+      url,
+      bind: plan.brokerBind,
+    }),
+  };
 }
 
 /** The argv of an agent pane: the guard wrapping the CLI. */
@@ -103,14 +136,41 @@ function paneOpts(p: PaneCmd): string[] {
   return [...paneArgs(p), "--", ...p.argv];
 }
 
-/** Run several tmux commands in one invocation (`;` separators). */
+/**
+ * Bytes of command line one tmux invocation may carry: the client hands its
+ * whole argv to the server in one message of at most 16 KiB ("command too
+ * long" beyond that), so leave room for the message header and environment.
+ */
+const TMUX_BATCH_BYTES = 12 * 1024;
+
+/**
+ * Run several tmux commands in as few invocations as possible (`;`
+ * separators), splitting between commands where one message would be too
+ * long for tmux. Returns the output lines of all invocations, in order.
+ */
 export async function tmuxBatch(commands: string[][]): Promise<string[]> {
-  if (commands.length === 0) return [];
-  const args: string[] = [];
-  commands.forEach((c, i) => {
-    if (i > 0) args.push(";");
-    args.push(...c.map(tmuxArg));
-  });
+  const out: string[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  for (const c of commands) {
+    const args = c.map(tmuxArg);
+    const bytes = args.reduce((n, a) => n + utf8.encode(a).length + 1, 2);
+    if (chunk.length > 0 && size + bytes > TMUX_BATCH_BYTES) {
+      out.push(...await tmuxInvoke(chunk));
+      chunk = [];
+      size = 0;
+    }
+    if (chunk.length > 0) chunk.push(";");
+    chunk.push(...args);
+    size += bytes;
+  }
+  if (chunk.length > 0) out.push(...await tmuxInvoke(chunk));
+  return out;
+}
+
+const utf8 = new TextEncoder();
+
+async function tmuxInvoke(args: string[]): Promise<string[]> {
   if (Deno.env.get("GIT_PAW_DEBUG")) {
     console.error("tmux", JSON.stringify(args));
   }
@@ -209,10 +269,11 @@ export type BuiltSession = {
 export async function buildSession(
   plan: LaunchPlan,
   relocate?: BrokerRelocator,
+  dashboardPane?: string,
 ): Promise<BuiltSession> {
   if (plan.brokerUrl) {
     try {
-      return await buildWithConfirmedBroker(plan, relocate);
+      return await buildWithConfirmedBroker(plan, relocate, dashboardPane);
     } catch (e) {
       await killSession(plan.session).catch(() => {});
       throw e;
@@ -222,26 +283,20 @@ export async function buildSession(
 }
 
 /**
- * Pane 0 first; wait until its broker answers for THIS session (moving to
- * another port when someone else holds it); only then the agent panes, so
- * every agent gets the confirmed broker URL.
+ * Create the session with pane 0 only: the dashboard serving the broker at
+ * `plan.brokerUrl`. `start` calls this before making the worktrees so the
+ * broker boots meanwhile; {@link buildSession} then adds the agents.
+ * @returns the dashboard's pane id
  */
-async function buildWithConfirmedBroker(
-  plan: LaunchPlan,
-  relocate?: BrokerRelocator,
-): Promise<BuiltSession> {
+export async function launchDashboard(
+  plan: Pick<LaunchPlan, "session" | "repo" | "brokerUrl" | "brokerBind">,
+): Promise<string> {
   const sess = sessionTarget(plan.session);
-  const target = `${sess}:`;
-  let url = plan.brokerUrl!;
-  let agents = plan.agents;
-  const dash = (u: string): PaneCmd => ({
-    cwd: plan.repo,
-    env: baseEnv({ session: plan.session, brokerUrl: u }),
-    argv: dashboardArgv(plan.session, plan.repo),
-  });
+  const url = plan.brokerUrl;
+  if (!url) throw new Error("internal: launchDashboard needs a broker URL");
   const [dashPane] = await tmuxBatch([
-    newSessionCmd(plan.session, dash(url)),
-    ...paneDecor(target, "dashboard", "dashboard", ""),
+    newSessionCmd(plan.session, dashboardCmd(plan, url)),
+    ...paneDecor(`${sess}:`, "dashboard", "dashboard", ""),
     ["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo],
     ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
   ]);
@@ -251,6 +306,25 @@ async function buildWithConfirmedBroker(
       "tmux",
     );
   }
+  return dashPane;
+}
+
+/**
+ * Pane 0 first (unless `dashboardPane` already runs it); wait until its
+ * broker answers for THIS session (moving to another port when someone else
+ * holds it); only then the agent panes, so every agent gets the confirmed
+ * broker URL.
+ */
+async function buildWithConfirmedBroker(
+  plan: LaunchPlan,
+  relocate?: BrokerRelocator,
+  dashboardPane?: string,
+): Promise<BuiltSession> {
+  const sess = sessionTarget(plan.session);
+  const target = `${sess}:`;
+  let url = plan.brokerUrl!;
+  let agents = plan.agents;
+  const dashPane = dashboardPane ?? await launchDashboard(plan);
   for (let attempt = 0;; attempt++) {
     const r = await waitForBroker(url, plan.session);
     if (r === "ours") break;
@@ -272,7 +346,13 @@ async function buildWithConfirmedBroker(
     url = moved.url;
     agents = moved.agents;
     await tmuxBatch([
-      ["respawn-pane", "-k", "-t", dashPane, ...paneOpts(dash(url))],
+      [
+        "respawn-pane",
+        "-k",
+        "-t",
+        dashPane,
+        ...paneOpts(dashboardCmd(plan, url)),
+      ],
       ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
     ]);
   }
@@ -290,10 +370,12 @@ async function buildWithConfirmedBroker(
       ...paneOpts(agentCmd(rest, a)),
     ]);
     cmds.push(...paneDecor(target, a.branch, a.branch, a.agentId));
+    cmds.push(...agentExtras(rest, a, target));
   }
   cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
   if (plan.borderAffordances) cmds.push(...borderOptions(target));
   cmds.push(["select-layout", "-t", target, "main-horizontal"]);
+  await prepareLogs(rest, agents);
   const ids = await tmuxBatch(cmds);
   if (ids.length !== agents.length) {
     throw new AppError(
@@ -301,7 +383,6 @@ async function buildWithConfirmedBroker(
       "tmux",
     );
   }
-  await afterLaunch(rest, agents, ids);
   return { dashboardPane: dashPane, agentPanes: ids, brokerUrl: url };
 }
 
@@ -309,13 +390,12 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   // One tmux invocation: each split makes the new pane the active one, so
   // `-t =<session>:` (the active pane) names it for its title and options.
   const target = `${sessionTarget(plan.session)}:`;
-  const panes: Array<PaneCmd & { title: string; role: string; id: string }> =
-    [];
+  const panes: Array<
+    PaneCmd & { title: string; role: string; id: string; agent?: LaunchAgent }
+  > = [];
   if (plan.brokerUrl) {
     panes.push({
-      cwd: plan.repo,
-      env: baseEnv(plan),
-      argv: dashboardArgv(plan.session, plan.repo),
+      ...dashboardCmd(plan, plan.brokerUrl),
       title: "dashboard",
       role: "dashboard",
       id: "",
@@ -327,6 +407,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
       title: a.branch,
       role: a.branch,
       id: a.agentId,
+      agent: a,
     });
   }
   if (panes.length === 0) throw new Error("internal: no panes to launch");
@@ -348,6 +429,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
       ]);
     }
     cmds.push(...paneDecor(target, p.title, p.role, p.id));
+    if (p.agent) cmds.push(...agentExtras(plan, p.agent, target));
   });
   cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
   cmds.push([
@@ -374,6 +456,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
     plan.brokerUrl ? "main-horizontal" : "tiled",
   ]);
   try {
+    await prepareLogs(plan, plan.agents);
     const ids = await tmuxBatch(cmds);
     if (ids.length !== panes.length) {
       throw new AppError(
@@ -383,7 +466,6 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
     }
     const dashboardPane = plan.brokerUrl ? ids[0]! : null;
     const agentPanes = plan.brokerUrl ? ids.slice(1) : ids;
-    await afterLaunch(plan, plan.agents, agentPanes);
     return { dashboardPane, agentPanes };
   } catch (e) {
     await killSession(plan.session).catch(() => {});
@@ -406,25 +488,37 @@ export function borderOptions(pane: string): string[][] {
   ];
 }
 
-/** Pane logging and typed boot prompts for freshly created agent panes. */
-async function afterLaunch(
+/** Create the directories the agents' pane logs go to (before launch). */
+async function prepareLogs(
   plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
   agents: LaunchAgent[],
-  panes: string[],
 ): Promise<void> {
-  for (let i = 0; i < agents.length; i++) {
-    const a = agents[i]!;
-    const pane = panes[i]!;
-    if (plan.logging) {
-      const log = paneLogPath(plan.repo, plan.session, a.branch);
-      await Deno.mkdir(log.slice(0, log.lastIndexOf("/")), { recursive: true });
-      await pipePane(pane, pipePaneCommand(log));
-    }
+  if (!plan.logging) return;
+  const dirs = new Set(
+    agents.map((a) => dirname(paneLogPath(plan.repo, plan.session, a.branch))),
+  );
+  for (const d of dirs) await Deno.mkdir(d, { recursive: true });
+}
+
+/**
+ * The tmux commands that follow an agent pane's creation in the same batch:
+ * its output piped into its log file, its boot prompt typed (no Enter).
+ * `pane` is the pane's target (the session's active pane right after a split).
+ */
+function agentExtras(
+  plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
+  agent: LaunchAgent,
+  pane: string,
+): string[][] {
+  const cmds: string[][] = [];
+  if (plan.logging) {
+    const log = paneLogPath(plan.repo, plan.session, agent.branch);
+    cmds.push(["pipe-pane", "-o", "-t", pane, pipePaneCommand(log)]);
   }
-  for (let i = 0; i < agents.length; i++) {
-    const text = agents[i]!.typePrompt;
-    if (text) await sendLiteral(panes[i]!, text);
+  if (agent.typePrompt) {
+    cmds.push(["send-keys", "-l", "-t", pane, "--", agent.typePrompt]);
   }
+  return cmds;
 }
 
 /**
@@ -456,11 +550,12 @@ export async function addAgentPane(
       ...paneOpts(agentCmd(plan, agent)),
     ],
   ]);
+  await prepareLogs(plan, [agent]);
   await tmuxBatch([
     ...paneDecor(id!, agent.branch, agent.branch, agent.agentId),
+    ...agentExtras(plan, agent, id!),
     ["select-layout", "-t", id!, hasDashboard ? "main-horizontal" : "tiled"],
   ]);
-  await afterLaunch(plan, [agent], [id!]);
   const after = await listPanes(plan.session);
   return {
     pane: id!,
@@ -472,6 +567,7 @@ export async function addAgentPane(
 export async function addDashboardPane(
   plan: Omit<LaunchPlan, "agents">,
 ): Promise<string> {
+  if (!plan.brokerUrl) throw new Error("internal: no broker, no dashboard");
   const panes = await listPanes(plan.session);
   const first = panes[0];
   if (!first) {
@@ -488,11 +584,7 @@ export async function addDashboardPane(
     "-P",
     "-F",
     "#{pane_id}",
-    ...paneOpts({
-      cwd: plan.repo,
-      env: baseEnv(plan),
-      argv: dashboardArgv(plan.session, plan.repo),
-    }),
+    ...paneOpts(dashboardCmd(plan, plan.brokerUrl)),
   ]]);
   await tmuxBatch([
     ...paneDecor(id!, "dashboard", "dashboard", ""),

@@ -7,7 +7,7 @@
  */
 import { trace } from "../trace.ts";
 import { basename, join } from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync } from "../fs_exists.ts";
 import { AppError, UsageError } from "../core/errors.ts";
 import {
   brokerUrlOf,
@@ -60,7 +60,12 @@ import {
   writeReceipt,
 } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
-import { addAgentPane, addDashboardPane, buildSession } from "./launch.ts";
+import {
+  addAgentPane,
+  addDashboardPane,
+  buildSession,
+  launchDashboard,
+} from "./launch.ts";
 import { setupAgentWorktree, teardownAgentWorktree } from "../coord/setup.ts";
 
 /** Flags of `git paw start`. */
@@ -341,8 +346,15 @@ async function freshStart(
   trace("start: session name");
   const t0 = performance.now();
   let created: CreatedWorktree[] = [];
+  let dashboardPane: string | undefined;
   const rollback = async () => {
     await killSession(session);
+    if (dashboardPane) {
+      // Pane 0 ran this session's broker for a moment: drop its files too.
+      await Deno.remove(brokerDataDir(session), { recursive: true }).catch(
+        () => {},
+      );
+    }
     for (const c of created) {
       if (c.reused) {
         await teardownAgentWorktree({ repo, worktreePath: c.path }).catch(
@@ -370,6 +382,17 @@ async function freshStart(
       : null;
     url = port ? brokerUrlOf(config.broker.bind, port) : null;
     trace("start: broker port");
+    if (url) {
+      // Pane 0 first: its broker boots while the worktrees are made, and
+      // takes the agents on from the receipt once it lists them.
+      dashboardPane = await launchDashboard({
+        session,
+        repo,
+        brokerUrl: url,
+        brokerBind: config.broker.bind,
+      });
+      trace("start: dashboard launched");
+    }
     created = await createWorktrees(
       repo,
       planned.map((p) => ({
@@ -445,11 +468,13 @@ async function freshStart(
     for (const line of ["/.git-paw/sessions/", "/.git-paw/session.lock"]) {
       await ensureExcluded(repo, line).catch(() => {});
     }
-    trace("start: receipt");
+    await syncDiscovery(receipt, { askTmux: false });
+    trace("start: receipt + discovery");
     const built = await buildSession({
       session,
       repo,
       brokerUrl: url,
+      brokerBind: config.broker.bind,
       agents: worktrees.map((w) =>
         agentLaunch(w, config, bootPrompt(w.branch, url))
       ),
@@ -471,11 +496,9 @@ async function freshStart(
           agentLaunch(w, config, bootPrompt(w.branch, moved))
         ),
       };
-    });
+    }, dashboardPane);
     url = built.brokerUrl ?? url;
     trace("start: tmux session built");
-    await syncDiscovery(receipt, { askTmux: false });
-    trace("start: discovery");
   } catch (e) {
     await rollback();
     throw e;
@@ -496,7 +519,9 @@ async function freshStart(
     }
   }
   await _lock.release();
+  trace("start: lock released");
   await finish(session, opts);
+  trace("start: done");
 }
 
 /** Is a running tmux session named `session` ours (started for `repo`)? */
@@ -588,6 +613,7 @@ export async function recoverSession(
     session,
     repo,
     brokerUrl: url,
+    brokerBind: receipt.broker_bind,
     agents,
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
@@ -628,6 +654,7 @@ async function restoreMissingPanes(
     session: receipt.session_name,
     repo,
     brokerUrl: url,
+    brokerBind: receipt.broker_bind ?? config.broker.bind,
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
@@ -658,6 +685,7 @@ async function restartPaused(
       session,
       repo,
       brokerUrl: url,
+      brokerBind: receipt.broker_bind ?? config.broker.bind,
       mouse: config.mouse,
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,

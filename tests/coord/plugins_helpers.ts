@@ -179,12 +179,13 @@ export class MemoryBroker implements Broker {
   }
 
   /** Register a target like `POST /watch` (idempotent per path). */
-  watch(target: WatchTarget): void {
+  watch(target: WatchTarget): Promise<boolean> {
     if (this.#targets.some((t) => t.worktree_path === target.worktree_path)) {
-      return;
+      return Promise.resolve(false);
     }
     this.#targets.push(target);
     this.#emit({ kind: "watch", target });
+    return Promise.resolve(true);
   }
 
   subscribe(fn: (ev: BrokerEvent) => void): () => void {

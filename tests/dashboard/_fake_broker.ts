@@ -100,6 +100,7 @@ export function startFakeBroker(
       }));
     },
     watchTargets: () => [],
+    watch: () => Promise.resolve(false),
     subscribe(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);
