@@ -393,138 +393,358 @@ export type CreatedWorktree = {
 
 /**
  * Create (or reuse) the worktree for `branch` (SPEC §3.5, made safe):
- * 1. prune stale worktree records;
+ * 1. prune stale worktree records (when git lists some as prunable);
  * 2. a worktree already holding the branch is reused (the main checkout is
  *    refused: agents never work in the user's checkout);
  * 3. a missing branch is created from HEAD (or from `origin/<branch>` when
- *    that exists, as git's DWIM does); `git worktree add` otherwise;
+ *    that exists, as git's DWIM does), then `git worktree add`;
  * 4. when `rebase` is set and the branch already existed, it is rebased onto
  *    the default branch INSIDE its own worktree, only with a clean tree; a
  *    conflict is aborted and reported in `rebase` (the branch stays as it was).
  *    The user's checkout is never switched.
+ *
+ * {@link createWorktrees} with a list of one.
  * @throws {AppError} `Worktree error: …` when git refuses.
  */
 export async function createWorktree(
   repo: string,
   opts: CreateWorktreeOptions,
 ): Promise<CreatedWorktree> {
-  const added = await addWorktree(repo, opts, true);
-  return await finishWorktree(repo, added, opts);
+  const [res] = await createWorktrees(repo, [opts], { concurrency: 1 });
+  return res!;
 }
 
-type Added = { result: CreatedWorktree; existed: boolean; checkout: boolean };
+function noCommitsError(): AppError {
+  return worktreeError(
+    "the repository has no commits yet; make a first commit, then run git-paw again",
+  );
+}
 
-async function ensureHasCommits(repo: string): Promise<void> {
-  if (!await hasCommits(repo)) {
-    throw worktreeError(
-      "the repository has no commits yet; make a first commit, then run git-paw again",
+/** One git process: every local branch and origin ref (symref targets too). */
+async function refSnapshot(repo: string): Promise<Map<string, string>> {
+  const out = await gitOk(repo, [
+    "for-each-ref",
+    "--format=%(refname)%00%(symref)",
+    "refs/heads",
+    "refs/remotes/origin",
+  ]);
+  const refs = new Map<string, string>();
+  for (const line of out.split("\n")) {
+    if (line === "") continue;
+    const nul = line.indexOf("\0");
+    refs.set(
+      nul < 0 ? line : line.slice(0, nul),
+      nul < 0 ? "" : line.slice(nul + 1),
     );
   }
+  return refs;
 }
 
-/** Steps 1-3 of {@link createWorktree}; with `checkout=false` files are not written yet. */
-async function addWorktree(
+/** Like {@link defaultBranch}, reading `origin/HEAD` from a ref snapshot when it is there. */
+function defaultBranchOf(
   repo: string,
-  opts: CreateWorktreeOptions,
-  checkout: boolean,
-  prechecked = false,
-): Promise<Added> {
-  const { branch } = opts;
-  if (!prechecked) {
-    await validateBranchName(branch, repo);
-    await ensureHasCommits(repo);
+  refs: ReadonlyMap<string, string>,
+): Promise<string> {
+  const target = refs.get("refs/remotes/origin/HEAD") ?? "";
+  if (target.startsWith("refs/remotes/origin/")) {
+    return Promise.resolve(target.slice("refs/remotes/origin/".length));
   }
-  if (!opts.skipPrune) await pruneWorktrees(repo);
-  const wanted = await canonical(opts.path);
-  const existed = await branchExists(repo, branch);
-  const holder = existed
-    ? (await worktreeList(repo)).find((w) => w.branch === branch)
-    : undefined;
+  return defaultBranch(repo);
+}
 
-  if (holder?.main) {
-    throw worktreeError(
-      `branch '${branch}' is checked out in your main worktree (${holder.path}); switch that checkout to another branch or pick another branch for the agent`,
-    );
+/** How a planned worktree's branch comes to exist. */
+type Source = "existing" | "origin" | "head";
+
+/** What {@link createWorktrees} decided for one item before changing anything. */
+type Plan = {
+  item: CreateWorktreeOptions;
+  /** Canonical target path. */
+  path: string;
+  /** `refs/heads/<branch>` existed before this call. */
+  existed: boolean;
+  /** The worktree that already holds the branch (reused). */
+  holder: WorktreeEntry | undefined;
+  source: Source;
+};
+
+// A git command that lost a race for a ref/config lock, or (belt and braces)
+// read another `worktree add`'s half-written `.git/worktrees/<id>`, is retried.
+const RETRYABLE = /\.lock\b|cannot lock|\/worktrees\//i;
+
+async function gitRetrying(
+  repo: string,
+  args: readonly string[],
+  stdin?: string,
+): Promise<RunResult> {
+  const once = () =>
+    stdin === undefined
+      ? git(repo, args)
+      : run("git", args, { cwd: repo, env: GIT_ENV, stdin });
+  let r = await once();
+  for (let i = 1; i <= 4 && r.code !== 0 && RETRYABLE.test(r.stderr); i++) {
+    await new Promise((ok) => setTimeout(ok, (10 + Math.random() * 20) * i));
+    r = await once();
   }
-  if (holder) {
+  return r;
+}
+
+/**
+ * Create several worktrees (see {@link createWorktree}). Results are in input
+ * order. If any fails, the worktrees and branches THIS call created are
+ * removed again (unless `rollbackOnError: false`) and the first error thrown.
+ *
+ * Cost for N new branches: one `worktree list` and one `for-each-ref`
+ * (concurrently), one `update-ref --stdin` transaction creating every new
+ * branch from HEAD, then N `worktree add -f` at `concurrency`. `-f` skips
+ * git's own scan for other checkouts of the branch — that scan is what races
+ * with a concurrent add — so the holders are checked here, from the listing.
+ * Callers hold the repo's session lock. The default branch is looked up only
+ * when an existing branch is to be rebased.
+ */
+export async function createWorktrees(
+  repo: string,
+  list: readonly CreateWorktreeOptions[],
+  opts: CreateWorktreesOptions = {},
+): Promise<CreatedWorktree[]> {
+  for (const item of list) assertBranchName(item.branch);
+  const seenPaths = new Map<string, string>();
+  const seenBranches = new Set<string>();
+  for (const item of list) {
+    const p = resolve(item.path);
+    const other = seenPaths.get(p);
+    if (other !== undefined) {
+      throw worktreeError(
+        `branches '${other}' and '${item.branch}' would share the worktree ${p}; rename one`,
+      );
+    }
+    if (seenBranches.has(item.branch)) {
+      throw worktreeError(
+        `branch '${item.branch}' is listed twice; give each agent its own branch`,
+      );
+    }
+    seenPaths.set(p, item.branch);
+    seenBranches.add(item.branch);
+  }
+  if (list.length === 0) return [];
+  const emit = opts.onProgress ?? (() => {});
+  const root = await canonical(repo);
+  const [listing, refs] = await Promise.all([
+    worktreeList(repo),
+    refSnapshot(repo),
+  ]);
+  const self = listing.find((w) => w.path === root);
+  const head = self?.head ??
+    (await git(repo, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]))
+      .stdout.trim();
+  if (!/^[0-9a-f]{40,64}$/.test(head) || /^0+$/.test(head)) {
+    throw noCommitsError();
+  }
+  let entries = listing;
+  if (listing.some((w) => w.prunable) && !list.every((i) => i.skipPrune)) {
+    await pruneWorktrees(repo);
+    entries = listing.filter((w) => !w.prunable);
+  }
+
+  const plans = await Promise.all(list.map(async (item): Promise<Plan> => {
+    const existed = refs.has(`refs/heads/${item.branch}`);
     return {
+      item,
+      path: await canonical(item.path),
       existed,
-      checkout: false,
-      result: {
-        branch,
-        path: holder.path,
-        branch_created: false,
-        reused: true,
-        rebase: { status: "not-requested" },
-      },
+      holder: existed
+        ? entries.find((w) => w.branch === item.branch)
+        : undefined,
+      source: existed
+        ? "existing"
+        : refs.has(`refs/remotes/origin/${item.branch}`)
+        ? "origin"
+        : "head",
     };
+  }));
+  const occupied = await Promise.all(
+    plans.map(async (p) =>
+      !p.holder && (entries.some((w) => w.path === p.path) ||
+        (await pathExists(p.path) && !await isEmptyDir(p.path)))
+    ),
+  );
+  const refuse = (p: Plan, err: AppError): AppError => {
+    emit({ kind: "start", branch: p.item.branch, path: p.item.path });
+    emit({ kind: "failed", branch: p.item.branch, error: err });
+    return err;
+  };
+  for (const [i, p] of plans.entries()) {
+    const { branch } = p.item;
+    if (p.holder?.main) {
+      throw refuse(
+        p,
+        worktreeError(
+          `branch '${branch}' is checked out in your main worktree (${p.holder.path}); switch that checkout to another branch or pick another branch for the agent`,
+        ),
+      );
+    }
+    if (occupied[i]) {
+      throw refuse(
+        p,
+        worktreeError(
+          `cannot create the worktree for '${branch}': ${p.path} already exists and is not its worktree; move it away or choose worktree_placement`,
+        ),
+      );
+    }
   }
-  if (await pathExists(wanted) && !await isEmptyDir(wanted)) {
-    throw worktreeError(
-      `cannot create the worktree for '${branch}': ${wanted} already exists and is not its worktree; move it away or choose worktree_placement`,
-    );
-  }
-  const childRoot = join(await canonical(repo), ".git-paw", "worktrees");
-  if (wanted.startsWith(childRoot + "/")) {
+  const childRoot = join(root, ".git-paw", "worktrees") + "/";
+  if (plans.some((p) => !p.holder && p.path.startsWith(childRoot))) {
     await ensureExcluded(repo, CHILD_WORKTREES_EXCLUDE);
   }
-  let created = false;
-  const args = ["worktree", "add"];
-  if (!checkout) args.push("--no-checkout");
-  if (existed) {
-    args.push("--", wanted, branch);
-  } else if (await refExists(repo, `refs/remotes/origin/${branch}`)) {
-    args.push(
-      "--track",
-      "-b",
-      branch,
-      "--",
-      wanted,
-      `refs/remotes/origin/${branch}`,
-    );
-  } else {
-    args.push("-b", branch, "--", wanted, "HEAD");
-    created = true;
+
+  const createdBranches: string[] = [];
+  const addedPaths: string[] = [];
+  const errors: Error[] = [];
+  const results: CreatedWorktree[] = new Array(plans.length);
+  try {
+    await createBranches(repo, plans, head, createdBranches);
+    for (const b of createdBranches) refs.set(`refs/heads/${b}`, "");
+    const base = plans.some((p) =>
+        p.item.rebase && p.existed && !p.item.defaultBranch
+      )
+      ? await defaultBranchOf(repo, refs)
+      : undefined;
+    let next = 0;
+    const worker = async () => {
+      while (next < plans.length && errors.length === 0) {
+        const i = next++;
+        const p = plans[i]!;
+        const t0 = performance.now();
+        emit({ kind: "start", branch: p.item.branch, path: p.item.path });
+        try {
+          const res = await realise(repo, p, addedPaths);
+          if (p.item.rebase && p.existed) {
+            res.rebase = await rebaseInside(res.path, p.item.branch, {
+              base: p.item.defaultBranch ?? base!,
+              refs,
+            });
+          }
+          results[i] = res;
+          emit({
+            kind: "done",
+            branch: p.item.branch,
+            result: res,
+            ms: performance.now() - t0,
+          });
+        } catch (e) {
+          const err = e instanceof Error ? e : new Error(String(e));
+          errors.push(err);
+          emit({ kind: "failed", branch: p.item.branch, error: err });
+        }
+      }
+    };
+    const n = Math.max(1, Math.min(opts.concurrency ?? 4, plans.length));
+    await Promise.all(Array.from({ length: n }, worker));
+  } catch (e) {
+    errors.unshift(e instanceof Error ? e : new Error(String(e)));
   }
-  const r = await gitRetryingLocks(repo, args);
+  if (errors.length > 0) {
+    if (opts.rollbackOnError ?? true) {
+      for (const path of addedPaths) {
+        await git(repo, ["worktree", "remove", "--force", "--", path]);
+      }
+      if (createdBranches.length > 0) {
+        await git(repo, ["branch", "-D", "--", ...createdBranches]);
+      }
+    }
+    throw errors[0];
+  }
+  return results;
+}
+
+/**
+ * Create the branches the plans need, recording each in `created`: those on
+ * origin only with `git branch --track` (one at a time: each edits
+ * `.git/config`), the rest from HEAD in ONE atomic `update-ref` transaction.
+ */
+async function createBranches(
+  repo: string,
+  plans: readonly Plan[],
+  head: string,
+  created: string[],
+): Promise<void> {
+  for (const p of plans) {
+    if (p.holder || p.source !== "origin") continue;
+    const b = p.item.branch;
+    const r = await gitRetrying(repo, [
+      "branch",
+      "-q",
+      "--track",
+      "--",
+      b,
+      `refs/remotes/origin/${b}`,
+    ]);
+    if (r.code !== 0) {
+      throw worktreeError(
+        `cannot create branch '${b}' from origin/${b}: ${r.stderr.trim()}`,
+      );
+    }
+    created.push(b);
+  }
+  const fresh = plans.filter((p) => !p.holder && p.source === "head")
+    .map((p) => p.item.branch);
+  if (fresh.length === 0) return;
+  const r = await gitRetrying(
+    repo,
+    ["update-ref", "-m", "branch: Created from HEAD", "--stdin"],
+    fresh.map((b) => `create refs/heads/${b} ${head}\n`).join(""),
+  );
+  if (r.code !== 0) {
+    throw worktreeError(
+      `cannot create ${fresh.length > 1 ? "branches" : "branch"} ${
+        fresh.map((b) => `'${b}'`).join(", ")
+      } from HEAD: ${r.stderr.trim()}`,
+    );
+  }
+  created.push(...fresh);
+}
+
+/** Reuse the holder, or `git worktree add` the (now existing) branch. */
+async function realise(
+  repo: string,
+  p: Plan,
+  added: string[],
+): Promise<CreatedWorktree> {
+  const { branch } = p.item;
+  if (p.holder) {
+    return {
+      branch,
+      path: p.holder.path,
+      branch_created: false,
+      reused: true,
+      rebase: { status: "not-requested" },
+    };
+  }
+  // `-f`: holders were checked from the listing (see createWorktrees).
+  // No hooks, as before: git-paw never ran post-checkout for agents.
+  const r = await gitRetrying(repo, [
+    "-c",
+    "core.hooksPath=/dev/null",
+    "worktree",
+    "add",
+    "-f",
+    "-q",
+    "--",
+    p.path,
+    branch,
+  ]);
   if (r.code !== 0) {
     throw worktreeError(
       `git worktree add failed for branch '${branch}': ${r.stderr.trim()}`,
     );
   }
+  added.push(p.path);
   return {
-    existed,
-    checkout: !checkout,
-    result: {
-      branch,
-      path: await canonical(wanted),
-      branch_created: created,
-      reused: false,
-      rebase: { status: "not-requested" },
-    },
+    branch,
+    path: p.path,
+    branch_created: p.source === "head",
+    reused: false,
+    rebase: { status: "not-requested" },
   };
-}
-
-/** Step 4 of {@link createWorktree} (plus the deferred checkout). */
-async function finishWorktree(
-  repo: string,
-  added: Added,
-  opts: CreateWorktreeOptions,
-): Promise<CreatedWorktree> {
-  const { result } = added;
-  if (added.checkout) {
-    const r = await git(result.path, ["reset", "--hard", "-q", "HEAD"]);
-    if (r.code !== 0) {
-      throw worktreeError(
-        `cannot check out '${result.branch}' in ${result.path}: ${r.stderr.trim()}`,
-      );
-    }
-  }
-  if (opts.rebase && added.existed) {
-    const base = opts.defaultBranch ?? await defaultBranch(repo);
-    result.rebase = await safeRebase(repo, result.path, result.branch, base);
-  }
-  return result;
 }
 
 async function pathExists(p: string): Promise<boolean> {
@@ -545,23 +765,6 @@ async function isEmptyDir(p: string): Promise<boolean> {
   }
 }
 
-// Concurrent `git worktree add`s can collide on a ref or config lock; retry.
-async function gitRetryingLocks(
-  repo: string,
-  args: string[],
-): Promise<RunResult> {
-  let r = await git(repo, args);
-  for (
-    let i = 0;
-    i < 5 && r.code !== 0 && /\.lock\b|cannot lock/i.test(r.stderr);
-    i++
-  ) {
-    await new Promise((ok) => setTimeout(ok, 50 * (i + 1)));
-    r = await git(repo, args);
-  }
-  return r;
-}
-
 /**
  * Rebase `branch` (checked out in `worktree`) onto `base`, only when the
  * worktree has no uncommitted changes to tracked files. Never touches any
@@ -576,19 +779,42 @@ export async function safeRebase(
   if (branch === base) {
     return { status: "skipped", reason: `'${branch}' is the default branch` };
   }
-  const onto = await branchExists(repo, base)
-    ? `refs/heads/${base}`
-    : await refExists(repo, `refs/remotes/origin/${base}`)
-    ? `refs/remotes/origin/${base}`
-    : null;
-  if (!onto) {
-    return { status: "skipped", reason: `default branch '${base}' not found` };
+  const known = new Map<string, string>();
+  for (const ref of [`refs/heads/${base}`, `refs/remotes/origin/${base}`]) {
+    if (await refExists(repo, ref)) {
+      known.set(ref, "");
+      break;
+    }
   }
-  if ((await currentBranch(worktree)) !== branch) {
+  if (known.size > 0 && (await currentBranch(worktree)) !== branch) {
     return {
       status: "skipped",
       reason: `the worktree at ${worktree} is not on '${branch}'`,
     };
+  }
+  return await rebaseInside(worktree, branch, { base, refs: known });
+}
+
+/**
+ * {@link safeRebase} for a worktree known to be on `branch`, with the refs
+ * that exist already known.
+ */
+async function rebaseInside(
+  worktree: string,
+  branch: string,
+  opts: { base: string; refs: ReadonlyMap<string, string> },
+): Promise<RebaseOutcome> {
+  const { base, refs } = opts;
+  if (branch === base) {
+    return { status: "skipped", reason: `'${branch}' is the default branch` };
+  }
+  const onto = refs.has(`refs/heads/${base}`)
+    ? `refs/heads/${base}`
+    : refs.has(`refs/remotes/origin/${base}`)
+    ? `refs/remotes/origin/${base}`
+    : null;
+  if (!onto) {
+    return { status: "skipped", reason: `default branch '${base}' not found` };
   }
   const anc = await git(worktree, [
     "merge-base",
@@ -626,107 +852,13 @@ export type WorktreeProgress =
 
 /** Options for {@link createWorktrees}. */
 export type CreateWorktreesOptions = {
-  /** Parallel git processes (default 4). */
+  /** Parallel `git worktree add`s (default 4). */
   concurrency?: number;
   /** Called as each worktree starts/finishes (e.g. print on stderr). */
   onProgress?: (e: WorktreeProgress) => void;
   /** On a failure, remove what this call created (default true). */
   rollbackOnError?: boolean;
 };
-
-/**
- * Create several worktrees concurrently (prunes once first). Results are in
- * input order. If any fails, the worktrees and branches THIS call created are
- * removed again (unless `rollbackOnError: false`) and the first error thrown.
- */
-export async function createWorktrees(
-  repo: string,
-  list: readonly CreateWorktreeOptions[],
-  opts: CreateWorktreesOptions = {},
-): Promise<CreatedWorktree[]> {
-  await Promise.all(list.map((i) => validateBranchName(i.branch, repo)));
-  const seen = new Map<string, string>();
-  for (const item of list) {
-    const p = resolve(item.path);
-    const other = seen.get(p);
-    if (other !== undefined) {
-      throw worktreeError(
-        `branches '${other}' and '${item.branch}' would share the worktree ${p}; rename one`,
-      );
-    }
-    seen.set(p, item.branch);
-  }
-  await ensureHasCommits(repo);
-  await pruneWorktrees(repo);
-  const base = list.some((i) => i.rebase && !i.defaultBranch)
-    ? await defaultBranch(repo)
-    : undefined;
-  const items = list.map((i) => ({
-    ...i,
-    defaultBranch: i.defaultBranch ?? base,
-    skipPrune: true,
-  }));
-  const added: (Added | undefined)[] = new Array(list.length);
-  const results: (CreatedWorktree | undefined)[] = new Array(list.length);
-  const errors: Error[] = [];
-  const started = items.map(() => 0);
-  const fail = (i: number, e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    errors.push(err);
-    opts.onProgress?.({ kind: "failed", branch: items[i]!.branch, error: err });
-  };
-  // Phase 1, one at a time: git's worktree metadata (.git/worktrees/*) is not
-  // safe to create concurrently. No files are checked out yet, so it is fast.
-  for (let i = 0; i < items.length && errors.length === 0; i++) {
-    started[i] = performance.now();
-    opts.onProgress?.({
-      kind: "start",
-      branch: items[i]!.branch,
-      path: items[i]!.path,
-    });
-    try {
-      added[i] = await addWorktree(repo, items[i]!, false, true);
-    } catch (e) {
-      fail(i, e);
-    }
-  }
-  // Phase 2, concurrently: check the files out and rebase, each in its own worktree.
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && errors.length === 0) {
-      const i = next++;
-      try {
-        const res = await finishWorktree(repo, added[i]!, items[i]!);
-        results[i] = res;
-        opts.onProgress?.({
-          kind: "done",
-          branch: items[i]!.branch,
-          result: res,
-          ms: performance.now() - started[i]!,
-        });
-      } catch (e) {
-        fail(i, e);
-      }
-    }
-  };
-  if (errors.length === 0) {
-    const n = Math.max(1, Math.min(opts.concurrency ?? 4, list.length));
-    await Promise.all(Array.from({ length: n }, worker));
-  }
-  if (errors.length > 0) {
-    if (opts.rollbackOnError ?? true) {
-      for (const a of added) {
-        if (!a || a.result.reused) continue;
-        await git(repo, ["worktree", "remove", "--force", "--", a.result.path]);
-        if (a.result.branch_created) {
-          await git(repo, ["branch", "-D", "--", a.result.branch]);
-        }
-      }
-    }
-    throw errors[0];
-  }
-  return results as CreatedWorktree[];
-}
 
 /**
  * Uncommitted paths in the worktree at `path` (modified, staged, untracked;

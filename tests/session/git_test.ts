@@ -339,6 +339,281 @@ Deno.test("createWorktrees() refuses two branches that map to one path", async (
   assert.equal(await branchExists(r.repo, "feat/a"), false);
 });
 
+Deno.test("createWorktrees() refuses an occupied path before creating any branch", async () => {
+  await using r = await makeRepo();
+  const bad = worktreePath(r.repo, "proj", "o3");
+  await Deno.mkdir(bad);
+  await Deno.writeTextFile(join(bad, "x"), "occupied");
+  const events: WorktreeProgress[] = [];
+  await assert.rejects(
+    () =>
+      createWorktrees(
+        r.repo,
+        ["o1", "o2", "o3"].map((b) => ({
+          branch: b,
+          path: worktreePath(r.repo, "proj", b),
+        })),
+        { onProgress: (e) => events.push(e) },
+      ),
+    /Worktree error: cannot create the worktree for 'o3': .* already exists and is not its worktree; move it away/,
+  );
+  assert.deepEqual(events.map((e) => `${e.kind} ${e.branch}`), [
+    "start o3",
+    "failed o3",
+  ]);
+  assert.equal(
+    await sh(r.repo, "for-each-ref", "refs/heads"),
+    await sh(
+      r.repo,
+      "for-each-ref",
+      "refs/heads/main",
+    ),
+  );
+  assert.equal(await Deno.readTextFile(join(bad, "x")), "occupied");
+});
+
+Deno.test("createWorktrees() deletes the branches it created when a worktree add fails late", async () => {
+  await using r = await makeRepo();
+  // A regular file where a parent directory should be: git cannot create
+  // the worktree there, but only `git worktree add` itself finds out.
+  const blocker = join(r.path, "blocker");
+  await Deno.writeTextFile(blocker, "not a dir");
+  const items = [
+    { branch: "l1", path: worktreePath(r.repo, "proj", "l1") },
+    { branch: "l2", path: join(blocker, "l2") },
+    { branch: "l3", path: worktreePath(r.repo, "proj", "l3") },
+  ];
+  const events: WorktreeProgress[] = [];
+  await assert.rejects(
+    () =>
+      createWorktrees(r.repo, items, {
+        concurrency: 1,
+        onProgress: (e) => events.push(e),
+      }),
+    /Worktree error: git worktree add failed for branch 'l2': /,
+  );
+  assert.deepEqual(events.map((e) => `${e.kind} ${e.branch}`), [
+    "start l1",
+    "done l1",
+    "start l2",
+    "failed l2",
+  ]);
+  assert.equal((await worktreeList(r.repo)).length, 1);
+  for (const b of ["l1", "l2", "l3"]) {
+    assert.equal(await branchExists(r.repo, b), false, b);
+  }
+  assert.equal(existsSync(items[0]!.path), false);
+  assert.equal(await Deno.readTextFile(blocker), "not a dir");
+});
+
+Deno.test("createWorktrees() keeps what it made when rollbackOnError is false", async () => {
+  await using r = await makeRepo();
+  const blocker = join(r.path, "blocker");
+  await Deno.writeTextFile(blocker, "not a dir");
+  await assert.rejects(
+    () =>
+      createWorktrees(r.repo, [
+        { branch: "k1", path: worktreePath(r.repo, "proj", "k1") },
+        { branch: "k2", path: join(blocker, "k2") },
+      ], { concurrency: 1, rollbackOnError: false }),
+    /git worktree add failed for branch 'k2'/,
+  );
+  assert.equal(await branchExists(r.repo, "k1"), true);
+  assert.equal(await branchExists(r.repo, "k2"), true);
+  assert.equal((await worktreeList(r.repo)).length, 2);
+});
+
+Deno.test("createWorktrees() creates eight branches from HEAD at once, each checked out in its own worktree", async () => {
+  for (let round = 0; round < 3; round++) {
+    await using r = await makeRepo();
+    await commitFile(r.repo, "src.txt", `round ${round}\n`);
+    const head = await sh(r.repo, "rev-parse", "HEAD");
+    const branches = Array.from({ length: 8 }, (_, i) => `feat/w${i}`);
+    const res = await createWorktrees(
+      r.repo,
+      branches.map((b) => ({
+        branch: b,
+        path: worktreePath(r.repo, "proj", b),
+        rebase: true,
+      })),
+      { concurrency: 8 },
+    );
+    for (const [i, c] of res.entries()) {
+      assert.equal(c.branch, branches[i]);
+      assert.equal(c.branch_created, true);
+      assert.equal(c.rebase.status, "not-requested");
+      assert.equal(
+        await sh(c.path, "symbolic-ref", "--short", "HEAD"),
+        c.branch,
+      );
+      assert.equal(await sh(c.path, "rev-parse", "HEAD"), head);
+      assert.equal(
+        await Deno.readTextFile(join(c.path, "src.txt")),
+        `round ${round}\n`,
+      );
+      assert.deepEqual(await dirtyFiles(c.path), []);
+      assert.match(
+        await sh(r.repo, "reflog", "-1", "--format=%gs", c.branch),
+        /^branch: Created from HEAD$/,
+      );
+    }
+    const listed = await worktreeList(r.repo);
+    assert.deepEqual(
+      listed.slice(1).map((w) => w.branch).sort(),
+      [...branches].sort(),
+    );
+    assert.equal(await sh(r.repo, "symbolic-ref", "--short", "HEAD"), "main");
+  }
+});
+
+Deno.test("createWorktrees() tracks origin/<branch> when only the remote has it", async () => {
+  await using up = await makeRepo({ name: "upstream" });
+  await sh(up.repo, "checkout", "-q", "-b", "feat/remote");
+  const remoteHead = await commitFile(up.repo, "r.txt", "remote work\n");
+  await sh(up.repo, "checkout", "-q", "main");
+  await using r = await tempDir();
+  const repo = join(r.path, "proj");
+  await sh(r.path, "clone", "-q", up.repo, repo);
+  const res = await createWorktrees(repo, [
+    {
+      branch: "feat/remote",
+      path: worktreePath(repo, "proj", "feat/remote"),
+      rebase: true,
+    },
+    { branch: "feat/new", path: worktreePath(repo, "proj", "feat/new") },
+  ]);
+  assert.equal(res[0]!.branch_created, false);
+  assert.equal(res[0]!.rebase.status, "not-requested");
+  assert.equal(await sh(res[0]!.path, "rev-parse", "HEAD"), remoteHead);
+  assert.equal(
+    await sh(repo, "rev-parse", "--abbrev-ref", "feat/remote@{upstream}"),
+    "origin/feat/remote",
+  );
+  assert.equal(res[1]!.branch_created, true);
+  assert.equal(
+    await sh(res[1]!.path, "rev-parse", "HEAD"),
+    await sh(repo, "rev-parse", "main"),
+  );
+});
+
+Deno.test("createWorktrees() rolls back a tracking branch it created when another fails", async () => {
+  await using up = await makeRepo({ name: "upstream" });
+  await sh(up.repo, "branch", "feat/remote");
+  await using r = await tempDir();
+  const repo = join(r.path, "proj");
+  await sh(r.path, "clone", "-q", up.repo, repo);
+  const blocker = join(r.path, "blocker");
+  await Deno.writeTextFile(blocker, "x");
+  await assert.rejects(
+    () =>
+      createWorktrees(repo, [
+        { branch: "feat/remote", path: worktreePath(repo, "proj", "t1") },
+        { branch: "t2", path: join(blocker, "t2") },
+      ], { concurrency: 1 }),
+    /git worktree add failed for branch 't2'/,
+  );
+  assert.equal(await branchExists(repo, "feat/remote"), false);
+  assert.equal(await branchExists(repo, "t2"), false);
+  assert.equal(
+    (await run("git", ["config", "--get", "branch.feat/remote.remote"], {
+      cwd: repo,
+    })).stdout,
+    "",
+  );
+  assert.equal((await worktreeList(repo)).length, 1);
+});
+
+Deno.test("createWorktrees() rebases existing branches onto origin/HEAD's target", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "branch", "feat/old");
+  const trunk = await commitFile(r.repo, "t.txt", "trunk\n");
+  await sh(r.repo, "update-ref", "refs/remotes/origin/trunk", trunk);
+  await sh(
+    r.repo,
+    "symbolic-ref",
+    "refs/remotes/origin/HEAD",
+    "refs/remotes/origin/trunk",
+  );
+  const res = await createWorktrees(r.repo, [
+    {
+      branch: "feat/old",
+      path: worktreePath(r.repo, "proj", "feat/old"),
+      rebase: true,
+    },
+    {
+      branch: "feat/fresh",
+      path: worktreePath(r.repo, "proj", "feat/fresh"),
+      rebase: true,
+    },
+  ]);
+  assert.deepEqual(res[0]!.rebase, { status: "rebased", onto: "trunk" });
+  assert.equal(await sh(r.repo, "rev-parse", "feat/old"), trunk);
+  assert.equal(res[1]!.rebase.status, "not-requested");
+});
+
+Deno.test("createWorktrees() prunes a vanished worktree and recreates it at its path", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "gone");
+  await createWorktree(r.repo, { branch: "gone", path });
+  await Deno.remove(path, { recursive: true });
+  assert.equal((await worktreeList(r.repo))[1]!.prunable, true);
+  const [res] = await createWorktrees(r.repo, [{ branch: "gone", path }]);
+  assert.equal(res!.reused, false);
+  assert.equal(res!.branch_created, false);
+  assert.equal(await sh(path, "symbolic-ref", "--short", "HEAD"), "gone");
+  const list = await worktreeList(r.repo);
+  assert.equal(list.length, 2);
+  assert.equal(list[1]!.prunable, false);
+});
+
+Deno.test("createWorktrees() refuses a path registered to another worktree and a branch listed twice", async () => {
+  await using r = await makeRepo();
+  const path = worktreePath(r.repo, "proj", "one");
+  await createWorktree(r.repo, { branch: "one", path });
+  await assert.rejects(
+    () => createWorktrees(r.repo, [{ branch: "two", path }]),
+    /cannot create the worktree for 'two': .* already exists and is not its worktree/,
+  );
+  await assert.rejects(
+    () =>
+      createWorktrees(r.repo, [
+        { branch: "dup", path: join(r.path, "d1") },
+        { branch: "dup", path: join(r.path, "d2") },
+      ]),
+    /branch 'dup' is listed twice/,
+  );
+  assert.equal(await branchExists(r.repo, "two"), false);
+  assert.equal(await branchExists(r.repo, "dup"), false);
+});
+
+Deno.test("createWorktrees() creates no branch at all when one new name clashes with an existing ref", async () => {
+  await using r = await makeRepo();
+  await sh(r.repo, "branch", "x");
+  await assert.rejects(
+    () =>
+      createWorktrees(r.repo, [
+        { branch: "y", path: worktreePath(r.repo, "proj", "y") },
+        { branch: "x/z", path: worktreePath(r.repo, "proj", "x/z") },
+      ]),
+    /Worktree error: cannot create branches 'y', 'x\/z' from HEAD: /,
+  );
+  assert.equal(await branchExists(r.repo, "y"), false);
+  assert.equal((await worktreeList(r.repo)).length, 1);
+});
+
+Deno.test("createWorktrees() does not run the user's post-checkout hook", async () => {
+  await using r = await makeRepo();
+  const hook = join(r.repo, ".git", "hooks", "post-checkout");
+  const marker = join(r.path, "hook-ran");
+  await Deno.writeTextFile(hook, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`);
+  await Deno.chmod(hook, 0o755);
+  const [res] = await createWorktrees(r.repo, [
+    { branch: "h", path: worktreePath(r.repo, "proj", "h") },
+  ]);
+  assert.equal(existsSync(join(res!.path, "README.md")), true);
+  assert.equal(existsSync(marker), false);
+});
+
 Deno.test("dirtyFiles() lists modified, untracked and renamed (destination) paths", async () => {
   await using r = await makeRepo();
   await commitFile(r.repo, "old name.txt", "x\n");
