@@ -16,6 +16,7 @@
  * on the data dir.
  * @module
  */
+import { generateToken, isLoopback } from "./token.ts";
 import { Hono } from "hono";
 import type {
   AgentStatusEntry,
@@ -102,11 +103,7 @@ export class BrokerPortError extends AppError {
   }
 }
 
-/** True for addresses only this machine can reach. */
-export function isLoopback(bind: string): boolean {
-  const b = bind.replace(/^\[|\]$/g, "").toLowerCase();
-  return b === "localhost" || b === "::1" || /^127\.\d+\.\d+\.\d+$/.test(b);
-}
+export { isLoopback };
 
 function hostPart(bind: string): string {
   const b = bind.replace(/^\[|\]$/g, "");
@@ -134,12 +131,6 @@ function timingSafeEqual(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
-}
-
-function generateToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-")
-    .replace(/\//g, "_").replace(/=+$/, "");
 }
 
 type BodyResult = { ok: true; value: unknown } | { ok: false; res: Response };

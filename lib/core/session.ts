@@ -37,6 +37,8 @@ export const Receipt = z.object({
   worktrees: z.array(ReceiptWorktree),
   broker_port: z.number().int().min(1).max(65535).optional(),
   broker_bind: z.string().optional(),
+  /** Bearer token agents present when the broker binds beyond loopback. */
+  broker_token: z.string().optional(),
   broker_log_path: z.string().optional(),
   mode: z.enum(["bare", "supervisor"]).default("bare"),
   dashboard_pane: z.number().int().min(0).optional(),

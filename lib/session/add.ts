@@ -111,6 +111,7 @@ export async function addCommand(
     session: s,
     repo,
     brokerUrl: url,
+    brokerToken: receipt.broker_token,
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
@@ -122,7 +123,12 @@ export async function addCommand(
     try {
       const res = await fetch(`${url}/watch`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(receipt.broker_token
+            ? { authorization: `Bearer ${receipt.broker_token}` }
+            : {}),
+        },
         body: JSON.stringify({ agent_id: id, worktree_path: c.path, cli }),
         signal: AbortSignal.timeout(2000),
       });

@@ -41,11 +41,14 @@ export async function chooseBrokerPort(
   bind: string,
   preferred: number,
   session: string,
+  token?: string,
 ): Promise<number> {
   if (preferred > 0) {
     if (canListen(bind, preferred)) return preferred;
     const { probeBroker } = await import("../broker/probe.ts");
-    const st = await probeBroker(brokerUrlOf(bind, preferred), session);
+    const st = await probeBroker(brokerUrlOf(bind, preferred), session, {
+      token,
+    });
     if (st === "free" || st === "ours") return preferred;
     const who = st === "other-session"
       ? "another git-paw session's broker"

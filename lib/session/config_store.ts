@@ -128,11 +128,12 @@ export async function loadConfig(
 export async function writeFileAtomic(
   path: string,
   text: string,
+  opts: { mode?: number } = {},
 ): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    await Deno.writeTextFile(tmp, text);
+    await Deno.writeTextFile(tmp, text, { mode: opts.mode });
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

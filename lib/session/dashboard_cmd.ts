@@ -75,6 +75,7 @@ export async function runDashboardCommand(
       );
     }
     const bind = opts.bind ?? receipt.broker_bind ?? config.broker.bind;
+    const token = Deno.env.get("GIT_PAW_BROKER_TOKEN") || undefined;
     const url = brokerUrlOf(bind, port);
     const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
       agent_id: slugify(w.branch),
@@ -95,6 +96,8 @@ export async function runDashboardCommand(
           bind,
           dataDir: brokerDataDir(session),
           session,
+          // Set by `start` when the broker binds beyond loopback.
+          token,
           plugins,
           seed,
           republishWorkingTtlSeconds:
@@ -102,7 +105,9 @@ export async function runDashboardCommand(
         });
         break;
       } catch (e) {
-        const probe = await probeBroker(url, session).catch(() => "timeout");
+        const probe = await probeBroker(url, session, { token }).catch(() =>
+          "timeout"
+        );
         // Our own previous broker may still be releasing the port: wait.
         if ((probe === "ours" || Date.now() < deadline)) {
           if (!told) {

@@ -47,6 +47,8 @@ export type LaunchPlan = {
   brokerUrl: string | null;
   /** Address the broker binds (given to pane 0 with the URL's port). */
   brokerBind?: string;
+  /** Bearer token of a broker bound beyond loopback (every pane's env). */
+  brokerToken?: string;
   agents: LaunchAgent[];
   mouse: boolean;
   borderAffordances: boolean;
@@ -64,7 +66,9 @@ const PASSTHROUGH_ENV = [
   "NO_COLOR",
 ];
 
-function baseEnv(plan: { session: string; brokerUrl: string | null }) {
+function baseEnv(
+  plan: { session: string; brokerUrl: string | null; brokerToken?: string },
+) {
   const env: Record<string, string> = {};
   for (const k of PASSTHROUGH_ENV) {
     const v = Deno.env.get(k);
@@ -72,6 +76,9 @@ function baseEnv(plan: { session: string; brokerUrl: string | null }) {
   }
   env.GIT_PAW_SESSION = plan.session;
   if (plan.brokerUrl) env.GIT_PAW_BROKER_URL = plan.brokerUrl;
+  if (plan.brokerUrl && plan.brokerToken) {
+    env.GIT_PAW_BROKER_TOKEN = plan.brokerToken;
+  }
   return env;
 }
 
@@ -99,12 +106,16 @@ export function dashboardArgv(
 
 /** The pane-0 command of `plan` served at `url`. */
 function dashboardCmd(
-  plan: Pick<LaunchPlan, "session" | "repo" | "brokerBind">,
+  plan: Pick<LaunchPlan, "session" | "repo" | "brokerBind" | "brokerToken">,
   url: string,
 ): PaneCmd {
   return {
     cwd: plan.repo,
-    env: baseEnv({ session: plan.session, brokerUrl: url }),
+    env: baseEnv({
+      session: plan.session,
+      brokerUrl: url,
+      brokerToken: plan.brokerToken,
+    }),
     argv: dashboardArgv(plan.session, plan.repo, {
       url,
       bind: plan.brokerBind,
@@ -232,6 +243,7 @@ export async function waitForBroker(
   url: string,
   session: string,
   timeoutMs = BROKER_CONFIRM_MS,
+  token?: string,
 ): Promise<"ours" | "taken" | "timeout"> {
   const { probeBroker } = await import("../broker/probe.ts");
   const deadline = Date.now() + timeoutMs;
@@ -240,7 +252,7 @@ export async function waitForBroker(
   // our own broker could plausibly be busy) holds the port: not ours.
   let silentSince: number | null = null;
   while (Date.now() < deadline) {
-    const r = await probeBroker(url, session, { timeoutMs: 500 });
+    const r = await probeBroker(url, session, { timeoutMs: 500, token });
     if (r === "ours") return "ours";
     if (r === "other-session" || r === "foreign") return "taken";
     if (r === "timeout") {
@@ -289,7 +301,10 @@ export async function buildSession(
  * @returns the dashboard's pane id
  */
 export async function launchDashboard(
-  plan: Pick<LaunchPlan, "session" | "repo" | "brokerUrl" | "brokerBind">,
+  plan: Pick<
+    LaunchPlan,
+    "session" | "repo" | "brokerUrl" | "brokerBind" | "brokerToken"
+  >,
 ): Promise<string> {
   const sess = sessionTarget(plan.session);
   const url = plan.brokerUrl;
@@ -326,7 +341,12 @@ async function buildWithConfirmedBroker(
   let agents = plan.agents;
   const dashPane = dashboardPane ?? await launchDashboard(plan);
   for (let attempt = 0;; attempt++) {
-    const r = await waitForBroker(url, plan.session);
+    const r = await waitForBroker(
+      url,
+      plan.session,
+      BROKER_CONFIRM_MS,
+      plan.brokerToken,
+    );
     if (r === "ours") break;
     if (r === "timeout") {
       eprintln(

@@ -169,9 +169,11 @@ export async function allReceipts(): Promise<{
 
 /** Write the global receipt atomically. */
 export async function writeReceipt(receipt: Receipt): Promise<void> {
+  // Owner-only: it may carry the broker's bearer token.
   await writeFileAtomic(
     receiptPath(receipt.session_name),
     JSON.stringify(receipt, null, 2) + "\n",
+    { mode: 0o600 },
   );
 }
 

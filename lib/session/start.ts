@@ -60,6 +60,7 @@ import {
   writeReceipt,
 } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
+import { generateToken, isLoopback } from "../broker/token.ts";
 import {
   addAgentPane,
   addDashboardPane,
@@ -88,10 +89,15 @@ type Choice = { branch: string; cli: string };
 /** Run `git paw start`. */
 export async function startCommand(opts: StartOptions): Promise<void> {
   trace("start: command");
-  const ctx = await repoContext();
-  trace("start: repo + config");
-  await requireTmux();
-  trace("start: tmux found");
+  // Both checks at once; a missing repo is reported before a missing tmux.
+  const [ctxR, tmuxR] = await Promise.allSettled([
+    repoContext(),
+    requireTmux(),
+  ]);
+  if (ctxR.status === "rejected") throw ctxR.reason;
+  if (tmuxR.status === "rejected") throw tmuxR.reason;
+  const ctx = ctxR.value;
+  trace("start: repo, config, tmux");
   let existing = await findReceiptForRepo(ctx.repo);
   trace("start: receipt lookup");
   // A receipt without agents is the name reservation of a start that is
@@ -376,6 +382,10 @@ async function freshStart(
   };
   let port: number | null = null;
   let url: string | null = null;
+  // Beyond loopback the broker wants a bearer token; every pane gets it.
+  const token = brokerOn && !isLoopback(config.broker.bind)
+    ? generateToken()
+    : undefined;
   try {
     port = brokerOn
       ? await chooseBrokerPort(config.broker.bind, config.broker.port, session)
@@ -390,6 +400,7 @@ async function freshStart(
         repo,
         brokerUrl: url,
         brokerBind: config.broker.bind,
+        brokerToken: token,
       });
       trace("start: dashboard launched");
     }
@@ -455,6 +466,7 @@ async function freshStart(
         ? {
           broker_port: port,
           broker_bind: config.broker.bind,
+          ...(token ? { broker_token: token } : {}),
           broker_log_path: join(
             brokerDataDir(session),
             `${session}.broker.log`,
@@ -475,6 +487,7 @@ async function freshStart(
       repo,
       brokerUrl: url,
       brokerBind: config.broker.bind,
+      brokerToken: token,
       agents: worktrees.map((w) =>
         agentLaunch(w, config, bootPrompt(w.branch, url))
       ),
@@ -509,7 +522,11 @@ async function freshStart(
     }s${url ? ` (broker ${url})` : ""}.`,
   );
   if (url) {
-    eprintln(`Web dashboard: ${url}/`);
+    eprintln(
+      `Web dashboard: ${url}/${
+        token ? `?token=${encodeURIComponent(token)}` : ""
+      }`,
+    );
     if (config.broker.learnings.enabled || config.supervisor.learnings) {
       eprintln(
         `Learnings are on: they are written locally to ${
@@ -578,13 +595,16 @@ export async function recoverSession(
   let port = receipt.broker_port ?? null;
   if (port && opts.broker !== false) {
     const bind = receipt.broker_bind ?? config.broker.bind;
-    port = await chooseBrokerPort(bind, port, session);
+    port = await chooseBrokerPort(bind, port, session, receipt.broker_token);
     receipt.broker_port = port;
     receipt.broker_bind = bind;
   } else if (opts.broker === false) {
     port = null;
   }
   const url = port ? brokerUrlOf(receipt.broker_bind!, port) : null;
+  if (url && !receipt.broker_token && !isLoopback(receipt.broker_bind!)) {
+    receipt.broker_token = generateToken();
+  }
   const peers = receipt.worktrees.map((w) => slugify(w.branch));
   const setupAll = async (brokerUrl: string | null) => {
     for (const w of receipt.worktrees) {
@@ -614,6 +634,7 @@ export async function recoverSession(
     repo,
     brokerUrl: url,
     brokerBind: receipt.broker_bind,
+    brokerToken: receipt.broker_token,
     agents,
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
@@ -655,6 +676,7 @@ async function restoreMissingPanes(
     repo,
     brokerUrl: url,
     brokerBind: receipt.broker_bind ?? config.broker.bind,
+    brokerToken: receipt.broker_token,
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
@@ -686,6 +708,7 @@ async function restartPaused(
       repo,
       brokerUrl: url,
       brokerBind: receipt.broker_bind ?? config.broker.bind,
+      brokerToken: receipt.broker_token,
       mouse: config.mouse,
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,

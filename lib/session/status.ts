@@ -39,11 +39,19 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     if (st === "paused") state = "paused — run 'git paw start' to resume";
     else {
       const { probeBroker } = await import("../broker/probe.ts");
-      if (await probeBroker(url, receipt.session_name) === "ours") {
+      const probe = await probeBroker(url, receipt.session_name, {
+        token: receipt.broker_token,
+      });
+      if (probe === "ours") {
         state = "running";
       }
     }
     println(`Broker:  ${url} (${state})`);
+    if (receipt.broker_token) {
+      println(
+        `Web:     ${url}/?token=${encodeURIComponent(receipt.broker_token)}`,
+      );
+    }
   } else {
     println("Broker:  off");
   }

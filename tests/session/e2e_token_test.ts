@@ -1,0 +1,55 @@
+/**
+ * A session broker bound beyond loopback requires a bearer token (SPEC:
+ * broker hardening). `start` makes one, hands it to pane 0 and to every
+ * agent pane (`GIT_PAW_BROKER_TOKEN`), keeps it in the owner-only receipt and
+ * prints the web dashboard link with it; a client without it is refused.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, makeWorld, waitFor } from "./e2e_helpers.ts";
+
+type Roster = { session: string; agents: Array<{ agent_id: string }> };
+
+Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token the broker demands", async () => {
+  await using w = await makeWorld({ project: "wide" });
+  const port = freePort();
+  await w.writeConfig(`[broker]\nbind = "0.0.0.0"\nport = ${port}\n`);
+  const r = await w.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(r.code, 0, r.stderr);
+  const receiptFile = join(
+    w.root,
+    "data",
+    "git-paw",
+    "sessions",
+    "paw-wide.json",
+  );
+  const receipt = JSON.parse(await Deno.readTextFile(receiptFile));
+  const token: string = receipt.broker_token;
+  assert.match(token, /^[A-Za-z0-9_-]{32}$/);
+  assert.equal((await Deno.stat(receiptFile)).mode! & 0o777, 0o600);
+  assert.ok(
+    r.stderr.includes(
+      `Web dashboard: http://0.0.0.0:${port}/?token=${token}`,
+    ),
+    r.stderr,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const anonymous = await fetch(`${url}/status`);
+  await anonymous.body?.cancel();
+  assert.equal(anonymous.status, 401);
+  const auth = { authorization: `Bearer ${token}` };
+  // The demo agent publishes with the token from its pane's environment.
+  const roster = await waitFor("the demo agent in the roster", async () => {
+    const res = await fetch(`${url}/status`, { headers: auth });
+    const doc = await res.json() as Roster;
+    return doc.agents.some((a) => a.agent_id === "feat-a") ? doc : null;
+  });
+  assert.equal(roster.session, "paw-wide");
+  const status = await w.paw(["status"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /Broker: +http:\/\/0\.0\.0\.0:\d+ \(running\)/);
+  assert.ok(status.stdout.includes(`?token=${token}`), status.stdout);
+  // `status --json` keeps the SPEC shape: no secret in it.
+  const json = await w.paw(["status", "--json"]);
+  assert.ok(!json.stdout.includes(token));
+});
