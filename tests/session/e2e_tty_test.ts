@@ -104,3 +104,124 @@ Deno.test("git paw start on a terminal picks branches and CLI interactively, the
     await pty.finish().catch(() => {});
   }
 });
+
+Deno.test("git paw start on a terminal lets each branch pick its own CLI", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  // Custom CLIs sort before the built-in demo, which is always last.
+  await w.writeConfig(`[clis.idle]\ncommand = "sleep 600"\n`);
+  const pty = onPty(w, ["start", "--no-broker", "--branches", "feat/a,feat/b"]);
+  try {
+    await waitFor("mode picker", () => pty.screen().includes("Mode"));
+    await pty.type("\x1b[B"); // "Different CLI per branch"
+    await pty.type("\r");
+    await waitFor(
+      "CLI for feat/a",
+      () => pty.screen().includes("CLI for feat/a"),
+    );
+    await pty.type("\x1b[A"); // wrap to the last entry: demo
+    await pty.type("\r");
+    await waitFor(
+      "CLI for feat/b",
+      () => pty.screen().includes("CLI for feat/b"),
+    );
+    await pty.type("\r"); // the first entry: idle
+    await waitFor(
+      "client attached",
+      async () => (await clients(w)) === 1,
+      60_000,
+    );
+    const receipt = JSON.parse(
+      await Deno.readTextFile(
+        join(w.root, "data", "git-paw", "sessions", "paw-proj.json"),
+      ),
+    ) as { worktrees: Array<{ branch: string; cli: string }> };
+    assert.deepEqual(
+      receipt.worktrees.map((x) => [x.branch, x.cli]),
+      [["feat/a", "demo"], ["feat/b", "idle"]],
+    );
+    await w.tmux(["detach-client", "-s", "=paw-proj"]);
+    assert.equal(await pty.finish(), 0);
+  } finally {
+    pty.kill();
+    await pty.finish().catch(() => {});
+  }
+});
+
+Deno.test("git paw start run inside tmux switches the terminal's client to the new session", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const made = await w.tmux([
+    "new-session",
+    "-d",
+    "-s",
+    "outer",
+    "-x",
+    "120",
+    "-y",
+    "40",
+    "-c",
+    w.repo,
+    "/bin/sh",
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  // A real client (on a pty) looking at the outer session.
+  const client = new Deno.Command("script", {
+    args: ["-qefc", "tmux attach -t =outer", "/dev/null"],
+    cwd: w.repo,
+    env: { ...w.env, TERM: "xterm-256color" },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const sessionOfClient = async () => {
+      const r = await w.tmux(["list-clients", "-F", "#{client_session}"]);
+      return r.stdout.trim();
+    };
+    await waitFor(
+      "client on outer",
+      async () => await sessionOfClient() === "outer",
+    );
+    const line = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      CONFIG,
+      MAIN,
+      "start",
+      "--no-broker",
+      "--cli",
+      "demo",
+      "--branches",
+      "feat/in",
+    ].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+    await w.tmux([
+      "send-keys",
+      "-t",
+      "=outer:",
+      "-l",
+      `${line}; echo "exit=$?"`,
+    ]);
+    await w.tmux(["send-keys", "-t", "=outer:", "Enter"]);
+    await waitFor(
+      "client switched to paw-proj",
+      async () => await sessionOfClient() === "paw-proj",
+      60_000,
+    );
+    // The command itself returned at once, successfully, in the outer pane.
+    await waitFor("start finished", async () => {
+      const r = await w.tmux(["capture-pane", "-p", "-t", "=outer:"]);
+      return r.stdout.includes("exit=0");
+    });
+    assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
+      "feat/in",
+    ]);
+  } finally {
+    try {
+      client.kill("SIGKILL");
+    } catch { /* gone */ }
+    await client.status;
+  }
+});
