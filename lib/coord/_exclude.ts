@@ -5,7 +5,8 @@
  * `--allow-write`.
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { withLock } from "./_lock.ts";
 
 const START = "# >>> git-paw managed exclude >>>";
 const END = "# <<< git-paw managed exclude <<<";
@@ -43,12 +44,19 @@ export async function sharedExcludes(commonDir: string): Promise<string[]> {
   return split(await readOr(excludeFile(commonDir), "")).ours;
 }
 
-/** Add `patterns` (e.g. `/AGENTS.md`) to git-paw's block; idempotent. */
-export async function addSharedExcludes(
+/**
+ * Add `patterns` (e.g. `/AGENTS.md`) to git-paw's block, after the ones
+ * already there; idempotent. Concurrent calls in one process queue up.
+ */
+export function addSharedExcludes(
   commonDir: string,
   patterns: string[],
 ): Promise<void> {
   const file = excludeFile(commonDir);
+  return withLock(resolve(file), () => addUnlocked(file, patterns));
+}
+
+async function addUnlocked(file: string, patterns: string[]): Promise<void> {
   const content = await readOr(file, "");
   const { outside, ours } = split(content);
   const merged = [...new Set([...ours, ...patterns])];
@@ -60,8 +68,12 @@ export async function addSharedExcludes(
 }
 
 /** Drop git-paw's block, keeping every other line. */
-export async function removeSharedExcludes(commonDir: string): Promise<void> {
+export function removeSharedExcludes(commonDir: string): Promise<void> {
   const file = excludeFile(commonDir);
+  return withLock(resolve(file), () => removeUnlocked(file));
+}
+
+async function removeUnlocked(file: string): Promise<void> {
   const content = await readOr(file, "");
   if (!content.includes(START)) return;
   const { outside } = split(content);

@@ -112,18 +112,17 @@ export type AgentsMdState = {
 };
 
 /**
- * Write `body` as the managed block of `<worktree>/AGENTS.md` and hide the
- * file from git. Base content: the worktree's own AGENTS.md, else the repo
- * root's (its git-paw block removed). Idempotent.
- *
- * @param opts.previous state from an earlier call (keeps `created` true)
+ * Write `body` as the managed block of `<worktree>/AGENTS.md` (no git
+ * involved). Base content: the worktree's own AGENTS.md, else the repo
+ * root's (its git-paw block removed). Returns whether the file counts as
+ * created by git-paw (kept true from `previous`).
  */
-export async function writeWorktreeAgentsMd(opts: {
+export async function writeAgentsMdFile(opts: {
   repo: string;
   worktreePath: string;
   body: string;
   previous?: AgentsMdState | null;
-}): Promise<AgentsMdState> {
+}): Promise<{ created: boolean }> {
   const file = join(opts.worktreePath, AGENTS_MD);
   const existing = await readOrNull(file);
   let base = existing;
@@ -137,25 +136,55 @@ export async function writeWorktreeAgentsMd(opts: {
   }
   const next = injectBlock(base, opts.body);
   if (next !== existing) await Deno.writeTextFile(file, next);
+  return { created };
+}
+
+/**
+ * True when the main checkout's AGENTS.md is untracked and not ignored, i.e.
+ * `git status` lists it (so excluding `/AGENTS.md` repo-wide would hide it).
+ * No git call when the file does not exist.
+ */
+export async function repoAgentsMdVisible(repo: string): Promise<boolean> {
+  try {
+    await Deno.lstat(join(repo, AGENTS_MD));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  const r = await gitRaw(repo, [
+    "--literal-pathspecs",
+    "ls-files",
+    "--others",
+    "--exclude-standard",
+    "-z",
+    "--",
+    AGENTS_MD,
+  ]);
+  return r.code === 0 && r.stdout.split("\0").includes(AGENTS_MD);
+}
+
+/**
+ * Write `body` as the managed block of `<worktree>/AGENTS.md` and hide the
+ * file from git. Base content: the worktree's own AGENTS.md, else the repo
+ * root's (its git-paw block removed). Idempotent.
+ *
+ * @param opts.previous state from an earlier call (keeps `created` true)
+ */
+export async function writeWorktreeAgentsMd(opts: {
+  repo: string;
+  worktreePath: string;
+  body: string;
+  previous?: AgentsMdState | null;
+}): Promise<AgentsMdState> {
+  const { created } = await writeAgentsMdFile(opts);
   if (await isTracked(opts.worktreePath, AGENTS_MD)) {
     await setSkipWorktree(opts.worktreePath, AGENTS_MD, true);
     return { mode: "skip-worktree", created: false };
   }
   // The shared exclude also hides an untracked AGENTS.md in the main
   // checkout; tell the caller when that changes what the user sees.
-  let hidesRepoFile = false;
-  if (opts.repo !== opts.worktreePath) {
-    const r = await gitRaw(opts.repo, [
-      "--literal-pathspecs",
-      "ls-files",
-      "--others",
-      "--exclude-standard",
-      "-z",
-      "--",
-      AGENTS_MD,
-    ]);
-    hidesRepoFile = r.code === 0 && r.stdout.split("\0").includes(AGENTS_MD);
-  }
+  const hidesRepoFile = opts.repo !== opts.worktreePath &&
+    await repoAgentsMdVisible(opts.repo);
   await addSharedExcludes(await gitCommonDir(opts.worktreePath), [
     `/${AGENTS_MD}`,
   ]);
@@ -190,17 +219,22 @@ export async function restoreWorktreeAgentsMd(opts: {
   await Deno.writeTextFile(file, stripped);
 }
 
-/** Set or clear the skip-worktree bit of `path` in the worktree's index. */
+/**
+ * Set or clear the skip-worktree bit of `path` (or of each of several
+ * tracked paths, in one git call) in the worktree's index.
+ */
 export async function setSkipWorktree(
   worktree: string,
-  path: string,
+  path: string | string[],
   on: boolean,
 ): Promise<void> {
+  const paths = typeof path === "string" ? [path] : path;
+  if (paths.length === 0) return;
   await gitRaw(worktree, [
     "update-index",
     on ? "--skip-worktree" : "--no-skip-worktree",
     "--",
-    path,
+    ...paths,
   ]);
 }
 

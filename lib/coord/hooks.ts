@@ -16,11 +16,18 @@
  * `--allow-net=127.0.0.1` for {@link runHook}.
  * @module
  */
-import { isAbsolute, join, relative } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { parseMessage } from "../core/messages.ts";
 import { selfArgv } from "../self.ts";
-import { git, gitCommonDir, gitRaw, worktreeTop } from "./_git.ts";
+import {
+  git,
+  gitCommonDir,
+  gitDirsFromLayout,
+  gitRaw,
+  worktreeTop,
+} from "./_git.ts";
+import { withLock } from "./_lock.ts";
 import { readMarker } from "./marker.ts";
 
 /** Hooks git-paw installs. */
@@ -106,22 +113,38 @@ export function renderHookScript(name: HookName, self: string[]): string {
   ].join("\n");
 }
 
-/** Where git runs hooks for the worktree at `cwd`. */
+/**
+ * `core.hooksPath` as git sees it from `cwd` (`~` expanded), or "" when
+ * unset. One git call; a batch of setups reads it once.
+ */
+export async function readHooksPath(cwd: string): Promise<string> {
+  const r = await gitRaw(cwd, ["config", "--path", "--get", "core.hooksPath"]);
+  return r.code === 0 ? r.stdout.replace(/\n$/, "") : "";
+}
+
+/**
+ * Where git runs hooks for the worktree at `cwd`. `opts.hooksPath` is the
+ * value of `core.hooksPath` when the caller already read it
+ * ({@link readHooksPath}). `top` is the worktree top, looked up only for a
+ * relative `core.hooksPath` (`perWorktree`); otherwise it is `cwd`.
+ */
 export async function hooksDir(
   cwd: string,
+  opts: { hooksPath?: string } = {},
 ): Promise<{ dir: string; perWorktree: boolean; top: string }> {
-  const top = await worktreeTop(cwd);
-  const r = await gitRaw(top, ["config", "--path", "--get", "core.hooksPath"]);
-  const configured = r.code === 0 ? r.stdout.replace(/\n$/, "") : "";
+  const configured = opts.hooksPath ?? await readHooksPath(cwd);
+  if (configured !== "" && !isAbsolute(configured)) {
+    // Relative to the worktree top, where git runs hooks.
+    const top = (await gitDirsFromLayout(cwd)) ? cwd : await worktreeTop(cwd);
+    return { dir: join(top, configured), perWorktree: true, top };
+  }
   if (configured !== "") {
-    return isAbsolute(configured)
-      ? { dir: configured, perWorktree: false, top }
-      : { dir: join(top, configured), perWorktree: true, top };
+    return { dir: configured, perWorktree: false, top: cwd };
   }
   return {
-    dir: join(await gitCommonDir(top), "hooks"),
+    dir: join(await gitCommonDir(cwd), "hooks"),
     perWorktree: false,
-    top,
+    top: cwd,
   };
 }
 
@@ -149,11 +172,18 @@ async function exists(path: string): Promise<boolean> {
  * aside once (never overwritten); a git-paw wrapper is rewritten in place.
  * Returns the paths (inside `dir`) that were created or changed.
  */
-export async function installHooksInto(
+export function installHooksInto(
   dir: string,
   opts: { self?: string[] } = {},
 ): Promise<string[]> {
-  const self = opts.self ?? selfArgv();
+  return withLock(resolve(dir), () => installUnlocked(dir, opts.self));
+}
+
+async function installUnlocked(
+  dir: string,
+  selfOpt: string[] | undefined,
+): Promise<string[]> {
+  const self = selfOpt ?? selfArgv();
   await Deno.mkdir(dir, { recursive: true });
   const touched: string[] = [];
   for (const name of HOOK_NAMES) {
@@ -219,9 +249,9 @@ export async function removeHooksFrom(dir: string): Promise<void> {
  */
 export async function installHooks(
   worktree: string,
-  opts: { self?: string[] } = {},
+  opts: { self?: string[]; hooksPath?: string } = {},
 ): Promise<{ dir: string; inWorktree: string[] }> {
-  const where = await hooksDir(worktree);
+  const where = await hooksDir(worktree, { hooksPath: opts.hooksPath });
   const touched = await installHooksInto(where.dir, opts);
   const inWorktree = where.perWorktree
     ? [

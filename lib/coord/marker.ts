@@ -54,7 +54,18 @@ export function parseMarker(text: string): AgentMarker | null {
 /** The marker of the worktree at `cwd`, or null (none, or unreadable). */
 export async function readMarker(cwd: string): Promise<AgentMarker | null> {
   try {
-    return parseMarker(await Deno.readTextFile(await markerPath(cwd)));
+    return await readMarkerFile(await markerPath(cwd));
+  } catch {
+    return null;
+  }
+}
+
+/** The marker at `path` (`<git-dir>/paw-agent-id`), or null. */
+export async function readMarkerFile(
+  path: string,
+): Promise<AgentMarker | null> {
+  try {
+    return parseMarker(await Deno.readTextFile(path));
   } catch {
     return null;
   }

@@ -6,30 +6,42 @@
  * Needs `--allow-read`, `--allow-write`, `--allow-run=git`.
  * @module
  */
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
 import { eprintln } from "../cli/output.ts";
 import { addSharedExcludes, removeSharedExcludes } from "./_exclude.ts";
-import { gitCommonDir, gitDir, isTracked, listWorktrees } from "./_git.ts";
 import {
+  gitCommonDir,
+  gitDir,
+  gitDirs,
+  listWorktrees,
+  trackedPaths,
+} from "./_git.ts";
+import {
+  AGENTS_MD,
+  type AgentsMdState,
   renderAgentsBlock,
+  repoAgentsMdVisible,
   restoreWorktreeAgentsMd,
   setSkipWorktree,
   stripRepoAgentsMd,
-  writeWorktreeAgentsMd,
+  writeAgentsMdFile,
 } from "./agents_md.ts";
 import {
   EXPECTED_REF_FILE,
+  HOOK_NAMES,
   hooksDir,
-  installHooks,
+  installHooksInto,
+  readHooksPath,
   removeHooksFrom,
 } from "./hooks.ts";
 import {
   type AgentMarker,
   anyMarker,
+  MARKER_FILE,
   readMarker,
+  readMarkerFile,
   removeMarker,
-  writeMarker,
 } from "./marker.ts";
 import {
   renderSkill,
@@ -72,11 +84,188 @@ export type AgentSetup = {
 /**
  * Write the AGENTS.md block, the agent marker and (broker on) the hooks for
  * one agent worktree. Idempotent: running it again (e.g. on resume) rewrites
- * the same state.
+ * the same state. Same as {@link setupAgentWorktrees} with one agent.
  */
 export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
-  const warn = opts.warn ?? eprintln;
-  const previous = await readMarker(opts.worktreePath);
+  await setupAgentWorktrees([opts]);
+}
+
+/** What the per-worktree phase of a batch leaves for the shared phase. */
+type Prepared = {
+  opts: AgentSetup;
+  gitDir: string;
+  commonDir: string;
+  /** Warnings to print, in order, before the note about the repo file. */
+  warnings: string[];
+  agentsMd: AgentsMdState;
+  /** Patterns for the shared exclude, in the order setup adds them. */
+  excludes: string[];
+  marker: AgentMarker;
+};
+
+/**
+ * Prepare several agent worktrees at once; the result is the same as
+ * {@link setupAgentWorktree} for each in list order. Work inside one
+ * worktree (its AGENTS.md, index, marker, in-worktree hooks) runs
+ * concurrently; what the worktrees share — the exclude block in
+ * `<git-common-dir>/info/exclude` and a shared hooks dir — is written once
+ * for the batch. `core.hooksPath` is read once. When an agent fails, the
+ * others are still completed and the first failure (in list order) is thrown.
+ */
+export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
+  if (list.length === 0) return;
+  if (new Set(list.map((o) => resolve(o.worktreePath))).size < list.length) {
+    // The same worktree twice: only in-order runs give the serial result.
+    for (const o of list) await setupAgentWorktrees([o]);
+    return;
+  }
+  const withHooks = list.filter((o) => o.brokerUrl);
+  const hooksPath = withHooks.length
+    ? readHooksPath(withHooks[0].worktreePath)
+    : Promise.resolve("");
+  // A shared hooks dir is written once, with the argv of the last agent
+  // that uses it (what in-order setups would leave behind).
+  const sharedHooks = new Map<string, Promise<unknown>>();
+  const sharedSelf = new Map<string, string[] | undefined>();
+  const wheres = withHooks.map(async (o) => {
+    const where = await hooksDir(o.worktreePath, {
+      hooksPath: await hooksPath,
+    });
+    if (!where.perWorktree) sharedSelf.set(where.dir, o.hookSelf);
+    return where;
+  });
+  const whereOf = new Map(withHooks.map((o, i) => [o, wheres[i]]));
+  const installShared = async (dir: string) => {
+    await Promise.all(wheres); // every agent has named its argv
+    return installHooksInto(dir, { self: sharedSelf.get(dir) });
+  };
+  const prepare = async (opts: AgentSetup): Promise<Prepared> => {
+    const { gitDir, commonDir } = await gitDirs(opts.worktreePath);
+    const previous = await readMarkerFile(join(gitDir, MARKER_FILE));
+    const block = await renderBlock(opts);
+    const { created } = await writeAgentsMdFile({
+      repo: opts.repo,
+      worktreePath: opts.worktreePath,
+      body: block.body,
+      previous: previous?.agents_md ?? null,
+    });
+    let inWorktree: string[] = [];
+    const where = whereOf.get(opts);
+    if (where) {
+      const w = await where;
+      if (w.perWorktree) {
+        const touched = await installHooksInto(w.dir, { self: opts.hookSelf });
+        inWorktree = [
+          ...new Set([...touched, ...HOOK_NAMES.map((n) => join(w.dir, n))]),
+        ].map((p) => relative(w.top, p));
+      } else {
+        let p = sharedHooks.get(w.dir);
+        if (!p) sharedHooks.set(w.dir, p = installShared(w.dir));
+        await p;
+      }
+    }
+    const tracked = await trackedPaths(opts.worktreePath, [
+      AGENTS_MD,
+      ...inWorktree,
+    ]);
+    const hookPaths = new Set(previous?.hook_paths ?? []);
+    const skip: string[] = [];
+    const excludes: string[] = [];
+    const mdTracked = tracked.has(AGENTS_MD);
+    if (mdTracked) skip.push(AGENTS_MD);
+    else excludes.push(`/${AGENTS_MD}`);
+    for (const rel of inWorktree) {
+      if (tracked.has(rel)) {
+        skip.push(rel);
+        hookPaths.add(rel);
+      } else excludes.push(`/${rel}`);
+    }
+    await setSkipWorktree(opts.worktreePath, skip, true);
+    const agentsMd: AgentsMdState = mdTracked
+      ? { mode: "skip-worktree", created: false }
+      : { mode: "exclude", created };
+    const marker: AgentMarker = {
+      version: 1,
+      agent_id: opts.agentId,
+      expected_branch: opts.branch,
+      broker_url: opts.brokerUrl,
+      strict_branch_guard: opts.config?.supervisor?.strict_branch_guard ??
+        true,
+      timestamp: new Date().toISOString(),
+      repo: opts.repo,
+      agents_md: { mode: agentsMd.mode, created: agentsMd.created },
+      hook_paths: [...hookPaths],
+    };
+    return {
+      opts,
+      gitDir,
+      commonDir,
+      warnings: block.lines,
+      agentsMd,
+      excludes,
+      marker,
+    };
+  };
+  // Whether the repo's own AGENTS.md shows in `git status`, asked before
+  // this batch touches the shared exclude (no git call when it is absent).
+  const repoVisible = new Map<string, Promise<boolean>>();
+  for (const o of list) {
+    if (o.repo !== o.worktreePath && !repoVisible.has(o.repo)) {
+      const p = repoAgentsMdVisible(o.repo);
+      p.catch(() => {}); // awaited (and reported) below when it matters
+      repoVisible.set(o.repo, p);
+    }
+  }
+  const settled = await Promise.allSettled(list.map(prepare));
+  const done = settled.flatMap((r) =>
+    r.status === "fulfilled" ? [r.value] : []
+  );
+  // Shared phase, in list order. The note about the repo's own AGENTS.md
+  // goes to the first agent that excludes it, as in-order setups would
+  // (after that the file is excluded already); checked before writing.
+  const noted = new Set<string>();
+  for (const p of done) {
+    const warn = p.opts.warn ?? eprintln;
+    for (const line of p.warnings) warn(line);
+    if (
+      p.agentsMd.mode === "exclude" && p.opts.repo !== p.opts.worktreePath &&
+      !noted.has(p.opts.repo)
+    ) {
+      noted.add(p.opts.repo);
+      if (await repoVisible.get(p.opts.repo)) {
+        warn(
+          `note: ${p.opts.repo}/AGENTS.md is untracked; git status will not list it while agent worktrees exist (git-paw excludes /AGENTS.md in the repo's info/exclude)`,
+        );
+      }
+    }
+  }
+  const byCommon = new Map<string, string[]>();
+  for (const p of done) {
+    const acc = byCommon.get(p.commonDir) ?? [];
+    byCommon.set(p.commonDir, [...acc, ...p.excludes]);
+  }
+  for (const [common, patterns] of byCommon) {
+    if (patterns.length) await addSharedExcludes(common, patterns);
+  }
+  await Promise.all(done.map(async (p) => {
+    await Deno.writeTextFile(
+      join(p.gitDir, MARKER_FILE),
+      JSON.stringify(p.marker, null, 2) + "\n",
+    );
+    const refFile = join(p.gitDir, EXPECTED_REF_FILE);
+    if (p.marker.strict_branch_guard) {
+      await Deno.writeTextFile(refFile, `refs/heads/${p.opts.branch}\n`);
+    } else await removeIfPresent(refFile);
+  }));
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** The agent's AGENTS.md block body and the skill's warnings. */
+async function renderBlock(
+  opts: AgentSetup,
+): Promise<{ body: string; lines: string[] }> {
+  const lines: string[] = [];
   let skill: string | null = null;
   if (opts.brokerUrl) {
     const { template, source } = await resolveSkillTemplate("coordination", [
@@ -92,7 +281,7 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
       }),
     );
     for (const w of rendered.warnings) {
-      warn(`warning: ${w}${source === "embedded" ? "" : ` (${source})`}`);
+      lines.push(`warning: ${w}${source === "embedded" ? "" : ` (${source})`}`);
     }
     skill = rendered.text;
   }
@@ -107,49 +296,7 @@ export async function setupAgentWorktree(opts: AgentSetup): Promise<void> {
     ownedFiles: opts.ownedFiles,
     skill,
   });
-  const agentsMd = await writeWorktreeAgentsMd({
-    repo: opts.repo,
-    worktreePath: opts.worktreePath,
-    body,
-    previous: previous?.agents_md ?? null,
-  });
-  if (agentsMd.hidesRepoFile) {
-    warn(
-      `note: ${opts.repo}/AGENTS.md is untracked; git status will not list it while agent worktrees exist (git-paw excludes /AGENTS.md in the repo's info/exclude)`,
-    );
-  }
-  const hookPaths = new Set(previous?.hook_paths ?? []);
-  if (opts.brokerUrl) {
-    const { inWorktree } = await installHooks(opts.worktreePath, {
-      self: opts.hookSelf,
-    });
-    const excluded: string[] = [];
-    for (const rel of inWorktree) {
-      if (await isTracked(opts.worktreePath, rel)) {
-        await setSkipWorktree(opts.worktreePath, rel, true);
-        hookPaths.add(rel);
-      } else excluded.push(`/${rel}`);
-    }
-    if (excluded.length) {
-      await addSharedExcludes(await gitCommonDir(opts.worktreePath), excluded);
-    }
-  }
-  const marker: AgentMarker = {
-    version: 1,
-    agent_id: opts.agentId,
-    expected_branch: opts.branch,
-    broker_url: opts.brokerUrl,
-    strict_branch_guard: opts.config?.supervisor?.strict_branch_guard ?? true,
-    timestamp: new Date().toISOString(),
-    repo: opts.repo,
-    agents_md: { mode: agentsMd.mode, created: agentsMd.created },
-    hook_paths: [...hookPaths],
-  };
-  await writeMarker(opts.worktreePath, marker);
-  const refFile = join(await gitDir(opts.worktreePath), EXPECTED_REF_FILE);
-  if (marker.strict_branch_guard) {
-    await Deno.writeTextFile(refFile, `refs/heads/${opts.branch}\n`);
-  } else await removeIfPresent(refFile);
+  return { body, lines };
 }
 
 async function removeIfPresent(path: string): Promise<void> {
