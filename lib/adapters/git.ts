@@ -482,7 +482,10 @@ async function gitRetrying(
       : run("git", args, { cwd: repo, env: GIT_ENV, stdin });
   let r = await once();
   for (let i = 1; i <= 4 && r.code !== 0 && RETRYABLE.test(r.stderr); i++) {
-    await new Promise((ok) => setTimeout(ok, (10 + Math.random() * 20) * i));
+    // The window lost is short (another process between creating and
+    // writing a file), so the first retries come quickly; jitter spreads
+    // the losers apart.
+    await new Promise((ok) => setTimeout(ok, Math.random() * 8 * i * i));
     r = await once();
   }
   return r;
