@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { CommandFailedError } from "../core/errors.ts";
+import { trackedFromIndex } from "./_index.ts";
 
 /** Result of one git call. */
 export type GitResult = { code: number; stdout: string; stderr: string };
@@ -49,12 +50,17 @@ export type GitDirs = { gitDir: string; commonDir: string };
 /** Environment variables that make git look somewhere other than `./.git`. */
 const LAYOUT_ENV = ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"];
 
-function envOverridesLayout(): boolean {
+/** True when `name` is set, or when we may not look (no `--allow-env`). */
+function envSet(name: string): boolean {
   try {
-    return LAYOUT_ENV.some((k) => Deno.env.get(k) !== undefined);
+    return Deno.env.get(name) !== undefined;
   } catch {
-    return true; // no --allow-env: let git decide
+    return true; // cannot tell: let git decide
   }
+}
+
+function envOverridesLayout(): boolean {
+  return LAYOUT_ENV.some(envSet);
 }
 
 async function readTrimmed(path: string): Promise<string | null> {
@@ -171,7 +177,9 @@ export async function worktreeTop(cwd: string): Promise<string> {
 
 /**
  * Which of `paths` (relative to the worktree top) are in the worktree's
- * index: one `git ls-files` for all of them.
+ * index: read from the index file when `worktree` is a worktree top with a
+ * plain layout and index ({@link trackedFromIndex}), else one
+ * `git ls-files` for all of them.
  */
 export async function trackedPaths(
   worktree: string,
@@ -182,6 +190,11 @@ export async function trackedPaths(
     !isAbsolute(p) && p !== ".." && !p.startsWith("../")
   );
   if (inside.length === 0) return new Set();
+  if (!envSet("GIT_INDEX_FILE")) {
+    const dirs = await gitDirsFromLayout(worktree);
+    const known = dirs && await trackedFromIndex(dirs, inside);
+    if (known) return known;
+  }
   const r = await gitRaw(worktree, [
     "--literal-pathspecs",
     "ls-files",
