@@ -179,11 +179,13 @@ export async function worktreeTop(cwd: string): Promise<string> {
  * Which of `paths` (relative to the worktree top) are in the worktree's
  * index: read from the index file when `worktree` is a worktree top with a
  * plain layout and index ({@link trackedFromIndex}), else one
- * `git ls-files` for all of them.
+ * `git ls-files` for all of them. `layout`: what
+ * {@link gitDirsFromLayout}`(worktree)` returned, when the caller has it.
  */
 export async function trackedPaths(
   worktree: string,
   paths: string[],
+  layout?: GitDirs,
 ): Promise<Set<string>> {
   // A path outside the worktree would fail the whole call: never tracked.
   const inside = paths.filter((p) =>
@@ -191,9 +193,9 @@ export async function trackedPaths(
   );
   if (inside.length === 0) return new Set();
   if (!envSet("GIT_INDEX_FILE")) {
-    const dirs = await gitDirsFromLayout(worktree);
-    const known = dirs && await trackedFromIndex(dirs, inside);
-    if (known) return known;
+    const dirs = layout ?? await gitDirsFromLayout(worktree);
+    const fromIndex = dirs && await trackedFromIndex(dirs, inside);
+    if (fromIndex) return fromIndex;
   }
   const r = await gitRaw(worktree, [
     "--literal-pathspecs",

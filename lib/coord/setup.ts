@@ -14,6 +14,7 @@ import {
   gitCommonDir,
   gitDir,
   gitDirs,
+  gitDirsFromLayout,
   listWorktrees,
   trackedPaths,
 } from "./_git.ts";
@@ -47,6 +48,7 @@ import {
   renderSkill,
   resolveSkillTemplate,
   skillContextFromConfig,
+  type SkillFileCache,
 } from "./skills.ts";
 import { CURSOR_FILE } from "./helper.ts";
 
@@ -139,10 +141,12 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     await Promise.all(wheres); // every agent has named its argv
     return installHooksInto(dir, { self: sharedSelf.get(dir) });
   };
+  const skillFiles: SkillFileCache = new Map();
   const prepare = async (opts: AgentSetup): Promise<Prepared> => {
-    const { gitDir, commonDir } = await gitDirs(opts.worktreePath);
+    const layout = await gitDirsFromLayout(opts.worktreePath);
+    const { gitDir, commonDir } = layout ?? await gitDirs(opts.worktreePath);
     const previous = await readMarkerFile(join(gitDir, MARKER_FILE));
-    const block = await renderBlock(opts);
+    const block = await renderBlock(opts, skillFiles);
     const { created } = await writeAgentsMdFile({
       repo: opts.repo,
       worktreePath: opts.worktreePath,
@@ -167,7 +171,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     const tracked = await trackedPaths(opts.worktreePath, [
       AGENTS_MD,
       ...inWorktree,
-    ]);
+    ], layout ?? undefined);
     const hookPaths = new Set(previous?.hook_paths ?? []);
     const skip: string[] = [];
     const excludes: string[] = [];
@@ -264,6 +268,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
 /** The agent's AGENTS.md block body and the skill's warnings. */
 async function renderBlock(
   opts: AgentSetup,
+  skillFiles: SkillFileCache,
 ): Promise<{ body: string; lines: string[] }> {
   const lines: string[] = [];
   let skill: string | null = null;
@@ -271,7 +276,7 @@ async function renderBlock(
     const { template, source } = await resolveSkillTemplate("coordination", [
       opts.worktreePath,
       opts.repo,
-    ]);
+    ], skillFiles);
     const rendered = renderSkill(
       template,
       skillContextFromConfig(opts.config, {

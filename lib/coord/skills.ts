@@ -146,14 +146,29 @@ export function renderSkill(
   return { text: out.join("\n").trim() + "\n", warnings };
 }
 
+/** File contents by path (null: not there), shared by several lookups. */
+export type SkillFileCache = Map<string, Promise<string | null>>;
+
+async function readSkillFile(file: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
 /**
  * Find the template for skill `name`: the first
  * `<dir>/.agents/skills/<name>/SKILL.md` among `dirs` (each dir and up to 4
- * parents), else the embedded one. Needs `--allow-read`.
+ * parents), else the embedded one. `cache` lets a batch of lookups (one per
+ * agent, mostly the same parents) read each candidate once. Needs
+ * `--allow-read`.
  */
 export async function resolveSkillTemplate(
   name: string,
   dirs: string[],
+  cache: SkillFileCache = new Map(),
 ): Promise<{ template: string; source: string }> {
   const seen = new Set<string>();
   for (const start of dirs) {
@@ -162,11 +177,10 @@ export async function resolveSkillTemplate(
       if (!seen.has(dir)) {
         seen.add(dir);
         const file = join(dir, ".agents", "skills", name, "SKILL.md");
-        try {
-          return { template: await Deno.readTextFile(file), source: file };
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        }
+        let text = cache.get(file);
+        if (!text) cache.set(file, text = readSkillFile(file));
+        const found = await text;
+        if (found !== null) return { template: found, source: file };
       }
       const parent = dirname(dir);
       if (parent === dir) break;
