@@ -481,7 +481,7 @@ async function gitRetrying(
       ? git(repo, args)
       : run("git", args, { cwd: repo, env: GIT_ENV, stdin });
   let r = await once();
-  for (let i = 1; i <= 4 && r.code !== 0 && RETRYABLE.test(r.stderr); i++) {
+  for (let i = 1; i <= 6 && r.code !== 0 && RETRYABLE.test(r.stderr); i++) {
     // The window lost is short (another process between creating and
     // writing a file), so the first retries come quickly; jitter spreads
     // the losers apart.
