@@ -300,29 +300,6 @@ Deno.test("createWorktrees() creates several concurrently with progress", async 
   assert.equal((await worktreeList(r.repo)).length, 6);
 });
 
-Deno.test("createWorktrees() rolls back what it created when one fails", async () => {
-  await using r = await makeRepo();
-  const bad = worktreePath(r.repo, "proj", "b3");
-  await Deno.mkdir(bad);
-  await Deno.writeTextFile(join(bad, "x"), "occupied");
-  await assert.rejects(
-    () =>
-      createWorktrees(
-        r.repo,
-        ["b1", "b2", "b3"].map((b) => ({
-          branch: b,
-          path: worktreePath(r.repo, "proj", b),
-        })),
-        { concurrency: 1 },
-      ),
-    /Worktree error/,
-  );
-  assert.equal((await worktreeList(r.repo)).length, 1);
-  assert.equal(await branchExists(r.repo, "b1"), false);
-  assert.equal(await branchExists(r.repo, "b2"), false);
-  assert.equal(existsSync(worktreePath(r.repo, "proj", "b1")), false);
-});
-
 Deno.test("createWorktrees() refuses two branches that map to one path", async () => {
   await using r = await makeRepo();
   await assert.rejects(
