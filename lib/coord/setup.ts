@@ -123,7 +123,9 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
   }
   const withHooks = list.filter((o) => o.brokerUrl);
   const hooksPath = withHooks.length
-    ? readHooksPath(withHooks[0].worktreePath)
+    ? readHooksPath(withHooks[0].worktreePath).catch(() =>
+      readHooksPath(withHooks[0].repo)
+    )
     : Promise.resolve("");
   // A shared hooks dir is written once, with the argv of the last agent
   // that uses it (what in-order setups would leave behind).
@@ -136,9 +138,11 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     if (!where.perWorktree) sharedSelf.set(where.dir, o.hookSelf);
     return where;
   });
+  // Awaited by each agent's own setup, unless that failed before.
+  for (const w of wheres) w.catch(() => {});
   const whereOf = new Map(withHooks.map((o, i) => [o, wheres[i]]));
   const installShared = async (dir: string) => {
-    await Promise.all(wheres); // every agent has named its argv
+    await Promise.allSettled(wheres); // every agent has named its argv
     return installHooksInto(dir, { self: sharedSelf.get(dir) });
   };
   const skillFiles: SkillFileCache = new Map();

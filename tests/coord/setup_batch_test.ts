@@ -207,10 +207,11 @@ Deno.test("setupAgentWorktrees() finishes the other agents and throws when one w
   await using t = await tempRepo();
   const wts: string[] = [];
   for (const b of BRANCHES) wts.push(await addWorktree(t, b));
-  const list = agents(t, wts, null, []);
-  list[1] = { ...list[1], worktreePath: join(t.root, "missing") };
+  const list = agents(t, wts, "http://127.0.0.1:9", []);
+  // The first one, whose worktree would have been asked for core.hooksPath.
+  list[0] = { ...list[0], worktreePath: join(t.root, "missing") };
   await assert.rejects(setupAgentWorktrees(list));
-  for (const i of [0, 2, 3]) {
+  for (const i of [1, 2, 3]) {
     assert.ok(
       (await Deno.readTextFile(join(wts[i], "AGENTS.md"))).includes(
         `\`${BRANCHES[i]}\``,
@@ -218,6 +219,10 @@ Deno.test("setupAgentWorktrees() finishes the other agents and throws when one w
     );
     assert.equal(await status(wts[i]), "");
   }
+  assert.ok(
+    (await Deno.readTextFile(join(t.repo, ".git", "hooks", "post-commit")))
+      .includes(HOOK_BLOCK_START),
+  );
 });
 
 Deno.test("addSharedExcludes() keeps every pattern when many calls run at once", async () => {
