@@ -38,12 +38,6 @@ export async function git(cwd: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** `git rev-parse <flag>` as an absolute path (relative answers resolved from cwd). */
-export async function gitPath(cwd: string, flag: string): Promise<string> {
-  const p = (await git(cwd, ["rev-parse", flag])).trim();
-  return isAbsolute(p) ? p : resolve(cwd, p);
-}
-
 /** A worktree's own git dir and the git dir shared by all its worktrees. */
 export type GitDirs = { gitDir: string; commonDir: string };
 
