@@ -83,6 +83,15 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
+ * `path` resolved against `base` the way the OS (and git) does: `..` after a
+ * symlink leaves the symlink's target, so a relative path starts from the
+ * real `base`.
+ */
+async function physical(base: string, path: string): Promise<string> {
+  return isAbsolute(path) ? path : resolve(await Deno.realPath(base), path);
+}
+
+/**
  * The git dirs of the worktree whose top is `top`, read from the files the
  * way git finds them (gitrepository-layout(5)): `<top>/.git` is the git dir
  * itself (main checkout) or a file `gitdir: <path>` (linked worktree,
@@ -101,13 +110,20 @@ export async function gitDirsFromLayout(top: string): Promise<GitDirs | null> {
     else if (st.isFile) {
       const text = await readTrimmed(dotGit);
       if (text === null || !text.startsWith("gitdir: ")) return null;
-      gitDir = resolve(top, text.slice("gitdir: ".length));
+      gitDir = await physical(top, text.slice("gitdir: ".length));
     } else return null;
   } catch {
     return null;
   }
   const common = await readTrimmed(join(gitDir, "commondir"));
-  const commonDir = common === null ? gitDir : resolve(gitDir, common);
+  let commonDir = gitDir;
+  if (common !== null) {
+    try {
+      commonDir = await physical(gitDir, common);
+    } catch {
+      return null;
+    }
+  }
   // git's own validity test: HEAD in the git dir, objects/ and refs/ shared.
   const [head, objects, refs] = await Promise.all([
     isFile(join(gitDir, "HEAD")),

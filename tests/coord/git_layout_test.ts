@@ -47,6 +47,23 @@ Deno.test("gitDirsFromLayout() finds the same dirs as git rev-parse in a main ch
   assert.deepEqual(await real(await gitDirsFromLayout(wt)), expected);
 });
 
+Deno.test("gitDirsFromLayout() resolves a relative gitdir from the real worktree when it is reached through a symlink", async () => {
+  await using t = await tempRepo();
+  await Deno.mkdir(join(t.root, "nest"));
+  const wt = join(t.root, "nest", "wt");
+  await git(t.repo, "worktree", "add", "-q", wt, "-b", "nested");
+  await Deno.writeTextFile(
+    join(wt, ".git"),
+    "gitdir: ../../repo/.git/worktrees/wt\n",
+  );
+  const alias = join(t.root, "alias");
+  await Deno.symlink(wt, alias);
+  assert.deepEqual(
+    await real(await gitDirsFromLayout(alias)),
+    await revParse(alias),
+  );
+});
+
 Deno.test("gitDirsFromLayout() reads a submodule's gitdir file like git does", async () => {
   await using sub = await tempRepo();
   await using t = await tempRepo();
