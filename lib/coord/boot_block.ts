@@ -9,15 +9,29 @@ import { BOOT_BLOCK_TEMPLATE } from "./assets/boot_block_template.ts";
 /** Upper bound for the rendered boot block, in UTF-8 bytes. */
 export const BOOT_BLOCK_MAX_BYTES = 4096;
 
+/** The curl option that sends the session's bearer token (from the pane's env). */
+export const BROKER_AUTH_HEADER =
+  `-H "Authorization: Bearer $GIT_PAW_BROKER_TOKEN"`;
+
+/**
+ * Add {@link BROKER_AUTH_HEADER} to every `curl -s` recipe in `text`, for a
+ * broker that listens beyond loopback and so wants the token. The `git paw`
+ * helper recipes need nothing: the helper reads the token itself. Pure.
+ */
+export function withBrokerAuth(text: string): string {
+  return text.replace(/\bcurl -s(?= )/g, `curl -s ${BROKER_AUTH_HEADER}`);
+}
+
 /**
  * Render the boot block for one agent.
  *
  * @param opts.agentId the agent's broker id (its branch slug)
  * @param opts.brokerUrl `http://127.0.0.1:<port>`
+ * @param opts.auth the broker wants the bearer token ({@link withBrokerAuth})
  * @returns Markdown starting with `## BOOT INSTRUCTIONS - DO NOT REMOVE`
  */
 export function renderBootBlock(
-  opts: { agentId: string; brokerUrl: string },
+  opts: { agentId: string; brokerUrl: string; auth?: boolean },
 ): string {
   const url = opts.brokerUrl.replace(/\/+$/, "");
   // The id sits inside a single-quoted shell word in the curl recipes.
@@ -27,8 +41,9 @@ export function renderBootBlock(
     GIT_PAW_BROKER_URL: url,
     ID_JSON: idJson,
   };
-  return BOOT_BLOCK_TEMPLATE.replace(
+  const text = BOOT_BLOCK_TEMPLATE.replace(
     /\{\{([A-Z_]+)\}\}/g,
     (all, name: string) => values[name] ?? all,
   );
+  return opts.auth ? withBrokerAuth(text) : text;
 }

@@ -51,6 +51,7 @@ import {
   type SkillFileCache,
 } from "./skills.ts";
 import { CURSOR_FILE } from "./helper.ts";
+import { withBrokerAuth } from "./boot_block.ts";
 
 /** What the session knows about one agent when preparing its worktree. */
 export type AgentSetup = {
@@ -68,6 +69,11 @@ export type AgentSetup = {
   cli: string;
   /** Broker URL, or null when the broker is off. */
   brokerUrl: string | null;
+  /**
+   * The broker wants a bearer token (it listens beyond loopback): the curl
+   * recipes in AGENTS.md send `$GIT_PAW_BROKER_TOKEN`.
+   */
+  brokerAuth?: boolean;
   /** Agent ids of the other agents in the session. */
   peers: string[];
   config: Config;
@@ -292,7 +298,7 @@ async function renderBlock(
     for (const w of rendered.warnings) {
       lines.push(`warning: ${w}${source === "embedded" ? "" : ` (${source})`}`);
     }
-    skill = rendered.text;
+    skill = opts.brokerAuth ? withBrokerAuth(rendered.text) : rendered.text;
   }
   const body = renderAgentsBlock({
     branch: opts.branch,

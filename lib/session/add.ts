@@ -101,11 +101,12 @@ export async function addCommand(
     agentId: id,
     cli,
     brokerUrl: url,
+    brokerAuth: receipt.broker_token !== undefined,
     peers: receipt.worktrees.map((x) => slugify(x.branch)),
     config,
   });
   const paused = eff === "paused";
-  const prompt = bootPrompt(branch, url);
+  const prompt = bootPrompt(branch, url, receipt.broker_token !== undefined);
   if (paused && prompt) w.pending_boot_prompt = prompt;
   const { index } = await addAgentPane({
     session: s,

@@ -17,7 +17,7 @@ import { repoRoot } from "../adapters/git.ts";
 import { attachSession, listPanes } from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../cli/output.ts";
 import { loadConfig } from "./config_store.ts";
-import { resolveCli } from "./clis.ts";
+import { type CliEntry, resolveCli } from "./clis.ts";
 import { writeDiscovery } from "./receipt.ts";
 import { renderBootBlock } from "../coord/boot_block.ts";
 import type { LaunchAgent } from "./launch.ts";
@@ -92,6 +92,19 @@ function freePort(bind: string): number {
   return port;
 }
 
+/**
+ * A {@link resolveCli} that scans PATH once per distinct CLI name: a start
+ * with 8 agents on one CLI resolves it once, not 8 times.
+ */
+export function cliResolver(config: Config): (name: string) => CliEntry {
+  const seen = new Map<string, CliEntry>();
+  return (name) => {
+    let hit = seen.get(name);
+    if (!hit) seen.set(name, hit = resolveCli(name, config));
+    return hit;
+  };
+}
+
 /** Argv (and typed text) for one agent's CLI, with the boot prompt delivered safely. */
 export function agentLaunch(
   w: {
@@ -102,10 +115,12 @@ export function agentLaunch(
   },
   config: Config,
   prompt: string | null,
+  resolve: (name: string) => { argv: string[] } = (name) =>
+    resolveCli(name, config),
 ): LaunchAgent {
   let argv: string[];
   try {
-    argv = resolveCli(w.cli, config).argv;
+    argv = resolve(w.cli).argv;
   } catch (e) {
     if (!w.cli_argv?.length) throw e;
     argv = w.cli_argv;
@@ -126,9 +141,13 @@ export function agentLaunch(
 }
 
 /** The boot block for an agent, or null when the broker is off. */
-export function bootPrompt(branch: string, url: string | null): string | null {
+export function bootPrompt(
+  branch: string,
+  url: string | null,
+  auth = false,
+): string | null {
   return url
-    ? renderBootBlock({ agentId: slugify(branch), brokerUrl: url })
+    ? renderBootBlock({ agentId: slugify(branch), brokerUrl: url, auth })
     : null;
 }
 

@@ -45,6 +45,7 @@ import {
   attachOrHint,
   bootPrompt,
   chooseBrokerPort,
+  cliResolver,
   nowIso,
   receiptBrokerUrl,
   repoContext,
@@ -67,7 +68,7 @@ import {
   buildSession,
   launchDashboard,
 } from "./launch.ts";
-import { setupAgentWorktree, teardownAgentWorktree } from "../coord/setup.ts";
+import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
 
 /** Flags of `git paw start`. */
 export type StartOptions = {
@@ -153,6 +154,7 @@ async function chooseAgents(
   repo: string,
   config: Config,
   opts: StartOptions,
+  resolve: (name: string) => unknown = (name) => resolveCli(name, config),
 ): Promise<Choice[]> {
   let branches = opts.branches;
   let cli = opts.cli;
@@ -222,7 +224,7 @@ async function chooseAgents(
   }
   for (const c of new Set(clis)) {
     try {
-      resolveCli(c, config);
+      resolve(c);
     } catch (e) {
       if (e instanceof AppError) {
         throw new AppError(e.message, e.code, { exitCode: 1, cause: e });
@@ -310,7 +312,8 @@ async function freshStart(
   opts: StartOptions,
 ): Promise<void> {
   const project = basename(repo);
-  const choices = await chooseAgents(repo, config, opts);
+  const resolve = cliResolver(config);
+  const choices = await chooseAgents(repo, config, opts, resolve);
   trace("start: agents chosen");
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
   const planned = choices.map((c) => ({
@@ -432,25 +435,23 @@ async function freshStart(
       worktree_path: c.path,
       cli: planned[i]!.cli,
       branch_created: c.branch_created,
-      cli_argv: resolveCli(planned[i]!.cli, config).argv,
+      cli_argv: resolve(planned[i]!.cli).argv,
     }));
     const peers = worktrees.map((w) => slugify(w.branch));
-    // Sequential: setup edits files shared by all worktrees (hooks, excludes).
-    const setupAll = async (brokerUrl: string | null) => {
-      for (const w of worktrees) {
-        await setupAgentWorktree({
-          repo,
-          project,
-          worktreePath: w.worktree_path,
-          branch: w.branch,
-          agentId: slugify(w.branch),
-          cli: w.cli,
-          brokerUrl,
-          peers: peers.filter((p) => p !== slugify(w.branch)),
-          config,
-        });
-      }
-    };
+    // One batch: shared files (hooks, excludes) are written once for all.
+    const setupAll = (brokerUrl: string | null) =>
+      setupAgentWorktrees(worktrees.map((w) => ({
+        repo,
+        project,
+        worktreePath: w.worktree_path,
+        branch: w.branch,
+        agentId: slugify(w.branch),
+        cli: w.cli,
+        brokerUrl,
+        brokerAuth: token !== undefined,
+        peers: peers.filter((p) => p !== slugify(w.branch)),
+        config,
+      })));
     trace("start: worktrees");
     await setupAll(url);
     trace("start: worktree setup");
@@ -489,7 +490,12 @@ async function freshStart(
       brokerBind: config.broker.bind,
       brokerToken: token,
       agents: worktrees.map((w) =>
-        agentLaunch(w, config, bootPrompt(w.branch, url))
+        agentLaunch(
+          w,
+          config,
+          bootPrompt(w.branch, url, token !== undefined),
+          resolve,
+        )
       ),
       mouse: config.mouse,
       borderAffordances: config.layout.border_affordances,
@@ -506,7 +512,12 @@ async function freshStart(
       return {
         url: moved,
         agents: worktrees.map((w) =>
-          agentLaunch(w, config, bootPrompt(w.branch, moved))
+          agentLaunch(
+            w,
+            config,
+            bootPrompt(w.branch, moved, token !== undefined),
+            resolve,
+          )
         ),
       };
     }, dashboardPane);
@@ -606,21 +617,19 @@ export async function recoverSession(
     receipt.broker_token = generateToken();
   }
   const peers = receipt.worktrees.map((w) => slugify(w.branch));
-  const setupAll = async (brokerUrl: string | null) => {
-    for (const w of receipt.worktrees) {
-      await setupAgentWorktree({
-        repo,
-        project: receipt.project_name,
-        worktreePath: w.worktree_path,
-        branch: w.branch,
-        agentId: slugify(w.branch),
-        cli: w.cli,
-        brokerUrl,
-        peers: peers.filter((p) => p !== slugify(w.branch)),
-        config,
-      });
-    }
-  };
+  const setupAll = (brokerUrl: string | null) =>
+    setupAgentWorktrees(receipt.worktrees.map((w) => ({
+      repo,
+      project: receipt.project_name,
+      worktreePath: w.worktree_path,
+      branch: w.branch,
+      agentId: slugify(w.branch),
+      cli: w.cli,
+      brokerUrl,
+      brokerAuth: receipt.broker_token !== undefined,
+      peers: peers.filter((p) => p !== slugify(w.branch)),
+      config,
+    })));
   await setupAll(url);
   const agents = receipt.worktrees.map((w) => {
     const a = agentLaunch(w, config, w.pending_boot_prompt ?? null);

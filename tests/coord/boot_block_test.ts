@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
   BOOT_BLOCK_MAX_BYTES,
+  BROKER_AUTH_HEADER,
   renderBootBlock,
+  withBrokerAuth,
 } from "../../lib/coord/boot_block.ts";
 import { parseMessage } from "../../lib/core/messages.ts";
 
@@ -71,4 +73,31 @@ Deno.test("renderBootBlock() stays within 4 KB for long ids and URLs", () => {
 Deno.test("renderBootBlock() keeps the shell quoting intact for odd ids", () => {
   const s = renderBootBlock({ agentId: "it's", brokerUrl: URL_ });
   assert.ok(s.includes(`"agent_id":"it'\\''s"`));
+});
+
+Deno.test("renderBootBlock({ auth: true }) sends the token on every curl and stays within 4 KB", () => {
+  const plain = renderBootBlock({
+    agentId: "feat-a",
+    brokerUrl: "http://10.0.0.5:9119",
+  });
+  const text = renderBootBlock({
+    agentId: "feat-a",
+    brokerUrl: "http://10.0.0.5:9119",
+    auth: true,
+  });
+  const curls = text.split("\n").filter((l) => l.trim().startsWith("curl "));
+  assert.equal(
+    curls.length,
+    plain.split("\n").filter((l) => l.trim().startsWith("curl ")).length,
+  );
+  assert.ok(curls.length >= 5);
+  for (const c of curls) assert.ok(c.includes(BROKER_AUTH_HEADER), c);
+  assert.ok(!plain.includes("GIT_PAW_BROKER_TOKEN"));
+  assert.ok(new TextEncoder().encode(text).length <= BOOT_BLOCK_MAX_BYTES);
+});
+
+Deno.test("withBrokerAuth() leaves text without curl recipes alone", () => {
+  const text =
+    "git paw publish status working\ncurly braces {} and curl-less lines";
+  assert.equal(withBrokerAuth(text), text);
 });

@@ -52,4 +52,32 @@ Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token t
   // `status --json` keeps the SPEC shape: no secret in it.
   const json = await w.paw(["status", "--json"]);
   assert.ok(!json.stdout.includes(token));
+  // The curl recipe in the agent's AGENTS.md sends the token from its env.
+  const agentsMd = await Deno.readTextFile(
+    join(receipt.worktrees[0].worktree_path, "AGENTS.md"),
+  );
+  const recipe = agentsMd.split("\n").find((l) =>
+    l.startsWith("curl -s") && l.includes("/messages/feat-a?since=")
+  );
+  assert.ok(recipe, agentsMd);
+  assert.ok(recipe.includes("$GIT_PAW_BROKER_TOKEN"), recipe);
+  const run = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `${recipe.replace("since=N", "since=0")} -o /dev/null -w '%{http_code}'`,
+    ],
+    env: { GIT_PAW_BROKER_TOKEN: token },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(run.stdout), "200");
+  const without = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `${recipe.replace("since=N", "since=0")} -o /dev/null -w '%{http_code}'`,
+    ],
+    env: { GIT_PAW_BROKER_TOKEN: "wrong" },
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(without.stdout), "401");
 });
