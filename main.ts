@@ -3,23 +3,27 @@
  * (0 ok, 1 error, 2 usage/cancelled).
  * @module
  */
-import { CommanderError } from "commander";
-import { buildProgram } from "./lib/cli/program.ts";
 import { AppError } from "./lib/core/errors.ts";
 import { eprintln } from "./lib/cli/output.ts";
 import { trace } from "./lib/trace.ts";
+import { INTERNAL_COMMANDS } from "./lib/cli/internal.ts";
 
 /** Run git-paw with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
   trace("main: modules loaded");
-  const program = buildProgram();
   // Plain `git paw` means `git paw start`.
   const argv = args.length === 0 ? ["start"] : args;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    if (INTERNAL_COMMANDS.includes(argv[0]!)) {
+      // Pane processes skip commander and the public commands.
+      const { runInternalCommand } = await import("./lib/cli/internal.ts");
+      return await runInternalCommand(argv);
+    }
+    const { buildProgram } = await import("./lib/cli/program.ts");
+    await buildProgram().parseAsync(argv, { from: "user" });
     return Deno.exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) {
+    if (isCommanderError(e)) {
       if (
         e.code === "commander.helpDisplayed" ||
         e.code === "commander.version" ||
@@ -39,6 +43,16 @@ export async function main(args: string[]): Promise<number> {
     if (Deno.env.get("GIT_PAW_DEBUG")) console.error(e);
     return 1;
   }
+}
+
+/** commander's own errors (help, version, bad usage), without loading it. */
+function isCommanderError(
+  e: unknown,
+): e is { code: string; exitCode: number } {
+  const c = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof c === "string" &&
+    c.startsWith("commander.") &&
+    typeof (e as { exitCode?: unknown }).exitCode === "number";
 }
 
 if (import.meta.main) {

@@ -13,6 +13,7 @@ import { AppError, CommandFailedError } from "../core/errors.ts";
 import { branchNameProblem as refnameProblem } from "../core/refname.ts";
 import { slugify, worktreeDirName } from "../core/slug.ts";
 import { run, type RunResult } from "./runner.ts";
+import { gitDirsFromLayout } from "../coord/_git.ts";
 
 /** Where agent worktrees live. */
 export type WorktreePlacement = "sibling" | "child";
@@ -124,6 +125,9 @@ export async function tryRepoRoot(
 
 /** Absolute `<git-common-dir>` (shared by the repo and all its worktrees). */
 export async function gitCommonDir(repo: string): Promise<string> {
+  // Read from the files when the layout is plain (no git process).
+  const dirs = await gitDirsFromLayout(resolve(repo));
+  if (dirs) return await canonical(dirs.commonDir);
   const out = (await gitOk(repo, ["rev-parse", "--git-common-dir"])).trim();
   return await canonical(isAbsolute(out) ? out : join(repo, out));
 }
@@ -332,12 +336,12 @@ export function worktreePath(
 export const CHILD_WORKTREES_EXCLUDE = "/.git-paw/worktrees/";
 
 /**
- * Add `line` to `<git-common-dir>/info/exclude` unless already there.
- * Returns true when the file changed.
+ * Add `line` (or each of several lines) to `<git-common-dir>/info/exclude`
+ * unless already there, in one write. Returns true when the file changed.
  */
 export async function ensureExcluded(
   repo: string,
-  line: string,
+  line: string | string[],
 ): Promise<boolean> {
   const file = join(await gitCommonDir(repo), "info", "exclude");
   let text = "";
@@ -346,10 +350,13 @@ export async function ensureExcluded(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  if (text.split(/\r?\n/).some((l) => l.trim() === line)) return false;
+  const have = new Set(text.split(/\r?\n/).map((l) => l.trim()));
+  const missing = [...new Set(typeof line === "string" ? [line] : line)]
+    .filter((l) => !have.has(l));
+  if (missing.length === 0) return false;
   await Deno.mkdir(dirname(file), { recursive: true });
   const sep = text === "" || text.endsWith("\n") ? "" : "\n";
-  await Deno.writeTextFile(file, `${text}${sep}${line}\n`);
+  await Deno.writeTextFile(file, `${text}${sep}${missing.join("\n")}\n`);
   return true;
 }
 

@@ -31,6 +31,13 @@ export type WatcherOptions = {
   log?: (line: string) => void;
   /** Clock in ms (default `Date.now`). */
   now?: () => number;
+  /**
+   * Wait this long (ms, default 0) before a new target's first look (two git
+   * processes per worktree): a session's broker takes its agents on while
+   * `start` is still launching them, and the look can wait until then.
+   * Edits seen earlier are checked at once, as always.
+   */
+  initialScanDelayMs?: number;
 };
 
 /**
@@ -105,6 +112,7 @@ type Target = {
   ignored: { files: Set<string>; dirs: string[]; at: number };
   afterCommit: boolean;
   reported: Set<string>;
+  initialTimer: ReturnType<typeof setTimeout> | null;
 };
 
 const INITIAL = "\u0000initial";
@@ -144,6 +152,7 @@ export class WorktreeWatcher {
     this.#broker = broker;
     this.#opts = {
       debounceMs: 25,
+      initialScanDelayMs: 0,
       git: "git",
       log: defaultLog,
       now: () => Date.now(),
@@ -191,6 +200,7 @@ export class WorktreeWatcher {
       ignored: { files: new Set(), dirs: [], at: 0 },
       afterCommit: false,
       reported: new Set(),
+      initialTimer: null,
     };
     this.#targets.set(path, t);
     try {
@@ -211,7 +221,14 @@ export class WorktreeWatcher {
       }
       return;
     }
-    t.watch.poke([INITIAL]);
+    const delay = this.#opts.initialScanDelayMs;
+    if (delay <= 0) t.watch.poke([INITIAL]);
+    else {
+      t.initialTimer = setTimeout(() => {
+        t.initialTimer = null;
+        t.watch?.poke([INITIAL]);
+      }, delay);
+    }
   }
 
   #report(t: Target, kind: string, text: string): void {
@@ -226,6 +243,8 @@ export class WorktreeWatcher {
     this.#opts.log(
       `git-paw watcher: ${t.agentId}: worktree ${t.path} ${why}; stopped watching it`,
     );
+    if (t.initialTimer !== null) clearTimeout(t.initialTimer);
+    t.initialTimer = null;
     const w = t.watch;
     t.watch = null;
     // Closing waits for a running batch, which may be this one: don't await.
@@ -372,6 +391,10 @@ export class WorktreeWatcher {
     this.#unsubscribe?.();
     const all = [...this.#targets.values()];
     this.#targets.clear();
+    for (const t of all) {
+      if (t.initialTimer !== null) clearTimeout(t.initialTimer);
+      t.initialTimer = null;
+    }
     await Promise.all(all.map((t) => t.watch?.close()));
   }
 }

@@ -1,7 +1,6 @@
 /**
  * Registers the session commands on the program: `start`, `stop`, `purge`,
- * `status`, `pause`, `add`, `remove`, the hidden pane processes
- * `__dashboard` and `__agent-pane`, plus the Sessions-core commands
+ * `status`, `pause`, `add`, `remove`, plus the Sessions-core commands
  * (`init`, `list-clis`, `add-cli`, `remove-cli`, `__demo-agent`).
  * Command modules are imported lazily so each command loads only what it
  * needs.
@@ -9,7 +8,6 @@
  */
 import type { Command } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
-import { UsageError } from "../core/errors.ts";
 
 function splitList(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -126,39 +124,6 @@ export function registerSessionCommands(program: Command): void {
         await removeCommand(branch, o);
       },
     );
-
-  program
-    .command("__dashboard", { hidden: true })
-    .description("Pane 0: the session broker and dashboard (internal)")
-    .requiredOption("--session <name>", "session name")
-    .requiredOption("--repo <path>", "repo root")
-    .option("--port <n>", "broker port (default: the receipt's)")
-    .option("--bind <addr>", "broker address (default: the receipt's)")
-    .action(
-      async (
-        o: { session: string; repo: string; port?: string; bind?: string },
-      ) => {
-        const { runDashboardCommand } = await import("./dashboard_cmd.ts");
-        const port = o.port === undefined ? undefined : Number(o.port);
-        if (port !== undefined && !(Number.isInteger(port) && port > 0)) {
-          throw new UsageError(`invalid --port '${o.port}'`);
-        }
-        await runDashboardCommand({ ...o, port });
-      },
-    );
-
-  program
-    .command("__agent-pane", { hidden: true })
-    .description(
-      "An agent pane: run the CLI, then guard the terminal (internal)",
-    )
-    .requiredOption("--cli <name>", "CLI name for messages")
-    .requiredOption("--cwd <dir>", "worktree")
-    .argument("<argv...>", "the CLI and its arguments (after --)")
-    .action(async (argv: string[], o: { cli: string; cwd: string }) => {
-      const { runAgentPane } = await import("./agent_pane.ts");
-      Deno.exitCode = await runAgentPane(argv, o);
-    });
 
   registerSessionCoreCommands(program);
 }

@@ -24,6 +24,7 @@ import { coordinationPlugins } from "../coord/plugins.ts";
 import { dashboardPlugins } from "../dashboard/plugins.ts";
 import { runDashboardTui } from "../dashboard/tui.ts";
 import { slugify } from "../core/slug.ts";
+import { trace } from "../trace.ts";
 
 /** Options of `__dashboard`. */
 export type DashboardCommandOptions = {
@@ -49,6 +50,7 @@ export async function runDashboardCommand(
       "dashboard",
     );
   }
+  trace("dashboard: modules loaded");
   const { session, repo } = opts;
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -138,6 +140,7 @@ export async function runDashboardCommand(
       }
     }
     if (!broker) return;
+    trace("dashboard: broker listening");
     // Launched by `start` before the worktrees existed: take the agents on
     // as soon as the receipt lists them.
     const adopting = seed.length === 0

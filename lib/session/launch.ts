@@ -9,7 +9,7 @@
  * Needs `--allow-run=tmux`, `--allow-env`.
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { tmuxArg, tmuxEscape } from "../core/session.ts";
 import { run } from "../adapters/runner.ts";
 import { AppError } from "../core/errors.ts";
@@ -24,6 +24,7 @@ import {
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../self.ts";
 import { eprintln } from "../cli/output.ts";
+import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 
 /** One agent pane to create. */
@@ -246,8 +247,8 @@ export async function waitForBroker(
   token?: string,
 ): Promise<"ours" | "taken" | "timeout"> {
   const { probeBroker } = await import("../broker/probe.ts");
-  const deadline = Date.now() + timeoutMs;
-  let delay = 25;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   // A process that accepts connections but never answers (for longer than
   // our own broker could plausibly be busy) holds the port: not ours.
   let silentSince: number | null = null;
@@ -259,8 +260,10 @@ export async function waitForBroker(
       silentSince ??= Date.now();
       if (Date.now() - silentSince >= SILENT_HOLDER_MS) return "taken";
     } else silentSince = null;
+    // A refused connect costs microseconds: poll tightly while the broker
+    // is expected (it boots in ~0.1-0.3 s), then back off.
+    const delay = Date.now() - started < 2000 ? 10 : 100;
     await new Promise((res) => setTimeout(res, delay));
-    delay = Math.min(delay * 2, 200);
   }
   return "timeout";
 }
@@ -328,7 +331,9 @@ export async function launchDashboard(
  * Pane 0 first (unless `dashboardPane` already runs it); wait until its
  * broker answers for THIS session (moving to another port when someone else
  * holds it); only then the agent panes, so every agent gets the confirmed
- * broker URL.
+ * broker URL and no agent ever talks to another session's server. (Starting
+ * the agents while the broker boots was measured slower: their eight
+ * processes booting at once delay the broker on a small machine.)
  */
 async function buildWithConfirmedBroker(
   plan: LaunchPlan,
@@ -336,7 +341,6 @@ async function buildWithConfirmedBroker(
   dashboardPane?: string,
 ): Promise<BuiltSession> {
   const sess = sessionTarget(plan.session);
-  const target = `${sess}:`;
   let url = plan.brokerUrl!;
   let agents = plan.agents;
   const dashPane = dashboardPane ?? await launchDashboard(plan);
@@ -347,6 +351,7 @@ async function buildWithConfirmedBroker(
       BROKER_CONFIRM_MS,
       plan.brokerToken,
     );
+    trace(`launch: broker ${r}`);
     if (r === "ours") break;
     if (r === "timeout") {
       eprintln(
@@ -376,9 +381,16 @@ async function buildWithConfirmedBroker(
       ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
     ]);
   }
-  const rest = { ...plan, brokerUrl: url, agents };
+  const ids = await splitAgents({ ...plan, brokerUrl: url, agents });
+  return { dashboardPane: dashPane, agentPanes: ids, brokerUrl: url };
+}
+
+/** Split one pane per agent off the session's dashboard pane, in one batch. */
+async function splitAgents(plan: LaunchPlan): Promise<string[]> {
+  const target = `${sessionTarget(plan.session)}:`;
+  await using files = await prepareAgentFiles(plan, plan.agents);
   const cmds: string[][] = [];
-  for (const a of agents) {
+  for (const a of plan.agents) {
     cmds.push(["select-layout", "-t", target, "tiled"]);
     cmds.push([
       "split-window",
@@ -387,29 +399,29 @@ async function buildWithConfirmedBroker(
       "-P",
       "-F",
       "#{pane_id}",
-      ...paneOpts(agentCmd(rest, a)),
+      ...paneOpts(agentCmd(plan, a)),
     ]);
     cmds.push(...paneDecor(target, a.branch, a.branch, a.agentId));
-    cmds.push(...agentExtras(rest, a, target));
+    cmds.push(...agentExtras(plan, a, target, files.bootFile(a)));
   }
   cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
   if (plan.borderAffordances) cmds.push(...borderOptions(target));
   cmds.push(["select-layout", "-t", target, "main-horizontal"]);
-  await prepareLogs(rest, agents);
   const ids = await tmuxBatch(cmds);
-  if (ids.length !== agents.length) {
+  if (ids.length !== plan.agents.length) {
     throw new AppError(
-      `Tmux error: expected ${agents.length} panes, tmux reported ${ids.length}`,
+      `Tmux error: expected ${plan.agents.length} panes, tmux reported ${ids.length}`,
       "tmux",
     );
   }
-  return { dashboardPane: dashPane, agentPanes: ids, brokerUrl: url };
+  return ids;
 }
 
 async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   // One tmux invocation: each split makes the new pane the active one, so
   // `-t =<session>:` (the active pane) names it for its title and options.
   const target = `${sessionTarget(plan.session)}:`;
+  await using files = await prepareAgentFiles(plan, plan.agents);
   const panes: Array<
     PaneCmd & { title: string; role: string; id: string; agent?: LaunchAgent }
   > = [];
@@ -449,7 +461,9 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
       ]);
     }
     cmds.push(...paneDecor(target, p.title, p.role, p.id));
-    if (p.agent) cmds.push(...agentExtras(plan, p.agent, target));
+    if (p.agent) {
+      cmds.push(...agentExtras(plan, p.agent, target, files.bootFile(p.agent)));
+    }
   });
   cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
   cmds.push([
@@ -476,7 +490,6 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
     plan.brokerUrl ? "main-horizontal" : "tiled",
   ]);
   try {
-    await prepareLogs(plan, plan.agents);
     const ids = await tmuxBatch(cmds);
     if (ids.length !== panes.length) {
       throw new AppError(
@@ -508,35 +521,72 @@ export function borderOptions(pane: string): string[][] {
   ];
 }
 
-/** Create the directories the agents' pane logs go to (before launch). */
-async function prepareLogs(
+/** What the agent-pane batch reads from disk; removed again on dispose. */
+type AgentFiles = AsyncDisposable & {
+  /** File holding `agent`'s typed boot prompt, if it has one. */
+  bootFile(agent: LaunchAgent): string | undefined;
+};
+
+/**
+ * Before an agent-pane batch: create the pane-log directories and write each
+ * typed boot prompt to a file in an owner-only temp dir (tmux loads it with
+ * `load-buffer`: a few bytes per agent in the batch instead of the whole
+ * text, so eight agents still fit in one tmux call).
+ */
+async function prepareAgentFiles(
   plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
   agents: LaunchAgent[],
-): Promise<void> {
-  if (!plan.logging) return;
-  const dirs = new Set(
-    agents.map((a) => dirname(paneLogPath(plan.repo, plan.session, a.branch))),
-  );
-  for (const d of dirs) await Deno.mkdir(d, { recursive: true });
+): Promise<AgentFiles> {
+  if (plan.logging) {
+    const dirs = new Set(
+      agents.map((a) =>
+        dirname(paneLogPath(plan.repo, plan.session, a.branch))
+      ),
+    );
+    for (const d of dirs) await Deno.mkdir(d, { recursive: true });
+  }
+  const typed = agents.filter((a) => a.typePrompt);
+  const files = new Map<LaunchAgent, string>();
+  let dir: string | null = null;
+  if (typed.length > 0) {
+    dir = await Deno.makeTempDir({ prefix: "git-paw-boot-" });
+    await Promise.all(typed.map(async (a, i) => {
+      const file = join(dir!, `${i}.txt`);
+      await Deno.writeTextFile(file, a.typePrompt!, { mode: 0o600 });
+      files.set(a, file);
+    }));
+  }
+  return {
+    bootFile: (a) => files.get(a),
+    async [Symbol.asyncDispose]() {
+      if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
 }
 
 /**
  * The tmux commands that follow an agent pane's creation in the same batch:
  * its output piped into its log file, its boot prompt typed (no Enter).
- * `pane` is the pane's target (the session's active pane right after a split).
+ * `pane` is the pane's target (the session's active pane right after a
+ * split); `bootFile` holds the prompt ({@link prepareAgentFiles}).
  */
 function agentExtras(
   plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
   agent: LaunchAgent,
   pane: string,
+  bootFile: string | undefined,
 ): string[][] {
   const cmds: string[][] = [];
   if (plan.logging) {
     const log = paneLogPath(plan.repo, plan.session, agent.branch);
     cmds.push(["pipe-pane", "-o", "-t", pane, pipePaneCommand(log)]);
   }
-  if (agent.typePrompt) {
-    cmds.push(["send-keys", "-l", "-t", pane, "--", agent.typePrompt]);
+  if (agent.typePrompt && bootFile) {
+    // The same bytes `send-keys -l` would type (newlines stay newlines),
+    // in one write; `-d` drops the buffer again.
+    const buffer = `paw-boot:${plan.session}:${agent.agentId}`;
+    cmds.push(["load-buffer", "-b", buffer, bootFile]);
+    cmds.push(["paste-buffer", "-d", "-s", "\n", "-b", buffer, "-t", pane]);
   }
   return cmds;
 }
@@ -570,10 +620,10 @@ export async function addAgentPane(
       ...paneOpts(agentCmd(plan, agent)),
     ],
   ]);
-  await prepareLogs(plan, [agent]);
+  await using files = await prepareAgentFiles(plan, [agent]);
   await tmuxBatch([
     ...paneDecor(id!, agent.branch, agent.branch, agent.agentId),
-    ...agentExtras(plan, agent, id!),
+    ...agentExtras(plan, agent, id!, files.bootFile(agent)),
     ["select-layout", "-t", id!, hasDashboard ? "main-horizontal" : "tiled"],
   ]);
   const after = await listPanes(plan.session);

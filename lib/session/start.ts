@@ -478,9 +478,11 @@ async function freshStart(
     };
     await writeReceipt(receipt);
     // git-paw's own state in the repo never shows up in `git status`.
-    for (const line of ["/.git-paw/sessions/", "/.git-paw/session.lock"]) {
-      await ensureExcluded(repo, line).catch(() => {});
-    }
+    await ensureExcluded(repo, [
+      "/.git-paw/sessions/",
+      "/.git-paw/session.lock",
+    ])
+      .catch(() => {});
     await syncDiscovery(receipt, { askTmux: false });
     trace("start: receipt + discovery");
     const built = await buildSession({

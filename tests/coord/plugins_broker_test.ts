@@ -83,7 +83,10 @@ async function withBroker(
 Deno.test("coordinationPluginOptions() maps config defaults and switches", () => {
   const c = defaultConfig();
   const d = coordinationPluginOptions({ repo: "/r", session: "s", config: c });
-  assert.deepEqual(d.watcher, { republishWorkingTtlSeconds: 60 });
+  assert.deepEqual(d.watcher, {
+    republishWorkingTtlSeconds: 60,
+    initialScanDelayMs: 400,
+  });
   assert.deepEqual(d.conflicts, {
     windowSeconds: 120,
     warnOnIntentOverlap: true,

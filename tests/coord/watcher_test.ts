@@ -126,12 +126,13 @@ Deno.test("BatchDebouncer batches paths into one set after the window, never con
   assert.equal(timers.queue.size, 0);
 });
 
-function watcherFor(ttl = 60) {
+function watcherFor(ttl = 60, initialScanDelayMs = 0) {
   const broker = new MemoryBroker(ttl);
   const lines: string[] = [];
   const w = new WorktreeWatcher(broker, {
     republishWorkingTtlSeconds: ttl,
     log: (l) => lines.push(l),
+    initialScanDelayMs,
   });
   return { broker, w, lines };
 }
@@ -209,6 +210,39 @@ Deno.test("WorktreeWatcher publishes a dirty tree at start and registers targets
   } finally {
     await w.close();
   }
+});
+
+Deno.test("WorktreeWatcher with initialScanDelayMs looks at a dirty tree only after the delay, and close() cancels a pending look", async () => {
+  await using repo = await tempRepo(2);
+  const { broker, w } = watcherFor(60, 300);
+  const [a, b] = repo.worktrees;
+  await Deno.writeTextFile(join(a!.path, "pending.ts"), "x");
+  w.start();
+  broker.watch({ agent_id: a!.agentId, worktree_path: a!.path, cli: null });
+  try {
+    await sleep(100);
+    assert.equal(broker.statuses(a!.agentId).length, 0, "looked too early");
+    await waitFor(() => broker.statuses(a!.agentId).length === 1, "status");
+    assert.deepEqual(broker.statuses(a!.agentId)[0], ["pending.ts"]);
+    // An edit before the first look is reported at once.
+    broker.watch({ agent_id: b!.agentId, worktree_path: b!.path, cli: null });
+    await sleep(50);
+    await Deno.writeTextFile(join(b!.path, "early.ts"), "x");
+    await waitFor(() => broker.statuses(b!.agentId).length === 1, "early");
+    assert.deepEqual(broker.statuses(b!.agentId)[0], ["early.ts"]);
+  } finally {
+    await w.close();
+  }
+  // A target added just before close(): its timer must not outlive the
+  // watcher (the test sanitizer fails on a leaked timer).
+  const again = watcherFor(60, 10_000);
+  again.w.start();
+  again.broker.watch({
+    agent_id: a!.agentId,
+    worktree_path: a!.path,
+    cli: null,
+  });
+  await again.w.close();
 });
 
 Deno.test("WorktreeWatcher absorbs the commit and republishes working within the TTL", async () => {

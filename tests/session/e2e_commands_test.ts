@@ -36,7 +36,7 @@ Deno.test("session commands say plainly when this repo has no session", async ()
 
 Deno.test("git paw add and remove refuse duplicates, unknown agents and the last agent", async () => {
   await using w = await makeWorld({ project: "proj" });
-  const s = await startDemoNoBroker(w, "feat/a");
+  await startDemoNoBroker(w, "feat/a");
   // --no-broker: no dashboard pane, the agent is pane 0.
   assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
     "feat/a",
@@ -97,7 +97,7 @@ Deno.test("a failed git paw start leaves nothing behind", async () => {
 
 Deno.test("git paw purge --stale purges sessions whose tmux is gone", async () => {
   await using w = await makeWorld({ project: "proj" });
-  const s = await startDemoNoBroker(w, "feat/a");
+  await startDemoNoBroker(w, "feat/a");
   const none = await w.paw(["purge", "--stale", "--force"]);
   assert.equal(none.code, 0, none.stderr);
   assert.match(none.stdout, /No stale sessions to purge\./);

@@ -28,7 +28,7 @@ async function brokerSession(url: string): Promise<string | null> {
 
 Deno.test("git paw status reports a corrupt receipt by file name and purge --force clears it", async () => {
   await using w = await makeWorld({ project: "proj" });
-  const r = await startDemoNoBroker(w, "feat/a");
+  await startDemoNoBroker(w, "feat/a");
   const file = join(w.root, "data", "git-paw", "sessions", "paw-proj.json");
   await Deno.writeTextFile(file, "{ not json");
   const s = await w.paw(["status"]);
@@ -60,7 +60,7 @@ Deno.test("git paw start takes over a session lock left by a dead process", asyn
       command: "start",
     }),
   );
-  const r = await startDemoNoBroker(w, "feat/a");
+  await startDemoNoBroker(w, "feat/a");
   assert.equal((await statusJson(w)).status, "active");
   assert.ok(!exists(join(w.repo, ".git-paw", "session.lock")));
 });
@@ -188,7 +188,7 @@ Deno.test("git paw start replaces the name reservation of a start that died earl
       mode: "bare",
     }),
   );
-  const r = await startDemoNoBroker(w, "feat/a");
+  await startDemoNoBroker(w, "feat/a");
   const s = await statusJson(w);
   assert.equal(s.session, "paw-proj");
   assert.deepEqual(s.worktrees!.map((x) => x.branch), ["feat/a"]);

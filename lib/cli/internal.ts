@@ -1,0 +1,133 @@
+/**
+ * The hidden pane commands, `__dashboard` and `__agent-pane`, run before
+ * commander and the public commands are loaded: every pane of a session
+ * runs one of them, several at once while `start` is still working, so
+ * each loads only what its pane needs. Their argv is written by git-paw
+ * itself (`dashboardArgv()`, `agentPaneArgv()` in session/launch.ts) and
+ * parsed strictly here: `--name value` pairs, then (`__agent-pane`) `--`
+ * and the CLI's argv.
+ * @module
+ */
+import { UsageError } from "../core/errors.ts";
+
+/** Names of the hidden pane commands. */
+export const INTERNAL_COMMANDS: readonly string[] = [
+  "__dashboard",
+  "__agent-pane",
+];
+
+type Spec = {
+  usage: string;
+  required: readonly string[];
+  optional: readonly string[];
+  /** Takes `-- argv...` after the options. */
+  rest: boolean;
+};
+
+const SPECS: Record<string, Spec> = {
+  "__dashboard": {
+    usage:
+      "__dashboard --session NAME --repo PATH [--port N] [--bind ADDR] (internal: pane 0 of a session)",
+    required: ["session", "repo"],
+    optional: ["port", "bind"],
+    rest: false,
+  },
+  "__agent-pane": {
+    usage:
+      "__agent-pane --cli NAME --cwd DIR -- CLI [ARGS...] (internal: an agent pane)",
+    required: ["cli", "cwd"],
+    optional: [],
+    rest: true,
+  },
+};
+
+/** Parsed argv of a pane command. */
+export type InternalArgs = {
+  options: Record<string, string>;
+  rest: string[];
+  help: boolean;
+};
+
+/**
+ * Parse the argv after the command name. Pure.
+ * @throws {UsageError} an unknown or repeated option, a missing value or
+ *   required option, a stray argument.
+ */
+export function parseInternalArgs(
+  command: string,
+  args: string[],
+): InternalArgs {
+  const spec = SPECS[command];
+  if (!spec) throw new UsageError(`unknown internal command '${command}'`);
+  const known = new Set([...spec.required, ...spec.optional]);
+  const options: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--help" || a === "-h") {
+      return { options, rest, help: true };
+    }
+    if (a === "--") {
+      if (!spec.rest) throw new UsageError(`${command}: unexpected '--'`);
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const name = eq > 0 ? a.slice(2, eq) : a.startsWith("--") ? a.slice(2) : "";
+    if (!known.has(name)) {
+      throw new UsageError(
+        `${command}: unknown argument '${a}'. Usage: git-paw ${spec.usage}`,
+      );
+    }
+    if (name in options) {
+      throw new UsageError(`${command}: --${name} given twice`);
+    }
+    let value: string | undefined;
+    if (eq > 0) value = a.slice(eq + 1);
+    else {
+      value = args[i + 1];
+      i++;
+    }
+    if (value === undefined) {
+      throw new UsageError(`${command}: --${name} needs a value`);
+    }
+    options[name] = value;
+  }
+  for (const r of spec.required) {
+    if (!(r in options)) {
+      throw new UsageError(
+        `${command}: --${r} is required. Usage: git-paw ${spec.usage}`,
+      );
+    }
+  }
+  return { options, rest, help: false };
+}
+
+/** Run a pane command (`args[0]` is its name); resolves to the exit code. */
+export async function runInternalCommand(args: string[]): Promise<number> {
+  const [command, ...tail] = args;
+  const parsed = parseInternalArgs(command!, tail);
+  if (parsed.help) {
+    console.log(`Usage: git-paw ${SPECS[command!]!.usage}`);
+    return 0;
+  }
+  const o = parsed.options;
+  if (command === "__dashboard") {
+    const port = o.port === undefined ? undefined : Number(o.port);
+    if (port !== undefined && !(Number.isInteger(port) && port > 0)) {
+      throw new UsageError(`invalid --port '${o.port}'`);
+    }
+    const { runDashboardCommand } = await import(
+      "../session/dashboard_cmd.ts"
+    );
+    await runDashboardCommand({
+      session: o.session!,
+      repo: o.repo!,
+      port,
+      bind: o.bind,
+    });
+    return 0;
+  }
+  const { runAgentPane } = await import("../session/agent_pane.ts");
+  return await runAgentPane(parsed.rest, { cli: o.cli!, cwd: o.cwd! });
+}

@@ -1,0 +1,47 @@
+/**
+ * A CLI without a first-prompt argument gets its boot block typed into its
+ * pane (SPEC §4.4, bare mode): every byte arrives as rendered, newlines as
+ * newlines, and nothing of the delivery (tmux buffers, temp files) is left
+ * behind.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { renderBootBlock } from "../../lib/coord/boot_block.ts";
+import { exists, makeWorld, statusJson, waitFor } from "./e2e_helpers.ts";
+
+Deno.test("git paw start types the boot block into a CLI that takes no prompt argument, byte for byte", async () => {
+  await using w = await makeWorld({ project: "typed" });
+  const tmp = join(w.root, "tmp");
+  await Deno.mkdir(tmp);
+  w.env.TMPDIR = tmp;
+  // The "CLI" copies what reaches its terminal, line by line, into a file.
+  await w.writeConfig(
+    `[clis.reader]\ncommand = "sh -c 'stty -echo; cat > received.txt'"\n`,
+  );
+  const r = await w.paw([
+    "start",
+    "--cli",
+    "reader",
+    "--branches",
+    "feat/a,feat/b",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = await statusJson(w);
+  for (const branch of ["feat/a", "feat/b"]) {
+    const wt = s.worktrees!.find((x) => x.branch === branch)!;
+    const expected = renderBootBlock({
+      agentId: branch.replace("/", "-"),
+      brokerUrl: s.broker_url!,
+    });
+    const file = join(wt.worktree_path, "received.txt");
+    const got = await waitFor(`${branch}'s boot block`, async () => {
+      if (!exists(file)) return null;
+      const text = await Deno.readTextFile(file);
+      return text.length >= expected.length ? text : null;
+    });
+    assert.equal(got, expected);
+  }
+  const buffers = await w.tmux(["list-buffers", "-F", "#{buffer_name}"]);
+  assert.equal(buffers.stdout.trim(), "", "paste buffers left in tmux");
+  assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+});
