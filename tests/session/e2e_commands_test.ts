@@ -5,6 +5,7 @@ import {
   capture,
   exists,
   makeWorld,
+  openGuardShell,
   panes,
   startDemoNoBroker,
   statusJson,
@@ -135,7 +136,7 @@ Deno.test("git paw stop run from a shell inside the session still finishes", asy
     "guard prompt",
     async () => (await capture(w, pane)).includes("exited (code 3)"),
   );
-  await w.tmux(["send-keys", "-t", pane, "Enter"]);
+  await openGuardShell(w, pane);
   const ready = join(wt, "ready");
   await waitFor("shell in the worktree", async () => {
     await w.tmux(["send-keys", "-l", "-t", pane, `touch ${ready}\n`]);

@@ -188,6 +188,27 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * At an agent pane's guard prompt: press Enter until the shell runs. The
+ * guard only takes an Enter that arrives alone, so under load (keys
+ * coalesced into one read) one press may not count; a press reaching the
+ * shell just shows another prompt.
+ */
+export async function openGuardShell(w: World, pane: string): Promise<void> {
+  await waitFor("the shell after Enter", async () => {
+    const r = await w.tmux([
+      "display-message",
+      "-p",
+      "-t",
+      pane,
+      "#{pane_current_command}",
+    ]);
+    if (r.stdout.trim() === "sh") return true;
+    await w.tmux(["send-keys", "-t", pane, "Enter"]);
+    return false;
+  }, 30_000);
+}
+
 /** Text of a pane (`capture-pane -p`). */
 export async function capture(w: World, target: string): Promise<string> {
   const r = await w.tmux(["capture-pane", "-p", "-J", "-t", target]);

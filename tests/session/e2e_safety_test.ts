@@ -10,6 +10,7 @@ import {
   capture,
   exists,
   makeWorld,
+  openGuardShell,
   panes,
   statusJson,
   waitFor,
@@ -120,7 +121,7 @@ Deno.test("an agent pane whose CLI exits early discards pending text and opens a
   );
   // Text arriving after the prompt is ignored as well.
   await w.tmux(["send-keys", "-l", "-t", pane, `touch ${canary}2\n`]);
-  await w.tmux(["send-keys", "-t", pane, "Enter"]);
+  await openGuardShell(w, pane);
   const ok = join(wt, "shell-ok");
   await waitFor("shell prompt in the worktree", async () => {
     await w.tmux(["send-keys", "-l", "-t", pane, `touch ${ok}\n`]);
