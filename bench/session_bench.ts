@@ -22,7 +22,7 @@ const SELF = [
   MAIN,
 ];
 const N = 8;
-const ROUNDS = 5;
+const ROUNDS = 9;
 
 type Env = Record<string, string>;
 

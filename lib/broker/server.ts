@@ -17,6 +17,7 @@
  * @module
  */
 import { generateToken, isLoopback } from "./token.ts";
+import type { EarlyServer } from "./early_listen.ts";
 import { Hono } from "hono";
 import type {
   AgentStatusEntry,
@@ -80,6 +81,11 @@ export type StartBrokerOptions = {
   quiet?: boolean;
   /** Bytes of the log's tail kept in memory. Default 4 MiB. */
   windowBytes?: number;
+  /**
+   * Serve on this already-bound server ({@link listenEarly}) instead of
+   * binding `bind:port`; requests it held are answered once the broker is up.
+   */
+  early?: EarlyServer;
 };
 
 /** A running broker as returned by {@link startBroker}. */
@@ -712,17 +718,23 @@ export async function startBroker(
 
   const displayHost = hostPart(bind);
   let server: Deno.HttpServer;
+  const onError = (e: unknown) => {
+    warn(`error: broker request failed: ${(e as Error).message}`);
+    return error(500, "internal error");
+  };
   try {
-    // Deno.serve binds synchronously: a busy port throws here.
-    server = Deno.serve({
-      port: opts.port,
-      hostname: bind,
-      onListen: () => {},
-      onError: (e) => {
-        warn(`error: broker request failed: ${(e as Error).message}`);
-        return error(500, "internal error");
-      },
-    }, handler);
+    if (opts.early) {
+      opts.early.attach(handler, onError);
+      server = opts.early.server;
+    } else {
+      // Deno.serve binds synchronously: a busy port throws here.
+      server = Deno.serve({
+        port: opts.port,
+        hostname: bind,
+        onListen: () => {},
+        onError,
+      }, handler);
+    }
   } catch (e) {
     await store.close();
     if (e instanceof Deno.errors.AddrInUse) {

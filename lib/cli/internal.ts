@@ -27,9 +27,9 @@ type Spec = {
 const SPECS: Record<string, Spec> = {
   "__dashboard": {
     usage:
-      "__dashboard --session NAME --repo PATH [--port N] [--bind ADDR] (internal: pane 0 of a session)",
+      "__dashboard --session NAME --repo PATH [--port N] [--bind ADDR] [--ready-file PATH] (internal: pane 0 of a session)",
     required: ["session", "repo"],
-    optional: ["port", "bind"],
+    optional: ["port", "bind", "ready-file"],
     rest: false,
   },
   "__agent-pane": {
@@ -125,6 +125,7 @@ export async function runInternalCommand(args: string[]): Promise<number> {
       repo: o.repo!,
       port,
       bind: o.bind,
+      readyFile: o["ready-file"],
     });
     return 0;
   }

@@ -6,24 +6,20 @@
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, printJson, println } from "../cli/output.ts";
-import {
-  cursorPath,
-  fetchInbox,
-  formatInboxMessage,
-  type Identity,
-  type IdentityFlags,
-  intentFiles,
-  listArg,
-  publishMessage,
-  readCursor,
-  resolveIdentity,
-  writeCursor,
-} from "./helper.ts";
+import type { Identity, IdentityFlags } from "./helper.ts";
+
+// The helper (and the message schemas it brings) loads only when one of
+// these commands runs, not for every git-paw command.
+let h: typeof import("./helper.ts");
+async function loadHelper(): Promise<void> {
+  h ??= await import("./helper.ts");
+}
 
 type Common = IdentityFlags & { json?: boolean };
 
 function withIdentity(cmd: Command): Command {
   return cmd
+    .hook("preAction", loadHelper)
     .option("--agent <id>", "agent id (default: $GIT_PAW_AGENT_ID)")
     .option("--broker <url>", "broker URL (default: $GIT_PAW_BROKER_URL)")
     .option("--token <token>", "bearer token (default: $GIT_PAW_BROKER_TOKEN)")
@@ -50,8 +46,8 @@ function intArg(name: string, min: number, max: number) {
 }
 
 async function send(opts: Common, build: (id: Identity) => unknown) {
-  const id = resolveIdentity(opts);
-  const { message, seq } = await publishMessage(id, build(id));
+  const id = h.resolveIdentity(opts);
+  const { message, seq } = await h.publishMessage(id, build(id));
   if (opts.json) printJson({ ok: true, seq, message });
   else {
     println(
@@ -89,7 +85,7 @@ export function registerCoordCommands(program: Command): void {
         agent_id: id.agentId,
         payload: {
           status,
-          modified_files: listArg(o.files),
+          modified_files: h.listArg(o.files),
           message: o.message ?? null,
           phase: o.phase ?? null,
           cli: o.cli ?? null,
@@ -113,8 +109,8 @@ export function registerCoordCommands(program: Command): void {
       agent_id: id.agentId,
       payload: {
         status,
-        exports: listArg(o.exports),
-        modified_files: listArg(o.files),
+        exports: h.listArg(o.exports),
+        modified_files: h.listArg(o.files),
       },
     }))
   );
@@ -167,7 +163,7 @@ export function registerCoordCommands(program: Command): void {
     },
   ) =>
     send(o, (id) => {
-      const files = intentFiles(listArg(o.files), o.region ?? []);
+      const files = h.intentFiles(h.listArg(o.files), o.region ?? []);
       if (files.length === 0) {
         throw new UsageError(
           "publish intent needs --files <list> or --region <spec>",
@@ -242,11 +238,11 @@ export function registerCoordCommands(program: Command): void {
       .option("--peek", "do not advance the stored cursor"),
   ).action(
     async (o: Common & { wait?: number; all?: boolean; peek?: boolean }) => {
-      const id = resolveIdentity(o);
-      const path = await cursorPath(Deno.cwd());
-      const stored = await readCursor(path, id);
+      const id = h.resolveIdentity(o);
+      const path = await h.cursorPath(Deno.cwd());
+      const stored = await h.readCursor(path, id);
       const since = o.all ? 0 : stored;
-      const page = await fetchInbox(id, since, o.wait ?? 0);
+      const page = await h.fetchInbox(id, since, o.wait ?? 0);
       if (o.json) {
         printJson({
           agent_id: id.agentId,
@@ -257,10 +253,10 @@ export function registerCoordCommands(program: Command): void {
       } else if (page.messages.length === 0) {
         eprintln(`no new messages for ${id.agentId}`);
       } else {
-        for (const m of page.messages) println(formatInboxMessage(m));
+        for (const m of page.messages) println(h.formatInboxMessage(m));
       }
       const next = Math.max(since, page.last_seq);
-      if (!o.peek && next !== stored) await writeCursor(path, id, next);
+      if (!o.peek && next !== stored) await h.writeCursor(path, id, next);
     },
   );
 
@@ -270,9 +266,9 @@ export function registerCoordCommands(program: Command): void {
       .option("--message <text>", "what you did")
       .option("--exports <list>", "exported names, comma separated", collect),
   ).action(async (o: Common & { message?: string; exports?: string[] }) => {
-    const id = resolveIdentity(o);
+    const id = h.resolveIdentity(o);
     if (o.message !== undefined) {
-      await publishMessage(id, {
+      await h.publishMessage(id, {
         type: "agent.status",
         agent_id: id.agentId,
         payload: { status: "done", modified_files: [], message: o.message },
@@ -283,7 +279,7 @@ export function registerCoordCommands(program: Command): void {
       agent_id: id.agentId,
       payload: {
         status: "done",
-        exports: listArg(o.exports),
+        exports: h.listArg(o.exports),
         modified_files: [],
       },
     }));

@@ -21,8 +21,8 @@ import {
 } from "../core/messages.ts";
 import { gitRaw } from "./_git.ts";
 
-/** Cursor file name inside a worktree's git dir. */
-export const CURSOR_FILE = "paw-inbox-cursor";
+import { CURSOR_FILE } from "./marker.ts";
+export { CURSOR_FILE };
 
 /** Who is speaking and to which broker. */
 export type Identity = { agentId: string; brokerUrl: string; token?: string };

@@ -18,7 +18,6 @@
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { AppError } from "../core/errors.ts";
-import { parseMessage } from "../core/messages.ts";
 import { selfArgv } from "../self.ts";
 import {
   git,
@@ -301,6 +300,8 @@ async function post(
   body: unknown,
   io: HookIo,
 ): Promise<boolean> {
+  // The schemas load only when a hook publishes (not for `start`).
+  const { parseMessage } = await import("../core/messages.ts");
   const parsed = parseMessage(body);
   if (!parsed.ok) {
     io.eprintln(`git-paw: not published: ${parsed.error.body.error}`);

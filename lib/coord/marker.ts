@@ -13,6 +13,9 @@ import { gitDir } from "./_git.ts";
 /** File name of the marker inside a worktree's git dir. */
 export const MARKER_FILE = "paw-agent-id";
 
+/** Cursor file name inside a worktree's git dir (`git paw inbox`). */
+export const CURSOR_FILE = "paw-inbox-cursor";
+
 /** The marker's schema. */
 export const AgentMarker = z.object({
   version: z.literal(1),

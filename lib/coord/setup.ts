@@ -39,6 +39,7 @@ import {
 import {
   type AgentMarker,
   anyMarker,
+  CURSOR_FILE,
   MARKER_FILE,
   readMarker,
   readMarkerFile,
@@ -50,7 +51,6 @@ import {
   skillContextFromConfig,
   type SkillFileCache,
 } from "./skills.ts";
-import { CURSOR_FILE } from "./helper.ts";
 import { withBrokerAuth } from "./boot_block.ts";
 
 /** What the session knows about one agent when preparing its worktree. */

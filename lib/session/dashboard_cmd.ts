@@ -1,29 +1,25 @@
 /**
- * `__dashboard`: the pane-0 process. It loads the config, reads the session
- * receipt, serves the session's broker on the port given by `start` (or else
- * the one recorded in the receipt: the port every agent pane was given),
- * seeded with one watch target per agent worktree the receipt lists (`start`
- * launches pane 0 before the worktrees exist and registers them with
- * `POST /watch` once they do), and runs the dashboard TUI until `q`, SIGHUP or SIGTERM; then it
- * closes the broker cleanly. When the broker cannot listen it says so in the
- * pane and keeps the pane open.
+ * `__dashboard`: the pane-0 process. First it binds the broker's port given
+ * by `start` (or else the one recorded in the receipt: the port every agent
+ * pane was given) and says so in its `--ready-file`, before anything heavy
+ * is loaded: `start` waits for that, not for the whole broker. Then it loads
+ * the config and the session receipt, serves the session's broker on the
+ * bound port (requests that came early were held), seeded with one watch
+ * target per agent worktree the receipt lists (`start` launches pane 0
+ * before the worktrees exist; the agents are taken on from the receipt once
+ * it lists them), and runs the dashboard TUI until `q`, SIGHUP or SIGTERM;
+ * then it closes the broker cleanly. When the port cannot be had it says so
+ * in the pane (and the ready file) and keeps the pane open.
  *
  * Needs `--allow-net`, `--allow-read`, `--allow-write`, `--allow-env`,
  * `--allow-run`.
  * @module
  */
 import { AppError } from "../core/errors.ts";
-import { brokerUrlOf } from "../core/session.ts";
 import { eprintln, println } from "../cli/output.ts";
-import { loadConfig } from "./config_store.ts";
-import { brokerDataDir, readReceipt } from "./receipt.ts";
 import type { Broker, WatchTarget } from "../broker/api.ts";
-import { startBroker } from "../broker/server.ts";
-import { probeBroker } from "../broker/probe.ts";
-import { coordinationPlugins } from "../coord/plugins.ts";
-import { dashboardPlugins } from "../dashboard/plugins.ts";
-import { runDashboardTui } from "../dashboard/tui.ts";
-import { slugify } from "../core/slug.ts";
+import { type EarlyServer, listenEarly } from "../broker/early_listen.ts";
+import { probeBroker, type ProbeResult } from "../broker/probe.ts";
 import { trace } from "../trace.ts";
 
 /** Options of `__dashboard`. */
@@ -36,12 +32,39 @@ export type DashboardCommandOptions = {
   bind?: string;
   /** Give up binding after this long (ms, default 3000); a previous broker of this session holding the port is waited for. */
   bindTimeoutMs?: number;
+  /** Where to report the port's fate to `start` ({@link DashboardReady}). */
+  readyFile?: string;
 };
+
+/**
+ * What pane 0 writes to its `--ready-file`: the port is bound by this very
+ * process (the broker answers on it moments later), or someone else holds
+ * it (`start` moves the session to another port), or binding failed.
+ */
+export type DashboardReady =
+  | { status: "listening"; pid: number; port: number }
+  | { status: "taken"; pid: number; holder: ProbeResult; detail: string }
+  | { status: "failed"; pid: number; detail: string };
+
+function urlOf(bind: string, port: number): string {
+  const b = bind.replace(/^\[|\]$/g, "");
+  return `http://${b.includes(":") ? `[${b}]` : b}:${port}`;
+}
+
+async function writeReady(file: string, doc: DashboardReady): Promise<void> {
+  // Written whole, then renamed: `start` never reads half a file.
+  const tmp = `${file}.${Deno.pid}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(doc));
+    await Deno.rename(tmp, file);
+  } catch { /* start then times out and says so */ }
+}
 
 /** Run the dashboard process; resolves when it should exit. */
 export async function runDashboardCommand(
   opts: DashboardCommandOptions,
 ): Promise<void> {
+  trace("dashboard: modules loaded");
   if (
     !Deno.env.get("TMUX") && !Deno.env.get("GIT_PAW_DASHBOARD_OUTSIDE_TMUX")
   ) {
@@ -50,7 +73,6 @@ export async function runDashboardCommand(
       "dashboard",
     );
   }
-  trace("dashboard: modules loaded");
   const { session, repo } = opts;
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -60,106 +82,52 @@ export async function runDashboardCommand(
       Deno.addSignalListener(s, stop);
     } catch { /* platform */ }
   }
+  const report = (doc: DashboardReady) =>
+    opts.readyFile ? writeReady(opts.readyFile, doc) : Promise.resolve();
+  let early: EarlyServer | null = null;
   try {
-    const config = await loadConfig(repo);
-    const receipt = await readReceipt(session);
-    if (!receipt || receipt.repo_path !== repo) {
-      throw new AppError(
-        `Dashboard error: no session receipt for '${session}' in ${repo}. Run \`git paw start\`.`,
-        "dashboard",
-      );
-    }
-    const port = opts.port ?? receipt.broker_port;
-    if (!port) {
-      throw new AppError(
-        `Dashboard error: session '${session}' runs without a broker`,
-        "dashboard",
-      );
-    }
-    const bind = opts.bind ?? receipt.broker_bind ?? config.broker.bind;
-    const token = Deno.env.get("GIT_PAW_BROKER_TOKEN") || undefined;
-    const url = brokerUrlOf(bind, port);
-    const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
-      agent_id: slugify(w.branch),
-      worktree_path: w.worktree_path,
-      cli: w.cli,
-    }));
-    const plugins = [
-      ...coordinationPlugins({ repo, session, config }),
-      ...dashboardPlugins({ repo, session, config }),
-    ];
-    let broker: Broker | null = null;
-    const deadline = Date.now() + (opts.bindTimeoutMs ?? 3000);
-    let told = false;
-    while (!controller.signal.aborted) {
-      try {
-        broker = await startBroker({
-          port,
-          bind,
-          dataDir: brokerDataDir(session),
-          session,
-          // Set by `start` when the broker binds beyond loopback.
-          token,
-          plugins,
-          seed,
-          republishWorkingTtlSeconds:
-            config.broker.watcher.republish_working_ttl_seconds,
-        });
-        break;
-      } catch (e) {
-        const probe = await probeBroker(url, session, { token }).catch(() =>
-          "timeout"
+    let { port, bind } = opts;
+    if (port === undefined || bind === undefined) {
+      // Not told by `start`: the receipt (then the config) says.
+      const { loadConfig } = await import("./config_store.ts");
+      const { readReceipt } = await import("./receipt.ts");
+      const receipt = await readReceipt(session);
+      port ??= receipt?.broker_port;
+      bind ??= receipt?.broker_bind ?? (await loadConfig(repo)).broker.bind;
+      if (!port) {
+        throw new AppError(
+          receipt
+            ? `Dashboard error: session '${session}' runs without a broker`
+            : `Dashboard error: no session receipt for '${session}' in ${repo}. Run \`git paw start\`.`,
+          "dashboard",
         );
-        // Our own previous broker may still be releasing the port: wait.
-        if ((probe === "ours" || Date.now() < deadline)) {
-          if (!told) {
-            println(
-              `Waiting for port ${port} (${
-                probe === "ours"
-                  ? "a previous broker of this session is still shutting down"
-                  : (e as Error).message
-              })...`,
-            );
-            told = true;
-          }
-          await sleep(500, controller.signal);
-          continue;
-        }
-        const who = probe === "other-session"
-          ? "the broker of another git-paw session"
-          : probe === "foreign"
-          ? "another program"
-          : "something that does not answer";
-        await showAndWait(
-          `Broker error: cannot listen on ${url}: port ${port} is held by ${who} (${
-            (e as Error).message
-          }). Free the port, then run \`git paw stop\` and \`git paw start\`; or set [broker] port in .git-paw/config.toml.`,
-          controller.signal,
-        );
-        return;
       }
     }
-    if (!broker) return;
-    trace("dashboard: broker listening");
-    // Launched by `start` before the worktrees existed: take the agents on
-    // as soon as the receipt lists them.
-    const adopting = seed.length === 0
-      ? adoptAgents(broker, session, controller.signal)
-      : Promise.resolve();
-    try {
-      await runDashboardTui(broker, {
-        session,
-        config,
-        signal: controller.signal,
-      });
-    } finally {
-      controller.abort();
-      await adopting;
-      await broker.close();
-    }
+    const token = Deno.env.get("GIT_PAW_BROKER_TOKEN") || undefined;
+    const url = urlOf(bind, port);
+    // The port first, before the broker's modules load: `start` waits for
+    // this and nothing else.
+    early = await bindPort({
+      bind,
+      port,
+      url,
+      session,
+      token,
+      deadline: Date.now() + (opts.bindTimeoutMs ?? 3000),
+      signal: controller.signal,
+      report,
+    });
+    if (!early) return;
+    trace("dashboard: port bound");
+    await report({ status: "listening", pid: Deno.pid, port: early.port });
+    await serveBroker({ ...opts, port, bind, token, early }, controller);
   } catch (e) {
     // Keep the pane open so the reason stays visible.
     const msg = e instanceof Error ? e.message : String(e);
+    if (early) {
+      early.fail(msg);
+      await early.server.shutdown().catch(() => {});
+    } else await report({ status: "failed", pid: Deno.pid, detail: msg });
     if (!(e instanceof AppError) && Deno.env.get("GIT_PAW_DEBUG")) {
       eprintln(e instanceof Error ? e.stack ?? msg : msg);
     }
@@ -170,6 +138,165 @@ export async function runDashboardCommand(
         Deno.removeSignalListener(s, stop);
       } catch { /* ignore */ }
     }
+  }
+}
+
+/**
+ * Bind the broker's port, waiting while a previous broker of this session
+ * still holds it (or until `deadline` for anything else). Someone else's
+ * server on the port is reported at once, so `start` can move on; when the
+ * port stays taken the pane says so and null comes back.
+ */
+async function bindPort(o: {
+  bind: string;
+  port: number;
+  url: string;
+  session: string;
+  token?: string;
+  deadline: number;
+  signal: AbortSignal;
+  report: (doc: DashboardReady) => Promise<void>;
+}): Promise<EarlyServer | null> {
+  let told = false;
+  let reported = false;
+  while (!o.signal.aborted) {
+    try {
+      return listenEarly({ hostname: o.bind, port: o.port });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) {
+        throw new AppError(
+          `Broker error: cannot listen on ${o.url}: ${(e as Error).message}`,
+          "broker_bind_failed",
+          { cause: e },
+        );
+      }
+      const probe = await probeBroker(o.url, o.session, { token: o.token })
+        .catch((): ProbeResult => "timeout");
+      const who = probe === "other-session"
+        ? "the broker of another git-paw session"
+        : probe === "foreign"
+        ? "another program"
+        : "something that does not answer";
+      const detail = `port ${o.port} is held by ${who}`;
+      if (!reported && (probe === "other-session" || probe === "foreign")) {
+        await o.report({
+          status: "taken",
+          pid: Deno.pid,
+          holder: probe,
+          detail,
+        });
+        reported = true;
+      }
+      // Our own previous broker may still be releasing the port: wait.
+      if (probe === "ours" || Date.now() < o.deadline) {
+        if (!told) {
+          println(
+            `Waiting for port ${o.port} (${
+              probe === "ours"
+                ? "a previous broker of this session is still shutting down"
+                : detail
+            })...`,
+          );
+          told = true;
+        }
+        await sleep(probe === "ours" ? 500 : 100, o.signal);
+        continue;
+      }
+      if (!reported) {
+        await o.report({
+          status: "taken",
+          pid: Deno.pid,
+          holder: probe,
+          detail,
+        });
+      }
+      await showAndWait(
+        `Broker error: cannot listen on ${o.url}: ${detail} (${
+          (e as Error).message
+        }). Free the port, then run \`git paw stop\` and \`git paw start\`; or set [broker] port in .git-paw/config.toml.`,
+        o.signal,
+      );
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Load the session's config and receipt and run the broker on the bound
+ * port, with the dashboard TUI in front, until `q` or a signal.
+ */
+async function serveBroker(
+  opts: DashboardCommandOptions & {
+    port: number;
+    bind: string;
+    token?: string;
+    early: EarlyServer;
+  },
+  controller: AbortController,
+): Promise<void> {
+  const { session, repo } = opts;
+  const [
+    { loadConfig },
+    { brokerDataDir, readReceipt },
+    { startBroker },
+    { coordinationPlugins },
+    { dashboardPlugins },
+    { slugify },
+  ] = await Promise.all([
+    import("./config_store.ts"),
+    import("./receipt.ts"),
+    import("../broker/server.ts"),
+    import("../coord/plugins.ts"),
+    import("../dashboard/plugins.ts"),
+    import("../core/slug.ts"),
+  ]);
+  const config = await loadConfig(repo);
+  const receipt = await readReceipt(session);
+  if (!receipt || receipt.repo_path !== repo) {
+    throw new AppError(
+      `Dashboard error: no session receipt for '${session}' in ${repo}. Run \`git paw start\`.`,
+      "dashboard",
+    );
+  }
+  const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
+    agent_id: slugify(w.branch),
+    worktree_path: w.worktree_path,
+    cli: w.cli,
+  }));
+  const broker = await startBroker({
+    port: opts.port,
+    bind: opts.bind,
+    dataDir: brokerDataDir(session),
+    session,
+    // Set by `start` when the broker binds beyond loopback.
+    token: opts.token,
+    plugins: [
+      ...coordinationPlugins({ repo, session, config }),
+      ...dashboardPlugins({ repo, session, config }),
+    ],
+    seed,
+    republishWorkingTtlSeconds:
+      config.broker.watcher.republish_working_ttl_seconds,
+    early: opts.early,
+  });
+  trace("dashboard: broker listening");
+  // Launched by `start` before the worktrees existed: take the agents on
+  // as soon as the receipt lists them.
+  const adopting = seed.length === 0
+    ? adoptAgents(broker, session, controller.signal)
+    : Promise.resolve();
+  try {
+    const { runDashboardTui } = await import("../dashboard/tui.ts");
+    await runDashboardTui(broker, {
+      session,
+      config,
+      signal: controller.signal,
+    });
+  } finally {
+    controller.abort();
+    await adopting;
+    await broker.close();
   }
 }
 
@@ -185,6 +312,8 @@ async function adoptAgents(
   session: string,
   signal: AbortSignal,
 ): Promise<void> {
+  const { readReceipt } = await import("./receipt.ts");
+  const { slugify } = await import("../core/slug.ts");
   const deadline = Date.now() + ADOPT_TIMEOUT_MS;
   let delay = 50;
   while (!signal.aborted && Date.now() < deadline) {

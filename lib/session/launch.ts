@@ -26,6 +26,7 @@ import { selfArgv } from "../self.ts";
 import { eprintln } from "../cli/output.ts";
 import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
+import { brokerDataDir } from "./receipt.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
@@ -85,12 +86,13 @@ function baseEnv(
 
 /**
  * The argv of the pane-0 dashboard process; with `broker` it is told the
- * port and address to serve (else it reads them from the receipt).
+ * port and address to serve (else it reads them from the receipt) and the
+ * file where it reports the port bound ({@link waitForDashboard}).
  */
 export function dashboardArgv(
   session: string,
   repo: string,
-  broker?: { url: string | null; bind?: string },
+  broker?: { url: string | null; bind?: string; readyFile?: string },
 ): string[] {
   const argv = [
     ...selfArgv(),
@@ -102,6 +104,7 @@ export function dashboardArgv(
   ];
   const port = broker?.url ? new URL(broker.url).port : "";
   if (broker?.bind && port) argv.push("--port", port, "--bind", broker.bind);
+  if (broker?.readyFile) argv.push("--ready-file", broker.readyFile);
   return argv;
 }
 
@@ -109,6 +112,7 @@ export function dashboardArgv(
 function dashboardCmd(
   plan: Pick<LaunchPlan, "session" | "repo" | "brokerBind" | "brokerToken">,
   url: string,
+  readyFile?: string,
 ): PaneCmd {
   return {
     cwd: plan.repo,
@@ -120,6 +124,7 @@ function dashboardCmd(
     argv: dashboardArgv(plan.session, plan.repo, {
       url,
       bind: plan.brokerBind,
+      readyFile,
     }),
   };
 }
@@ -186,7 +191,9 @@ async function tmuxInvoke(args: string[]): Promise<string[]> {
   if (Deno.env.get("GIT_PAW_DEBUG")) {
     console.error("tmux", JSON.stringify(args));
   }
+  trace(`tmux: batch of ${args.filter((a) => a === ";").length + 1}`);
   const r = await run("tmux", args, { env: tmuxEnv() });
+  trace("tmux: batch done");
   if (r.code !== 0) {
     throw new AppError(
       `Tmux error: ${r.stderr.trim() || "tmux failed"}`,
@@ -229,43 +236,51 @@ export type BrokerRelocator = (
   takenUrl: string,
 ) => Promise<{ url: string; agents: LaunchAgent[] }>;
 
-/** How long {@link buildSession} waits for pane 0's broker to answer. */
+/** How long {@link buildSession} waits for pane 0 to bind the broker's port. */
 const BROKER_CONFIRM_MS = 10_000;
 
-/** How long a port may accept connections without answering before we give it up. */
-const SILENT_HOLDER_MS = 3_000;
+/** Pane 0 as launched, with the file it reports its port in. */
+export type DashboardLaunch = { pane: string; readyFile: string };
 
 /**
- * Poll `GET <url>/status` until it names `session` (→ "ours"), or until
- * another session / a foreign server answers (→ "taken"), or the deadline
- * passes (→ "timeout"). No fixed sleeps beyond a short poll interval.
+ * Wait for pane 0's report in `readyFile` (then remove it): "ours" when the
+ * dashboard process itself bound the port (a bind is proof no one else
+ * holds it; the broker answers on it moments later and holds early
+ * requests), "taken" when another session or program holds the port,
+ * "timeout" when no report came (pane 0 failed to start; it shows why).
  */
-export async function waitForBroker(
-  url: string,
-  session: string,
+export async function waitForDashboard(
+  readyFile: string,
   timeoutMs = BROKER_CONFIRM_MS,
-  token?: string,
 ): Promise<"ours" | "taken" | "timeout"> {
-  const { probeBroker } = await import("../broker/probe.ts");
   const started = Date.now();
-  const deadline = started + timeoutMs;
-  // A process that accepts connections but never answers (for longer than
-  // our own broker could plausibly be busy) holds the port: not ours.
-  let silentSince: number | null = null;
-  while (Date.now() < deadline) {
-    const r = await probeBroker(url, session, { timeoutMs: 500, token });
-    if (r === "ours") return "ours";
-    if (r === "other-session" || r === "foreign") return "taken";
-    if (r === "timeout") {
-      silentSince ??= Date.now();
-      if (Date.now() - silentSince >= SILENT_HOLDER_MS) return "taken";
-    } else silentSince = null;
-    // A refused connect costs microseconds: poll tightly while the broker
-    // is expected (it boots in ~0.1-0.3 s), then back off.
-    const delay = Date.now() - started < 2000 ? 10 : 100;
+  while (Date.now() - started < timeoutMs) {
+    let text: string | null = null;
+    try {
+      text = await Deno.readTextFile(readyFile);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (text !== null) {
+      await Deno.remove(readyFile).catch(() => {});
+      let status: unknown;
+      try {
+        status = (JSON.parse(text) as { status?: unknown }).status;
+      } catch { /* garbled: treat as no report */ }
+      if (status === "listening") return "ours";
+      if (status === "taken") return "taken";
+      return "timeout";
+    }
+    // A missing file costs a syscall: poll tightly while pane 0 boots
+    // (~30 ms to bind), then back off.
+    const delay = Date.now() - started < 2000 ? 5 : 100;
     await new Promise((res) => setTimeout(res, delay));
   }
   return "timeout";
+}
+
+function newReadyFile(session: string): string {
+  return join(brokerDataDir(session), `ready-${crypto.randomUUID()}.json`);
 }
 
 /** What {@link buildSession} created. */
@@ -284,11 +299,11 @@ export type BuiltSession = {
 export async function buildSession(
   plan: LaunchPlan,
   relocate?: BrokerRelocator,
-  dashboardPane?: string,
+  dashboard?: DashboardLaunch,
 ): Promise<BuiltSession> {
   if (plan.brokerUrl) {
     try {
-      return await buildWithConfirmedBroker(plan, relocate, dashboardPane);
+      return await buildWithConfirmedBroker(plan, relocate, dashboard);
     } catch (e) {
       await killSession(plan.session).catch(() => {});
       throw e;
@@ -301,19 +316,20 @@ export async function buildSession(
  * Create the session with pane 0 only: the dashboard serving the broker at
  * `plan.brokerUrl`. `start` calls this before making the worktrees so the
  * broker boots meanwhile; {@link buildSession} then adds the agents.
- * @returns the dashboard's pane id
  */
 export async function launchDashboard(
   plan: Pick<
     LaunchPlan,
     "session" | "repo" | "brokerUrl" | "brokerBind" | "brokerToken"
   >,
-): Promise<string> {
+): Promise<DashboardLaunch> {
   const sess = sessionTarget(plan.session);
   const url = plan.brokerUrl;
   if (!url) throw new Error("internal: launchDashboard needs a broker URL");
+  const readyFile = newReadyFile(plan.session);
+  await Deno.mkdir(dirname(readyFile), { recursive: true });
   const [dashPane] = await tmuxBatch([
-    newSessionCmd(plan.session, dashboardCmd(plan, url)),
+    newSessionCmd(plan.session, dashboardCmd(plan, url, readyFile)),
     ...paneDecor(`${sess}:`, "dashboard", "dashboard", ""),
     ["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo],
     ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
@@ -324,38 +340,32 @@ export async function launchDashboard(
       "tmux",
     );
   }
-  return dashPane;
+  return { pane: dashPane, readyFile };
 }
 
 /**
- * Pane 0 first (unless `dashboardPane` already runs it); wait until its
- * broker answers for THIS session (moving to another port when someone else
- * holds it); only then the agent panes, so every agent gets the confirmed
- * broker URL and no agent ever talks to another session's server. (Starting
- * the agents while the broker boots was measured slower: their eight
- * processes booting at once delay the broker on a small machine.)
+ * Pane 0 first (unless `dashboard` already runs it); wait until it has bound
+ * the broker's port (moving to another port when someone else holds it);
+ * only then the agent panes, so every agent gets a URL served by this
+ * session's broker and no agent ever talks to another session's server.
  */
 async function buildWithConfirmedBroker(
   plan: LaunchPlan,
   relocate?: BrokerRelocator,
-  dashboardPane?: string,
+  dashboard?: DashboardLaunch,
 ): Promise<BuiltSession> {
   const sess = sessionTarget(plan.session);
   let url = plan.brokerUrl!;
   let agents = plan.agents;
-  const dashPane = dashboardPane ?? await launchDashboard(plan);
+  const dash = dashboard ?? await launchDashboard(plan);
+  let readyFile = dash.readyFile;
   for (let attempt = 0;; attempt++) {
-    const r = await waitForBroker(
-      url,
-      plan.session,
-      BROKER_CONFIRM_MS,
-      plan.brokerToken,
-    );
-    trace(`launch: broker ${r}`);
+    const r = await waitForDashboard(readyFile);
+    trace(`launch: broker port ${r}`);
     if (r === "ours") break;
     if (r === "timeout") {
       eprintln(
-        `warning: the broker at ${url} did not answer for session '${plan.session}' within ${
+        `warning: the dashboard pane did not start the broker at ${url} for session '${plan.session}' within ${
           BROKER_CONFIRM_MS / 1000
         }s; see the dashboard pane`,
       );
@@ -370,19 +380,20 @@ async function buildWithConfirmedBroker(
     const moved = await relocate(url);
     url = moved.url;
     agents = moved.agents;
+    readyFile = newReadyFile(plan.session);
     await tmuxBatch([
       [
         "respawn-pane",
         "-k",
         "-t",
-        dashPane,
-        ...paneOpts(dashboardCmd(plan, url)),
+        dash.pane,
+        ...paneOpts(dashboardCmd(plan, url, readyFile)),
       ],
       ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
     ]);
   }
   const ids = await splitAgents({ ...plan, brokerUrl: url, agents });
-  return { dashboardPane: dashPane, agentPanes: ids, brokerUrl: url };
+  return { dashboardPane: dash.pane, agentPanes: ids, brokerUrl: url };
 }
 
 /** Split one pane per agent off the session's dashboard pane, in one batch. */

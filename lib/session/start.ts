@@ -66,6 +66,7 @@ import {
   addAgentPane,
   addDashboardPane,
   buildSession,
+  type DashboardLaunch,
   launchDashboard,
 } from "./launch.ts";
 import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
@@ -355,10 +356,10 @@ async function freshStart(
   trace("start: session name");
   const t0 = performance.now();
   let created: CreatedWorktree[] = [];
-  let dashboardPane: string | undefined;
+  let dashboard: DashboardLaunch | undefined;
   const rollback = async () => {
     await killSession(session);
-    if (dashboardPane) {
+    if (dashboard) {
       // Pane 0 ran this session's broker for a moment: drop its files too.
       await Deno.remove(brokerDataDir(session), { recursive: true }).catch(
         () => {},
@@ -395,19 +396,22 @@ async function freshStart(
       : null;
     url = port ? brokerUrlOf(config.broker.bind, port) : null;
     trace("start: broker port");
-    if (url) {
-      // Pane 0 first: its broker boots while the worktrees are made, and
-      // takes the agents on from the receipt once it lists them.
-      dashboardPane = await launchDashboard({
+    // Pane 0 first, alongside the worktrees: its broker boots while they
+    // are made, and takes the agents on from the receipt once it lists them.
+    const launching = url
+      ? launchDashboard({
         session,
         repo,
         brokerUrl: url,
         brokerBind: config.broker.bind,
         brokerToken: token,
-      });
-      trace("start: dashboard launched");
-    }
-    created = await createWorktrees(
+      }).then((d) => {
+        dashboard = d;
+        trace("start: dashboard launched");
+      })
+      : Promise.resolve();
+    // Settled before any rollback, so the rollback sees the session.
+    const creating = createWorktrees(
       repo,
       planned.map((p) => ({
         branch: p.branch,
@@ -430,6 +434,10 @@ async function freshStart(
         },
       },
     );
+    const [made, launched] = await Promise.allSettled([creating, launching]);
+    if (made.status === "fulfilled") created = made.value;
+    if (made.status === "rejected") throw made.reason;
+    if (launched.status === "rejected") throw launched.reason;
     const worktrees: ReceiptWorktree[] = created.map((c, i) => ({
       branch: c.branch,
       worktree_path: c.path,
@@ -522,7 +530,7 @@ async function freshStart(
           )
         ),
       };
-    }, dashboardPane);
+    }, dashboard);
     url = built.brokerUrl ?? url;
     trace("start: tmux session built");
   } catch (e) {

@@ -1,47 +1,157 @@
+/**
+ * How `start` learns that pane 0 holds the broker's port: the dashboard
+ * process binds first thing and reports in its ready file; someone else's
+ * server on the port is reported as taken.
+ */
 import assert from "node:assert/strict";
-import { waitForBroker } from "../../lib/session/launch.ts";
+import { join } from "node:path";
+import { waitForDashboard } from "../../lib/session/launch.ts";
 
-Deno.test("waitForBroker() reports taken when a program holds the port and never answers", async () => {
-  // Accepts connections (kernel backlog) but never speaks HTTP.
-  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+Deno.test("waitForDashboard() reads pane 0's report once it appears, then removes the file", async () => {
+  const dir = await Deno.makeTempDir();
   try {
-    const url = `http://127.0.0.1:${(silent.addr as Deno.NetAddr).port}`;
-    assert.equal(await waitForBroker(url, "s", 10_000), "taken");
+    const file = join(dir, "ready.json");
+    const later = setTimeout(
+      () =>
+        Deno.writeTextFileSync(
+          file,
+          JSON.stringify({ status: "listening", pid: 1, port: 9 }),
+        ),
+      50,
+    );
+    assert.equal(await waitForDashboard(file, 5_000), "ours");
+    clearTimeout(later);
+    assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        status: "taken",
+        pid: 1,
+        holder: "foreign",
+        detail: "x",
+      }),
+    );
+    assert.equal(await waitForDashboard(file, 5_000), "taken");
+    await Deno.writeTextFile(file, "{not json");
+    assert.equal(await waitForDashboard(file, 5_000), "timeout");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ status: "failed", pid: 1, detail: "x" }),
+    );
+    assert.equal(await waitForDashboard(file, 5_000), "timeout");
+    // Nothing ever comes.
+    assert.equal(
+      await waitForDashboard(join(dir, "none.json"), 200),
+      "timeout",
+    );
   } finally {
-    silent.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("waitForBroker() reports taken when a foreign HTTP server answers", async () => {
+/** Run `__dashboard` outside tmux until its ready file appears. */
+async function dashboardReport(port: number): Promise<Record<string, unknown>> {
+  const dir = await Deno.makeTempDir();
+  const ready = join(dir, "ready.json");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      CONFIG,
+      MAIN,
+      "__dashboard",
+      "--session",
+      "paw-x",
+      "--repo",
+      dir,
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--ready-file",
+      ready,
+    ],
+    env: {
+      GIT_PAW_DASHBOARD_OUTSIDE_TMUX: "1",
+      XDG_DATA_HOME: join(dir, "data"),
+      XDG_CONFIG_HOME: join(dir, "config"),
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const started = Date.now();
+    for (;;) {
+      try {
+        return JSON.parse(await Deno.readTextFile(ready));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      if (Date.now() - started > 20_000) throw new Error("no ready file");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("pane 0 reports a port held by a foreign HTTP server as taken, at once", async () => {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     () => new Response("hello"),
   );
   try {
-    const url = `http://127.0.0.1:${server.addr.port}`;
-    assert.equal(await waitForBroker(url, "s", 5_000), "taken");
+    const t0 = Date.now();
+    const doc = await dashboardReport(server.addr.port);
+    assert.equal(doc.status, "taken");
+    assert.equal(doc.holder, "foreign");
+    // Not after the 3 s bind deadline: start can move on right away.
+    assert.ok(Date.now() - t0 < 2_500, `took ${Date.now() - t0} ms`);
   } finally {
     await server.shutdown();
   }
 });
 
-Deno.test("waitForBroker() reports ours once the session's broker answers, and timeout when nothing ever listens", async () => {
+Deno.test("pane 0 reports another session's broker on the port as taken", async () => {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => Response.json({ git_paw: true, session: "mine" }),
+    () => Response.json({ git_paw: true, session: "paw-other" }),
   );
   try {
-    const url = `http://127.0.0.1:${server.addr.port}`;
-    assert.equal(await waitForBroker(url, "mine", 5_000), "ours");
-    assert.equal(await waitForBroker(url, "theirs", 5_000), "taken");
+    const doc = await dashboardReport(server.addr.port);
+    assert.equal(doc.status, "taken");
+    assert.equal(doc.holder, "other-session");
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("pane 0 reports a holder that accepts connections and never answers as taken after its bind deadline", async () => {
+  // Accepts connections (kernel backlog) but never speaks HTTP.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const doc = await dashboardReport((silent.addr as Deno.NetAddr).port);
+    assert.equal(doc.status, "taken");
+    assert.equal(doc.holder, "timeout");
+  } finally {
+    silent.close();
+  }
+});
+
+Deno.test("pane 0 reports a free port as listening, with its own pid", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  assert.equal(
-    await waitForBroker(`http://127.0.0.1:${port}`, "mine", 300),
-    "timeout",
-  );
+  const doc = await dashboardReport(port);
+  assert.equal(doc.status, "listening");
+  assert.equal(doc.port, port);
+  assert.equal(typeof doc.pid, "number");
 });
