@@ -77,6 +77,8 @@ export type DetectOptions = {
   self?: string[];
   /** Directories searched after `$PATH` (default `/usr/bin:/bin:/usr/local/bin`). */
   systemDirs?: readonly string[];
+  /** Look for these known CLIs only (default: all of {@link KNOWN_CLIS}). */
+  known?: readonly string[];
 };
 
 const EXTRA_DIRS = ["/usr/bin", "/bin", "/usr/local/bin"];
@@ -186,6 +188,7 @@ export function detectClis(
   const env = opts.env ?? ((k: string) => Deno.env.get(k));
   const byName = new Map<string, CliEntry>();
   for (const bin of KNOWN_CLIS) {
+    if (opts.known && !opts.known.includes(bin)) continue;
     const path = which(bin, env, opts.systemDirs);
     if (!path) continue;
     const custom = config.clis[bin];
@@ -239,6 +242,33 @@ export function detectClis(
 }
 
 /**
+ * The entry {@link detectClis} would list under `name`, looking up only that
+ * name on PATH (not every known CLI).
+ */
+function lookupCli(
+  name: string,
+  config: Config,
+  opts: DetectOptions,
+): CliEntry | undefined {
+  const custom = Object.hasOwn(config.clis, name)
+    ? config.clis[name]
+    : undefined;
+  const only = custom ? { ...config, clis: { [name]: custom } } : {
+    ...config,
+    clis: {},
+  };
+  if (
+    !custom && name !== DEMO_CLI &&
+    !(KNOWN_CLIS as readonly string[]).includes(name)
+  ) {
+    return undefined;
+  }
+  return detectClis(only, { ...opts, known: [name] }).find((e) =>
+    e.name === name
+  );
+}
+
+/**
  * The entry for `--cli <name>`. `name` may carry extra arguments
  * (`"claude --model x"`): the first word is looked up, the rest appended.
  * @throws {AppError} ``unknown CLI '<x>'. Detected CLIs: a, b, demo``
@@ -250,9 +280,9 @@ export function resolveCli(
 ): CliEntry {
   const words = name.trim() === "" ? [] : splitCommand(name);
   const first = words[0] ?? "";
-  const all = detectClis(config, opts);
-  const hit = all.find((e) => e.name === first);
+  const hit = first === "" ? undefined : lookupCli(first, config, opts);
   if (!hit) {
+    const all = detectClis(config, opts);
     throw new AppError(
       `unknown CLI '${first || name}'. Detected CLIs: ${
         all.map((e) => e.name).join(", ")

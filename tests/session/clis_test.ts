@@ -129,6 +129,40 @@ Deno.test("resolveCli() returns the entry, appends extra words, names the choice
   });
 });
 
+Deno.test("resolveCli() gives the very entry detectClis() lists for every name: custom over detected, a broken custom falls back, demo overridable", async () => {
+  await using d = await tempDir();
+  await fakeBin(d.path, "claude");
+  await fakeBin(d.path, "aider");
+  const mine = await fakeBin(d.path, "my-demo");
+  const opts = {
+    env: (k: string) => (k === "PATH" ? d.path : undefined),
+    self: SELF,
+    systemDirs: [],
+  };
+  const config = mergeConfig({
+    clis: {
+      aider: { command: "aider --no-git" },
+      claude: { command: "not-installed-anywhere" },
+      tool: { command: "aider --as-tool" },
+      demo: { command: "my-demo --fast" },
+    },
+  }, {});
+  const all = detectClis(config, opts);
+  assert.deepEqual(all.map((c) => c.name).sort(), [
+    "aider",
+    "claude",
+    "demo",
+    "tool",
+  ]);
+  for (const entry of all) {
+    assert.deepEqual(resolveCli(entry.name, config, opts), entry);
+  }
+  assert.equal(resolveCli("claude", config, opts).source, "detected");
+  assert.deepEqual(resolveCli("demo", config, opts).argv, [mine, "--fast"]);
+  assert.throws(() => resolveCli("gemini", config, opts), AppError);
+  assert.throws(() => resolveCli("toString", config, opts), AppError);
+});
+
 Deno.test("splitCommand() splits shell words without expanding, and joinCommand() reverses it", () => {
   const argv = splitCommand(`a 'b c' "d \\"e\\"" $(touch x) \`y\` ;z`);
   assert.deepEqual(argv, ["a", "b c", 'd "e"', "$(touch", "x)", "`y`", ";z"]);
