@@ -88,17 +88,24 @@ export async function worktreeTop(cwd: string = Deno.cwd()): Promise<string> {
  * @throws {AppError} `Not a git repository. Run git-paw from inside a git project.`
  */
 export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
-  const top = await worktreeTop(cwd);
-  const dirs = await git(top, [
-    "rev-parse",
-    "--path-format=absolute",
-    "--git-dir",
-    "--git-common-dir",
-  ]);
-  const [gitDir, commonDir] = dirs.stdout.trim().split("\n");
-  if (dirs.code !== 0 || !gitDir || !commonDir || gitDir === commonDir) {
-    return top;
+  // One git process: the worktree's top and whether it is a linked one.
+  let r: RunResult;
+  try {
+    r = await git(cwd, [
+      "rev-parse",
+      "--path-format=absolute",
+      "--show-toplevel",
+      "--git-dir",
+      "--git-common-dir",
+    ]);
+  } catch (e) {
+    if (e instanceof AppError) throw e; // git missing
+    throw notARepo(e);
   }
+  const [rawTop, gitDir, commonDir] = r.stdout.trim().split("\n");
+  if (r.code !== 0 || !rawTop) throw notARepo();
+  const top = await canonical(rawTop);
+  if (!gitDir || !commonDir || gitDir === commonDir) return top;
   const main = (await worktreeList(top).catch(() => []))[0];
   return main && !main.bare ? main.path : top;
 }
