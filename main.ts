@@ -55,7 +55,25 @@ function isCommanderError(
     typeof (e as { exitCode?: unknown }).exitCode === "number";
 }
 
+/**
+ * `start` (also plain `git paw`) first asks git for the repo and tmux for its
+ * version; ask both now, so they run while the command modules load.
+ */
+async function askAhead(args: string[]): Promise<void> {
+  if (args.length > 0 && args[0] !== "start") return;
+  if (args.includes("--help") || args.includes("-h")) return;
+  const { runAhead } = await import("./lib/adapters/runner.ts");
+  const { GIT_ENV, REPO_ROOT_ARGS } = await import(
+    "./lib/adapters/git_env.ts"
+  );
+  try {
+    runAhead("git", REPO_ROOT_ARGS, { cwd: Deno.cwd(), env: GIT_ENV });
+    runAhead("tmux", ["-V"]);
+  } catch { /* no cwd or no permission: the command reports it */ }
+}
+
 if (import.meta.main) {
+  await askAhead(Deno.args);
   const code = await main(Deno.args);
   trace("main: exit");
   Deno.exit(code);

@@ -13,18 +13,11 @@ import { AppError, CommandFailedError } from "../core/errors.ts";
 import { branchNameProblem as refnameProblem } from "../core/refname.ts";
 import { slugify, worktreeDirName } from "../core/slug.ts";
 import { run, type RunResult } from "./runner.ts";
+import { GIT_ENV, REPO_ROOT_ARGS } from "./git_env.ts";
 import { gitDirsFromLayout } from "../coord/_git.ts";
 
 /** Where agent worktrees live. */
 export type WorktreePlacement = "sibling" | "child";
-
-// Never let git open an editor or ask for credentials from inside git-paw.
-const GIT_ENV: Record<string, string> = {
-  GIT_TERMINAL_PROMPT: "0",
-  GIT_EDITOR: "true",
-  GIT_SEQUENCE_EDITOR: "true",
-  GIT_MERGE_AUTOEDIT: "no",
-};
 
 /** Run git in `cwd`; never throws for a non-zero exit. */
 export function git(cwd: string, args: readonly string[]): Promise<RunResult> {
@@ -91,13 +84,7 @@ export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
   // One git process: the worktree's top and whether it is a linked one.
   let r: RunResult;
   try {
-    r = await git(cwd, [
-      "rev-parse",
-      "--path-format=absolute",
-      "--show-toplevel",
-      "--git-dir",
-      "--git-common-dir",
-    ]);
+    r = await git(cwd, REPO_ROOT_ARGS);
   } catch (e) {
     if (e instanceof AppError) throw e; // git missing
     throw notARepo(e);

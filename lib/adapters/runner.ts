@@ -59,10 +59,53 @@ const dec = new TextDecoder();
  * // r.code === 0, r.stdout starts with "git version"
  * ```
  */
-export async function run(
+export function run(
   cmd: string,
   args: readonly string[],
   opts: RunOptions = {},
+): Promise<RunResult> {
+  if (ahead.size > 0 && opts.stdin === undefined && !opts.signal) {
+    const k = aheadKey(cmd, args, opts);
+    const early = ahead.get(k);
+    if (early) {
+      ahead.delete(k);
+      return early;
+    }
+  }
+  return runNow(cmd, args, opts);
+}
+
+/** Commands started by {@link runAhead}, not yet taken by {@link run}. */
+const ahead = new Map<string, Promise<RunResult>>();
+
+function aheadKey(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions,
+): string {
+  return JSON.stringify([cmd, args, opts.cwd ?? null, opts.env ?? null]);
+}
+
+/**
+ * Start a side-effect-free question now (e.g. `git rev-parse`, `tmux -V`):
+ * the first {@link run} of the same command, directory and environment
+ * takes its answer instead of starting it again. `main.ts` asks `start`'s
+ * first questions this way while the command modules load.
+ */
+export function runAhead(
+  cmd: string,
+  args: readonly string[],
+  opts: Pick<RunOptions, "cwd" | "env"> = {},
+): void {
+  const p = runNow(cmd, args, opts);
+  p.catch(() => {}); // whoever takes it sees the error
+  ahead.set(aheadKey(cmd, args, opts), p);
+}
+
+async function runNow(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions,
 ): Promise<RunResult> {
   const command = new Deno.Command(cmd, {
     args: [...args],
