@@ -11,6 +11,7 @@
  * @module
  */
 import { eprintln } from "../cli/output.ts";
+import { trace } from "../trace.ts";
 
 const enc = new TextEncoder();
 
@@ -22,7 +23,39 @@ export type AgentPaneOptions = {
   cwd: string;
   /** Quiet period that ends the discard phase (ms, default 300). */
   drainQuietMs?: number;
+  /** How long the CLI waits for `start` to register it (ms, default 60000). */
+  gateTimeoutMs?: number;
 };
+
+/**
+ * With `GIT_PAW_LAUNCH_GATE=<receipt>` (set by `start`, which opens the
+ * panes while it still writes the agents' files): wait until that receipt
+ * lists the worktree `cwd`. After `timeoutMs` say so and go on.
+ */
+export async function waitForLaunchGate(
+  cwd: string,
+  timeoutMs = 60_000,
+): Promise<"open" | "none" | "gave-up"> {
+  const gate = Deno.env.get("GIT_PAW_LAUNCH_GATE");
+  if (!gate) return "none";
+  const started = Date.now();
+  for (;;) {
+    try {
+      const doc = JSON.parse(await Deno.readTextFile(gate)) as {
+        worktrees?: Array<{ worktree_path?: unknown }>;
+      };
+      if (doc.worktrees?.some((w) => w.worktree_path === cwd)) return "open";
+    } catch { /* not there yet, or being replaced */ }
+    const waited = Date.now() - started;
+    if (waited >= timeoutMs) {
+      eprintln(
+        `warning: git paw start did not finish registering ${cwd}; starting the CLI anyway`,
+      );
+      return "gave-up";
+    }
+    await new Promise((r) => setTimeout(r, waited < 2000 ? 5 : 100));
+  }
+}
 
 function write(s: string): void {
   Deno.stdout.writeSync(enc.encode(s));
@@ -41,6 +74,10 @@ export async function runAgentPane(
     } catch { /* unsupported platform */ }
   }
   let code = 127;
+  trace(`agent pane: gate ${await waitForLaunchGate(
+    opts.cwd,
+    opts.gateTimeoutMs,
+  )}`);
   if (argv.length === 0) {
     eprintln("error: no CLI given to run");
   } else {

@@ -56,6 +56,12 @@ export type LaunchPlan = {
   borderAffordances: boolean;
   /** Pipe each agent pane into its log file. */
   logging: boolean;
+  /**
+   * The session receipt `start` is still writing: each agent's guard holds
+   * its CLI until this file lists the agent's worktree (its AGENTS.md,
+   * hooks and marker are ready by then), so the panes can open meanwhile.
+   */
+  launchGate?: string;
 };
 
 /** Environment variables handed to every pane so a long-running tmux server started elsewhere still runs panes like this invocation. */
@@ -217,12 +223,22 @@ function paneDecor(
 }
 
 function agentCmd(
-  plan: { session: string; brokerUrl: string | null },
+  plan: {
+    session: string;
+    brokerUrl: string | null;
+    brokerToken?: string;
+    launchGate?: string;
+  },
   a: LaunchAgent,
 ): PaneCmd {
+  const env: Record<string, string> = {
+    ...baseEnv(plan),
+    GIT_PAW_AGENT_ID: a.agentId,
+  };
+  if (plan.launchGate) env.GIT_PAW_LAUNCH_GATE = plan.launchGate;
   return {
     cwd: a.worktreePath,
-    env: { ...baseEnv(plan), GIT_PAW_AGENT_ID: a.agentId },
+    env,
     argv: agentPaneArgv(a),
   };
 }

@@ -461,8 +461,6 @@ async function freshStart(
         config,
       })));
     trace("start: worktrees");
-    await setupAll(url);
-    trace("start: worktree setup");
     const receipt: Receipt = {
       session_name: session,
       repo_path: repo,
@@ -484,16 +482,22 @@ async function freshStart(
         }
         : {}),
     };
-    await writeReceipt(receipt);
-    // git-paw's own state in the repo never shows up in `git status`.
-    await ensureExcluded(repo, [
-      "/.git-paw/sessions/",
-      "/.git-paw/session.lock",
-    ])
-      .catch(() => {});
-    await syncDiscovery(receipt, { askTmux: false });
-    trace("start: receipt + discovery");
-    const built = await buildSession({
+    // The agents' files, then the receipt that lists them, while the panes
+    // open: each agent's guard holds its CLI until the receipt lists it.
+    const preparing = (async () => {
+      await setupAll(url);
+      trace("start: worktree setup");
+      await writeReceipt(receipt);
+      // git-paw's own state in the repo never shows up in `git status`.
+      await ensureExcluded(repo, [
+        "/.git-paw/sessions/",
+        "/.git-paw/session.lock",
+      ])
+        .catch(() => {});
+      await syncDiscovery(receipt, { askTmux: false });
+      trace("start: receipt + discovery");
+    })();
+    const building = buildSession({
       session,
       repo,
       brokerUrl: url,
@@ -510,7 +514,11 @@ async function freshStart(
       mouse: config.mouse,
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,
+      launchGate: receiptPath(session),
     }, async (taken) => {
+      // Before any agent pane exists: let the first setup finish, then
+      // redo it for the new URL.
+      await preparing;
       port = await chooseBrokerPort(config.broker.bind, 0, session);
       const moved = brokerUrlOf(config.broker.bind, port);
       eprintln(
@@ -531,6 +539,10 @@ async function freshStart(
         ),
       };
     }, dashboard);
+    const [prepared, builtR] = await Promise.allSettled([preparing, building]);
+    if (prepared.status === "rejected") throw prepared.reason;
+    if (builtR.status === "rejected") throw builtR.reason;
+    const built = builtR.value;
     url = built.brokerUrl ?? url;
     trace("start: tmux session built");
   } catch (e) {
