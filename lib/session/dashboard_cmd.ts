@@ -2,7 +2,8 @@
  * `__dashboard`: the pane-0 process. First it binds the broker's port given
  * by `start` (or else the one recorded in the receipt: the port every agent
  * pane was given) and says so in its `--ready-file`, before anything heavy
- * is loaded: `start` waits for that, not for the whole broker. Then it loads
+ * is loaded: `start` waits for that, not for the whole broker. Once the
+ * launching command has released the session lock (at most 5 s), it loads
  * the config and the session receipt, serves the session's broker on the
  * bound port (requests that came early were held), seeded with one watch
  * target per agent worktree the receipt lists (`start` launches pane 0
@@ -120,6 +121,12 @@ export async function runDashboardCommand(
     if (!early) return;
     trace("dashboard: port bound");
     await report({ status: "listening", pid: Deno.pid, port: early.port });
+    // The command that launched this pane (start, recovery) still holds the
+    // session lock while it makes the worktrees and opens the agent panes:
+    // let it finish before the broker loads, so the two do not compete for
+    // the CPU. Requests are held meanwhile.
+    await whileLocked(repo, LAUNCHER_WAIT_MS, controller.signal);
+    trace("dashboard: launcher done");
     await serveBroker({ ...opts, port, bind, token, early }, controller);
   } catch (e) {
     // Keep the pane open so the reason stays visible.
@@ -297,6 +304,27 @@ async function serveBroker(
     controller.abort();
     await adopting;
     await broker.close();
+  }
+}
+
+/** Longest wait for the launching command to release the session lock. */
+const LAUNCHER_WAIT_MS = 5_000;
+
+/** Wait (at most `maxMs`) while `<repo>/.git-paw/session.lock` exists. */
+async function whileLocked(
+  repo: string,
+  maxMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const lock = `${repo}/.git-paw/session.lock`; // lockPath() in lock.ts
+  const until = Date.now() + maxMs;
+  while (!signal.aborted && Date.now() < until) {
+    try {
+      await Deno.lstat(lock);
+    } catch {
+      return; // gone (or unreadable: do not wait on it)
+    }
+    await sleep(10, signal);
   }
 }
 

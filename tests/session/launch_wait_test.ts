@@ -155,3 +155,60 @@ Deno.test("pane 0 reports a free port as listening, with its own pid", async () 
   assert.equal(doc.port, port);
   assert.equal(typeof doc.pid, "number");
 });
+
+Deno.test("pane 0 holds requests while the launching command holds the session lock, and serves them after", async () => {
+  const dir = await Deno.makeTempDir();
+  const ready = join(dir, "ready.json");
+  const lock = join(dir, ".git-paw", "session.lock");
+  await Deno.mkdir(join(dir, ".git-paw"));
+  await Deno.writeTextFile(lock, "{}");
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      CONFIG,
+      MAIN,
+      "__dashboard",
+      "--session",
+      "paw-x",
+      "--repo",
+      dir,
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--ready-file",
+      ready,
+    ],
+    env: {
+      GIT_PAW_DASHBOARD_OUTSIDE_TMUX: "1",
+      XDG_DATA_HOME: join(dir, "data"),
+      XDG_CONFIG_HOME: join(dir, "config"),
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    assert.equal(await waitForDashboard(ready, 20_000), "ours");
+    const held = fetch(`http://127.0.0.1:${port}/status`);
+    let answered = false;
+    held.then(() => answered = true, () => {});
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(answered, false, "answered while the lock was held");
+    await Deno.remove(lock);
+    // No receipt in this world: the broker cannot start, and says so.
+    const res = await held;
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /no session receipt for 'paw-x'/);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
