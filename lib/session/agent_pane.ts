@@ -61,6 +61,53 @@ function write(s: string): void {
   Deno.stdout.writeSync(enc.encode(s));
 }
 
+/**
+ * With `GIT_PAW_BOOT_FILE` (set by `start` for a CLI that takes no prompt
+ * argument): type that text into this pane — the CLI's input — in one
+ * paste (newlines kept as typed, no Enter added), then remove the file.
+ */
+export async function typeBootPrompt(): Promise<void> {
+  const file = Deno.env.get("GIT_PAW_BOOT_FILE");
+  const pane = Deno.env.get("TMUX_PANE");
+  if (!file || !pane) return;
+  const buffer = `paw-boot:${pane}`;
+  try {
+    const out = await new Deno.Command("tmux", {
+      args: [
+        "load-buffer",
+        "-b",
+        buffer,
+        file,
+        ";",
+        "paste-buffer",
+        "-d",
+        "-s",
+        "\n",
+        "-b",
+        buffer,
+        "-t",
+        pane,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      eprintln(
+        `warning: could not type the boot prompt: ${
+          new TextDecoder().decode(out.stderr).trim()
+        }`,
+      );
+    }
+  } catch (e) {
+    eprintln(
+      `warning: could not type the boot prompt: ${(e as Error).message}`,
+    );
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
 /** Run the CLI, then guard the terminal; resolves to the exit code. */
 export async function runAgentPane(
   argv: string[],
@@ -89,12 +136,18 @@ export async function runAgentPane(
         stdout: "inherit",
         stderr: "inherit",
       }).spawn();
+      const typing = typeBootPrompt();
       const st = await child.status;
+      // Whatever was typed is pending input now: the guard discards it.
+      await typing;
       code = st.signal ? 128 + signalNumber(st.signal) : st.code;
     } catch (e) {
       eprintln(`error: cannot start ${opts.cli}: ${(e as Error).message}`);
     }
   }
+  // Never left behind, even when the CLI could not start.
+  const boot = Deno.env.get("GIT_PAW_BOOT_FILE");
+  if (boot) await Deno.remove(boot).catch(() => {});
   if (!Deno.stdin.isTerminal()) return code;
 
   const choice = await askAfterExit(opts, code);

@@ -230,12 +230,15 @@ function agentCmd(
     launchGate?: string;
   },
   a: LaunchAgent,
+  bootFile?: string,
 ): PaneCmd {
   const env: Record<string, string> = {
     ...baseEnv(plan),
     GIT_PAW_AGENT_ID: a.agentId,
   };
   if (plan.launchGate) env.GIT_PAW_LAUNCH_GATE = plan.launchGate;
+  // The guard types the prompt into its own pane once the CLI runs.
+  if (bootFile) env.GIT_PAW_BOOT_FILE = bootFile;
   return {
     cwd: a.worktreePath,
     env,
@@ -415,7 +418,7 @@ async function buildWithConfirmedBroker(
 /** Split one pane per agent off the session's dashboard pane, in one batch. */
 async function splitAgents(plan: LaunchPlan): Promise<string[]> {
   const target = `${sessionTarget(plan.session)}:`;
-  await using files = await prepareAgentFiles(plan, plan.agents);
+  const files = await prepareAgentFiles(plan, plan.agents);
   const cmds: string[][] = [];
   for (const a of plan.agents) {
     cmds.push(["select-layout", "-t", target, "tiled"]);
@@ -426,10 +429,10 @@ async function splitAgents(plan: LaunchPlan): Promise<string[]> {
       "-P",
       "-F",
       "#{pane_id}",
-      ...paneOpts(agentCmd(plan, a)),
+      ...paneOpts(agentCmd(plan, a, files.bootFile(a))),
     ]);
     cmds.push(...paneDecor(target, a.branch, a.branch, a.agentId));
-    cmds.push(...agentExtras(plan, a, target, files.bootFile(a)));
+    cmds.push(...agentExtras(plan, a, target));
   }
   cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
   if (plan.borderAffordances) cmds.push(...borderOptions(target));
@@ -448,7 +451,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   // One tmux invocation: each split makes the new pane the active one, so
   // `-t =<session>:` (the active pane) names it for its title and options.
   const target = `${sessionTarget(plan.session)}:`;
-  await using files = await prepareAgentFiles(plan, plan.agents);
+  const files = await prepareAgentFiles(plan, plan.agents);
   const panes: Array<
     PaneCmd & { title: string; role: string; id: string; agent?: LaunchAgent }
   > = [];
@@ -462,7 +465,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   }
   for (const a of plan.agents) {
     panes.push({
-      ...agentCmd(plan, a),
+      ...agentCmd(plan, a, files.bootFile(a)),
       title: a.branch,
       role: a.branch,
       id: a.agentId,
@@ -489,7 +492,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
     }
     cmds.push(...paneDecor(target, p.title, p.role, p.id));
     if (p.agent) {
-      cmds.push(...agentExtras(plan, p.agent, target, files.bootFile(p.agent)));
+      cmds.push(...agentExtras(plan, p.agent, target));
     }
   });
   cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
@@ -548,17 +551,23 @@ export function borderOptions(pane: string): string[][] {
   ];
 }
 
-/** What the agent-pane batch reads from disk; removed again on dispose. */
-type AgentFiles = AsyncDisposable & {
+/** Files the agent panes read when they start. */
+type AgentFiles = {
   /** File holding `agent`'s typed boot prompt, if it has one. */
   bootFile(agent: LaunchAgent): string | undefined;
 };
 
+/** Where typed boot prompts wait for their panes (owner-only). */
+export function bootPromptDir(session: string): string {
+  return join(brokerDataDir(session), "boot");
+}
+
 /**
- * Before an agent-pane batch: create the pane-log directories and write each
- * typed boot prompt to a file in an owner-only temp dir (tmux loads it with
- * `load-buffer`: a few bytes per agent in the batch instead of the whole
- * text, so eight agents still fit in one tmux call).
+ * Before agent panes open: create the pane-log directories and write each
+ * typed boot prompt to a file (mode 0600) in {@link bootPromptDir}. The
+ * pane's guard types it into its own pane once its CLI runs and then
+ * removes the file (`GIT_PAW_BOOT_FILE`, agent_pane.ts): `start` never
+ * waits for tmux to process the text.
  */
 async function prepareAgentFiles(
   plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
@@ -574,46 +583,32 @@ async function prepareAgentFiles(
   }
   const typed = agents.filter((a) => a.typePrompt);
   const files = new Map<LaunchAgent, string>();
-  let dir: string | null = null;
   if (typed.length > 0) {
-    dir = await Deno.makeTempDir({ prefix: "git-paw-boot-" });
-    await Promise.all(typed.map(async (a, i) => {
-      const file = join(dir!, `${i}.txt`);
+    const dir = bootPromptDir(plan.session);
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Promise.all(typed.map(async (a) => {
+      const file = join(dir, `${a.agentId}-${crypto.randomUUID()}.txt`);
       await Deno.writeTextFile(file, a.typePrompt!, { mode: 0o600 });
       files.set(a, file);
     }));
   }
-  return {
-    bootFile: (a) => files.get(a),
-    async [Symbol.asyncDispose]() {
-      if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  return { bootFile: (a) => files.get(a) };
 }
 
 /**
  * The tmux commands that follow an agent pane's creation in the same batch:
- * its output piped into its log file, its boot prompt typed (no Enter).
- * `pane` is the pane's target (the session's active pane right after a
- * split); `bootFile` holds the prompt ({@link prepareAgentFiles}).
+ * its output piped into its log file. `pane` is the pane's target (the
+ * session's active pane right after a split).
  */
 function agentExtras(
   plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
   agent: LaunchAgent,
   pane: string,
-  bootFile: string | undefined,
 ): string[][] {
   const cmds: string[][] = [];
   if (plan.logging) {
     const log = paneLogPath(plan.repo, plan.session, agent.branch);
     cmds.push(["pipe-pane", "-o", "-t", pane, pipePaneCommand(log)]);
-  }
-  if (agent.typePrompt && bootFile) {
-    // The same bytes `send-keys -l` would type (newlines stay newlines),
-    // in one write; `-d` drops the buffer again.
-    const buffer = `paw-boot:${plan.session}:${agent.agentId}`;
-    cmds.push(["load-buffer", "-b", buffer, bootFile]);
-    cmds.push(["paste-buffer", "-d", "-s", "\n", "-b", buffer, "-t", pane]);
   }
   return cmds;
 }
@@ -635,6 +630,7 @@ export async function addAgentPane(
     );
   }
   const hasDashboard = before.some((p) => p.role === "dashboard");
+  const files = await prepareAgentFiles(plan, [agent]);
   const [id] = await tmuxBatch([
     ["select-layout", "-t", last.id, "tiled"],
     [
@@ -644,13 +640,12 @@ export async function addAgentPane(
       "-P",
       "-F",
       "#{pane_id}",
-      ...paneOpts(agentCmd(plan, agent)),
+      ...paneOpts(agentCmd(plan, agent, files.bootFile(agent))),
     ],
   ]);
-  await using files = await prepareAgentFiles(plan, [agent]);
   await tmuxBatch([
     ...paneDecor(id!, agent.branch, agent.branch, agent.agentId),
-    ...agentExtras(plan, agent, id!, files.bootFile(agent)),
+    ...agentExtras(plan, agent, id!),
     ["select-layout", "-t", id!, hasDashboard ? "main-horizontal" : "tiled"],
   ]);
   const after = await listPanes(plan.session);

@@ -1,7 +1,7 @@
 /**
  * A CLI without a first-prompt argument gets its boot block typed into its
  * pane (SPEC §4.4, bare mode): every byte arrives as rendered, newlines as
- * newlines, and nothing of the delivery (tmux buffers, temp files) is left
+ * newlines, and nothing of the delivery (tmux buffers, prompt files) is left
  * behind.
  */
 import assert from "node:assert/strict";
@@ -11,9 +11,6 @@ import { exists, makeWorld, statusJson, waitFor } from "./e2e_helpers.ts";
 
 Deno.test("git paw start types the boot block into a CLI that takes no prompt argument, byte for byte", async () => {
   await using w = await makeWorld({ project: "typed" });
-  const tmp = join(w.root, "tmp");
-  await Deno.mkdir(tmp);
-  w.env.TMPDIR = tmp;
   // The "CLI" copies what reaches its terminal, line by line, into a file.
   await w.writeConfig(
     `[clis.reader]\ncommand = "sh -c 'stty -echo; cat > received.txt'"\n`,
@@ -43,5 +40,10 @@ Deno.test("git paw start types the boot block into a CLI that takes no prompt ar
   }
   const buffers = await w.tmux(["list-buffers", "-F", "#{buffer_name}"]);
   assert.equal(buffers.stdout.trim(), "", "paste buffers left in tmux");
-  assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+  // Each pane removed its prompt file once it had typed it.
+  const boot = join(w.root, "data", "git-paw", "sessions", "paw-typed", "boot");
+  await waitFor(
+    "prompt files removed",
+    () => [...Deno.readDirSync(boot)].length === 0,
+  );
 });
