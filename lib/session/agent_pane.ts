@@ -35,8 +35,8 @@ export type AgentPaneOptions = {
 export async function waitForLaunchGate(
   cwd: string,
   timeoutMs = 60_000,
+  gate: string | undefined = Deno.env.get("GIT_PAW_LAUNCH_GATE"),
 ): Promise<"open" | "none" | "gave-up"> {
-  const gate = Deno.env.get("GIT_PAW_LAUNCH_GATE");
   if (!gate) return "none";
   const started = Date.now();
   for (;;) {
@@ -66,8 +66,9 @@ function write(s: string): void {
  * argument): type that text into this pane — the CLI's input — in one
  * paste (newlines kept as typed, no Enter added), then remove the file.
  */
-export async function typeBootPrompt(): Promise<void> {
-  const file = Deno.env.get("GIT_PAW_BOOT_FILE");
+export async function typeBootPrompt(
+  file: string | undefined = Deno.env.get("GIT_PAW_BOOT_FILE"),
+): Promise<void> {
   const pane = Deno.env.get("TMUX_PANE");
   if (!file || !pane) return;
   const buffer = `paw-boot:${pane}`;
@@ -108,6 +109,12 @@ export async function typeBootPrompt(): Promise<void> {
   }
 }
 
+function takeEnv(name: string): string | undefined {
+  const v = Deno.env.get(name);
+  if (v !== undefined) Deno.env.delete(name);
+  return v || undefined;
+}
+
 /** Run the CLI, then guard the terminal; resolves to the exit code. */
 export async function runAgentPane(
   argv: string[],
@@ -121,9 +128,13 @@ export async function runAgentPane(
     } catch { /* unsupported platform */ }
   }
   let code = 127;
+  // For the guard only: the CLI does not inherit them.
+  const gate = takeEnv("GIT_PAW_LAUNCH_GATE");
+  const boot = takeEnv("GIT_PAW_BOOT_FILE");
   trace(`agent pane: gate ${await waitForLaunchGate(
     opts.cwd,
     opts.gateTimeoutMs,
+    gate,
   )}`);
   if (argv.length === 0) {
     eprintln("error: no CLI given to run");
@@ -136,7 +147,7 @@ export async function runAgentPane(
         stdout: "inherit",
         stderr: "inherit",
       }).spawn();
-      const typing = typeBootPrompt();
+      const typing = boot ? typeBootPrompt(boot) : Promise.resolve();
       const st = await child.status;
       // Whatever was typed is pending input now: the guard discards it.
       await typing;
@@ -146,7 +157,6 @@ export async function runAgentPane(
     }
   }
   // Never left behind, even when the CLI could not start.
-  const boot = Deno.env.get("GIT_PAW_BOOT_FILE");
   if (boot) await Deno.remove(boot).catch(() => {});
   if (!Deno.stdin.isTerminal()) return code;
 

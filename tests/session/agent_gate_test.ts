@@ -30,8 +30,9 @@ Deno.test("an agent pane starts its CLI only once the launch gate lists its work
         "--cwd",
         wt,
         "--",
-        "touch",
-        join(wt, "started"),
+        "sh",
+        "-c",
+        `env > ${join(wt, "started")}`,
       ],
       env: { GIT_PAW_LAUNCH_GATE: gate },
       stdin: "null",
@@ -50,7 +51,9 @@ Deno.test("an agent pane starts its CLI only once the launch gate lists its work
     );
     const out = await child.output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.ok(Deno.statSync(join(wt, "started")).isFile);
+    // The CLI runs without the guard's own variables.
+    const env = await Deno.readTextFile(join(wt, "started"));
+    assert.ok(!env.includes("GIT_PAW_LAUNCH_GATE"), env);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
