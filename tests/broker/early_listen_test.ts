@@ -48,7 +48,7 @@ Deno.test("listenEarly(): a throwing handler gets the onError answer; fail() ans
   }
 });
 
-Deno.test("listenEarly() throws AddrInUse for a held port", async () => {
+Deno.test("listenEarly() throws AddrInUse for a held port", () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     assert.throws(

@@ -12,6 +12,7 @@ import {
 } from "../../lib/dashboard/replay.ts";
 import { replayCommand } from "../../lib/dashboard/replay_cmd.ts";
 import { AppError } from "../../lib/core/errors.ts";
+import { pawCommand } from "../_helpers/paw_command.ts";
 
 const ESC = "\x1b";
 /** A realistic TUI log: colours, cursor moves, titles, charset switch, CRLF. */
@@ -257,8 +258,6 @@ Deno.test("replayCommand() refuses contradictory flags", async () => {
 
 // ---- end to end: the real CLI in a real git repo ----
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const GIT_ENV = {
   GIT_AUTHOR_NAME: "t",
   GIT_AUTHOR_EMAIL: "t@example.invalid",
@@ -272,8 +271,7 @@ async function run(
   args: string[],
   env: Record<string, string> = {},
 ) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
+  const out = await pawCommand(args, {
     cwd,
     env: { ...GIT_ENV, ...env },
     stdout: "piped",
@@ -383,17 +381,7 @@ Deno.test("git paw replay stops quietly when its reader goes away (| head)", asy
     await Deno.mkdir(repo);
     await git(repo, "init", "-q", "-b", "main");
     await makeLogs(repo, { s: { "feat--a.log": LADEN.repeat(20_000) } });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        "--config",
-        CONFIG,
-        MAIN,
-        "replay",
-        "feat/a",
-      ],
+    const child = pawCommand(["replay", "feat/a"], {
       cwd: repo,
       env: GIT_ENV,
       stdout: "piped",

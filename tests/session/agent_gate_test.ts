@@ -5,9 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitForLaunchGate } from "../../lib/session/agent_pane.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+import { pawCommand } from "../_helpers/paw_command.ts";
 
 Deno.test("an agent pane starts its CLI only once the launch gate lists its worktree", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir());
@@ -16,14 +14,8 @@ Deno.test("an agent pane starts its CLI only once the launch gate lists its work
     await Deno.mkdir(wt);
     const gate = join(dir, "receipt.json");
     await Deno.writeTextFile(gate, JSON.stringify({ worktrees: [] }));
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        "--config",
-        CONFIG,
-        MAIN,
+    const child = pawCommand(
+      [
         "__agent-pane",
         "--cli",
         "toucher",
@@ -34,11 +26,13 @@ Deno.test("an agent pane starts its CLI only once the launch gate lists its work
         "-c",
         `env > ${join(wt, "started")}`,
       ],
-      env: { GIT_PAW_LAUNCH_GATE: gate },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+      {
+        env: { GIT_PAW_LAUNCH_GATE: gate },
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      },
+    ).spawn();
     await new Promise((r) => setTimeout(r, 700));
     assert.throws(
       () => Deno.statSync(join(wt, "started")),

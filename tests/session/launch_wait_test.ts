@@ -6,9 +6,37 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitForDashboard } from "../../lib/session/launch.ts";
+import { pawCommand } from "../_helpers/paw_command.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+/** `__dashboard` outside tmux for session paw-x of `dir`, on `port`. */
+function spawnDashboard(
+  dir: string,
+  port: number,
+  ready: string,
+): Deno.ChildProcess {
+  return pawCommand([
+    "__dashboard",
+    "--session",
+    "paw-x",
+    "--repo",
+    dir,
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--ready-file",
+    ready,
+  ], {
+    env: {
+      GIT_PAW_DASHBOARD_OUTSIDE_TMUX: "1",
+      XDG_DATA_HOME: join(dir, "data"),
+      XDG_CONFIG_HOME: join(dir, "config"),
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
 
 Deno.test("waitForDashboard() reads pane 0's report once it appears, then removes the file", async () => {
   const dir = await Deno.makeTempDir();
@@ -56,35 +84,7 @@ Deno.test("waitForDashboard() reads pane 0's report once it appears, then remove
 async function dashboardReport(port: number): Promise<Record<string, unknown>> {
   const dir = await Deno.makeTempDir();
   const ready = join(dir, "ready.json");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      CONFIG,
-      MAIN,
-      "__dashboard",
-      "--session",
-      "paw-x",
-      "--repo",
-      dir,
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--ready-file",
-      ready,
-    ],
-    env: {
-      GIT_PAW_DASHBOARD_OUTSIDE_TMUX: "1",
-      XDG_DATA_HOME: join(dir, "data"),
-      XDG_CONFIG_HOME: join(dir, "config"),
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnDashboard(dir, port, ready);
   try {
     const started = Date.now();
     for (;;) {
@@ -165,35 +165,7 @@ Deno.test("pane 0 holds requests while the launching command holds the session l
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      CONFIG,
-      MAIN,
-      "__dashboard",
-      "--session",
-      "paw-x",
-      "--repo",
-      dir,
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--ready-file",
-      ready,
-    ],
-    env: {
-      GIT_PAW_DASHBOARD_OUTSIDE_TMUX: "1",
-      XDG_DATA_HOME: join(dir, "data"),
-      XDG_CONFIG_HOME: join(dir, "config"),
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnDashboard(dir, port, ready);
   try {
     assert.equal(await waitForDashboard(ready, 20_000), "ours");
     const held = fetch(`http://127.0.0.1:${port}/status`);
