@@ -266,12 +266,13 @@ export type DashboardLaunch = { pane: string; readyFile: string };
  * dashboard process itself bound the port (a bind is proof no one else
  * holds it; the broker answers on it moments later and holds early
  * requests), "taken" when another session or program holds the port,
- * "timeout" when no report came (pane 0 failed to start; it shows why).
+ * "failed" when it could not listen for another reason, "timeout" when no
+ * report came (pane 0 failed to start). The pane shows why.
  */
 export async function waitForDashboard(
   readyFile: string,
   timeoutMs = BROKER_CONFIRM_MS,
-): Promise<"ours" | "taken" | "timeout"> {
+): Promise<"ours" | "taken" | "failed" | "timeout"> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     let text: string | null = null;
@@ -288,6 +289,7 @@ export async function waitForDashboard(
       } catch { /* garbled: treat as no report */ }
       if (status === "listening") return "ours";
       if (status === "taken") return "taken";
+      if (status === "failed") return "failed";
       return "timeout";
     }
     // A missing file costs a syscall: poll tightly while pane 0 boots
@@ -382,6 +384,12 @@ async function buildWithConfirmedBroker(
     const r = await waitForDashboard(readyFile);
     trace(`launch: broker port ${r}`);
     if (r === "ours") break;
+    if (r === "failed") {
+      throw new AppError(
+        `Broker error: the dashboard pane could not listen on ${url}; check [broker] bind and port in .git-paw/config.toml`,
+        "broker_bind_failed",
+      );
+    }
     if (r === "timeout") {
       eprintln(
         `warning: the dashboard pane did not start the broker at ${url} for session '${plan.session}' within ${

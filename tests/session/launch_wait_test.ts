@@ -69,7 +69,7 @@ Deno.test("waitForDashboard() reads pane 0's report once it appears, then remove
       file,
       JSON.stringify({ status: "failed", pid: 1, detail: "x" }),
     );
-    assert.equal(await waitForDashboard(file, 5_000), "timeout");
+    assert.equal(await waitForDashboard(file, 5_000), "failed");
     // Nothing ever comes.
     assert.equal(
       await waitForDashboard(join(dir, "none.json"), 200),
