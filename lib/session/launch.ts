@@ -566,7 +566,7 @@ type AgentFiles = {
 };
 
 /** Where typed boot prompts wait for their panes (owner-only). */
-export function bootPromptDir(session: string): string {
+function bootPromptDir(session: string): string {
   return join(brokerDataDir(session), "boot");
 }
 

@@ -410,7 +410,6 @@ async function freshStart(
         trace("start: dashboard launched");
       })
       : Promise.resolve();
-    // Settled before any rollback, so the rollback sees the session.
     const creating = createWorktrees(
       repo,
       planned.map((p) => ({
@@ -434,6 +433,7 @@ async function freshStart(
         },
       },
     );
+    // Both settled before any rollback, so the rollback sees pane 0 too.
     const [made, launched] = await Promise.allSettled([creating, launching]);
     if (made.status === "fulfilled") created = made.value;
     if (made.status === "rejected") throw made.reason;
