@@ -114,7 +114,7 @@ Deno.test("pane 0 reports a port held by a foreign HTTP server as taken, at once
     assert.equal(doc.status, "taken");
     assert.equal(doc.holder, "foreign");
     // Not after the 3 s bind deadline: start can move on right away.
-    assert.ok(Date.now() - t0 < 2_500, `took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 2_900, `took ${Date.now() - t0} ms`);
   } finally {
     await server.shutdown();
   }
