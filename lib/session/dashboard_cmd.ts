@@ -310,21 +310,32 @@ async function serveBroker(
 /** Longest wait for the launching command to release the session lock. */
 const LAUNCHER_WAIT_MS = 5_000;
 
-/** Wait (at most `maxMs`) while `<repo>/.git-paw/session.lock` exists. */
+/**
+ * Wait (at most `maxMs`) while the holder of `<repo>/.git-paw/session.lock`
+ * found at the first look still holds it: the command that launched this
+ * pane. A command that takes the lock after it (`git paw add` right after
+ * `start`) is not waited for: it may need the broker.
+ */
 async function whileLocked(
   repo: string,
   maxMs: number,
   signal: AbortSignal,
 ): Promise<void> {
   const lock = `${repo}/.git-paw/session.lock`; // lockPath() in lock.ts
+  const holder = async (): Promise<unknown> => {
+    try {
+      return (JSON.parse(await Deno.readTextFile(lock)) as { pid?: unknown })
+        .pid ?? null;
+    } catch {
+      return null; // gone, being written, or unreadable
+    }
+  };
+  const first = await holder();
+  if (first === null) return;
   const until = Date.now() + maxMs;
   while (!signal.aborted && Date.now() < until) {
-    try {
-      await Deno.lstat(lock);
-    } catch {
-      return; // gone (or unreadable: do not wait on it)
-    }
     await sleep(10, signal);
+    if (await holder() !== first) return;
   }
 }
 

@@ -156,12 +156,14 @@ Deno.test("pane 0 reports a free port as listening, with its own pid", async () 
   assert.equal(typeof doc.pid, "number");
 });
 
-Deno.test("pane 0 holds requests while the launching command holds the session lock, and serves them after", async () => {
+Deno.test("pane 0 holds requests while the launching command holds the session lock, not for the next holder", async () => {
   const dir = await Deno.makeTempDir();
   const ready = join(dir, "ready.json");
   const lock = join(dir, ".git-paw", "session.lock");
   await Deno.mkdir(join(dir, ".git-paw"));
-  await Deno.writeTextFile(lock, "{}");
+  const lockOf = (pid: number) =>
+    JSON.stringify({ pid, hostname: "h", started_at: "2026-01-01T00:00:00Z" });
+  await Deno.writeTextFile(lock, lockOf(111));
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -173,7 +175,9 @@ Deno.test("pane 0 holds requests while the launching command holds the session l
     held.then(() => answered = true, () => {});
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(answered, false, "answered while the lock was held");
-    await Deno.remove(lock);
+    // Another command takes the lock (e.g. `git paw add` right after
+    // start): it may need the broker, so pane 0 stops waiting.
+    await Deno.writeTextFile(lock, lockOf(222));
     // No receipt in this world: the broker cannot start, and says so.
     const res = await held;
     assert.equal(res.status, 503);
