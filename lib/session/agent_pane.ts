@@ -78,7 +78,8 @@ export async function typeBootPrompt(
         "load-buffer",
         "-b",
         buffer,
-        file,
+        // tmux expands formats in this path (`#(…)` would run a command).
+        file.replaceAll("#", "##"),
         ";",
         "paste-buffer",
         "-d",

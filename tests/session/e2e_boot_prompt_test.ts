@@ -47,3 +47,26 @@ Deno.test("git paw start types the boot block into a CLI that takes no prompt ar
     () => [...Deno.readDirSync(boot)].length === 0,
   );
 });
+
+Deno.test("the typed boot block reaches its pane when the data dir has tmux format characters in its path", async () => {
+  await using w = await makeWorld({ project: "typed" });
+  // Unescaped, tmux would read "#{pane_id}" as the pane's id and find no file.
+  w.env.XDG_DATA_HOME = join(w.root, "data#{pane_id}");
+  await w.writeConfig(
+    `[clis.reader]\ncommand = "sh -c 'stty -echo; cat > received.txt'"\n`,
+  );
+  const r = await w.paw(["start", "--cli", "reader", "--branches", "feat/a"]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = await statusJson(w);
+  const expected = renderBootBlock({
+    agentId: "feat-a",
+    brokerUrl: s.broker_url!,
+  });
+  const file = join(s.worktrees![0]!.worktree_path, "received.txt");
+  const got = await waitFor("the boot block", async () => {
+    if (!exists(file)) return null;
+    const text = await Deno.readTextFile(file);
+    return text.length >= expected.length ? text : null;
+  });
+  assert.equal(got, expected);
+});
