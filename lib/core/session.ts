@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { brokerUrlOf } from "./broker_url.ts";
 
 /** Lifecycle state recorded in a receipt. */
 export const ReceiptStatus = z.enum(["active", "paused", "stopped"]);
@@ -164,10 +165,7 @@ export function tmuxEscape(text: string): string {
   return text.replaceAll("#", "##");
 }
 
-/** `http://<bind>:<port>` (IPv6 binds bracketed). */
-export function brokerUrlOf(bind: string, port: number): string {
-  return `http://${bind.includes(":") ? `[${bind}]` : bind}:${port}`;
-}
+export { brokerUrlOf };
 
 /** The `status --json` document (SPEC §13 plus `broker_url`). */
 export type StatusJson = {

@@ -22,6 +22,7 @@ import type { Broker, WatchTarget } from "../broker/api.ts";
 import { type EarlyServer, listenEarly } from "../broker/early_listen.ts";
 import { probeBroker, type ProbeResult } from "../broker/probe.ts";
 import { trace } from "../trace.ts";
+import { brokerUrlOf } from "../core/broker_url.ts";
 
 /** Options of `__dashboard`. */
 export type DashboardCommandOptions = {
@@ -46,11 +47,6 @@ export type DashboardReady =
   | { status: "listening"; pid: number; port: number }
   | { status: "taken"; pid: number; holder: ProbeResult; detail: string }
   | { status: "failed"; pid: number; detail: string };
-
-function urlOf(bind: string, port: number): string {
-  const b = bind.replace(/^\[|\]$/g, "");
-  return `http://${b.includes(":") ? `[${b}]` : b}:${port}`;
-}
 
 async function writeReady(file: string, doc: DashboardReady): Promise<void> {
   // Written whole, then renamed: `start` never reads half a file.
@@ -105,7 +101,7 @@ export async function runDashboardCommand(
       }
     }
     const token = Deno.env.get("GIT_PAW_BROKER_TOKEN") || undefined;
-    const url = urlOf(bind, port);
+    const url = brokerUrlOf(bind, port);
     // The port first, before the broker's modules load: `start` waits for
     // this and nothing else.
     early = await bindPort({

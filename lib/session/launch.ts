@@ -423,121 +423,84 @@ async function buildWithConfirmedBroker(
   return { dashboardPane: dash.pane, agentPanes: ids, brokerUrl: url };
 }
 
-/** Split one pane per agent off the session's dashboard pane, in one batch. */
-async function splitAgents(plan: LaunchPlan): Promise<string[]> {
-  const target = `${sessionTarget(plan.session)}:`;
-  const files = await prepareAgentFiles(plan, plan.agents);
-  const cmds: string[][] = [];
-  for (const a of plan.agents) {
-    cmds.push(["select-layout", "-t", target, "tiled"]);
-    cmds.push([
-      "split-window",
-      "-t",
-      target,
-      "-P",
-      "-F",
-      "#{pane_id}",
-      ...paneOpts(agentCmd(plan, a, files.bootFile(a))),
-    ]);
-    cmds.push(...paneDecor(target, a.branch, a.branch, a.agentId));
-    cmds.push(...agentExtras(plan, a, target));
-  }
-  cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
+/** Make room, then split a new pane running `p` off the session's active pane. */
+function splitCmds(target: string, p: PaneCmd): string[][] {
+  return [
+    ["select-layout", "-t", target, "tiled"],
+    ["split-window", "-t", target, "-P", "-F", "#{pane_id}", ...paneOpts(p)],
+  ];
+}
+
+/**
+ * After the panes: mouse, border affordances and the final `layout`, all
+ * window-scoped.
+ */
+function finishCmds(
+  plan: Pick<LaunchPlan, "mouse" | "borderAffordances">,
+  target: string,
+  layout: string,
+): string[][] {
+  const cmds = [[
+    "set-option",
+    "-t",
+    target,
+    "mouse",
+    plan.mouse ? "on" : "off",
+  ]];
   if (plan.borderAffordances) cmds.push(...borderOptions(target));
-  cmds.push(["select-layout", "-t", target, "main-horizontal"]);
-  const ids = await tmuxBatch(cmds);
-  if (ids.length !== plan.agents.length) {
+  cmds.push(["select-layout", "-t", target, layout]);
+  return cmds;
+}
+
+/** tmux's pane ids of one batch, checked against the panes it made. */
+function expectPanes(ids: string[], count: number): string[] {
+  if (ids.length !== count) {
     throw new AppError(
-      `Tmux error: expected ${plan.agents.length} panes, tmux reported ${ids.length}`,
+      `Tmux error: expected ${count} panes, tmux reported ${ids.length}`,
       "tmux",
     );
   }
   return ids;
 }
 
-async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
-  // One tmux invocation: each split makes the new pane the active one, so
-  // `-t =<session>:` (the active pane) names it for its title and options.
+/** Split one pane per agent off the session's dashboard pane, in one batch. */
+async function splitAgents(plan: LaunchPlan): Promise<string[]> {
   const target = `${sessionTarget(plan.session)}:`;
   const files = await prepareAgentFiles(plan, plan.agents);
-  const panes: Array<
-    PaneCmd & { title: string; role: string; id: string; agent?: LaunchAgent }
-  > = [];
-  if (plan.brokerUrl) {
-    panes.push({
-      ...dashboardCmd(plan, plan.brokerUrl),
-      title: "dashboard",
-      role: "dashboard",
-      id: "",
-    });
-  }
-  for (const a of plan.agents) {
-    panes.push({
-      ...agentCmd(plan, a, files.bootFile(a)),
-      title: a.branch,
-      role: a.branch,
-      id: a.agentId,
-      agent: a,
-    });
-  }
-  if (panes.length === 0) throw new Error("internal: no panes to launch");
-
   const cmds: string[][] = [];
-  panes.forEach((p, i) => {
-    if (i === 0) {
-      cmds.push(newSessionCmd(plan.session, p));
-    } else {
-      cmds.push(["select-layout", "-t", target, "tiled"]);
-      cmds.push([
-        "split-window",
-        "-t",
-        target,
-        "-P",
-        "-F",
-        "#{pane_id}",
-        ...paneOpts(p),
-      ]);
-    }
-    cmds.push(...paneDecor(target, p.title, p.role, p.id));
-    if (p.agent) {
-      cmds.push(...agentExtras(plan, p.agent, target));
-    }
-  });
-  cmds.push(["set-option", "-t", target, "mouse", plan.mouse ? "on" : "off"]);
-  cmds.push([
-    "set-environment",
-    "-t",
-    sessionTarget(plan.session),
-    "GIT_PAW_REPO",
-    plan.repo,
-  ]);
-  if (plan.brokerUrl) {
-    cmds.push([
-      "set-environment",
-      "-t",
-      sessionTarget(plan.session),
-      "GIT_PAW_BROKER_URL",
-      plan.brokerUrl,
-    ]);
+  for (const a of plan.agents) {
+    cmds.push(...splitCmds(target, agentCmd(plan, a, files.bootFile(a))));
+    cmds.push(...agentPaneCmds(plan, a, target));
   }
-  if (plan.borderAffordances) cmds.push(...borderOptions(target));
-  cmds.push([
-    "select-layout",
-    "-t",
-    target,
-    plan.brokerUrl ? "main-horizontal" : "tiled",
-  ]);
+  cmds.push(...finishCmds(plan, target, "main-horizontal"));
+  return expectPanes(await tmuxBatch(cmds), plan.agents.length);
+}
+
+/** A session without a broker: the agent panes only, in one tmux call. */
+async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
+  // Each split makes the new pane the active one, so `-t =<session>:` (the
+  // active pane) names it for its title and options.
+  const sess = sessionTarget(plan.session);
+  const target = `${sess}:`;
+  if (plan.agents.length === 0) {
+    throw new Error("internal: no panes to launch");
+  }
+  const files = await prepareAgentFiles(plan, plan.agents);
+  const cmds: string[][] = [];
+  plan.agents.forEach((a, i) => {
+    const p = agentCmd(plan, a, files.bootFile(a));
+    if (i === 0) cmds.push(newSessionCmd(plan.session, p));
+    else cmds.push(...splitCmds(target, p));
+    cmds.push(...agentPaneCmds(plan, a, target));
+  });
+  cmds.push(["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo]);
+  cmds.push(...finishCmds(plan, target, "tiled"));
   try {
     const ids = await tmuxBatch(cmds);
-    if (ids.length !== panes.length) {
-      throw new AppError(
-        `Tmux error: expected ${panes.length} panes, tmux reported ${ids.length}`,
-        "tmux",
-      );
-    }
-    const dashboardPane = plan.brokerUrl ? ids[0]! : null;
-    const agentPanes = plan.brokerUrl ? ids.slice(1) : ids;
-    return { dashboardPane, agentPanes };
+    return {
+      dashboardPane: null,
+      agentPanes: expectPanes(ids, plan.agents.length),
+    };
   } catch (e) {
     await killSession(plan.session).catch(() => {});
     throw e;
@@ -605,15 +568,15 @@ async function prepareAgentFiles(
 
 /**
  * The tmux commands that follow an agent pane's creation in the same batch:
- * its output piped into its log file. `pane` is the pane's target (the
- * session's active pane right after a split).
+ * its title and role options, its output piped into its log file. `pane` is
+ * the pane's target (the session's active pane right after a split).
  */
-function agentExtras(
+function agentPaneCmds(
   plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
   agent: LaunchAgent,
   pane: string,
 ): string[][] {
-  const cmds: string[][] = [];
+  const cmds = paneDecor(pane, agent.branch, agent.branch, agent.agentId);
   if (plan.logging) {
     const log = paneLogPath(plan.repo, plan.session, agent.branch);
     cmds.push(["pipe-pane", "-o", "-t", pane, pipePaneCommand(log)]);
@@ -639,21 +602,11 @@ export async function addAgentPane(
   }
   const hasDashboard = before.some((p) => p.role === "dashboard");
   const files = await prepareAgentFiles(plan, [agent]);
-  const [id] = await tmuxBatch([
-    ["select-layout", "-t", last.id, "tiled"],
-    [
-      "split-window",
-      "-t",
-      last.id,
-      "-P",
-      "-F",
-      "#{pane_id}",
-      ...paneOpts(agentCmd(plan, agent, files.bootFile(agent))),
-    ],
-  ]);
+  const [id] = await tmuxBatch(
+    splitCmds(last.id, agentCmd(plan, agent, files.bootFile(agent))),
+  );
   await tmuxBatch([
-    ...paneDecor(id!, agent.branch, agent.branch, agent.agentId),
-    ...agentExtras(plan, agent, id!),
+    ...agentPaneCmds(plan, agent, id!),
     ["select-layout", "-t", id!, hasDashboard ? "main-horizontal" : "tiled"],
   ]);
   const after = await listPanes(plan.session);
