@@ -11,13 +11,25 @@ export const CONFIG = fileURLToPath(
   new URL("../../deno.json", import.meta.url),
 );
 
+/** The arguments after the deno binary that run git-paw with `args`. */
+export function pawArgs(args: string[]): string[] {
+  return ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args];
+}
+
+/** The whole argv, deno binary first. */
+export function pawArgv(args: string[]): string[] {
+  return [Deno.execPath(), ...pawArgs(args)];
+}
+
+/** `argv` as one line for `sh -c` (or a shell in a tmux pane), each word single-quoted. */
+export function shellLine(argv: string[]): string {
+  return argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
 /** A `Deno.Command` that runs git-paw with `args`. */
 export function pawCommand(
   args: string[],
   opts: Omit<Deno.CommandOptions, "args"> = {},
 ): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    ...opts,
-    args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
-  });
+  return new Deno.Command(Deno.execPath(), { ...opts, args: pawArgs(args) });
 }

@@ -4,9 +4,8 @@ import { startBroker } from "../../lib/broker/server.ts";
 import type { Broker, LogEntry } from "../../lib/broker/api.ts";
 import { createWorktree, worktreePath } from "../../lib/adapters/git.ts";
 import { makeRepo, sh } from "./git_fixture.ts";
+import { pawArgs } from "../_helpers/paw_command.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const FAKE_AGENT =
   new URL("../../fixtures/fake_agent.sh", import.meta.url).pathname;
 const enc = new TextEncoder();
@@ -91,16 +90,7 @@ Deno.test("__demo-agent publishes, edits, commits and answers its inbox through 
   try {
     const child = spawn(
       Deno.execPath(),
-      [
-        "run",
-        "-A",
-        "--quiet",
-        "--config",
-        CONFIG,
-        MAIN,
-        "__demo-agent",
-        "## BOOT INSTRUCTIONS\nline 2",
-      ],
+      pawArgs(["__demo-agent", "## BOOT INSTRUCTIONS\nline 2"]),
       path,
       { GIT_PAW_AGENT_ID: "demo-a", GIT_PAW_BROKER_URL: broker.url },
     );
@@ -209,7 +199,7 @@ Deno.test("__demo-agent works with the broker off and exits on end of input", as
   };
   const child = spawn(
     Deno.execPath(),
-    ["run", "-A", "--quiet", "--config", CONFIG, MAIN, "__demo-agent"],
+    pawArgs(["__demo-agent"]),
     path,
     env,
   );
@@ -227,7 +217,7 @@ Deno.test("__demo-agent outside a git worktree fails and writes nothing", async 
   await Deno.mkdir(outside);
   const child = spawn(
     Deno.execPath(),
-    ["run", "-A", "--quiet", "--config", CONFIG, MAIN, "__demo-agent"],
+    pawArgs(["__demo-agent"]),
     outside,
     {
       GIT_CEILING_DIRECTORIES: r.path,

@@ -7,11 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { pawArgs } from "../_helpers/paw_command.ts";
 
 const dec = new TextDecoder();
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
 /** Identity for commits (tests must not need a global git identity). */
 export const IDENTITY: Record<string, string> = {
@@ -139,7 +137,7 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
     paw: (args, cwd) =>
       exec(
         Deno.execPath(),
-        ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
+        pawArgs(args),
         cwd ?? repo,
         env,
       ),

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   exists,
   makeWorld,
@@ -13,23 +12,11 @@ import {
   waitFor,
   type World,
 } from "./e2e_helpers.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+import { pawArgv, shellLine } from "../_helpers/paw_command.ts";
 
 /** `git paw <args>` on a pty; returns a handle to type and read. */
 function onPty(w: World, args: string[]) {
-  const cmd = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    "--config",
-    CONFIG,
-    MAIN,
-    ...args,
-  ]
-    .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  const cmd = shellLine(pawArgv(args));
   const child = new Deno.Command("script", {
     args: ["-qefc", cmd, "/dev/null"],
     cwd: w.repo,
@@ -56,10 +43,23 @@ function onPty(w: World, args: string[]) {
       await errs;
       return st.code;
     },
-    kill() {
+    /** The client `start` attached shows up in tmux. */
+    attached: () =>
+      waitFor(
+        "client attached",
+        async () => (await clients(w)) === 1,
+        60_000,
+      ),
+    /** Detach that client; `start` then exits: its exit code. */
+    async detach() {
+      await w.tmux(["detach-client", "-s", "=paw-proj"]);
+      return await this.finish();
+    },
+    async [Symbol.asyncDispose]() {
       try {
         child.kill("SIGKILL");
       } catch { /* gone */ }
+      await this.finish().catch(() => {});
     },
   };
 }
@@ -71,80 +71,65 @@ async function clients(w: World): Promise<number> {
 
 Deno.test("git paw start on a terminal picks branches and CLI interactively, then attaches", async () => {
   await using w = await makeWorld({ project: "proj" });
-  const pty = onPty(w, ["start", "--no-broker"]);
-  try {
-    await waitFor("branch picker", () => pty.screen().includes("Branches"));
-    await pty.type("feat/new");
-    await waitFor(
-      "new-branch entry",
-      () => pty.screen().includes("new branch 'feat/new'"),
-    );
-    await pty.type("\x1b[B"); // down: from "Done" to the new branch
-    await pty.type("\r");
-    await waitFor("one selected", () => pty.screen().includes("1 selected"));
-    await pty.type("\r"); // Done
-    await waitFor("CLI picker", () => pty.screen().includes("CLI"));
-    await waitFor("demo listed", () => pty.screen().includes("demo"));
-    // demo is listed last: up from the first entry wraps to it.
-    await pty.type("\x1b[A");
-    await pty.type("\r");
-    await waitFor(
-      "client attached",
-      async () => (await clients(w)) === 1,
-      60_000,
-    );
-    assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
-      "feat/new",
-    ]);
-    assert.ok(exists(join(w.root, "proj-feat-new")));
-    await w.tmux(["detach-client", "-s", "=paw-proj"]);
-    assert.equal(await pty.finish(), 0);
-  } finally {
-    pty.kill();
-    await pty.finish().catch(() => {});
-  }
+  await using pty = onPty(w, ["start", "--no-broker"]);
+  await waitFor("branch picker", () => pty.screen().includes("Branches"));
+  await pty.type("feat/new");
+  await waitFor(
+    "new-branch entry",
+    () => pty.screen().includes("new branch 'feat/new'"),
+  );
+  await pty.type("\x1b[B"); // down: from "Done" to the new branch
+  await pty.type("\r");
+  await waitFor("one selected", () => pty.screen().includes("1 selected"));
+  await pty.type("\r"); // Done
+  await waitFor("CLI picker", () => pty.screen().includes("CLI"));
+  await waitFor("demo listed", () => pty.screen().includes("demo"));
+  // demo is listed last: up from the first entry wraps to it.
+  await pty.type("\x1b[A");
+  await pty.type("\r");
+  await pty.attached();
+  assert.deepEqual((await panes(w, "paw-proj")).map((p) => p.title), [
+    "feat/new",
+  ]);
+  assert.ok(exists(join(w.root, "proj-feat-new")));
+  assert.equal(await pty.detach(), 0);
 });
 
 Deno.test("git paw start on a terminal lets each branch pick its own CLI", async () => {
   await using w = await makeWorld({ project: "proj" });
   // Custom CLIs sort before the built-in demo, which is always last.
   await w.writeConfig(`[clis.idle]\ncommand = "sleep 600"\n`);
-  const pty = onPty(w, ["start", "--no-broker", "--branches", "feat/a,feat/b"]);
-  try {
-    await waitFor("mode picker", () => pty.screen().includes("Mode"));
-    await pty.type("\x1b[B"); // "Different CLI per branch"
-    await pty.type("\r");
-    await waitFor(
-      "CLI for feat/a",
-      () => pty.screen().includes("CLI for feat/a"),
-    );
-    await pty.type("\x1b[A"); // wrap to the last entry: demo
-    await pty.type("\r");
-    await waitFor(
-      "CLI for feat/b",
-      () => pty.screen().includes("CLI for feat/b"),
-    );
-    await pty.type("\r"); // the first entry: idle
-    await waitFor(
-      "client attached",
-      async () => (await clients(w)) === 1,
-      60_000,
-    );
-    const receipt = JSON.parse(
-      await Deno.readTextFile(
-        join(w.root, "data", "git-paw", "sessions", "paw-proj.json"),
-      ),
-    ) as { worktrees: Array<{ branch: string; cli: string }> };
-    assert.deepEqual(
-      receipt.worktrees.map((x) => [x.branch, x.cli]),
-      [["feat/a", "demo"], ["feat/b", "idle"]],
-    );
-    await w.tmux(["detach-client", "-s", "=paw-proj"]);
-    assert.equal(await pty.finish(), 0);
-  } finally {
-    pty.kill();
-    await pty.finish().catch(() => {});
-  }
+  await using pty = onPty(w, [
+    "start",
+    "--no-broker",
+    "--branches",
+    "feat/a,feat/b",
+  ]);
+  await waitFor("mode picker", () => pty.screen().includes("Mode"));
+  await pty.type("\x1b[B"); // "Different CLI per branch"
+  await pty.type("\r");
+  await waitFor(
+    "CLI for feat/a",
+    () => pty.screen().includes("CLI for feat/a"),
+  );
+  await pty.type("\x1b[A"); // wrap to the last entry: demo
+  await pty.type("\r");
+  await waitFor(
+    "CLI for feat/b",
+    () => pty.screen().includes("CLI for feat/b"),
+  );
+  await pty.type("\r"); // the first entry: idle
+  await pty.attached();
+  const receipt = JSON.parse(
+    await Deno.readTextFile(
+      join(w.root, "data", "git-paw", "sessions", "paw-proj.json"),
+    ),
+  ) as { worktrees: Array<{ branch: string; cli: string }> };
+  assert.deepEqual(
+    receipt.worktrees.map((x) => [x.branch, x.cli]),
+    [["feat/a", "demo"], ["feat/b", "idle"]],
+  );
+  assert.equal(await pty.detach(), 0);
 });
 
 Deno.test("git paw start run inside tmux switches the terminal's client to the new session", async () => {
@@ -182,21 +167,14 @@ Deno.test("git paw start run inside tmux switches the terminal's client to the n
       "client on outer",
       async () => await sessionOfClient() === "outer",
     );
-    const line = [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      CONFIG,
-      MAIN,
+    const line = shellLine(pawArgv([
       "start",
       "--no-broker",
       "--cli",
       "demo",
       "--branches",
       "feat/in",
-    ].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+    ]));
     await w.tmux([
       "send-keys",
       "-t",
