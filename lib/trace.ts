@@ -15,6 +15,9 @@ const target = (() => {
 })();
 const enc = new TextEncoder();
 
+/** True when `GIT_PAW_TRACE` is set: guard marks that cost work to build. */
+export const tracing: boolean = target !== "";
+
 /** Print a phase mark when `GIT_PAW_TRACE` is set. */
 export function trace(phase: string): void {
   if (!target) return;

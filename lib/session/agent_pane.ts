@@ -137,6 +137,8 @@ export async function runAgentPane(
     opts.gateTimeoutMs,
     gate,
   )}`);
+  // Typed once the CLI runs; the typing removes the file.
+  let typing: Promise<void> | null = null;
   if (argv.length === 0) {
     eprintln("error: no CLI given to run");
   } else {
@@ -148,7 +150,7 @@ export async function runAgentPane(
         stdout: "inherit",
         stderr: "inherit",
       }).spawn();
-      const typing = boot ? typeBootPrompt(boot) : Promise.resolve();
+      if (boot) typing = typeBootPrompt(boot);
       const st = await child.status;
       // Whatever was typed is pending input now: the guard discards it.
       await typing;
@@ -157,8 +159,8 @@ export async function runAgentPane(
       eprintln(`error: cannot start ${opts.cli}: ${(e as Error).message}`);
     }
   }
-  // Never left behind, even when the CLI could not start.
-  if (boot) await Deno.remove(boot).catch(() => {});
+  // No CLI to type into: the prompt file is not left behind either.
+  if (boot && !typing) await Deno.remove(boot).catch(() => {});
   if (!Deno.stdin.isTerminal()) return code;
 
   const choice = await askAfterExit(opts, code);

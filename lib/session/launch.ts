@@ -24,7 +24,7 @@ import {
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../self.ts";
 import { eprintln } from "../cli/output.ts";
-import { trace } from "../trace.ts";
+import { trace, tracing } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
 
@@ -197,7 +197,9 @@ async function tmuxInvoke(args: string[]): Promise<string[]> {
   if (Deno.env.get("GIT_PAW_DEBUG")) {
     console.error("tmux", JSON.stringify(args));
   }
-  trace(`tmux: batch of ${args.filter((a) => a === ";").length + 1}`);
+  if (tracing) {
+    trace(`tmux: batch of ${args.filter((a) => a === ";").length + 1}`);
+  }
   const r = await run("tmux", args, { env: tmuxEnv() });
   trace("tmux: batch done");
   if (r.code !== 0) {
