@@ -6,7 +6,7 @@
 import { AppError } from "./lib/core/errors.ts";
 import { eprintln } from "./lib/cli/output.ts";
 import { trace } from "./lib/trace.ts";
-import { INTERNAL_COMMANDS } from "./lib/cli/internal.ts";
+import { INTERNAL_COMMANDS, runInternalCommand } from "./lib/cli/internal.ts";
 
 /** Run git-paw with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -16,7 +16,6 @@ export async function main(args: string[]): Promise<number> {
   try {
     if (INTERNAL_COMMANDS.includes(argv[0]!)) {
       // Pane processes skip commander and the public commands.
-      const { runInternalCommand } = await import("./lib/cli/internal.ts");
       return await runInternalCommand(argv);
     }
     const { buildProgram } = await import("./lib/cli/program.ts");
