@@ -8,13 +8,13 @@
  * Needs `--allow-run=git`, `--allow-read`, `--allow-write` (exclude file).
  * @module
  */
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { AppError, CommandFailedError } from "../core/errors.ts";
 import { branchNameProblem as refnameProblem } from "../core/refname.ts";
 import { slugify, worktreeDirName } from "../core/slug.ts";
 import { run, type RunResult } from "./runner.ts";
 import { GIT_ENV, REPO_ROOT_ARGS } from "./git_env.ts";
-import { gitDirsFromLayout } from "../coord/_git.ts";
+import { gitDirs } from "../coord/_git.ts";
 
 /** Where agent worktrees live. */
 export type WorktreePlacement = "sibling" | "child";
@@ -119,11 +119,8 @@ export async function tryRepoRoot(
 
 /** Absolute `<git-common-dir>` (shared by the repo and all its worktrees). */
 export async function gitCommonDir(repo: string): Promise<string> {
-  // Read from the files when the layout is plain (no git process).
-  const dirs = await gitDirsFromLayout(resolve(repo));
-  if (dirs) return await canonical(dirs.commonDir);
-  const out = (await gitOk(repo, ["rev-parse", "--git-common-dir"])).trim();
-  return await canonical(isAbsolute(out) ? out : join(repo, out));
+  // From the files when the layout is plain, else one cached rev-parse.
+  return await canonical((await gitDirs(repo)).commonDir);
 }
 
 /** Name of the branch checked out in `cwd`, or `null` when detached. */
