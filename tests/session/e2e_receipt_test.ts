@@ -13,6 +13,7 @@ import {
   statusJson,
   waitFor,
 } from "./e2e_helpers.ts";
+import { pawArgv } from "../_helpers/paw_command.ts";
 
 async function brokerSession(url: string): Promise<string | null> {
   try {
@@ -122,31 +123,23 @@ Deno.test("the dashboard pane shows a clear error and stays open when another pr
     }
   });
   try {
-    const main = new URL("../../main.ts", import.meta.url).pathname;
-    const config = new URL("../../deno.json", import.meta.url).pathname;
-    const t = await w.tmux([
-      "new-session",
-      "-d",
-      "-s",
-      "dash",
-      "-x",
-      "200",
-      "-y",
-      "50",
-      "--",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      config,
-      main,
-      "__dashboard",
-      "--session",
-      "paw-proj",
-      "--repo",
-      w.repo,
-    ]);
+    // `stop` ended the world's tmux server; a new-session that reaches it
+    // while it is still going away is told so: ask again.
+    const t = await waitFor("a new tmux server", async () => {
+      const r = await w.tmux([
+        "new-session",
+        "-d",
+        "-s",
+        "dash",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "--",
+        ...pawArgv(["__dashboard", "--session", "paw-proj", "--repo", w.repo]),
+      ]);
+      return /server exited unexpectedly/.test(r.stderr) ? null : r;
+    });
     assert.equal(t.code, 0, t.stderr);
     const text = await waitFor("broker error in the pane", async () => {
       const c = await w.tmux(["capture-pane", "-p", "-J", "-t", "=dash:"]);
