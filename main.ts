@@ -4,7 +4,7 @@
  * @module
  */
 import { AppError } from "./lib/core/errors.ts";
-import { eprintln } from "./lib/cli/output.ts";
+import { eprintln } from "./lib/output.ts";
 import { trace } from "./lib/trace.ts";
 import { INTERNAL_COMMANDS, runInternalCommand } from "./lib/cli/internal.ts";
 

@@ -5,31 +5,20 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { BrokerMessage, WireError } from "../core/messages.ts";
-import type { RosterRow } from "../core/broker_state.ts";
+import type { WireError } from "../core/messages.ts";
+import type {
+  AgentStatusEntry,
+  LogEntry,
+  WatchTarget,
+} from "../core/broker_types.ts";
 
-/** A published message with its global sequence number. */
-export type LogEntry = {
-  seq: number;
-  timestamp_unix_secs: number;
-  message: BrokerMessage;
-};
-
-/** One row of `GET /status` `agents` (sorted by agent_id). */
-export type AgentStatusEntry = RosterRow;
+export type { AgentStatusEntry, LogEntry, WatchTarget };
 
 /** What a subscriber is told, in publish order. */
 export type BrokerEvent =
   | { kind: "entry"; entry: LogEntry }
   | { kind: "roster" }
   | { kind: "watch"; target: WatchTarget };
-
-/** A worktree registered for watching (seeded or via `POST /watch`). */
-export type WatchTarget = {
-  agent_id: string;
-  worktree_path: string;
-  cli: string | null;
-};
 
 /** Result of publishing one message. */
 export type PublishResult =

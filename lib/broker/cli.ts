@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
-import { eprintln, println } from "../cli/output.ts";
+import { eprintln, println } from "../output.ts";
 
 /** Default broker port (SPEC §2 `[broker] port`). */
 export const DEFAULT_BROKER_PORT = 9119;

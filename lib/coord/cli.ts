@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
-import { eprintln, printJson, println } from "../cli/output.ts";
+import { eprintln, printJson, println } from "../output.ts";
 import type { Identity, IdentityFlags } from "./helper.ts";
 
 // The helper (and the message schemas it brings) loads only when one of

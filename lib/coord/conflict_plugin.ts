@@ -6,7 +6,7 @@
  * a time. The only timer is the next in-flight escalation deadline.
  * @module
  */
-import { eprintlnQuiet } from "../cli/output.ts";
+import { eprintlnQuiet } from "../output.ts";
 import type { Broker, BrokerPlugin, LogEntry } from "../broker/api.ts";
 import {
   type ConflictEffect,

@@ -7,7 +7,7 @@
  * at shutdown. Needs `--allow-write` on the file's directory.
  * @module
  */
-import { eprintlnQuiet } from "../cli/output.ts";
+import { eprintlnQuiet } from "../output.ts";
 import { dirname } from "node:path";
 import type { Broker, BrokerPlugin } from "../broker/api.ts";
 import { LearningsAggregator, type LearningsFlush } from "../core/learnings.ts";

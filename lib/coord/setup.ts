@@ -8,7 +8,7 @@
  */
 import { join, relative, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
-import { eprintln } from "../cli/output.ts";
+import { eprintln } from "../output.ts";
 import { addSharedExcludes, removeSharedExcludes } from "./_exclude.ts";
 import {
   gitCommonDir,

@@ -14,7 +14,7 @@
  * Needs `--allow-read` on the worktrees and `--allow-run=git`.
  * @module
  */
-import { eprintlnQuiet } from "../cli/output.ts";
+import { eprintlnQuiet } from "../output.ts";
 import { resolve, sep } from "node:path";
 import type { Broker, BrokerPlugin, WatchTarget } from "../broker/api.ts";
 import { type BatchWatch, watchBatches } from "./fs_watch.ts";

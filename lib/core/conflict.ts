@@ -19,7 +19,7 @@
  * collection has a hard cap.
  * @module
  */
-import type { LogEntry } from "../broker/api.ts";
+import type { LogEntry } from "./broker_types.ts";
 import type {
   BrokerMessage,
   FeedbackMessage,

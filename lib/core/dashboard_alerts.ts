@@ -18,7 +18,7 @@
  * that is still silent after the threshold is reminded about once.
  * @module
  */
-import type { AgentStatusEntry, LogEntry } from "../broker/api.ts";
+import type { AgentStatusEntry, LogEntry } from "./broker_types.ts";
 import { speakerOf } from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
 

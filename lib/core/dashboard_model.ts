@@ -6,7 +6,7 @@
  * view changed, so the shell redraws only on change.
  * @module
  */
-import type { AgentStatusEntry, LogEntry } from "../broker/api.ts";
+import type { AgentStatusEntry, LogEntry } from "./broker_types.ts";
 import { MESSAGE_TYPES, type MessageType } from "./messages.ts";
 import { SUPERVISOR_ID } from "./slug.ts";
 import { shortType, subjectOf, summarize } from "./dashboard_summary.ts";

@@ -4,7 +4,7 @@
  */
 import { basename, dirname } from "node:path";
 import { gitCommonDir, repoRoot } from "../adapters/git.ts";
-import { eprintln, printJson, println } from "../cli/output.ts";
+import { eprintln, printJson, println } from "../output.ts";
 import { UsageError } from "../core/errors.ts";
 import {
   listLogSessions,

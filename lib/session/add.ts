@@ -18,7 +18,7 @@ import {
   worktreePath,
 } from "../adapters/git.ts";
 import { hasSession, requireTmux } from "../adapters/tmux.ts";
-import { eprintln, println } from "../cli/output.ts";
+import { eprintln, println } from "../output.ts";
 import { resolveCli } from "./clis.ts";
 import {
   agentLaunch,

@@ -10,7 +10,7 @@
  * Needs `--allow-run`, `--allow-env`.
  * @module
  */
-import { eprintln } from "../cli/output.ts";
+import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
 
 const enc = new TextEncoder();

@@ -23,7 +23,7 @@ import {
   splitCommand,
   which,
 } from "./clis.ts";
-import { eprintln, printJson, println } from "../cli/output.ts";
+import { eprintln, printJson, println } from "../output.ts";
 
 /** Where text output goes (tests pass a collector). */
 export type Out = { out: (line: string) => void; err: (line: string) => void };

@@ -15,7 +15,7 @@ import {
 import { slugify } from "../core/slug.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { attachSession, listPanes } from "../adapters/tmux.ts";
-import { eprintln, println, stdinIsTty } from "../cli/output.ts";
+import { eprintln, println, stdinIsTty } from "../output.ts";
 import { loadConfig } from "./config_store.ts";
 import { type CliEntry, resolveCli } from "./clis.ts";
 import { writeDiscovery } from "./receipt.ts";

@@ -17,7 +17,7 @@ import {
   validateConfig,
 } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
-import { eprintln } from "../cli/output.ts";
+import { eprintln } from "../output.ts";
 
 /** Reads one environment variable (default: `Deno.env.get`). */
 export type EnvGetter = (name: string) => string | undefined;

@@ -17,7 +17,7 @@
  * @module
  */
 import { AppError } from "../core/errors.ts";
-import { eprintln, println } from "../cli/output.ts";
+import { eprintln, println } from "../output.ts";
 import type { Broker, WatchTarget } from "../broker/api.ts";
 import { type EarlyServer, listenEarly } from "../broker/early_listen.ts";
 import { probeBroker, type ProbeResult } from "../broker/probe.ts";

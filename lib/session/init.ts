@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { existsSync } from "../fs_exists.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { repoConfigPath } from "./config_store.ts";
-import { eprintln, println } from "../cli/output.ts";
+import { eprintln, println } from "../output.ts";
 import type { Out } from "./cli_cmds.ts";
 
 /** Lines `init` makes sure `.gitignore` has. */

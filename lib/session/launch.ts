@@ -23,7 +23,7 @@ import {
   tmuxEnv,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../self.ts";
-import { eprintln } from "../cli/output.ts";
+import { eprintln } from "../output.ts";
 import { trace, tracing } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";

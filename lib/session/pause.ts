@@ -11,7 +11,7 @@ import {
   listPanes,
 } from "../adapters/tmux.ts";
 import { effectiveStatus } from "../core/session.ts";
-import { println } from "../cli/output.ts";
+import { println } from "../output.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 

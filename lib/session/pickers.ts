@@ -9,7 +9,7 @@ import { search, select } from "@inquirer/prompts";
 import type { Config } from "../core/config.ts";
 import { CancelledError } from "../core/errors.ts";
 import { cliLabel, detectClis } from "./clis.ts";
-import { eprintln } from "../cli/output.ts";
+import { eprintln } from "../output.ts";
 
 const DONE = "\u0000done";
 const NEW = "\u0000new:";

@@ -18,7 +18,7 @@ import {
   repoRoot,
 } from "../adapters/git.ts";
 import { hasSession, killSession } from "../adapters/tmux.ts";
-import { eprintln, println, stdinIsTty } from "../cli/output.ts";
+import { eprintln, println, stdinIsTty } from "../output.ts";
 import {
   allReceipts,
   brokerDataDir,

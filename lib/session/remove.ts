@@ -23,7 +23,7 @@ import {
   listPanes,
   selectLayout,
 } from "../adapters/tmux.ts";
-import { eprintln, println } from "../cli/output.ts";
+import { eprintln, println } from "../output.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";

@@ -38,7 +38,7 @@ import {
   sendLiteral,
   tmuxRaw,
 } from "../adapters/tmux.ts";
-import { eprintln, println, stdinIsTty } from "../cli/output.ts";
+import { eprintln, println, stdinIsTty } from "../output.ts";
 import { resolveCli } from "./clis.ts";
 import {
   agentLaunch,

@@ -5,7 +5,7 @@
 import { repoRoot } from "../adapters/git.ts";
 import { hasSession } from "../adapters/tmux.ts";
 import { displayStatus, statusJson } from "../core/session.ts";
-import { printJson, println } from "../cli/output.ts";
+import { printJson, println } from "../output.ts";
 import { findReceiptForRepo } from "./receipt.ts";
 import { receiptBrokerUrl } from "./common.ts";
 

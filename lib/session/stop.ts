@@ -5,7 +5,7 @@
  * @module
  */
 import { hasSession, killSession } from "../adapters/tmux.ts";
-import { println } from "../cli/output.ts";
+import { println } from "../output.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
