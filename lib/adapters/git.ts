@@ -1,5 +1,5 @@
 /**
- * git, as git-paw needs it (SPEC §3): repo discovery, default branch,
+ * git, as git-paw needs it (docs/REFERENCE.md, "Worktrees and git"): repo discovery, default branch,
  * branch listing and validation, worktree creation/reuse/removal, safe
  * rebase, dirty and unmerged checks. Every call is an argv array through
  * {@link run}; branch names and paths never pass through a shell, and `--`
@@ -184,7 +184,7 @@ export async function defaultBranch(repo: string): Promise<string> {
 }
 
 /**
- * Branches for the picker (SPEC §3.3): local and remote, `HEAD` lines
+ * Branches for the picker (docs/REFERENCE.md, "Worktrees and git"): local and remote, `HEAD` lines
  * dropped, `refs/remotes/` and `origin/` stripped, deduplicated, sorted.
  */
 export async function listBranches(repo: string): Promise<string[]> {
@@ -309,7 +309,7 @@ export async function worktreeList(repo: string): Promise<WorktreeEntry[]> {
 
 /**
  * Where the worktree of `branch` goes. `sibling`: `<parent>/<project>-<branch>`
- * (SPEC §3.1); `child`: `<repo>/.git-paw/worktrees/<slug(branch)>`. Pure.
+ * (docs/REFERENCE.md, "Worktrees and git"); `child`: `<repo>/.git-paw/worktrees/<slug(branch)>`. Pure.
  */
 export function worktreePath(
   repoRoot: string,
@@ -390,7 +390,7 @@ export type CreatedWorktree = {
 };
 
 /**
- * Create (or reuse) the worktree for `branch` (SPEC §3.5, made safe):
+ * Create (or reuse) the worktree for `branch` (docs/REFERENCE.md, "Worktrees and git"):
  * 1. prune stale worktree records (when git lists some as prunable);
  * 2. a worktree already holding the branch is reused (the main checkout is
  *    refused: agents never work in the user's checkout);

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, println } from "../output.ts";
 
-/** Default broker port (SPEC §2 `[broker] port`). */
+/** Default broker port (`[broker] port`, docs/REFERENCE.md, "Configuration"). */
 export const DEFAULT_BROKER_PORT = 9119;
 
 /** `$XDG_DATA_HOME/git-paw/broker`, else `~/.local/share/git-paw/broker`. */

@@ -1,5 +1,5 @@
 /**
- * What is listening on a broker URL (SPEC §8.1, with our rule that only a
+ * What is listening on a broker URL (docs/REFERENCE.md, "Broker lifecycle": our rule that only a
  * broker of the same session may be reattached).
  *
  * Permissions: `--allow-net` to the probed address.

@@ -1,5 +1,5 @@
 /**
- * The broker's HTTP server (SPEC §8.2 plus our differences): `POST /publish`,
+ * The broker's HTTP server (docs/REFERENCE.md, "Broker wire format"): `POST /publish`,
  * `POST /watch`, `GET /messages/:agent_id`, `GET /status`, `GET /log`, on
  * `Deno.serve`, backed by the durable {@link BrokerStore}.
  *
@@ -69,7 +69,7 @@ export type StartBrokerOptions = {
   seed?: WatchTarget[];
   /**
    * After an `agent.artifact {status:"committed"}`, publish
-   * `supervisor.verify-now {branch_id}` (SPEC §8.4,
+   * `supervisor.verify-now {branch_id}` (docs/REFERENCE.md, "Delivery and roster";
    * `[supervisor] verify_on_commit_nudge`). Default false.
    */
   verifyOnCommitNudge?: boolean;

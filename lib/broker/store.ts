@@ -5,7 +5,7 @@
  * - `<dataDir>/<session>.jsonl`: one line per entry,
  *   `{"seq":N,"timestamp_unix_secs":T,"message":{…}}` (exactly a `/log`
  *   entry), and `{"watch":{…}}` lines for `/watch` registrations.
- * - `<dataDir>/<session>.broker.log`: SPEC §8.6 lines for `tail -f`.
+ * - `<dataDir>/<session>.broker.log`: lines for `tail -f` (docs/REFERENCE.md, "Broker log").
  *
  * Group commit: publishes that arrive in the same event-loop turn join one
  * batch, written with one `write(2)` (under light load a batch goes out at
@@ -80,7 +80,7 @@ function entryPrefix(seq: number, ts: number): string {
   return `{"seq":${seq},"timestamp_unix_secs":${ts},"message":`;
 }
 
-/** SPEC §8.6 line for one entry (newlines in free text become spaces). */
+/** The human-log line of one entry (docs/REFERENCE.md, "Broker log"); newlines become spaces. */
 export function humanLine(entry: {
   seq: number;
   timestamp_unix_secs: number;

@@ -1,5 +1,5 @@
 /**
- * AGENTS.md for agent worktrees (SPEC §7.1): render the managed block, write
+ * AGENTS.md for agent worktrees (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"): render the managed block, write
  * it into the worktree's AGENTS.md (keeping the repo's own content), and keep
  * the result out of git:
  * - AGENTS.md tracked on the branch → `git update-index --skip-worktree` in

@@ -1,5 +1,5 @@
 /**
- * The boot block given to each agent at launch (SPEC §7.3): register, finish,
+ * The boot block given to each agent at launch (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"): register, finish,
  * blocked and question recipes, each with the `git paw` helper first and plain
  * curl second. Pure.
  * @module

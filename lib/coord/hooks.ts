@@ -1,5 +1,5 @@
 /**
- * git hooks for agent worktrees (SPEC §7.4): `post-commit` publishes the
+ * git hooks for agent worktrees (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"): `post-commit` publishes the
  * commit, `pre-push` refuses, `pre-commit` guards the branch.
  *
  * Install: where git runs hooks — `core.hooksPath` (relative ⇒ inside each

@@ -1,5 +1,5 @@
 /**
- * Session learnings as a broker plugin (SPEC §11): observes live broker
+ * Session learnings as a broker plugin (docs/REFERENCE.md, "Learnings"): observes live broker
  * entries, appends each flush to `<repo>/.git-paw/session-learnings.md`, and
  * (when broker publish is on) publishes new deterministic entries as
  * `agent.learning`. Flushes run `flush_interval_seconds` after the first

@@ -1,5 +1,5 @@
 /**
- * Skill templates (SPEC §7.2): resolve the embedded template or a repo
+ * Skill templates (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"): resolve the embedded template or a repo
  * override (`.agents/skills/<name>/SKILL.md`), strip its frontmatter and fill
  * the placeholders. Rendering is pure; only {@link resolveSkillTemplate}
  * reads files (`--allow-read`).

@@ -1,5 +1,5 @@
 /**
- * Worktree watcher (SPEC §9, event-driven): each watch target's worktree is
+ * Worktree watcher (docs/REFERENCE.md, "Watcher"; event-driven): each watch target's worktree is
  * watched with `Deno.watchFs`; a short debounced batch of real changes
  * (outside `.git`, not under ignored paths) triggers one
  * `git --no-optional-locks status --porcelain -z`, and when the set of
@@ -80,7 +80,7 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 /**
- * Decide what an observed set means (SPEC §9). `prev` is the last stored set
+ * Decide what an observed set means (docs/REFERENCE.md, "Watcher"). `prev` is the last stored set
  * (null before the first observation); both are sorted.
  */
 export function decideObservation(

@@ -1,5 +1,5 @@
 /**
- * The git-paw managed block inside an AGENTS.md file (SPEC §7.1): inject,
+ * The git-paw managed block inside an AGENTS.md file (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"): inject,
  * replace and strip it while keeping every other line of the file. Pure.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The broker's delivery core (SPEC §8.3–§8.5): roster, inboxes, routing,
+ * The broker's delivery core (docs/REFERENCE.md, "Delivery and roster"): roster, inboxes, routing,
  * cursor polls and a bounded window of recent entries, as plain functions over
  * a {@link BrokerState}. Pure: no I/O, no clock reads — every function that
  * needs the time takes `nowMs` (Unix milliseconds).
@@ -110,7 +110,7 @@ export type BrokerState = {
 
 /** Options for {@link createBrokerState}. */
 export type BrokerStateOptions = {
-  /** Default 60 s (SPEC `[broker.watcher].republish_working_ttl_seconds`). */
+  /** Default 60 s (`[broker.watcher] republish_working_ttl_seconds`, docs/REFERENCE.md, "Configuration"). */
   republishWorkingTtlSeconds?: number;
   /**
    * How many recent entries keep their bodies in memory (0 = none: the
@@ -194,7 +194,7 @@ export type PublishOutcome = {
 };
 
 /**
- * The label an agent ends up with when `next` arrives (SPEC §8.4): terminal
+ * The label an agent ends up with when `next` arrives (docs/REFERENCE.md, "Delivery and roster"): terminal
  * labels stick unless the new label is terminal too, except
  * `committed → working` within the re-entry TTL of the commit.
  */
@@ -297,7 +297,7 @@ function deliverCreating(
 
 /**
  * Publish a validated, normalised message (see `parseMessage()`): assign the
- * next seq, update the roster, append to the window and route it (SPEC §8.3).
+ * next seq, update the roster, append to the window and route it (docs/REFERENCE.md, "Delivery and roster").
  *
  * @param opts.seq force a seq (replay from disk); must exceed `lastSeq`.
  * @param opts.timestampSecs force the entry timestamp (replay).

@@ -1,11 +1,11 @@
 /**
- * Config schema, defaults and merge (SPEC §2). Pure: no file reading here —
+ * Config schema, defaults and merge (docs/REFERENCE.md, "Configuration"). Pure: no file reading here —
  * `lib/session/config_store.ts` reads the TOML files and calls
  * {@link validateConfig} and {@link mergeConfig}.
  *
  * One schema ({@link ConfigFile}) describes a single `config.toml` (every key
  * optional, unknown keys are errors). The repo file is merged over the global
- * one key by key, nested tables included (SPEC §17.31), then defaults fill the
+ * one key by key, nested tables included (docs/REFERENCE.md, "Deliberate differences"), then defaults fill the
  * gaps, giving a fully resolved {@link Config}.
  * @module
  */
@@ -194,7 +194,7 @@ export type Config = {
     learnings: { enabled: boolean };
   };
   supervisor: {
-    /** True when some file has a `[supervisor]` table (SPEC §1.1). */
+    /** True when some file has a `[supervisor]` table (docs/REFERENCE.md, "Configuration"). */
     configured: boolean;
     enabled: boolean;
     cli: string | null;

@@ -1,5 +1,5 @@
 /**
- * Conflict detection (SPEC §10) as a pure reducer: broker log entries and
+ * Conflict detection (docs/REFERENCE.md, "Conflict detection") as a pure reducer: broker log entries and
  * clock ticks go in, new state plus messages to publish come out. Time is
  * always passed in (milliseconds since the epoch).
  *
@@ -32,7 +32,7 @@ import { SUPERVISOR_ID } from "./slug.ts";
 /** Prefix of every text the detector writes. */
 export const CONFLICT_PREFIX = "[conflict-detector]";
 
-/** Tunables (SPEC §2 `[supervisor.conflict]`). */
+/** Tunables (`[supervisor.conflict]`, docs/REFERENCE.md, "Configuration"). */
 export type ConflictOptions = {
   /** In-flight overlap age (seconds) after which a question is raised. */
   windowSeconds: number;
@@ -46,7 +46,7 @@ export type ConflictOptions = {
   maxTracked?: number;
 };
 
-/** Default options (SPEC §2). */
+/** Default options (docs/REFERENCE.md, "Configuration"). */
 export const DEFAULT_CONFLICT_OPTIONS: ConflictOptions = {
   windowSeconds: 120,
   warnOnIntentOverlap: true,

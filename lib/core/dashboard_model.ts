@@ -1,5 +1,5 @@
 /**
- * The dashboard's view model (SPEC §12): agent rows with a one-line summary
+ * The dashboard's view model (docs/REFERENCE.md, "Dashboard"): agent rows with a one-line summary
  * from each agent's last message, the broker message ring buffer with filter
  * chips and selection, the JSON overlay, and key handling. Pure: time is
  * passed in; the functions update the state in place and say whether the
@@ -152,7 +152,7 @@ export function applyAttention(
   return changed;
 }
 
-/** Status symbol by label (SPEC §12). */
+/** Status symbol by label (docs/REFERENCE.md, "Dashboard"). */
 export function statusSymbol(label: string): string {
   switch (label.trim().toLowerCase()) {
     case "working":
@@ -320,7 +320,7 @@ export const OVERLAY_PAGE = 10;
 /** What a key did. */
 export type KeyResult = "quit" | "changed" | "none";
 
-/** Apply a key (SPEC §12 keys). */
+/** Apply a key (docs/REFERENCE.md, "Dashboard"). */
 export function handleKey(state: DashboardState, key: Key): KeyResult {
   if (key.kind === "interrupt") return "quit";
   if (key.kind === "escape") {

@@ -16,7 +16,7 @@ export function shortType(type: MessageType): string {
 /**
  * The agent a message tells us something about: the row whose Summary and
  * Last Update it feeds. `agent.feedback` is filed under its recipient and
- * `agent.verified` under the verified agent, as on the wire (SPEC §8.3).
+ * `agent.verified` under the verified agent, as on the wire (docs/REFERENCE.md, "Broker wire format").
  */
 export function subjectOf(msg: BrokerMessage): string {
   return identityOf(msg);

@@ -1,5 +1,5 @@
 /**
- * Session learnings (SPEC §11): an aggregator that watches broker messages,
+ * Session learnings (docs/REFERENCE.md, "Learnings"): an aggregator that watches broker messages,
  * turns recurring signals into short entries, and renders each flush as an
  * append-only block of `<repo>/.git-paw/session-learnings.md`. Pure: time is
  * passed in, the shell writes the file and publishes the records.

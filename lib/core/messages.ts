@@ -1,5 +1,5 @@
 /**
- * The broker's wire vocabulary: one zod schema per message type (SPEC §8.3),
+ * The broker's wire vocabulary: one zod schema per message type (docs/REFERENCE.md, "Broker wire format"),
  * the TypeScript types inferred from them, and `parseMessage()` which turns an
  * untrusted JSON value into a normalised message or a 400-style error. Pure.
  * @module
@@ -266,7 +266,7 @@ function placeholder(field: string, value: string) {
   });
 }
 
-/** The identity a message speaks for (SPEC §8.2). */
+/** The identity a message speaks for (docs/REFERENCE.md, "Broker wire format"). */
 export function identityOf(msg: BrokerMessage): string {
   switch (msg.type) {
     case "agent.advanced-main":
@@ -382,7 +382,7 @@ export function parseWatch(
 
 /**
  * The roster label a message sets for its sender, or null for types that do
- * not touch the roster (SPEC §8.3).
+ * not touch the roster (docs/REFERENCE.md, "Delivery and roster").
  */
 export function statusLabel(msg: BrokerMessage): string | null {
   switch (msg.type) {
@@ -404,7 +404,7 @@ export function intentPath(f: IntentFile): string {
 }
 
 /**
- * One-line human rendering of a message, starting with `[<id>]` (SPEC §8.6).
+ * One-line human rendering of a message, starting with `[<id>]` (docs/REFERENCE.md, "Broker log").
  */
 export function displayMessage(msg: BrokerMessage): string {
   const id = identityOf(msg);

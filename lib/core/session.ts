@@ -1,5 +1,5 @@
 /**
- * The pure session model (SPEC §5): the receipt schema, the per-repo
+ * The pure session model (docs/REFERENCE.md, "Session state"): the receipt schema, the per-repo
  * discovery file, status derivation and the smart-start decision table.
  * No I/O here; `lib/session/` reads and writes the files and asks tmux.
  * @module
@@ -93,7 +93,7 @@ export type Liveness = "alive" | "stale" | "indeterminate";
 export type DisplayStatus = "active" | "paused" | "stopped" | "stale";
 
 /**
- * Status for display (SPEC §5.3): active+alive → active, active+dead → stale,
+ * Status for display (docs/REFERENCE.md, "Session state"): active+alive → active, active+dead → stale,
  * paused+alive → paused, everything else → stopped.
  *
  * @example
@@ -128,7 +128,7 @@ export type StartDecision =
   | { kind: "recover"; reason: "stopped" | "paused-dead" | "crashed" };
 
 /**
- * The smart-start table (SPEC §5.4), with one deliberate change: an
+ * The smart-start table (docs/REFERENCE.md, "Session state"), with one deliberate change: an
  * `active` receipt whose tmux session is gone (a crash or a reboot) is
  * recovered, never force-purged.
  *
@@ -167,7 +167,7 @@ export function tmuxEscape(text: string): string {
 
 export { brokerUrlOf };
 
-/** The `status --json` document (SPEC §13 plus `broker_url`). */
+/** The `status --json` document (docs/REFERENCE.md, "Other commands"). */
 export type StatusJson = {
   session: string | null;
   status?: DisplayStatus;

@@ -1,5 +1,5 @@
 /**
- * Agent identity and worktree naming rules (SPEC §3.1, §3.2). Pure.
+ * Agent identity and worktree naming rules (docs/REFERENCE.md, "Worktrees and git"). Pure.
  * @module
  */
 

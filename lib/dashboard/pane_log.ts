@@ -1,5 +1,5 @@
 /**
- * Pane logging (SPEC §4.6): where a pane's output is recorded, and the command
+ * Pane logging (docs/REFERENCE.md, "tmux layout"): where a pane's output is recorded, and the command
  * given to `tmux pipe-pane -o` that records it.
  *
  * The command travels through two interpreters, and both are handled:

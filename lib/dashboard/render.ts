@@ -1,6 +1,6 @@
 /**
  * Draws the dashboard view model into exactly `height` lines of at most
- * `width` columns (SPEC §12 layout, plus an Attention section). Pure: the
+ * `width` columns (docs/REFERENCE.md, "Dashboard"). Pure: the
  * output is plain strings with SGR colour codes only when `color` is on. All
  * agent text reaching here is already sanitised by the view model; the
  * renderer sanitises the few strings it formats itself again anyway.

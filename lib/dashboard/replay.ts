@@ -1,5 +1,5 @@
 /**
- * `git paw replay` (SPEC §13): read back the pane logs recorded under
+ * `git paw replay` (docs/REFERENCE.md, "Other commands"): read back the pane logs recorded under
  * `<repo>/.git-paw/logs/<session>/<branch with / → -->.log` when
  * `[logging] enabled`.
  *

@@ -1,5 +1,5 @@
 /**
- * The pane-0 dashboard TUI (SPEC §12, issue "Seeing the session").
+ * The pane-0 dashboard TUI (docs/REFERENCE.md, "Dashboard"; issue "Seeing the session").
  *
  * Event driven: it subscribes to the broker and redraws when something
  * changed, coalescing a burst of events into one frame (~40 ms), plus once a

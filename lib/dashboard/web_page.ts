@@ -209,7 +209,7 @@ const SCRIPT = `
     if (m.type === "agent.verified") return str(p.verified_by);
     return identity(m);
   }
-  // The row a message is filed under (SPEC identity).
+  // The row a message is filed under (docs/REFERENCE.md, "Broker wire format", identity).
   function identity(m) {
     if (m.type === "agent.advanced-main") return str(m.from);
     if (m.type === "agent.learning") return str((m.payload || {}).agent_id);

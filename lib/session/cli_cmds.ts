@@ -1,5 +1,5 @@
 /**
- * `list-clis`, `add-cli`, `remove-cli` (SPEC §6, improved per §17.20:
+ * `list-clis`, `add-cli`, `remove-cli` (docs/REFERENCE.md, "AI CLI detection", "Deliberate differences":
  * `list-clis` works outside a repo, `remove-cli` errors are single-wrapped).
  * @module
  */

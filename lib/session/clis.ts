@@ -1,5 +1,5 @@
 /**
- * AI CLI detection (SPEC §6): the known binaries found on PATH, custom
+ * AI CLI detection (docs/REFERENCE.md, "AI CLI detection"): the known binaries found on PATH, custom
  * `[clis.NAME]` entries from config, and the built-in `demo` agent that ships
  * with git-paw. Each entry carries the argv that launches it.
  *
@@ -17,7 +17,7 @@ import { DEFAULT_SUBMIT_DELAY_MS } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
 import { selfArgv } from "../self.ts";
 
-/** Known AI CLI binaries, in probe order (SPEC §6). */
+/** Known AI CLI binaries, in probe order (docs/REFERENCE.md, "AI CLI detection"). */
 export const KNOWN_CLIS = [
   "claude",
   "codex",

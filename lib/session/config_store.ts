@@ -1,5 +1,5 @@
 /**
- * Reads and writes the config files (SPEC §2): the global
+ * Reads and writes the config files (docs/REFERENCE.md, "Configuration"): the global
  * `$XDG_CONFIG_HOME/git-paw/config.toml` and the repo
  * `<repo>/.git-paw/config.toml`. Parsing is smol-toml, validation is
  * {@link validateConfig} from the pure core.
@@ -93,7 +93,7 @@ export type LoadConfigOptions = {
 /**
  * Load the merged config: repo file (when `repoRoot` is given) over the
  * global file, key by key, defaults applied. Also applies the speckit
- * conveniences of SPEC §2 (auto-detected `.specify/specs`, constitution path).
+ * conveniences (docs/REFERENCE.md, "Configuration": auto-detected `.specify/specs`, constitution path).
  * @throws {AppError} on a TOML or schema error, naming the file and key.
  */
 export async function loadConfig(

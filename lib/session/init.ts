@@ -1,5 +1,5 @@
 /**
- * `git paw init` (SPEC §13): create `.git-paw/` with `logs/` and `tmp/`,
+ * `git paw init` (docs/REFERENCE.md, "Other commands"): create `.git-paw/` with `logs/` and `tmp/`,
  * write a commented config template when none exists (or append a missing
  * `[supervisor]` table), and add git-paw's local paths to `.gitignore`.
  *

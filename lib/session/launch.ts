@@ -1,5 +1,5 @@
 /**
- * Builds a session's tmux layout (SPEC §4.2, bare mode): pane 0 = dashboard
+ * Builds a session's tmux layout (docs/REFERENCE.md, "tmux layout"): pane 0 = dashboard
  * (when the broker is on), one titled pane per agent in its worktree running
  * its CLI through the `__agent-pane` guard. Commands are batched into a few
  * tmux invocations (`;`-separated argv); every argument is protected from

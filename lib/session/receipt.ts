@@ -1,5 +1,5 @@
 /**
- * Session receipts on disk (SPEC §5.1, §5.2): the global receipt
+ * Session receipts on disk (docs/REFERENCE.md, "Session state"): the global receipt
  * `<data>/git-paw/sessions/<session>.json` and the per-repo discovery file
  * `<repo>/.git-paw/sessions/<session>.json`. Written atomically (temp +
  * rename), validated with zod on read.

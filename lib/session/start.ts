@@ -1,5 +1,5 @@
 /**
- * `git paw start` (SPEC §1.1, §4, §5.4): fresh launch, reattach, restart
+ * `git paw start` (docs/REFERENCE.md, "Command line", "Session state"): fresh launch, reattach, restart
  * after pause, or recovery of a stopped/crashed session — never a forced
  * purge. Every choice is validated before any side effect; a failed fresh
  * launch removes what it created.
@@ -236,7 +236,7 @@ async function chooseAgents(
   return branches.map((b, i) => ({ branch: b, cli: clis[i]! }));
 }
 
-/** `paw-<project>`, then `-2` … `-11` (SPEC §4.1). */
+/** `paw-<project>`, then `-2` … `-11` (docs/REFERENCE.md, "tmux layout"). */
 function sessionNameCandidates(project: string): string[] {
   const base = sessionBaseName(project);
   return [base, ...Array.from({ length: 10 }, (_, i) => `${base}-${i + 2}`)];

@@ -1,5 +1,5 @@
 /**
- * `git paw status [--json]` (SPEC §13 plus `broker_url`).
+ * `git paw status [--json]` (docs/REFERENCE.md, "Other commands").
  * @module
  */
 import { repoRoot } from "../adapters/git.ts";

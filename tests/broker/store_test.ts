@@ -173,7 +173,7 @@ Deno.test("BrokerStore.entries() reads entries that left the window back from di
   });
 });
 
-Deno.test("BrokerStore writes the human log in SPEC §8.6 form, flushed at close", async () => {
+Deno.test("BrokerStore writes the human log in the Broker log form, flushed at close", async () => {
   await withDir(async (dir) => {
     const store = await openStore({
       dataDir: dir,

@@ -135,7 +135,7 @@ Deno.test("agentRows() pins the supervisor first, then sorts ids; blank CLI show
   assert.ok(lines[sup + 2]!.includes("feat-a"));
 });
 
-Deno.test("statusSymbol and labels follow SPEC §12, stuck-on-prompt phase wins", () => {
+Deno.test("statusSymbol and labels follow the Dashboard reference, stuck-on-prompt phase wins", () => {
   const s = state();
   applyRoster(
     s,

@@ -27,7 +27,7 @@ async function fakeBin(
 
 const SELF = ["/opt/deno", "run", "-A", "/src/main.ts"];
 
-Deno.test("KNOWN_CLIS lists the 17 binaries of SPEC §6 in probe order", () => {
+Deno.test("KNOWN_CLIS lists the 17 binaries of AI CLI detection in probe order", () => {
   assert.equal(KNOWN_CLIS.length, 17);
   assert.deepEqual(KNOWN_CLIS.slice(0, 4), [
     "claude",

@@ -1,6 +1,6 @@
 /**
  * A CLI without a first-prompt argument gets its boot block typed into its
- * pane (SPEC §4.4, bare mode): every byte arrives as rendered, newlines as
+ * pane (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"): every byte arrives as rendered, newlines as
  * newlines, and nothing of the delivery (tmux buffers, prompt files) is left
  * behind.
  */

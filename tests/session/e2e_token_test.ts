@@ -1,5 +1,5 @@
 /**
- * A session broker bound beyond loopback requires a bearer token (SPEC:
+ * A session broker bound beyond loopback requires a bearer token (docs/REFERENCE.md, "Broker wire format":
  * broker hardening). `start` makes one, hands it to pane 0 and to every
  * agent pane (`GIT_PAW_BROKER_TOKEN`), keeps it in the owner-only receipt and
  * prints the web dashboard link with it; a client without it is refused.
@@ -49,7 +49,7 @@ Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token t
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /Broker: +http:\/\/0\.0\.0\.0:\d+ \(running\)/);
   assert.ok(status.stdout.includes(`?token=${token}`), status.stdout);
-  // `status --json` keeps the SPEC shape: no secret in it.
+  // `status --json` keeps its documented shape (docs/REFERENCE.md, "Other commands"): no secret in it.
   const json = await w.paw(["status", "--json"]);
   assert.ok(!json.stdout.includes(token));
   // The curl recipe in the agent's AGENTS.md sends the token from its env.

@@ -34,7 +34,7 @@ Deno.test("repoRoot() finds the top level from a subdirectory", async () => {
   assert.equal(await repoRoot(join(r.repo, "a", "b")), r.repo);
 });
 
-Deno.test("repoRoot() outside a repo fails with the SPEC message", async () => {
+Deno.test("repoRoot() outside a repo fails with the documented message", async () => {
   await using d = await tempDir();
   await assert.rejects(() => repoRoot(d.path), (e: unknown) => {
     assert.ok(e instanceof AppError);

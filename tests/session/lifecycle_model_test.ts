@@ -70,7 +70,7 @@ Deno.test("parseReceipt() accepts a receipt and names the bad field otherwise", 
   assert.match(!bad2.ok ? bad2.error : "", /^worktrees\.0\./);
 });
 
-Deno.test("statusJson() is the SPEC shape plus broker_url", () => {
+Deno.test("statusJson() is the documented status --json shape", () => {
   const r = parseReceipt(receipt);
   assert.ok(r.ok);
   assert.deepEqual(statusJson(r.ok ? r.value : null, "alive"), {

@@ -1,5 +1,5 @@
 /**
- * The boot block template (SPEC §7.3) as a string module, so it ships inside
+ * The boot block template (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks") as a string module, so it ships inside
  * bundles and compiled binaries. Filled by `renderBootBlock()`.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The embedded `coordination` skill (SPEC §7.2), kept as a string module so it
+ * The embedded `coordination` skill (docs/REFERENCE.md, "AGENTS.md, skills, boot block and hooks"), kept as a string module so it
  * ships inside `deno bundle` / `deno compile` output. A repo overrides it with
  * `.agents/skills/coordination/SKILL.md`. Placeholders are filled by
  * `renderSkill()` in `lib/coord/skills.ts`.
