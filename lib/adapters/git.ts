@@ -2,75 +2,27 @@
  * git, as git-paw needs it (docs/REFERENCE.md, "Worktrees and git"): repo discovery, default branch,
  * branch listing and validation, worktree creation/reuse/removal, safe
  * rebase, dirty and unmerged checks. Every call is an argv array through
- * {@link run}; branch names and paths never pass through a shell, and `--`
+ * {@link gitTry}; branch names and paths never pass through a shell, and `--`
  * separates them from options wherever git allows it.
  *
  * Needs `--allow-run=git`, `--allow-read`, `--allow-write` (exclude file).
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
-import { AppError, CommandFailedError } from "../core/errors.ts";
+import { dirname, join, resolve } from "node:path";
+import { AppError } from "../core/errors.ts";
 import { branchNameProblem as refnameProblem } from "../core/refname.ts";
 import { slugify, worktreeDirName } from "../core/slug.ts";
-import { run, type RunResult } from "./runner.ts";
-import { GIT_ENV, REPO_ROOT_ARGS } from "./git_env.ts";
-import { gitDirs } from "../coord/_git.ts";
+import type { RunResult } from "./runner.ts";
+import { REPO_ROOT_ARGS } from "./git_env.ts";
+import { gitText, gitTry } from "./git_run.ts";
+import { gitCommonDir, notARepo } from "./git_layout.ts";
+import { canonical, readTextOrNull } from "./fs.ts";
 
 /** Where agent worktrees live. */
 export type WorktreePlacement = "sibling" | "child";
 
-/** Run git in `cwd`; never throws for a non-zero exit. */
-export function git(cwd: string, args: readonly string[]): Promise<RunResult> {
-  return run("git", args, { cwd, env: GIT_ENV });
-}
-
-/** Run git in `cwd`; a non-zero exit throws {@link CommandFailedError}. */
-export async function gitOk(
-  cwd: string,
-  args: readonly string[],
-): Promise<string> {
-  const r = await git(cwd, args);
-  if (r.code !== 0) {
-    throw new CommandFailedError(["git", ...args], r.code, r.stderr);
-  }
-  return r.stdout;
-}
-
 function worktreeError(msg: string, cause?: unknown): AppError {
   return new AppError(`Worktree error: ${msg}`, "worktree", { cause });
-}
-
-/** Canonical absolute path (symlinks resolved) when it exists, else resolved. */
-export async function canonical(path: string): Promise<string> {
-  try {
-    return await Deno.realPath(path);
-  } catch {
-    // Canonicalise the parent at least (e.g. /tmp → /private/tmp on macOS).
-    try {
-      return join(await Deno.realPath(dirname(path)), basename(path));
-    } catch {
-      return resolve(path);
-    }
-  }
-}
-
-/**
- * Top-level directory of the worktree containing `cwd` (canonical path), as
- * `git rev-parse --show-toplevel` says: inside a linked worktree this is
- * the linked worktree itself. See {@link repoRoot} for the repo's root.
- * @throws {AppError} `Not a git repository. Run git-paw from inside a git project.`
- */
-export async function worktreeTop(cwd: string = Deno.cwd()): Promise<string> {
-  let r: RunResult;
-  try {
-    r = await git(cwd, ["rev-parse", "--show-toplevel"]);
-  } catch (e) {
-    if (e instanceof AppError) throw e; // git missing
-    throw notARepo(e);
-  }
-  const top = r.stdout.trim();
-  if (r.code !== 0 || top === "") throw notARepo();
-  return await canonical(top);
 }
 
 /**
@@ -84,7 +36,7 @@ export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
   // One git process: the worktree's top and whether it is a linked one.
   let r: RunResult;
   try {
-    r = await git(cwd, REPO_ROOT_ARGS);
+    r = await gitTry(cwd, REPO_ROOT_ARGS);
   } catch (e) {
     if (e instanceof AppError) throw e; // git missing
     throw notARepo(e);
@@ -95,14 +47,6 @@ export async function repoRoot(cwd: string = Deno.cwd()): Promise<string> {
   if (!gitDir || !commonDir || gitDir === commonDir) return top;
   const main = (await worktreeList(top).catch(() => []))[0];
   return main && !main.bare ? main.path : top;
-}
-
-function notARepo(cause?: unknown): AppError {
-  return new AppError(
-    "Not a git repository. Run git-paw from inside a git project.",
-    "not_a_repo",
-    { cause },
-  );
 }
 
 /** `repoRoot(cwd)` or `null` when `cwd` is not inside a repo. */
@@ -117,15 +61,9 @@ export async function tryRepoRoot(
   }
 }
 
-/** Absolute `<git-common-dir>` (shared by the repo and all its worktrees). */
-export async function gitCommonDir(repo: string): Promise<string> {
-  // From the files when the layout is plain, else one cached rev-parse.
-  return await canonical((await gitDirs(repo)).commonDir);
-}
-
 /** Name of the branch checked out in `cwd`, or `null` when detached. */
 export async function currentBranch(cwd: string): Promise<string | null> {
-  const r = await git(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  const r = await gitTry(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
   return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
 
@@ -134,7 +72,7 @@ export async function branchExists(
   repo: string,
   branch: string,
 ): Promise<boolean> {
-  const r = await git(repo, [
+  const r = await gitTry(repo, [
     "show-ref",
     "--verify",
     "--quiet",
@@ -144,13 +82,13 @@ export async function branchExists(
 }
 
 async function refExists(repo: string, ref: string): Promise<boolean> {
-  return (await git(repo, ["show-ref", "--verify", "--quiet", ref])).code ===
+  return (await gitTry(repo, ["show-ref", "--verify", "--quiet", ref])).code ===
     0;
 }
 
 /** True when HEAD points at a commit (false in a fresh repo with no commits). */
 export async function hasCommits(repo: string): Promise<boolean> {
-  return (await git(repo, [
+  return (await gitTry(repo, [
     "rev-parse",
     "--verify",
     "--quiet",
@@ -165,7 +103,7 @@ export async function hasCommits(repo: string): Promise<boolean> {
  * else `main`.
  */
 export async function defaultBranch(repo: string): Promise<string> {
-  const r = await git(repo, [
+  const r = await gitTry(repo, [
     "symbolic-ref",
     "--quiet",
     "refs/remotes/origin/HEAD",
@@ -174,7 +112,7 @@ export async function defaultBranch(repo: string): Promise<string> {
   if (r.code === 0 && target.startsWith("refs/remotes/origin/")) {
     return target.slice("refs/remotes/origin/".length);
   }
-  const init = (await git(repo, ["config", "--get", "init.defaultBranch"]))
+  const init = (await gitTry(repo, ["config", "--get", "init.defaultBranch"]))
     .stdout.trim();
   if (init && await branchExists(repo, init)) return init;
   for (const b of ["main", "master"]) {
@@ -188,7 +126,7 @@ export async function defaultBranch(repo: string): Promise<string> {
  * dropped, `refs/remotes/` and `origin/` stripped, deduplicated, sorted.
  */
 export async function listBranches(repo: string): Promise<string[]> {
-  const out = await gitOk(repo, [
+  const out = await gitText(repo, [
     "branch",
     "-a",
     "--format=%(refname:short)",
@@ -265,7 +203,7 @@ export type WorktreeEntry = {
 
 /** All worktrees of the repo (main first), paths canonicalised. */
 export async function worktreeList(repo: string): Promise<WorktreeEntry[]> {
-  const out = await gitOk(repo, ["worktree", "list", "--porcelain", "-z"]);
+  const out = await gitText(repo, ["worktree", "list", "--porcelain", "-z"]);
   const entries: WorktreeEntry[] = [];
   let cur: WorktreeEntry | null = null;
   for (const field of out.split("\0")) {
@@ -335,12 +273,7 @@ export async function ensureExcluded(
   line: string | string[],
 ): Promise<boolean> {
   const file = join(await gitCommonDir(repo), "info", "exclude");
-  let text = "";
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
+  const text = await readTextOrNull(file) ?? "";
   const have = new Set(text.split(/\r?\n/).map((l) => l.trim()));
   const missing = [...new Set(typeof line === "string" ? [line] : line)]
     .filter((l) => !have.has(l));
@@ -353,7 +286,7 @@ export async function ensureExcluded(
 
 /** `git worktree prune`. */
 export async function pruneWorktrees(repo: string): Promise<void> {
-  await gitOk(repo, ["worktree", "prune"]);
+  await gitText(repo, ["worktree", "prune"]);
 }
 
 /** What became of the rebase step of {@link createWorktree}. */
@@ -420,7 +353,7 @@ function noCommitsError(): AppError {
 
 /** One git process: every local branch and origin ref (symref targets too). */
 async function refSnapshot(repo: string): Promise<Map<string, string>> {
-  const out = await gitOk(repo, [
+  const out = await gitText(repo, [
     "for-each-ref",
     "--format=%(refname)%00%(symref)",
     "refs/heads",
@@ -475,9 +408,7 @@ async function gitRetrying(
   stdin?: string,
 ): Promise<RunResult> {
   const once = () =>
-    stdin === undefined
-      ? git(repo, args)
-      : run("git", args, { cwd: repo, env: GIT_ENV, stdin });
+    stdin === undefined ? gitTry(repo, args) : gitTry(repo, args, { stdin });
   let r = await once();
   for (let i = 1; i <= 6 && r.code !== 0 && RETRYABLE.test(r.stderr); i++) {
     // The window lost is short (another process between creating and
@@ -535,7 +466,7 @@ export async function createWorktrees(
   ]);
   const self = listing.find((w) => w.path === root);
   const head = self?.head ??
-    (await git(repo, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]))
+    (await gitTry(repo, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]))
       .stdout.trim();
   if (!/^[0-9a-f]{40,64}$/.test(head) || /^0+$/.test(head)) {
     throw noCommitsError();
@@ -646,10 +577,10 @@ export async function createWorktrees(
   if (errors.length > 0) {
     if (opts.rollbackOnError ?? true) {
       for (const path of addedPaths) {
-        await git(repo, ["worktree", "remove", "--force", "--", path]);
+        await gitTry(repo, ["worktree", "remove", "--force", "--", path]);
       }
       if (createdBranches.length > 0) {
-        await git(repo, ["branch", "-D", "--", ...createdBranches]);
+        await gitTry(repo, ["branch", "-D", "--", ...createdBranches]);
       }
     }
     throw errors[0];
@@ -817,14 +748,14 @@ async function rebaseInside(
   if (!onto) {
     return { status: "skipped", reason: `default branch '${base}' not found` };
   }
-  const anc = await git(worktree, [
+  const anc = await gitTry(worktree, [
     "merge-base",
     "--is-ancestor",
     onto,
     "HEAD",
   ]);
   if (anc.code === 0) return { status: "up-to-date", onto: base };
-  const dirty = await git(worktree, [
+  const dirty = await gitTry(worktree, [
     "status",
     "--porcelain",
     "--untracked-files=no",
@@ -835,9 +766,9 @@ async function rebaseInside(
       reason: `uncommitted changes in ${worktree}`,
     };
   }
-  const r = await git(worktree, ["rebase", "--no-autostash", onto]);
+  const r = await gitTry(worktree, ["rebase", "--no-autostash", onto]);
   if (r.code === 0) return { status: "rebased", onto: base };
-  await git(worktree, ["rebase", "--abort"]);
+  await gitTry(worktree, ["rebase", "--abort"]);
   return {
     status: "failed",
     onto: base,
@@ -866,7 +797,7 @@ export type CreateWorktreesOptions = {
  * renames report the destination). Ignored files are not listed.
  */
 export async function dirtyFiles(path: string): Promise<string[]> {
-  const out = await gitOk(path, ["status", "--porcelain=v1", "-z"]);
+  const out = await gitText(path, ["status", "--porcelain=v1", "-z"]);
   const fields = out.split("\0");
   const files: string[] = [];
   for (let i = 0; i < fields.length; i++) {
@@ -916,7 +847,7 @@ export async function removeWorktree(
   }
   // Clean (or forced): --force also clears ignored files such as AGENTS.md;
   // twice to pass a lock.
-  const r = await git(repo, [
+  const r = await gitTry(repo, [
     "worktree",
     "remove",
     "--force",
@@ -934,7 +865,7 @@ export async function deleteBranch(
   repo: string,
   branch: string,
 ): Promise<void> {
-  const r = await git(repo, ["branch", "-D", "--", branch]);
+  const r = await gitTry(repo, ["branch", "-D", "--", branch]);
   if (r.code !== 0) {
     throw worktreeError(`cannot delete branch '${branch}': ${r.stderr.trim()}`);
   }
@@ -946,7 +877,7 @@ export async function unmergedCount(
   branch: string,
   base: string,
 ): Promise<number> {
-  const r = await git(repo, [
+  const r = await gitTry(repo, [
     "rev-list",
     "--count",
     `refs/heads/${branch}`,

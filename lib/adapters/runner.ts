@@ -15,6 +15,8 @@ export type RunOptions = {
   stdin?: string;
   /** Abort the child (killed with SIGTERM). */
   signal?: AbortSignal;
+  /** Names removed from the inherited environment (before `env` applies). */
+  unsetEnv?: readonly string[];
 };
 
 /** What a finished subprocess produced. */
@@ -83,7 +85,13 @@ function aheadKey(
   args: readonly string[],
   opts: RunOptions,
 ): string {
-  return JSON.stringify([cmd, args, opts.cwd ?? null, opts.env ?? null]);
+  return JSON.stringify([
+    cmd,
+    args,
+    opts.cwd ?? null,
+    opts.env ?? null,
+    opts.unsetEnv ?? null,
+  ]);
 }
 
 /**
@@ -95,7 +103,7 @@ function aheadKey(
 export function runAhead(
   cmd: string,
   args: readonly string[],
-  opts: Pick<RunOptions, "cwd" | "env"> = {},
+  opts: Pick<RunOptions, "cwd" | "env" | "unsetEnv"> = {},
 ): void {
   const p = runNow(cmd, args, opts);
   p.catch(() => {}); // whoever takes it sees the error
@@ -110,7 +118,7 @@ async function runNow(
   const command = new Deno.Command(cmd, {
     args: [...args],
     cwd: opts.cwd,
-    env: opts.env,
+    ...childEnv(opts),
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -142,6 +150,16 @@ async function runNow(
   };
 }
 
+/** `env`/`clearEnv` of `Deno.Command` for {@link RunOptions}. */
+function childEnv(
+  opts: Pick<RunOptions, "env" | "unsetEnv">,
+): { env?: Record<string, string>; clearEnv?: boolean } {
+  if (!opts.unsetEnv?.length) return opts.env ? { env: opts.env } : {};
+  const env = Deno.env.toObject();
+  for (const k of opts.unsetEnv) delete env[k];
+  return { env: { ...env, ...opts.env }, clearEnv: true };
+}
+
 /**
  * Like {@link run} but a non-zero exit throws {@link CommandFailedError}
  * carrying the argv and stderr.
@@ -167,4 +185,39 @@ export async function hasBinary(cmd: string): Promise<boolean> {
     if (e instanceof AppError && e.code === "missing_binary") return false;
     throw e;
   }
+}
+
+/** Options for {@link spawnChild}. */
+export type SpawnOptions = {
+  /** Working directory of the child. */
+  cwd?: string;
+  /** Extra environment variables (merged over the current environment). */
+  env?: Record<string, string>;
+  /** Default `inherit` (the terminal); `piped` gives `child.stdin`. */
+  stdin?: "inherit" | "piped" | "null";
+  /** Default `inherit`. */
+  stdout?: "inherit" | "null";
+  /** Default `inherit`. */
+  stderr?: "inherit" | "null";
+};
+
+/**
+ * Start `cmd args…` attached to this process's terminal (stdio inherited
+ * unless told otherwise) and return its handle: for programs the user talks
+ * to (the agent CLI, a shell, `less`, `tmux attach`). Throws what
+ * `Deno.Command` throws (`Deno.errors.NotFound` when `cmd` is missing).
+ */
+export function spawnChild(
+  cmd: string,
+  args: readonly string[],
+  opts: SpawnOptions = {},
+): Deno.ChildProcess {
+  return new Deno.Command(cmd, {
+    args: [...args],
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+    stdin: opts.stdin ?? "inherit",
+    stdout: opts.stdout ?? "inherit",
+    stderr: opts.stderr ?? "inherit",
+  }).spawn();
 }

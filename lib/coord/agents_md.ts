@@ -14,7 +14,8 @@
  */
 import { join } from "node:path";
 import { hasBlock, injectBlock, stripBlock } from "../core/agents_md.ts";
-import { gitCommonDir, gitDir, gitRaw, isTracked } from "./_git.ts";
+import { gitCommonDir, gitDir, isTracked } from "../adapters/git_layout.ts";
+import { gitTry } from "../adapters/git_run.ts";
 import { addSharedExcludes } from "./_exclude.ts";
 
 /** File name, at the worktree top. */
@@ -151,7 +152,7 @@ export async function repoAgentsMdVisible(repo: string): Promise<boolean> {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
-  const r = await gitRaw(repo, [
+  const r = await gitTry(repo, [
     "--literal-pathspecs",
     "ls-files",
     "--others",
@@ -230,7 +231,7 @@ export async function setSkipWorktree(
 ): Promise<void> {
   const paths = typeof path === "string" ? [path] : path;
   if (paths.length === 0) return;
-  await gitRaw(worktree, [
+  await gitTry(worktree, [
     "update-index",
     on ? "--skip-worktree" : "--no-skip-worktree",
     "--",

@@ -19,7 +19,7 @@ import {
   parseMessage,
   type Region,
 } from "../core/messages.ts";
-import { gitRaw } from "./_git.ts";
+import { gitTry as gitRaw } from "../adapters/git_run.ts";
 
 import { CURSOR_FILE } from "./marker.ts";
 export { CURSOR_FILE };

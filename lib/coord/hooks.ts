@@ -20,12 +20,11 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { selfArgv } from "../self.ts";
 import {
-  git,
   gitCommonDir,
   gitDirsFromLayout,
-  gitRaw,
   worktreeTop,
-} from "./_git.ts";
+} from "../adapters/git_layout.ts";
+import { gitText, gitTry } from "../adapters/git_run.ts";
 import { withLock } from "./_lock.ts";
 import { readMarker } from "./marker.ts";
 
@@ -117,7 +116,7 @@ export function renderHookScript(name: HookName, self: string[]): string {
  * unset. One git call; a batch of setups reads it once.
  */
 export async function readHooksPath(cwd: string): Promise<string> {
-  const r = await gitRaw(cwd, ["config", "--path", "--get", "core.hooksPath"]);
+  const r = await gitTry(cwd, ["config", "--path", "--get", "core.hooksPath"]);
   return r.code === 0 ? r.stdout.replace(/\n$/, "") : "";
 }
 
@@ -274,9 +273,9 @@ export type HookIo = { eprintln: (line: string) => void };
  * lists what it brought in), or every file of a root commit.
  */
 export async function commitFiles(cwd: string): Promise<string[]> {
-  const parent = await gitRaw(cwd, ["rev-parse", "--verify", "-q", "HEAD^1"]);
+  const parent = await gitTry(cwd, ["rev-parse", "--verify", "-q", "HEAD^1"]);
   const range = parent.code === 0 ? ["HEAD^1", "HEAD"] : ["--root", "HEAD"];
-  const out = await git(cwd, [
+  const out = await gitText(cwd, [
     "diff-tree",
     "--no-commit-id",
     "--name-only",
@@ -289,7 +288,7 @@ export async function commitFiles(cwd: string): Promise<string[]> {
 
 /** HEAD's branch (without `refs/heads/`), or null when detached. */
 async function currentBranch(cwd: string): Promise<string | null> {
-  const r = await gitRaw(cwd, ["symbolic-ref", "--quiet", "HEAD"]);
+  const r = await gitTry(cwd, ["symbolic-ref", "--quiet", "HEAD"]);
   const ref = r.stdout.trim();
   if (r.code !== 0 || ref === "") return null;
   return ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref;

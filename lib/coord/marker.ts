@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { gitDir } from "./_git.ts";
+import { gitDir } from "../adapters/git_layout.ts";
 
 /** File name of the marker inside a worktree's git dir. */
 export const MARKER_FILE = "paw-agent-id";

@@ -15,9 +15,9 @@ import {
   gitDir,
   gitDirs,
   gitDirsFromLayout,
-  listWorktrees,
   trackedPaths,
-} from "./_git.ts";
+} from "../adapters/git_layout.ts";
+import { worktreeList } from "../adapters/git.ts";
 import {
   AGENTS_MD,
   type AgentsMdState,
@@ -381,7 +381,7 @@ export async function removeSessionHooks(repo: string): Promise<void> {
   if (!where.perWorktree) {
     await removeHooksFrom(where.dir);
   } else {
-    for (const wt of await listWorktrees(repo)) {
+    for (const { path: wt } of await worktreeList(repo)) {
       if (!(await readMarker(wt).catch(() => null))) continue;
       const own = await hooksDir(wt);
       if (own.perWorktree) await removeHooksFrom(own.dir);

@@ -18,6 +18,7 @@ import { eprintlnQuiet } from "../output.ts";
 import { resolve, sep } from "node:path";
 import type { Broker, BrokerPlugin, WatchTarget } from "../broker/api.ts";
 import { type BatchWatch, watchBatches } from "./fs_watch.ts";
+import { gitTry } from "../adapters/git_run.ts";
 
 /** Options of the watcher. */
 export type WatcherOptions = {
@@ -120,21 +121,6 @@ const COMMIT = "\u0000commit";
 
 const defaultLog = eprintlnQuiet;
 
-function gitEnv(): Record<string, string> {
-  const env = Deno.env.toObject();
-  for (
-    const k of [
-      "GIT_DIR",
-      "GIT_WORK_TREE",
-      "GIT_INDEX_FILE",
-      "GIT_COMMON_DIR",
-      "GIT_PREFIX",
-    ]
-  ) delete env[k];
-  env.GIT_OPTIONAL_LOCKS = "0";
-  return env;
-}
-
 /**
  * Watches every registered worktree of one broker. Create it, then
  * {@link WorktreeWatcher.start}; {@link WorktreeWatcher.close} stops all.
@@ -144,7 +130,6 @@ export class WorktreeWatcher {
   readonly #opts: Required<WatcherOptions>;
   readonly #targets = new Map<string, Target>();
   readonly #committedAt = new Map<string, number>();
-  readonly #env = gitEnv();
   #unsubscribe: (() => void) | null = null;
   #closed = false;
 
@@ -278,25 +263,21 @@ export class WorktreeWatcher {
 
   async #git(t: Target, args: string[]): Promise<string | null> {
     try {
-      const out = await new Deno.Command(this.#opts.git, {
-        args: ["--no-optional-locks", ...args],
-        cwd: t.path,
-        env: this.#env,
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      // Isolated: the worktree's own repo, whatever GIT_DIR & co. say.
+      const out = await gitTry(t.path, ["--no-optional-locks", ...args], {
+        bin: this.#opts.git,
+        isolated: true,
+      });
       if (out.code !== 0) {
         if (!(await this.#exists(t.path))) {
           this.#prune(t, "vanished");
           return null;
         }
-        const err = new TextDecoder().decode(out.stderr).trim();
+        const err = out.stderr.trim();
         this.#report(t, "git", `git ${args[0]} failed: ${err}`);
         return null;
       }
-      return new TextDecoder().decode(out.stdout);
+      return out.stdout;
     } catch (err) {
       if (!(await this.#exists(t.path))) {
         this.#prune(t, "vanished");

@@ -3,7 +3,8 @@
  * @module
  */
 import { basename, dirname } from "node:path";
-import { gitCommonDir, repoRoot } from "../adapters/git.ts";
+import { repoRoot } from "../adapters/git.ts";
+import { gitCommonDir } from "../adapters/git_layout.ts";
 import { eprintln, printJson, println } from "../output.ts";
 import { UsageError } from "../core/errors.ts";
 import {

@@ -9,7 +9,7 @@
  */
 import { parse, stringify, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join } from "node:path";
-import { existsSync } from "../fs_exists.ts";
+import { existsSync } from "../adapters/fs.ts";
 import {
   type Config,
   type ConfigFile,

@@ -18,7 +18,7 @@
  */
 import { join } from "node:path";
 import { slugify } from "../core/slug.ts";
-import { git } from "../adapters/git.ts";
+import { gitTry } from "../adapters/git_run.ts";
 
 /** Options for {@link runDemoAgent} (defaults come from the environment). */
 export type DemoAgentOptions = {
@@ -82,12 +82,12 @@ export async function runDemoAgent(
   const cwd = opts.cwd ?? Deno.cwd();
   const say = (s: string) => print(`[demo] ${s}`);
 
-  if ((await git(cwd, ["rev-parse", "--is-inside-work-tree"])).code !== 0) {
+  if ((await gitTry(cwd, ["rev-parse", "--is-inside-work-tree"])).code !== 0) {
     say(`not inside a git worktree: ${cwd}`);
     return 1;
   }
   const branch =
-    (await git(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]))
+    (await gitTry(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]))
       .stdout.trim() || null;
   const agentId = opts.agentId ?? Deno.env.get("GIT_PAW_AGENT_ID") ??
     slugify(branch ?? "demo");
@@ -338,7 +338,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function hasManagedPostCommitHook(cwd: string): Promise<boolean> {
-  const r = await git(cwd, [
+  const r = await gitTry(cwd, [
     "rev-parse",
     "--path-format=absolute",
     "--git-path",
@@ -359,11 +359,19 @@ async function commit(
   file: string,
   msg: string,
 ): Promise<string | null> {
-  const ident = (await git(cwd, ["config", "user.email"])).stdout.trim()
+  const ident = (await gitTry(cwd, ["config", "user.email"])).stdout.trim()
     ? []
     : ["-c", "user.name=git-paw demo", "-c", "user.email=demo@git-paw.invalid"];
-  if ((await git(cwd, ["add", "--", file])).code !== 0) return null;
-  const r = await git(cwd, [...ident, "commit", "-q", "-m", msg, "--", file]);
+  if ((await gitTry(cwd, ["add", "--", file])).code !== 0) return null;
+  const r = await gitTry(cwd, [
+    ...ident,
+    "commit",
+    "-q",
+    "-m",
+    msg,
+    "--",
+    file,
+  ]);
   if (r.code !== 0) return null;
-  return (await git(cwd, ["rev-parse", "HEAD"])).stdout.trim() || null;
+  return (await gitTry(cwd, ["rev-parse", "HEAD"])).stdout.trim() || null;
 }

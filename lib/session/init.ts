@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { existsSync } from "../fs_exists.ts";
+import { existsSync } from "../adapters/fs.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { repoConfigPath } from "./config_store.ts";
 import { eprintln, println } from "../output.ts";

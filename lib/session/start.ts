@@ -7,7 +7,8 @@
  */
 import { trace } from "../trace.ts";
 import { basename, join } from "node:path";
-import { existsSync } from "../fs_exists.ts";
+import { existsSync } from "../adapters/fs.ts";
+import { gitTry } from "../adapters/git_run.ts";
 import { AppError, UsageError } from "../core/errors.ts";
 import {
   brokerUrlOf,
@@ -25,7 +26,6 @@ import {
   currentBranch,
   deleteBranch,
   ensureExcluded,
-  git,
   listBranches,
   validateBranchName,
   worktreePath,
@@ -372,7 +372,7 @@ async function freshStart(
         );
         continue;
       }
-      await git(repo, [
+      await gitTry(repo, [
         "worktree",
         "remove",
         "--force",

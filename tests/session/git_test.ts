@@ -17,8 +17,8 @@ import {
   worktreeList,
   worktreePath,
   type WorktreeProgress,
-  worktreeTop,
 } from "../../lib/adapters/git.ts";
+import { worktreeTop } from "../../lib/adapters/git_layout.ts";
 import {
   hasBinary,
   missingBinaryError,

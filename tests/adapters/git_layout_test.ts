@@ -4,9 +4,17 @@ import {
   gitDirs,
   gitDirsFromLayout,
   trackedPaths,
-} from "../../lib/coord/_git.ts";
-import { indexHasPaths, trackedFromIndex } from "../../lib/coord/_index.ts";
-import { addWorktree, git, type TempRepo, tempRepo } from "./hooks_fixture.ts";
+} from "../../lib/adapters/git_layout.ts";
+import {
+  indexHasPaths,
+  trackedFromIndex,
+} from "../../lib/adapters/git_index.ts";
+import {
+  addWorktree,
+  git,
+  type TempRepo,
+  tempRepo,
+} from "../coord/hooks_fixture.ts";
 
 /** What git itself says, as real paths. */
 async function revParse(cwd: string) {

@@ -1,42 +1,16 @@
 /**
- * Minimal git runner for the coordination area: argv arrays only, never a
- * shell string. Needs `--allow-run=git`.
+ * Where a worktree's git data lives, read from the files when the layout is
+ * plain (gitrepository-layout(5)) and asked of git otherwise: git dir,
+ * common dir, worktree top, which paths are tracked. Needs `--allow-read`
+ * and `--allow-run=git`.
  * @module
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { CommandFailedError } from "../core/errors.ts";
-import { trackedFromIndex } from "./_index.ts";
-
-/** Result of one git call. */
-export type GitResult = { code: number; stdout: string; stderr: string };
-
-const dec = new TextDecoder();
-
-/** Run git in `cwd`; never throws on a non-zero exit. */
-export async function gitRaw(cwd: string, args: string[]): Promise<GitResult> {
-  const out = await new Deno.Command("git", {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { GIT_OPTIONAL_LOCKS: "0" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
-
-/** Run git in `cwd` and return stdout; throws CommandFailedError on failure. */
-export async function git(cwd: string, args: string[]): Promise<string> {
-  const r = await gitRaw(cwd, args);
-  if (r.code !== 0) {
-    throw new CommandFailedError(["git", ...args], r.code, r.stderr);
-  }
-  return r.stdout;
-}
+import { AppError, CommandFailedError } from "../core/errors.ts";
+import { canonical, readTextOrNull, statOrNull } from "./fs.ts";
+import { trackedFromIndex } from "./git_index.ts";
+import { gitText, gitTry } from "./git_run.ts";
+import type { RunResult } from "./runner.ts";
 
 /** A worktree's own git dir and the git dir shared by all its worktrees. */
 export type GitDirs = { gitDir: string; commonDir: string };
@@ -58,28 +32,16 @@ function envOverridesLayout(): boolean {
 }
 
 async function readTrimmed(path: string): Promise<string | null> {
-  try {
-    // git strips trailing CR/LF from `.git` files and `commondir`.
-    return (await Deno.readTextFile(path)).replace(/[\r\n]+$/, "");
-  } catch {
-    return null;
-  }
+  // git strips trailing CR/LF from `.git` files and `commondir`.
+  return (await readTextOrNull(path))?.replace(/[\r\n]+$/, "") ?? null;
 }
 
 async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
+  return (await statOrNull(path))?.isDirectory ?? false;
 }
 
 async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
+  return (await statOrNull(path))?.isFile ?? false;
 }
 
 /**
@@ -139,7 +101,7 @@ const askedGit = new Map<string, Promise<GitDirs>>();
 function gitDirsFromGit(cwd: string): Promise<GitDirs> {
   const cached = askedGit.get(cwd);
   if (cached) return cached;
-  const p = git(cwd, ["rev-parse", "--git-dir", "--git-common-dir"]).then(
+  const p = gitText(cwd, ["rev-parse", "--git-dir", "--git-common-dir"]).then(
     (out) => {
       const [g, c] = out.split("\n");
       if (!g || !c) {
@@ -175,14 +137,40 @@ export async function gitDir(cwd: string): Promise<string> {
   return (await gitDirs(cwd)).gitDir;
 }
 
-/** The git dir shared by all worktrees of the repo. */
+/**
+ * The git dir shared by the repo and all its worktrees (canonical absolute
+ * path).
+ */
 export async function gitCommonDir(cwd: string): Promise<string> {
-  return (await gitDirs(cwd)).commonDir;
+  return await canonical((await gitDirs(cwd)).commonDir);
 }
 
-/** The worktree's top directory. */
-export async function worktreeTop(cwd: string): Promise<string> {
-  return (await git(cwd, ["rev-parse", "--show-toplevel"])).trim();
+/**
+ * Top-level directory of the worktree containing `cwd` (canonical path), as
+ * `git rev-parse --show-toplevel` says: inside a linked worktree this is
+ * the linked worktree itself (`repoRoot()` in `git.ts` gives the main one).
+ * @throws {AppError} `not_a_repo`: `Not a git repository. Run git-paw from inside a git project.`
+ */
+export async function worktreeTop(cwd: string = Deno.cwd()): Promise<string> {
+  let r: RunResult;
+  try {
+    r = await gitTry(cwd, ["rev-parse", "--show-toplevel"]);
+  } catch (e) {
+    if (e instanceof AppError) throw e; // git missing
+    throw notARepo(e);
+  }
+  const top = r.stdout.trim();
+  if (r.code !== 0 || top === "") throw notARepo();
+  return await canonical(top);
+}
+
+/** The error for a directory outside any git repository. */
+export function notARepo(cause?: unknown): AppError {
+  return new AppError(
+    "Not a git repository. Run git-paw from inside a git project.",
+    "not_a_repo",
+    { cause },
+  );
 }
 
 /**
@@ -207,7 +195,7 @@ export async function trackedPaths(
     const fromIndex = dirs && await trackedFromIndex(dirs, inside);
     if (fromIndex) return fromIndex;
   }
-  const r = await gitRaw(worktree, [
+  const r = await gitTry(worktree, [
     "--literal-pathspecs",
     "ls-files",
     "-z",
@@ -225,11 +213,4 @@ export async function isTracked(
   path: string,
 ): Promise<boolean> {
   return (await trackedPaths(worktree, [path])).has(path);
-}
-
-/** Absolute paths of every worktree of the repo (main checkout first). */
-export async function listWorktrees(cwd: string): Promise<string[]> {
-  const out = await git(cwd, ["worktree", "list", "--porcelain"]);
-  return out.split("\n").filter((l) => l.startsWith("worktree "))
-    .map((l) => l.slice("worktree ".length));
 }
