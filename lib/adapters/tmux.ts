@@ -9,9 +9,49 @@
  * Needs `--allow-run=tmux`.
  * @module
  */
-import { run } from "./runner.ts";
+import { run, spawnChild } from "./runner.ts";
 import { AppError } from "../core/errors.ts";
-import { type Liveness, tmuxArg, tmuxEscape } from "../core/session.ts";
+import type { Liveness } from "../core/session.ts";
+import { eprintln } from "../output.ts";
+import { trace, tracing } from "../trace.ts";
+
+/**
+ * Escape text for a tmux argument that tmux expands as a format, so it
+ * stays literal: `#` → `##` (`#{…}`, `#(…)` and `#S` are not expanded).
+ * `strftime`: the argument also goes through strftime (`display-message`,
+ * `pipe-pane`), so `%` → `%%` too. Not for `select-pane -T` or `-c`: tmux
+ * does not strftime those, and a doubled `%` would show up doubled.
+ *
+ * @example
+ * ```ts
+ * import { escapeTmuxFormat } from "./tmux.ts";
+ * escapeTmuxFormat("feat/#1"); // "feat/##1"
+ * escapeTmuxFormat("100% #S", { strftime: true }); // "100%% ##S"
+ * ```
+ */
+export function escapeTmuxFormat(
+  text: string,
+  opts: { strftime?: boolean } = {},
+): string {
+  const out = text.replaceAll("#", "##");
+  return opts.strftime ? out.replaceAll("%", "%%") : out;
+}
+
+/**
+ * Protect one argv element given to tmux: tmux ends a command at an argument
+ * that ends in `;` (and turns a final `\;` into `;`), so a final `;` gets a
+ * backslash in front. Apply to every argument; formats are a separate
+ * concern ({@link escapeTmuxFormat}).
+ *
+ * @example
+ * ```ts
+ * import { tmuxArg } from "./tmux.ts";
+ * tmuxArg("feat;"); // "feat\\;"
+ * ```
+ */
+export function tmuxArg(arg: string): string {
+  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
+}
 
 let envOverride: Record<string, string> | undefined;
 
@@ -116,7 +156,7 @@ export type PaneSpec = {
 
 /** `-c <cwd>` (format-escaped) and one `-e K=V` per variable, for new panes. */
 export function paneArgs(spec: PaneSpec): string[] {
-  const out = ["-c", tmuxEscape(spec.cwd)];
+  const out = ["-c", escapeTmuxFormat(spec.cwd)];
   for (const [k, v] of Object.entries(spec.env)) out.push("-e", `${k}=${v}`);
   return out;
 }
@@ -182,7 +222,7 @@ export async function splitWindow(
 
 /** Set a pane title verbatim (escaped: `select-pane -T` expands formats). */
 export async function setPaneTitle(pane: string, title: string): Promise<void> {
-  await tmux(["select-pane", "-t", pane, "-T", tmuxEscape(title)]);
+  await tmux(["select-pane", "-t", pane, "-T", escapeTmuxFormat(title)]);
 }
 
 /** A pane-scoped option (`set-option -p`), value stored as given. */
@@ -316,13 +356,11 @@ export async function attachSession(session: string): Promise<void> {
   const args = inside
     ? ["switch-client", "-t", sessionTarget(session)]
     : ["attach-session", "-t", sessionTarget(session)];
-  const child = new Deno.Command("tmux", {
-    args: args.map(tmuxArg),
-    env: envOverride,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnChild(
+    "tmux",
+    args.map(tmuxArg),
+    envOverride ? { env: envOverride } : {},
+  );
   const st = await child.status;
   if (!st.success) {
     throw new AppError(
@@ -330,4 +368,56 @@ export async function attachSession(session: string): Promise<void> {
       "tmux",
     );
   }
+}
+
+/**
+ * Bytes of command line one tmux invocation may carry: the client hands its
+ * whole argv to the server in one message of at most 16 KiB ("command too
+ * long" beyond that), so leave room for the message header and environment.
+ */
+const TMUX_BATCH_BYTES = 12 * 1024;
+
+/**
+ * Run several tmux commands in as few invocations as possible (`;`
+ * separators), splitting between commands where one message would be too
+ * long for tmux. Returns the output lines of all invocations, in order.
+ */
+export async function tmuxBatch(commands: string[][]): Promise<string[]> {
+  const out: string[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  for (const c of commands) {
+    const args = c.map(tmuxArg);
+    const bytes = args.reduce((n, a) => n + utf8.encode(a).length + 1, 2);
+    if (chunk.length > 0 && size + bytes > TMUX_BATCH_BYTES) {
+      out.push(...await tmuxInvoke(chunk));
+      chunk = [];
+      size = 0;
+    }
+    if (chunk.length > 0) chunk.push(";");
+    chunk.push(...args);
+    size += bytes;
+  }
+  if (chunk.length > 0) out.push(...await tmuxInvoke(chunk));
+  return out;
+}
+
+const utf8 = new TextEncoder();
+
+async function tmuxInvoke(args: string[]): Promise<string[]> {
+  if (Deno.env.get("GIT_PAW_DEBUG")) {
+    eprintln(`tmux ${JSON.stringify(args)}`);
+  }
+  if (tracing) {
+    trace(`tmux: batch of ${args.filter((a) => a === ";").length + 1}`);
+  }
+  const r = await run("tmux", args, { env: envOverride });
+  trace("tmux: batch done");
+  if (r.code !== 0) {
+    throw new AppError(
+      `Tmux error: ${r.stderr.trim() || "tmux failed"}`,
+      "tmux",
+    );
+  }
+  return r.stdout.split("\n").filter((l) => l !== "");
 }

@@ -41,6 +41,7 @@ import {
   type WatchRecord,
 } from "../core/broker_state.ts";
 import { SeqIndex } from "./seq_index.ts";
+import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
 import {
   type BrokerMessage,
   displayMessage,
@@ -683,39 +684,26 @@ async function acquireLock(logPath: string, lockPath: string): Promise<void> {
       `Cannot open ${logPath}: another broker in this process is writing it`,
     );
   }
-  try {
-    const pid = Number((await Deno.readTextFile(lockPath)).trim());
-    if (
-      Number.isInteger(pid) && pid > 0 && pid !== Deno.pid &&
-      await processAlive(pid)
-    ) {
-      throw new Error(
-        `Cannot open ${logPath}: another broker (pid ${pid}) is writing it — stop that broker first (or remove ${lockPath} if pid ${pid} is not a git-paw broker)`,
-      );
+  const body = `${Deno.pid}\n`;
+  for (let garbled = 0;;) {
+    const got = await tryPidLock(lockPath, body, { takeOwnPid: true });
+    if (got.kind === "acquired") break;
+    if (got.kind === "garbled") {
+      // Not a pid: a holder between create and write, or a torn write.
+      if (++garbled < 10) await new Promise((r) => setTimeout(r, 50));
+      else await removeIfUnchanged(lockPath, got.text);
+      continue;
     }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new Error(
+      `Cannot open ${logPath}: another broker (pid ${got.pid}) is writing it — stop that broker first (or remove ${lockPath} if pid ${got.pid} is not a git-paw broker)`,
+    );
   }
-  await Deno.writeTextFile(lockPath, `${Deno.pid}\n`);
   openLogs.add(logPath);
 }
 
 async function releaseLock(logPath: string, lockPath: string): Promise<void> {
   openLogs.delete(logPath);
-  try {
-    const pid = Number((await Deno.readTextFile(lockPath)).trim());
-    if (pid === Deno.pid) await Deno.remove(lockPath);
-  } catch { /* gone already */ }
-}
-
-/** True when `pid` is a running process (Linux /proc; elsewhere unknown → false). */
-async function processAlive(pid: number): Promise<boolean> {
-  try {
-    await Deno.stat(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
+  await removeIfUnchanged(lockPath, `${Deno.pid}\n`);
 }
 
 /** After a crash mid-line, start the next human line on a fresh line. */

@@ -157,14 +157,3 @@ export function oneLine(text: string, maxChars = 400): string {
     ? s.slice(0, maxChars - 1).toWellFormed() + "…"
     : s;
 }
-
-/**
- * Escape text for tmux arguments that tmux expands as a format *and* passes
- * through strftime (`display-message`, `pipe-pane`): `#` → `##` (so `#{…}`,
- * `#(…)` and `#S` stay literal) and `%` → `%%` (so `%Y` stays literal).
- * Not for `select-pane -T` or `-c`: tmux does not strftime those, so a
- * doubled `%` would show up doubled.
- */
-export function escapeTmuxFormat(text: string): string {
-  return text.replaceAll("#", "##").replaceAll("%", "%%");
-}

@@ -160,11 +160,6 @@ export function decideStart(
 /** Maximum agents in one session. */
 export const MAX_AGENTS = 25;
 
-/** Escape text for a tmux argument that expands formats (`#` → `##`). */
-export function tmuxEscape(text: string): string {
-  return text.replaceAll("#", "##");
-}
-
 export { brokerUrlOf };
 
 /** The `status --json` document (docs/REFERENCE.md, "Other commands"). */
@@ -219,20 +214,4 @@ export function promptDelivery(
   }
   if (base === "gemini") return { kind: "argv", args: ["-i", prompt] };
   return { kind: "type" };
-}
-
-/**
- * Protect one argv element given to tmux: tmux ends a command at an argument
- * that ends in `;` (and turns a final `\;` into `;`), so a final `;` gets a
- * backslash in front. Apply to every argument; formats are a separate
- * concern ({@link tmuxEscape}).
- *
- * @example
- * ```ts
- * import { tmuxArg } from "./session.ts";
- * tmuxArg("feat;"); // "feat\\;"
- * ```
- */
-export function tmuxArg(arg: string): string {
-  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
 }

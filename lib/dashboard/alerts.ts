@@ -32,7 +32,8 @@ import {
   type DashboardSettings,
   readDashboardSettings,
 } from "../core/dashboard_settings.ts";
-import { escapeTmuxFormat } from "../core/dashboard_text.ts";
+import { escapeTmuxFormat } from "../adapters/tmux.ts";
+import { run } from "../adapters/runner.ts";
 
 /** Something done with a fired alert. May be async; errors are collected. */
 export type AlertSink = (alert: Alert) => void | Promise<void>;
@@ -222,20 +223,10 @@ export function tmuxDisplaySink(
     if (!session && !inTmux) return;
     const args = ["display-message"];
     if (session) args.push("-t", session);
-    args.push(escapeTmuxFormat(alertText(a)));
-    const out = await new Deno.Command("tmux", {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: opts.env,
-    }).output();
-    if (!out.success) {
-      throw new Error(
-        `tmux display-message failed: ${
-          new TextDecoder().decode(out.stderr).trim()
-        }`,
-      );
+    args.push(escapeTmuxFormat(alertText(a), { strftime: true }));
+    const out = await run("tmux", args, opts.env ? { env: opts.env } : {});
+    if (out.code !== 0) {
+      throw new Error(`tmux display-message failed: ${out.stderr.trim()}`);
     }
   };
 }
@@ -264,17 +255,14 @@ export function notifyCommandSink(argv: readonly string[]): AlertSink {
   return async (a) => {
     const [cmd, ...rest] = argv;
     if (!cmd) return;
-    const out = await new Deno.Command(cmd, {
-      args: [...rest, a.agent_id, a.reason, a.detail],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
+    // Output is collected and dropped.
+    const out = await run(cmd, [...rest, a.agent_id, a.reason, a.detail], {
       env: {
         GIT_PAW_ALERT_AGENT: a.agent_id,
         GIT_PAW_ALERT_REASON: a.reason,
       },
-    }).output();
-    if (!out.success) {
+    });
+    if (out.code !== 0) {
       throw new Error(`[notify] command exited with code ${out.code}`);
     }
   };

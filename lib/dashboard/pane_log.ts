@@ -11,7 +11,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { escapeTmuxFormat } from "../core/dashboard_text.ts";
+import { escapeTmuxFormat } from "../adapters/tmux.ts";
 
 /** Directory holding one session's pane logs: `<repo>/.git-paw/logs/<session>`. */
 export function paneLogDir(repo: string, session: string): string {
@@ -64,5 +64,5 @@ export function appendToFileShellCommand(path: string): string {
  * @throws {TypeError} when `path` contains a NUL byte.
  */
 export function pipePaneCommand(path: string): string {
-  return escapeTmuxFormat(appendToFileShellCommand(path));
+  return escapeTmuxFormat(appendToFileShellCommand(path), { strftime: true });
 }

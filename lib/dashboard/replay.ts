@@ -20,6 +20,8 @@
 import { delimiter, join } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { slugify } from "../core/slug.ts";
+import { spawnChild } from "../adapters/runner.ts";
+import { statOrNull } from "../adapters/fs.ts";
 
 /** One recorded pane log. */
 export type LogFile = {
@@ -53,15 +55,6 @@ export function logsRoot(repo: string): string {
 /** `feat--a.log` → `feat/a` (the inverse of the pane log file name). */
 export function branchFromLogFile(file: string): string {
   return file.replace(/\.log$/, "").replaceAll("--", "/");
-}
-
-async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
 }
 
 async function readSession(name: string, dir: string): Promise<LogSession> {
@@ -365,12 +358,7 @@ async function pipeToLess(
   less: string,
   input: ReadableStream<Uint8Array>,
 ): Promise<void> {
-  const child = new Deno.Command(less, {
-    args: ["-R"],
-    stdin: "piped",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnChild(less, ["-R"], { stdin: "piped" });
   try {
     await input.pipeTo(child.stdin);
   } catch {

@@ -12,6 +12,8 @@
  */
 import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
+import { run, spawnChild } from "../adapters/runner.ts";
+import { escapeTmuxFormat } from "../adapters/tmux.ts";
 
 const enc = new TextEncoder();
 
@@ -73,33 +75,24 @@ export async function typeBootPrompt(
   if (!file || !pane) return;
   const buffer = `paw-boot:${pane}`;
   try {
-    const out = await new Deno.Command("tmux", {
-      args: [
-        "load-buffer",
-        "-b",
-        buffer,
-        // tmux expands formats in this path (`#(…)` would run a command).
-        file.replaceAll("#", "##"),
-        ";",
-        "paste-buffer",
-        "-d",
-        "-s",
-        "\n",
-        "-b",
-        buffer,
-        "-t",
-        pane,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      eprintln(
-        `warning: could not type the boot prompt: ${
-          new TextDecoder().decode(out.stderr).trim()
-        }`,
-      );
+    const out = await run("tmux", [
+      "load-buffer",
+      "-b",
+      buffer,
+      // tmux expands formats in this path (`#(…)` would run a command).
+      escapeTmuxFormat(file),
+      ";",
+      "paste-buffer",
+      "-d",
+      "-s",
+      "\n",
+      "-b",
+      buffer,
+      "-t",
+      pane,
+    ]);
+    if (out.code !== 0) {
+      eprintln(`warning: could not type the boot prompt: ${out.stderr.trim()}`);
     }
   } catch (e) {
     eprintln(
@@ -143,13 +136,7 @@ export async function runAgentPane(
     eprintln("error: no CLI given to run");
   } else {
     try {
-      const child = new Deno.Command(argv[0]!, {
-        args: argv.slice(1),
-        cwd: opts.cwd,
-        stdin: "inherit",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
+      const child = spawnChild(argv[0]!, argv.slice(1), { cwd: opts.cwd });
       if (boot) typing = typeBootPrompt(boot);
       const st = await child.status;
       // Whatever was typed is pending input now: the guard discards it.
@@ -172,12 +159,8 @@ export async function runAgentPane(
   if (choice !== "shell") return code;
   // Restore sane terminal modes the CLI may have left behind.
   try {
-    await new Deno.Command("stty", {
-      args: ["sane"],
-      stdin: "inherit",
-      stdout: "null",
-      stderr: "null",
-    }).output();
+    await spawnChild("stty", ["sane"], { stdout: "null", stderr: "null" })
+      .status;
   } catch { /* no stty */ }
   const shell = Deno.env.get("SHELL") || "/bin/sh";
   try {
@@ -187,12 +170,7 @@ export async function runAgentPane(
         Deno.addSignalListener(s, ignore);
       } catch { /* ignore */ }
     }
-    const st = await new Deno.Command(shell, {
-      cwd: opts.cwd,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn().status;
+    const st = await spawnChild(shell, [], { cwd: opts.cwd }).status;
     return st.code;
   } catch (e) {
     eprintln(`error: cannot start ${shell}: ${(e as Error).message}`);

@@ -10,21 +10,20 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { tmuxArg, tmuxEscape } from "../core/session.ts";
-import { run } from "../adapters/runner.ts";
 import { AppError } from "../core/errors.ts";
 import {
+  escapeTmuxFormat,
   killSession,
   listPanes,
   paneArgs,
   type PaneInfo,
   type PaneSpec,
   sessionTarget,
-  tmuxEnv,
+  tmuxBatch,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../self.ts";
 import { eprintln } from "../output.ts";
-import { trace, tracing } from "../trace.ts";
+import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
 
@@ -159,58 +158,6 @@ function paneOpts(p: PaneCmd): string[] {
   return [...paneArgs(p), "--", ...p.argv];
 }
 
-/**
- * Bytes of command line one tmux invocation may carry: the client hands its
- * whole argv to the server in one message of at most 16 KiB ("command too
- * long" beyond that), so leave room for the message header and environment.
- */
-const TMUX_BATCH_BYTES = 12 * 1024;
-
-/**
- * Run several tmux commands in as few invocations as possible (`;`
- * separators), splitting between commands where one message would be too
- * long for tmux. Returns the output lines of all invocations, in order.
- */
-export async function tmuxBatch(commands: string[][]): Promise<string[]> {
-  const out: string[] = [];
-  let chunk: string[] = [];
-  let size = 0;
-  for (const c of commands) {
-    const args = c.map(tmuxArg);
-    const bytes = args.reduce((n, a) => n + utf8.encode(a).length + 1, 2);
-    if (chunk.length > 0 && size + bytes > TMUX_BATCH_BYTES) {
-      out.push(...await tmuxInvoke(chunk));
-      chunk = [];
-      size = 0;
-    }
-    if (chunk.length > 0) chunk.push(";");
-    chunk.push(...args);
-    size += bytes;
-  }
-  if (chunk.length > 0) out.push(...await tmuxInvoke(chunk));
-  return out;
-}
-
-const utf8 = new TextEncoder();
-
-async function tmuxInvoke(args: string[]): Promise<string[]> {
-  if (Deno.env.get("GIT_PAW_DEBUG")) {
-    console.error("tmux", JSON.stringify(args));
-  }
-  if (tracing) {
-    trace(`tmux: batch of ${args.filter((a) => a === ";").length + 1}`);
-  }
-  const r = await run("tmux", args, { env: tmuxEnv() });
-  trace("tmux: batch done");
-  if (r.code !== 0) {
-    throw new AppError(
-      `Tmux error: ${r.stderr.trim() || "tmux failed"}`,
-      "tmux",
-    );
-  }
-  return r.stdout.split("\n").filter((l) => l !== "");
-}
-
 function paneDecor(
   pane: string,
   title: string,
@@ -218,7 +165,7 @@ function paneDecor(
   agentId: string,
 ): string[][] {
   return [
-    ["select-pane", "-t", pane, "-T", tmuxEscape(title)],
+    ["select-pane", "-t", pane, "-T", escapeTmuxFormat(title)],
     ["set-option", "-p", "-t", pane, "@paw_role", role],
     ["set-option", "-p", "-t", pane, "@paw_agent", agentId],
   ];

@@ -5,12 +5,13 @@
  * left by a process that is gone (same host) is taken over.
  *
  * Needs `--allow-read`, `--allow-write`, `--allow-sys` (hostname),
- * `--allow-run=kill` where `/proc` is missing.
+ * `--allow-run` (the holder's liveness, see `pidAlive()`).
  * @module
  */
 import { join } from "node:path";
 import { z } from "zod";
 import { AppError } from "../core/errors.ts";
+import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
 
 /** What the lock file records. */
 export const LockInfo = z.object({
@@ -35,29 +36,6 @@ function hostname(): string {
   }
 }
 
-/** True when process `pid` exists on this machine. */
-export function pidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) return true;
-  }
-  // No /proc entry: either gone, or no /proc at all (macOS).
-  try {
-    Deno.statSync("/proc/self");
-    return false;
-  } catch {
-    const r = new Deno.Command("kill", {
-      args: ["-0", String(pid)],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return r.success;
-  }
-}
-
 /** A held lock; release it (idempotent) or use `await using`. */
 export type SessionLock = {
   path: string;
@@ -75,13 +53,12 @@ export type LockOptions = {
   onTakeover?: (info: LockInfo) => void;
 };
 
-async function readLock(path: string): Promise<LockInfo | null | "garbled"> {
+function parseLock(text: string): LockInfo | null {
   try {
-    const r = LockInfo.safeParse(JSON.parse(await Deno.readTextFile(path)));
-    return r.success ? r.data : "garbled";
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    return "garbled";
+    const r = LockInfo.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
   }
 }
 
@@ -107,50 +84,29 @@ export async function acquireLock(
   let delay = 50;
   let garbledSince: number | null = null;
   for (;;) {
-    try {
-      const f = await Deno.open(path, { write: true, createNew: true });
-      try {
-        await f.write(new TextEncoder().encode(body));
-      } finally {
-        f.close();
-      }
+    const got = await tryPidLock(path, body, {
+      pidOf: (text) => parseLock(text)?.pid ?? null,
+      local: (text) => parseLock(text)?.hostname === me.hostname,
+      onTakeover: (text) => opts.onTakeover?.(parseLock(text)!),
+    });
+    if (got.kind === "acquired") {
       let released = false;
       const release = async () => {
         if (released) return;
         released = true;
-        const cur = await readLock(path);
-        if (
-          cur && cur !== "garbled" && cur.pid === me.pid &&
-          cur.started_at === me.started_at
-        ) {
-          await Deno.remove(path).catch(() => {});
-        }
+        await removeIfUnchanged(path, body);
       };
       return { path, release, [Symbol.asyncDispose]: release };
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
     }
-    const holder = await readLock(path);
-    if (holder === null) continue; // released meanwhile
-    if (holder === "garbled") {
+    if (got.kind === "garbled") {
       // A holder may be between create and write; give it a moment.
       garbledSince ??= Date.now();
       if (Date.now() - garbledSince > 1000) {
-        await Deno.remove(path).catch(() => {});
+        await removeIfUnchanged(path, got.text);
         continue;
       }
-    } else if (holder.hostname === me.hostname && !pidAlive(holder.pid)) {
-      // Stale: remove it only if it is still the same stale content.
-      const again = await readLock(path);
-      if (
-        again && again !== "garbled" && again.pid === holder.pid &&
-        again.started_at === holder.started_at
-      ) {
-        opts.onTakeover?.(holder);
-        await Deno.remove(path).catch(() => {});
-      }
-      continue;
     } else if (Date.now() >= deadline) {
+      const holder = parseLock(got.text)!;
       throw new AppError(
         `Session error: another git-paw command (${
           holder.command ?? "?"

@@ -7,7 +7,7 @@ import {
   pipePaneCommand,
   shellQuote,
 } from "../../lib/dashboard/pane_log.ts";
-import { escapeTmuxFormat } from "../../lib/core/dashboard_text.ts";
+import { escapeTmuxFormat } from "../../lib/adapters/tmux.ts";
 
 /** Names that break naive quoting; several try to create a `canary*` file. */
 const HOSTILE = [
@@ -51,7 +51,10 @@ Deno.test("shellQuote() refuses NUL and always wraps in single quotes", () => {
 });
 
 Deno.test("escapeTmuxFormat() doubles # and % for pipe-pane commands", () => {
-  assert.equal(escapeTmuxFormat("#{a} %Y ##"), "##{a} %%Y ####");
+  assert.equal(
+    escapeTmuxFormat("#{a} %Y ##", { strftime: true }),
+    "##{a} %%Y ####",
+  );
 });
 
 Deno.test("appendToFileShellCommand() writes to the exact path and runs nothing when sh -c runs it", async () => {

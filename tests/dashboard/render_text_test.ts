@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   displayWidth,
-  escapeTmuxFormat,
   fit,
   fitRight,
   oneLine,
@@ -9,6 +8,7 @@ import {
   sanitizeLines,
   truncate,
 } from "../../lib/core/dashboard_text.ts";
+import { escapeTmuxFormat } from "../../lib/adapters/tmux.ts";
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -98,7 +98,9 @@ Deno.test("oneLine() bounds huge text and squeezes whitespace", () => {
 
 Deno.test("escapeTmuxFormat() doubles # and % so #(cmd) and %Y stay literal", () => {
   assert.equal(
-    escapeTmuxFormat("feat/#(rm -rf ~) #{pane_id} 100% %Y"),
+    escapeTmuxFormat("feat/#(rm -rf ~) #{pane_id} 100% %Y", {
+      strftime: true,
+    }),
     "feat/##(rm -rf ~) ##{pane_id} 100%% %%Y",
   );
 });
@@ -143,7 +145,7 @@ Deno.test("escapeTmuxFormat() text comes back verbatim from a real tmux display-
       "-p",
       "-t",
       "fmt",
-      escapeTmuxFormat(text),
+      escapeTmuxFormat(text, { strftime: true }),
     );
     assert.ok(shown.ok, shown.stderr);
     assert.equal(shown.stdout, text + "\n");

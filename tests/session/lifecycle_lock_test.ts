@@ -1,7 +1,8 @@
 /** The session lock: one holder, stale locks taken over, live holders waited for. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { acquireLock, lockPath, pidAlive } from "../../lib/session/lock.ts";
+import { acquireLock, lockPath } from "../../lib/session/lock.ts";
+import { pidAlive } from "../../lib/adapters/pid_lock.ts";
 
 async function tempRepo(): Promise<string> {
   return await Deno.realPath(await Deno.makeTempDir({ prefix: "pawlock" }));
@@ -17,7 +18,7 @@ Deno.test("acquireLock() takes over a lock left by a dead process", async () => 
   const repo = await tempRepo();
   try {
     const pid = await deadPid();
-    assert.equal(pidAlive(pid), false);
+    assert.equal(await pidAlive(pid), false);
     await Deno.mkdir(join(repo, ".git-paw"));
     await Deno.writeTextFile(
       lockPath(repo),

@@ -7,9 +7,8 @@ import {
   parseReceipt,
   promptDelivery,
   statusJson,
-  tmuxArg,
-  tmuxEscape,
 } from "../../lib/core/session.ts";
+import { escapeTmuxFormat, tmuxArg } from "../../lib/adapters/tmux.ts";
 
 const receipt = {
   session_name: "paw-p",
@@ -87,8 +86,8 @@ Deno.test("statusJson() is the documented status --json shape", () => {
   assert.deepEqual(statusJson(null, "stale"), { session: null });
 });
 
-Deno.test("tmuxEscape() and tmuxArg() keep user text literal for tmux", () => {
-  assert.equal(tmuxEscape("feat/#(rm -rf ~)"), "feat/##(rm -rf ~)");
+Deno.test("escapeTmuxFormat() and tmuxArg() keep user text literal for tmux", () => {
+  assert.equal(escapeTmuxFormat("feat/#(rm -rf ~)"), "feat/##(rm -rf ~)");
   assert.equal(tmuxArg("feat;"), "feat\\;");
   assert.equal(tmuxArg("a\\;"), "a\\\\;");
   assert.equal(tmuxArg(";"), "\\;");

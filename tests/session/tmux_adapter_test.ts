@@ -13,9 +13,9 @@ import {
   setSessionOption,
   setTmuxEnv,
   splitWindow,
+  tmuxBatch,
   tmuxEnv,
 } from "../../lib/adapters/tmux.ts";
-import { tmuxBatch } from "../../lib/session/launch.ts";
 
 async function withServer(
   fn: (dir: string) => Promise<void>,
