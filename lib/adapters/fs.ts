@@ -30,12 +30,17 @@ export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
-/** The text of `path`, or null when it does not exist or is unreadable. */
+/**
+ * The text of `path`, or null when there is no such file (missing, or a
+ * directory). Other faults (permissions, bad UTF-8 aside) throw.
+ */
 export async function readTextOrNull(path: string): Promise<string | null> {
   try {
     return await Deno.readTextFile(path);
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.IsADirectory) return null;
+    throw e;
   }
 }
 
@@ -47,13 +52,15 @@ export type WriteAtomicOptions = {
 
 /**
  * Write `text` to `path` so a reader sees the old content or the new, never
- * a part: a temp file next to it, then a rename over it.
+ * a part: a temp file next to it, then a rename over it. Creates the parent
+ * directory when missing.
  */
 export async function writeTextAtomic(
   path: string,
   text: string,
   opts: WriteAtomicOptions = {},
 ): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     await Deno.writeTextFile(
@@ -61,8 +68,6 @@ export async function writeTextAtomic(
       text,
       opts.mode === undefined ? {} : { mode: opts.mode },
     );
-    // `mode` on write is masked by the umask; say it once more.
-    if (opts.mode !== undefined) await Deno.chmod(tmp, opts.mode);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

@@ -33,7 +33,8 @@ function envOverridesLayout(): boolean {
 
 async function readTrimmed(path: string): Promise<string | null> {
   // git strips trailing CR/LF from `.git` files and `commondir`.
-  return (await readTextOrNull(path))?.replace(/[\r\n]+$/, "") ?? null;
+  const text = await readTextOrNull(path).catch(() => null);
+  return text?.replace(/[\r\n]+$/, "") ?? null;
 }
 
 async function isDir(path: string): Promise<boolean> {

@@ -6,42 +6,40 @@
  * @module
  */
 import { dirname, join, resolve } from "node:path";
+import {
+  blockBody,
+  type BlockMarkers,
+  removeBlock,
+  upsertBlock,
+} from "../core/managed_block.ts";
 import { withLock } from "./_lock.ts";
+import { readTextOrNull } from "../adapters/fs.ts";
 
-const START = "# >>> git-paw managed exclude >>>";
-const END = "# <<< git-paw managed exclude <<<";
+const MARKERS: BlockMarkers = {
+  begin: "# >>> git-paw managed exclude >>>",
+  end: "# <<< git-paw managed exclude <<<",
+};
 const NOTE =
   "# Files git-paw generates in agent worktrees; removed when the last agent worktree is torn down.";
 
 async function readOr(path: string, fallback: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return fallback;
-    throw e;
-  }
+  return await readTextOrNull(path) ?? fallback;
 }
 
-function split(content: string): { outside: string[]; ours: string[] } {
-  const lines = content.split("\n");
-  const s = lines.indexOf(START);
-  if (s < 0) return { outside: lines, ours: [] };
-  let e = lines.indexOf(END, s + 1);
-  if (e < 0) e = lines.length - 1;
-  return {
-    outside: [...lines.slice(0, s), ...lines.slice(e + 1)],
-    ours: lines.slice(s + 1, e).filter((l) => l !== "" && !l.startsWith("#")),
-  };
+/** The patterns of git-paw's block in `content` (comments and blanks left out). */
+function ours(content: string): string[] | null {
+  return blockBody(content, MARKERS)?.split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#")) ?? null;
 }
 
 /** Path of the shared exclude file. */
-export function excludeFile(commonDir: string): string {
+function excludeFile(commonDir: string): string {
   return join(commonDir, "info", "exclude");
 }
 
 /** Patterns currently in git-paw's block. */
 export async function sharedExcludes(commonDir: string): Promise<string[]> {
-  return split(await readOr(excludeFile(commonDir), "")).ours;
+  return ours(await readOr(excludeFile(commonDir), "")) ?? [];
 }
 
 /**
@@ -58,11 +56,12 @@ export function addSharedExcludes(
 
 async function addUnlocked(file: string, patterns: string[]): Promise<void> {
   const content = await readOr(file, "");
-  const { outside, ours } = split(content);
-  const merged = [...new Set([...ours, ...patterns])];
-  if (merged.length === ours.length && content.includes(START)) return;
-  while (outside.length && outside[outside.length - 1] === "") outside.pop();
-  const next = [...outside, START, NOTE, ...merged, END, ""].join("\n");
+  const have = ours(content);
+  const merged = [...new Set([...have ?? [], ...patterns])];
+  if (have !== null && merged.length === have.length) return;
+  const next = upsertBlock(content, [NOTE, ...merged].join("\n"), MARKERS, {
+    gap: false,
+  });
   await Deno.mkdir(dirname(file), { recursive: true });
   await Deno.writeTextFile(file, next);
 }
@@ -75,11 +74,6 @@ export function removeSharedExcludes(commonDir: string): Promise<void> {
 
 async function removeUnlocked(file: string): Promise<void> {
   const content = await readOr(file, "");
-  if (!content.includes(START)) return;
-  const { outside } = split(content);
-  while (outside.length && outside[outside.length - 1] === "") outside.pop();
-  await Deno.writeTextFile(
-    file,
-    outside.length ? outside.join("\n") + "\n" : "",
-  );
+  const next = removeBlock(content, MARKERS);
+  if (next !== content) await Deno.writeTextFile(file, next);
 }

@@ -17,6 +17,7 @@ import { hasBlock, injectBlock, stripBlock } from "../core/agents_md.ts";
 import { gitCommonDir, gitDir, isTracked } from "../adapters/git_layout.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { addSharedExcludes } from "./_exclude.ts";
+import { readTextOrNull } from "../adapters/fs.ts";
 
 /** File name, at the worktree top. */
 export const AGENTS_MD = "AGENTS.md";
@@ -95,14 +96,7 @@ export function renderAgentsBlock(input: AgentsBlockInput): string {
   return out.join("\n");
 }
 
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
+const readOrNull = readTextOrNull;
 
 /** How {@link writeWorktreeAgentsMd} hid the file. */
 export type AgentsMdState = {

@@ -26,6 +26,12 @@ import {
 } from "../adapters/git_layout.ts";
 import { gitText, gitTry } from "../adapters/git_run.ts";
 import { withLock } from "./_lock.ts";
+import { readTextOrNull } from "../adapters/fs.ts";
+import {
+  type BlockMarkers,
+  hasBlock,
+  removeBlock,
+} from "../core/managed_block.ts";
 import { readMarker } from "./marker.ts";
 
 /** Hooks git-paw installs. */
@@ -37,6 +43,10 @@ export type HookName = typeof HOOK_NAMES[number];
 export const HOOK_BLOCK_START = "# >>> git-paw managed hook >>>";
 /** Closing line of git-paw's part of a hook file. */
 export const HOOK_BLOCK_END = "# <<< git-paw managed hook <<<";
+const HOOK_MARKERS: BlockMarkers = {
+  begin: HOOK_BLOCK_START,
+  end: HOOK_BLOCK_END,
+};
 /** Suffix of a user's hook moved aside by git-paw. */
 export const USER_HOOK_SUFFIX = ".git-paw-user";
 
@@ -146,15 +156,7 @@ export async function hooksDir(
   };
 }
 
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    if (e instanceof Deno.errors.IsADirectory) return null;
-    throw e;
-  }
-}
+const readOrNull = readTextOrNull;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -188,7 +190,7 @@ async function installUnlocked(
     const file = join(dir, name);
     const aside = file + USER_HOOK_SUFFIX;
     const current = await readOrNull(file);
-    if (current !== null && !current.includes(HOOK_BLOCK_START)) {
+    if (current !== null && !hasBlock(current, HOOK_MARKERS)) {
       if (await exists(aside)) {
         throw new AppError(
           `Cannot install the git-paw ${name} hook: both ${file} and ${aside} exist; merge them by hand`,
@@ -222,20 +224,16 @@ export async function removeHooksFrom(dir: string): Promise<void> {
     const file = join(dir, name);
     const aside = file + USER_HOOK_SUFFIX;
     const current = await readOrNull(file);
-    if (current === null || !current.includes(HOOK_BLOCK_START)) continue;
-    const lines = current.split("\n");
-    const s = lines.indexOf(HOOK_BLOCK_START);
-    let e = lines.indexOf(HOOK_BLOCK_END, s + 1);
-    if (e < 0) e = lines.length - 1;
-    const rest = [...lines.slice(0, s), ...lines.slice(e + 1)];
-    const meaningful = rest.filter((l) =>
+    if (current === null || !hasBlock(current, HOOK_MARKERS)) continue;
+    const rest = removeBlock(current, HOOK_MARKERS);
+    const meaningful = rest.split("\n").filter((l) =>
       l.trim() !== "" && !l.startsWith("#!")
     );
     if (meaningful.length === 0) {
       await Deno.remove(file);
       if (await exists(aside)) await Deno.rename(aside, file);
     } else {
-      await Deno.writeTextFile(file, rest.join("\n"));
+      await Deno.writeTextFile(file, rest);
     }
   }
 }

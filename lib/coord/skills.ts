@@ -7,6 +7,7 @@
  */
 import { dirname, join } from "node:path";
 import type { Config } from "../core/config.ts";
+import { readTextOrNull } from "../adapters/fs.ts";
 import { COORDINATION_SKILL_TEMPLATE } from "./assets/coordination_skill.ts";
 
 /** Skills git-paw ships. */
@@ -149,14 +150,7 @@ export function renderSkill(
 /** File contents by path (null: not there), shared by several lookups. */
 export type SkillFileCache = Map<string, Promise<string | null>>;
 
-async function readSkillFile(file: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
+const readSkillFile = readTextOrNull;
 
 /**
  * Find the template for skill `name`: the first

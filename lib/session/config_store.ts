@@ -8,8 +8,8 @@
  * @module
  */
 import { parse, stringify, TomlError } from "smol-toml";
-import { dirname, isAbsolute, join } from "node:path";
-import { existsSync } from "../adapters/fs.ts";
+import { isAbsolute, join } from "node:path";
+import { existsSync, writeTextAtomic } from "../adapters/fs.ts";
 import {
   type Config,
   type ConfigFile,
@@ -124,23 +124,6 @@ export async function loadConfig(
   return config;
 }
 
-/** Write `text` to `path` atomically (temp file in the same dir + rename). */
-export async function writeFileAtomic(
-  path: string,
-  text: string,
-  opts: { mode?: number } = {},
-): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text, { mode: opts.mode });
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
 /**
  * Replace the global config file with `file` (validated first), written
  * atomically. Comments in the old file are not kept.
@@ -153,7 +136,7 @@ export async function writeGlobalConfig(
   if (!r.ok) throw new AppError(`Config error: ${r.error}`, "config");
   const header =
     "# git-paw global config (rewritten by `git paw add-cli`/`remove-cli`).\n";
-  await writeFileAtomic(
+  await writeTextAtomic(
     path,
     header + stringify(file as Record<string, unknown>) + "\n",
   );

@@ -22,6 +22,7 @@ import type { Broker, WatchTarget } from "../broker/api.ts";
 import { type EarlyServer, listenEarly } from "../broker/early_listen.ts";
 import { probeBroker, type ProbeResult } from "../broker/probe.ts";
 import { trace } from "../trace.ts";
+import { writeTextAtomic } from "../adapters/fs.ts";
 import { brokerUrlOf } from "../core/broker_url.ts";
 
 /** Options of `__dashboard`. */
@@ -50,11 +51,9 @@ export type DashboardReady =
 
 async function writeReady(file: string, doc: DashboardReady): Promise<void> {
   // Written whole, then renamed: `start` never reads half a file.
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, JSON.stringify(doc));
-    await Deno.rename(tmp, file);
-  } catch { /* start then times out and says so */ }
+  await writeTextAtomic(file, JSON.stringify(doc)).catch(() => {
+    // start then times out and says so
+  });
 }
 
 /** Run the dashboard process; resolves when it should exit. */

@@ -15,7 +15,8 @@ import {
   type Receipt,
 } from "../core/session.ts";
 import { AppError } from "../core/errors.ts";
-import { homeDir, writeFileAtomic } from "./config_store.ts";
+import { homeDir } from "./config_store.ts";
+import { writeTextAtomic } from "../adapters/fs.ts";
 
 /** `$XDG_DATA_HOME/git-paw` (if absolute) else `~/.local/share/git-paw`. */
 export function dataHome(): string {
@@ -170,7 +171,7 @@ export async function allReceipts(): Promise<{
 /** Write the global receipt atomically. */
 export async function writeReceipt(receipt: Receipt): Promise<void> {
   // Owner-only: it may carry the broker's bearer token.
-  await writeFileAtomic(
+  await writeTextAtomic(
     receiptPath(receipt.session_name),
     JSON.stringify(receipt, null, 2) + "\n",
     { mode: 0o600 },
@@ -182,7 +183,7 @@ export async function writeDiscovery(
   repo: string,
   doc: DiscoveryFile,
 ): Promise<void> {
-  await writeFileAtomic(
+  await writeTextAtomic(
     discoveryPath(repo, doc.session_name),
     JSON.stringify(doc, null, 2) + "\n",
   );
