@@ -13,7 +13,7 @@ export function existsSync(path: string): boolean {
 }
 
 /** `Deno.statSync(path)`, or null when it does not exist or is unreadable. */
-export function statOrNullSync(path: string): Deno.FileInfo | null {
+function statOrNullSync(path: string): Deno.FileInfo | null {
   try {
     return Deno.statSync(path);
   } catch {

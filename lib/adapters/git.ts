@@ -81,22 +81,6 @@ export async function branchExists(
   return r.code === 0;
 }
 
-async function refExists(repo: string, ref: string): Promise<boolean> {
-  return (await gitTry(repo, ["show-ref", "--verify", "--quiet", ref])).code ===
-    0;
-}
-
-/** True when HEAD points at a commit (false in a fresh repo with no commits). */
-export async function hasCommits(repo: string): Promise<boolean> {
-  return (await gitTry(repo, [
-    "rev-parse",
-    "--verify",
-    "--quiet",
-    "HEAD^{commit}",
-  ]))
-    .code === 0;
-}
-
 /**
  * The default branch: `origin/HEAD`'s target; else `init.defaultBranch` if
  * that branch exists; else `main`; else `master`; else the current branch;
@@ -262,7 +246,7 @@ export function worktreePath(
 }
 
 /** The pattern added to `info/exclude` for child worktrees. */
-export const CHILD_WORKTREES_EXCLUDE = "/.git-paw/worktrees/";
+const CHILD_WORKTREES_EXCLUDE = "/.git-paw/worktrees/";
 
 /**
  * Add `line` (or each of several lines) to `<git-common-dir>/info/exclude`
@@ -285,7 +269,7 @@ export async function ensureExcluded(
 }
 
 /** `git worktree prune`. */
-export async function pruneWorktrees(repo: string): Promise<void> {
+async function pruneWorktrees(repo: string): Promise<void> {
   await gitText(repo, ["worktree", "prune"]);
 }
 
@@ -698,38 +682,9 @@ async function isEmptyDir(p: string): Promise<boolean> {
 }
 
 /**
- * Rebase `branch` (checked out in `worktree`) onto `base`, only when the
- * worktree has no uncommitted changes to tracked files. Never touches any
- * other checkout; a conflict is aborted.
- */
-export async function safeRebase(
-  repo: string,
-  worktree: string,
-  branch: string,
-  base: string,
-): Promise<RebaseOutcome> {
-  if (branch === base) {
-    return { status: "skipped", reason: `'${branch}' is the default branch` };
-  }
-  const known = new Map<string, string>();
-  for (const ref of [`refs/heads/${base}`, `refs/remotes/origin/${base}`]) {
-    if (await refExists(repo, ref)) {
-      known.set(ref, "");
-      break;
-    }
-  }
-  if (known.size > 0 && (await currentBranch(worktree)) !== branch) {
-    return {
-      status: "skipped",
-      reason: `the worktree at ${worktree} is not on '${branch}'`,
-    };
-  }
-  return await rebaseInside(worktree, branch, { base, refs: known });
-}
-
-/**
- * {@link safeRebase} for a worktree known to be on `branch`, with the refs
- * that exist already known.
+ * Rebase `branch` (checked out in `worktree`, known to be on it) onto
+ * `base`, only when the worktree has no uncommitted changes to tracked
+ * files; `refs`: the refs known to exist. A conflict is aborted.
  */
 async function rebaseInside(
   worktree: string,

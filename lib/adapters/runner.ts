@@ -27,13 +27,6 @@ export type RunResult = {
   stderr: string;
 };
 
-/** The shape of {@link run}; adapters take one so tests can pass a fake. */
-export type Runner = (
-  cmd: string,
-  args: readonly string[],
-  opts?: RunOptions,
-) => Promise<RunResult>;
-
 const INSTALL_HINTS: Record<string, string> = {
   tmux:
     "tmux is required but not installed. Install with: brew install tmux (macOS) or apt install tmux (Linux)",

@@ -92,7 +92,7 @@ export async function tmux(args: readonly string[]): Promise<string> {
 }
 
 /** `[major, minor]` of the installed tmux, or null when not installed. */
-export async function tmuxVersion(): Promise<[number, number] | null> {
+async function tmuxVersion(): Promise<[number, number] | null> {
   let r: TmuxResult;
   try {
     r = await run("tmux", ["-V"], { env: envOverride });
@@ -225,15 +225,6 @@ export async function setPaneTitle(pane: string, title: string): Promise<void> {
   await tmux(["select-pane", "-t", pane, "-T", escapeTmuxFormat(title)]);
 }
 
-/** A pane-scoped option (`set-option -p`), value stored as given. */
-export async function setPaneOption(
-  pane: string,
-  key: string,
-  value: string,
-): Promise<void> {
-  await tmux(["set-option", "-p", "-t", pane, key, value]);
-}
-
 /** A session-scoped option (`set-option -t <session>`). */
 export async function setSessionOption(
   session: string,
@@ -241,24 +232,6 @@ export async function setSessionOption(
   value: string,
 ): Promise<void> {
   await tmux(["set-option", "-t", `${sessionTarget(session)}:`, key, value]);
-}
-
-/** A window-scoped option for the window holding `pane`. */
-export async function setWindowOption(
-  pane: string,
-  key: string,
-  value: string,
-): Promise<void> {
-  await tmux(["set-option", "-w", "-t", pane, key, value]);
-}
-
-/** A session environment variable (for shells started later). */
-export async function setEnvironment(
-  session: string,
-  key: string,
-  value: string,
-): Promise<void> {
-  await tmux(["set-environment", "-t", sessionTarget(session), key, value]);
 }
 
 /** `select-layout` for the window holding `pane`. */
@@ -327,24 +300,9 @@ export async function sendLiteral(pane: string, text: string): Promise<void> {
   await tmux(["send-keys", "-l", "-t", pane, "--", text]);
 }
 
-/** Press Enter in a pane. */
-export async function sendEnter(pane: string): Promise<void> {
-  await tmux(["send-keys", "-t", pane, "Enter"]);
-}
-
-/** `pipe-pane -o` the pane's output into `command` (a shell command). */
-export async function pipePane(pane: string, command: string): Promise<void> {
-  await tmux(["pipe-pane", "-o", "-t", pane, command]);
-}
-
 /** Detach every client of the session ("no clients" is fine). */
 export async function detachClients(session: string): Promise<void> {
   await tmuxRaw(["detach-client", "-s", sessionTarget(session)]);
-}
-
-/** Text of a pane (`capture-pane -p`). */
-export async function capturePane(pane: string): Promise<string> {
-  return await tmux(["capture-pane", "-p", "-t", pane]);
 }
 
 /**

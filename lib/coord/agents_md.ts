@@ -165,7 +165,7 @@ export async function repoAgentsMdVisible(repo: string): Promise<boolean> {
  *
  * @param opts.previous state from an earlier call (keeps `created` true)
  */
-export async function writeWorktreeAgentsMd(opts: {
+async function writeWorktreeAgentsMd(opts: {
   repo: string;
   worktreePath: string;
   body: string;

@@ -16,7 +16,7 @@
  * `--allow-net=127.0.0.1` for {@link runHook}.
  * @module
  */
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { selfArgv } from "../self.ts";
 import {
@@ -42,7 +42,7 @@ export type HookName = typeof HOOK_NAMES[number];
 /** Opening line of git-paw's part of a hook file. */
 export const HOOK_BLOCK_START = "# >>> git-paw managed hook >>>";
 /** Closing line of git-paw's part of a hook file. */
-export const HOOK_BLOCK_END = "# <<< git-paw managed hook <<<";
+const HOOK_BLOCK_END = "# <<< git-paw managed hook <<<";
 const HOOK_MARKERS: BlockMarkers = {
   begin: HOOK_BLOCK_START,
   end: HOOK_BLOCK_END,
@@ -61,10 +61,10 @@ export const PUSH_REFUSAL =
 export const EXPECTED_REF_FILE = "paw-expected-ref";
 
 /** How long a hook waits for the broker before giving up. */
-export const HOOK_PUBLISH_TIMEOUT_MS = 1500;
+const HOOK_PUBLISH_TIMEOUT_MS = 1500;
 
 /** Quote one word for POSIX sh. */
-export function shQuote(word: string): string {
+function shQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)
     ? word
     : `'${word.replaceAll("'", `'\\''`)}'`;
@@ -74,7 +74,7 @@ export function shQuote(word: string): string {
  * The whole hook file for `name`: git-paw's block, then a hand-over to the
  * user's moved-aside hook. `self` is the argv that runs git-paw. Pure.
  */
-export function renderHookScript(name: HookName, self: string[]): string {
+function renderHookScript(name: HookName, self: string[]): string {
   const run = [...self, "__hook", name].map(shQuote).join(" ");
   const body: string[] = [];
   switch (name) {
@@ -238,28 +238,6 @@ export async function removeHooksFrom(dir: string): Promise<void> {
   }
 }
 
-/**
- * Install hooks where git will run them for the worktree at `worktree`.
- * Returns the worktree-relative paths of hook files that live inside the
- * worktree (relative `core.hooksPath`), which the caller must hide from git.
- */
-export async function installHooks(
-  worktree: string,
-  opts: { self?: string[]; hooksPath?: string } = {},
-): Promise<{ dir: string; inWorktree: string[] }> {
-  const where = await hooksDir(worktree, { hooksPath: opts.hooksPath });
-  const touched = await installHooksInto(where.dir, opts);
-  const inWorktree = where.perWorktree
-    ? [
-      ...new Set([
-        ...touched,
-        ...HOOK_NAMES.map((n) => join(where.dir, n)),
-      ]),
-    ].map((p) => relative(where.top, p))
-    : [];
-  return { dir: where.dir, inWorktree };
-}
-
 // ---------------------------------------------------------------------------
 // What the hooks run: `git-paw __hook <name>`.
 
@@ -270,7 +248,7 @@ export type HookIo = { eprintln: (line: string) => void };
  * Files changed by HEAD, NUL-safe: against its first parent (so a merge
  * lists what it brought in), or every file of a root commit.
  */
-export async function commitFiles(cwd: string): Promise<string[]> {
+async function commitFiles(cwd: string): Promise<string[]> {
   const parent = await gitTry(cwd, ["rev-parse", "--verify", "-q", "HEAD^1"]);
   const range = parent.code === 0 ? ["HEAD^1", "HEAD"] : ["--root", "HEAD"];
   const out = await gitText(cwd, [

@@ -40,12 +40,12 @@ export const AgentMarker = z.object({
 export type AgentMarker = z.infer<typeof AgentMarker>;
 
 /** Absolute marker path for the worktree at `cwd`. */
-export async function markerPath(cwd: string): Promise<string> {
+async function markerPath(cwd: string): Promise<string> {
   return join(await gitDir(cwd), MARKER_FILE);
 }
 
 /** Parse marker text; null when it is not a valid marker. */
-export function parseMarker(text: string): AgentMarker | null {
+function parseMarker(text: string): AgentMarker | null {
   try {
     const r = AgentMarker.safeParse(JSON.parse(text));
     return r.success ? r.data : null;
@@ -72,17 +72,6 @@ export async function readMarkerFile(
   } catch {
     return null;
   }
-}
-
-/** Write the marker for the worktree at `cwd`. */
-export async function writeMarker(
-  cwd: string,
-  marker: AgentMarker,
-): Promise<void> {
-  await Deno.writeTextFile(
-    await markerPath(cwd),
-    JSON.stringify(marker, null, 2) + "\n",
-  );
 }
 
 /** Remove the marker of the worktree at `cwd` (no error when absent). */

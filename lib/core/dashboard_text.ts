@@ -70,7 +70,7 @@ const astralWidth = new Map<number, number>();
  * Fullwidth characters (CJK, emoji with emoji presentation), else 1.
  * Cached per code point.
  */
-export function codePointWidth(cp: number): number {
+function codePointWidth(cp: number): number {
   if (cp >= 0x20 && cp < 0x7f) return 1;
   if (cp < 0x10000) {
     const hit = bmpWidth[cp]!;

@@ -64,7 +64,7 @@ export function blockBody(text: string, markers: BlockMarkers): string | null {
 }
 
 /** `body` between the markers (trailing newlines of `body` dropped). */
-export function wrapBlock(body: string, markers: BlockMarkers): string {
+function wrapBlock(body: string, markers: BlockMarkers): string {
   return `${markers.begin}\n${body.replace(/\n+$/, "")}\n${markers.end}`;
 }
 

@@ -214,7 +214,7 @@ export class AlertMonitor {
  * sequences (`%Y`). Does nothing when no
  * session is named and `$TMUX` is unset.
  */
-export function tmuxDisplaySink(
+function tmuxDisplaySink(
   session: string | null,
   opts: { env?: Record<string, string> } = {},
 ): AlertSink {

@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { escapeTmuxFormat } from "../adapters/tmux.ts";
 
 /** Directory holding one session's pane logs: `<repo>/.git-paw/logs/<session>`. */
-export function paneLogDir(repo: string, session: string): string {
+function paneLogDir(repo: string, session: string): string {
   return join(repo, ".git-paw", "logs", session);
 }
 

@@ -48,7 +48,7 @@ export type LogSession = {
 };
 
 /** Directory holding every session's logs. */
-export function logsRoot(repo: string): string {
+function logsRoot(repo: string): string {
   return join(repo, ".git-paw", "logs");
 }
 
@@ -99,7 +99,7 @@ export async function listLogSessions(repo: string): Promise<LogSession[]> {
 }
 
 /** Error text when no session has logs. */
-export const NO_LOG_SESSIONS =
+const NO_LOG_SESSIONS =
   "No log sessions found. Session logging may not be enabled: set `[logging] enabled = true` in .git-paw/config.toml and start a session.";
 
 /**
@@ -259,7 +259,7 @@ export function stripAnsi(text: string): string {
 }
 
 /** A `TransformStream` version of {@link AnsiStripper}. */
-export function ansiStripStream(): TransformStream<string, string> {
+function ansiStripStream(): TransformStream<string, string> {
   const s = new AnsiStripper();
   return new TransformStream({
     transform(chunk, controller) {

@@ -68,7 +68,7 @@ function write(s: string): void {
  * argument): type that text into this pane — the CLI's input — in one
  * paste (newlines kept as typed, no Enter added), then remove the file.
  */
-export async function typeBootPrompt(
+async function typeBootPrompt(
   file: string | undefined = Deno.env.get("GIT_PAW_BOOT_FILE"),
 ): Promise<void> {
   const pane = Deno.env.get("TMUX_PANE");

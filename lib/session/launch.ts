@@ -16,7 +16,6 @@ import {
   killSession,
   listPanes,
   paneArgs,
-  type PaneInfo,
   type PaneSpec,
   sessionTarget,
   tmuxBatch,
@@ -457,7 +456,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
 }
 
 /** Border affordances (window-scoped, never global). */
-export function borderOptions(pane: string): string[][] {
+function borderOptions(pane: string): string[][] {
   const w = (k: string, v: string) => ["set-option", "-w", "-t", pane, k, v];
   return [
     w("pane-border-lines", "double"),
@@ -593,14 +592,6 @@ export async function addDashboardPane(
     ["select-layout", "-t", id!, "main-horizontal"],
   ]);
   return id!;
-}
-
-/** Pane of an agent (by `@paw_agent`), or undefined. */
-export function findAgentPane(
-  panes: PaneInfo[],
-  agentId: string,
-): PaneInfo | undefined {
-  return panes.find((p) => p.agent === agentId);
 }
 
 /** `new-session` for pane 0 of a detached session, printing its pane id. */

@@ -19,7 +19,7 @@ import { homeDir } from "./config_store.ts";
 import { writeTextAtomic } from "../adapters/fs.ts";
 
 /** `$XDG_DATA_HOME/git-paw` (if absolute) else `~/.local/share/git-paw`. */
-export function dataHome(): string {
+function dataHome(): string {
   const xdg = Deno.env.get("XDG_DATA_HOME");
   const base = xdg && isAbsolute(xdg)
     ? xdg
@@ -43,7 +43,7 @@ export function brokerDataDir(session: string): string {
 }
 
 /** Per-repo discovery file of a session. */
-export function discoveryPath(repo: string, session: string): string {
+function discoveryPath(repo: string, session: string): string {
   return join(repo, ".git-paw", "sessions", `${session}.json`);
 }
 
@@ -65,7 +65,7 @@ export class CorruptReceiptError extends AppError {
  * Read and validate a receipt file; `null` when it does not exist.
  * @throws {CorruptReceiptError} when it is not valid JSON or not a receipt.
  */
-export async function readReceiptFile(path: string): Promise<Receipt | null> {
+async function readReceiptFile(path: string): Promise<Receipt | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -107,7 +107,7 @@ async function listJson(dir: string): Promise<string[]> {
 }
 
 /** Session names that have a discovery file in `repo`. */
-export async function discoveredSessions(repo: string): Promise<string[]> {
+async function discoveredSessions(repo: string): Promise<string[]> {
   const dir = join(repo, ".git-paw", "sessions");
   const names: string[] = [];
   for (const f of await listJson(dir)) {
