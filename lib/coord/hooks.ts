@@ -18,7 +18,7 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { AppError } from "../core/errors.ts";
-import { selfArgv } from "../self.ts";
+import { selfArgv } from "../adapters/self.ts";
 import {
   gitCommonDir,
   gitDirsFromLayout,

@@ -15,7 +15,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
 import { DEFAULT_SUBMIT_DELAY_MS } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
-import { selfArgv } from "../self.ts";
+import { selfArgv } from "../adapters/self.ts";
 
 /** Known AI CLI binaries, in probe order (docs/REFERENCE.md, "AI CLI detection"). */
 export const KNOWN_CLIS = [

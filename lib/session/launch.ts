@@ -20,7 +20,7 @@ import {
   sessionTarget,
   tmuxBatch,
 } from "../adapters/tmux.ts";
-import { selfArgv } from "../self.ts";
+import { selfArgv } from "../adapters/self.ts";
 import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";

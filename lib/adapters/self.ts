@@ -6,7 +6,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { basename, dirname, join } from "node:path";
-import { existsSync } from "./adapters/fs.ts";
+import { existsSync } from "./fs.ts";
 
 /**
  * The argv that re-invokes git-paw, e.g.
