@@ -4,7 +4,10 @@
  * tmux expands as a format (`-T`, `-c`, `display-message`) is escaped
  * (`#` → `##`). Options are session-, window- or pane-scoped only — the
  * user's global options are never changed. The socket is tmux's default
- * (honouring `TMUX_TMPDIR`, or `$TMUX` inside tmux).
+ * (honouring `TMUX_TMPDIR`, or `$TMUX` inside tmux). {@link tmuxTry}
+ * returns the result whatever the exit code, {@link tmuxText} throws on a
+ * non-zero one; {@link tmuxBatch} sends many commands in few invocations.
+ * Cheap to load (no zod, no CLI parser): pane processes import it.
  *
  * Needs `--allow-run=tmux`.
  * @module
@@ -73,13 +76,13 @@ export function tmuxEnv(): Record<string, string> | undefined {
 export type TmuxResult = { code: number; stdout: string; stderr: string };
 
 /** Run `tmux args…`; never throws for a non-zero exit. */
-export async function tmuxRaw(args: readonly string[]): Promise<TmuxResult> {
+export async function tmuxTry(args: readonly string[]): Promise<TmuxResult> {
   return await run("tmux", args.map(tmuxArg), { env: envOverride });
 }
 
 /** Run `tmux args…`; a non-zero exit throws `Tmux error: <stderr>`. */
-export async function tmux(args: readonly string[]): Promise<string> {
-  const r = await tmuxRaw(args);
+export async function tmuxText(args: readonly string[]): Promise<string> {
+  const r = await tmuxTry(args);
   if (r.code !== 0) {
     throw new AppError(
       `Tmux error: ${r.stderr.trim() || `tmux ${args[0]} failed`} (tmux ${
@@ -137,7 +140,7 @@ export function sessionTarget(name: string): string {
  */
 export async function hasSession(name: string): Promise<Liveness> {
   try {
-    const r = await tmuxRaw(["has-session", "-t", sessionTarget(name)]);
+    const r = await tmuxTry(["has-session", "-t", sessionTarget(name)]);
     return r.code === 0 ? "alive" : "stale";
   } catch {
     return "indeterminate";
@@ -170,7 +173,7 @@ export async function newSession(
   spec: PaneSpec,
   size: { width: number; height: number } = { width: 480, height: 140 },
 ): Promise<string> {
-  const out = await tmux([
+  const out = await tmuxText([
     "new-session",
     "-d",
     "-s",
@@ -203,7 +206,7 @@ export async function splitWindow(
   spec: PaneSpec,
   opts: SplitOptions = {},
 ): Promise<string> {
-  const out = await tmux([
+  const out = await tmuxText([
     "split-window",
     "-d",
     ...(opts.horizontal ? ["-h"] : []),
@@ -222,7 +225,7 @@ export async function splitWindow(
 
 /** Set a pane title verbatim (escaped: `select-pane -T` expands formats). */
 export async function setPaneTitle(pane: string, title: string): Promise<void> {
-  await tmux(["select-pane", "-t", pane, "-T", escapeTmuxFormat(title)]);
+  await tmuxText(["select-pane", "-t", pane, "-T", escapeTmuxFormat(title)]);
 }
 
 /** A session-scoped option (`set-option -t <session>`). */
@@ -231,7 +234,13 @@ export async function setSessionOption(
   key: string,
   value: string,
 ): Promise<void> {
-  await tmux(["set-option", "-t", `${sessionTarget(session)}:`, key, value]);
+  await tmuxText([
+    "set-option",
+    "-t",
+    `${sessionTarget(session)}:`,
+    key,
+    value,
+  ]);
 }
 
 /** `select-layout` for the window holding `pane`. */
@@ -239,17 +248,17 @@ export async function selectLayout(
   pane: string,
   layout: "tiled" | "main-horizontal" | "main-vertical" | "even-vertical",
 ): Promise<void> {
-  await tmux(["select-layout", "-t", pane, layout]);
+  await tmuxText(["select-layout", "-t", pane, layout]);
 }
 
 /** Kill a session if it exists (no error when it does not). */
 export async function killSession(name: string): Promise<void> {
-  await tmuxRaw(["kill-session", "-t", sessionTarget(name)]);
+  await tmuxTry(["kill-session", "-t", sessionTarget(name)]);
 }
 
 /** Kill one pane (no error when it is gone). */
 export async function killPane(pane: string): Promise<void> {
-  await tmuxRaw(["kill-pane", "-t", pane]);
+  await tmuxTry(["kill-pane", "-t", pane]);
 }
 
 /** One pane as listed by {@link listPanes}. */
@@ -267,7 +276,7 @@ export type PaneInfo = {
 /** Every pane of the session's first window, in index order. */
 export async function listPanes(session: string): Promise<PaneInfo[]> {
   const sep = "\x1f";
-  const out = await tmux([
+  const out = await tmuxText([
     "list-panes",
     "-s",
     "-t",
@@ -297,12 +306,12 @@ export async function listPanes(session: string): Promise<PaneInfo[]> {
 
 /** Type text literally into a pane (`send-keys -l`, no Enter). */
 export async function sendLiteral(pane: string, text: string): Promise<void> {
-  await tmux(["send-keys", "-l", "-t", pane, "--", text]);
+  await tmuxText(["send-keys", "-l", "-t", pane, "--", text]);
 }
 
 /** Detach every client of the session ("no clients" is fine). */
 export async function detachClients(session: string): Promise<void> {
-  await tmuxRaw(["detach-client", "-s", sessionTarget(session)]);
+  await tmuxTry(["detach-client", "-s", sessionTarget(session)]);
 }
 
 /**

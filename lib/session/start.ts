@@ -36,7 +36,7 @@ import {
   listPanes,
   requireTmux,
   sendLiteral,
-  tmuxRaw,
+  tmuxTry,
 } from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import { resolveCli } from "./clis.ts";
@@ -579,7 +579,7 @@ async function sessionBelongsTo(
   session: string,
   repo: string,
 ): Promise<boolean> {
-  const r = await tmuxRaw([
+  const r = await tmuxTry([
     "show-environment",
     "-t",
     `=${session}`,

@@ -303,16 +303,31 @@ Deno.test("openStore() takes over a lock left by a dead process, refuses a live 
     assert.equal((await Deno.readTextFile(lock)).trim(), String(Deno.pid));
     await s.close();
     await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
-    // A live process that is not us (our parent) holds it.
-    const parent = Deno.ppid;
-    if (await Deno.stat(`/proc/${parent}`).then(() => true, () => false)) {
-      await Deno.writeTextFile(lock, `${parent}\n`);
+    // A live process that is not us holds it (checked without /proc).
+    const child = new Deno.Command("sleep", { args: ["5"] }).spawn();
+    try {
+      await Deno.writeTextFile(lock, `${child.pid}\n`);
       await assert.rejects(
         openStore({ dataDir: dir, session: "s" }),
-        new RegExp(`another broker \\(pid ${parent}\\)`),
+        new RegExp(`another broker \\(pid ${child.pid}\\)`),
       );
+      assert.equal(await Deno.readTextFile(lock), `${child.pid}\n`);
       await Deno.remove(lock);
+    } finally {
+      child.kill();
+      await child.status;
     }
+  });
+});
+
+Deno.test("openStore() takes over a lock file holding garbage", async () => {
+  await withDir(async (dir) => {
+    const lock = join(dir, "g.jsonl.lock");
+    await Deno.writeTextFile(lock, "not a pid");
+    const s = await openStore({ dataDir: dir, session: "g" });
+    assert.equal(await Deno.readTextFile(lock), `${Deno.pid}\n`);
+    await s.close();
+    await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
   });
 });
 
