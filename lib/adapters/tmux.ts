@@ -75,9 +75,16 @@ export function tmuxEnv(): Record<string, string> | undefined {
 /** Result of one tmux call. */
 export type TmuxResult = { code: number; stdout: string; stderr: string };
 
-/** Run `tmux args…`; never throws for a non-zero exit. */
-export async function tmuxTry(args: readonly string[]): Promise<TmuxResult> {
-  return await run("tmux", args.map(tmuxArg), { env: envOverride });
+/**
+ * Run `tmux args…`; never throws for a non-zero exit. `opts.env`: the
+ * environment to reach the server with, instead of {@link setTmuxEnv}'s.
+ */
+export async function tmuxTry(
+  args: readonly string[],
+  opts: { env?: Record<string, string> } = {},
+): Promise<TmuxResult> {
+  const env = opts.env ?? envOverride;
+  return await run("tmux", args.map(tmuxArg), env ? { env } : {});
 }
 
 /** Run `tmux args…`; a non-zero exit throws `Tmux error: <stderr>`. */

@@ -32,7 +32,7 @@ import {
   type DashboardSettings,
   readDashboardSettings,
 } from "../core/dashboard_settings.ts";
-import { escapeTmuxFormat } from "../adapters/tmux.ts";
+import { escapeTmuxFormat, tmuxTry } from "../adapters/tmux.ts";
 import { run } from "../adapters/runner.ts";
 
 /** Something done with a fired alert. May be async; errors are collected. */
@@ -224,7 +224,7 @@ function tmuxDisplaySink(
     const args = ["display-message"];
     if (session) args.push("-t", session);
     args.push(escapeTmuxFormat(alertText(a), { strftime: true }));
-    const out = await run("tmux", args, opts.env ? { env: opts.env } : {});
+    const out = await tmuxTry(args, opts.env ? { env: opts.env } : {});
     if (out.code !== 0) {
       throw new Error(`tmux display-message failed: ${out.stderr.trim()}`);
     }

@@ -12,8 +12,8 @@
  */
 import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
-import { run, spawnChild } from "../adapters/runner.ts";
-import { escapeTmuxFormat } from "../adapters/tmux.ts";
+import { spawnChild } from "../adapters/runner.ts";
+import { escapeTmuxFormat, tmuxBatch } from "../adapters/tmux.ts";
 
 const enc = new TextEncoder();
 
@@ -75,25 +75,11 @@ async function typeBootPrompt(
   if (!file || !pane) return;
   const buffer = `paw-boot:${pane}`;
   try {
-    const out = await run("tmux", [
-      "load-buffer",
-      "-b",
-      buffer,
+    await tmuxBatch([
       // tmux expands formats in this path (`#(…)` would run a command).
-      escapeTmuxFormat(file),
-      ";",
-      "paste-buffer",
-      "-d",
-      "-s",
-      "\n",
-      "-b",
-      buffer,
-      "-t",
-      pane,
+      ["load-buffer", "-b", buffer, escapeTmuxFormat(file)],
+      ["paste-buffer", "-d", "-s", "\n", "-b", buffer, "-t", pane],
     ]);
-    if (out.code !== 0) {
-      eprintln(`warning: could not type the boot prompt: ${out.stderr.trim()}`);
-    }
   } catch (e) {
     eprintln(
       `warning: could not type the boot prompt: ${(e as Error).message}`,
