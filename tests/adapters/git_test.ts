@@ -26,7 +26,7 @@ import {
   runOk,
 } from "../../lib/adapters/runner.ts";
 import { AppError, CommandFailedError } from "../../lib/core/errors.ts";
-import { commitFile, makeRepo, sh, tempDir } from "./git_fixture.ts";
+import { commitFile, makeRepo, sh, tempDir } from "../session/git_fixture.ts";
 
 Deno.test("repoRoot() finds the top level from a subdirectory", async () => {
   await using r = await makeRepo();
