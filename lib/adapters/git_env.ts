@@ -19,16 +19,25 @@ export const GIT_ENV: Record<string, string> = {
 };
 
 /**
- * Variables that point git at a repository other than the one `cwd` is in.
- * They are inherited (a caller may mean them), except by calls that must
- * look at a given worktree whatever the caller's environment says
- * (`isolated` in `gitTry`).
+ * Variables that make git find its git dirs somewhere other than through
+ * `<top>/.git`: while one is set, the layout reader leaves the question to
+ * git (`gitDirsFromLayout()`).
+ */
+export const GIT_DIR_ENV: readonly string[] = [
+  "GIT_DIR",
+  "GIT_COMMON_DIR",
+  "GIT_WORK_TREE",
+];
+
+/**
+ * Variables that point git at a repository, index or subdirectory other
+ * than the one `cwd` is in. They are inherited (a caller may mean them),
+ * except by calls that must look at a given worktree whatever the caller's
+ * environment says (`isolated` in `gitTry()`).
  */
 export const GIT_LAYOUT_ENV: readonly string[] = [
-  "GIT_DIR",
-  "GIT_WORK_TREE",
+  ...GIT_DIR_ENV,
   "GIT_INDEX_FILE",
-  "GIT_COMMON_DIR",
   "GIT_PREFIX",
 ];
 

@@ -10,13 +10,11 @@ import { AppError, CommandFailedError } from "../core/errors.ts";
 import { canonical, readTextOrNull, statOrNull } from "./fs.ts";
 import { trackedFromIndex } from "./git_index.ts";
 import { gitText, gitTry } from "./git_run.ts";
+import { GIT_DIR_ENV } from "./git_env.ts";
 import type { RunResult } from "./runner.ts";
 
 /** A worktree's own git dir and the git dir shared by all its worktrees. */
 export type GitDirs = { gitDir: string; commonDir: string };
-
-/** Environment variables that make git look somewhere other than `./.git`. */
-const LAYOUT_ENV = ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"];
 
 /** True when `name` is set, or when we may not look (no `--allow-env`). */
 function envSet(name: string): boolean {
@@ -28,7 +26,7 @@ function envSet(name: string): boolean {
 }
 
 function envOverridesLayout(): boolean {
-  return LAYOUT_ENV.some(envSet);
+  return GIT_DIR_ENV.some(envSet);
 }
 
 async function readTrimmed(path: string): Promise<string | null> {
