@@ -21,6 +21,16 @@ function statOrNullSync(path: string): Deno.FileInfo | null {
   }
 }
 
+/**
+ * True when `path` is a file this user may run: a regular file (after
+ * symlinks) with an execute bit (any file on Windows).
+ */
+export function isExecutableSync(path: string): boolean {
+  const st = statOrNullSync(path);
+  if (!st?.isFile) return false;
+  return Deno.build.os === "windows" || ((st.mode ?? 0) & 0o111) !== 0;
+}
+
 /** `Deno.stat(path)`, or null when it does not exist or is unreadable. */
 export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {

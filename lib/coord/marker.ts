@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { gitDir } from "../adapters/git_layout.ts";
+import { statOrNull } from "../adapters/fs.ts";
 
 /** File name of the marker inside a worktree's git dir. */
 export const MARKER_FILE = "paw-agent-id";
@@ -87,12 +88,8 @@ export async function removeMarker(cwd: string): Promise<void> {
 export async function anyMarker(commonDir: string): Promise<boolean> {
   try {
     for await (const ent of Deno.readDir(join(commonDir, "worktrees"))) {
-      try {
-        await Deno.stat(join(commonDir, "worktrees", ent.name, MARKER_FILE));
-        return true;
-      } catch {
-        // no marker in this one
-      }
+      const marker = join(commonDir, "worktrees", ent.name, MARKER_FILE);
+      if (await statOrNull(marker)) return true;
     }
   } catch {
     // no linked worktrees at all

@@ -18,6 +18,7 @@ import {
   trackedPaths,
 } from "../adapters/git_layout.ts";
 import { worktreeList } from "../adapters/git.ts";
+import { statOrNull } from "../adapters/fs.ts";
 import {
   AGENTS_MD,
   type AgentsMdState,
@@ -337,9 +338,7 @@ async function dropSharedStateIfUnused(cwd: string): Promise<void> {
 export async function teardownAgentWorktree(
   opts: { repo: string; worktreePath: string },
 ): Promise<void> {
-  try {
-    await Deno.stat(opts.worktreePath);
-  } catch {
+  if (!await statOrNull(opts.worktreePath)) {
     // Already gone: only the repo-wide leftovers may need cleaning.
     await dropSharedStateIfUnused(opts.repo);
     return;

@@ -21,7 +21,7 @@ import { delimiter, join } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { slugify } from "../core/slug.ts";
 import { spawnChild } from "../adapters/runner.ts";
-import { statOrNull } from "../adapters/fs.ts";
+import { isExecutableSync, statOrNull } from "../adapters/fs.ts";
 
 /** One recorded pane log. */
 export type LogFile = {
@@ -286,14 +286,7 @@ export function findOnPath(
   for (const entry of pathVar.split(delimiter)) {
     const dir = entry === "" ? Deno.cwd() : entry;
     const candidate = join(dir, name);
-    try {
-      const info = Deno.statSync(candidate);
-      if (!info.isFile) continue;
-      if (info.mode !== null && (info.mode & 0o111) === 0) continue;
-      return candidate;
-    } catch {
-      // missing or unreadable: try the next directory
-    }
+    if (isExecutableSync(candidate)) return candidate;
   }
   return null;
 }

@@ -16,6 +16,7 @@ import type { Config } from "../core/config.ts";
 import { DEFAULT_SUBMIT_DELAY_MS } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
 import { selfArgv } from "../adapters/self.ts";
+import { isExecutableSync } from "../adapters/fs.ts";
 
 /** Known AI CLI binaries, in probe order (docs/REFERENCE.md, "AI CLI detection"). */
 export const KNOWN_CLIS = [
@@ -93,15 +94,7 @@ export function searchPath(
   return dirs;
 }
 
-function isExecutableFile(p: string): boolean {
-  try {
-    const st = Deno.statSync(p);
-    if (!st.isFile) return false;
-    return Deno.build.os === "windows" || ((st.mode ?? 0) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
+const isExecutableFile = isExecutableSync;
 
 /**
  * Absolute path of `bin` (like `which`): an absolute or `./`-relative path is

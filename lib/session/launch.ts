@@ -21,6 +21,7 @@ import {
   tmuxBatch,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../adapters/self.ts";
+import { readTextOrNull } from "../adapters/fs.ts";
 import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
@@ -223,12 +224,7 @@ export async function waitForDashboard(
 ): Promise<"ours" | "taken" | "failed" | "timeout"> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
-    let text: string | null = null;
-    try {
-      text = await Deno.readTextFile(readyFile);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    const text = await readTextOrNull(readyFile);
     if (text !== null) {
       await Deno.remove(readyFile).catch(() => {});
       let status: unknown;

@@ -16,7 +16,7 @@ import {
 } from "../core/session.ts";
 import { AppError } from "../core/errors.ts";
 import { homeDir } from "./config_store.ts";
-import { writeTextAtomic } from "../adapters/fs.ts";
+import { readTextOrNull, writeTextAtomic } from "../adapters/fs.ts";
 
 /** `$XDG_DATA_HOME/git-paw` (if absolute) else `~/.local/share/git-paw`. */
 function dataHome(): string {
@@ -66,13 +66,8 @@ export class CorruptReceiptError extends AppError {
  * @throws {CorruptReceiptError} when it is not valid JSON or not a receipt.
  */
 async function readReceiptFile(path: string): Promise<Receipt | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextOrNull(path);
+  if (text === null) return null;
   const session = path.split("/").pop()!.replace(/\.json$/, "");
   let raw: unknown;
   try {
