@@ -25,6 +25,12 @@ export type ClaudeHomeOptions = {
   /** Folders to mark trusted (absolute, as the CLI sees them). */
   trusted?: string[];
   apiKey?: string;
+  /**
+   * Where the CLI keeps its scratch files and its per-process socket
+   * (`CLAUDE_CODE_TMPDIR`, `XDG_RUNTIME_DIR`); default `<home>/.tmp`. Keep
+   * the path short: the socket path must fit in 103 bytes.
+   */
+  tmpDir?: string;
   /** Extra keys for `~/.claude/settings.json` (user settings). */
   userSettings?: Record<string, unknown>;
 };
@@ -81,8 +87,12 @@ export async function seedClaudeHome(
     join(opts.home, ".claude", "settings.json"),
     JSON.stringify(opts.userSettings ?? {}, null, 2) + "\n",
   );
+  const tmpDir = opts.tmpDir ?? join(opts.home, ".tmp");
+  await Deno.mkdir(tmpDir, { recursive: true, mode: 0o700 });
   return {
     HOME: opts.home,
+    CLAUDE_CODE_TMPDIR: tmpDir,
+    XDG_RUNTIME_DIR: tmpDir,
     ANTHROPIC_BASE_URL: opts.baseUrl,
     ANTHROPIC_API_KEY: apiKey,
     DISABLE_AUTOUPDATER: "1",
