@@ -31,6 +31,11 @@ export type ClaudeHomeOptions = {
    * the path short: the socket path must fit in 103 bytes.
    */
   tmpDir?: string;
+  /**
+   * `messageIdleNotifThresholdMs`: how long the prompt sits idle before the
+   * `Notification` hook gets `idle_prompt` (the CLI's default: 60000).
+   */
+  idleNotifyMs?: number;
   /** Extra keys for `~/.claude/settings.json` (user settings). */
   userSettings?: Record<string, unknown>;
 };
@@ -76,6 +81,9 @@ export async function seedClaudeHome(
     officialMarketplaceAutoInstalled: false,
     hasAcknowledgedCostThreshold: true,
     bypassPermissionsModeAccepted: false,
+    ...(opts.idleNotifyMs !== undefined
+      ? { messageIdleNotifThresholdMs: opts.idleNotifyMs }
+      : {}),
     customApiKeyResponses: { approved: [apiKey.slice(-20)], rejected: [] },
     projects,
   };

@@ -92,6 +92,7 @@ async function makeRig(
     home: join(root, "home"),
     baseUrl: mock.url,
     trusted: opts.trusted === "none" ? [] : [repo],
+    idleNotifyMs: 2000,
   });
   env.PATH = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
   return {
@@ -189,11 +190,17 @@ async function hookEvents(
   return out;
 }
 
-function hook(rig: Rig, event: string, matcher?: string): ClaudeHook {
+/** A hook that saves its stdin as `<label>-<ns>.json` (label: the event). */
+function hook(
+  rig: Rig,
+  event: string,
+  matcher?: string,
+  label = event,
+): ClaudeHook {
   return {
     event,
     matcher,
-    command: `'${rig.hookSh}' '${rig.hooksDir}' ${event}`,
+    command: `'${rig.hookSh}' '${rig.hooksDir}' ${label}`,
   };
 }
 
@@ -257,7 +264,8 @@ Deno.test("claude: pre-allowed git paw runs unasked, other commands ask, hooks r
         hook(r, "UserPromptSubmit"),
         hook(r, "PreToolUse", "Bash"),
         hook(r, "Stop"),
-        hook(r, "Notification", "permission_prompt"),
+        hook(r, "Notification", "permission_prompt", "NotifyPerm"),
+        hook(r, "Notification", "idle_prompt", "NotifyIdle"),
       ],
     });
     await launch(r, "a", r.worktree, ["PAW-GO please"]);
@@ -282,15 +290,26 @@ Deno.test("claude: pre-allowed git paw runs unasked, other commands ask, hooks r
       (pre?.data.tool_input as { command: string }).command,
       "git paw status",
     );
+    const idle = await waitFor(
+      "idle_prompt Notification hook",
+      async () => (await hookEvents(r)).find((e) => e.event === "NotifyIdle"),
+    );
+    assert.equal(idle.data.notification_type, "idle_prompt");
 
     await typeLine(r, "a", "PAW-TOUCH now");
     await waitScreen(r, "a", ["Do you want to proceed?", "touch blocked.txt"]);
     const note = await waitFor(
-      "Notification hook",
-      async () => (await hookEvents(r)).find((e) => e.event === "Notification"),
+      "permission_prompt Notification hook",
+      async () => (await hookEvents(r)).find((e) => e.event === "NotifyPerm"),
       () => screen(r, "a"),
     );
     assert.equal(note.data.notification_type, "permission_prompt");
+    assert.equal(note.data.message, "Claude needs your permission");
+    for (const e of await hookEvents(r)) {
+      if (e.event === "NotifyIdle") {
+        assert.equal(e.data.notification_type, "idle_prompt");
+      }
+    }
     await assert.rejects(Deno.stat(join(r.worktree, "blocked.txt")));
     await tmux(r, "send-keys", "-t", "a", "Escape");
   } finally {
