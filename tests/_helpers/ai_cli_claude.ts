@@ -111,7 +111,10 @@ export async function seedClaudeHome(
   };
 }
 
-/** A state hook: `event` runs `command` (argv joined is NOT used: one path). */
+/**
+ * A state hook: on `event` Claude Code runs `command` through its shell
+ * (`sh -c`-style: quote paths), with the event's JSON on stdin.
+ */
 export type ClaudeHook = {
   /** Hook event, e.g. `Notification`, `Stop`, `PreToolUse`, `UserPromptSubmit`. */
   event: string;

@@ -15,6 +15,7 @@ import {
   writeClaudeWorktreeSettings,
 } from "../_helpers/ai_cli_claude.ts";
 import {
+  type LoggedRequest,
   type MockModel,
   type Script,
   startMockModel,
@@ -22,9 +23,11 @@ import {
 import { claudeProvider } from "../fixtures/mock_model/claude.ts";
 
 const WAIT_MS = 60_000;
+/** Footer of the idle prompt in `default` permission mode. */
 const IDLE = "? for shortcuts";
 
-type Rig = {
+/** A temp repo + linked worktree + seeded HOME + mock; disposing ends all. */
+type Rig = AsyncDisposable & {
   root: string;
   repo: string;
   worktree: string;
@@ -33,9 +36,14 @@ type Rig = {
   mock: MockModel;
   env: ClaudeEnv;
   claude: string;
-  /** Pane pids, to wait for the CLI to be gone before removing files. */
+  /** Pane pids, to wait for the CLIs to be gone before removing files. */
   pids: number[];
 };
+
+/** One tmux session running the CLI. */
+type Pane = { rig: Rig; name: string };
+
+type HookEvent = { label: string; data: Record<string, unknown> };
 
 async function run(
   cmd: string,
@@ -51,19 +59,30 @@ async function run(
   }).output();
   const dec = new TextDecoder();
   if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${dec.decode(out.stderr)}`);
+    throw new Error(
+      `Cannot run ${cmd} ${args.join(" ")}: ${dec.decode(out.stderr)}`,
+    );
   }
   return dec.decode(out.stdout);
 }
 
-const git = (cwd: string, ...args: string[]) =>
-  run("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd });
+function git(cwd: string, ...args: string[]): Promise<string> {
+  return run("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], {
+    cwd,
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function executable(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text);
+  await Deno.chmod(path, 0o755);
+}
 
 /** Temp repo `proj` with linked worktree `proj-feat` beside it, a seeded HOME. */
-async function makeRig(
-  script: Script,
-  opts: { trusted?: "repo" | "none" } = {},
-): Promise<Rig> {
+async function makeRig(script: Script): Promise<Rig> {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cc-" }));
   const repo = join(root, "proj");
   const worktree = join(root, "proj-feat");
@@ -74,28 +93,23 @@ async function makeRig(
   // A stand-in `git paw` on PATH: git runs `git-paw` for `git paw`.
   const bin = join(root, "bin");
   await Deno.mkdir(bin);
-  await Deno.writeTextFile(
+  await executable(
     join(bin, "git-paw"),
     '#!/bin/sh\necho "FAKE-PAW-OUT args=$*"\n',
   );
-  await Deno.chmod(join(bin, "git-paw"), 0o755);
   const hooksDir = join(root, "hooks");
   await Deno.mkdir(hooksDir);
   const hookSh = join(root, "hook.sh");
-  await Deno.writeTextFile(
-    hookSh,
-    '#!/bin/sh\ncat > "$1/$2-$(date +%s%N).json"\n',
-  );
-  await Deno.chmod(hookSh, 0o755);
+  await executable(hookSh, '#!/bin/sh\ncat > "$1/$2-$(date +%s%N).json"\n');
   const mock = startMockModel(script, { providers: [claudeProvider] });
   const env = await seedClaudeHome({
     home: join(root, "home"),
     baseUrl: mock.url,
-    trusted: opts.trusted === "none" ? [] : [repo],
+    trusted: [repo],
     idleNotifyMs: 2000,
   });
   env.PATH = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
-  return {
+  const rig: Rig = {
     root,
     repo,
     worktree,
@@ -105,7 +119,27 @@ async function makeRig(
     env,
     claude: await aiCliBin("claude"),
     pids: [],
+    async [Symbol.asyncDispose]() {
+      await tmux(rig, "kill-server").catch(() => {});
+      // Let the CLIs exit before their HOME goes away.
+      const end = Date.now() + 10_000;
+      for (const pid of rig.pids) {
+        while (Date.now() < end && (await isAlive(pid))) await sleep(100);
+      }
+      await mock.close();
+      await Deno.remove(root, { recursive: true });
+    },
   };
+  return rig;
+}
+
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function tmux(rig: Rig, ...args: string[]): Promise<string> {
@@ -114,48 +148,34 @@ function tmux(rig: Rig, ...args: string[]): Promise<string> {
   });
 }
 
+/** Start `claude ...args` in a new 120x40 tmux session. */
 async function launch(
   rig: Rig,
-  name: string,
-  cwd: string,
-  args: string[],
-): Promise<void> {
+  opts: { name: string; cwd: string; args: string[] },
+): Promise<Pane> {
   await tmux(
     rig,
-    "new-session",
-    "-d",
-    "-s",
-    name,
-    "-x",
-    "120",
-    "-y",
-    "40",
-    "-c",
-    cwd,
-    "--",
-    rig.claude,
-    ...args,
+    ...["new-session", "-d", "-s", opts.name, "-x", "120", "-y", "40"],
+    ...["-c", opts.cwd, "--", rig.claude, ...opts.args],
   );
-  const pid = await tmux(rig, "display", "-p", "-t", name, "#{pane_pid}");
+  const pid = await tmux(rig, "display", "-p", "-t", opts.name, "#{pane_pid}");
   rig.pids.push(Number(pid.trim()));
+  return { rig, name: opts.name };
 }
 
-const screen = (rig: Rig, name: string) =>
-  tmux(rig, "capture-pane", "-p", "-t", name).catch((e) => `(${e})`);
+function screen(p: Pane): Promise<string> {
+  return tmux(p.rig, "capture-pane", "-p", "-t", p.name).catch((e) => `(${e})`);
+}
 
-async function waitScreen(
-  rig: Rig,
-  name: string,
-  needles: string[],
-): Promise<string> {
+async function waitScreen(p: Pane, needles: string[]): Promise<string> {
   const end = Date.now() + WAIT_MS;
   let text = "";
   while (Date.now() < end) {
-    text = await screen(rig, name);
+    text = await screen(p);
     if (needles.every((n) => text.includes(n))) return text;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
-  throw new Error(`screen never showed ${JSON.stringify(needles)}:\n${text}`);
+  throw new Error(`Screen never showed ${JSON.stringify(needles)}:\n${text}`);
 }
 
 async function waitFor<T>(
@@ -167,271 +187,228 @@ async function waitFor<T>(
   while (Date.now() < end) {
     const v = await probe();
     if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
-  throw new Error(`timed out waiting for ${what}\n${await onFail()}`);
+  throw new Error(`Timed out waiting for ${what}\n${await onFail()}`);
 }
 
-async function typeLine(rig: Rig, name: string, text: string) {
-  await tmux(rig, "send-keys", "-t", name, "-l", text);
-  await new Promise((r) => setTimeout(r, 400));
-  await tmux(rig, "send-keys", "-t", name, "Enter");
+async function typeLine(p: Pane, text: string): Promise<void> {
+  await tmux(p.rig, "send-keys", "-t", p.name, "-l", text);
+  await sleep(400);
+  await tmux(p.rig, "send-keys", "-t", p.name, "Enter");
 }
 
-async function hookEvents(
-  rig: Rig,
-): Promise<Array<{ event: string; data: Record<string, unknown> }>> {
-  const out = [];
+async function hookEvents(rig: Rig): Promise<HookEvent[]> {
+  const out: HookEvent[] = [];
   for await (const e of Deno.readDir(rig.hooksDir)) {
     const text = await Deno.readTextFile(join(rig.hooksDir, e.name));
-    if (!text.trim()) continue;
-    out.push({ event: e.name.split("-")[0]!, data: JSON.parse(text) });
+    if (!text.trim()) continue; // still being written
+    out.push({ label: e.name.split("-")[0]!, data: JSON.parse(text) });
   }
   return out;
+}
+
+function waitHook(rig: Rig, label: string, p?: Pane): Promise<HookEvent> {
+  return waitFor(
+    `the ${label} hook`,
+    async () => (await hookEvents(rig)).find((e) => e.label === label),
+    () => p ? screen(p) : Promise.resolve(""),
+  );
 }
 
 /** A hook that saves its stdin as `<label>-<ns>.json` (label: the event). */
 function hook(
   rig: Rig,
-  event: string,
-  matcher?: string,
-  label = event,
+  h: { event: string; matcher?: string; label?: string },
 ): ClaudeHook {
   return {
-    event,
-    matcher,
-    command: `'${rig.hookSh}' '${rig.hooksDir}' ${label}`,
+    event: h.event,
+    matcher: h.matcher,
+    command: `'${rig.hookSh}' '${rig.hooksDir}' ${h.label ?? h.event}`,
   };
 }
 
-async function close(rig: Rig) {
-  await tmux(rig, "kill-server").catch(() => {});
-  // Let the CLIs exit before their HOME goes away.
-  const end = Date.now() + 10_000;
-  for (const pid of rig.pids) {
-    while (Date.now() < end) {
-      try {
-        await Deno.stat(`/proc/${pid}`);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await rig.mock.close();
-  await Deno.remove(rig.root, { recursive: true });
+function modelCalls(rig: Rig): LoggedRequest[] {
+  return rig.mock.requests().filter((r) => r.step);
 }
 
-const modelCalls = (rig: Rig) => rig.mock.requests().filter((r) => r.step);
+function messagesOf(r: LoggedRequest | undefined): string {
+  return JSON.stringify((r?.body as { messages?: unknown })?.messages ?? null);
+}
+
+function bash(command: string) {
+  return { name: "Bash", input: { command, description: "run it" } };
+}
 
 Deno.test("claude: pre-allowed git paw runs unasked, other commands ask, hooks report", async () => {
-  let rig: Rig | undefined;
-  try {
-    rig = await makeRig({
-      steps: [
-        {
-          id: "paw",
-          when: "PAW-GO",
-          reply: {
-            text: "Running paw.",
-            tools: [{
-              name: "Bash",
-              input: { command: "git paw status", description: "paw" },
-            }],
-          },
-        },
-        {
-          id: "paw-seen",
-          when: "FAKE-PAW-OUT",
-          reply: { text: "TURN-ONE-DONE" },
-        },
-        {
-          id: "touch",
-          when: "PAW-TOUCH",
-          reply: {
-            tools: [{
-              name: "Bash",
-              input: { command: "touch blocked.txt", description: "touch" },
-            }],
-          },
-        },
-      ],
-    });
-    const r = rig;
-    await writeClaudeWorktreeSettings(r.worktree, {
-      allow: ["Bash(git paw:*)"],
-      hooks: [
-        hook(r, "UserPromptSubmit"),
-        hook(r, "PreToolUse", "Bash"),
-        hook(r, "Stop"),
-        hook(r, "Notification", "permission_prompt", "NotifyPerm"),
-        hook(r, "Notification", "idle_prompt", "NotifyIdle"),
-      ],
-    });
-    await launch(r, "a", r.worktree, ["PAW-GO please"]);
-    await waitScreen(r, "a", ["TURN-ONE-DONE", IDLE]);
-    const seen = modelCalls(r).find((q) => q.step === "paw-seen");
-    assert.ok(seen, "the tool result came back to the model");
-    assert.match(seen.turn, /FAKE-PAW-OUT args=status/);
+  await using rig = await makeRig({
+    steps: [
+      {
+        id: "paw",
+        when: "PAW-GO",
+        reply: { text: "Running paw.", tools: [bash("git paw status")] },
+      },
+      {
+        id: "paw-seen",
+        when: "FAKE-PAW-OUT",
+        reply: { text: "TURN-ONE-DONE" },
+      },
+      {
+        id: "touch",
+        when: "PAW-TOUCH",
+        reply: { tools: [bash("touch blocked.txt")] },
+      },
+    ],
+  });
+  await writeClaudeWorktreeSettings(rig.worktree, {
+    allow: ["Bash(git paw:*)"],
+    hooks: [
+      hook(rig, { event: "UserPromptSubmit" }),
+      hook(rig, { event: "PreToolUse", matcher: "Bash" }),
+      hook(rig, { event: "Stop" }),
+      hook(rig, {
+        event: "Notification",
+        matcher: "permission_prompt",
+        label: "NotifyPerm",
+      }),
+      hook(rig, {
+        event: "Notification",
+        matcher: "idle_prompt",
+        label: "NotifyIdle",
+      }),
+    ],
+  });
+  const pane = await launch(rig, {
+    name: "a",
+    cwd: rig.worktree,
+    args: ["PAW-GO please"],
+  });
+  await waitScreen(pane, ["TURN-ONE-DONE", IDLE]);
+  const seen = modelCalls(rig).find((q) => q.step === "paw-seen");
+  assert.ok(seen, "the tool result came back to the model");
+  assert.match(seen.turn, /FAKE-PAW-OUT args=status/);
 
-    const stop = await waitFor(
-      "Stop hook",
-      async () => (await hookEvents(r)).find((e) => e.event === "Stop"),
-    );
-    assert.equal(stop.data.hook_event_name, "Stop");
-    assert.equal(stop.data.cwd, r.worktree);
-    assert.equal(typeof stop.data.session_id, "string");
-    const events = await hookEvents(r);
-    const submit = events.find((e) => e.event === "UserPromptSubmit");
-    assert.equal(submit?.data.prompt, "PAW-GO please");
-    const pre = events.find((e) => e.event === "PreToolUse");
-    assert.equal(pre?.data.tool_name, "Bash");
-    assert.deepEqual(
-      (pre?.data.tool_input as { command: string }).command,
-      "git paw status",
-    );
-    const idle = await waitFor(
-      "idle_prompt Notification hook",
-      async () => (await hookEvents(r)).find((e) => e.event === "NotifyIdle"),
-    );
-    assert.equal(idle.data.notification_type, "idle_prompt");
+  const stop = await waitHook(rig, "Stop", pane);
+  assert.equal(stop.data.hook_event_name, "Stop");
+  assert.equal(stop.data.cwd, rig.worktree);
+  assert.equal(typeof stop.data.session_id, "string");
+  const events = await hookEvents(rig);
+  const submit = events.find((e) => e.label === "UserPromptSubmit");
+  assert.equal(submit?.data.prompt, "PAW-GO please");
+  const pre = events.find((e) => e.label === "PreToolUse");
+  assert.equal(pre?.data.tool_name, "Bash");
+  assert.deepEqual(pre?.data.tool_input, {
+    command: "git paw status",
+    description: "run it",
+  });
+  const idle = await waitHook(rig, "NotifyIdle", pane);
+  assert.equal(idle.data.notification_type, "idle_prompt");
 
-    await typeLine(r, "a", "PAW-TOUCH now");
-    await waitScreen(r, "a", ["Do you want to proceed?", "touch blocked.txt"]);
-    const note = await waitFor(
-      "permission_prompt Notification hook",
-      async () => (await hookEvents(r)).find((e) => e.event === "NotifyPerm"),
-      () => screen(r, "a"),
-    );
-    assert.equal(note.data.notification_type, "permission_prompt");
-    assert.equal(note.data.message, "Claude needs your permission");
-    for (const e of await hookEvents(r)) {
-      if (e.event === "NotifyIdle") {
-        assert.equal(e.data.notification_type, "idle_prompt");
-      }
+  await typeLine(pane, "PAW-TOUCH now");
+  await waitScreen(pane, ["Do you want to proceed?", "touch blocked.txt"]);
+  const note = await waitHook(rig, "NotifyPerm", pane);
+  assert.equal(note.data.notification_type, "permission_prompt");
+  assert.equal(note.data.message, "Claude needs your permission");
+  for (const e of await hookEvents(rig)) {
+    if (e.label === "NotifyIdle") {
+      assert.equal(e.data.notification_type, "idle_prompt");
     }
-    await assert.rejects(Deno.stat(join(r.worktree, "blocked.txt")));
-    await tmux(r, "send-keys", "-t", "a", "Escape");
-  } finally {
-    if (rig) await close(rig);
   }
+  await assert.rejects(Deno.stat(join(rig.worktree, "blocked.txt")));
+  await tmux(rig, "send-keys", "-t", pane.name, "Escape");
 });
 
 Deno.test("claude: CLAUDE.md importing AGENTS.md (git-ignored) and AGENTS.md alone reach the model", async () => {
-  let rig: Rig | undefined;
-  try {
-    rig = await makeRig({ steps: [], fallback: { text: "NOTED" } });
-    const r = rig;
-    await Deno.writeTextFile(
-      join(r.worktree, "AGENTS.md"),
-      "Rule PAW-IMPORTED-7f3: say hi.\n",
-    );
-    await Deno.writeTextFile(join(r.worktree, "CLAUDE.md"), "@AGENTS.md\n");
-    await Deno.writeTextFile(
-      join(r.repo, ".git", "info", "exclude"),
-      "CLAUDE.md\nAGENTS.md\n",
-    );
-    assert.equal((await git(r.worktree, "status", "--short")).trim(), "");
-    await Deno.writeTextFile(
-      join(r.repo, "AGENTS.md"),
-      "Rule PAW-ALONE-9c1: say bye.\n",
-    );
-    await writeClaudeWorktreeSettings(r.worktree, {});
+  await using rig = await makeRig({ steps: [], fallback: { text: "NOTED" } });
+  await Deno.writeTextFile(
+    join(rig.worktree, "AGENTS.md"),
+    "Rule PAW-IMPORTED-7f3: say hi.\n",
+  );
+  await Deno.writeTextFile(join(rig.worktree, "CLAUDE.md"), "@AGENTS.md\n");
+  await Deno.writeTextFile(
+    join(rig.repo, ".git", "info", "exclude"),
+    "CLAUDE.md\nAGENTS.md\n",
+  );
+  assert.equal((await git(rig.worktree, "status", "--short")).trim(), "");
+  await Deno.writeTextFile(
+    join(rig.repo, "AGENTS.md"),
+    "Rule PAW-ALONE-9c1: say bye.\n",
+  );
+  await writeClaudeWorktreeSettings(rig.worktree, {});
 
-    await launch(r, "wt", r.worktree, ["hello from worktree"]);
-    const inWt = await waitFor(
-      "model call from the worktree",
-      () => modelCalls(r).find((q) => q.turn.includes("hello from worktree")),
-      () => screen(r, "wt"),
-    );
-    const wtMsgs = JSON.stringify(
-      (inWt.body as { messages: unknown }).messages,
-    );
-    assert.ok(wtMsgs.includes("PAW-IMPORTED-7f3"), "imported AGENTS.md text");
-    assert.ok(!wtMsgs.includes("PAW-ALONE-9c1"));
+  const wt = await launch(rig, {
+    name: "wt",
+    cwd: rig.worktree,
+    args: ["hello from worktree"],
+  });
+  const inWt = messagesOf(
+    await waitFor(
+      "the model call from the worktree",
+      () => modelCalls(rig).find((q) => q.turn.includes("hello from worktree")),
+      () => screen(wt),
+    ),
+  );
+  assert.ok(inWt.includes("PAW-IMPORTED-7f3"), "imported AGENTS.md text");
+  assert.ok(!inWt.includes("PAW-ALONE-9c1"));
 
-    await launch(r, "main", r.repo, ["hello from main"]);
-    const inMain = await waitFor(
-      "model call from the main checkout",
-      () => modelCalls(r).find((q) => q.turn.includes("hello from main")),
-      () => screen(r, "main"),
-    );
-    const mainMsgs = JSON.stringify(
-      (inMain.body as { messages: unknown }).messages,
-    );
-    assert.ok(
-      mainMsgs.includes("PAW-ALONE-9c1"),
-      "AGENTS.md without CLAUDE.md",
-    );
-  } finally {
-    if (rig) await close(rig);
-  }
+  const main = await launch(rig, {
+    name: "main",
+    cwd: rig.repo,
+    args: ["hello from main"],
+  });
+  const inMain = messagesOf(
+    await waitFor(
+      "the model call from the main checkout",
+      () => modelCalls(rig).find((q) => q.turn.includes("hello from main")),
+      () => screen(main),
+    ),
+  );
+  assert.ok(inMain.includes("PAW-ALONE-9c1"), "AGENTS.md without CLAUDE.md");
 });
 
 Deno.test("claude: --continue with a prompt after -- resumes the last conversation", async () => {
-  let rig: Rig | undefined;
-  try {
-    rig = await makeRig({
-      steps: [
-        {
-          id: "one",
-          when: "FIRST-PROMPT-ab",
-          reply: { text: "FIRST-REPLY-cd" },
-        },
-        {
-          id: "two",
-          when: "SECOND-PROMPT-ef",
-          reply: { text: "SECOND-REPLY" },
-        },
-      ],
-    });
-    const r = rig;
-    await writeClaudeWorktreeSettings(r.worktree, {});
-    // A variadic option before the prompt: `--` keeps the prompt a prompt.
-    await launch(r, "one", r.worktree, [
-      "--allowedTools",
-      "Bash(git paw:*)",
-      "--",
-      "FIRST-PROMPT-ab",
-    ]);
-    await waitScreen(r, "one", ["FIRST-REPLY-cd", IDLE]);
-    await tmux(r, "kill-session", "-t", "one");
-    await launch(r, "two", r.worktree, [
+  await using rig = await makeRig({
+    steps: [
+      { id: "one", when: "FIRST-PROMPT-ab", reply: { text: "FIRST-REPLY-cd" } },
+      { id: "two", when: "SECOND-PROMPT-ef", reply: { text: "SECOND-REPLY" } },
+    ],
+  });
+  await writeClaudeWorktreeSettings(rig.worktree, {});
+  // A variadic option before the prompt: `--` keeps the prompt a prompt.
+  const one = await launch(rig, {
+    name: "one",
+    cwd: rig.worktree,
+    args: ["--allowedTools", "Bash(git paw:*)", "--", "FIRST-PROMPT-ab"],
+  });
+  await waitScreen(one, ["FIRST-REPLY-cd", IDLE]);
+  await tmux(rig, "kill-session", "-t", one.name);
+  const two = await launch(rig, {
+    name: "two",
+    cwd: rig.worktree,
+    args: [
       "--continue",
       "--allowedTools",
       "Bash(git paw:*)",
       "--",
       "SECOND-PROMPT-ef",
-    ]);
-    await waitScreen(r, "two", ["SECOND-REPLY", IDLE]);
-    const two = modelCalls(r).find((q) => q.step === "two");
-    const msgs = JSON.stringify((two?.body as { messages: unknown }).messages);
-    assert.ok(msgs.includes("FIRST-PROMPT-ab"), "old prompt resent");
-    assert.ok(msgs.includes("FIRST-REPLY-cd"), "old reply resent");
-  } finally {
-    if (rig) await close(rig);
-  }
+    ],
+  });
+  await waitScreen(two, ["SECOND-REPLY", IDLE]);
+  const msgs = messagesOf(modelCalls(rig).find((q) => q.step === "two"));
+  assert.ok(msgs.includes("FIRST-PROMPT-ab"), "old prompt resent");
+  assert.ok(msgs.includes("FIRST-REPLY-cd"), "old reply resent");
 });
 
 Deno.test("claude: a linked worktree of a trusted repo is trusted; an untrusted folder asks", async () => {
-  let rig: Rig | undefined;
-  try {
-    rig = await makeRig({ steps: [] });
-    const r = rig;
-    await writeClaudeWorktreeSettings(r.worktree, {});
-    await launch(r, "wt", r.worktree, []);
-    const wt = await waitScreen(r, "wt", [IDLE]);
-    assert.ok(!wt.includes("Accessing workspace"), wt);
+  await using rig = await makeRig({ steps: [] });
+  await writeClaudeWorktreeSettings(rig.worktree, {});
+  const wt = await launch(rig, { name: "wt", cwd: rig.worktree, args: [] });
+  const text = await waitScreen(wt, [IDLE]);
+  assert.ok(!text.includes("Accessing workspace"), text);
 
-    const other = join(r.root, "other");
-    await Deno.mkdir(other);
-    await git(other, "init", "-q", "-b", "main");
-    await launch(r, "other", other, []);
-    await waitScreen(r, "other", [
-      "Accessing workspace",
-      "Yes, I trust this folder",
-    ]);
-  } finally {
-    if (rig) await close(rig);
-  }
+  const other = join(rig.root, "other");
+  await Deno.mkdir(other);
+  await git(other, "init", "-q", "-b", "main");
+  const pane = await launch(rig, { name: "other", cwd: other, args: [] });
+  await waitScreen(pane, ["Accessing workspace", "Yes, I trust this folder"]);
 });
