@@ -21,6 +21,7 @@
 import type { AgentStatusEntry, LogEntry } from "./broker_types.ts";
 import { speakerOf } from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
+import { formatDuration } from "./duration.ts";
 
 /** Why an agent needs attention. */
 export type AlertReason = "blocked" | "question" | "stalled";
@@ -200,14 +201,6 @@ export function alertsOnRoster(
 
 function stallable(t: AgentTrack): boolean {
   return t.status.trim() !== "" && !isTerminalStatus(t.status);
-}
-
-/** Format a silence like the table's ages: `5m`, `1h 2m`, `45s`. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
 /** Fire a stall for every agent whose silence crossed the threshold. */

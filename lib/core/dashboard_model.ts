@@ -9,22 +9,20 @@
 import type { AgentStatusEntry, LogEntry } from "./broker_types.ts";
 import { MESSAGE_TYPES, type MessageType } from "./messages.ts";
 import { SUPERVISOR_ID } from "./slug.ts";
-import { shortType, subjectOf, summarize } from "./dashboard_summary.ts";
+import {
+  type MessageLine,
+  messageLine,
+  shortType,
+} from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
-import type { Alert } from "./dashboard_alerts.ts";
+import { formatDuration } from "./duration.ts";
+import type { Alert, AlertReason } from "./dashboard_alerts.ts";
 
 /** A summary derived from the newest message about an agent. */
 type AgentSummary = { seq: number; text: string };
 
-/** A ring-buffered message with its pre-computed, sanitised row fields. */
-export type PanelEntry = {
-  entry: LogEntry;
-  type: MessageType;
-  /** Sanitised subject id. */
-  id: string;
-  /** Sanitised one-line summary. */
-  text: string;
-};
+/** A ring-buffered message with its row text (computed once). */
+export type PanelEntry = MessageLine & { entry: LogEntry };
 
 /** Mutable view state; create with {@link createDashboardState}. */
 export type DashboardState = {
@@ -88,23 +86,9 @@ export function createDashboardState(
 export function applyEntry(state: DashboardState, entry: LogEntry): boolean {
   const last = state.panel[state.panel.length - 1];
   if (last && entry.seq <= last.entry.seq) return false;
-  let type: MessageType;
-  let id: string;
-  let text: string;
-  try {
-    type = entry.message.type;
-    id = oneLine(subjectOf(entry.message), 80);
-    text = summarize(entry.message);
-  } catch {
-    type = (MESSAGE_TYPES as readonly string[]).includes(
-        (entry.message as { type?: string })?.type ?? "",
-      )
-      ? entry.message.type
-      : "agent.status";
-    id = "?";
-    text = oneLine(JSON.stringify(entry.message) ?? "", 200);
-  }
-  state.panel.push({ entry, type, id, text });
+  const line = messageLine(entry);
+  const { id, text } = line;
+  state.panel.push({ ...line, entry });
   if (state.panel.length > state.maxMessages) {
     state.panel.splice(0, state.panel.length - state.maxMessages);
   }
@@ -152,29 +136,37 @@ export function applyAttention(
   return changed;
 }
 
-/** Status symbol by label (docs/REFERENCE.md, "Dashboard"). */
-export function statusSymbol(label: string): string {
+/** The colour class of a status: what its symbol and the web dot show. */
+export type StatusTone = "working" | "done" | "committed" | "blocked" | "other";
+
+/** Tone of a status label. */
+export function statusTone(label: string): StatusTone {
   switch (label.trim().toLowerCase()) {
     case "working":
-      return "🔵";
+      return "working";
     case "done":
     case "verified":
-      return "🟢";
+      return "done";
     case "committed":
-      return "🟣";
+      return "committed";
     case "blocked":
-      return "🟡";
+      return "blocked";
     default:
-      return "⚪";
+      return "other";
   }
 }
 
-/** Age like `12s ago`, `5m ago`, `1h 3m ago`. */
-export function formatAge(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+const TONE_SYMBOL: Record<StatusTone, string> = {
+  working: "🔵",
+  done: "🟢",
+  committed: "🟣",
+  blocked: "🟡",
+  other: "⚪",
+};
+
+/** Status symbol by label (docs/REFERENCE.md, "Dashboard"). */
+export function statusSymbol(label: string): string {
+  return TONE_SYMBOL[statusTone(label)];
 }
 
 /** One agent table row, every text field sanitised. */
@@ -182,6 +174,7 @@ export type AgentRow = {
   id: string;
   cli: string;
   symbol: string;
+  tone: StatusTone;
   label: string;
   age: string;
   summary: string;
@@ -204,8 +197,9 @@ export function agentRows(state: DashboardState, now: number): AgentRow[] {
       id,
       cli: oneLine(a.cli, 40) || "?",
       symbol: statusSymbol(a.status),
+      tone: statusTone(a.status),
       label: oneLine(label, 60) || "?",
-      age: formatAge(now - seen),
+      age: `${formatDuration(now - seen)} ago`,
       summary: state.summaries.get(id)?.text ?? oneLine(a.summary ?? "", 400),
       attention: flagged.has(a.agent_id),
       supervisor,
@@ -220,6 +214,53 @@ export function agentRows(state: DashboardState, now: number): AgentRow[] {
       ? 1
       : 0
   );
+}
+
+/** One "needs attention" item as the dashboards show it, sanitised. */
+export type AttentionRow = {
+  id: string;
+  reason: AlertReason;
+  /** How long ago the cause happened: `12s ago`. */
+  age: string;
+  detail: string;
+};
+
+/** The attention items at `now`, oldest cause first. */
+export function attentionRows(
+  state: DashboardState,
+  now: number,
+): AttentionRow[] {
+  return state.attention.map((a) => ({
+    id: oneLine(a.agent_id, 80),
+    reason: a.reason,
+    age: `${formatDuration(now - a.since)} ago`,
+    detail: a.detail,
+  }));
+}
+
+/**
+ * Everything the web page shows besides the message stream, as text: the
+ * page renders it and derives nothing itself.
+ */
+export type DashboardView = {
+  session: string;
+  /** {@link statusLine}. */
+  counts: string;
+  agents: AgentRow[];
+  attention: AttentionRow[];
+};
+
+/** The view at `now` (see {@link DashboardView}). */
+export function dashboardView(
+  state: DashboardState,
+  now: number,
+): DashboardView {
+  return {
+    session: state.session,
+    counts: statusLine(state),
+    agents: agentRows(state, now),
+    attention: attentionRows(state, now),
+  };
 }
 
 /** Status line counts: `<n> agents: <w> working, <d> done, …`. */

@@ -5,7 +5,8 @@
  * @module
  */
 import type { BrokerMessage, MessageType } from "./messages.ts";
-import { identityOf, intentPath } from "./messages.ts";
+import { identityOf, intentPath, MESSAGE_TYPES } from "./messages.ts";
+import type { LogEntry } from "./broker_types.ts";
 import { oneLine } from "./dashboard_text.ts";
 
 /** Short chip/row name of a type: `agent.status` → `status`. */
@@ -106,5 +107,65 @@ function rawSummary(msg: BrokerMessage): string {
       return `learning (${msg.payload.category}): ${msg.payload.title}`;
     case "supervisor.verify-now":
       return "verification requested";
+  }
+}
+
+/**
+ * Wall-clock time of a log entry as the dashboards show it: `HH:MM:SS` UTC
+ * (`??:??:??` for a timestamp that is not a time).
+ */
+export function clockText(unixSecs: number): string {
+  const d = new Date(unixSecs * 1000);
+  if (Number.isNaN(d.getTime())) return "??:??:??";
+  return d.toISOString().slice(11, 19);
+}
+
+/**
+ * A log entry as one message row: what every view (TUI panel, web page)
+ * shows for it. Every field is sanitised and bounded. A message that does
+ * not have the shape of its type (an old or hand-edited log) still gets a
+ * row: id `?` and its JSON as the text.
+ */
+export type MessageLine = {
+  type: MessageType;
+  /** Who the message is about (its row in the agent table). */
+  id: string;
+  /** {@link clockText} of the entry's timestamp. */
+  time: string;
+  /** {@link summarize} of the message. */
+  text: string;
+};
+
+/**
+ * The one text of a log entry (see {@link MessageLine}).
+ *
+ * @example
+ * ```ts
+ * import { messageLine } from "./dashboard_summary.ts";
+ * messageLine({ seq: 1, timestamp_unix_secs: 0, message: { type:
+ *   "agent.question", agent_id: "feat-a", payload: { question: "DB?" } } });
+ * // { type: "agent.question", id: "feat-a", time: "00:00:00", text: "asks: DB?" }
+ * ```
+ */
+export function messageLine(entry: LogEntry): MessageLine {
+  const time = clockText(entry.timestamp_unix_secs);
+  try {
+    return {
+      type: entry.message.type,
+      id: oneLine(subjectOf(entry.message), 80),
+      time,
+      text: summarize(entry.message),
+    };
+  } catch {
+    const raw = (entry.message as { type?: unknown } | null)?.type;
+    const type = (MESSAGE_TYPES as readonly unknown[]).includes(raw)
+      ? raw as MessageType
+      : "agent.status";
+    return {
+      type,
+      id: "?",
+      time,
+      text: oneLine(JSON.stringify(entry.message) ?? "", 200),
+    };
   }
 }

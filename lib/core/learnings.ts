@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import type { BrokerMessage, LearningMessage } from "./messages.ts";
 import { SUPERVISOR_ID } from "./slug.ts";
 import { CONFLICT_PREFIX } from "./conflict.ts";
+import { formatDuration } from "./duration.ts";
 
 /** H3 sections in file order. */
 export const LEARNING_SECTIONS = [
@@ -91,16 +92,9 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** `11m12s`, `1h02m03s`, `45s`. */
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const p = (n: number) => String(n).padStart(2, "0");
-  if (h > 0) return `${h}h${p(m)}m${p(s)}s`;
-  if (m > 0) return `${m}m${p(s)}s`;
-  return `${s}s`;
+/** A stuck time in the learnings file's form: `11m12s`, `1h02m03s`. */
+function stuckFor(ms: number): string {
+  return formatDuration(Math.round(ms / 1000), { precise: true });
 }
 
 /**
@@ -224,7 +218,7 @@ export class LearningsAggregator {
             category: "stuck_duration",
             branch: msg.agent_id,
             title: `${msg.agent_id}: blocked ${
-              formatDuration(now - b.since)
+              stuckFor(now - b.since)
             } waiting on ${b.from}`,
             at: now,
           });
@@ -395,7 +389,7 @@ export class LearningsAggregator {
         category: "stuck_duration",
         branch: agent,
         title: `${agent}: blocked ${
-          formatDuration(now - b.since)
+          stuckFor(now - b.since)
         } waiting on ${b.from} (unresolved at session end)`,
         at: now,
       });

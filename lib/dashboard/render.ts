@@ -8,9 +8,9 @@
  */
 import {
   agentRows,
+  attentionRows,
   chipLabels,
   type DashboardState,
-  formatAge,
   type PanelEntry,
   selectedEntry,
   selectedIndex,
@@ -91,12 +91,6 @@ const TYPE_STYLE: Record<string, Style> = {
   "agent.advanced-main": "magenta",
   "agent.learning": "cyan",
 };
-
-function hhmmss(unixSecs: number): string {
-  const d = new Date(unixSecs * 1000);
-  if (Number.isNaN(d.getTime())) return "??:??:??";
-  return d.toISOString().slice(11, 19);
-}
 
 type Column = { key: keyof ColumnsOut; title: string; w: number };
 type ColumnsOut = {
@@ -186,19 +180,20 @@ export function renderFrame(
     attention.push(
       L().add(`⚠ Attention (${state.attention.length})`, "yellow", "bold"),
     );
+    const items = attentionRows(state, now);
     const idW = Math.min(
       24,
-      state.attention.reduce(
-        (m, a) => Math.max(m, displayWidth(sanitize(a.agent_id))),
+      items.reduce(
+        (m, a) => Math.max(m, displayWidth(a.id)),
         0,
       ),
     );
-    for (const a of state.attention) {
+    for (const a of items) {
       attention.push(
         L().add("! ", "yellow", "bold")
-          .cell(sanitize(a.agent_id), idW, "bold")
+          .cell(a.id, idW, "bold")
           .add("  ").cell(a.reason, 8, "yellow")
-          .add("  ").cell(formatAge(now - a.since), 9, "dim")
+          .add("  ").cell(a.age, 9, "dim")
           .add("  ").add(a.detail),
       );
     }
@@ -371,7 +366,7 @@ function panelRow(
   const sel: Style[] = selected ? ["reverse"] : [];
   line.add(selected ? "› " : "  ", ...sel);
   line.add(
-    hhmmss(p.entry.timestamp_unix_secs),
+    p.time,
     ...(selected ? sel : ["dim"] as Style[]),
   );
   line.add(" · ", ...sel);

@@ -5,12 +5,16 @@
  * - `event: hello` / `data: {"session","last_seq"}` first on every
  *   connection, so a page notices it reconnected to another session.
  * - `event: entry` / `id: <seq>` / `data: <LogEntry JSON>` for each new log
- *   entry. The `id` lets the browser's `EventSource` resume after a drop: it
+ *   entry, with one more field, `line`: the entry's row text as every
+ *   dashboard shows it ({@link messageLine}). The `id` lets the browser's `EventSource` resume after a drop: it
  *   reconnects with `Last-Event-ID`, and the entries it missed are replayed
  *   from the broker log (disk included) before live ones, with no gap and no
  *   duplicate.
  * - `event: roster` / `data: <agents array as in /status>` when the roster
  *   changes (bursts are coalesced into one snapshot), and once on connect.
+ * - `event: view` / `data: <DashboardView JSON>` (agent rows with their
+ *   summaries and ages, counts, attention items) on connect and whenever it
+ *   changes, when the hub was given a {@link SseViewSource}.
  * - `event: reset` when the client's cursor is ahead of the broker's last
  *   seq (the log was replaced): the client drops its state; entries follow
  *   from seq 1.
@@ -25,6 +29,13 @@
  * @module
  */
 import type { AgentStatusEntry, Broker, LogEntry } from "../broker/api.ts";
+import { messageLine } from "../core/dashboard_summary.ts";
+
+/** Where `view` events come from (the web dashboard's {@link WebView}). */
+export type SseViewSource = {
+  snapshot(): unknown;
+  onChange(fn: () => void): () => void;
+};
 
 /** Options for {@link SseHub}. */
 export type SseHubOptions = {
@@ -38,6 +49,8 @@ export type SseHubOptions = {
   replayPageSize?: number;
   /** Session named in `hello` (default: the broker's). */
   session?: string;
+  /** Send `view` events from this source. */
+  view?: SseViewSource;
 };
 
 /** One SSE event to encode. */
@@ -71,13 +84,18 @@ export function formatSseEvent(ev: SseEvent): string {
   return out + "\n";
 }
 
-/** The SSE frame for one log entry. */
+/** The SSE frame for one log entry, with its row text. */
 export function entryEvent(entry: LogEntry): string {
   return formatSseEvent({
     event: "entry",
     id: entry.seq,
-    data: JSON.stringify(entry),
+    data: JSON.stringify({ ...entry, line: messageLine(entry) }),
   });
+}
+
+/** The SSE frame for a view snapshot. */
+export function viewEvent(view: unknown): string {
+  return formatSseEvent({ event: "view", data: JSON.stringify(view) });
 }
 
 /** The SSE frame for a roster snapshot. */
@@ -127,6 +145,8 @@ export class SseHub {
   readonly #maxQueued: number;
   readonly #pageSize: number;
   readonly #session: string | undefined;
+  readonly #view: SseViewSource | undefined;
+  #unwatchView: (() => void) | null = null;
   readonly #clients = new Set<Client>();
   #unsubscribe: (() => void) | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -140,6 +160,7 @@ export class SseHub {
     this.#maxQueued = opts.maxQueued ?? 2_000;
     this.#pageSize = opts.replayPageSize ?? 500;
     this.#session = opts.session;
+    this.#view = opts.view;
   }
 
   /** Number of connected clients. */
@@ -227,7 +248,8 @@ export class SseHub {
             }),
           }) +
           (reset ? formatSseEvent({ event: "reset", data: "{}" }) : "") +
-          rosterEvent(this.#broker.agents()),
+          rosterEvent(this.#broker.agents()) +
+          (this.#view ? viewEvent(this.#view.snapshot()) : ""),
       ),
     );
     if (client.pending) void this.#replay(client);
@@ -264,6 +286,11 @@ export class SseHub {
       if (ev.kind === "entry") this.#broadcastEntry(ev.entry);
       else if (ev.kind === "roster") this.#scheduleRoster();
     });
+    this.#unwatchView = this.#view?.onChange(() => {
+      if (this.#clients.size === 0) return;
+      const bytes = enc.encode(viewEvent(this.#view!.snapshot()));
+      for (const c of [...this.#clients]) this.#send(c, bytes);
+    }) ?? null;
     this.#heartbeat = setInterval(() => {
       const ping = enc.encode(formatSseEvent({ comment: "ping" }));
       for (const c of [...this.#clients]) this.#send(c, ping);
@@ -273,6 +300,8 @@ export class SseHub {
   #release(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+    this.#unwatchView?.();
+    this.#unwatchView = null;
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
   }

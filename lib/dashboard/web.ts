@@ -1,7 +1,9 @@
 /**
  * The live web dashboard as a broker plugin: `GET /` serves the page
- * ({@link renderWebPage}) and `GET /events` the server-sent event stream
- * ({@link SseHub}). The routes sit on the broker's own Hono app, so the
+ * ({@link renderWebPage}), `GET /events` the server-sent event stream
+ * ({@link SseHub}) and `GET /view` the page's current view as JSON
+ * ({@link WebView}: agent rows, ages, counts and attention, computed by the
+ * same code as the TUI's). The routes sit on the broker's own Hono app, so the
  * broker's Host/Origin/token checks run first; `/events` additionally refuses
  * any request a browser marks as coming from another site, because an event
  * stream is data a foreign page must never read.
@@ -10,6 +12,8 @@
 import type { Broker, BrokerPlugin } from "../broker/api.ts";
 import { SseHub, type SseHubOptions } from "./sse.ts";
 import { pageCsp, renderWebPage } from "./web_page.ts";
+import { WebView } from "./web_view.ts";
+import { DEFAULT_DASHBOARD_SETTINGS } from "../core/dashboard_settings.ts";
 
 /** Options for {@link webPlugin}. */
 export type WebPluginOptions = {
@@ -30,7 +34,8 @@ export type WebPlugin = BrokerPlugin & {
 };
 
 /** Default for `[notify] stall_threshold_seconds`. */
-export const DEFAULT_STALL_THRESHOLD_SECONDS = 300;
+export const DEFAULT_STALL_THRESHOLD_SECONDS =
+  DEFAULT_DASHBOARD_SETTINGS.stallThresholdSeconds;
 
 /**
  * Refusal for a request a browser sent on behalf of another site, or null.
@@ -77,7 +82,7 @@ export function servePage(
     nonce: n,
     stallThresholdSeconds: opts.stallThresholdSeconds ??
       DEFAULT_STALL_THRESHOLD_SECONDS,
-    maxMessages: opts.maxMessages ?? 500,
+    maxMessages: opts.maxMessages ?? DEFAULT_DASHBOARD_SETTINGS.maxMessages,
   });
   return new Response(html, {
     headers: {
@@ -99,14 +104,25 @@ export function servePage(
  */
 export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
   let hub: SseHub | null = null;
+  let view: WebView | null = null;
   return {
     name: "web-dashboard",
     routes(app, broker) {
       hub?.close();
+      void view?.stop();
+      const v = new WebView(broker, {
+        session: opts.session ?? broker.session,
+        stallThresholdSeconds: opts.stallThresholdSeconds ??
+          DEFAULT_STALL_THRESHOLD_SECONDS,
+        maxMessages: opts.maxMessages ??
+          DEFAULT_DASHBOARD_SETTINGS.maxMessages,
+      });
+      view = v;
       // The stream's `hello` names the same session as the page.
       const h = new SseHub(broker, {
         ...opts.sse,
         ...(opts.session !== undefined ? { session: opts.session } : {}),
+        view: v,
       });
       hub = h;
       app.get("/", () => servePage(broker, opts));
@@ -114,11 +130,22 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
         "/events",
         (c) => crossSiteRefusal(c.req.raw) ?? h.handle(c.req.raw),
       );
+      app.get(
+        "/view",
+        (c) =>
+          crossSiteRefusal(c.req.raw) ??
+            Response.json(
+              { ...v.snapshot(), last_seq: broker.lastSeq() },
+              { headers: { "cache-control": "no-store" } },
+            ),
+      );
     },
-    start() {
-      return () => {
+    async start() {
+      const v = view;
+      await v?.start();
+      return async () => {
         hub?.close();
-        return Promise.resolve();
+        await v?.stop();
       };
     },
     sseClients() {

@@ -4,11 +4,15 @@
  * `deno bundle` / `deno compile` with no asset files and no build step.
  *
  * The script inserts every piece of agent text with `textContent` (never
- * `innerHTML`), so hostile text renders literally. It loads `/status` and
- * pages through `/log`, then follows `/events` (server-sent events): `hello`
- * names the session (another one → reload), `entry`
- * events carry `id: <seq>` so `EventSource` resumes with `Last-Event-ID`;
- * `roster` events replace the agent table; `reset` means the log was replaced.
+ * `innerHTML`), so hostile text renders literally. It only renders: every
+ * text it shows (message rows, agent rows, ages, counts, attention) is
+ * computed on the server by lib/core, the same functions the TUI draws with.
+ * It loads `/view`, then follows `/events` (server-sent events) from the
+ * newest `maxMessages` entries on: `hello` names the session (another one →
+ * reload), `entry` events carry `id: <seq>` (so `EventSource` resumes with
+ * `Last-Event-ID`) and the row text; `view` events replace the agent table
+ * and attention list; `reset` means the log was replaced. Once a second it
+ * fetches `/view` again so ages and silences tick.
  *
  * Test hooks (stable): rows `#agent-rows tr[data-agent]`, messages
  * `#messages li[data-type][data-seq]`, chips `#chips button[data-type]`
@@ -23,7 +27,10 @@ export type WebPageOptions = {
   session: string;
   /** CSP nonce for the inline style and script. */
   nonce: string;
-  /** An agent silent this long (status not terminal) needs attention. */
+  /**
+   * An agent silent this long (status not terminal) needs attention. The
+   * server decides; the page only carries it (shown to tools and tests).
+   */
   stallThresholdSeconds: number;
   /** Messages kept in the stream (newest first). */
   maxMessages: number;
@@ -173,7 +180,12 @@ td, .text, .why, pre { unicode-bidi:plaintext; }
 [hidden] { display:none !important; }
 `;
 
-// Plain ES2017, no template literals (this file is itself one).
+// Plain ES2017, no template literals (this file is itself one). The script
+// renders what the server sends and derives nothing: message rows carry
+// their text (`line`, from lib/core/dashboard_summary.ts), and the agent
+// table, counts and attention items come as one `view` (lib/core's
+// dashboardView, the TUI's own rules) on every change, re-fetched from
+// `/view` once a second so ages tick.
 const SCRIPT = `
 "use strict";
 (function () {
@@ -181,12 +193,7 @@ const SCRIPT = `
   var TYPES = ["agent.status", "agent.artifact", "agent.blocked", "agent.verified",
     "agent.feedback", "agent.question", "agent.intent", "supervisor.verify-now",
     "agent.advanced-main", "agent.learning"];
-  var TERMINAL = { done: 1, verified: 1, committed: 1, merged: 1 };
-  var PAGE = 2000;
-  var state = {
-    agents: [], rosterAt: Date.now(), entries: [], lastSeq: 0,
-    lastSent: new Map(), heardAt: new Map(), filter: new Set(), es: null, retryTimer: null
-  };
+  var state = { entries: [], lastSeq: 0, filter: new Set(), es: null, retryTimer: null, view: null };
   var $ = function (id) { return document.getElementById(id); };
 
   function el(tag, cls, text) {
@@ -196,225 +203,90 @@ const SCRIPT = `
     return e;
   }
   function shortType(t) { return String(t).replace(/^agent\\./, "").replace(/^supervisor\\./, ""); }
-  function str(v) { return v === undefined || v === null ? "" : String(v); }
-  // Control and bidi-override characters become spaces (no visual spoofing).
-  function oneLine(s) { return str(s).replace(/[\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]+/g, " "); }
-  function clip(s, n) { s = oneLine(s); return s.length > n ? s.slice(0, n - 1) + "\\u2026" : s; }
-
-  // Who spoke (feedback is sent by payload.from, a verification by
-  // verified_by); same rule as the TUI (lib/core/dashboard_summary.ts).
-  function sender(m) {
-    var p = m.payload || {};
-    if (m.type === "agent.feedback") return str(p.from);
-    if (m.type === "agent.verified") return str(p.verified_by);
-    return identity(m);
-  }
-  // The row a message is filed under (docs/REFERENCE.md, "Broker wire format", identity).
-  function identity(m) {
-    if (m.type === "agent.advanced-main") return str(m.from);
-    if (m.type === "agent.learning") return str((m.payload || {}).agent_id);
-    if (m.type === "supervisor.verify-now") return str(m.branch_id);
-    return str(m.agent_id);
-  }
   function list(a) { return Array.isArray(a) ? a : []; }
-  function files(a, max) {
-    a = list(a).map(function (f) { return typeof f === "string" ? f : str(f && f.path); });
-    max = max || 3;
-    if (!a.length) return "";
-    var head = a.slice(0, max).join(", ");
-    return a.length > max ? head + " +" + (a.length - max) : head;
-  }
-  function count(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
-  // One line saying what a message means (wording as the TUI's summarize()).
-  function describe(m) {
-    var p = m.payload || {};
-    switch (m.type) {
-      case "agent.status": {
-        var text = str(p.message).trim();
-        if (text) return text;
-        var mf = list(p.modified_files);
-        return mf.length ? str(p.status) + ": " + count(mf.length, "file") + " modified (" + files(mf) + ")" : str(p.status);
-      }
-      case "agent.artifact": {
-        var parts = [str(p.status)];
-        if (list(p.modified_files).length) parts.push(files(p.modified_files));
-        if (list(p.exports).length) parts.push("exports " + files(p.exports));
-        return parts.join(" \\u2014 ");
-      }
-      case "agent.blocked": return "blocked: needs " + str(p.needs) + " from " + str(p.from);
-      case "agent.verified": return "verified by " + str(p.verified_by) + (p.message ? " \\u2014 " + str(p.message) : "");
-      case "agent.feedback": return "feedback from " + str(p.from) + ": " + count(list(p.errors).length, "error") +
-        " \\u2014 " + str(list(p.errors)[0]);
-      case "agent.question": return "asks: " + str(p.question);
-      case "agent.intent": return "intends: " + str(p.summary) + " (" + files(p.files) + ")";
-      case "agent.advanced-main": return "merged " + str(m.merged_branch) + " \\u2192 " + str(m.base) + " (" +
-        str(m.new_main_sha).slice(0, 7) + ")" + (m.summary ? " \\u2014 " + str(m.summary) : "");
-      case "agent.learning": return "learning (" + str(p.category) + "): " + str(p.title);
-      case "supervisor.verify-now": return "verification requested";
-      default: return str(m.type);
-    }
-  }
-  function ageText(secs) {
-    secs = Math.max(0, Math.floor(secs));
-    if (secs < 60) return secs + "s ago";
-    if (secs < 3600) return Math.floor(secs / 60) + "m ago";
-    return Math.floor(secs / 3600) + "h " + Math.floor((secs % 3600) / 60) + "m ago";
-  }
-  function durationText(secs) { return ageText(secs).replace(/ ago$/, ""); }
-  // Status colour class (the TUI's 🔵🟢🟣🟡⚪, drawn with CSS: no emoji font needed).
-  function tone(label) {
-    switch (label) {
-      case "working": return "working";
-      case "done": case "verified": return "done";
-      case "committed": return "committed";
-      case "blocked": return "blocked";
-      default: return "other";
-    }
-  }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function clock(unix) {
-    var d = new Date(unix * 1000);
-    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-  }
-  // Seconds since we last heard from an agent: the roster's last_seen, or a
-  // live message it sent since (a repeated status changes no roster field, so
-  // the broker sends no new roster for it).
-  function agentAge(a) {
-    var now = Date.now();
-    var age = (a.last_seen_seconds || 0) + (now - state.rosterAt) / 1000;
-    var heard = state.heardAt.get(a.agent_id);
-    return heard !== undefined ? Math.min(age, (now - heard) / 1000) : age;
-  }
 
   function ingest(entry) {
-    if (!entry || typeof entry.seq !== "number" || entry.seq <= state.lastSeq) return false;
+    if (!entry || typeof entry.seq !== "number" || entry.seq <= state.lastSeq || !entry.line) return false;
     state.lastSeq = entry.seq;
     state.entries.push(entry);
     if (state.entries.length > CONFIG.maxMessages) state.entries.shift();
-    var who = sender(entry.message || {});
-    if (who) state.lastSent.set(who, entry);
     return true;
   }
 
-  function attentionItems() {
-    var items = [];
-    var seen = new Set();
-    var byId = new Map();
-    state.agents.forEach(function (a) { byId.set(a.agent_id, a); });
-    var ids = [];
-    state.agents.forEach(function (a) { ids.push(a.agent_id); });
-    state.lastSent.forEach(function (_e, id) { ids.push(id); });
-    ids.forEach(function (id) {
-      if (seen.has(id)) return;
-      seen.add(id);
-      var last = state.lastSent.get(id);
-      var m = last ? last.message : null;
-      if (m && m.type === "agent.blocked") {
-        items.push({ id: id, reason: "blocked", text: "blocked: needs " + str(m.payload.needs) + " from " + str(m.payload.from) });
-        return;
-      }
-      if (m && m.type === "agent.question") {
-        items.push({ id: id, reason: "question", text: describe(m) });
-        return;
-      }
-      var a = byId.get(id);
-      if (a && !TERMINAL[str(a.status).trim().toLowerCase()] && agentAge(a) > CONFIG.stallThresholdSeconds) {
-        items.push({ id: id, reason: "stalled", text: "silent for " + durationText(agentAge(a)) + " (status " + str(a.status) + ")" });
-      }
-    });
-    return items;
-  }
-
-  function renderAttention() {
-    var items = attentionItems();
-    var list = $("attention-list");
-    list.replaceChildren();
+  function renderView(view) {
+    if (!view || typeof view !== "object") return;
+    state.view = view;
+    var items = list(view.attention);
+    var alist = $("attention-list");
+    alist.replaceChildren();
     items.forEach(function (it) {
       var li = el("li");
       li.setAttribute("data-agent", it.id);
       li.setAttribute("data-reason", it.reason);
-      li.append(el("strong", "who", it.id), document.createTextNode(" \\u2014 "), el("span", "why", clip(it.text, 400)));
-      list.append(li);
+      li.append(el("strong", "who", it.id), document.createTextNode(" \\u2014 "),
+        el("span", "why", it.reason), document.createTextNode(" \\u00b7 "),
+        el("span", "age muted", it.age), document.createTextNode(" \\u2014 "),
+        el("span", "text", it.detail));
+      alist.append(li);
     });
     $("attention").hidden = items.length === 0;
-    return new Set(items.map(function (it) { return it.id; }));
-  }
 
-  function renderAgents() {
-    var flagged = renderAttention();
-    var rows = state.agents.slice().sort(function (a, b) {
-      if (a.agent_id === "supervisor") return -1;
-      if (b.agent_id === "supervisor") return 1;
-      return a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0;
-    });
+    var rows = list(view.agents);
     var body = $("agent-rows");
     body.replaceChildren();
-    var counts = { working: 0, done: 0, blocked: 0, committed: 0 };
     rows.forEach(function (a) {
-      var label = (a.phase && (a.agent_id === "supervisor" || a.phase === "stuck-on-prompt")) ? a.phase : a.status;
-      if (a.status === "working") counts.working++;
-      else if (a.status === "done" || a.status === "verified") counts.done++;
-      else if (a.status === "blocked") counts.blocked++;
-      else if (a.status === "committed") counts.committed++;
-      var last = state.lastSent.get(a.agent_id);
-      var summary = a.summary ? a.summary : (last ? describe(last.message) : "");
       var tr = el("tr");
-      tr.setAttribute("data-agent", a.agent_id);
-      if (a.agent_id === "supervisor") tr.classList.add("supervisor");
-      if (flagged.has(a.agent_id)) tr.classList.add("attention");
-      var sum = el("td", "summary", clip(summary, 300));
-      sum.title = oneLine(summary);
-      tr.append(el("td", "agent", a.agent_id), el("td", "cli", a.cli ? a.cli : "?"),
-        statusCell(a.status, label), el("td", "age", ageText(agentAge(a))), sum);
+      tr.setAttribute("data-agent", a.id);
+      if (a.supervisor) tr.classList.add("supervisor");
+      if (a.attention) tr.classList.add("attention");
+      var sum = el("td", "summary", a.summary);
+      sum.title = a.summary;
+      var status = el("td", "status");
+      var dot = el("span", "dot");
+      dot.setAttribute("data-tone", a.tone);
+      dot.setAttribute("aria-hidden", "true");
+      status.append(dot, el("span", "label", a.label));
+      tr.append(el("td", "agent", a.id), el("td", "cli", a.cli), status, el("td", "age", a.age), sum);
       body.append(tr);
     });
     $("no-agents").hidden = rows.length > 0;
-    $("counts").textContent = rows.length ? "\\u00b7 " + rows.length + " agents: " + counts.working + " working, " +
-      counts.done + " done, " + counts.blocked + " blocked, " + counts.committed + " committed" : "";
+    $("counts").textContent = rows.length ? "\\u00b7 " + view.counts : "";
   }
 
-  function statusCell(status, label) {
-    var td = el("td", "status");
-    var dot = el("span", "dot");
-    dot.setAttribute("data-tone", tone(status));
-    dot.setAttribute("aria-hidden", "true");
-    td.append(dot, el("span", "label", str(label)));
-    return td;
-  }
-
-  function visible(entry) { return state.filter.size === 0 || state.filter.has(entry.message.type); }
+  function visible(entry) { return state.filter.size === 0 || state.filter.has(entry.line.type); }
 
   function messageItem(entry) {
-    var m = entry.message;
+    var line = entry.line;
     var li = el("li");
-    li.setAttribute("data-type", m.type);
+    li.setAttribute("data-type", line.type);
     li.setAttribute("data-seq", String(entry.seq));
-    li.append(el("span", "t", clock(entry.timestamp_unix_secs)), document.createTextNode(" \\u00b7 "),
-      el("span", "ty", shortType(m.type)), document.createTextNode(" \\u00b7 "),
-      el("span", "id", identity(m)), document.createTextNode(" \\u00b7 "),
-      el("span", "text", clip(describe(m), 500)));
+    li.append(el("span", "t", line.time), document.createTextNode(" \\u00b7 "),
+      el("span", "ty", shortType(line.type)), document.createTextNode(" \\u00b7 "),
+      el("span", "id", line.id), document.createTextNode(" \\u00b7 "),
+      el("span", "text", line.text));
     li.addEventListener("click", function () {
       var pre = li.querySelector("pre");
       if (pre) { pre.remove(); return; }
-      li.append(el("pre", "json", JSON.stringify(entry, null, 2)));
+      var raw = { seq: entry.seq, timestamp_unix_secs: entry.timestamp_unix_secs, message: entry.message };
+      li.append(el("pre", "json", JSON.stringify(raw, null, 2)));
     });
     return li;
   }
 
   function renderMessages() {
-    var list = $("messages");
-    list.replaceChildren();
+    var ol = $("messages");
+    ol.replaceChildren();
     for (var i = state.entries.length - 1; i >= 0; i--) {
-      if (visible(state.entries[i])) list.append(messageItem(state.entries[i]));
+      if (visible(state.entries[i])) ol.append(messageItem(state.entries[i]));
     }
-    $("no-messages").hidden = list.childElementCount > 0;
+    $("no-messages").hidden = ol.childElementCount > 0;
   }
 
   function addMessage(entry) {
     if (!visible(entry)) return;
-    var list = $("messages");
-    list.prepend(messageItem(entry));
-    while (list.childElementCount > CONFIG.maxMessages) list.lastElementChild.remove();
+    var ol = $("messages");
+    ol.prepend(messageItem(entry));
+    while (ol.childElementCount > CONFIG.maxMessages) ol.lastElementChild.remove();
     $("no-messages").hidden = true;
   }
 
@@ -443,12 +315,6 @@ const SCRIPT = `
 
   function setConn(s, text) { var c = $("conn"); c.setAttribute("data-state", s); c.textContent = text; }
 
-  function setRoster(agents) {
-    state.agents = Array.isArray(agents) ? agents : [];
-    state.rosterAt = Date.now();
-    renderAgents();
-  }
-
   function connect() {
     if (state.retryTimer) { clearTimeout(state.retryTimer); state.retryTimer = null; }
     if (state.es) state.es.close();
@@ -458,14 +324,10 @@ const SCRIPT = `
     es.addEventListener("entry", function (ev) {
       var entry;
       try { entry = JSON.parse(ev.data); } catch (_e) { return; }
-      if (ingest(entry)) {
-        state.heardAt.set(sender(entry.message || {}), Date.now());
-        addMessage(entry);
-        renderAgents();
-      }
+      if (ingest(entry)) addMessage(entry);
     });
-    es.addEventListener("roster", function (ev) {
-      try { setRoster(JSON.parse(ev.data)); } catch (_e) { /* ignore */ }
+    es.addEventListener("view", function (ev) {
+      try { renderView(JSON.parse(ev.data)); } catch (_e) { /* ignore */ }
     });
     es.addEventListener("hello", function (ev) {
       var hello;
@@ -474,8 +336,8 @@ const SCRIPT = `
       if (hello && hello.session !== CONFIG.session) location.reload();
     });
     es.addEventListener("reset", function () {
-      state.entries = []; state.lastSent = new Map(); state.heardAt = new Map(); state.lastSeq = 0;
-      renderMessages(); renderAgents();
+      state.entries = []; state.lastSeq = 0;
+      renderMessages();
     });
     es.addEventListener("error", function () {
       if (es.readyState === EventSource.CLOSED) {
@@ -487,32 +349,29 @@ const SCRIPT = `
     });
   }
 
-  async function fetchJson(url) {
-    var r = await fetch(url, { cache: "no-store", headers: { accept: "application/json" } });
-    if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+  async function fetchView() {
+    var r = await fetch("/view", { cache: "no-store", headers: { accept: "application/json" } });
+    if (!r.ok) throw new Error("/view: HTTP " + r.status);
     return r.json();
+  }
+
+  async function tick() {
+    try { renderView(await fetchView()); } catch (_e) { /* the stream reports trouble */ }
   }
 
   async function boot() {
     renderChips();
     renderMessages();
     try {
-      var status = await fetchJson("/status");
-      setRoster(status.agents);
-      for (;;) {
-        var page = await fetchJson("/log?since=" + state.lastSeq + "&limit=" + PAGE);
-        var list = Array.isArray(page.entries) ? page.entries : [];
-        var added = 0;
-        list.forEach(function (e) { if (ingest(e)) added++; });
-        if (added === 0 || list.length < PAGE) break;
-      }
+      var view = await fetchView();
+      renderView(view);
+      // The stream replays the newest messages the page keeps, then goes live.
+      state.lastSeq = Math.max(0, (view.last_seq | 0) - CONFIG.maxMessages);
     } catch (_e) {
       setConn("reconnecting", "reconnecting\\u2026");
     }
-    renderMessages();
-    renderAgents();
     connect();
-    setInterval(renderAgents, 1000);
+    setInterval(tick, 1000);
   }
 
   boot();

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  formatDuration,
   learningId,
   LearningsAggregator,
   mentionsAgent,
@@ -30,12 +29,6 @@ function agg(brokerPublish = true) {
   a.registerAgent("feat-y");
   return a;
 }
-
-Deno.test("formatDuration() renders seconds, minutes and hours", () => {
-  assert.equal(formatDuration(45_000), "45s");
-  assert.equal(formatDuration(672_000), "11m12s");
-  assert.equal(formatDuration(3_723_000), "1h02m03s");
-});
 
 Deno.test("learningId() is 16 hex of SHA-256 over category|branch|body|UTC hour", () => {
   const at = Date.UTC(2026, 0, 2, 13, 59, 59);

@@ -8,7 +8,6 @@ import {
   applyRoster,
   createDashboardState,
   type DashboardState,
-  formatAge,
   handleKey,
   type Key,
   parseKeys,
@@ -166,15 +165,6 @@ Deno.test("statusSymbol and labels follow the Dashboard reference, stuck-on-prom
     statusLine(s),
     "7 agents: 3 working, 1 done, 1 blocked, 1 committed",
   );
-});
-
-Deno.test("formatAge() gives Ns / Nm / Nh Mm ago", () => {
-  assert.equal(formatAge(0), "0s ago");
-  assert.equal(formatAge(59.9), "59s ago");
-  assert.equal(formatAge(60), "1m ago");
-  assert.equal(formatAge(3599), "59m ago");
-  assert.equal(formatAge(3600 + 5 * 60 + 7), "1h 5m ago");
-  assert.equal(formatAge(-3), "0s ago");
 });
 
 Deno.test("ages follow the clock from the roster snapshot time", () => {

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { clockText, messageLine } from "../../lib/core/dashboard_summary.ts";
+import {
+  applyAttention,
+  applyEntry,
+  applyRoster,
+  attentionRows,
+  createDashboardState,
+  dashboardView,
+  statusTone,
+} from "../../lib/core/dashboard_model.ts";
+import type { LogEntry } from "../../lib/core/broker_types.ts";
+import type { AgentStatusEntry } from "../../lib/core/broker_types.ts";
+
+const T = Date.UTC(2026, 0, 2, 13, 4, 5) / 1000;
+
+function entry(seq: number, message: unknown, at = T): LogEntry {
+  return { seq, timestamp_unix_secs: at, message } as LogEntry;
+}
+
+function agent(id: string, status: string, seen = 0): AgentStatusEntry {
+  return {
+    agent_id: id,
+    cli: "claude",
+    status,
+    last_seen_seconds: seen,
+  } as AgentStatusEntry;
+}
+
+Deno.test("messageLine() gives the type, subject, UTC time and summary of an entry", () => {
+  assert.deepEqual(
+    messageLine(entry(1, {
+      type: "agent.feedback",
+      agent_id: "feat-a",
+      payload: { from: "supervisor", errors: ["lint failed", "x"] },
+    })),
+    {
+      type: "agent.feedback",
+      id: "feat-a",
+      time: "13:04:05",
+      text: "feedback from supervisor: 2 errors — lint failed",
+    },
+  );
+});
+
+Deno.test("messageLine() sanitises hostile text", () => {
+  const line = messageLine(entry(2, {
+    type: "agent.question",
+    agent_id: "feat-\x1b[2Jb",
+    payload: { question: "ok?\x07\u202e" },
+  }));
+  assert.equal(line.id, "feat-␛[2Jb");
+  assert.equal(line.text, "asks: ok?␇\ufffd");
+});
+
+Deno.test("messageLine() still gives a row for a malformed message", () => {
+  const line = messageLine(entry(3, { type: "agent.blocked", payload: null }));
+  assert.equal(line.type, "agent.blocked");
+  assert.equal(line.id, "?");
+  assert.match(line.text, /"payload":null/);
+  assert.equal(messageLine(entry(4, { type: "nope" })).type, "agent.status");
+  assert.equal(messageLine(entry(5, {}, Number.NaN)).time, "??:??:??");
+});
+
+Deno.test("clockText() is HH:MM:SS UTC", () => {
+  assert.equal(clockText(T + 0.9), "13:04:05");
+});
+
+Deno.test("the TUI panel row and the message line are one text", () => {
+  const s = createDashboardState({
+    session: "paw",
+    url: "http://x",
+    maxMessages: 10,
+    logVisible: true,
+  });
+  const e = entry(1, {
+    type: "agent.status",
+    agent_id: "feat-a",
+    payload: { status: "working", modified_files: ["a.ts", "b.ts"] },
+  });
+  applyEntry(s, e);
+  const { entry: _e, ...row } = s.panel[0]!;
+  assert.deepEqual(row, messageLine(e));
+  assert.equal(row.text, "working: 2 files modified (a.ts, b.ts)");
+});
+
+Deno.test("dashboardView() carries rows with summary, age and tone, counts and attention", () => {
+  const s = createDashboardState({
+    session: "paw",
+    url: "http://x",
+    maxMessages: 10,
+    logVisible: true,
+  });
+  applyEntry(
+    s,
+    entry(1, {
+      type: "agent.question",
+      agent_id: "feat-a",
+      payload: { question: "Which DB?" },
+    }),
+  );
+  applyRoster(
+    s,
+    [agent("feat-a", "working", 5), agent("supervisor", "done")],
+    T,
+  );
+  applyAttention(s, [{
+    agent_id: "feat-a",
+    reason: "question",
+    detail: "Which DB?",
+    seq: 1,
+    since: T - 5,
+  }]);
+  const v = dashboardView(s, T + 70);
+  assert.equal(v.session, "paw");
+  assert.equal(v.counts, "2 agents: 1 working, 1 done, 0 blocked, 0 committed");
+  assert.deepEqual(
+    v.agents.map((a) => [a.id, a.tone, a.age, a.summary, a.attention]),
+    [
+      ["supervisor", "done", "1m ago", "", false],
+      ["feat-a", "working", "1m ago", "asks: Which DB?", true],
+    ],
+  );
+  assert.deepEqual(v.attention, [
+    { id: "feat-a", reason: "question", age: "1m ago", detail: "Which DB?" },
+  ]);
+  assert.deepEqual(attentionRows(s, T + 3600 + 125), [
+    { id: "feat-a", reason: "question", age: "1h 2m ago", detail: "Which DB?" },
+  ]);
+});
+
+Deno.test("statusTone() groups labels as the status symbols do", () => {
+  assert.equal(statusTone(" Verified "), "done");
+  assert.equal(statusTone("committed"), "committed");
+  assert.equal(statusTone("blocked"), "blocked");
+  assert.equal(statusTone("working"), "working");
+  assert.equal(statusTone("idle"), "other");
+});
