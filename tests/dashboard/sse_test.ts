@@ -219,12 +219,15 @@ Deno.test("GET /events refuses a foreign Origin and cross-site fetches, accepts 
 
 Deno.test("GET /events drops disconnected clients and the broker subscription", async () => {
   await withBroker(async (b, plugin) => {
+    // The page's view (agent table, attention) follows the broker for the
+    // plugin's lifetime; the event stream adds one subscription at most.
+    const base = b.subscriberCount();
     const conns = await Promise.all(
       [1, 2, 3].map(() => openSse(`${b.url}/events`)),
     );
     for (const c of conns) await c.nextNamed("roster");
     assert.equal(plugin.sseClients(), 3);
-    assert.equal(b.subscriberCount(), 1, "one shared subscription");
+    assert.equal(b.subscriberCount(), base + 1, "one shared subscription");
     await conns[0]!.close();
     await waitFor(() => plugin.sseClients() === 2);
     await post(b, status("feat-a", "working")); // fan-out skips the gone one
@@ -232,7 +235,7 @@ Deno.test("GET /events drops disconnected clients and the broker subscription", 
     await conns[1]!.close();
     await conns[2]!.close();
     await waitFor(() => plugin.sseClients() === 0);
-    assert.equal(b.subscriberCount(), 0);
+    assert.equal(b.subscriberCount(), base);
   });
 });
 
@@ -277,4 +280,46 @@ Deno.test("SseHub disconnects a client that stops reading once its queue is full
     hub.close();
     await b.close();
   }
+});
+
+Deno.test("GET /events gives each entry its row text and sends the view on connect and on change", async () => {
+  await withBroker(async (b) => {
+    const sse = await openSse(`${b.url}/events`);
+    try {
+      const first = JSON.parse((await sse.nextNamed("view")).data!);
+      assert.deepEqual(first.agents, []);
+      assert.deepEqual(first.attention, []);
+      await post(b, {
+        type: "agent.blocked",
+        agent_id: "feat-a",
+        payload: { needs: "the schema", from: "feat-b" },
+      });
+      const entry = JSON.parse((await sse.nextNamed("entry")).data!);
+      assert.equal(entry.line.id, "feat-a");
+      assert.equal(entry.line.type, "agent.blocked");
+      assert.equal(entry.line.text, "blocked: needs the schema from feat-b");
+      assert.match(entry.line.time, /^\d\d:\d\d:\d\d$/);
+      let view = JSON.parse((await sse.nextNamed("view")).data!);
+      while (view.attention.length === 0 || view.agents.length === 0) {
+        view = JSON.parse((await sse.nextNamed("view")).data!);
+      }
+      assert.deepEqual(
+        view.attention.map((a: { id: string; reason: string }) => [
+          a.id,
+          a.reason,
+        ]),
+        [["feat-a", "blocked"]],
+      );
+      assert.equal(view.agents[0].summary, entry.line.text);
+      assert.match(view.agents[0].age, /^\ds ago$/);
+      assert.match(view.counts, /^1 agent: /);
+      // The same view answers GET /view, with the log's last seq.
+      const r = await fetch(`${b.url}/view`);
+      const snap = await r.json();
+      assert.equal(snap.last_seq, 1);
+      assert.deepEqual(snap.attention, view.attention);
+    } finally {
+      await sse.close();
+    }
+  });
 });
