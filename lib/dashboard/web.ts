@@ -111,7 +111,7 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
       hub?.close();
       void view?.stop();
       const v = new WebView(broker, {
-        session: opts.session ?? broker.session,
+        ...(opts.session !== undefined ? { session: opts.session } : {}),
         stallThresholdSeconds: opts.stallThresholdSeconds ??
           DEFAULT_STALL_THRESHOLD_SECONDS,
         maxMessages: opts.maxMessages ??

@@ -19,7 +19,8 @@ import { AlertMonitor } from "./alerts.ts";
 
 /** Options for {@link WebView}. */
 export type WebViewOptions = {
-  session: string;
+  /** Session named in the view (default: the broker's, read at start). */
+  session?: string;
   stallThresholdSeconds: number;
   maxMessages: number;
   /** Unix seconds (float). Defaults to the wall clock. */
@@ -37,14 +38,17 @@ export class WebView {
   #unsubscribe: (() => void) | null = null;
   #unwatch: (() => void) | null = null;
   #emitScheduled = false;
+  readonly #session: string | undefined;
 
   constructor(broker: Broker, opts: WebViewOptions) {
     this.#broker = broker;
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#maxMessages = opts.maxMessages;
+    // The broker may not be listening yet: nothing is read from it here.
+    this.#session = opts.session;
     this.#state = createDashboardState({
-      session: opts.session,
-      url: broker.url,
+      session: opts.session ?? "",
+      url: "",
       maxMessages: opts.maxMessages,
       logVisible: true,
     });
@@ -60,6 +64,8 @@ export class WebView {
 
   /** Load recent history, then follow the broker live. */
   async start(): Promise<void> {
+    this.#state.session = this.#session ?? this.#broker.session;
+    this.#state.url = this.#broker.url;
     const buffered: LogEntry[] = [];
     let live = false;
     this.#unsubscribe = this.#broker.subscribe((ev: BrokerEvent) => {
