@@ -3,260 +3,190 @@
  * `lib/session/config_store.ts` reads the TOML files and calls
  * {@link validateConfig} and {@link mergeConfig}.
  *
- * One schema ({@link ConfigFile}) describes a single `config.toml` (every key
- * optional, unknown keys are errors). The repo file is merged over the global
- * one key by key, nested tables included (docs/REFERENCE.md, "Deliberate differences"), then defaults fill the
- * gaps, giving a fully resolved {@link Config}.
+ * One schema ({@link ConfigSchema}) holds every key with its type and
+ * default: its input is a single `config.toml` ({@link ConfigFile}, every key
+ * optional, unknown keys are errors), its output the resolved
+ * {@link Config}. The repo file is merged over the global one key by key,
+ * nested tables included (docs/REFERENCE.md, "Deliberate differences"), then parsing fills the gaps with the
+ * defaults.
  * @module
  */
 import { z } from "zod";
 
 // ---------------------------------------------------------------------------
-// Schema of one config file
+// The schema: every key, its type and its default, once
 // ---------------------------------------------------------------------------
+
+/** Default broker port. */
+export const DEFAULT_BROKER_PORT = 9119;
+/** Default `submit_delay_ms` for a CLI. */
+export const DEFAULT_SUBMIT_DELAY_MS = 1500;
+/** Lowest non-zero watcher TTL and auto-approve stall threshold (seconds). */
+const MIN_SECONDS = 5;
 
 const str = z.string();
 const bool = z.boolean();
 const posInt = z.number().int().min(0);
 const strList = z.array(z.string());
 
+/** An optional string that resolves to `null` when absent. */
+function orNull<T extends z.ZodType>(t: T) {
+  return t.optional().transform((v) => v ?? null);
+}
+
+/** A table whose keys all have defaults: absent resolves like `{}`. */
+function table<S extends z.core.$ZodLooseShape>(shape: S) {
+  // Every key has a default, so `{}` is a valid input.
+  return z.strictObject(shape).prefault({} as never);
+}
+
+const nonBlank = z.string().refine((s) => s.trim() !== "", "must not be blank");
+
 /** `[clis.NAME]`: a custom CLI, launched by its `command`. */
-export const CliFile = z.strictObject({
-  command: z.string().refine((s) => s.trim() !== "", "must not be blank"),
-  display_name: str.optional(),
-  submit_delay_ms: posInt.optional(),
-  settings_path: str.optional(),
+export const CliSchema = z.strictObject({
+  command: nonBlank,
+  display_name: orNull(str),
+  submit_delay_ms: posInt.default(DEFAULT_SUBMIT_DELAY_MS),
+  settings_path: orNull(str),
 });
 
 /** `[presets.NAME]`: a named set of branches with one CLI. */
-export const PresetFile = z.strictObject({
+export const PresetSchema = z.strictObject({
   branches: z.array(z.string()).min(1, "must list at least one branch"),
-  cli: z.string().refine((s) => s.trim() !== "", "must not be blank"),
+  cli: nonBlank,
 });
 
-const SpecsFile = z.strictObject({
-  dir: str.optional(),
-  type: z.enum(["openspec", "markdown", "speckit"]).optional(),
+const AutoApproveSchema = z.strictObject({
+  enabled: bool.default(true),
+  safe_commands: strList.default(() => []),
+  stall_threshold_seconds: posInt.default(30).transform((v) =>
+    Math.max(MIN_SECONDS, v)
+  ),
+  approval_level: z.enum(["off", "conservative", "safe"]).default("safe"),
+  approve_worktree_writes: bool.default(true),
 });
 
-const DashboardFile = z.strictObject({
-  show_message_log: bool.optional(),
-  broker_log: z.strictObject({
-    max_messages: z.number().int().min(1).optional(),
-    default_visible: bool.optional(),
-  }).optional(),
-});
-
-const BrokerFile = z.strictObject({
-  enabled: bool.optional(),
-  port: z.number().int().min(0).max(65535).optional(),
-  bind: z.string().min(1).optional(),
-  watcher: z.strictObject({
-    republish_working_ttl_seconds: posInt.optional(),
-  }).optional(),
-  conflicts: z.strictObject({ enabled: bool.optional() }).optional(),
-  learnings: z.strictObject({ enabled: bool.optional() }).optional(),
-});
-
-const SupervisorFile = z.strictObject({
-  enabled: bool.optional(),
-  cli: str.optional(),
-  test_command: str.optional(),
-  lint_command: str.optional(),
-  build_command: str.optional(),
-  doc_build_command: str.optional(),
-  doc_tool_command: str.optional(),
-  spec_validate_command: str.optional(),
-  fmt_check_command: str.optional(),
-  security_audit_command: str.optional(),
-  agent_approval: z.enum(["manual", "auto", "full-auto"]).optional(),
-  learnings: bool.optional(),
-  verify_on_commit_nudge: bool.optional(),
-  strict_branch_guard: bool.optional(),
-  manual_approvals_log: bool.optional(),
-  auto_revert: bool.optional(),
-  auto_approve: z.strictObject({
-    enabled: bool.optional(),
-    safe_commands: strList.optional(),
-    stall_threshold_seconds: posInt.optional(),
-    approval_level: z.enum(["off", "conservative", "safe"]).optional(),
-    approve_worktree_writes: bool.optional(),
-  }).optional(),
-  conflict: z.strictObject({
-    window_seconds: posInt.optional(),
-    warn_on_intent_overlap: bool.optional(),
-    escalate_on_violation: bool.optional(),
-  }).optional(),
-  learnings_config: z.strictObject({
-    flush_interval_seconds: z.number().int().min(1).optional(),
-    broker_publish: z.enum(["auto", "force_off"]).optional(),
-  }).optional(),
-  common_dev_allowlist: z.strictObject({
-    enabled: bool.optional(),
-    extra: strList.optional(),
-  }).optional(),
-  tell: z.strictObject({
-    mode: z.enum(["feedback", "send-keys"]).optional(),
-    inventory_max_age_seconds: posInt.optional(),
-  }).optional(),
-});
-
-const GovernanceFile = z.strictObject({
-  adr: str.optional(),
-  test_strategy: str.optional(),
-  security: str.optional(),
-  dod: str.optional(),
-  constitution: str.optional(),
-  readme: str.optional(),
-  docs: str.optional(),
-});
-
-const NotifyFile = z.strictObject({
-  command: z.array(z.string()).min(1, "must name a program").optional(),
-  bell: bool.optional(),
-  stall_threshold_seconds: z.number().int().min(1).optional(),
+const SupervisorSchema = z.strictObject({
+  enabled: bool.default(false),
+  cli: orNull(str),
+  test_command: orNull(str),
+  lint_command: orNull(str),
+  build_command: orNull(str),
+  doc_build_command: orNull(str),
+  doc_tool_command: orNull(str),
+  spec_validate_command: orNull(str),
+  fmt_check_command: orNull(str),
+  security_audit_command: orNull(str),
+  agent_approval: z.enum(["manual", "auto", "full-auto"]).default("auto"),
+  learnings: bool.default(false),
+  verify_on_commit_nudge: bool.default(true),
+  strict_branch_guard: bool.default(true),
+  manual_approvals_log: bool.default(true),
+  auto_revert: bool.default(false),
+  /** `null` when absent: absent means no auto-approve. */
+  auto_approve: orNull(AutoApproveSchema),
+  conflict: table({
+    window_seconds: posInt.default(120),
+    warn_on_intent_overlap: bool.default(true),
+    escalate_on_violation: bool.default(true),
+  }),
+  learnings_config: table({
+    flush_interval_seconds: z.number().int().min(1).default(60),
+    broker_publish: z.enum(["auto", "force_off"]).default("auto"),
+  }),
+  common_dev_allowlist: table({
+    enabled: bool.default(true),
+    extra: strList.default(() => []),
+  }),
+  tell: table({
+    mode: z.enum(["feedback", "send-keys"]).default("feedback"),
+    inventory_max_age_seconds: posInt.default(60),
+  }),
 });
 
 /**
- * Schema of ONE config file (global or repo). Every key is optional; an
- * unknown key anywhere is an error naming it.
+ * The config schema: one `config.toml` is its input (every key optional, an
+ * unknown key anywhere is an error naming it); parsing the merged files
+ * gives the fully resolved {@link Config}, every default applied.
  */
-export const ConfigFile = z.strictObject({
-  default_cli: str.optional(),
-  default_spec_cli: str.optional(),
-  branch_prefix: str.optional(),
-  mouse: bool.optional(),
-  worktree_placement: z.enum(["sibling", "child"]).optional(),
-  clis: z.record(z.string(), CliFile).optional(),
-  presets: z.record(z.string(), PresetFile).optional(),
-  specs: SpecsFile.optional(),
-  logging: z.strictObject({ enabled: bool.optional() }).optional(),
-  dashboard: DashboardFile.optional(),
-  broker: BrokerFile.optional(),
-  supervisor: SupervisorFile.optional(),
-  governance: GovernanceFile.optional(),
-  layout: z.strictObject({ border_affordances: bool.optional() }).optional(),
-  opsx: z.strictObject({ role_gating: z.enum(["warn", "block", "off"]) })
-    .partial().optional(),
-  mcp: z.strictObject({ name: str.optional() }).optional(),
-  notify: NotifyFile.optional(),
-});
-/** The parsed content of one config file (all keys optional). */
-export type ConfigFile = z.infer<typeof ConfigFile>;
-
-// ---------------------------------------------------------------------------
-// Resolved config
-// ---------------------------------------------------------------------------
-
-/** A custom CLI with defaults applied. */
-export type CliConfig = {
-  command: string;
-  display_name: string | null;
-  submit_delay_ms: number;
-  settings_path: string | null;
-};
-
-/** A preset: branches and the CLI they all use. */
-export type PresetConfig = { branches: string[]; cli: string };
-
-/** `[supervisor.auto_approve]` resolved. */
-export type AutoApproveConfig = {
-  enabled: boolean;
-  safe_commands: string[];
-  stall_threshold_seconds: number;
-  approval_level: "off" | "conservative" | "safe";
-  approve_worktree_writes: boolean;
-};
-
-/** Merged, validated configuration with every default applied. */
-export type Config = {
-  default_cli: string | null;
-  default_spec_cli: string | null;
-  branch_prefix: string;
-  mouse: boolean;
+export const ConfigSchema = z.strictObject({
+  default_cli: orNull(str),
+  default_spec_cli: orNull(str),
+  branch_prefix: str.default("spec/"),
+  mouse: bool.default(true),
   /** `sibling` = `<parent>/<project>-<branch>`; `child` = `<repo>/.git-paw/worktrees/<slug>`. */
-  worktree_placement: "sibling" | "child";
-  clis: Record<string, CliConfig>;
-  presets: Record<string, PresetConfig>;
+  worktree_placement: z.enum(["sibling", "child"]).default("sibling"),
+  clis: z.record(z.string(), CliSchema).default(() => ({})),
+  presets: z.record(z.string(), PresetSchema).default(() => ({})),
   /** `null` when no file has a `[specs]` table (auto-detection may apply). */
-  specs: { dir: string; type: "openspec" | "markdown" | "speckit" } | null;
-  logging: { enabled: boolean };
-  dashboard: {
-    show_message_log: boolean;
-    broker_log: { max_messages: number; default_visible: boolean };
-  };
-  broker: {
-    enabled: boolean;
-    port: number;
-    bind: string;
-    watcher: { republish_working_ttl_seconds: number };
-    conflicts: { enabled: boolean };
-    learnings: { enabled: boolean };
-  };
-  supervisor: {
+  specs: orNull(z.strictObject({
+    dir: str.default("specs"),
+    type: z.enum(["openspec", "markdown", "speckit"]).default("openspec"),
+  })),
+  logging: table({ enabled: bool.default(false) }),
+  dashboard: table({
+    show_message_log: bool.default(false),
+    broker_log: table({
+      max_messages: z.number().int().min(1).default(500),
+      default_visible: bool.default(true),
+    }),
+  }),
+  broker: table({
+    enabled: bool.default(true),
+    port: z.number().int().min(0).max(65535).default(DEFAULT_BROKER_PORT),
+    bind: z.string().min(1).default("127.0.0.1"),
+    watcher: table({
+      // 0 turns republishing off; 1-4 are raised to the minimum.
+      republish_working_ttl_seconds: posInt.default(60).transform((v) =>
+        v > 0 && v < MIN_SECONDS ? MIN_SECONDS : v
+      ),
+    }),
+    conflicts: table({ enabled: bool.default(true) }),
+    learnings: table({ enabled: bool.default(false) }),
+  }),
+  supervisor: SupervisorSchema.optional().transform((s) => ({
+    ...(s ?? SupervisorSchema.parse({})),
     /** True when some file has a `[supervisor]` table (docs/REFERENCE.md, "Configuration"). */
-    configured: boolean;
-    enabled: boolean;
-    cli: string | null;
-    test_command: string | null;
-    lint_command: string | null;
-    build_command: string | null;
-    doc_build_command: string | null;
-    doc_tool_command: string | null;
-    spec_validate_command: string | null;
-    fmt_check_command: string | null;
-    security_audit_command: string | null;
-    agent_approval: "manual" | "auto" | "full-auto";
-    learnings: boolean;
-    verify_on_commit_nudge: boolean;
-    strict_branch_guard: boolean;
-    manual_approvals_log: boolean;
-    auto_revert: boolean;
-    /** `null` when absent: absent means no auto-approve. */
-    auto_approve: AutoApproveConfig | null;
-    conflict: {
-      window_seconds: number;
-      warn_on_intent_overlap: boolean;
-      escalate_on_violation: boolean;
-    };
-    learnings_config: {
-      flush_interval_seconds: number;
-      broker_publish: "auto" | "force_off";
-    };
-    common_dev_allowlist: { enabled: boolean; extra: string[] };
-    tell: {
-      mode: "feedback" | "send-keys";
-      inventory_max_age_seconds: number;
-    };
-  };
-  governance: {
-    adr: string | null;
-    test_strategy: string | null;
-    security: string | null;
-    dod: string | null;
-    constitution: string | null;
-    readme: string | null;
-    docs: string | null;
-  };
-  layout: { border_affordances: boolean };
-  opsx: { role_gating: "warn" | "block" | "off" };
-  mcp: { name: string };
-  notify: {
+    configured: s !== undefined,
+  })),
+  governance: table({
+    adr: orNull(str),
+    test_strategy: orNull(str),
+    security: orNull(str),
+    dod: orNull(str),
+    constitution: orNull(str),
+    readme: orNull(str),
+    docs: orNull(str),
+  }),
+  layout: table({ border_affordances: bool.default(true) }),
+  opsx: table({
+    role_gating: z.enum(["warn", "block", "off"]).default("warn"),
+  }),
+  mcp: table({ name: str.default("git-paw") }),
+  notify: table({
     /** argv run on notable events; `null` = none. */
-    command: string[] | null;
-    bell: boolean;
-    stall_threshold_seconds: number;
-  };
-};
+    command: orNull(z.array(z.string()).min(1, "must name a program")),
+    bell: bool.default(true),
+    stall_threshold_seconds: z.number().int().min(1).default(300),
+  }),
+});
 
-/** Default broker port. */
-export const DEFAULT_BROKER_PORT = 9119;
-/** Default `submit_delay_ms` for a CLI. */
-export const DEFAULT_SUBMIT_DELAY_MS = 1500;
+/** The parsed content of one config file (all keys optional). */
+export type ConfigFile = z.input<typeof ConfigSchema>;
+/** Merged, validated configuration with every default applied. */
+export type Config = z.output<typeof ConfigSchema>;
+/** A custom CLI with defaults applied. */
+export type CliConfig = Config["clis"][string];
+/** A preset: branches and the CLI they all use. */
+export type PresetConfig = Config["presets"][string];
+/** `[supervisor.auto_approve]` resolved. */
+export type AutoApproveConfig = NonNullable<
+  Config["supervisor"]["auto_approve"]
+>;
 
 /** The configuration used when no file sets anything. */
 export function defaultConfig(): Config {
-  return resolve({}, () => {});
+  return ConfigSchema.parse({});
 }
 
 // ---------------------------------------------------------------------------
@@ -285,8 +215,10 @@ function keyPath(path: readonly PropertyKey[]): string {
  * ```
  */
 export function validateConfig(raw: unknown, path: string): ValidateResult {
-  const r = ConfigFile.safeParse(raw);
-  if (r.success) return { ok: true, value: r.data };
+  const r = ConfigSchema.safeParse(raw);
+  // The file's own keys (not the defaults): files merge key by key.
+  // (structuredClone: plain objects, whatever prototype the TOML parser used.)
+  if (r.success) return { ok: true, value: structuredClone(raw) as ConfigFile };
   // A misspelt key usually also makes a required key "missing": name the typo.
   const issue = r.error.issues.find((i) => i.code === "unrecognized_keys") ??
     r.error.issues[0]!;
@@ -392,132 +324,23 @@ export function mergeConfig(
 }
 
 function resolve(f: ConfigFile, warn: (m: string) => void): Config {
-  const clis: Record<string, CliConfig> = {};
-  for (const [name, c] of Object.entries(f.clis ?? {})) {
-    clis[name] = {
-      command: c.command,
-      display_name: c.display_name ?? null,
-      submit_delay_ms: c.submit_delay_ms ?? DEFAULT_SUBMIT_DELAY_MS,
-      settings_path: c.settings_path ?? null,
-    };
-  }
-  const presets: Record<string, PresetConfig> = {};
-  for (const [name, p] of Object.entries(f.presets ?? {})) {
-    presets[name] = { branches: [...p.branches], cli: p.cli };
-  }
-
-  let ttl = f.broker?.watcher?.republish_working_ttl_seconds ?? 60;
-  if (ttl > 0 && ttl < 5) {
+  const c = ConfigSchema.parse(f);
+  const ttl = f.broker?.watcher?.republish_working_ttl_seconds;
+  if (
+    ttl !== undefined && ttl !== c.broker.watcher.republish_working_ttl_seconds
+  ) {
     warn(
-      `[broker.watcher] republish_working_ttl_seconds = ${ttl} is below the minimum; using 5`,
+      `[broker.watcher] republish_working_ttl_seconds = ${ttl} is below the minimum; using ${c.broker.watcher.republish_working_ttl_seconds}`,
     );
-    ttl = 5;
   }
-
-  const s = f.supervisor ?? {};
-  let autoApprove: AutoApproveConfig | null = null;
-  if (s.auto_approve !== undefined) {
-    const a = s.auto_approve;
-    let stall = a.stall_threshold_seconds ?? 30;
-    if (stall < 5) {
-      warn(
-        `[supervisor.auto_approve] stall_threshold_seconds = ${stall} is below the minimum; using 5`,
-      );
-      stall = 5;
-    }
-    autoApprove = {
-      enabled: a.enabled ?? true,
-      safe_commands: [...(a.safe_commands ?? [])],
-      stall_threshold_seconds: stall,
-      approval_level: a.approval_level ?? "safe",
-      approve_worktree_writes: a.approve_worktree_writes ?? true,
-    };
+  const stall = f.supervisor?.auto_approve?.stall_threshold_seconds;
+  const got = c.supervisor.auto_approve?.stall_threshold_seconds;
+  if (stall !== undefined && stall !== got) {
+    warn(
+      `[supervisor.auto_approve] stall_threshold_seconds = ${stall} is below the minimum; using ${got}`,
+    );
   }
-  const g = f.governance ?? {};
-
-  return {
-    default_cli: f.default_cli ?? null,
-    default_spec_cli: f.default_spec_cli ?? null,
-    branch_prefix: f.branch_prefix ?? "spec/",
-    mouse: f.mouse ?? true,
-    worktree_placement: f.worktree_placement ?? "sibling",
-    clis,
-    presets,
-    specs: f.specs === undefined
-      ? null
-      : { dir: f.specs.dir ?? "specs", type: f.specs.type ?? "openspec" },
-    logging: { enabled: f.logging?.enabled ?? false },
-    dashboard: {
-      show_message_log: f.dashboard?.show_message_log ?? false,
-      broker_log: {
-        max_messages: f.dashboard?.broker_log?.max_messages ?? 500,
-        default_visible: f.dashboard?.broker_log?.default_visible ?? true,
-      },
-    },
-    broker: {
-      enabled: f.broker?.enabled ?? true,
-      port: f.broker?.port ?? DEFAULT_BROKER_PORT,
-      bind: f.broker?.bind ?? "127.0.0.1",
-      watcher: { republish_working_ttl_seconds: ttl },
-      conflicts: { enabled: f.broker?.conflicts?.enabled ?? true },
-      learnings: { enabled: f.broker?.learnings?.enabled ?? false },
-    },
-    supervisor: {
-      configured: f.supervisor !== undefined,
-      enabled: s.enabled ?? false,
-      cli: s.cli ?? null,
-      test_command: s.test_command ?? null,
-      lint_command: s.lint_command ?? null,
-      build_command: s.build_command ?? null,
-      doc_build_command: s.doc_build_command ?? null,
-      doc_tool_command: s.doc_tool_command ?? null,
-      spec_validate_command: s.spec_validate_command ?? null,
-      fmt_check_command: s.fmt_check_command ?? null,
-      security_audit_command: s.security_audit_command ?? null,
-      agent_approval: s.agent_approval ?? "auto",
-      learnings: s.learnings ?? false,
-      verify_on_commit_nudge: s.verify_on_commit_nudge ?? true,
-      strict_branch_guard: s.strict_branch_guard ?? true,
-      manual_approvals_log: s.manual_approvals_log ?? true,
-      auto_revert: s.auto_revert ?? false,
-      auto_approve: autoApprove,
-      conflict: {
-        window_seconds: s.conflict?.window_seconds ?? 120,
-        warn_on_intent_overlap: s.conflict?.warn_on_intent_overlap ?? true,
-        escalate_on_violation: s.conflict?.escalate_on_violation ?? true,
-      },
-      learnings_config: {
-        flush_interval_seconds: s.learnings_config?.flush_interval_seconds ??
-          60,
-        broker_publish: s.learnings_config?.broker_publish ?? "auto",
-      },
-      common_dev_allowlist: {
-        enabled: s.common_dev_allowlist?.enabled ?? true,
-        extra: [...(s.common_dev_allowlist?.extra ?? [])],
-      },
-      tell: {
-        mode: s.tell?.mode ?? "feedback",
-        inventory_max_age_seconds: s.tell?.inventory_max_age_seconds ?? 60,
-      },
-    },
-    governance: {
-      adr: g.adr ?? null,
-      test_strategy: g.test_strategy ?? null,
-      security: g.security ?? null,
-      dod: g.dod ?? null,
-      constitution: g.constitution ?? null,
-      readme: g.readme ?? null,
-      docs: g.docs ?? null,
-    },
-    layout: { border_affordances: f.layout?.border_affordances ?? true },
-    opsx: { role_gating: f.opsx?.role_gating ?? "warn" },
-    mcp: { name: f.mcp?.name ?? "git-paw" },
-    notify: {
-      command: f.notify?.command ? [...f.notify.command] : null,
-      bell: f.notify?.bell ?? true,
-      stall_threshold_seconds: f.notify?.stall_threshold_seconds ?? 300,
-    },
-  };
+  return c;
 }
 
 /** `http://<bind>:<port>` for a resolved config (IPv6 binds bracketed). */
