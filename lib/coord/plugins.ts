@@ -6,7 +6,6 @@
 import { join } from "node:path";
 import type { BrokerPlugin } from "../broker/api.ts";
 import type { Config } from "../core/config.ts";
-import { DEFAULT_CONFLICT_OPTIONS } from "../core/conflict.ts";
 import {
   conflictPlugin,
   type ConflictPluginOptions,
@@ -39,54 +38,31 @@ export function learningsPath(repo: string): string {
   return join(repo, ".git-paw", "session-learnings.md");
 }
 
-/**
- * Map config to plugin options. Reads defensively so a partial config (an
- * older receipt, a test) still gets the documented defaults.
- */
+/** Map config to plugin options (the config has every default applied). */
 export function coordinationPluginOptions(
   opts: CoordinationOptions,
 ): CoordinationPluginOptions {
-  // deno-lint-ignore no-explicit-any
-  const c = opts.config as any;
-  const num = (v: unknown, d: number) =>
-    typeof v === "number" && Number.isFinite(v) ? v : d;
-  const bool = (v: unknown, d: boolean) => typeof v === "boolean" ? v : d;
-  const conflictsOn = bool(c?.broker?.conflicts?.enabled, true);
-  const learningsOn = bool(c?.broker?.learnings?.enabled, false) ||
-    bool(c?.supervisor?.learnings, false);
+  const { broker, supervisor } = opts.config;
+  const learningsOn = broker.learnings.enabled || supervisor.learnings;
   return {
     watcher: {
-      republishWorkingTtlSeconds: num(
-        c?.broker?.watcher?.republish_working_ttl_seconds,
-        60,
-      ),
+      republishWorkingTtlSeconds: broker.watcher.republish_working_ttl_seconds,
       // Out of the way of `start` launching the agents (measured ~20 ms).
       initialScanDelayMs: 400,
     },
-    conflicts: conflictsOn
+    conflicts: broker.conflicts.enabled
       ? {
-        windowSeconds: num(
-          c?.supervisor?.conflict?.window_seconds,
-          DEFAULT_CONFLICT_OPTIONS.windowSeconds,
-        ),
-        warnOnIntentOverlap: bool(
-          c?.supervisor?.conflict?.warn_on_intent_overlap,
-          true,
-        ),
-        escalateOnViolation: bool(
-          c?.supervisor?.conflict?.escalate_on_violation,
-          true,
-        ),
+        windowSeconds: supervisor.conflict.window_seconds,
+        warnOnIntentOverlap: supervisor.conflict.warn_on_intent_overlap,
+        escalateOnViolation: supervisor.conflict.escalate_on_violation,
       }
       : null,
     learnings: learningsOn
       ? {
         path: learningsPath(opts.repo),
-        flushIntervalSeconds: Math.max(
-          1,
-          num(c?.supervisor?.learnings_config?.flush_interval_seconds, 60),
-        ),
-        brokerPublish: c?.supervisor?.learnings_config?.broker_publish !==
+        flushIntervalSeconds:
+          supervisor.learnings_config.flush_interval_seconds,
+        brokerPublish: supervisor.learnings_config.broker_publish !==
           "force_off",
       }
       : null,

@@ -204,8 +204,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
       agent_id: opts.agentId,
       expected_branch: opts.branch,
       broker_url: opts.brokerUrl,
-      strict_branch_guard: opts.config?.supervisor?.strict_branch_guard ??
-        true,
+      strict_branch_guard: opts.config.supervisor.strict_branch_guard,
       timestamp: new Date().toISOString(),
       repo: opts.repo,
       agents_md: { mode: agentsMd.mode, created: agentsMd.created },

@@ -1,74 +1,46 @@
 /**
  * The dashboard's and alerts' settings read out of a {@link Config}
- * (`[dashboard.broker_log]`, `[notify]`), defensively: a partial or older
- * config object falls back to the defaults field by field. Pure.
+ * (`[dashboard.broker_log]`, `[notify]`). The config schema holds the
+ * defaults; this only renames. Pure.
  * @module
  */
+import { type Config, defaultConfig } from "./config.ts";
 
 /** Resolved settings for the TUI and the attention alerts. */
 export type DashboardSettings = {
-  /** Ring-buffer size of the broker message panel (`max_messages`, 500). */
+  /** Ring-buffer size of the broker message panel (`max_messages`). */
   maxMessages: number;
-  /** Panel shown at start (`default_visible`, true). */
+  /** Panel shown at start (`default_visible`). */
   logVisible: boolean;
-  /** Ring the terminal bell on an alert (`[notify] bell`, true). */
+  /** Ring the terminal bell on an alert (`[notify] bell`). */
   bell: boolean;
   /** argv run on an alert with agent id, reason and detail appended. */
   notifyCommand: string[] | null;
-  /** Silence after which a non-terminal agent is "stalled" (300 s). */
+  /** Silence after which a non-terminal agent is "stalled". */
   stallThresholdSeconds: number;
 };
 
-/** Defaults used for any field that is missing or malformed. */
-export const DEFAULT_DASHBOARD_SETTINGS: Readonly<DashboardSettings> = {
-  maxMessages: 500,
-  logVisible: true,
-  bell: true,
-  notifyCommand: null,
-  stallThresholdSeconds: 300,
-};
-
-function obj(v: unknown): Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v)
-    ? v as Record<string, unknown>
-    : {};
-}
-
-function posInt(v: unknown, fallback: number): number {
-  return typeof v === "number" && Number.isFinite(v) && v >= 1
-    ? Math.floor(v)
-    : fallback;
-}
-
 /**
- * Read the settings from a config value of any shape.
+ * Read the settings from a config.
  *
  * @example
  * ```ts
  * import { readDashboardSettings } from "./dashboard_settings.ts";
- * readDashboardSettings({ notify: { bell: false } }).bell; // false
+ * import { mergeConfig } from "./config.ts";
+ * readDashboardSettings(mergeConfig({}, { notify: { bell: false } })).bell; // false
  * ```
  */
-export function readDashboardSettings(config: unknown): DashboardSettings {
-  const c = obj(config);
-  const log = obj(obj(c.dashboard).broker_log);
-  const notify = obj(c.notify);
-  const cmd = notify.command;
-  const notifyCommand = Array.isArray(cmd) && cmd.length > 0 &&
-      cmd.every((a) => typeof a === "string") && cmd[0] !== ""
-    ? [...cmd as string[]]
-    : null;
-  const d = DEFAULT_DASHBOARD_SETTINGS;
+export function readDashboardSettings(config: Config): DashboardSettings {
+  const log = config.dashboard.broker_log;
   return {
-    maxMessages: posInt(log.max_messages, d.maxMessages),
-    logVisible: typeof log.default_visible === "boolean"
-      ? log.default_visible
-      : d.logVisible,
-    bell: typeof notify.bell === "boolean" ? notify.bell : d.bell,
-    notifyCommand,
-    stallThresholdSeconds: posInt(
-      notify.stall_threshold_seconds,
-      d.stallThresholdSeconds,
-    ),
+    maxMessages: log.max_messages,
+    logVisible: log.default_visible,
+    bell: config.notify.bell,
+    notifyCommand: config.notify.command ? [...config.notify.command] : null,
+    stallThresholdSeconds: config.notify.stall_threshold_seconds,
   };
 }
+
+/** The settings of the default config. */
+export const DEFAULT_DASHBOARD_SETTINGS: Readonly<DashboardSettings> =
+  readDashboardSettings(defaultConfig());

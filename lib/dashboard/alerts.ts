@@ -34,6 +34,7 @@ import {
 } from "../core/dashboard_settings.ts";
 import { escapeTmuxFormat, tmuxTry } from "../adapters/tmux.ts";
 import { run } from "../adapters/runner.ts";
+import type { Config } from "../core/config.ts";
 
 /** Something done with a fired alert. May be async; errors are collected. */
 export type AlertSink = (alert: Alert) => void | Promise<void>;
@@ -280,7 +281,7 @@ export function alertMonitorFor(broker: Broker): AlertMonitor | undefined {
 export type AlertsPluginOptions = {
   /** tmux session to show `display-message` in (null: current, if any). */
   session: string | null;
-  config: unknown;
+  config: Config;
   /** Override the sinks (tests); default tmux + bell + notify command. */
   sinks?: AlertSink[];
   /** Extra environment for the tmux sink (e.g. a test's `TMUX_TMPDIR`). */

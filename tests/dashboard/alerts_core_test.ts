@@ -12,6 +12,11 @@ import {
   nextStallDeadline,
 } from "../../lib/core/dashboard_alerts.ts";
 import { readDashboardSettings } from "../../lib/core/dashboard_settings.ts";
+import {
+  defaultConfig,
+  mergeConfig,
+  validateConfig,
+} from "../../lib/core/config.ts";
 
 const T0 = 1_750_000_000;
 let seq = 0;
@@ -162,22 +167,22 @@ Deno.test("hostile text in alerts is sanitised", () => {
   assert.doesNotMatch(alertText(a!), /[\u0000-\u001f\u202e]/);
 });
 
-Deno.test("readDashboardSettings() reads [notify]/[dashboard.broker_log] defensively", () => {
-  assert.deepEqual(readDashboardSettings(undefined), {
+Deno.test("readDashboardSettings() reads [notify]/[dashboard.broker_log] of the resolved config", () => {
+  assert.deepEqual(readDashboardSettings(defaultConfig()), {
     maxMessages: 500,
     logVisible: true,
     bell: true,
     notifyCommand: null,
     stallThresholdSeconds: 300,
   });
-  const s = readDashboardSettings({
+  const s = readDashboardSettings(mergeConfig({}, {
     dashboard: { broker_log: { max_messages: 20, default_visible: false } },
     notify: {
       command: ["notify-send", "git-paw"],
       bell: false,
       stall_threshold_seconds: 45,
     },
-  });
+  }));
   assert.deepEqual(s, {
     maxMessages: 20,
     logVisible: false,
@@ -185,10 +190,12 @@ Deno.test("readDashboardSettings() reads [notify]/[dashboard.broker_log] defensi
     notifyCommand: ["notify-send", "git-paw"],
     stallThresholdSeconds: 45,
   });
-  const bad = readDashboardSettings({
-    notify: { command: "rm -rf /", stall_threshold_seconds: -1 },
-    dashboard: 3,
-  });
-  assert.equal(bad.notifyCommand, null);
-  assert.equal(bad.stallThresholdSeconds, 300);
+  // Malformed values never reach it: the config schema refuses them.
+  for (
+    const bad of [
+      { notify: { command: "rm -rf /" } },
+      { notify: { stall_threshold_seconds: -1 } },
+      { dashboard: 3 },
+    ]
+  ) assert.equal(validateConfig(bad, "/c.toml").ok, false, JSON.stringify(bad));
 });

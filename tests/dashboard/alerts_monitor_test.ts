@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { mergeConfig } from "../../lib/core/config.ts";
 import { startBroker } from "../../lib/broker/server.ts";
 import type { Alert } from "../../lib/core/dashboard_alerts.ts";
 import {
@@ -98,13 +99,13 @@ Deno.test("alertsPlugin() runs the notify command once per cause and shows an es
     quiet: true,
     plugins: [alertsPlugin({
       session,
-      config: {
+      config: mergeConfig({}, {
         notify: {
           command: ["/bin/sh", script, argvFile],
           bell: false,
           stall_threshold_seconds: 3600,
         },
-      },
+      }),
       tmuxEnv: env,
     })],
   });

@@ -6,7 +6,7 @@ import {
   createNullTerminal,
   ScreenWriter,
 } from "../../lib/dashboard/terminal.ts";
-import type { Config } from "../../lib/core/config.ts";
+import { defaultConfig, mergeConfig } from "../../lib/core/config.ts";
 
 async function waitFor(what: string, fn: () => boolean, timeoutMs = 15_000) {
   const end = Date.now() + timeoutMs;
@@ -33,7 +33,7 @@ Deno.test("runDashboard() coalesces a burst of publishes into few frames and qui
   const term = createNullTerminal({ columns: 100, rows: 30 }, { color: false });
   let frames = 0;
   let last: DashboardState | null = null;
-  const done = runDashboard(broker, { session: "s", config: {} as Config }, {
+  const done = runDashboard(broker, { session: "s", config: defaultConfig() }, {
     terminal: term,
     frameDelayMs: 40,
     onFrame: (s) => {
@@ -85,9 +85,9 @@ Deno.test("runDashboard() loads history, ends on abort and restores the terminal
     broker,
     {
       session: "s",
-      config: {
+      config: mergeConfig({}, {
         dashboard: { broker_log: { max_messages: 3 } },
-      } as unknown as Config,
+      }),
       signal: ac.signal,
     },
     { terminal: term, onFrame: (s) => void (last = s) },
@@ -135,9 +135,13 @@ Deno.test("runDashboard() ends (terminal restored) when the terminal stops accep
     if (++writes > 1) throw new Error("EIO: the pane is gone");
   };
   try {
-    const done = runDashboard(broker, { session: "s", config: {} as Config }, {
-      terminal: term,
-    });
+    const done = runDashboard(
+      broker,
+      { session: "s", config: defaultConfig() },
+      {
+        terminal: term,
+      },
+    );
     await broker.publish(status("feat-a", "after the first frame"));
     await done;
     assert.equal(term.entered, false);

@@ -8,6 +8,7 @@ import { type RunningBroker, startBroker } from "../../lib/broker/server.ts";
 import { dashboardPlugins } from "../../lib/dashboard/plugins.ts";
 import { type WebPlugin, webPlugin } from "../../lib/dashboard/web.ts";
 import { openSse } from "./_sse_client.ts";
+import { mergeConfig } from "../../lib/core/config.ts";
 
 function status(agent: string, s: string, message?: string) {
   return {
@@ -75,7 +76,7 @@ Deno.test("dashboardPlugins() mounts the web dashboard on the real broker", asyn
     plugins: dashboardPlugins({
       repo: dir,
       session: "paw-web",
-      config: { notify: { stall_threshold_seconds: 77 } } as never,
+      config: mergeConfig({}, { notify: { stall_threshold_seconds: 77 } }),
     }),
   });
   try {
