@@ -10,11 +10,12 @@
 import { startBroker } from "../../lib/broker/server.ts";
 import { runDashboardTui } from "../../lib/dashboard/tui.ts";
 import { dashboardPlugins } from "../../lib/dashboard/plugins.ts";
-import type { Config } from "../../lib/core/config.ts";
+import { mergeConfig } from "../../lib/core/config.ts";
 
 const [urlFile, configJson] = Deno.args;
 if (!urlFile) throw new Error("usage: _tui_host.ts <url-file> [config-json]");
-const config = JSON.parse(configJson ?? "{}") as Config;
+// The config file content as JSON, resolved as `loadConfig` would.
+const config = mergeConfig({}, JSON.parse(configJson ?? "{}"));
 const session = Deno.env.get("TUI_HOST_SESSION") ?? "paw-tui-test";
 const dataDir = await Deno.makeTempDir({ prefix: "tui-host-" });
 const broker = await startBroker({
