@@ -225,3 +225,41 @@ export async function writeCodexHooks(
     JSON.stringify({ hooks }, null, 2) + "\n",
   );
 }
+
+/**
+ * Stop a shared app-server daemon running under `codexHome` (one started by
+ * a `codex` launched without `--no-daemon`), and its updater loop, which
+ * `daemon stop` leaves running. A home with no daemon is left as it is.
+ */
+export async function stopCodexDaemon(
+  codex: string,
+  codexHome: string,
+): Promise<void> {
+  const dir = join(codexHome, "app-server-daemon");
+  const running = await Deno.stat(join(dir, "daemon.pid")).then(
+    () => true,
+    () => false,
+  );
+  if (running) {
+    await new Deno.Command(codex, {
+      args: ["app-server", "daemon", "stop"],
+      env: { CODEX_HOME: codexHome },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  }
+  const updater = await Deno.readTextFile(join(dir, "daemon-updater.pid"))
+    .catch(() => "");
+  const pid = updater ? Number(JSON.parse(updater).pid) : 0;
+  // the pid file outlives the process: kill only a live updater loop
+  const cmdline = pid > 0
+    ? await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "")
+    : "";
+  if (cmdline.includes("pid-update-loop")) {
+    try {
+      Deno.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -9,6 +9,7 @@ import { aiCliBin } from "../_helpers/ai_clis.ts";
 import {
   CODEX_UNATTENDED_ARGS,
   seedCodexHome,
+  stopCodexDaemon,
   writeCodexHooks,
   writeCodexWorktreeSettings,
 } from "../_helpers/ai_cli_codex.ts";
@@ -438,6 +439,81 @@ Deno.test({
       .then(() => true, () => false);
     assert.equal(pid, false);
   } finally {
+    await rig.close();
+  }
+});
+
+Deno.test({
+  name:
+    "codex: without --no-daemon the second pane's commands carry the first pane's env (the shared daemon); --no-daemon escapes it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const envStep = (id: string) => ({
+    id,
+    when: "WHOAMI",
+    reply: {
+      tools: [{ name: "shell", input: { cmd: "echo ID=$GIT_PAW_AGENT_ID" } }],
+    },
+  });
+  const rig = await makeRig({
+    steps: [envStep("one"), envStep("two"), envStep("three")],
+  });
+  // `--dangerously-bypass-hook-trust` alone keeps Codex off the daemon, so
+  // this launch goes without it, and without hooks (they would need review)
+  const daemonArgs: string[] = [];
+  try {
+    await Deno.remove(join(rig.env.CODEX_HOME!, "hooks.json"));
+    // a user's default: the daemon starts on demand
+    const config = join(rig.env.CODEX_HOME!, "config.toml");
+    await Deno.writeTextFile(
+      config,
+      (await Deno.readTextFile(config)).replace(
+        "daemon_auto_start = false",
+        "daemon_auto_start = true",
+      ),
+    );
+    const wt1 = await rig.worktree("feat-d1");
+    const wt2 = await rig.worktree("feat-d2");
+    await rig.launch("d1", wt1, [...daemonArgs, "--", "WHOAMI 1"], {
+      GIT_PAW_AGENT_ID: "agent-1",
+    });
+    await rig.waitRequest((t) => t.includes("ID=agent-1"), "pane 1 output");
+    // pane 1 starts the daemon in the background; pane 2 attaches once it is up
+    const sock = join(
+      rig.env.CODEX_HOME!,
+      "app-server-control",
+      "app-server-control.sock",
+    );
+    await poll(
+      "the daemon socket",
+      () => Deno.stat(sock).then(() => true, () => null),
+      () => rig.screen("d1"),
+    );
+    await rig.launch("d2", wt2, [...daemonArgs, "--", "WHOAMI 2"], {
+      GIT_PAW_AGENT_ID: "agent-2",
+    });
+    const outs = await poll("both commands' output", () => {
+      const o = rig.mock.requests().filter((r) => /ID=agent-\d/.test(r.turn));
+      return Promise.resolve(o.length >= 2 ? o : null);
+    }, () => rig.screen("d2"));
+    const ids = outs.flatMap((r) => r.turn.match(/ID=agent-\d/g) ?? []);
+    // pane 2 set agent-2, yet its command ran with pane 1's env
+    assert.deepEqual(ids, ["ID=agent-1", "ID=agent-1"]);
+    const pid = JSON.parse(
+      await Deno.readTextFile(
+        join(rig.env.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
+      ),
+    ).pid;
+    assert.ok(pid > 0);
+    // --no-daemon: a third pane runs its own app-server despite the daemon
+    const wt3 = await rig.worktree("feat-d3");
+    await rig.launch("d3", wt3, ["--no-daemon", "--", "WHOAMI 3"], {
+      GIT_PAW_AGENT_ID: "agent-3",
+    });
+    await rig.waitRequest((t) => t.includes("ID=agent-3"), "pane 3 output");
+  } finally {
+    await stopCodexDaemon(rig.codex, rig.env.CODEX_HOME!);
     await rig.close();
   }
 });
