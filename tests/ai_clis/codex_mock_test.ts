@@ -23,7 +23,8 @@ import { codexProvider } from "../fixtures/mock_model/codex.ts";
 const IDLE = "Ask Codex to do anything";
 const AGENTS_MARK = "AGENTS-MARK-7f3e: always sign off with PAW.";
 
-type Rig = {
+/** A temp repo + seeded HOME + mock + tmux server; disposing ends all. */
+type Rig = AsyncDisposable & {
   root: string;
   repo: string;
   home: string;
@@ -46,7 +47,6 @@ type Rig = {
   keys(name: string, ...keys: string[]): Promise<void>;
   /** Quit a pane's CLI and wait until its process is gone. */
   quit(name: string): Promise<void>;
-  close(): Promise<void>;
 };
 
 async function run(
@@ -228,7 +228,9 @@ async function makeRig(source: ScriptSource): Promise<Rig> {
         await run("kill", [pid]);
       });
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
+      // a daemon a test let start (none normally) must not outlive it
+      await stopCodexDaemon(codex, env.CODEX_HOME!);
       await tmux("kill-server").catch(() => {});
       await mock.close();
       await Deno.remove(root, { recursive: true }).catch(() => {});
@@ -252,7 +254,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const rig = await makeRig((url) => ({
+  await using rig = await makeRig((url) => ({
     steps: [
       {
         id: "paw",
@@ -283,69 +285,65 @@ Deno.test({
       { id: "end", when: "COMMIT-OK", reply: { text: "All wrapped up." } },
     ],
   }));
-  try {
-    const wt = await rig.worktree("feat-a");
-    await rig.launch(
-      "a",
-      wt,
-      [...CODEX_UNATTENDED_ARGS, "--", "PAW-START go"],
-      {
-        GIT_PAW_AGENT_ID: "agent-a",
-      },
-    );
-    const pawOut = await rig.waitRequest(
-      (t) => t.includes("PAW-OK"),
-      "git paw output",
-    );
-    assert.match(pawOut, /PAW-OK agent=agent-a args=status --agent/);
-    // not a login shell: the pane's PATH (with our bin dir) survives
-    assert.ok(pawOut.includes(`PATH=`) && pawOut.includes(rig.bin), pawOut);
-    const commitOut = await rig.waitRequest(
-      (t) => t.includes("COMMIT-OK"),
-      "commit output",
-    );
-    assert.match(commitOut, /curl=200/);
-    await rig.waitScreen("a", "All wrapped up.");
-    const screen = await rig.waitScreen("a", IDLE);
-    assert.ok(!screen.includes("Would you like to run"), screen);
-    assert.ok(!screen.includes("Trust this folder"), screen);
-    const log = await run("git", ["log", "--format=%s", "-1", "feat-a"], {
-      cwd: rig.repo,
-    });
-    assert.equal(log.trim(), "from-codex");
-    // the instruction file's text is in the first model request
-    const first = rig.mock.requests().find((r) => r.step === "paw")!;
-    assert.ok(JSON.stringify(first.body).includes(AGENTS_MARK));
-    // hooks: each got its JSON on stdin and ran with the pane's env
-    const events = await poll("the Stop hook", async () => {
-      const ev = await hookEvents(rig);
-      return ev.some((e) => e.event === "Stop") ? ev : null;
-    }, async () => JSON.stringify(await hookEvents(rig)));
-    const names = new Set(events.map((e) => e.event));
-    for (
-      const ev of [
-        "SessionStart",
-        "UserPromptSubmit",
-        "PreToolUse",
-        "PostToolUse",
-        "Stop",
-      ]
-    ) {
-      assert.ok(names.has(ev), `no ${ev} hook in ${[...names]}`);
-    }
-    const pre = events.find((e) => e.event === "PreToolUse")!;
-    assert.equal(pre.agent, "agent-a");
-    assert.equal(pre.input.tool_name, "Bash");
-    assert.match(
-      String((pre.input.tool_input as { command: string }).command),
-      /git paw status/,
-    );
-    assert.equal(pre.input.cwd, wt);
-    const prompt = events.find((e) => e.event === "UserPromptSubmit")!;
-    assert.equal(prompt.input.prompt, "PAW-START go");
-  } finally {
-    await rig.close();
+  const wt = await rig.worktree("feat-a");
+  await rig.launch(
+    "a",
+    wt,
+    [...CODEX_UNATTENDED_ARGS, "--", "PAW-START go"],
+    {
+      GIT_PAW_AGENT_ID: "agent-a",
+    },
+  );
+  const pawOut = await rig.waitRequest(
+    (t) => t.includes("PAW-OK"),
+    "git paw output",
+  );
+  assert.match(pawOut, /PAW-OK agent=agent-a args=status --agent/);
+  // not a login shell: the pane's PATH (with our bin dir) survives
+  assert.ok(pawOut.includes(`PATH=`) && pawOut.includes(rig.bin), pawOut);
+  const commitOut = await rig.waitRequest(
+    (t) => t.includes("COMMIT-OK"),
+    "commit output",
+  );
+  assert.match(commitOut, /curl=200/);
+  await rig.waitScreen("a", "All wrapped up.");
+  const screen = await rig.waitScreen("a", IDLE);
+  assert.ok(!screen.includes("Would you like to run"), screen);
+  assert.ok(!screen.includes("Trust this folder"), screen);
+  const log = await run("git", ["log", "--format=%s", "-1", "feat-a"], {
+    cwd: rig.repo,
+  });
+  assert.equal(log.trim(), "from-codex");
+  // the instruction file's text is in the first model request
+  const first = rig.mock.requests().find((r) => r.step === "paw")!;
+  assert.ok(JSON.stringify(first.body).includes(AGENTS_MARK));
+  // hooks: each got its JSON on stdin and ran with the pane's env
+  const events = await poll("the Stop hook", async () => {
+    const ev = await hookEvents(rig);
+    return ev.some((e) => e.event === "Stop") ? ev : null;
+  }, async () => JSON.stringify(await hookEvents(rig)));
+  const names = new Set(events.map((e) => e.event));
+  for (
+    const ev of [
+      "SessionStart",
+      "UserPromptSubmit",
+      "PreToolUse",
+      "PostToolUse",
+      "Stop",
+    ]
+  ) {
+    assert.ok(names.has(ev), `no ${ev} hook in ${[...names]}`);
   }
+  const pre = events.find((e) => e.event === "PreToolUse")!;
+  assert.equal(pre.agent, "agent-a");
+  assert.equal(pre.input.tool_name, "Bash");
+  assert.match(
+    String((pre.input.tool_input as { command: string }).command),
+    /git paw status/,
+  );
+  assert.equal(pre.input.cwd, wt);
+  const prompt = events.find((e) => e.event === "UserPromptSubmit")!;
+  assert.equal(prompt.input.prompt, "PAW-START go");
 });
 
 Deno.test({
@@ -354,7 +352,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const rig = await makeRig({
+  await using rig = await makeRig({
     steps: [{
       id: "escalate",
       when: "ESCALATE",
@@ -371,37 +369,33 @@ Deno.test({
       },
     }],
   });
-  try {
-    const wt = await rig.worktree("feat-b");
-    await rig.launch(
-      "b",
-      wt,
-      [...CODEX_UNATTENDED_ARGS, "--", "ESCALATE now"],
-      {
-        GIT_PAW_AGENT_ID: "agent-b",
-      },
-    );
-    const screen = await rig.waitScreen(
-      "b",
-      "Would you like to run the following command?",
-    );
-    assert.match(screen, /touch \/etc\/paw-codex-escalation/);
-    assert.match(screen, /Yes, proceed \(y\)/);
-    const events = await poll("the PermissionRequest hook", async () => {
-      const ev = await hookEvents(rig);
-      return ev.some((e) => e.event === "PermissionRequest") ? ev : null;
-    }, async () => JSON.stringify(await hookEvents(rig)));
-    const req = events.find((e) => e.event === "PermissionRequest")!;
-    assert.equal(
-      (req.input.tool_input as { command: string }).command,
-      "touch /etc/paw-codex-escalation",
-    );
-    // declining returns to the idle prompt
-    await rig.keys("b", "Escape");
-    await rig.waitScreen("b", IDLE);
-  } finally {
-    await rig.close();
-  }
+  const wt = await rig.worktree("feat-b");
+  await rig.launch(
+    "b",
+    wt,
+    [...CODEX_UNATTENDED_ARGS, "--", "ESCALATE now"],
+    {
+      GIT_PAW_AGENT_ID: "agent-b",
+    },
+  );
+  const screen = await rig.waitScreen(
+    "b",
+    "Would you like to run the following command?",
+  );
+  assert.match(screen, /touch \/etc\/paw-codex-escalation/);
+  assert.match(screen, /Yes, proceed \(y\)/);
+  const events = await poll("the PermissionRequest hook", async () => {
+    const ev = await hookEvents(rig);
+    return ev.some((e) => e.event === "PermissionRequest") ? ev : null;
+  }, async () => JSON.stringify(await hookEvents(rig)));
+  const req = events.find((e) => e.event === "PermissionRequest")!;
+  assert.equal(
+    (req.input.tool_input as { command: string }).command,
+    "touch /etc/paw-codex-escalation",
+  );
+  // declining returns to the idle prompt
+  await rig.keys("b", "Escape");
+  await rig.waitScreen("b", IDLE);
 });
 
 Deno.test({
@@ -416,31 +410,27 @@ Deno.test({
       tools: [{ name: "shell", input: { cmd: "echo ID=$GIT_PAW_AGENT_ID" } }],
     },
   });
-  const rig = await makeRig({ steps: [envStep("one"), envStep("two")] });
-  try {
-    const wt1 = await rig.worktree("feat-1");
-    const wt2 = await rig.worktree("feat-2");
-    await rig.launch("p1", wt1, [...CODEX_UNATTENDED_ARGS, "--", "WHOAMI 1"], {
-      GIT_PAW_AGENT_ID: "agent-1",
-    });
-    await rig.waitRequest((t) => t.includes("ID=agent-1"), "pane 1 output");
-    await rig.launch("p2", wt2, [...CODEX_UNATTENDED_ARGS, "--", "WHOAMI 2"], {
-      GIT_PAW_AGENT_ID: "agent-2",
-    });
-    await rig.waitRequest((t) => t.includes("ID=agent-2"), "pane 2 output");
-    const ids = rig.mock.requests().flatMap((r) =>
-      r.turn.match(/ID=agent-\d/g) ?? []
-    );
-    assert.deepEqual([...new Set(ids)].sort(), ["ID=agent-1", "ID=agent-2"]);
-    // no shared app-server was started under CODEX_HOME
-    const pid = await Deno.stat(
-      join(rig.env.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
-    )
-      .then(() => true, () => false);
-    assert.equal(pid, false);
-  } finally {
-    await rig.close();
-  }
+  await using rig = await makeRig({ steps: [envStep("one"), envStep("two")] });
+  const wt1 = await rig.worktree("feat-1");
+  const wt2 = await rig.worktree("feat-2");
+  await rig.launch("p1", wt1, [...CODEX_UNATTENDED_ARGS, "--", "WHOAMI 1"], {
+    GIT_PAW_AGENT_ID: "agent-1",
+  });
+  await rig.waitRequest((t) => t.includes("ID=agent-1"), "pane 1 output");
+  await rig.launch("p2", wt2, [...CODEX_UNATTENDED_ARGS, "--", "WHOAMI 2"], {
+    GIT_PAW_AGENT_ID: "agent-2",
+  });
+  await rig.waitRequest((t) => t.includes("ID=agent-2"), "pane 2 output");
+  const ids = rig.mock.requests().flatMap((r) =>
+    r.turn.match(/ID=agent-\d/g) ?? []
+  );
+  assert.deepEqual([...new Set(ids)].sort(), ["ID=agent-1", "ID=agent-2"]);
+  // no shared app-server was started under CODEX_HOME
+  const pid = await Deno.stat(
+    join(rig.env.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
+  )
+    .then(() => true, () => false);
+  assert.equal(pid, false);
 });
 
 Deno.test({
@@ -456,66 +446,61 @@ Deno.test({
       tools: [{ name: "shell", input: { cmd: "echo ID=$GIT_PAW_AGENT_ID" } }],
     },
   });
-  const rig = await makeRig({
+  await using rig = await makeRig({
     steps: [envStep("one"), envStep("two"), envStep("three")],
   });
   // `--dangerously-bypass-hook-trust` alone keeps Codex off the daemon, so
   // this launch goes without it, and without hooks (they would need review)
   const daemonArgs: string[] = [];
-  try {
-    await Deno.remove(join(rig.env.CODEX_HOME!, "hooks.json"));
-    // a user's default: the daemon starts on demand
-    const config = join(rig.env.CODEX_HOME!, "config.toml");
-    await Deno.writeTextFile(
-      config,
-      (await Deno.readTextFile(config)).replace(
-        "daemon_auto_start = false",
-        "daemon_auto_start = true",
-      ),
-    );
-    const wt1 = await rig.worktree("feat-d1");
-    const wt2 = await rig.worktree("feat-d2");
-    await rig.launch("d1", wt1, [...daemonArgs, "--", "WHOAMI 1"], {
-      GIT_PAW_AGENT_ID: "agent-1",
-    });
-    await rig.waitRequest((t) => t.includes("ID=agent-1"), "pane 1 output");
-    // pane 1 starts the daemon in the background; pane 2 attaches once it is up
-    const sock = join(
-      rig.env.CODEX_HOME!,
-      "app-server-control",
-      "app-server-control.sock",
-    );
-    await poll(
-      "the daemon socket",
-      () => Deno.stat(sock).then(() => true, () => null),
-      () => rig.screen("d1"),
-    );
-    await rig.launch("d2", wt2, [...daemonArgs, "--", "WHOAMI 2"], {
-      GIT_PAW_AGENT_ID: "agent-2",
-    });
-    const outs = await poll("both commands' output", () => {
-      const o = rig.mock.requests().filter((r) => /ID=agent-\d/.test(r.turn));
-      return Promise.resolve(o.length >= 2 ? o : null);
-    }, () => rig.screen("d2"));
-    const ids = outs.flatMap((r) => r.turn.match(/ID=agent-\d/g) ?? []);
-    // pane 2 set agent-2, yet its command ran with pane 1's env
-    assert.deepEqual(ids, ["ID=agent-1", "ID=agent-1"]);
-    const pid = JSON.parse(
-      await Deno.readTextFile(
-        join(rig.env.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
-      ),
-    ).pid;
-    assert.ok(pid > 0);
-    // --no-daemon: a third pane runs its own app-server despite the daemon
-    const wt3 = await rig.worktree("feat-d3");
-    await rig.launch("d3", wt3, ["--no-daemon", "--", "WHOAMI 3"], {
-      GIT_PAW_AGENT_ID: "agent-3",
-    });
-    await rig.waitRequest((t) => t.includes("ID=agent-3"), "pane 3 output");
-  } finally {
-    await stopCodexDaemon(rig.codex, rig.env.CODEX_HOME!);
-    await rig.close();
-  }
+  await Deno.remove(join(rig.env.CODEX_HOME!, "hooks.json"));
+  // a user's default: the daemon starts on demand
+  const config = join(rig.env.CODEX_HOME!, "config.toml");
+  await Deno.writeTextFile(
+    config,
+    (await Deno.readTextFile(config)).replace(
+      "daemon_auto_start = false",
+      "daemon_auto_start = true",
+    ),
+  );
+  const wt1 = await rig.worktree("feat-d1");
+  const wt2 = await rig.worktree("feat-d2");
+  await rig.launch("d1", wt1, [...daemonArgs, "--", "WHOAMI 1"], {
+    GIT_PAW_AGENT_ID: "agent-1",
+  });
+  await rig.waitRequest((t) => t.includes("ID=agent-1"), "pane 1 output");
+  // pane 1 starts the daemon in the background; pane 2 attaches once it is up
+  const sock = join(
+    rig.env.CODEX_HOME!,
+    "app-server-control",
+    "app-server-control.sock",
+  );
+  await poll(
+    "the daemon socket",
+    () => Deno.stat(sock).then(() => true, () => null),
+    () => rig.screen("d1"),
+  );
+  await rig.launch("d2", wt2, [...daemonArgs, "--", "WHOAMI 2"], {
+    GIT_PAW_AGENT_ID: "agent-2",
+  });
+  const outs = await poll("both commands' output", () => {
+    const o = rig.mock.requests().filter((r) => /ID=agent-\d/.test(r.turn));
+    return Promise.resolve(o.length >= 2 ? o : null);
+  }, () => rig.screen("d2"));
+  const ids = outs.flatMap((r) => r.turn.match(/ID=agent-\d/g) ?? []);
+  // pane 2 set agent-2, yet its command ran with pane 1's env
+  assert.deepEqual(ids, ["ID=agent-1", "ID=agent-1"]);
+  const pid = JSON.parse(
+    await Deno.readTextFile(
+      join(rig.env.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
+    ),
+  ).pid;
+  assert.ok(pid > 0);
+  // --no-daemon: a third pane runs its own app-server despite the daemon
+  const wt3 = await rig.worktree("feat-d3");
+  await rig.launch("d3", wt3, ["--no-daemon", "--", "WHOAMI 3"], {
+    GIT_PAW_AGENT_ID: "agent-3",
+  });
+  await rig.waitRequest((t) => t.includes("ID=agent-3"), "pane 3 output");
 });
 
 Deno.test({
@@ -524,7 +509,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const rig = await makeRig({
+  await using rig = await makeRig({
     steps: [
       {
         id: "first",
@@ -534,36 +519,32 @@ Deno.test({
       { id: "second", when: "SECOND-TURN", reply: { text: "Back again." } },
     ],
   });
-  try {
-    const wt = await rig.worktree("feat-r");
-    await rig.launch("r1", wt, [
-      ...CODEX_UNATTENDED_ARGS,
-      "--",
-      "FIRST-TURN hello",
-    ]);
-    await rig.waitScreen("r1", "Noted the first turn.");
-    await rig.waitScreen("r1", IDLE);
-    // a conversation open in a live Codex is locked ("open in another app")
-    await rig.quit("r1");
-    await rig.launch("r2", wt, [
-      "resume",
-      "--last",
-      ...CODEX_UNATTENDED_ARGS,
-      "--",
-      "SECOND-TURN again",
-    ]);
-    await rig.waitScreen("r2", "Back again.");
-    const second = rig.mock.requests().find((r) => r.step === "second")!;
-    const body = JSON.stringify(second.body);
-    assert.ok(
-      body.includes("FIRST-TURN hello"),
-      "earlier prompt not in the resumed request",
-    );
-    assert.ok(
-      body.includes("Noted the first turn."),
-      "earlier reply not in the resumed request",
-    );
-  } finally {
-    await rig.close();
-  }
+  const wt = await rig.worktree("feat-r");
+  await rig.launch("r1", wt, [
+    ...CODEX_UNATTENDED_ARGS,
+    "--",
+    "FIRST-TURN hello",
+  ]);
+  await rig.waitScreen("r1", "Noted the first turn.");
+  await rig.waitScreen("r1", IDLE);
+  // a conversation open in a live Codex is locked ("open in another app")
+  await rig.quit("r1");
+  await rig.launch("r2", wt, [
+    "resume",
+    "--last",
+    ...CODEX_UNATTENDED_ARGS,
+    "--",
+    "SECOND-TURN again",
+  ]);
+  await rig.waitScreen("r2", "Back again.");
+  const second = rig.mock.requests().find((r) => r.step === "second")!;
+  const body = JSON.stringify(second.body);
+  assert.ok(
+    body.includes("FIRST-TURN hello"),
+    "earlier prompt not in the resumed request",
+  );
+  assert.ok(
+    body.includes("Noted the first turn."),
+    "earlier reply not in the resumed request",
+  );
 });
