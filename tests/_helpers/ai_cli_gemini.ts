@@ -140,6 +140,12 @@ export type GeminiWorkspaceOptions = {
    * loopback broker: `curl -s http://127\\.0\\.0\\.1:9119/[^ ]*`).
    */
   allowCommandRegexes?: string[];
+  /**
+   * More policy files or folders to load. Setting `policyPaths` at all makes
+   * 0.61 skip the user's default `~/.gemini/policies`, so pass that folder
+   * here to keep the user's own rules.
+   */
+  extraPolicyPaths?: string[];
   /** Instruction files read from the worktree, in order (`context.fileName`). */
   contextFiles?: string[];
   /**
@@ -198,7 +204,11 @@ export function geminiWorkspaceSettings(
   policyFile?: string,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (policyFile) out.policyPaths = [policyFile];
+  const policyPaths = [
+    ...(policyFile ? [policyFile] : []),
+    ...(opts.extraPolicyPaths ?? []),
+  ];
+  if (policyPaths.length) out.policyPaths = policyPaths;
   if (opts.contextFiles?.length) {
     out.context = { fileName: opts.contextFiles };
   }

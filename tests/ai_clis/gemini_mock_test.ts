@@ -108,9 +108,15 @@ async function makeRig(script: Script): Promise<Rig> {
       `curl -s http://127\\.0\\.0\\.1:${mock.port}/v1beta/models`,
     ],
     contextFiles: ["AGENTS.md", "GEMINI.md"],
-    hooks: Object.fromEntries(
-      HOOK_EVENTS.map((e) => [e, `{ cat; echo; } >> ${hooksLog}`]),
-    ),
+    hooks: {
+      ...Object.fromEntries(
+        HOOK_EVENTS.map((e) => [e, `{ cat; echo; } >> ${hooksLog}`]),
+      ),
+      // Logs, and denies any command mentioning FORBIDDEN_9 with a reason.
+      BeforeTool: `input=$(cat); printf '%s\\n' "$input" >> ${hooksLog}; ` +
+        `case "$input" in *FORBIDDEN_9*) ` +
+        `echo '{"decision":"deny","reason":"git-paw says no"}';; esac`,
+    },
   });
   const env = {
     ...seeded.env,
@@ -324,6 +330,22 @@ const SCRIPT: Script = {
         }],
       },
     },
+    {
+      id: "forbidden",
+      when: "RUN_FORBIDDEN",
+      reply: {
+        text: "Trying.",
+        tools: [{
+          name: "run_shell_command",
+          input: { command: "echo FORBIDDEN_9" },
+        }],
+      },
+    },
+    {
+      id: "forbidden-result",
+      when: "git-paw says no",
+      reply: { text: "Refused." },
+    },
     { id: "resumed", when: "RESUMED_7", reply: { text: "Back again." } },
   ],
   fallback: { text: "Okay." },
@@ -473,7 +495,13 @@ Deno.test({
       );
       await assert.rejects(Deno.stat(hookMark), Deno.errors.NotFound);
 
-      // 5. Resume: relaunch in the same dir with a new prompt.
+      // 5. A BeforeTool hook denies with a reason; the model gets the reason.
+      await typePrompt(rig, "a", "RUN_FORBIDDEN please");
+      const denied = await waitRequest(rig, "a", "forbidden-result");
+      assert.match(denied.turn, /Tool execution blocked: git-paw says no/);
+      assert.doesNotMatch(await screen(rig, "a"), /Allow execution/);
+
+      // 6. Resume: relaunch in the same dir with a new prompt.
       await stopPane(rig, "a");
       await launch(rig, "b", rig.worktree, [
         "--resume",
