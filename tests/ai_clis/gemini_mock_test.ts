@@ -122,7 +122,10 @@ async function makeRig(script: Script): Promise<Rig> {
     ...seeded.env,
     PATH: `${binDir}:/usr/local/bin:/usr/bin:/bin`,
     TMUX_TMPDIR: root,
-    // The pane carries the user's identity; the CLI's shell drops ~/.gitconfig.
+    // The CLI's shell hides ~/.gitconfig and forces `core.hooksPath=`: the
+    // pane carries the user's identity, and GIT_CONFIG_PARAMETERS (read by
+    // git after the CLI's GIT_CONFIG_COUNT entries) restores the hooks dir.
+    GIT_CONFIG_PARAMETERS: `'core.hooksPath'='${join(repo, ".git", "hooks")}'`,
     GIT_AUTHOR_NAME: "Pat Paw",
     GIT_AUTHOR_EMAIL: "pat@example.com",
     GIT_COMMITTER_NAME: "Pat Paw",
@@ -261,6 +264,16 @@ async function stopPane(rig: Rig, name: string) {
 }
 
 async function closeRig(rig: Rig) {
+  // Killing the tmux server would orphan the CLI (it ignores SIGHUP): stop
+  // every pane's CLI first.
+  let panes: string[] = [];
+  try {
+    panes = (await tmux(rig, "list-sessions", "-F", "#{session_name}"))
+      .split("\n").filter((l) => l.trim());
+  } catch {
+    // no server left
+  }
+  for (const name of panes) await stopPane(rig, name);
   try {
     await tmux(rig, "kill-server");
   } catch {
@@ -465,8 +478,8 @@ Deno.test({
       );
 
       // 4. git commit from the CLI's shell: identity from the pane env
-      //    (GIT_CONFIG_GLOBAL=/dev/null hides ~/.gitconfig), hooks disabled
-      //    (core.hooksPath= is forced).
+      //    (GIT_CONFIG_GLOBAL=/dev/null hides ~/.gitconfig), and the
+      //    post-commit hook runs thanks to GIT_CONFIG_PARAMETERS.
       await typePrompt(rig, "a", "RUN_COMMIT please");
       await waitScreen(rig, "a", "git commit --allow-empty -m from-gemini");
       await waitScreen(rig, "a", "Allow execution of [Shell]?");
@@ -493,7 +506,18 @@ Deno.test({
           ),
         () => screen(rig, "a"),
       );
-      await assert.rejects(Deno.stat(hookMark), Deno.errors.NotFound);
+      await waitFor(
+        "the post-commit hook",
+        async () => {
+          try {
+            await Deno.stat(hookMark);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        () => screen(rig, "a"),
+      );
 
       // 5. A BeforeTool hook denies with a reason; the model gets the reason.
       await typePrompt(rig, "a", "RUN_FORBIDDEN please");
