@@ -224,7 +224,29 @@ async function hookEvents(rig: Rig): Promise<Record<string, unknown>[]> {
   }
 }
 
-async function typePrompt(rig: Rig, name: string, text: string) {
+/** Idle: the last reply is on screen and no "esc to cancel" spinner. */
+function waitIdle(rig: Rig, name: string, reply: string): Promise<string> {
+  return waitFor(
+    `idle after "${reply}"`,
+    async () => {
+      const s = await screen(rig, name);
+      return s.includes(reply) && !s.includes("esc to cancel") &&
+          !s.includes("Allow execution")
+        ? s
+        : undefined;
+    },
+    () => screen(rig, name),
+  );
+}
+
+/** Type a prompt once the pane is idle after `after` (the previous reply). */
+async function typePrompt(
+  rig: Rig,
+  name: string,
+  text: string,
+  after: string,
+) {
+  await waitIdle(rig, name, after);
   await tmux(rig, "send-keys", "-t", name, "-l", text);
   await new Promise((r) => setTimeout(r, 300));
   await tmux(rig, "send-keys", "-t", name, "Enter");
@@ -441,12 +463,12 @@ Deno.test({
 
       // 2. curl to the loopback port, allowed by a commandRegex rule: runs,
       //    and the shell reaches 127.0.0.1 (no sandbox by default).
-      await typePrompt(rig, "a", "RUN_CURL please");
+      await typePrompt(rig, "a", "RUN_CURL please", "Paw answered.");
       const curled = await waitRequest(rig, "a", "curl-result");
       assert.match(curled.turn, /models\/gemini-2\.5-flash/);
 
       // 3. A command outside the allowlist asks, and says so to the hook.
-      await typePrompt(rig, "a", "RUN_TOUCH please");
+      await typePrompt(rig, "a", "RUN_TOUCH please", "Broker answered.");
       const asking = await waitScreen(rig, "a", "Allow execution of [Shell]?");
       assert.match(asking, /touch not-allowed\.txt/);
       assert.match(asking, /1\. Allow once/);
@@ -480,7 +502,7 @@ Deno.test({
       // 4. git commit from the CLI's shell: identity from the pane env
       //    (GIT_CONFIG_GLOBAL=/dev/null hides ~/.gitconfig), and the
       //    post-commit hook runs thanks to GIT_CONFIG_PARAMETERS.
-      await typePrompt(rig, "a", "RUN_COMMIT please");
+      await typePrompt(rig, "a", "RUN_COMMIT please", "Okay.");
       await waitScreen(rig, "a", "git commit --allow-empty -m from-gemini");
       await waitScreen(rig, "a", "Allow execution of [Shell]?");
       await tmux(rig, "send-keys", "-t", "a", "Enter");
@@ -520,7 +542,7 @@ Deno.test({
       );
 
       // 5. A BeforeTool hook denies with a reason; the model gets the reason.
-      await typePrompt(rig, "a", "RUN_FORBIDDEN please");
+      await typePrompt(rig, "a", "RUN_FORBIDDEN please", "Okay.");
       const denied = await waitRequest(rig, "a", "forbidden-result");
       assert.match(denied.turn, /Tool execution blocked: git-paw says no/);
       assert.doesNotMatch(await screen(rig, "a"), /Allow execution/);
