@@ -33,6 +33,7 @@ import {
   pollJson,
   type PublishOutcome,
   snapshot,
+  storedCommitSeq,
   type StoredEntry,
   watchTargets,
 } from "../core/broker_state.ts";
@@ -379,7 +380,10 @@ export async function startBroker(
   let closed = false;
 
   /** Store a validated message (plus the commit nudge when enabled). */
-  function apply(msg: BrokerMessage) {
+  function apply(msg: BrokerMessage): { seq: number; durable: Promise<void> } {
+    // A commit already reported (hook or watcher, before a restart too).
+    const known = storedCommitSeq(store.state, msg);
+    if (known !== null) return { seq: known, durable: Promise.resolve() };
     const res = store.publish(msg, now());
     pending.push(res.outcome);
     if (
@@ -392,7 +396,7 @@ export async function startBroker(
       );
       pending.push(nudge.outcome);
     }
-    return res;
+    return { seq: res.outcome.entry.seq, durable: res.durable };
   }
 
   async function publishValue(input: unknown): Promise<PublishResult> {
@@ -403,9 +407,9 @@ export async function startBroker(
     if (closed) {
       throw new AppError("Cannot publish: the broker is closed");
     }
-    const { outcome, durable } = apply(r.message);
+    const { seq, durable } = apply(r.message);
     await durable;
-    return { ok: true, seq: outcome.entry.seq };
+    return { ok: true, seq };
   }
 
   // ---- Handlers ----

@@ -350,10 +350,18 @@ export async function runHook(
       if (!marker.broker_url) return 0;
       try {
         const files = await commitFiles(cwd);
+        // The commit id lets the broker keep one artifact per commit when
+        // the worktree watcher reports the same commit.
+        const commit = (await gitText(cwd, ["rev-parse", "HEAD"])).trim();
         const ok = await post(marker.broker_url, {
           type: "agent.artifact",
           agent_id: marker.agent_id,
-          payload: { status: "committed", exports: [], modified_files: files },
+          payload: {
+            status: "committed",
+            exports: [],
+            modified_files: files,
+            commit,
+          },
         }, io);
         const branch = await currentBranch(cwd);
         if (ok && branch !== marker.expected_branch) {

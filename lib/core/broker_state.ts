@@ -106,6 +106,8 @@ export type BrokerState = {
   /** Ring of the most recent entries, indexed by `seq % windowSize`. */
   window: Array<StoredEntry | undefined>;
   windowSize: number;
+  /** Seq of each committed artifact with a commit id, per agent and commit. */
+  commits: Map<string, Map<string, number>>;
 };
 
 /** Options for {@link createBrokerState}. */
@@ -132,6 +134,7 @@ export function createBrokerState(opts: BrokerStateOptions = {}): BrokerState {
       1000,
     window: new Array(windowSize),
     windowSize,
+    commits: new Map(),
   };
 }
 
@@ -333,6 +336,15 @@ export function publish(
     ? false
     : updateRoster(state, msg, sender, label, seq, nowMs);
 
+  if (
+    msg.type === "agent.artifact" && msg.payload.status === "committed" &&
+    msg.payload.commit !== undefined
+  ) {
+    let seen = state.commits.get(sender);
+    if (!seen) state.commits.set(sender, seen = new Map());
+    if (!seen.has(msg.payload.commit)) seen.set(msg.payload.commit, seq);
+  }
+
   const to: string[] = [];
   switch (msg.type) {
     case "agent.status":
@@ -362,6 +374,24 @@ export function publish(
       break;
   }
   return { entry, message: msg, deliveredTo: to, rosterChanged };
+}
+
+/**
+ * The seq under which the commit of a committed artifact was already stored
+ * for its agent, or null (not a committed artifact, no commit id, or a new
+ * commit). The post-commit hook and the watcher both report a commit; the
+ * shell drops the second report when this is non-null.
+ */
+export function storedCommitSeq(
+  state: BrokerState,
+  msg: BrokerMessage,
+): number | null {
+  if (msg.type !== "agent.artifact" || msg.payload.status !== "committed") {
+    return null;
+  }
+  const commit = msg.payload.commit;
+  if (commit === undefined) return null;
+  return state.commits.get(identityOf(msg))?.get(commit) ?? null;
 }
 
 /** First index in `a[0..len)` whose value is > `since` (binary search). */

@@ -94,6 +94,14 @@ export const ArtifactMessage = z.object({
     status: nonBlank("payload.status"),
     exports: stringList("payload.exports"),
     modified_files: stringList("payload.modified_files"),
+    /**
+     * Commit id of a `committed` artifact (git-paw's hook and watcher send
+     * it; the broker keeps one artifact per agent and commit). Optional:
+     * older senders leave it out.
+     */
+    commit: z.string().regex(/^[0-9a-f]{7,64}$/, {
+      message: "payload.commit must be a hex commit id",
+    }).optional(),
   }),
 });
 /** `agent.blocked`: the sender needs something from agent `from`. */

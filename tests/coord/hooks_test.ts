@@ -82,6 +82,7 @@ Deno.test("post-commit hook publishes hostile file names intact", async () => {
   assert.equal(m.payload.status, "committed");
   assert.deepEqual(m.payload.exports, []);
   assert.deepEqual([...m.payload.modified_files].sort(), [...names].sort());
+  assert.equal(m.payload.commit, (await git(wt, "rev-parse", "HEAD")).trim());
   assert.equal(await status(wt), "");
 });
 
