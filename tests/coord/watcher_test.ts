@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   decideObservation,
+  isTempFileName,
+  parsePorcelainEntries,
   parsePorcelainZ,
+  reportablePaths,
   WorktreeWatcher,
 } from "../../lib/coord/watcher.ts";
 import {
@@ -411,4 +414,162 @@ Deno.test("WorktreeWatcher reports a failing git once and keeps watching", async
     await w.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("isTempFileName() knows editors' and CLIs' temporary files, not ordinary names", () => {
+  for (
+    const n of [
+      "app.ts.tmp.12345.1f2e3d",
+      "notes.tmp",
+      ".app.ts.swp",
+      ".app.ts.swo",
+      "app.ts~",
+      "4913",
+      ".#app.ts",
+      "#app.ts#",
+      ".app.ts.kate-swp",
+      "app.ts___jb_tmp___",
+      "app.ts___jb_old___",
+      ".goutputstream-AB12CD",
+      ".~lock.report.odt#",
+    ]
+  ) assert.ok(isTempFileName(n), n);
+  for (
+    const n of ["app.ts", "tmp", "tmp.ts", "4913.ts", "a#b", "swp.ts", "x.tmpl"]
+  ) assert.ok(!isTempFileName(n), n);
+});
+
+Deno.test("reportablePaths() drops gone paths and untracked temp files, keeps deletions and renames", async () => {
+  await using repo = await tempRepo(0);
+  await Deno.writeTextFile(join(repo.repo, "here.ts"), "x");
+  await Deno.writeTextFile(join(repo.repo, "b.tmp"), "x");
+  const entries = parsePorcelainEntries(
+    " M README.md\0?? here.ts\0?? gone.ts\0 D deleted.ts\0D  staged.ts\0" +
+      "R  new.ts\0old.ts\0?? b.tmp\0 M tracked.tmp\0",
+  );
+  await Deno.writeTextFile(join(repo.repo, "tracked.tmp"), "x");
+  assert.deepEqual(await reportablePaths(repo.repo, entries), [
+    "README.md",
+    "deleted.ts",
+    "here.ts",
+    "old.ts", // new.ts does not exist here: only its old side is reported
+    "staged.ts",
+    "tracked.tmp",
+  ]);
+});
+
+Deno.test("WorktreeWatcher reports the file an atomic write lands in, a deleted tracked file, and no temp files", async () => {
+  await using repo = await tempRepo(1);
+  const { broker, w, lines } = watcherFor();
+  const { agentId, path } = repo.worktrees[0]!;
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await sleep(100);
+    // Claude Code's atomic write: a temp file renamed over the target.
+    const tmp = join(path, "app.ts.tmp.4242.9c0ffee");
+    await Deno.writeTextFile(tmp, "x");
+    await Deno.rename(tmp, join(path, "app.ts"));
+    await Deno.writeTextFile(join(path, ".app.ts.swp"), "x");
+    await Deno.writeTextFile(join(path, "4913"), "x");
+    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    assert.deepEqual(broker.statuses(agentId)[0], ["app.ts"]);
+    // A temp file that stays is never reported; a deleted tracked file is.
+    await Deno.writeTextFile(join(path, "app.ts.tmp.4242.abc"), "x");
+    await Deno.remove(join(path, "README.md"));
+    await waitFor(() => broker.statuses(agentId).length === 2, "deletion");
+    assert.deepEqual(broker.statuses(agentId)[1], ["README.md", "app.ts"]);
+    assert.deepEqual(lines, []);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("WorktreeWatcher sees edits in subdirectories, also in a directory made after the start", async () => {
+  await using repo = await tempRepo(1);
+  const { broker, w } = watcherFor();
+  const { agentId, path } = repo.worktrees[0]!;
+  await Deno.mkdir(join(path, "lib", "deep"), { recursive: true });
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await sleep(100);
+    await Deno.writeTextFile(join(path, "lib", "deep", "a.ts"), "x");
+    await waitFor(() => broker.statuses(agentId).length === 1, "deep edit");
+    await Deno.mkdir(join(path, "src"));
+    await sleep(100); // the new directory gets its watch
+    await Deno.writeTextFile(join(path, "src", "b.ts"), "x");
+    await waitFor(
+      () => broker.statuses(agentId).at(-1)?.includes("src/b.ts"),
+      "edit in a new directory",
+    );
+    assert.deepEqual(broker.statuses(agentId).at(-1), [
+      "lib/deep/a.ts",
+      "src/b.ts",
+    ]);
+  } finally {
+    await w.close();
+  }
+});
+
+/** inotify watches this process holds (Linux: /proc/self/fdinfo). */
+async function inotifyWatches(): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir("/proc/self/fdinfo")) {
+    const text = await Deno.readTextFile(`/proc/self/fdinfo/${e.name}`)
+      .catch(() => "");
+    n += text.split("\n").filter((l) => l.startsWith("inotify wd:")).length;
+  }
+  return n;
+}
+
+Deno.test({
+  name:
+    "WorktreeWatcher does not watch an ignored node_modules tree, at any depth",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using repo = await tempRepo(1);
+    const { agentId, path } = repo.worktrees[0]!;
+    await Deno.writeTextFile(join(path, ".gitignore"), "node_modules/\n");
+    await git(path, "add", ".gitignore");
+    await git(path, "commit", "-qm", "ignore node_modules");
+    for (const top of ["node_modules", join("pkg", "node_modules")]) {
+      for (let i = 0; i < 60; i++) {
+        await Deno.mkdir(join(path, top, `dep${i}`, "lib"), {
+          recursive: true,
+        });
+      }
+    }
+    await Deno.mkdir(join(path, "pkg", "src"), { recursive: true });
+    const before = await inotifyWatches();
+    const { broker, w, lines } = watcherFor();
+    broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+    w.start();
+    try {
+      await waitFor(
+        () => w.watchPlan(path)!.recursive.length > 0,
+        "the full plan",
+      );
+      const plan = w.watchPlan(path)!;
+      assert.deepEqual(plan.flat, [path, join(path, "pkg")]);
+      assert.deepEqual(plan.recursive, [join(path, "pkg", "src")]);
+      // root, pkg, pkg/src: 240 node_modules dirs would be 240 more.
+      const used = (await inotifyWatches()) - before;
+      assert.ok(used >= 3 && used <= 6, `inotify watches in use: ${used}`);
+      await Deno.writeTextFile(
+        join(path, "node_modules", "dep1", "lib", "x.js"),
+        "x",
+      );
+      await Deno.mkdir(join(path, "node_modules", "fresh"));
+      await sleep(300);
+      assert.deepEqual(broker.statuses(agentId), []);
+      assert.deepEqual(w.watchPlan(path), plan, "no watch for ignored dirs");
+      await Deno.writeTextFile(join(path, "pkg", "src", "y.ts"), "x");
+      await waitFor(() => broker.statuses(agentId).length === 1, "status");
+      assert.deepEqual(broker.statuses(agentId)[0], ["pkg/src/y.ts"]);
+      assert.deepEqual(lines, []);
+    } finally {
+      await w.close();
+    }
+  },
 });
