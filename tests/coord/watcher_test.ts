@@ -10,8 +10,10 @@ import {
 } from "../../lib/coord/watcher.ts";
 import {
   BatchDebouncer,
+  type FsWatcherLike,
   type TimerId,
   type Timers,
+  type WatchFactory,
 } from "../../lib/coord/fs_watch.ts";
 import {
   git,
@@ -572,4 +574,198 @@ Deno.test({
       await w.close();
     }
   },
+});
+
+/** A git behind a wrapper that records each call; counts `status` runs. */
+async function countingGit(root: string) {
+  const calls = join(root, "git-calls.txt");
+  const bin = join(root, "git-wrapper.sh");
+  await Deno.writeTextFile(
+    bin,
+    `#!/bin/sh\necho "$*" >> '${calls}'\nexec git "$@"\n`,
+  );
+  await Deno.chmod(bin, 0o755);
+  const statusRuns = async () =>
+    (await Deno.readTextFile(calls).catch(() => "")).split("\n")
+      .filter((l) => l.includes(" status ")).length;
+  return { bin, statusRuns };
+}
+
+/** The error `Deno.watchFs` throws when inotify has no watches left. */
+const watchLimit = () => new Error("OS file watch limit reached.");
+
+Deno.test("WorktreeWatcher falls back to a git status poll at the inotify limit, says so once, and watches again later", async () => {
+  await using repo = await tempRepo(1);
+  const { agentId, path } = repo.worktrees[0]!;
+  await Deno.mkdir(join(path, "src"));
+  const counting = await countingGit(repo.root);
+  let exhausted = true;
+  const factory: WatchFactory = (paths, opts) => {
+    if (exhausted && opts.recursive) throw watchLimit();
+    return Deno.watchFs(paths, opts);
+  };
+  const broker = new MemoryBroker();
+  const lines: string[] = [];
+  const w = new WorktreeWatcher(broker, {
+    republishWorkingTtlSeconds: 60,
+    log: (l) => lines.push(l),
+    git: counting.bin,
+    watchFactory: factory,
+    pollIntervalMs: 100,
+    rewatchIntervalMs: 500,
+  });
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await waitFor(() => w.warnings().length === 1, "degraded");
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0]!,
+      /^git-paw watcher: feat-a: cannot watch .*: OS file watch limit reached\. \(inotify limit reached: .*\); polling git status every 0\.1 s/,
+    );
+    assert.deepEqual(
+      w.warnings()[0]!.text,
+      lines[0]!.split(": ").slice(2).join(": "),
+    );
+    // src/ has no watch: only the poll can see this edit.
+    await Deno.writeTextFile(join(path, "src", "a.ts"), "x");
+    await waitFor(() => broker.statuses(agentId).length === 1, "polled");
+    assert.deepEqual(broker.statuses(agentId)[0], ["src/a.ts"]);
+    await sleep(700); // a failed retry is not reported again
+    assert.equal(lines.length, 1);
+    exhausted = false;
+    await waitFor(() => w.warnings().length === 0, "watching again", 3000);
+    assert.equal(lines.length, 2);
+    assert.match(lines[1]!, /^git-paw watcher: feat-a: watching .* again$/);
+    const runs = await counting.statusRuns();
+    await sleep(400); // the poll has stopped
+    assert.equal(await counting.statusRuns(), runs);
+    await Deno.writeTextFile(join(path, "src", "b.ts"), "x");
+    await waitFor(() => broker.statuses(agentId).length === 2, "watched");
+  } finally {
+    await w.close();
+  }
+});
+
+/** A watch that delivers nothing and fails when told to. */
+class BreakableWatcher implements FsWatcherLike {
+  readonly #end = Promise.withResolvers<void>();
+  fail(err: Error): void {
+    this.#end.reject(err);
+  }
+  close(): void {
+    this.#end.resolve();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<{ paths: string[] }> {
+    await this.#end.promise;
+  }
+}
+
+Deno.test("WorktreeWatcher degrades to polling when a running watch hits the limit", async () => {
+  await using repo = await tempRepo(1);
+  const { agentId, path } = repo.worktrees[0]!;
+  await Deno.mkdir(join(path, "src"));
+  const trees: BreakableWatcher[] = [];
+  const factory: WatchFactory = (paths, opts) => {
+    if (!opts.recursive) return Deno.watchFs(paths, opts);
+    const b = new BreakableWatcher();
+    trees.push(b);
+    return b;
+  };
+  const broker = new MemoryBroker();
+  const lines: string[] = [];
+  const w = new WorktreeWatcher(broker, {
+    republishWorkingTtlSeconds: 60,
+    log: (l) => lines.push(l),
+    watchFactory: factory,
+    pollIntervalMs: 100,
+  });
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await waitFor(() => trees.length === 1, "tree watch");
+    await sleep(100);
+    await Deno.writeTextFile(join(path, "src", "a.ts"), "x");
+    await sleep(300);
+    assert.deepEqual(broker.statuses(agentId), [], "the fake tree is blind");
+    trees[0]!.fail(watchLimit());
+    await waitFor(() => broker.statuses(agentId).length === 1, "polled");
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /OS file watch limit reached.*polling git status/);
+    assert.equal(w.warnings().length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+/** Give the worktree at `path` a git-paw marker for `branch`. */
+async function writeMarker(path: string, agentId: string, branch: string) {
+  const gitDir = (await git(path, "rev-parse", "--absolute-git-dir")).trim();
+  await Deno.writeTextFile(
+    join(gitDir, "paw-agent-id"),
+    JSON.stringify({
+      version: 1,
+      agent_id: agentId,
+      expected_branch: branch,
+      broker_url: null,
+      strict_branch_guard: false,
+      timestamp: new Date().toISOString(),
+      repo: path,
+      agents_md: { mode: "none", created: false },
+    }),
+  );
+}
+
+Deno.test("WorktreeWatcher publishes the hook's committed artifact when the agent's branch gets a commit, not for resets or fast-forwards", async () => {
+  await using repo = await tempRepo(1);
+  const { agentId, path } = repo.worktrees[0]!;
+  await writeMarker(path, agentId, "feat/a");
+  const { broker, w, lines } = watcherFor();
+  const artifacts = () =>
+    broker.log.flatMap((e) =>
+      e.message.type === "agent.artifact" ? [e.message.payload] : []
+    );
+  const noHooks = ["-c", "core.hooksPath=/dev/null"];
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await sleep(150);
+    assert.deepEqual(artifacts(), [], "the current tip is a baseline");
+    await Deno.writeTextFile(join(path, "a.ts"), "1");
+    await Deno.writeTextFile(join(path, "b.ts"), "1");
+    await waitFor(() => broker.statuses(agentId).length === 1, "working");
+    await git(path, "add", "a.ts");
+    await git(path, ...noHooks, "commit", "-qm", "a");
+    await waitFor(() => artifacts().length === 1, "artifact");
+    const head = (await git(path, "rev-parse", "HEAD")).trim();
+    assert.deepEqual(artifacts()[0], {
+      status: "committed",
+      exports: [],
+      modified_files: ["a.ts"],
+      commit: head,
+    });
+    assert.equal(broker.agents()[0]!.status, "committed");
+    await sleep(200);
+    assert.equal(broker.statuses(agentId).length, 1, "the commit is absorbed");
+    // An amend is a new commit (the hook runs for it too).
+    await git(path, ...noHooks, "commit", "-q", "--amend", "-m", "a2");
+    await waitFor(() => artifacts().length === 2, "amend");
+    assert.equal(
+      artifacts()[1]!.commit,
+      (await git(path, "rev-parse", "HEAD")).trim(),
+    );
+    // Going back is not a commit; neither is a fast-forward to other work.
+    await git(path, "reset", "-q", "--hard", "HEAD~1");
+    await git(repo.repo, "branch", "-q", "other", "feat/a");
+    await git(repo.repo, "switch", "-q", "other");
+    await Deno.writeTextFile(join(repo.repo, "o.ts"), "1");
+    await git(repo.repo, "add", "o.ts");
+    await git(repo.repo, ...noHooks, "commit", "-qm", "other work");
+    await git(path, "merge", "-q", "--ff-only", "other");
+    await sleep(300);
+    assert.equal(artifacts().length, 2);
+    assert.deepEqual(lines, []);
+  } finally {
+    await w.close();
+  }
 });
