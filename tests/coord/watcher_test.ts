@@ -656,8 +656,13 @@ class BreakableWatcher implements FsWatcherLike {
   close(): void {
     this.#end.resolve();
   }
-  async *[Symbol.asyncIterator](): AsyncIterator<{ paths: string[] }> {
-    await this.#end.promise;
+  [Symbol.asyncIterator](): AsyncIterator<{ paths: string[] }> {
+    return {
+      next: async () => {
+        await this.#end.promise;
+        return { done: true, value: undefined };
+      },
+    };
   }
 }
 
