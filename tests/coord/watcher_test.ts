@@ -275,6 +275,11 @@ Deno.test("WorktreeWatcher absorbs the commit and republishes working within the
     await sleep(200);
     // Post-commit set {b.ts} absorbed: no new status, label stays committed.
     assert.equal(broker.statuses(agentId).length, before);
+    // No git-paw marker here: the watcher reports no commit of its own.
+    assert.equal(
+      broker.log.filter((e) => e.message.type === "agent.artifact").length,
+      1,
+    );
     assert.equal(broker.agents()[0]!.status, "committed");
     await Deno.writeTextFile(join(path, "c.ts"), "1");
     await waitFor(
