@@ -22,5 +22,15 @@ export function buildProgram(): Command {
   registerBrokerCommands(program);
   registerCoordCommands(program);
   registerDashboardCommands(program);
+  program
+    .command("doctor")
+    .description(
+      "Check what a session needs: git, tmux, Deno, each AI CLI (version, credentials, trust), the broker port, inotify limits, config files",
+    )
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const { doctorCommand } = await import("../session/doctor.ts");
+      await doctorCommand(o);
+    });
   return program;
 }
