@@ -72,6 +72,8 @@ export type DoctorDeps = {
   denoVersion: string;
   /** Where `sys/fs/inotify` and `<pid>` entries live (`/proc`). */
   procDir: string;
+  /** Time limit of `<cli> --version` (default {@link VERSION_TIMEOUT_MS}). */
+  versionTimeoutMs?: number;
   /** Directories searched for CLIs after `$PATH` (see `detectClis`). */
   systemDirs?: readonly string[];
   /** This repo's session receipt, if any. */
@@ -397,8 +399,9 @@ export async function checkCliVersion(
   const writes = `git-paw writes: ${
     describeWrites(cliWritesFor(cli.name, cli.path))
   }`;
+  const limit = deps.versionTimeoutMs ?? VERSION_TIMEOUT_MS;
   try {
-    const r = await deps.run(cli.path, ["--version"], VERSION_TIMEOUT_MS);
+    const r = await deps.run(cli.path, ["--version"], limit);
     const v = firstLine(r.stdout) || firstLine(r.stderr);
     if (r.code === 0 && v) {
       return check(id, "ok", `${v} at ${cli.path}; ${writes}`);
@@ -413,7 +416,7 @@ export async function checkCliVersion(
     return check(
       id,
       "warn",
-      `${cli.path} gave no version within ${VERSION_TIMEOUT_MS / 1000} s (${
+      `${cli.path} gave no version within ${limit / 1000} s (${
         (e as Error).message
       }); ${writes}`,
       `check that \`${cli.name}\` runs on its own (reinstall it if not)`,
