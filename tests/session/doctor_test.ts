@@ -20,6 +20,7 @@ import {
 } from "../../lib/core/doctor.ts";
 import type { CliEntry } from "../../lib/session/clis.ts";
 import {
+  checkBrokerPort,
   checkCliCredentials,
   checkCliTrust,
   checkCliVersion,
@@ -28,6 +29,8 @@ import {
   defaultDoctorDeps,
   type DoctorDeps,
 } from "../../lib/session/doctor.ts";
+import { defaultConfig } from "../../lib/core/config.ts";
+import type { Receipt } from "../../lib/core/session.ts";
 import { pawArgs } from "../_helpers/paw_command.ts";
 import { makeRepo } from "./git_fixture.ts";
 
@@ -324,6 +327,42 @@ Deno.test("checkInotify() judges /proc limits and skips without them", async () 
   assert.match(low.detail, /200 tracked files in 2 worktrees/);
   await writeFile(join(dir, "max_user_watches"), "65536\n");
   assert.equal((await checkInotify(deps(b), facts)).status, "ok");
+});
+
+Deno.test("checkBrokerPort() tells a free port, this session's broker and another holder apart", async () => {
+  await using b = await box();
+  const config = defaultConfig();
+  const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (held.addr as Deno.NetAddr).port;
+    config.broker.port = port;
+    const receipt = { session_name: "paw-proj", broker_token: "t" } as Receipt;
+    const asked: Array<[string, string | undefined]> = [];
+    const withProbe = (answer: "ours" | "other-session"): DoctorDeps => ({
+      ...deps(b),
+      findReceipt: () => Promise.resolve(receipt),
+      probe: (_url, session, token) => {
+        asked.push([session, token]);
+        return Promise.resolve(answer);
+      },
+    });
+    const ours = await checkBrokerPort(withProbe("ours"), config, "/r");
+    assert.equal(ours.status, "ok");
+    assert.match(ours.detail, /this repo's session 'paw-proj'/);
+    assert.deepEqual(asked[0], ["paw-proj", "t"]);
+    const other = await checkBrokerPort(
+      withProbe("other-session"),
+      config,
+      "/r",
+    );
+    assert.equal(other.status, "fail");
+    assert.match(other.detail, /another git-paw session/);
+    assert.match(other.remedy!, /\[broker\] port/);
+  } finally {
+    held.close();
+  }
+  config.broker.port = 0;
+  assert.equal((await checkBrokerPort(deps(b), config, null)).status, "ok");
 });
 
 // ---- the command, as a user runs it -----------------------------------------
