@@ -499,7 +499,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     // browser to `/` (so the token leaves the address bar and history).
     app.get("/", async (c, next) => {
       const given = c.req.query("token");
-      if (given === undefined) return next();
+      if (given === undefined) return await next();
       if (!timingSafeEqual(given, token)) {
         return error(401, "missing or wrong token", {
           git_paw: true,
@@ -527,9 +527,9 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       // `EventSource`: a GET may carry the token in the cookie instead.
       // Writes (and `/watch`) keep requiring the header.
       if (cookieTokenOk(getCookie(c, TOKEN_COOKIE), c.req.method)) {
-        return next();
+        return await next();
       }
-      return bearerGuard(c, next);
+      return await bearerGuard(c, next);
     };
     app.use("*", guard);
   }
