@@ -499,7 +499,8 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     // browser to `/` (so the token leaves the address bar and history).
     app.get("/", async (c, next) => {
       const given = c.req.query("token");
-      if (given === undefined) return await next();
+      // Hono routes HEAD here too; only a GET logs in.
+      if (given === undefined || c.req.method !== "GET") return await next();
       if (!timingSafeEqual(given, token)) {
         return error(401, "missing or wrong token", {
           git_paw: true,
