@@ -17,7 +17,12 @@ async function spawnBroker(
     stdout: "piped",
     stderr: "piped",
     cwd,
-    env: { NO_COLOR: "1", ...env },
+    // The broker reads the global config (plugins): never the user's.
+    env: {
+      NO_COLOR: "1",
+      XDG_CONFIG_HOME: "/nonexistent/git-paw-test-config",
+      ...env,
+    },
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
