@@ -48,6 +48,7 @@ import {
   normaliseAgentId,
   parseMessage,
   parseWatch,
+  type WireError,
 } from "../core/messages.ts";
 import { AppError } from "../core/errors.ts";
 import { fastParseStatus } from "../core/broker_fastpath.ts";
@@ -339,16 +340,32 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return { seq: res.outcome.entry.seq, durable: res.durable };
   }
 
-  async function publishValue(input: unknown): Promise<PublishResult> {
+  /**
+   * The one publish path (HTTP and in-process): validate, then store; the
+   * caller awaits `durable`. "closed" once the broker stops.
+   */
+  function accept(
+    input: unknown,
+  ):
+    | { ok: false; error: WireError }
+    | { ok: true; seq: number; durable: Promise<unknown> }
+    | "closed" {
     // Common plain statuses skip zod (identical result, tested).
     const r = fastParseStatus(input) ?? parseMessage(input);
     if (!r.ok) return { ok: false, error: r.error };
-    if (closed) {
+    if (closed) return "closed";
+    const { seq, durable } = apply(r.message);
+    return { ok: true, seq, durable };
+  }
+
+  async function publishValue(input: unknown): Promise<PublishResult> {
+    const a = accept(input);
+    if (a === "closed") {
       throw new AppError("Cannot publish: the broker is closed");
     }
-    const { seq, durable } = apply(r.message);
-    await durable;
-    return { ok: true, seq };
+    if (!a.ok) return a;
+    await a.durable;
+    return { ok: true, seq: a.seq };
   }
 
   async function watchTarget(target: WatchTarget): Promise<boolean> {
@@ -373,12 +390,11 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (text === null) return tooLarge();
     const body = parseBody(text);
     if (!body.ok) return body.res;
-    const r = fastParseStatus(body.value) ?? parseMessage(body.value);
-    if (!r.ok) return jsonResponse(r.error.status, r.error.body);
-    if (closed) return error(503, "the broker is shutting down");
-    const { durable } = apply(r.message);
+    const a = accept(body.value);
+    if (a === "closed") return error(503, "the broker is shutting down");
+    if (!a.ok) return jsonResponse(a.error.status, a.error.body);
     try {
-      await durable;
+      await a.durable;
     } catch (e) {
       return error(503, `cannot store the message: ${(e as Error).message}`);
     }
