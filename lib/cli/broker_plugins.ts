@@ -9,9 +9,18 @@
  */
 import type { BrokerPlugin } from "../broker/api.ts";
 
+/** Where a standalone broker runs. */
+export type StandaloneContext = {
+  session: string;
+  /** The directory the command runs in (its repo, if any, gives the config). */
+  cwd: string;
+  /** Global config file (default: the user's, `$XDG_CONFIG_HOME/git-paw`). */
+  globalConfigPath?: string;
+};
+
 /** Plugins for a standalone broker of `session` started in `cwd`. */
 export async function standaloneBrokerPlugins(
-  ctx: { session: string; cwd: string },
+  ctx: StandaloneContext,
 ): Promise<BrokerPlugin[]> {
   const [{ repoRoot }, { loadConfig }, { coordinationPlugins }, { webPlugin }] =
     await Promise.all([
@@ -21,7 +30,7 @@ export async function standaloneBrokerPlugins(
       import("../dashboard/web.ts"),
     ]);
   const repo = await repoRoot(ctx.cwd).catch(() => null);
-  const config = await loadConfig(repo);
+  const config = await loadConfig(repo, { globalPath: ctx.globalConfigPath });
   const coordination = coordinationPlugins({
     // Outside a repo, learnings (the one plugin that writes into the repo)
     // stay off; the watcher and conflicts need no repo of their own.
