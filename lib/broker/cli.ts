@@ -1,10 +1,14 @@
 /**
  * `git-paw broker`: run the coordination broker in the foreground until
- * SIGINT/SIGTERM. The first stdout line carries its URL.
+ * SIGINT/SIGTERM. The first stdout line carries its URL. Which plugins it
+ * runs (watcher, conflicts, learnings, web page) is the entry layer's
+ * choice ({@link BrokerCommandWiring}, wired in `lib/cli/`): this module
+ * knows no session, coordination or dashboard code.
  * @module
  */
 import { join } from "node:path";
 import type { Command } from "commander";
+import type { BrokerPlugin } from "./api.ts";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, println } from "../output.ts";
 
@@ -39,23 +43,33 @@ export function parsePort(value: string): number {
   return n;
 }
 
+/** What the entry layer plugs into `git-paw broker`. */
+export type BrokerCommandWiring = {
+  /** The plugins of a standalone broker for `session` (started in `cwd`). */
+  plugins?: (ctx: { session: string; cwd: string }) => Promise<BrokerPlugin[]>;
+};
+
 /** Run the broker until a signal arrives; resolves after a clean shutdown. */
-export async function runBrokerCommand(o: BrokerCommandOptions): Promise<void> {
+export async function runBrokerCommand(
+  o: BrokerCommandOptions,
+  wiring: BrokerCommandWiring = {},
+): Promise<void> {
   const port = parsePort(o.port);
   if (o.session.trim() === "") {
     throw new UsageError("--session must not be blank");
   }
   const dataDir = o.dataDir ?? defaultBrokerDataDir();
-  const { startBroker } = await import("./server.ts");
-  const { webPlugin } = await import("../dashboard/web.ts");
-  const broker = await startBroker({
+  const [{ serveBroker }, plugins] = await Promise.all([
+    import("./server.ts"),
+    wiring.plugins?.({ session: o.session, cwd: Deno.cwd() }) ?? [],
+  ]);
+  const broker = await serveBroker({
     port,
     bind: o.bind,
     dataDir,
     session: o.session,
     token: o.token,
-    // The live web page (GET /, /events) is served here too.
-    plugins: [webPlugin({ session: o.session })],
+    plugins,
   });
   println(
     `git-paw broker listening on ${broker.url} (session "${broker.session}", log ${broker.logPath})`,
@@ -86,8 +100,11 @@ export async function runBrokerCommand(o: BrokerCommandOptions): Promise<void> {
   eprintln(`git-paw broker: stopped; log flushed to ${broker.logPath}`);
 }
 
-/** Add this area's subcommands to `program`. */
-export function registerBrokerCommands(program: Command): void {
+/** Add this area's subcommands to `program`, with their plugins. */
+export function registerBrokerCommands(
+  program: Command,
+  wiring: BrokerCommandWiring = {},
+): void {
   program.command("broker")
     .description(
       "Run the coordination broker in the foreground (Ctrl-C to stop)",
@@ -108,6 +125,6 @@ export function registerBrokerCommands(program: Command): void {
       "require Authorization: Bearer <token> (generated when binding beyond loopback)",
     )
     .action(async (o: BrokerCommandOptions) => {
-      await runBrokerCommand(o);
+      await runBrokerCommand(o, wiring);
     });
 }

@@ -6,20 +6,14 @@
  * @module
  */
 
-/**
- * - `free`: nothing listens there;
- * - `ours`: a git-paw broker of the expected session (reattachable);
- * - `other-session`: a git-paw broker of another session (or one that
- *   refused our token, so its session is unknown);
- * - `foreign`: some other HTTP server;
- * - `timeout`: no (or a garbled) answer within 500 ms.
- */
-export type ProbeResult =
-  | "free"
-  | "ours"
-  | "other-session"
-  | "foreign"
-  | "timeout";
+import {
+  brokerClient,
+  BrokerUnreachableError,
+  describeProbe,
+  type ProbeResult,
+} from "./client.ts";
+
+export { describeProbe, type ProbeResult };
 
 /** Options for {@link probeBroker}. */
 export type ProbeOptions = {
@@ -38,49 +32,28 @@ export async function probeBroker(
   expectedSession?: string,
   opts: ProbeOptions = {},
 ): Promise<ProbeResult> {
-  const timeoutMs = opts.timeoutMs ?? 500;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  let reply;
   try {
-    const headers: Record<string, string> = {};
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    let res: Response;
-    try {
-      res = await fetch(new URL("/status", url), {
-        signal: ac.signal,
-        headers,
-      });
-    } catch (e) {
-      if (ac.signal.aborted) return "timeout";
-      if (isConnectionRefused(e)) return "free";
-      // Deno's fetch only says "fetch failed"; ask the socket layer directly
-      // whether anything accepts connections there.
-      if (await portIsClosed(url)) return "free";
-      // Connection reset / not HTTP: something is there but it is not us.
-      return "timeout";
-    }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch {
-      return "timeout";
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return "foreign";
-    }
-    if (
-      typeof body !== "object" || body === null ||
-      (body as { git_paw?: unknown }).git_paw !== true
-    ) return "foreign";
-    const session = (body as { session?: unknown }).session;
-    if (expectedSession === undefined) return "ours";
-    return session === expectedSession ? "ours" : "other-session";
-  } finally {
-    clearTimeout(timer);
+    reply = await brokerClient(url, { token: opts.token }).status({
+      timeoutMs: opts.timeoutMs ?? 500,
+    });
+  } catch (e) {
+    if (!(e instanceof BrokerUnreachableError) || e.timedOut) return "timeout";
+    if (isConnectionRefused(e.cause)) return "free";
+    // Deno's fetch only says "fetch failed"; ask the socket layer directly
+    // whether anything accepts connections there.
+    if (await portIsClosed(url)) return "free";
+    // Connection reset / not HTTP: something is there but it is not us.
+    return "timeout";
   }
+  const body = reply.json;
+  if (
+    typeof body !== "object" || body === null ||
+    (body as { git_paw?: unknown }).git_paw !== true
+  ) return "foreign";
+  const session = (body as { session?: unknown }).session;
+  if (expectedSession === undefined) return "ours";
+  return session === expectedSession ? "ours" : "other-session";
 }
 
 /** Whether `e` (or anything in its `cause` chain) is a refused connection. */

@@ -8,6 +8,7 @@ import { registerBrokerCommands } from "../broker/cli.ts";
 import { registerSessionCommands } from "../session/cli.ts";
 import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
+import { standaloneBrokerPlugins } from "./broker_plugins.ts";
 
 /** A fresh program; `main.ts` parses argv with it. */
 export function buildProgram(): Command {
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
   registerSessionCommands(program);
-  registerBrokerCommands(program);
+  // The entry layer wires each command's plugins (composition root).
+  registerBrokerCommands(program, { plugins: standaloneBrokerPlugins });
   registerCoordCommands(program);
   registerDashboardCommands(program);
   program

@@ -20,6 +20,16 @@ import {
   type Region,
 } from "../core/messages.ts";
 import { gitTry as gitRaw } from "../adapters/git_run.ts";
+import {
+  BROKER_TOKEN_ENV,
+  BROKER_URL_ENV,
+  type BrokerClient,
+  brokerClient,
+  type BrokerReply,
+  BrokerReplyError,
+  type InboxPage as ClientInboxPage,
+  replyText,
+} from "../broker/client.ts";
 
 import { CURSOR_FILE } from "./marker.ts";
 export { CURSOR_FILE };
@@ -52,8 +62,8 @@ export function resolveIdentity(
       }`,
     );
   }
-  const brokerUrl = checkUrl(flags.broker ?? env("GIT_PAW_BROKER_URL"));
-  const token = flags.token ?? env("GIT_PAW_BROKER_TOKEN");
+  const brokerUrl = checkUrl(flags.broker ?? env(BROKER_URL_ENV));
+  const token = flags.token ?? env(BROKER_TOKEN_ENV);
   return { agentId: id.id, brokerUrl, token: token || undefined };
 }
 
@@ -165,42 +175,15 @@ function unreachable(url: string, cause?: unknown): AppError {
   );
 }
 
-async function brokerError(res: Response, url: string): Promise<AppError> {
-  const text = (await res.text()).trim();
-  let msg = text || res.statusText;
-  try {
-    const j = JSON.parse(text) as Record<string, unknown>;
-    if (typeof j.error === "string") {
-      msg = j.error;
-      const extra = [
-        typeof j.field === "string" ? `field ${j.field}` : "",
-        typeof j.detail === "string" ? j.detail : "",
-      ].filter((s) => s !== "").join(": ");
-      if (extra) msg += ` (${extra})`;
-    }
-  } catch { /* not JSON */ }
+function brokerError(reply: BrokerReply, url: string): AppError {
   return new AppError(
-    `broker at ${url} answered ${res.status}: ${msg}`,
+    `broker at ${url} answered ${reply.status}: ${replyText(reply)}`,
     "broker_rejected",
   );
 }
 
-async function call(
-  id: Identity,
-  path: string,
-  init: RequestInit & { timeoutMs: number },
-): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (id.token) headers.set("authorization", `Bearer ${id.token}`);
-  try {
-    return await fetch(`${id.brokerUrl}${path}`, {
-      ...init,
-      headers,
-      signal: AbortSignal.timeout(init.timeoutMs),
-    });
-  } catch (e) {
-    throw unreachable(id.brokerUrl, e);
-  }
+function client(id: Identity): BrokerClient {
+  return brokerClient(id.brokerUrl, { token: id.token });
 }
 
 /**
@@ -213,20 +196,12 @@ export async function publishMessage(
   input: unknown,
 ): Promise<{ message: BrokerMessage; seq: number | null }> {
   const message = validate(input);
-  const res = await call(id, "/publish", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(message),
-    timeoutMs: 5000,
+  const reply = await client(id).publish(message).catch((e) => {
+    throw unreachable(id.brokerUrl, e);
   });
-  if (!res.ok) throw await brokerError(res, id.brokerUrl);
-  const text = await res.text();
-  let seq: number | null = null;
-  try {
-    const j = JSON.parse(text);
-    if (typeof j?.seq === "number") seq = j.seq;
-  } catch { /* empty 202 */ }
-  return { message, seq };
+  if (!reply.ok) throw brokerError(reply, id.brokerUrl);
+  const j = reply.json as { seq?: unknown } | undefined;
+  return { message, seq: typeof j?.seq === "number" ? j.seq : null };
 }
 
 /** A message as returned by `/messages`, with its seq when the broker sends one. */
@@ -244,32 +219,15 @@ export async function fetchInbox(
   since: number,
   wait = 0,
 ): Promise<InboxPage> {
-  const q = new URLSearchParams({ since: String(since) });
-  if (wait > 0) q.set("wait", String(wait));
-  const res = await call(
-    id,
-    `/messages/${encodeURIComponent(id.agentId)}?${q}`,
-    { method: "GET", timeoutMs: (wait + 10) * 1000 },
-  );
-  if (!res.ok) throw await brokerError(res, id.brokerUrl);
-  let body: unknown;
+  let page: ClientInboxPage;
   try {
-    body = await res.json();
+    page = await client(id).poll(id.agentId, { since, wait });
   } catch (e) {
-    throw new AppError(
-      `broker at ${id.brokerUrl} sent a reply that is not JSON`,
-      "broker_bad_reply",
-      { cause: e },
-    );
+    if (!(e instanceof BrokerReplyError)) throw unreachable(id.brokerUrl, e);
+    if (!e.reply.ok) throw brokerError(e.reply, id.brokerUrl);
+    throw new AppError(e.message, "broker_bad_reply", { cause: e });
   }
-  const b = body as { messages?: unknown; last_seq?: unknown };
-  if (!Array.isArray(b?.messages) || typeof b.last_seq !== "number") {
-    throw new AppError(
-      `broker at ${id.brokerUrl} sent an unexpected reply to /messages`,
-      "broker_bad_reply",
-    );
-  }
-  return { messages: b.messages as InboxMessage[], last_seq: b.last_seq };
+  return { messages: page.messages as InboxMessage[], last_seq: page.last_seq };
 }
 
 /** One or more lines for one inbox message (human output). Pure. */

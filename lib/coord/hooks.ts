@@ -282,32 +282,27 @@ async function post(
     io.eprintln(`git-paw: not published: ${parsed.error.body.error}`);
     return false;
   }
+  // The client loads only when a hook publishes, too.
+  const { brokerClient, BrokerUnreachableError, tokenFromEnv } = await import(
+    "../broker/client.ts"
+  );
   // A broker bound beyond loopback wants the session token (pane env).
-  const token = Deno.env.get("GIT_PAW_BROKER_TOKEN");
+  const client = brokerClient(url, { token: tokenFromEnv() });
   try {
-    const res = await fetch(`${url.replace(/\/+$/, "")}/publish`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify(parsed.message),
-      signal: AbortSignal.timeout(HOOK_PUBLISH_TIMEOUT_MS),
+    const reply = await client.publish(parsed.message, {
+      timeoutMs: HOOK_PUBLISH_TIMEOUT_MS,
     });
-    const text = await res.text();
-    if (!res.ok) {
-      let detail = text.trim();
-      try {
-        detail = String(JSON.parse(text).error ?? detail);
-      } catch { /* not JSON */ }
+    if (!reply.ok) {
+      const j = reply.json as { error?: unknown } | undefined;
+      const detail = String(j?.error ?? reply.text.trim());
       io.eprintln(
-        `git-paw: broker at ${url} refused the commit message (HTTP ${res.status}): ${detail}`,
+        `git-paw: broker at ${url} refused the commit message (HTTP ${reply.status}): ${detail}`,
       );
       return false;
     }
     return true;
   } catch (e) {
-    const why = e instanceof DOMException && e.name === "TimeoutError"
+    const why = e instanceof BrokerUnreachableError && e.timedOut
       ? `no answer within ${HOOK_PUBLISH_TIMEOUT_MS} ms`
       : "not reachable";
     io.eprintln(

@@ -10,8 +10,8 @@
  */
 import type { ParseResult, StatusMessage } from "./messages.ts";
 
-const SLUG = /^[a-z0-9_-]{1,255}$/;
-const HAS_WORD = /[a-z0-9_]/;
+// A slug that is also a valid branch name: no leading `-`.
+const SLUG = /^[a-z0-9_][a-z0-9_-]{0,254}$/;
 const TOP_KEYS = new Set(["type", "agent_id", "payload"]);
 const PAYLOAD_KEYS = new Set([
   "status",
@@ -39,7 +39,7 @@ export function fastParseStatus(input: unknown): ParseResult | null {
   if (o.type !== "agent.status") return null;
   for (const k in o) if (!TOP_KEYS.has(k)) return null;
   const id = o.agent_id;
-  if (typeof id !== "string" || !SLUG.test(id) || !HAS_WORD.test(id)) {
+  if (typeof id !== "string" || !SLUG.test(id)) {
     return null;
   }
   const p = o.payload;

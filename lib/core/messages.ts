@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { isSlug, slugify, SUPERVISOR_ID } from "./slug.ts";
+import { branchNameProblem } from "./refname.ts";
 
 /** Every message type the broker accepts, in dashboard chip order. */
 export const MESSAGE_TYPES = [
@@ -46,6 +47,17 @@ export const AgentIdInput = z.string({ error: "agent_id must be a string" })
   })
   .refine((s) => /[A-Za-z0-9_]/.test(s), {
     message: "agent_id must contain at least one letter, digit or underscore",
+  })
+  .superRefine((s, ctx) => {
+    // A branch name or the slug of one: what git refuses is refused here
+    // too (`../../etc`, `-x`, `a..b`), never slugged into something else.
+    const why = branchNameProblem(s);
+    if (why !== null) {
+      ctx.addIssue({
+        code: "custom",
+        message: `agent_id must be a valid branch name: ${why}`,
+      });
+    }
   });
 
 /** A code region inside a file named by an intent. */
@@ -245,8 +257,9 @@ function zodText(err: z.ZodError): string {
 }
 
 /**
- * Validate an agent identity and return its slug, or a wire error. Any branch
- * name is accepted; `feat/x` is filed as `feat-x`.
+ * Validate an agent identity and return its slug, or a wire error. Any valid
+ * branch name is accepted (`feat/x` is filed as `feat-x`); a name git would
+ * refuse as a branch (`../../etc`, a leading `-`, `..`, `~`, `:`) is a 400.
  */
 export function normaliseAgentId(
   value: unknown,

@@ -122,18 +122,12 @@ export async function addCommand(
   await syncDiscovery(receipt);
   if (url && !paused) {
     try {
-      const res = await fetch(`${url}/watch`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(receipt.broker_token
-            ? { authorization: `Bearer ${receipt.broker_token}` }
-            : {}),
-        },
-        body: JSON.stringify({ agent_id: id, worktree_path: c.path, cli }),
-        signal: AbortSignal.timeout(2000),
+      const { brokerClient } = await import("../broker/client.ts");
+      await brokerClient(url, { token: receipt.broker_token }).watch({
+        agent_id: id,
+        worktree_path: c.path,
+        cli,
       });
-      await res.body?.cancel();
     } catch { /* best effort: the dashboard seeds it on next start */ }
   }
   println(`Added '${branch}' to session '${s}' (pane ${index}).`);

@@ -45,19 +45,18 @@ export async function chooseBrokerPort(
 ): Promise<number> {
   if (preferred > 0) {
     if (canListen(bind, preferred)) return preferred;
-    const { probeBroker } = await import("../broker/probe.ts");
+    const { describeProbe, probeBroker } = await import(
+      "../broker/probe.ts"
+    );
     const st = await probeBroker(brokerUrlOf(bind, preferred), session, {
       token,
     });
     if (st === "free" || st === "ours") return preferred;
-    const who = st === "other-session"
-      ? "another git-paw session's broker"
-      : st === "foreign"
-      ? "another program"
-      : "a process that does not answer";
     const port = freePort(bind);
     eprintln(
-      `notice: port ${preferred} is in use by ${who}; this session's broker uses port ${port}`,
+      `notice: port ${preferred} is in use by ${
+        describeProbe(st)
+      }; this session's broker uses port ${port}`,
     );
     return port;
   }

@@ -20,9 +20,14 @@ import { AppError } from "../core/errors.ts";
 import { eprintln, println } from "../output.ts";
 import type { Broker, WatchTarget } from "../broker/api.ts";
 import { type EarlyServer, listenEarly } from "../broker/early_listen.ts";
-import { probeBroker, type ProbeResult } from "../broker/probe.ts";
+import {
+  describeProbe,
+  probeBroker,
+  type ProbeResult,
+} from "../broker/probe.ts";
 import { trace } from "../trace.ts";
 import { writeTextAtomic } from "../adapters/fs.ts";
+import { tokenFromEnv } from "../broker/client.ts";
 import { brokerUrlOf } from "../core/broker_url.ts";
 
 /** Options of `__dashboard`. */
@@ -99,7 +104,7 @@ export async function runDashboardCommand(
         );
       }
     }
-    const token = Deno.env.get("GIT_PAW_BROKER_TOKEN") || undefined;
+    const token = tokenFromEnv();
     const url = brokerUrlOf(bind, port);
     // The port first, before the broker's modules load: `start` waits for
     // this and nothing else.
@@ -174,12 +179,7 @@ async function bindPort(o: {
       }
       const probe = await probeBroker(o.url, o.session, { token: o.token })
         .catch((): ProbeResult => "timeout");
-      const who = probe === "other-session"
-        ? "the broker of another git-paw session"
-        : probe === "foreign"
-        ? "another program"
-        : "something that does not answer";
-      const detail = `port ${o.port} is held by ${who}`;
+      const detail = `port ${o.port} is held by ${describeProbe(probe)}`;
       if (!reported && (probe === "other-session" || probe === "foreign")) {
         await o.report({
           status: "taken",

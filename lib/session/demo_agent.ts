@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { slugify } from "../core/slug.ts";
 import { gitTry } from "../adapters/git_run.ts";
+import { brokerClient, tokenFromEnv } from "../broker/client.ts";
 
 /** Options for {@link runDemoAgent} (defaults come from the environment). */
 export type DemoAgentOptions = {
@@ -94,10 +95,9 @@ export async function runDemoAgent(
   const brokerUrl = (opts.brokerUrl ?? Deno.env.get("GIT_PAW_BROKER_URL") ?? "")
     .replace(/\/+$/, "");
   const file = `DEMO-${slugify(agentId)}.md`;
-  const token = opts.token ?? Deno.env.get("GIT_PAW_BROKER_TOKEN");
-  const auth: Record<string, string> = token
-    ? { authorization: `Bearer ${token}` }
-    : {};
+  const client = brokerUrl
+    ? brokerClient(brokerUrl, { token: opts.token ?? tokenFromEnv() })
+    : null;
 
   const stop = new AbortController();
   const onSig = () => stop.abort();
@@ -143,17 +143,15 @@ export async function runDemoAgent(
 
   let brokerWarned = false;
   const publish = async (msg: Record<string, unknown>): Promise<boolean> => {
-    if (!brokerUrl) return false;
+    if (!client) return false;
     try {
-      const res = await fetch(`${brokerUrl}/publish`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...auth },
-        body: JSON.stringify(msg),
-        signal: AbortSignal.any([stop.signal, AbortSignal.timeout(5000)]),
-      });
-      const body = await res.text();
-      if (!res.ok) {
-        say(`broker refused ${msg.type}: ${res.status} ${body.slice(0, 200)}`);
+      const reply = await client.publish(msg, { signal: stop.signal });
+      if (!reply.ok) {
+        say(
+          `broker refused ${msg.type}: ${reply.status} ${
+            reply.text.slice(0, 200)
+          }`,
+        );
         return false;
       }
       brokerWarned = false;
@@ -240,32 +238,16 @@ export async function runDemoAgent(
   await doTask("initial demo edit");
   say("idle: type a task and press Enter ('exit' to quit)");
 
-  const inbox = brokerUrl ? pollInbox() : Promise.resolve();
+  const inbox = client ? pollInbox() : Promise.resolve();
   async function pollInbox(): Promise<void> {
     let cursor = 0;
     const wait = opts.waitSeconds ?? 30;
     let backoff = 200;
     while (!stop.signal.aborted) {
       try {
-        const res = await fetch(
-          `${brokerUrl}/messages/${
-            encodeURIComponent(agentId)
-          }?since=${cursor}&wait=${wait}`,
-          {
-            signal: AbortSignal.any([
-              stop.signal,
-              AbortSignal.timeout((wait + 10) * 1000),
-            ]),
-          },
-        );
-        if (!res.ok) {
-          await res.body?.cancel();
-          throw new Error(`HTTP ${res.status}`);
-        }
-        const body = await res.json() as {
-          messages?: Array<Record<string, unknown> & { seq?: number }>;
-          last_seq?: number;
-        };
+        const body = await client!.poll(agentId, { since: cursor, wait }, {
+          signal: stop.signal,
+        });
         backoff = 200;
         for (const m of body.messages ?? []) {
           if (typeof m.seq === "number") cursor = Math.max(cursor, m.seq);

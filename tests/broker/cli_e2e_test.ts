@@ -7,12 +7,22 @@ import { probeBroker } from "../../lib/broker/probe.ts";
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Spawn `git-paw broker …` and wait for its first stdout line. */
-async function spawnBroker(args: string[], env: Record<string, string> = {}) {
+async function spawnBroker(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "broker", ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
+    cwd,
+    // The broker reads the global config (plugins): never the user's.
+    env: {
+      NO_COLOR: "1",
+      XDG_CONFIG_HOME: "/nonexistent/git-paw-test-config",
+      ...env,
+    },
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
@@ -262,5 +272,121 @@ Deno.test("git-paw broker bound beyond loopback prints a /?token= link that logs
     child.kill("SIGTERM");
     await child.status;
     await reader.cancel().catch(() => {});
+  }
+});
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const r = await new Deno.Command("git", {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: {
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@example.com",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@example.com",
+      GIT_CONFIG_NOSYSTEM: "1",
+    },
+  }).output();
+  const err = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 0, `git ${args.join(" ")}: ${err}`);
+  return new TextDecoder().decode(r.stdout);
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null>,
+  ms = 15_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test("git-paw broker runs the coordination plugins: /watch is watched, overlapping intents draw conflict feedback", async () => {
+  await using dir = await tempDir();
+  const repo = join(dir.path, "repo");
+  const wt = join(dir.path, "repo-feat-w");
+  const home = join(dir.path, "home");
+  await Deno.mkdir(repo);
+  await Deno.mkdir(home);
+  await git(repo, "init", "-q", "-b", "main");
+  await Deno.writeTextFile(join(repo, "README.md"), "hello\n");
+  await git(repo, "add", "README.md");
+  await git(repo, "commit", "-q", "-m", "init");
+  await git(repo, "worktree", "add", "-q", "-b", "feat/w", wt);
+
+  const b = await spawnBroker(
+    ["--port", "0", "--data-dir", join(dir.path, "data"), "--session", "co"],
+    { HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+    repo,
+  );
+  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(b.firstLine)?.[0];
+  assert.ok(url, `first line has the URL: ${b.firstLine}`);
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+  try {
+    // The watcher: an edit in the registered worktree is reported for it.
+    assert.equal(
+      await post("/watch", { agent_id: "feat/w", worktree_path: wt }),
+      202,
+    );
+    await Deno.writeTextFile(join(wt, "README.md"), "hello, edited\n");
+    const files = await until("the watcher's report", async () => {
+      const log = await (await fetch(`${url}/log?since=0`)).json();
+      const hit = log.entries.find((
+        e: { message: { type: string; agent_id?: string } },
+      ) =>
+        e.message.type === "agent.status" && e.message.agent_id === "feat-w"
+      );
+      return hit ? hit.message.payload.modified_files as string[] : null;
+    });
+    assert.deepEqual(files, ["README.md"]);
+
+    // The conflict detector: overlapping intents warn both agents.
+    for (const agent of ["feat-a", "feat-b"]) {
+      assert.equal(
+        await post("/publish", {
+          type: "agent.intent",
+          agent_id: agent,
+          payload: { files: ["x.ts"], summary: "s", valid_for_seconds: 600 },
+        }),
+        202,
+      );
+    }
+    for (const agent of ["feat-a", "feat-b"]) {
+      const other = agent === "feat-a" ? "feat-b" : "feat-a";
+      const feedback = await until(
+        `conflict feedback for ${agent}`,
+        async () => {
+          const page = await (await fetch(`${url}/messages/${agent}?since=0`))
+            .json();
+          const fb = page.messages.filter((m: { type: string }) =>
+            m.type === "agent.feedback"
+          );
+          return fb.length ? fb : null;
+        },
+      );
+      const text = JSON.stringify(feedback);
+      assert.match(text, /x\.ts/);
+      assert.match(text, new RegExp(other));
+    }
+  } finally {
+    b.child.kill("SIGTERM");
+    await b.child.status;
+    await b.rest;
+    await b.errText;
   }
 });

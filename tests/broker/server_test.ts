@@ -575,7 +575,7 @@ Deno.test("startBroker() on a busy port says whose it is", async () => {
       }),
       (e: unknown) =>
         e instanceof BrokerPortError && e.probe === "foreign" &&
-        /another process/.test(e.message),
+        /another program/.test(e.message),
     );
   } finally {
     await foreign.shutdown();

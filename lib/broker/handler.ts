@@ -1,0 +1,690 @@
+/**
+ * The broker as a function: {@link createBrokerHandler} turns a store and a
+ * clock into a `Request → Response` handler (docs/REFERENCE.md,
+ * "Broker wire format"): `POST /publish`, `POST /watch`, `GET /messages/:agent_id`,
+ * `GET /status`, `GET /log`, plugin routes. No socket: tests call it with
+ * `new Request(...)`; {@link serveBroker} (server.ts) puts it on
+ * `Deno.serve`.
+ *
+ * The two hot routes (`/publish`, `/messages/…`) are answered before the
+ * Hono router with a hand-written guard (measured: bench/RESULTS.broker.md);
+ * everything else goes through Hono, guarded by `hono/bearer-auth`,
+ * `hono/cookie` and `hono/body-limit`. Every request first passes the Host
+ * allow-list on loopback binds (DNS rebinding) and, for writes, the
+ * same-origin check. Browsers cannot send a bearer header for a page or an
+ * `EventSource`, so `GET /?token=<token>` sets an HttpOnly,
+ * SameSite=Strict `git_paw_token` cookie (303 to `/`) that the guard
+ * accepts in place of the header on GET requests only; writes and `/watch`
+ * still need the header.
+ *
+ * `hono/csrf` is not used: it only looks at form-like content types and
+ * answers a plain-text 403, while the broker refuses every cross-origin
+ * write (JSON included) with its JSON error.
+ * @module
+ */
+import { Hono } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie, setCookie } from "hono/cookie";
+import { HTTPException } from "hono/http-exception";
+import { parse as parseCookies } from "hono/utils/cookie";
+import type {
+  Broker,
+  BrokerEvent,
+  BrokerPlugin,
+  PublishResult,
+  WatchTarget,
+} from "./api.ts";
+import { BrokerStore } from "./store.ts";
+import {
+  pollJson,
+  type PublishOutcome,
+  snapshot,
+  storedCommitSeq,
+} from "../core/broker_state.ts";
+import {
+  type BrokerMessage,
+  normaliseAgentId,
+  parseMessage,
+  parseWatch,
+  type WireError,
+} from "../core/messages.ts";
+import { AppError } from "../core/errors.ts";
+import { fastParseStatus } from "../core/broker_fastpath.ts";
+import { VERSION } from "../version.ts";
+
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Longest accepted `wait=` (seconds). */
+export const MAX_WAIT_SECONDS = 60;
+/** Cookie that carries the bearer token for browser GETs (web dashboard). */
+export const TOKEN_COOKIE = "git_paw_token";
+/** What a bearer token may consist of (`hono/bearer-auth`'s rule, RFC 6750). */
+export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/** What {@link createBrokerHandler} is built from. */
+export type BrokerHandlerDeps = {
+  /** The opened (and seeded) session store. */
+  store: BrokerStore;
+  /** Clock (Unix ms). */
+  now: () => number;
+  /** Session name, reported by `/status`. */
+  session: string;
+  /** Bearer token; when set every request needs it (or its cookie on GET). */
+  token?: string;
+  /**
+   * Host header values accepted (lower case, with and without port); absent
+   * means any Host is fine (a wide bind: the token defends).
+   */
+  allowedHosts?: Iterable<string>;
+  /** Where a refused Host is told to go (`use <hostHint>`). */
+  hostHint?: string;
+  /** Plugins whose routes are mounted before the 404 fallback. */
+  plugins?: BrokerPlugin[];
+  /** The broker handed to plugin routes (late-bound by the server). */
+  broker?: Broker;
+  /**
+   * After an `agent.artifact {status:"committed"}`, publish
+   * `supervisor.verify-now {branch_id}` (docs/REFERENCE.md, "Delivery and
+   * roster"). Default false.
+   */
+  verifyOnCommitNudge?: boolean;
+  /** Diagnostics (request failures, subscriber errors). Default: silent. */
+  warn?: (line: string) => void;
+};
+
+/**
+ * A broker handler: call it with a request. It also carries the in-process
+ * side of the same state (publish, watch, subscribe) and `close()`, which
+ * refuses later publishes (503) and answers pending long polls.
+ */
+export type BrokerHandler = {
+  (req: Request): Promise<Response>;
+  /** Publish an untrusted JSON value exactly as `POST /publish` would. */
+  publish(input: unknown): Promise<PublishResult>;
+  /** Store a watch registration and announce it when new. */
+  watch(target: WatchTarget): Promise<boolean>;
+  /** Listen to new entries, roster changes and watch registrations. */
+  subscribe(fn: (ev: BrokerEvent) => void): () => void;
+  /** Refuse new publishes and release every long poll. */
+  close(): void;
+};
+
+const JSON_HEADERS = { "content-type": "application/json" };
+const ACCEPTED = { status: 202 };
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+}
+function jsonText(status: number, text: string): Response {
+  return new Response(text, { status, headers: JSON_HEADERS });
+}
+function error(status: number, message: string, extra = {}): Response {
+  return jsonResponse(status, { error: message, ...extra });
+}
+function tooLarge(): Response {
+  return error(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+}
+function unauthorized(): Response {
+  return error(401, "missing or wrong bearer token", {
+    git_paw: true,
+    detail: "send Authorization: Bearer <token>",
+  });
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Content type and declared size checks; a 4xx response or null. */
+async function checkBodyHeaders(req: Request): Promise<Response | null> {
+  const h = req.headers;
+  const ct = h.get("content-type");
+  if (ct === null || !JSON_TYPE.test(ct)) {
+    await req.body?.cancel().catch(() => {});
+    return error(415, "Content-Type must be application/json");
+  }
+  const cl = h.get("content-length");
+  if (cl !== null && Number(cl) > MAX_BODY_BYTES) {
+    await req.body?.cancel().catch(() => {});
+    return tooLarge();
+  }
+  return null;
+}
+
+type BodyResult = { ok: true; value: unknown } | { ok: false; res: Response };
+
+function parseBody(text: string): BodyResult {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    if (/^\s*$/.test(text)) {
+      return { ok: false, res: error(400, "request body must not be empty") };
+    }
+    return {
+      ok: false,
+      res: error(400, `invalid message JSON: ${(e as Error).message}`),
+    };
+  }
+}
+
+async function readBounded(req: Request): Promise<string | null> {
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+type Query = { since: number; wait: number; limit: number };
+
+function parseQuery(
+  search: string,
+  allowWait: boolean,
+): { ok: true; q: Query } | { ok: false; res: Response } {
+  const p = new URLSearchParams(search);
+  const q: Query = { since: 0, wait: 0, limit: Infinity };
+  const since = p.get("since");
+  if (since !== null) {
+    const n = Number(since);
+    if (!/^\d+$/.test(since) || !Number.isSafeInteger(n)) {
+      return {
+        ok: false,
+        res: error(400, "since must be a non-negative integer", {
+          value: since,
+        }),
+      };
+    }
+    q.since = n;
+  }
+  const wait = p.get("wait");
+  if (wait !== null) {
+    const n = Number(wait);
+    if (
+      !allowWait || !/^\d+(\.\d+)?$/.test(wait) || !(n <= MAX_WAIT_SECONDS)
+    ) {
+      return {
+        ok: false,
+        res: error(
+          400,
+          allowWait
+            ? `wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}`
+            : "wait is only supported on /messages",
+          { value: wait },
+        ),
+      };
+    }
+    q.wait = n;
+  }
+  const limit = p.get("limit");
+  if (limit !== null) {
+    const n = Number(limit);
+    if (!/^\d+$/.test(limit) || !Number.isSafeInteger(n) || n < 1) {
+      return {
+        ok: false,
+        res: error(400, "limit must be a positive integer", { value: limit }),
+      };
+    }
+    q.limit = n;
+  }
+  return { ok: true, q };
+}
+
+/**
+ * Build the broker's request handler on an opened store. Nothing binds a
+ * socket; long polls wait on the store's durability callbacks.
+ *
+ * @example
+ * ```ts ignore
+ * const handler = createBrokerHandler({ store, now: Date.now, session: "s" });
+ * const res = await handler(new Request("http://127.0.0.1/status"));
+ * ```
+ */
+export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
+  const { store, now } = deps;
+  const warn = deps.warn ?? (() => {});
+  const token = deps.token;
+  const bearer = token === undefined ? undefined : `Bearer ${token}`;
+  const allowedHosts = deps.allowedHosts === undefined
+    ? null
+    : new Set([...deps.allowedHosts].map((h) => h.toLowerCase()));
+  const startedAt = now();
+  let closed = false;
+
+  const subscribers = new Set<(ev: BrokerEvent) => void>();
+  const emit = (ev: BrokerEvent) => {
+    for (const fn of subscribers) {
+      try {
+        fn(ev);
+      } catch (e) {
+        warn(`warning: broker subscriber failed: ${(e as Error).message}`);
+      }
+    }
+  };
+
+  // Long-poll waiters per agent id.
+  const waiters = new Map<string, Set<() => void>>();
+  const wake = (id: string) => {
+    const set = waiters.get(id);
+    if (!set) return;
+    waiters.delete(id);
+    for (const fn of set) fn();
+  };
+  // Outcomes waiting for their batch to reach the OS.
+  const pending: PublishOutcome[] = [];
+  store.onDurable = (top) => {
+    // Batches complete in order; take the outcomes this batch made durable.
+    let n = 0;
+    while (n < pending.length && pending[n]!.entry.seq <= top) n++;
+    if (n === 0) return;
+    const done = pending.splice(0, n);
+    if (subscribers.size === 0 && waiters.size === 0) return;
+    let roster = false;
+    const woken = new Set<string>();
+    for (const o of done) {
+      if (subscribers.size) {
+        emit({
+          kind: "entry",
+          entry: {
+            seq: o.entry.seq,
+            timestamp_unix_secs: o.entry.timestamp_unix_secs,
+            message: o.message,
+          },
+        });
+      }
+      if (o.rosterChanged) roster = true;
+      for (const id of o.deliveredTo) woken.add(id);
+    }
+    if (roster) emit({ kind: "roster" });
+    for (const id of woken) wake(id);
+  };
+
+  /** Store a validated message (plus the commit nudge when enabled). */
+  function apply(msg: BrokerMessage): { seq: number; durable: Promise<void> } {
+    // A commit already reported (hook or watcher, before a restart too).
+    const known = storedCommitSeq(store.state, msg);
+    if (known !== null) return { seq: known, durable: Promise.resolve() };
+    const res = store.publish(msg, now());
+    pending.push(res.outcome);
+    if (
+      deps.verifyOnCommitNudge && msg.type === "agent.artifact" &&
+      msg.payload.status === "committed"
+    ) {
+      const nudge = store.publish(
+        { type: "supervisor.verify-now", branch_id: msg.agent_id },
+        now(),
+      );
+      pending.push(nudge.outcome);
+    }
+    return { seq: res.outcome.entry.seq, durable: res.durable };
+  }
+
+  /**
+   * The one publish path (HTTP and in-process): validate, then store; the
+   * caller awaits `durable`. "closed" once the broker stops.
+   */
+  function accept(
+    input: unknown,
+  ):
+    | { ok: false; error: WireError }
+    | { ok: true; seq: number; durable: Promise<unknown> }
+    | "closed" {
+    // Common plain statuses skip zod (identical result, tested).
+    const r = fastParseStatus(input) ?? parseMessage(input);
+    if (!r.ok) return { ok: false, error: r.error };
+    if (closed) return "closed";
+    const { seq, durable } = apply(r.message);
+    return { ok: true, seq, durable };
+  }
+
+  async function publishValue(input: unknown): Promise<PublishResult> {
+    const a = accept(input);
+    if (a === "closed") {
+      throw new AppError("Cannot publish: the broker is closed");
+    }
+    if (!a.ok) return a;
+    await a.durable;
+    return { ok: true, seq: a.seq };
+  }
+
+  async function watchTarget(target: WatchTarget): Promise<boolean> {
+    const { added, durable } = store.watch(target);
+    await durable;
+    if (added) emit({ kind: "watch", target });
+    return added;
+  }
+
+  // ---- Hot routes ----
+
+  /** The hot path: two awaits (body, durability), nothing else async. */
+  async function handlePublish(req: Request): Promise<Response> {
+    const h = req.headers;
+    const ct = h.get("content-type");
+    const cl = h.get("content-length");
+    if (
+      ct === null || !JSON_TYPE.test(ct) ||
+      (cl !== null && Number(cl) > MAX_BODY_BYTES)
+    ) return (await checkBodyHeaders(req))!;
+    const text = cl !== null ? await req.text() : await readBounded(req);
+    if (text === null) return tooLarge();
+    const body = parseBody(text);
+    if (!body.ok) return body.res;
+    const a = accept(body.value);
+    if (a === "closed") return error(503, "the broker is shutting down");
+    if (!a.ok) return jsonResponse(a.error.status, a.error.body);
+    try {
+      await a.durable;
+    } catch (e) {
+      return error(503, `cannot store the message: ${(e as Error).message}`);
+    }
+    return new Response(null, ACCEPTED);
+  }
+
+  function messagesBody(id: string, since: number, limit: number): string {
+    const { seqs, lastSeq } = store.pollSeqs(id, since, limit);
+    if (seqs.length === 0) return `{"messages":[],"last_seq":${lastSeq}}`;
+    const entries = store.entries(seqs);
+    let out = '{"messages":[';
+    for (let i = 0; i < entries.length; i++) {
+      if (i) out += ",";
+      out += pollJson(entries[i]!);
+    }
+    return out + `],"last_seq":${lastSeq}}`;
+  }
+
+  async function handleMessages(
+    rawId: string,
+    search: string,
+  ): Promise<Response> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(rawId);
+    } catch {
+      return error(400, "invalid agent_id", {
+        value: rawId,
+        detail: "agent_id is not valid percent-encoding",
+      });
+    }
+    const id = normaliseAgentId(decoded);
+    if (!id.ok) return jsonResponse(id.error.status, id.error.body);
+    const pq = parseQuery(search, true);
+    if (!pq.ok) return pq.res;
+    const { since, wait, limit } = pq.q;
+    if (wait > 0 && !closed) {
+      const first = store.pollSeqs(id.id, since, 1);
+      if (first.seqs.length === 0) {
+        await new Promise<void>((resolve) => {
+          let set = waiters.get(id.id);
+          if (!set) waiters.set(id.id, set = new Set());
+          const done = () => {
+            clearTimeout(timer);
+            waiters.get(id.id)?.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, wait * 1000);
+          // A client that hangs up is let go by the timer (≤ 60 s).
+          set.add(done);
+        });
+      }
+    }
+    return jsonText(200, messagesBody(id.id, since, limit));
+  }
+
+  // ---- Guard shared by both paths ----
+
+  /** Host allow-list (421) and, for writes, the same-origin rule (403). */
+  function hostAndOrigin(req: Request, isWrite: boolean): Response | null {
+    const h = req.headers;
+    const host = h.get("host");
+    if (
+      allowedHosts !== null && host !== null &&
+      !allowedHosts.has(host.toLowerCase())
+    ) {
+      return error(421, "unexpected Host header", {
+        value: host,
+        detail: `use ${deps.hostHint ?? "http://127.0.0.1"}`,
+      });
+    }
+    if (isWrite) {
+      const origin = h.get("origin");
+      if (
+        origin !== null &&
+        (host === null ||
+          origin.toLowerCase() !== `http://${host.toLowerCase()}`)
+      ) {
+        return error(403, "cross-origin requests may not write to the broker", {
+          value: origin,
+        });
+      }
+    }
+    return null;
+  }
+
+  /** The token cookie of a GET, when it is the right one. */
+  function cookieTokenOk(cookieValue: string | undefined, method: string) {
+    return token !== undefined && method === "GET" &&
+      cookieValue !== undefined && timingSafeEqual(cookieValue, token);
+  }
+
+  /** Token check of the hot routes (header, else the cookie on GET). */
+  function hotTokenOk(req: Request): boolean {
+    if (bearer === undefined) return true;
+    const auth = req.headers.get("authorization");
+    if (auth !== null && timingSafeEqual(auth, bearer)) return true;
+    if (req.method !== "GET" || !req.headers.has("cookie")) return false;
+    const jar = parseCookies(req.headers.get("cookie")!, TOKEN_COOKIE);
+    return cookieTokenOk(jar[TOKEN_COOKIE], req.method);
+  }
+
+  // ---- Router for everything but the hot paths ----
+
+  const app = new Hono();
+  const isWriteMethod = (m: string) =>
+    m !== "GET" && m !== "HEAD" && m !== "OPTIONS";
+  app.use("*", async (c, next) => {
+    const denied = hostAndOrigin(c.req.raw, isWriteMethod(c.req.method));
+    if (denied) {
+      await c.req.raw.body?.cancel().catch(() => {});
+      return denied;
+    }
+    await next();
+  });
+  if (token !== undefined) {
+    // `GET /?token=<token>`: trade a right token for the cookie and send the
+    // browser to `/` (so the token leaves the address bar and history).
+    app.get("/", async (c, next) => {
+      const given = c.req.query("token");
+      // Hono routes HEAD here too; only a GET logs in.
+      if (given === undefined || c.req.method !== "GET") return await next();
+      if (!timingSafeEqual(given, token)) {
+        return error(401, "missing or wrong token", {
+          git_paw: true,
+          detail: "open /?token=<token> with the token the broker printed",
+        });
+      }
+      setCookie(c, TOKEN_COOKIE, token, {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/",
+      });
+      c.header("cache-control", "no-store");
+      c.header("referrer-policy", "no-referrer");
+      return c.redirect("/", 303);
+    });
+    const refuse = () => unauthorized();
+    const bearerGuard = bearerAuth({
+      token,
+      noAuthenticationHeader: { message: refuse },
+      invalidAuthenticationHeader: { message: refuse },
+      invalidToken: { message: refuse },
+    });
+    const guard: MiddlewareHandler = async (c, next) => {
+      // Browsers cannot send `Authorization` for a page load or an
+      // `EventSource`: a GET may carry the token in the cookie instead.
+      // Writes (and `/watch`) keep requiring the header.
+      if (cookieTokenOk(getCookie(c, TOKEN_COOKIE), c.req.method)) {
+        return await next();
+      }
+      return await bearerGuard(c, next);
+    };
+    app.use("*", guard);
+  }
+  app.get("/status", () =>
+    jsonText(
+      200,
+      JSON.stringify({
+        git_paw: true,
+        version: VERSION,
+        session: deps.session,
+        uptime_seconds: Math.max(0, Math.floor((now() - startedAt) / 1000)),
+        last_seq: store.durableSeq,
+        agents: snapshot(store.state, now()),
+      }),
+    ));
+  app.get("/log", (c) => {
+    const url = c.req.url;
+    const q = url.indexOf("?");
+    const pq = parseQuery(q < 0 ? "" : url.slice(q), false);
+    if (!pq.ok) return pq.res;
+    return logResponse(pq.q.since, pq.q.limit);
+  });
+  app.post(
+    "/watch",
+    async (c, next) => {
+      const bad = await checkBodyHeaders(c.req.raw);
+      if (bad) return bad;
+      await next();
+    },
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => tooLarge() }),
+    async (c) => {
+      const body = parseBody(await c.req.text());
+      if (!body.ok) return body.res;
+      const w = parseWatch(body.value);
+      if (!w.ok) return jsonResponse(w.error.status, w.error.body);
+      try {
+        await watchTarget({
+          agent_id: w.value.agent_id,
+          worktree_path: w.value.worktree_path,
+          cli: w.value.cli,
+        });
+      } catch (e) {
+        return error(503, `cannot store the watch: ${(e as Error).message}`);
+      }
+      return new Response(null, ACCEPTED);
+    },
+  );
+  for (const path of ["/status", "/log", "/watch"]) {
+    app.all(path, () => error(405, "method not allowed"));
+  }
+  if (deps.plugins?.some((p) => p.routes) && deps.broker === undefined) {
+    throw new TypeError(
+      "Cannot mount broker plugin routes: no broker was given",
+    );
+  }
+  for (const p of deps.plugins ?? []) p.routes?.(app, deps.broker!);
+  app.notFound(() => error(404, "not found"));
+  app.onError((e) => {
+    if (e instanceof HTTPException) return e.getResponse();
+    warn(`error: broker request failed: ${e.stack ?? e.message}`);
+    return error(500, "internal error");
+  });
+
+  function logResponse(since: number, limit: number): Response {
+    const seqs = store.logSeqs(since, limit);
+    const lastSeq = seqs.length ? seqs[seqs.length - 1]! : since;
+    const PAGE = 2000;
+    if (seqs.length <= PAGE) {
+      const entries = store.entries(seqs);
+      return jsonText(
+        200,
+        `{"entries":[${
+          entries.map((e) => BrokerStore.entryJson(e)).join(",")
+        }],"last_seq":${lastSeq}}`,
+      );
+    }
+    // Large answers stream page by page so memory stays bounded.
+    const encoder = new TextEncoder();
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (at >= seqs.length) {
+          ctrl.enqueue(encoder.encode(`],"last_seq":${lastSeq}}`));
+          ctrl.close();
+          return;
+        }
+        const page = store.entries(seqs.slice(at, at + PAGE));
+        const text = (at === 0 ? '{"entries":[' : ",") +
+          page.map((e) => BrokerStore.entryJson(e)).join(",");
+        at += PAGE;
+        ctrl.enqueue(encoder.encode(text));
+      },
+    });
+    return new Response(stream, { status: 200, headers: JSON_HEADERS });
+  }
+
+  async function handler(req: Request): Promise<Response> {
+    try {
+      const method = req.method;
+      const url = req.url;
+      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+      const qs = url.indexOf("?", pathStart);
+      const path = qs < 0 ? url.slice(pathStart) : url.slice(pathStart, qs);
+      const hot = path === "/publish" || path.startsWith("/messages/");
+      if (!hot) return await app.fetch(req);
+      const denied = hostAndOrigin(req, isWriteMethod(method)) ??
+        (hotTokenOk(req) ? null : unauthorized());
+      if (denied) {
+        await req.body?.cancel().catch(() => {});
+        return denied;
+      }
+      if (path === "/publish") {
+        if (method === "POST") return await handlePublish(req);
+        return error(405, "method not allowed");
+      }
+      if (method !== "GET" && method !== "HEAD") {
+        await req.body?.cancel().catch(() => {});
+        return error(405, "method not allowed");
+      }
+      return await handleMessages(path.slice(10), qs < 0 ? "" : url.slice(qs));
+    } catch (e) {
+      warn(`error: broker request failed: ${(e as Error).stack ?? e}`);
+      return error(500, "internal error");
+    }
+  }
+
+  return Object.assign(handler, {
+    publish: publishValue,
+    watch: (target: WatchTarget) => watchTarget({ ...target }),
+    subscribe(fn: (ev: BrokerEvent) => void) {
+      subscribers.add(fn);
+      return () => {
+        subscribers.delete(fn);
+      };
+    },
+    close() {
+      closed = true;
+      for (const id of [...waiters.keys()]) wake(id);
+    },
+  });
+}

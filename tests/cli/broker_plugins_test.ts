@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { standaloneBrokerPlugins } from "../../lib/cli/broker_plugins.ts";
+
+async function gitInit(dir: string): Promise<void> {
+  const r = await new Deno.Command("git", {
+    args: ["init", "-q", dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+}
+
+Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, learnings when enabled", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paw-standalone-" });
+  try {
+    const repo = join(dir, "repo");
+    const outside = join(dir, "outside");
+    await Deno.mkdir(outside);
+    await gitInit(repo);
+    const globalConfigPath = join(dir, "no-global.toml");
+    const names = async (cwd: string) =>
+      (await standaloneBrokerPlugins({ session: "s", cwd, globalConfigPath }))
+        .map((p) => p.name);
+    assert.deepEqual(await names(repo), [
+      "watcher",
+      "conflict-detector",
+      "web-dashboard",
+    ]);
+    await Deno.mkdir(join(repo, ".git-paw"));
+    await Deno.writeTextFile(
+      join(repo, ".git-paw", "config.toml"),
+      "[broker.learnings]\nenabled = true\n\n[broker.conflicts]\nenabled = false\n",
+    );
+    assert.deepEqual(await names(repo), [
+      "watcher",
+      "learnings",
+      "web-dashboard",
+    ]);
+    // Outside a repo: defaults, and no learnings file to write to.
+    assert.deepEqual(await names(outside), [
+      "watcher",
+      "conflict-detector",
+      "web-dashboard",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
