@@ -112,3 +112,18 @@ Deno.test("checkModule() refuses upward imports: broker → dashboard, any area 
     [],
   );
 });
+
+Deno.test("the checkout passes its own layer check (docs/ARCHITECTURE.md)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-R",
+      new URL("../../tools/check_layers.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  assert.match(text, /layers ok: \d+ modules/);
+});
