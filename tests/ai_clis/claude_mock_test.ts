@@ -153,11 +153,23 @@ async function launch(
   rig: Rig,
   opts: { name: string; cwd: string; args: string[] },
 ): Promise<Pane> {
-  await tmux(
-    rig,
+  const args = [
     ...["new-session", "-d", "-s", opts.name, "-x", "120", "-y", "40"],
     ...["-c", opts.cwd, "--", rig.claude, ...opts.args],
-  );
+  ];
+  // Right after its last session was killed, the server may still be
+  // exiting: a new-session that reaches it then fails and is retried.
+  for (let attempt = 0;; attempt++) {
+    try {
+      await tmux(rig, ...args);
+      break;
+    } catch (e) {
+      if (attempt >= 4 || !/server exited unexpectedly/.test(String(e))) {
+        throw e;
+      }
+      await sleep(200);
+    }
+  }
   const pid = await tmux(rig, "display", "-p", "-t", opts.name, "#{pane_pid}");
   rig.pids.push(Number(pid.trim()));
   return { rig, name: opts.name };
