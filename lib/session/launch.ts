@@ -16,9 +16,11 @@ import {
   killSession,
   listPanes,
   paneArgs,
+  type PaneInfo,
   type PaneSpec,
   sessionTarget,
   tmuxBatch,
+  tmuxTry,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../adapters/self.ts";
 import { readTextOrNull } from "../adapters/fs.ts";
@@ -26,6 +28,7 @@ import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
+import { layoutCmds } from "./layout.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
@@ -376,13 +379,13 @@ function splitCmds(target: string, p: PaneCmd): string[][] {
 }
 
 /**
- * After the panes: mouse, border affordances and the final `layout`, all
- * window-scoped.
+ * After the panes: mouse, border affordances and the layout (kept by tmux
+ * from then on, see layout.ts), all window-scoped.
  */
 function finishCmds(
   plan: Pick<LaunchPlan, "mouse" | "borderAffordances">,
   target: string,
-  layout: string,
+  layout: { dashboard: boolean },
 ): string[][] {
   const cmds = [[
     "set-option",
@@ -392,7 +395,7 @@ function finishCmds(
     plan.mouse ? "on" : "off",
   ]];
   if (plan.borderAffordances) cmds.push(...borderOptions(target));
-  cmds.push(["select-layout", "-t", target, layout]);
+  cmds.push(...layoutCmds(target, layout));
   return cmds;
 }
 
@@ -416,7 +419,7 @@ async function splitAgents(plan: LaunchPlan): Promise<string[]> {
     cmds.push(...splitCmds(target, agentCmd(plan, a, files.bootFile(a))));
     cmds.push(...agentPaneCmds(plan, a, target));
   }
-  cmds.push(...finishCmds(plan, target, "main-horizontal"));
+  cmds.push(...finishCmds(plan, target, { dashboard: true }));
   return expectPanes(await tmuxBatch(cmds), plan.agents.length);
 }
 
@@ -438,7 +441,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
     cmds.push(...agentPaneCmds(plan, a, target));
   });
   cmds.push(["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo]);
-  cmds.push(...finishCmds(plan, target, "tiled"));
+  cmds.push(...finishCmds(plan, target, { dashboard: false }));
   try {
     const ids = await tmuxBatch(cmds);
     return {
@@ -551,7 +554,7 @@ export async function addAgentPane(
   );
   await tmuxBatch([
     ...agentPaneCmds(plan, agent, id!),
-    ["select-layout", "-t", id!, hasDashboard ? "main-horizontal" : "tiled"],
+    ...layoutCmds(id!, { dashboard: hasDashboard }),
   ]);
   const after = await listPanes(plan.session);
   return {
@@ -585,9 +588,32 @@ export async function addDashboardPane(
   ]]);
   await tmuxBatch([
     ...paneDecor(id!, "dashboard", "dashboard", ""),
-    ["select-layout", "-t", id!, "main-horizontal"],
+    ...layoutCmds(id!, { dashboard: true }),
   ]);
   return id!;
+}
+
+/**
+ * A running session whose window does not keep its layout yet (made by an
+ * older git-paw) gets the layout and its hook now (layout.ts); one that
+ * does is left as the user arranged it.
+ */
+export async function ensureLayout(
+  session: string,
+  panes: PaneInfo[],
+): Promise<void> {
+  const target = `${sessionTarget(session)}:`;
+  const hooks = await tmuxTry([
+    "show-hooks",
+    "-w",
+    "-t",
+    target,
+    "window-layout-changed",
+  ]);
+  if (hooks.code === 0 && hooks.stdout.includes("@paw_layout_key")) return;
+  await tmuxBatch(
+    layoutCmds(target, { dashboard: panes.some((p) => p.role === "dashboard") }),
+  );
 }
 
 /** `new-session` for pane 0 of a detached session, printing its pane id. */

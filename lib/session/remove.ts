@@ -21,7 +21,7 @@ import {
   hasSession,
   killPane,
   listPanes,
-  selectLayout,
+  tmuxBatch,
 } from "../adapters/tmux.ts";
 import { eprintln, println } from "../output.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
@@ -29,6 +29,7 @@ import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { dirtyError } from "./purge.ts";
 import { teardownAgentWorktree } from "../coord/setup.ts";
+import { layoutCmds } from "./layout.ts";
 
 /** Flags of `git paw remove`. */
 export type RemoveOptions = { force?: boolean; keepWorktree?: boolean };
@@ -88,12 +89,9 @@ export async function removeCommand(
       closePane = async () => {
         await killPane(pane.id);
         if (rest[0]) {
-          await selectLayout(
-            rest[0].id,
-            rest.some((p) => p.role === "dashboard")
-              ? "main-horizontal"
-              : "tiled",
-          ).catch(() => {});
+          await tmuxBatch(layoutCmds(rest[0].id, {
+            dashboard: rest.some((p) => p.role === "dashboard"),
+          })).catch(() => {});
         }
       };
     }

@@ -67,6 +67,7 @@ import {
   addDashboardPane,
   buildSession,
   type DashboardLaunch,
+  ensureLayout,
   launchDashboard,
 } from "./launch.ts";
 import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
@@ -700,7 +701,9 @@ async function restoreMissingPanes(
   const missing = receipt.worktrees.filter((w) =>
     !panes.some((p) => p.agent === slugify(w.branch))
   );
-  if (!needDashboard && missing.length === 0) return;
+  if (!needDashboard && missing.length === 0) {
+    return await ensureLayout(receipt.session_name, panes);
+  }
   await using _lock = await acquireLock(repo, { command: "start (restore)" });
   const plan = {
     session: receipt.session_name,
