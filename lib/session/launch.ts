@@ -612,7 +612,9 @@ export async function ensureLayout(
   ]);
   if (hooks.code === 0 && hooks.stdout.includes("@paw_layout_key")) return;
   await tmuxBatch(
-    layoutCmds(target, { dashboard: panes.some((p) => p.role === "dashboard") }),
+    layoutCmds(target, {
+      dashboard: panes.some((p) => p.role === "dashboard"),
+    }),
   );
 }
 
