@@ -190,8 +190,8 @@ export type SpawnOptions = {
   stdin?: "inherit" | "piped" | "null";
   /** Default `inherit`. */
   stdout?: "inherit" | "null";
-  /** Default `inherit`. */
-  stderr?: "inherit" | "null";
+  /** Default `inherit`; `piped` gives `child.stderr` (to read an error). */
+  stderr?: "inherit" | "null" | "piped";
 };
 
 /**

@@ -321,27 +321,35 @@ export async function detachClients(session: string): Promise<void> {
   await tmuxTry(["detach-client", "-s", sessionTarget(session)]);
 }
 
+/** What became of {@link attachSession}: `reason` is tmux's own word. */
+export type AttachResult = { ok: true } | { ok: false; reason: string };
+
 /**
  * Attach the terminal to the session: `switch-client` when already inside
  * tmux, else `attach-session` (inherits the terminal; returns on detach).
+ * A failure is a value: tmux's error line (not printed) or its exit code.
  */
-export async function attachSession(session: string): Promise<void> {
+export async function attachSession(session: string): Promise<AttachResult> {
   const inside = !!Deno.env.get("TMUX");
   const args = inside
     ? ["switch-client", "-t", sessionTarget(session)]
     : ["attach-session", "-t", sessionTarget(session)];
-  const child = spawnChild(
-    "tmux",
-    args.map(tmuxArg),
-    envOverride ? { env: envOverride } : {},
-  );
-  const st = await child.status;
-  if (!st.success) {
-    throw new AppError(
-      `Tmux error: cannot attach to session '${session}'. Attach with:  tmux attach -t ${session}`,
-      "tmux",
-    );
-  }
+  // stderr is read, not shown: the client draws on stdin/stdout, and only
+  // ever writes an error (`no current client`, `open terminal failed`) there.
+  const child = spawnChild("tmux", args.map(tmuxArg), {
+    ...(envOverride ? { env: envOverride } : {}),
+    stderr: "piped",
+  });
+  const [st, err] = await Promise.all([
+    child.status,
+    new Response(child.stderr).text(),
+  ]);
+  if (st.success) return { ok: true };
+  const last = err.split("\n").map((l) => l.trim()).filter((l) => l).at(-1);
+  return {
+    ok: false,
+    reason: last ?? `tmux ${args[0]} exited with code ${st.code}`,
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from "../core/session.ts";
 import { slugify } from "../core/slug.ts";
 import { repoRoot } from "../adapters/git.ts";
-import { attachSession, listPanes } from "../adapters/tmux.ts";
+import { attachSession, hasSession, listPanes } from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import { loadConfig } from "./config_store.ts";
 import { type CliEntry, resolveCli } from "./clis.ts";
@@ -187,12 +187,24 @@ export async function syncDiscovery(
 
 /**
  * Attach when stdin is a terminal (`switch-client` inside tmux); otherwise
- * print the detached-mode hint.
+ * print the detached-mode hint. A failed attach never touches the session
+ * (only a failed build is rolled back): it throws one line saying why, that
+ * the session keeps running, and how to attach.
+ * @throws {AppError} `attach_failed`
  */
 export async function attachOrHint(session: string): Promise<void> {
   if (stdinIsTty()) {
-    await attachSession(session);
-    return;
+    const r = await attachSession(session);
+    if (r.ok) return;
+    const alive = await hasSession(session) === "alive";
+    throw new AppError(
+      `Tmux error: cannot attach to session '${session}' (${r.reason}); ${
+        alive
+          ? `it keeps running. Attach with:  tmux attach -t ${session}`
+          : "it is no longer running. Run `git paw start` to recover it."
+      }`,
+      "attach_failed",
+    );
   }
   println(`Session '${session}' started in detached mode.`);
   println(`Attach with:  tmux attach -t ${session}`);

@@ -571,6 +571,8 @@ async function freshStart(
   }
   await _lock.release();
   trace("start: lock released");
+  // Built: nothing rolls the session back from here (a failed attach
+  // leaves it running and says how to attach).
   await finish(session, opts);
   trace("start: done");
 }

@@ -14,13 +14,22 @@ import {
 } from "./e2e_helpers.ts";
 import { pawArgv, shellLine } from "../_helpers/paw_command.ts";
 
-/** `git paw <args>` on a pty; returns a handle to type and read. */
-function onPty(w: World, args: string[]) {
+/**
+ * `git paw <args>` on a pty (`env` over the world's); returns a handle to
+ * type and read.
+ */
+function onPty(w: World, args: string[], env: Record<string, string> = {}) {
   const cmd = shellLine(pawArgv(args));
   const child = new Deno.Command("script", {
     args: ["-qefc", cmd, "/dev/null"],
     cwd: w.repo,
-    env: { ...w.env, TERM: "xterm-256color", COLUMNS: "120", LINES: "40" },
+    env: {
+      ...w.env,
+      TERM: "xterm-256color",
+      COLUMNS: "120",
+      LINES: "40",
+      ...env,
+    },
     clearEnv: true,
     stdin: "piped",
     stdout: "piped",
@@ -201,5 +210,57 @@ Deno.test("git paw start run inside tmux switches the terminal's client to the n
       client.kill("SIGKILL");
     } catch { /* gone */ }
     await client.status;
+  }
+});
+
+Deno.test("git paw start whose attach fails leaves the built session running and says how to attach", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  // $TMUX names another server, of which this terminal is no client:
+  // `switch-client` fails ("no current client") after the session is built
+  // there.
+  const other = ["-L", "other"];
+  const made = await w.tmux([...other, "new-session", "-d", "-s", "outer"]);
+  assert.equal(made.code, 0, made.stderr);
+  try {
+    const sock = (await w.tmux([
+      ...other,
+      "display-message",
+      "-p",
+      "#{socket_path}",
+    ])).stdout.trim();
+    await using pty = onPty(w, [
+      "start",
+      "--cli",
+      "demo",
+      "--branches",
+      "feat/a",
+    ], { TMUX: `${sock},1,0` });
+    const code = await pty.finish();
+    const lines = pty.screen().split(/\r?\n/).filter((l) => l.trim());
+    assert.equal(code, 1, pty.screen());
+    const errors = lines.filter((l) => /no current client|error/.test(l));
+    assert.equal(errors.length, 1, pty.screen());
+    assert.match(
+      errors[0]!,
+      /^error: Tmux error: cannot attach to session 'paw-proj' \(no current client\); it keeps running\. Attach with: {2}tmux attach -t paw-proj\s*$/,
+    );
+    // Nothing was rolled back: session, panes, worktree and receipt stay.
+    const alive = await w.tmux([...other, "has-session", "-t", "=paw-proj"]);
+    assert.equal(alive.code, 0, "session still running");
+    const titles = await w.tmux([
+      ...other,
+      "list-panes",
+      "-t",
+      "=paw-proj:",
+      "-F",
+      "#{pane_title}",
+    ]);
+    assert.deepEqual(titles.stdout.trim().split("\n"), ["dashboard", "feat/a"]);
+    assert.ok(exists(join(w.root, "proj-feat-a")));
+    assert.ok(
+      exists(join(w.root, "data", "git-paw", "sessions", "paw-proj.json")),
+    );
+  } finally {
+    await w.tmux([...other, "kill-server"]);
   }
 });
