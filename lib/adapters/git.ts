@@ -752,14 +752,49 @@ export type CreateWorktreesOptions = {
  * renames report the destination). Ignored files are not listed.
  */
 export async function dirtyFiles(path: string): Promise<string[]> {
-  const out = await gitText(path, ["status", "--porcelain=v1", "-z"]);
+  return (await statusFiles(path, false)).changed;
+}
+
+/** What {@link worktreeFiles} found. */
+export type WorktreeFiles = {
+  /** Uncommitted paths, as {@link dirtyFiles} lists them. */
+  changed: string[];
+  /**
+   * Ignored paths that removing the worktree would delete, as git matched
+   * them: a file, or a directory (`node_modules/`) ignored as a whole.
+   */
+  ignored: string[];
+};
+
+/**
+ * The uncommitted and the ignored paths of the worktree at `path`, from one
+ * `git status --ignored=matching`.
+ */
+export async function worktreeFiles(path: string): Promise<WorktreeFiles> {
+  return await statusFiles(path, true);
+}
+
+async function statusFiles(
+  path: string,
+  ignored: boolean,
+): Promise<WorktreeFiles> {
+  const out = await gitText(path, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    ...(ignored ? ["--ignored=matching"] : []),
+  ]);
   const fields = out.split("\0");
-  const files: string[] = [];
+  const files: WorktreeFiles = { changed: [], ignored: [] };
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
     if (f.length < 4) continue;
     const xy = f.slice(0, 2);
-    files.push(f.slice(3));
+    if (xy === "!!") {
+      files.ignored.push(f.slice(3));
+      continue;
+    }
+    files.changed.push(f.slice(3));
     // In -z mode a rename/copy is followed by the source path: skip it.
     if (xy[0] === "R" || xy[0] === "C" || xy[1] === "R" || xy[1] === "C") i++;
   }

@@ -9,7 +9,11 @@
 import { join, relative, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
 import { eprintln } from "../output.ts";
-import { addSharedExcludes, removeSharedExcludes } from "./_exclude.ts";
+import {
+  addSharedExcludes,
+  removeSharedExcludes,
+  sharedExcludes,
+} from "./_exclude.ts";
 import {
   gitCommonDir,
   gitDir,
@@ -358,6 +362,31 @@ export async function teardownAgentWorktree(
   await removeIfPresent(join(dir, EXPECTED_REF_FILE));
   await removeIfPresent(join(dir, CURSOR_FILE));
   await dropSharedStateIfUnused(opts.worktreePath);
+}
+
+/**
+ * Of `ignored` — the paths git ignores in the agent worktree at
+ * `worktreePath`, worktree-relative (`worktreeFiles`) — the ones that are the
+ * user's, which removing the worktree must not delete unasked. git-paw's own
+ * are left out: every path of git-paw's exclude block (the in-worktree
+ * hooks, AGENTS.md) — but AGENTS.md only when setup created it (its marker
+ * says so): a user's untracked AGENTS.md that the block hides stays theirs.
+ * A directory ignored as a whole (`node_modules/`) is the user's.
+ */
+export async function userIgnoredFiles(
+  worktreePath: string,
+  ignored: string[],
+): Promise<string[]> {
+  if (ignored.length === 0) return [];
+  const [marker, common] = await Promise.all([
+    readMarker(worktreePath),
+    gitCommonDir(worktreePath),
+  ]);
+  const ours = new Set(
+    (await sharedExcludes(common)).map((p) => p.replace(/^\//, "")),
+  );
+  if (!marker?.agents_md.created) ours.delete(AGENTS_MD);
+  return ignored.filter((p) => !ours.has(p));
 }
 
 /**

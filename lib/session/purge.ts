@@ -1,8 +1,9 @@
 /**
  * `git paw purge [--force] [--stale]`: remove a session for good — tmux
  * session, worktrees, git-paw-created branches, broker data, AGENTS.md block,
- * hooks and both receipt files. Worktrees with uncommitted work are refused
- * (listing the files) unless `--force`; a confirmation is asked unless
+ * hooks and both receipt files. Worktrees with uncommitted work or ignored
+ * files of the user's (a `.env`) are refused (listing the files) unless
+ * `--force`; a confirmation is asked unless
  * `--force` (without a terminal, `--force` is required).
  * @module
  */
@@ -13,9 +14,9 @@ import { displayStatus, type Receipt } from "../core/session.ts";
 import {
   defaultBranch,
   deleteBranch,
-  dirtyFiles,
   removeWorktree,
   repoRoot,
+  worktreeFiles,
 } from "../adapters/git.ts";
 import { hasSession, killSession } from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../output.ts";
@@ -28,42 +29,72 @@ import {
 } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { insideSession, keepRunningOnHangup } from "./common.ts";
-import { removeSessionHooks, stripRepoAgentsBlock } from "../coord/setup.ts";
+import {
+  removeSessionHooks,
+  stripRepoAgentsBlock,
+  userIgnoredFiles,
+} from "../coord/setup.ts";
 import { unmergedCount } from "../adapters/git.ts";
 
 /** Flags of `git paw purge`. */
 export type PurgeOptions = { force?: boolean; stale?: boolean };
 
-/** Worktrees of `receipt` with uncommitted work: path → files. */
+/**
+ * What removing a worktree would lose: uncommitted files, and ignored files
+ * that are the user's (a `.env`; git-paw's own files are not counted).
+ */
+export type WorktreeDirt = { path: string; files: string[]; ignored: string[] };
+
+/**
+ * What removing the worktree at `path` would lose, or null when nothing
+ * (or when it is gone or no worktree any more).
+ */
+export async function worktreeDirt(path: string): Promise<WorktreeDirt | null> {
+  if (!existsSync(path)) return null;
+  let files: string[];
+  let ignored: string[];
+  try {
+    const found = await worktreeFiles(path);
+    files = found.changed;
+    ignored = await userIgnoredFiles(path, found.ignored);
+  } catch {
+    return null; // not a worktree any more
+  }
+  return files.length || ignored.length ? { path, files, ignored } : null;
+}
+
+/** Worktrees of `receipt` whose removal would lose something. */
 export async function dirtyWorktrees(
   receipt: Receipt,
-): Promise<Array<{ path: string; files: string[] }>> {
-  const out: Array<{ path: string; files: string[] }> = [];
+): Promise<WorktreeDirt[]> {
+  const out: WorktreeDirt[] = [];
   for (const w of receipt.worktrees) {
-    if (!existsSync(w.worktree_path)) continue;
-    let files: string[];
-    try {
-      files = await dirtyFiles(w.worktree_path);
-    } catch {
-      continue; // not a worktree any more
-    }
-    if (files.length) out.push({ path: w.worktree_path, files });
+    const d = await worktreeDirt(w.worktree_path);
+    if (d) out.push(d);
   }
   return out;
 }
 
-/** The refusal listing dirty worktrees and their files. */
-export function dirtyError(
-  what: string,
-  dirty: Array<{ path: string; files: string[] }>,
-): AppError {
-  const list = dirty.map((d) =>
-    `${d.path}: ${d.files.slice(0, 10).join(", ")}${
-      d.files.length > 10 ? `, … ${d.files.length - 10} more` : ""
-    }`
-  ).join("; ");
+/** The refusal listing what each worktree would lose. */
+export function dirtyError(what: string, dirty: WorktreeDirt[]): AppError {
+  const anyIgnored = dirty.some((d) => d.ignored.length > 0);
+  const anyFiles = dirty.some((d) => d.files.length > 0);
+  const list = dirty.map((d) => {
+    const all = [...d.files, ...d.ignored.map((f) => `${f} (ignored)`)];
+    return `${d.path}: ${all.slice(0, 10).join(", ")}${
+      all.length > 10 ? `, … ${all.length - 10} more` : ""
+    }`;
+  }).join("; ");
+  const kind = anyFiles && anyIgnored
+    ? "uncommitted work and ignored files"
+    : anyIgnored
+    ? "ignored files"
+    : "uncommitted work";
+  const advice = anyIgnored
+    ? "Commit or stash the work and move the ignored files out of the worktree, or pass --force to delete them."
+    : "Commit or stash it, or pass --force to discard it.";
   return new AppError(
-    `Session error: cannot ${what}: uncommitted work in ${dirty.length} worktree(s) — ${list}. Commit or stash it, or pass --force to discard it.`,
+    `Session error: cannot ${what}: ${kind} in ${dirty.length} worktree(s) — ${list}. ${advice}`,
     "dirty_worktree",
   );
 }

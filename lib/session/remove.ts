@@ -1,8 +1,9 @@
 /**
  * `git paw remove <branch> [--force|--keep-worktree]`: take one agent out of
  * the session — its pane, and (unless `--keep-worktree`) its worktree. A
- * worktree with uncommitted work is refused with the file list unless
- * `--force`; a git-paw-created branch with commits not on the default branch
+ * worktree with uncommitted work, or with ignored files of the user's (a
+ * `.env`; git-paw's own files do not count), is refused with the file list
+ * unless `--force`; a git-paw-created branch with commits not on the default branch
  * is kept unless `--force`.
  * @module
  */
@@ -12,7 +13,6 @@ import { slugify } from "../core/slug.ts";
 import {
   defaultBranch,
   deleteBranch,
-  dirtyFiles,
   removeWorktree,
   repoRoot,
   unmergedCount,
@@ -27,7 +27,7 @@ import { eprintln, println } from "../output.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
-import { dirtyError } from "./purge.ts";
+import { dirtyError, worktreeDirt } from "./purge.ts";
 import { teardownAgentWorktree } from "../coord/setup.ts";
 import { layoutCmds } from "./layout.ts";
 
@@ -71,13 +71,8 @@ export async function removeCommand(
   }
   const exists = existsSync(w.worktree_path);
   if (exists && !opts.force && !opts.keepWorktree) {
-    const files = await dirtyFiles(w.worktree_path).catch(() => []);
-    if (files.length) {
-      throw dirtyError(`remove '${w.branch}'`, [{
-        path: w.worktree_path,
-        files,
-      }]);
-    }
+    const dirt = await worktreeDirt(w.worktree_path);
+    if (dirt) throw dirtyError(`remove '${w.branch}'`, [dirt]);
   }
   await using _lock = await acquireLock(repo, { command: "remove" });
   let closePane: (() => Promise<void>) | null = null;
