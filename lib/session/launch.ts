@@ -603,13 +603,7 @@ export async function ensureLayout(
   panes: PaneInfo[],
 ): Promise<void> {
   const target = `${sessionTarget(session)}:`;
-  const hooks = await tmuxTry([
-    "show-hooks",
-    "-w",
-    "-t",
-    target,
-    "window-layout-changed",
-  ]);
+  const hooks = await tmuxTry(["show-hooks", "-w", "-t", target]);
   if (hooks.code === 0 && hooks.stdout.includes("@paw_layout_key")) return;
   await tmuxBatch(
     layoutCmds(target, {

@@ -11,8 +11,9 @@
  * stays until the next such change; a zoomed window is left alone until it
  * is unzoomed.
  *
- * Only tmux 3.2 features: window hooks (`set-hook -w`), numeric format
- * comparisons (`#{e|<:…}`), the pane loop `#{P:…}`, `{ … }` command blocks.
+ * Only tmux 3.2 features: window hooks (`set-hook -w`), format arithmetic
+ * and numeric comparisons (`#{e|<:…}`), the pane loop `#{P:…}`, `{ … }`
+ * command blocks, `set-option -F`.
  * @module
  */
 
@@ -38,9 +39,12 @@ const MAIN_HEIGHT = `#{e|+:#{?#{e|<:#{window_height},${
   DASHBOARD_MIN_ROWS * 4
 }},${DASHBOARD_MIN_ROWS},#{e|/:#{window_height},4}},#{?#{==:#{pane-border-status},off},0,1}}`;
 
-/** The hook's condition: size or pane count changed, and not zoomed. */
+/**
+ * The hook's condition: size or pane count changed, and the window is not
+ * zoomed (a zoomed window compares its key with itself).
+ */
 const STALE =
-  `#{&&:#{!=:#{@paw_layout_key},${KEY}},#{!=:#{window_zoomed_flag},1}}`;
+  `#{!=:#{@paw_layout_key},#{?window_zoomed_flag,#{@paw_layout_key},${KEY}}}`;
 
 /**
  * The `window-layout-changed` hook: tmux command text, run with the

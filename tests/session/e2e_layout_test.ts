@@ -207,3 +207,31 @@ Deno.test("a session without a broker stays tiled whatever the client's size", a
   assert.equal(add.code, 0, add.stderr);
   await tiled(50, 200, 4);
 });
+
+Deno.test("git paw start on a session without the layout hook (an older git-paw's) installs it and fixes the layout", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  await startDemo(w);
+  const win = `=${SESSION}:`;
+  // What an older git-paw left: no hook, a one-row dashboard.
+  for (
+    const a of [
+      ["set-hook", "-uw", "-t", win, "window-layout-changed"],
+      ["resize-pane", "-t", `${win}.0`, "-y", "1"],
+    ]
+  ) {
+    const r = await w.tmux(a);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const again = await w.paw(["start"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /Reattaching/);
+  // Detached, the window is 480x140: as from a 141-row terminal.
+  await dashboardLayout(w, 141, 480, 3);
+  // With the hook in place, a reattach leaves the user's arrangement.
+  await w.tmux(["resize-pane", "-t", `${win}.0`, "-y", "20"]);
+  assert.equal((await w.paw(["start"])).code, 0);
+  assert.equal((await geometry(w)).panes[0]!.height, 20);
+  // …until the terminal changes.
+  await using _c = await attach(w, 40, 120);
+  await dashboardLayout(w, 40, 120, 3);
+});
