@@ -210,7 +210,7 @@ Deno.test({
       "purge without a TTY needs --force; with it everything is gone",
       async () => {
         const r = await w.paw(["purge"]);
-        assert.equal(r.code, 2);
+        assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, /--force/);
         assert.ok(exists(wtB));
         const p = await w.paw(["purge", "--force"]);
