@@ -1,5 +1,6 @@
 /**
- * The hidden pane commands, `__dashboard` and `__agent-pane`, run before
+ * The hidden commands, `__dashboard`, `__agent-pane` (panes) and
+ * `__cli-event` (a CLI's hook, on every tool call), run before
  * commander and the public commands are loaded: every pane of a session
  * runs one of them, several at once while `start` is still working, so
  * each loads only what its pane needs. Their argv is written by git-paw
@@ -9,11 +10,13 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
+import { eprintln } from "../output.ts";
 
 /** Names of the hidden pane commands. */
 export const INTERNAL_COMMANDS: readonly string[] = [
   "__dashboard",
   "__agent-pane",
+  "__cli-event",
 ];
 
 type Spec = {
@@ -22,6 +25,8 @@ type Spec = {
   optional: readonly string[];
   /** Takes `-- argv...` after the options. */
   rest: boolean;
+  /** Takes one bare argument (Codex's `notify` appends its JSON). */
+  payload?: boolean;
 };
 
 const SPECS: Record<string, Spec> = {
@@ -38,6 +43,14 @@ const SPECS: Record<string, Spec> = {
     required: ["cli", "cwd"],
     optional: [],
     rest: true,
+  },
+  "__cli-event": {
+    usage:
+      "__cli-event --cli NAME --event EVENT [JSON] (internal: a CLI's state hook)",
+    required: ["cli", "event"],
+    optional: [],
+    rest: false,
+    payload: true,
   },
 };
 
@@ -71,6 +84,10 @@ export function parseInternalArgs(
       if (!spec.rest) throw new UsageError(`${command}: unexpected '--'`);
       rest.push(...args.slice(i + 1));
       break;
+    }
+    if (spec.payload && !a.startsWith("--") && rest.length === 0) {
+      rest.push(a);
+      continue;
     }
     const eq = a.startsWith("--") ? a.indexOf("=") : -1;
     const name = eq > 0 ? a.slice(2, eq) : a.startsWith("--") ? a.slice(2) : "";
@@ -106,6 +123,7 @@ export function parseInternalArgs(
 /** Run a pane command (`args[0]` is its name); resolves to the exit code. */
 export async function runInternalCommand(args: string[]): Promise<number> {
   const [command, ...tail] = args;
+  if (command === "__cli-event") return await cliEvent(tail);
   const parsed = parseInternalArgs(command!, tail);
   if (parsed.help) {
     console.log(`Usage: git-paw ${SPECS[command!]!.usage}`);
@@ -131,4 +149,28 @@ export async function runInternalCommand(args: string[]): Promise<number> {
   }
   const { runAgentPane } = await import("../session/agent_pane.ts");
   return await runAgentPane(parsed.rest, { cli: o.cli!, cwd: o.cwd! });
+}
+
+/**
+ * `__cli-event`: a usage error is one line and exit 1, never 2 (Claude Code
+ * reads exit 2 of a PreToolUse hook as "block the tool call").
+ */
+async function cliEvent(tail: string[]): Promise<number> {
+  let parsed: InternalArgs;
+  try {
+    parsed = parseInternalArgs("__cli-event", tail);
+  } catch (e) {
+    eprintln(`git-paw: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+  if (parsed.help) {
+    eprintln(`Usage: git-paw ${SPECS["__cli-event"]!.usage}`);
+    return 0;
+  }
+  const { runCliEvent } = await import("../coord/cli_event.ts");
+  return await runCliEvent({
+    cli: parsed.options.cli!,
+    event: parsed.options.event!,
+    ...(parsed.rest[0] !== undefined ? { payloadArg: parsed.rest[0] } : {}),
+  });
 }

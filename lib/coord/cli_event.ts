@@ -1,0 +1,226 @@
+/**
+ * `git-paw __cli-event --cli NAME --event EVENT [JSON]`: run by a CLI's hook
+ * inside an agent worktree (Claude Code's Notification / Stop / PreToolUse /
+ * PostToolUse / UserPromptSubmit hooks, Gemini's hooks, Codex's `notify`).
+ * It reads the event's JSON (stdin, or the one argument Codex's `notify`
+ * appends), decides with `lib/core/cli_events.ts` and publishes the agent's
+ * `agent.status` to the session broker.
+ *
+ * It must never get in the CLI's way: it prints nothing on stdout (for
+ * Claude's PreToolUse, no output means "no decision"), every wait is short
+ * (stdin ≤ 1 s, the broker ≤ 1 s) and a broker that does not answer is not an
+ * error (exit 0). Identity comes from the worktree's marker, the environment
+ * only cross-checks it: a mismatch is one line on stderr and exit 1 (never 2:
+ * Claude reads 2 as "block this tool call"), with nothing published.
+ *
+ * The broker call is a plain `fetch` here (no shared broker client on main
+ * yet). Loads no zod and no git process in the usual case: it runs on every
+ * tool call. Needs `--allow-read`, `--allow-write` (the state file),
+ * `--allow-env`, `--allow-net=127.0.0.1`.
+ * @module
+ */
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import {
+  CLI_EVENT_SOURCE,
+  type CliEventState,
+  cliStatusMessage,
+  mapCliEvent,
+  parseCliEventState,
+  stepCliEvent,
+} from "../core/cli_events.ts";
+import { slugify } from "../core/slug.ts";
+import { eprintln } from "../output.ts";
+
+/** File in a worktree's git dir where the hooks keep their state (0600). */
+export const CLI_STATE_FILE = "paw-cli-state";
+
+/** Marker file name (`MARKER_FILE` in marker.ts; not imported: zod). */
+const MARKER_FILE = "paw-agent-id";
+
+const STDIN_TIMEOUT_MS = 1000;
+const STDIN_MAX_BYTES = 1 << 20;
+const BROKER_TIMEOUT_MS = 1000;
+
+/** Options of {@link runCliEvent} (tests inject what the process has). */
+export type CliEventOptions = {
+  cli: string;
+  event: string;
+  /** The JSON argument (Codex `notify`); else stdin is read. */
+  payloadArg?: string;
+  /** Where the hook runs (default: the CLI's project dir, else cwd). */
+  cwd?: string;
+  env?: (name: string) => string | undefined;
+  stdin?: ReadableStream<Uint8Array> | null;
+  /** Diagnostics (stderr). */
+  warn?: (line: string) => void;
+  now?: () => number;
+};
+
+/** Read the hook's stdin: at most 1 MiB within 1 s; "" when none. */
+async function readStdin(
+  stream: ReadableStream<Uint8Array> | null,
+): Promise<string> {
+  if (!stream) return "";
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => {
+    timer = setTimeout(() => r("timeout"), STDIN_TIMEOUT_MS);
+  });
+  try {
+    while (size < STDIN_MAX_BYTES) {
+      const r = await Promise.race([reader.read(), timeout]);
+      if (r === "timeout" || r.done) break;
+      chunks.push(r.value);
+      size += r.value.length;
+    }
+  } catch {
+    /* a closed stdin reads as empty */
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+async function readOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The git dir of the worktree containing `start`: the first `.git` found
+ * walking up (a directory, or a `gitdir: <path>` file of a linked
+ * worktree). Null outside a repo.
+ */
+async function findGitDir(start: string): Promise<string | null> {
+  let dir = resolve(start);
+  for (;;) {
+    const dotGit = join(dir, ".git");
+    try {
+      const st = await Deno.stat(dotGit);
+      if (st.isDirectory) return dotGit;
+      const text = (await Deno.readTextFile(dotGit)).replace(/[\r\n]+$/, "");
+      if (!text.startsWith("gitdir: ")) return null;
+      const p = text.slice("gitdir: ".length);
+      return isAbsolute(p) ? p : resolve(await Deno.realPath(dir), p);
+    } catch { /* not here: one level up */ }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+/** The marker's identity fields, or null when absent or not a marker. */
+function markerIdentity(
+  text: string | null,
+): { agentId: string; brokerUrl: string | null } | null {
+  if (text === null) return null;
+  try {
+    const j = JSON.parse(text) as { agent_id?: unknown; broker_url?: unknown };
+    if (typeof j.agent_id !== "string" || j.agent_id === "") return null;
+    return {
+      agentId: j.agent_id,
+      brokerUrl: typeof j.broker_url === "string" && j.broker_url !== ""
+        ? j.broker_url.replace(/\/+$/, "")
+        : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+async function writeState(path: string, state: CliEventState): Promise<void> {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n", {
+      mode: 0o600,
+    });
+    await Deno.chmod(tmp, 0o600).catch(() => {});
+    await Deno.rename(tmp, path);
+  } catch {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/**
+ * Handle one hook event; resolves to the exit code (0, or 1 for an identity
+ * mismatch). Never throws.
+ */
+export async function runCliEvent(opts: CliEventOptions): Promise<number> {
+  const env = opts.env ?? ((n: string) => Deno.env.get(n));
+  const warn = opts.warn ?? eprintln;
+  const now = opts.now ?? (() => Date.now());
+  try {
+    const raw = opts.payloadArg ??
+      await readStdin(
+        opts.stdin === undefined ? defaultStdin() : opts.stdin,
+      );
+    let payload: unknown = {};
+    try {
+      payload = raw.trim() === "" ? {} : JSON.parse(raw);
+    } catch { /* not JSON: the event name alone decides */ }
+    const cwd = opts.cwd ?? env("CLAUDE_PROJECT_DIR") ??
+      env("GEMINI_PROJECT_DIR") ?? Deno.cwd();
+    const gitDir = await findGitDir(cwd);
+    if (gitDir === null) return 0; // not in a repo: not ours
+    const marker = markerIdentity(await readOrNull(join(gitDir, MARKER_FILE)));
+    if (marker === null) return 0; // not an agent worktree
+    const envId = env("GIT_PAW_AGENT_ID")?.trim();
+    if (
+      envId && envId !== marker.agentId && slugify(envId) !== marker.agentId
+    ) {
+      warn(
+        `git-paw: GIT_PAW_AGENT_ID '${envId}' does not match this worktree's agent '${marker.agentId}': nothing published`,
+      );
+      return 1;
+    }
+    const statePath = join(gitDir, CLI_STATE_FILE);
+    const prev = parseCliEventState(await readOrNull(statePath), opts.cli);
+    const mapped = mapCliEvent(opts.cli, opts.event, payload);
+    const step = stepCliEvent(prev, opts.event, mapped, now());
+    if (step.changed) await writeState(statePath, step.state);
+    if (!step.publish || !marker.brokerUrl) return 0;
+    const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
+      source: CLI_EVENT_SOURCE,
+      event: opts.event,
+    });
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+    };
+    const token = env("GIT_PAW_BROKER_TOKEN");
+    if (token) headers.authorization = `Bearer ${token}`;
+    try {
+      const res = await fetch(`${marker.brokerUrl}/publish`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(BROKER_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+    } catch { /* broker down or slow: the CLI must not notice */ }
+    return 0;
+  } catch (e) {
+    // Never break the CLI: one line, exit 0.
+    warn(`git-paw: cli event ignored: ${e instanceof Error ? e.message : e}`);
+    return 0;
+  }
+}
+
+function defaultStdin(): ReadableStream<Uint8Array> | null {
+  try {
+    return Deno.stdin.isTerminal() ? null : Deno.stdin.readable;
+  } catch {
+    return null;
+  }
+}

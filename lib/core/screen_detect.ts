@@ -1,0 +1,138 @@
+/**
+ * What an agent pane's screen shows, read from its text (`tmux capture-pane
+ * -p`): a permission prompt and the command it asks about, a trust dialog,
+ * another question, the idle prompt, a CLI at work, or nothing known. The
+ * fallback (and fast path) of "which agent needs me" where a CLI's hooks are
+ * missing or late. Rules per CLI come from the real screens in
+ * `fixtures/screens/<cli>_*.txt`; a CLI without rules gets the generic
+ * prompt phrases. Pure.
+ * @module
+ */
+import { oneLineText } from "./cli_events.ts";
+
+/** The kinds of screen told apart. */
+export type ScreenKind =
+  | "permission"
+  | "trust"
+  | "question"
+  | "idle"
+  | "working"
+  | "unknown";
+
+/** What a screen shows. */
+export type ScreenState = {
+  kind: ScreenKind;
+  /** For a prompt: what it asks about, one line (`Bash: touch x`); else "". */
+  detail: string;
+};
+
+/** True for the kinds where the CLI waits for a person. */
+export function waitsForPerson(kind: ScreenKind): boolean {
+  return kind === "permission" || kind === "trust" || kind === "question";
+}
+
+const DASHED = /^\s*╌{8,}\s*$/;
+const RULE = /^\s*─{8,}\s*$/;
+
+function trimmed(lines: string[]): string[] {
+  return lines.map((l) => l.trim()).filter((l) => l !== "");
+}
+
+/**
+ * Claude Code 2.1: the prompt box sits under a `───` rule: a header
+ * (` Bash command`), the command between two `╌╌╌` rules, then
+ * `Do you want to proceed?` and numbered choices.
+ */
+function claudePermission(lines: string[]): ScreenState | null {
+  const q = lines.findLastIndex((l) =>
+    /^\s*Do you want to (proceed|make this edit|create|allow|write|delete)\b.*\?\s*$/
+      .test(l)
+  );
+  if (q < 0) return null;
+  const choices = lines.slice(q + 1).some((l) =>
+    /^\s*(❯\s*)?1\.\s+Yes/.test(l)
+  );
+  if (!choices) return null;
+  const question = lines[q]!.trim();
+  // The box: the last `───` rule above the question.
+  let top = -1;
+  for (let i = q - 1; i >= 0; i--) {
+    if (RULE.test(lines[i]!)) {
+      top = i;
+      break;
+    }
+  }
+  const box = lines.slice(top + 1, q);
+  const header = box.find((l) => l.trim() !== "")?.trim() ?? "";
+  const tool = /^(\w+) command$/.exec(header)?.[1] ??
+    (/^(Edit|Create|Write|Delete|Read) file$/.exec(header)?.[1] ?? null);
+  const dashes = box.flatMap((l, i) => DASHED.test(l) ? [i] : []);
+  let what = "";
+  if (dashes.length >= 2) {
+    what = trimmed(box.slice(dashes[dashes.length - 2]! + 1, dashes.at(-1)))
+      .join(" ");
+  }
+  if (!what) {
+    const m = /to (.+)\?$/.exec(question);
+    if (m && !/^proceed/.test(question)) what = m[1]!;
+  }
+  const label = tool && what ? `${tool}: ${what}` : what || header || question;
+  return { kind: "permission", detail: oneLineText(label) };
+}
+
+function claudeScreen(text: string, lines: string[]): ScreenState {
+  const perm = claudePermission(lines);
+  if (perm) return perm;
+  if (
+    text.includes("Accessing workspace:") &&
+    text.includes("Yes, I trust this folder")
+  ) {
+    const i = lines.findIndex((l) => l.includes("Accessing workspace:"));
+    const dir = trimmed(lines.slice(i + 1, i + 4))[0] ?? "";
+    return { kind: "trust", detail: oneLineText(`trust folder ${dir}`) };
+  }
+  if (/Enter to confirm · Esc to cancel/.test(text)) {
+    const q = lines.findLast((l) => /\?\s*$/.test(l));
+    return {
+      kind: "question",
+      detail: oneLineText(q?.trim() ?? "a question on screen"),
+    };
+  }
+  if (/esc to interrupt/i.test(text)) return { kind: "working", detail: "" };
+  if (/\? for shortcuts|shift\+tab to cycle/.test(text)) {
+    return { kind: "idle", detail: "" };
+  }
+  return { kind: "unknown", detail: "" };
+}
+
+/** Phrases of a permission prompt in any CLI (docs/REFERENCE.md, supervisor). */
+const GENERIC_PROMPT =
+  /requires approval|do you want to proceed|do you want to allow|allow execution|allow this command|\(y\/n\)|\[y\/N\]/i;
+
+function genericScreen(lines: string[]): ScreenState {
+  const i = lines.findLastIndex((l) => GENERIC_PROMPT.test(l));
+  if (i < 0) return { kind: "unknown", detail: "" };
+  // The command: a `$ cmd` line above the question, else the question.
+  const above = lines.slice(Math.max(0, i - 12), i + 1);
+  const cmd = above.findLast((l) => /^\s*[│|]?\s*\$ \S/.test(l));
+  const detail = cmd
+    ? cmd.replace(/^\s*[│|]?\s*\$ /, "").replace(/\s*[│|]\s*$/, "")
+    : lines[i]!.replace(/[│|]/g, " ");
+  return { kind: "permission", detail: oneLineText(detail) };
+}
+
+/**
+ * Classify one screen of `cli`.
+ *
+ * @example
+ * ```ts
+ * import { detectScreen } from "./screen_detect.ts";
+ * detectScreen("claude", " Bash command\n Do you want to proceed?\n ❯ 1. Yes\n");
+ * // { kind: "permission", detail: "Bash command" }
+ * ```
+ */
+export function detectScreen(cli: string, text: string): ScreenState {
+  const lines = text.split("\n").map((l) => l.replace(/\s+$/, ""));
+  if (cli === "claude") return claudeScreen(text, lines);
+  return genericScreen(lines);
+}

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import {
+  CLI_EVENT_SOURCE,
+  cliStatusMessage,
+  emptyCliEventState,
+  mapCliEvent,
+  parseCliEventState,
+  saysNothingAboutFiles,
+  stepCliEvent,
+  toolLabel,
+} from "../../lib/core/cli_events.ts";
+import { parseMessage } from "../../lib/core/messages.ts";
+
+const BASH = {
+  hook_event_name: "PreToolUse",
+  tool_name: "Bash",
+  tool_input: { command: "mkdir -p build", description: "make it" },
+  tool_use_id: "t1",
+};
+
+Deno.test("mapCliEvent() maps Claude Code's hook events", () => {
+  assert.deepEqual(mapCliEvent("claude", "UserPromptSubmit", { prompt: "x" }), {
+    status: "working",
+    message: null,
+  });
+  assert.deepEqual(mapCliEvent("claude", "PreToolUse", BASH), {
+    status: "working",
+    message: "Bash: mkdir -p build",
+  });
+  assert.deepEqual(
+    mapCliEvent("claude", "Notification", {
+      notification_type: "permission_prompt",
+      message: "Claude needs your permission",
+    }),
+    { status: "needs_input", message: "Claude needs your permission" },
+  );
+  assert.deepEqual(
+    mapCliEvent("claude", "Notification", {
+      notification_type: "idle_prompt",
+      message: "Claude is waiting for your input",
+    }),
+    { status: "idle", message: "waiting for a prompt" },
+  );
+  assert.deepEqual(
+    mapCliEvent("claude", "Stop", {
+      stop_hook_active: false,
+      last_assistant_message: "All done\nhere.",
+    }),
+    { status: "idle", message: "All done here." },
+  );
+  assert.equal(mapCliEvent("claude", "SessionStart", {}), null);
+  assert.equal(
+    mapCliEvent("claude", "Notification", { notification_type: "auth" }),
+    null,
+  );
+  assert.equal(mapCliEvent("nosuchcli", "Stop", {}), null);
+});
+
+Deno.test("mapCliEvent() maps Gemini's hooks and Codex's notify", () => {
+  assert.deepEqual(
+    mapCliEvent("gemini", "Notification", {
+      notification_type: "ToolPermission",
+      message: "x",
+      details: { type: "exec", command: "touch a", rootCommand: "touch" },
+    }),
+    { status: "needs_input", message: "Shell: touch a" },
+  );
+  assert.deepEqual(
+    mapCliEvent("gemini", "AfterAgent", { prompt_response: "ok" }),
+    { status: "idle", message: "ok" },
+  );
+  assert.deepEqual(
+    mapCliEvent("codex", "notify", {
+      type: "agent-turn-complete",
+      "last-assistant-message": "Turn done",
+    }),
+    { status: "idle", message: "Turn done" },
+  );
+  assert.equal(mapCliEvent("codex", "notify", { type: "other" }), null);
+});
+
+Deno.test("toolLabel() names the call on one bounded line", () => {
+  assert.equal(toolLabel("Write", { file_path: "a.ts" }), "Write: a.ts");
+  assert.equal(toolLabel("Task", {}), "Task");
+  const long = toolLabel("Bash", { command: "echo " + "x".repeat(500) });
+  assert.equal(long.length, 300);
+  assert.ok(long.endsWith("…"));
+  assert.equal(toolLabel("Bash", { command: "a\n\x1b[2Jb" }), "Bash: a [2Jb");
+});
+
+Deno.test("stepCliEvent() quotes the pending tool when the permission notification comes", async (t) => {
+  let s = emptyCliEventState("claude");
+  await t.step("prompt submitted: working", () => {
+    const r = stepCliEvent(
+      s,
+      "UserPromptSubmit",
+      mapCliEvent("claude", "UserPromptSubmit", {}),
+      1,
+    );
+    assert.deepEqual(r.publish, { status: "working", message: null });
+    s = r.state;
+  });
+  await t.step("tool starts: pending noted, working not repeated", () => {
+    const r = stepCliEvent(
+      s,
+      "PreToolUse",
+      mapCliEvent("claude", "PreToolUse", BASH),
+      2,
+    );
+    assert.equal(r.publish, null);
+    assert.deepEqual(r.state.pending, { label: "Bash: mkdir -p build", at: 2 });
+    assert.ok(r.changed);
+    s = r.state;
+  });
+  const note = mapCliEvent("claude", "Notification", {
+    notification_type: "permission_prompt",
+    message: "Claude needs your permission",
+  });
+  await t.step(
+    "permission notification: needs_input naming the command",
+    () => {
+      const r = stepCliEvent(s, "Notification", note, 3);
+      assert.deepEqual(r.publish, {
+        status: "needs_input",
+        message: "Bash: mkdir -p build",
+      });
+      s = r.state;
+    },
+  );
+  await t.step("the same notification again publishes nothing", () => {
+    assert.equal(stepCliEvent(s, "Notification", note, 4).publish, null);
+  });
+  await t.step("tool done: working again, pending cleared", () => {
+    const r = stepCliEvent(
+      s,
+      "PostToolUse",
+      mapCliEvent("claude", "PostToolUse", BASH),
+      5,
+    );
+    assert.deepEqual(r.publish, {
+      status: "working",
+      message: "Bash: mkdir -p build",
+    });
+    assert.equal(r.state.pending, null);
+    s = r.state;
+  });
+  await t.step("turn ends: idle", () => {
+    const r = stepCliEvent(s, "Stop", mapCliEvent("claude", "Stop", {}), 6);
+    assert.deepEqual(r.publish, { status: "idle", message: null });
+    s = r.state;
+  });
+  await t.step("the state survives its file", () => {
+    assert.deepEqual(parseCliEventState(JSON.stringify(s), "claude"), s);
+    assert.deepEqual(
+      parseCliEventState("garbage", "claude"),
+      emptyCliEventState("claude"),
+    );
+  });
+});
+
+Deno.test("cliStatusMessage() is a valid agent.status that says nothing about files", () => {
+  const m = cliStatusMessage("feat-a", "claude", {
+    status: "needs_input",
+    message: "Bash: ls",
+  }, { source: CLI_EVENT_SOURCE, event: "Notification" });
+  const r = parseMessage(m);
+  assert.ok(r.ok);
+  assert.equal(r.message.type, "agent.status");
+  if (r.message.type !== "agent.status") return;
+  assert.deepEqual(r.message.payload.modified_files, []);
+  assert.ok(saysNothingAboutFiles(r.message.payload.detail));
+  assert.ok(!saysNothingAboutFiles(undefined));
+});
