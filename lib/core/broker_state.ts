@@ -26,6 +26,9 @@ export const TERMINAL_LABELS: ReadonlySet<string> = new Set([
   "committed",
 ]);
 
+/** The label of an agent waiting for a person (a CLI's prompt). */
+export const NEEDS_INPUT_LABEL = "needs_input";
+
 /**
  * One published message as kept by the broker. Only the serialised body is
  * held (one string: cheap for the garbage collector while the entry sits in
@@ -199,7 +202,9 @@ export type PublishOutcome = {
 /**
  * The label an agent ends up with when `next` arrives (docs/REFERENCE.md, "Delivery and roster"): terminal
  * labels stick unless the new label is terminal too, except
- * `committed → working` within the re-entry TTL of the commit.
+ * `committed → working` within the re-entry TTL of the commit, and
+ * `needs_input`: an agent waiting for a person shows it whatever it said
+ * before (its next status then replaces it as usual).
  */
 export function nextLabel(
   state: BrokerState,
@@ -209,6 +214,7 @@ export function nextLabel(
 ): string {
   if (!record || record.status === "") return next;
   const current = record.status;
+  if (next === NEEDS_INPUT_LABEL) return next;
   if (!TERMINAL_LABELS.has(current) || TERMINAL_LABELS.has(next)) return next;
   if (
     current === "committed" && next === "working" &&

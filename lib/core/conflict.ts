@@ -28,6 +28,7 @@ import type {
   Region,
 } from "./messages.ts";
 import { SUPERVISOR_ID } from "./slug.ts";
+import { saysNothingAboutFiles } from "./cli_events.ts";
 
 /** Prefix of every text the detector writes. */
 export const CONFLICT_PREFIX = "[conflict-detector]";
@@ -467,8 +468,13 @@ export function reduceConflict(
         const files = msg.payload.modified_files;
         // Only a report of the working set replaces it: the watcher's
         // `working` status, or any status that lists files. Other statuses
-        // (`auto_approved`, a bare `done`) say nothing about files.
-        if (files.length > 0 || msg.payload.status === "working") {
+        // (`auto_approved`, a bare `done`) and what a CLI's hook or the
+        // screen detector reports (`needs_input`, `working`) say nothing
+        // about files.
+        if (
+          !saysNothingAboutFiles(msg.payload.detail) &&
+          (files.length > 0 || msg.payload.status === "working")
+        ) {
           effects.push(...onStatus(state, msg.agent_id, files, now, opts));
         }
       } else if (

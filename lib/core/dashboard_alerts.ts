@@ -1,17 +1,25 @@
 /**
  * Attention alerts, decided purely (time is passed in): an agent that
- * publishes `agent.blocked` or `agent.question`, or that stays silent past the
- * stall threshold while its status is not terminal, needs the user.
+ * publishes `agent.blocked` or `agent.question`, whose CLI waits for a person
+ * (`agent.status` `needs_input`, from its hooks or the screen detector), or
+ * that stays silent past the stall threshold while its status is not
+ * terminal, needs the user.
  *
  * Each alert fires ONCE per cause:
  * - every new `agent.blocked` / `agent.question` message (a new seq) is a new
  *   cause;
+ * - `needs_input` is one cause per agent and what it waits for (its
+ *   message): repeats of it (the hook after the screen detector, a
+ *   re-publish) fire nothing until the agent has gone on;
  * - a stall is one cause per silence: it fires when the silence crosses the
  *   threshold and not again until the agent has been heard from again.
  *
  * Besides the fired alerts the state keeps the *active* attention items the
  * dashboards highlight. An item clears when its agent publishes anything
  * later (it has moved on), or, for a stall, when its status becomes terminal.
+ * A `needs_input` item is not cleared by a bare file report (the watcher's
+ * `working` status without a message): files changing says nothing about
+ * the prompt the CLI shows.
  *
  * Terminal statuses (never "stalled"): `done`, `verified`, `committed`,
  * `merged` (case-insensitive). `blocked` is not terminal: a blocked agent
@@ -24,7 +32,15 @@ import { oneLine } from "./dashboard_text.ts";
 import { formatDuration } from "./duration.ts";
 
 /** Why an agent needs attention. */
-export type AlertReason = "blocked" | "question" | "stalled";
+export type AlertReason = "blocked" | "question" | "stalled" | "needs_input";
+
+/** The status an agent waiting for a person reports. */
+export const NEEDS_INPUT = "needs_input";
+
+/** Short word for a reason, as the dashboards show it (≤ 8 columns). */
+export function reasonLabel(reason: AlertReason): string {
+  return reason === "needs_input" ? "waiting" : reason;
+}
 
 /** One attention item / fired alert. Text fields are sanitised. */
 export type Alert = {
@@ -94,11 +110,21 @@ function setActive(state: AlertsState, a: Alert): void {
   m.set(a.reason, a);
 }
 
-function clearActive(state: AlertsState, id: string, keep?: AlertReason) {
+function clearActive(
+  state: AlertsState,
+  id: string,
+  ...keep: (AlertReason | undefined)[]
+) {
   const m = state.active.get(id);
   if (!m) return;
-  for (const r of [...m.keys()]) if (r !== keep) m.delete(r);
+  for (const r of [...m.keys()]) if (!keep.includes(r)) m.delete(r);
   if (m.size === 0) state.active.delete(id);
+}
+
+/** The watcher's report of changed files: no message, no source. */
+function fileReport(msg: LogEntry["message"]): boolean {
+  return msg.type === "agent.status" && msg.payload.status === "working" &&
+    !msg.payload.message && msg.payload.detail === undefined;
 }
 
 /**
@@ -146,12 +172,35 @@ export function alertsOnEntry(
       seq: entry.seq,
       since: at,
     };
+  } else if (
+    msg.type === "agent.status" && msg.payload.status === NEEDS_INPUT
+  ) {
+    t.status = NEEDS_INPUT;
+    const detail = oneLine(msg.payload.message ?? "waiting for a person", 300);
+    const prev = state.active.get(speaker)?.get("needs_input");
+    if (prev && prev.detail === detail) {
+      // The same cause again: keep the item as it was, fire nothing.
+      clearActive(state, speaker, "needs_input");
+      return [];
+    }
+    alert = {
+      agent_id: speaker,
+      reason: "needs_input",
+      detail,
+      seq: entry.seq,
+      since: at,
+    };
   } else if (msg.type === "agent.status" || msg.type === "agent.artifact") {
     t.status = msg.payload.status;
   } else if (msg.type === "agent.intent") {
     t.status = "intent";
   }
-  clearActive(state, speaker, alert?.reason);
+  clearActive(
+    state,
+    speaker,
+    alert?.reason,
+    fileReport(msg) ? "needs_input" : undefined,
+  );
   if (alert) {
     setActive(state, alert);
     if (opts.fire) return [alert];
@@ -200,7 +249,9 @@ export function alertsOnRoster(
 }
 
 function stallable(t: AgentTrack): boolean {
-  return t.status.trim() !== "" && !isTerminalStatus(t.status);
+  // An agent waiting for a person already has its item.
+  return t.status.trim() !== "" && !isTerminalStatus(t.status) &&
+    t.status !== NEEDS_INPUT;
 }
 
 /** Fire a stall for every agent whose silence crossed the threshold. */
@@ -262,5 +313,7 @@ export function alertText(a: Alert): string {
       return `git-paw: ${id} asks — ${a.detail}`;
     case "stalled":
       return `git-paw: ${id} stalled — ${a.detail}`;
+    case "needs_input":
+      return `git-paw: ${id} waits for you — ${a.detail}`;
   }
 }

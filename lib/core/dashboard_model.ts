@@ -16,7 +16,12 @@ import {
 } from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
 import { formatDuration } from "./duration.ts";
-import type { Alert, AlertReason } from "./dashboard_alerts.ts";
+import {
+  type Alert,
+  type AlertReason,
+  NEEDS_INPUT,
+  reasonLabel,
+} from "./dashboard_alerts.ts";
 
 /** A summary derived from the newest message about an agent. */
 type AgentSummary = { seq: number; text: string };
@@ -137,7 +142,13 @@ export function applyAttention(
 }
 
 /** The colour class of a status: what its symbol and the web dot show. */
-export type StatusTone = "working" | "done" | "committed" | "blocked" | "other";
+export type StatusTone =
+  | "working"
+  | "done"
+  | "committed"
+  | "blocked"
+  | "waiting"
+  | "other";
 
 /** Tone of a status label. */
 export function statusTone(label: string): StatusTone {
@@ -151,6 +162,8 @@ export function statusTone(label: string): StatusTone {
       return "committed";
     case "blocked":
       return "blocked";
+    case NEEDS_INPUT:
+      return "waiting";
     default:
       return "other";
   }
@@ -161,6 +174,7 @@ const TONE_SYMBOL: Record<StatusTone, string> = {
   done: "🟢",
   committed: "🟣",
   blocked: "🟡",
+  waiting: "🟠",
   other: "⚪",
 };
 
@@ -220,6 +234,8 @@ export function agentRows(state: DashboardState, now: number): AgentRow[] {
 export type AttentionRow = {
   id: string;
   reason: AlertReason;
+  /** The reason as shown: {@link reasonLabel}. */
+  why: string;
   /** How long ago the cause happened: `12s ago`. */
   age: string;
   detail: string;
@@ -233,6 +249,7 @@ export function attentionRows(
   return state.attention.map((a) => ({
     id: oneLine(a.agent_id, 80),
     reason: a.reason,
+    why: reasonLabel(a.reason),
     age: `${formatDuration(now - a.since)} ago`,
     detail: a.detail,
   }));
@@ -265,10 +282,11 @@ export function dashboardView(
 
 /** Status line counts: `<n> agents: <w> working, <d> done, …`. */
 export function statusLine(state: DashboardState): string {
-  let w = 0, d = 0, b = 0, c = 0;
+  let w = 0, d = 0, b = 0, c = 0, n2 = 0;
   for (const a of state.roster) {
     const s = a.status.trim().toLowerCase();
-    if (s === "working") w++;
+    if (s === NEEDS_INPUT) n2++;
+    else if (s === "working") w++;
     else if (s === "done" || s === "verified") d++;
     else if (s === "blocked") b++;
     else if (s === "committed") c++;
@@ -277,6 +295,7 @@ export function statusLine(state: DashboardState): string {
   let line = `${n} agent${
     n === 1 ? "" : "s"
   }: ${w} working, ${d} done, ${b} blocked, ${c} committed`;
+  if (n2 > 0) line += `, ${n2} waiting for you`;
   if (!state.logVisible) line += "  ·  broker log hidden — press l to show";
   return line;
 }

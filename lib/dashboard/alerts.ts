@@ -249,7 +249,8 @@ function defaultBellWrite(s: string): void {
 
 /**
  * Sink: run `argv` with the agent id, the reason (`blocked`, `question`,
- * `stalled`) and the one-line detail appended as three arguments. Runs the
+ * `stalled`, `needs_input`) and the one-line detail appended as three
+ * arguments. Runs the
  * program directly (no shell); its output is discarded.
  */
 export function notifyCommandSink(argv: readonly string[]): AlertSink {

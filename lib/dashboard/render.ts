@@ -192,7 +192,7 @@ export function renderFrame(
       attention.push(
         L().add("! ", "yellow", "bold")
           .cell(a.id, idW, "bold")
-          .add("  ").cell(a.reason, 8, "yellow")
+          .add("  ").cell(a.why, 8, "yellow")
           .add("  ").cell(a.age, 9, "dim")
           .add("  ").add(a.detail),
       );

@@ -148,7 +148,7 @@ section { background:var(--card); border:1px solid var(--line); border-radius:8p
 #attention-list { margin:0; padding-left:18px; }
 #attention-list li { margin:2px 0; overflow-wrap:anywhere; }
 #attention-list li[data-reason=blocked] .why, #attention-list li[data-reason=stalled] .why { color:var(--warn); }
-#attention-list li[data-reason=question] .why { color:var(--accent); }
+#attention-list li[data-reason=question] .why, #attention-list li[data-reason=needs_input] .why { color:var(--accent); }
 table { width:100%; border-collapse:collapse; table-layout:fixed; }
 th, td { text-align:left; padding:4px 6px; border-bottom:1px solid var(--line);
   overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
@@ -171,6 +171,7 @@ tr.attention td:first-child { color:var(--warn); }
   vertical-align:-1px; background:#9aa0a6; }
 .dot[data-tone=working] { background:#3b82f6; } .dot[data-tone=done] { background:#22c55e; }
 .dot[data-tone=committed] { background:#a855f7; } .dot[data-tone=blocked] { background:#eab308; }
+.dot[data-tone=waiting] { background:#f97316; }
 td, .text, .why, pre { unicode-bidi:plaintext; }
 @media (max-width: 640px) {
   main { padding:8px; } section { padding:8px; }
@@ -224,7 +225,7 @@ const SCRIPT = `
       li.setAttribute("data-agent", it.id);
       li.setAttribute("data-reason", it.reason);
       li.append(el("strong", "who", it.id), document.createTextNode(" \\u2014 "),
-        el("span", "why", it.reason), document.createTextNode(" \\u00b7 "),
+        el("span", "why", it.why), document.createTextNode(" \\u00b7 "),
         el("span", "age muted", it.age), document.createTextNode(" \\u2014 "),
         el("span", "text", it.detail));
       alist.append(li);

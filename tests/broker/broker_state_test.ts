@@ -658,3 +658,13 @@ Deno.test("pollJson() returns the message body with its seq", () => {
   assert.equal(parsed.type, "agent.status");
   assert.equal(parsed.payload.status, "working");
 });
+
+Deno.test("publish() lets needs_input replace a terminal label, and working replace it", () => {
+  const s = fresh();
+  publish(s, artifact("feat-a", "committed"), T0);
+  publish(s, status("feat-a", "idle"), T0 + 1000);
+  assert.equal(snapshot(s, T0)[0]!.status, "committed");
+  publish(s, status("feat-a", "needs_input", { message: "Bash: ls" }), T0);
+  assert.equal(snapshot(s, T0)[0]!.status, "needs_input");
+  assert.equal(nextLabel(s, s.agents.get("feat-a"), "idle", T0), "idle");
+});

@@ -332,6 +332,27 @@ Deno.test("reduceConflict() ignores statuses that do not report the working set"
   assert.deepEqual([...state.modified.get("feat-a")!], ["f"]);
 });
 
+Deno.test("reduceConflict() keeps the working set through a CLI hook's or the screen's statuses", () => {
+  for (const source of ["cli_event", "screen"]) {
+    const { state } = run([
+      [status("feat-a", ["f"])],
+      ...["needs_input", "working", "idle"].map((st) =>
+        [{
+          type: "agent.status",
+          agent_id: "feat-a",
+          payload: {
+            status: st,
+            modified_files: [],
+            message: "Bash: ls",
+            detail: { source },
+          },
+        }] as [unknown]
+      ),
+    ]);
+    assert.deepEqual([...state.modified.get("feat-a")!], ["f"], source);
+  }
+});
+
 Deno.test("reduceConflict() reports an ownership violation once with an escalation", () => {
   const { effects } = run([
     [intent("feat-owner", ["lib/core.ts"])],

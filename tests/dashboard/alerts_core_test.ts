@@ -199,3 +199,90 @@ Deno.test("readDashboardSettings() reads [notify]/[dashboard.broker_log] of the 
     ]
   ) assert.equal(validateConfig(bad, "/c.toml").ok, false, JSON.stringify(bad));
 });
+
+const waiting = (id: string, message: string, source = "screen") => ({
+  type: "agent.status",
+  agent_id: id,
+  payload: {
+    status: "needs_input",
+    modified_files: [],
+    message,
+    cli: "claude",
+    detail: { source },
+  },
+});
+
+Deno.test("alertsOnEntry() fires needs_input once per agent and what it waits for", async (t) => {
+  const s = createAlertsState(300);
+  await t.step("the screen detector's status fires, naming the command", () => {
+    const fired = alertsOnEntry(
+      s,
+      e(waiting("feat-a", "Bash: mkdir -p build"), T0),
+    );
+    assert.equal(fired.length, 1);
+    assert.equal(fired[0]!.reason, "needs_input");
+    assert.equal(fired[0]!.detail, "Bash: mkdir -p build");
+    assert.equal(
+      alertText(fired[0]!),
+      "git-paw: feat-a waits for you — Bash: mkdir -p build",
+    );
+  });
+  await t.step(
+    "the hook's later status for the same prompt fires nothing",
+    () => {
+      assert.deepEqual(
+        alertsOnEntry(
+          s,
+          e(waiting("feat-a", "Bash: mkdir -p build", "cli_event"), T0 + 6),
+        ),
+        [],
+      );
+      assert.equal(activeAlerts(s).length, 1);
+      assert.equal(
+        activeAlerts(s)[0]!.since,
+        T0,
+        "the item keeps its cause time",
+      );
+    },
+  );
+  await t.step("a watcher file report keeps the item and fires nothing", () => {
+    assert.deepEqual(alertsOnEntry(s, e(status("feat-a"), T0 + 7)), []);
+    assert.equal(activeAlerts(s)[0]?.reason, "needs_input");
+  });
+  await t.step("another agent waiting for the same is its own cause", () => {
+    assert.equal(
+      alertsOnEntry(s, e(waiting("feat-b", "Bash: mkdir -p build"), T0 + 8))
+        .length,
+      1,
+    );
+  });
+  await t.step("a different prompt of the same agent is a new cause", () => {
+    const fired = alertsOnEntry(
+      s,
+      e(waiting("feat-a", "Bash: rm -rf out"), T0 + 9),
+    );
+    assert.equal(fired.length, 1);
+    assert.equal(
+      activeAlerts(s).filter((a) => a.agent_id === "feat-a").length,
+      1,
+    );
+  });
+  await t.step("going on clears it; the same prompt later fires again", () => {
+    const going = {
+      ...waiting("feat-a", "Bash: rm -rf out"),
+      payload: { ...waiting("feat-a", "x").payload, status: "working" },
+    };
+    assert.deepEqual(alertsOnEntry(s, e(going, T0 + 10)), []);
+    assert.ok(!activeAlerts(s).some((a) => a.agent_id === "feat-a"));
+    assert.equal(
+      alertsOnEntry(s, e(waiting("feat-a", "Bash: rm -rf out"), T0 + 11))
+        .length,
+      1,
+    );
+  });
+  await t.step("an agent waiting for a person does not also stall", () => {
+    assert.ok(
+      !alertsCheckStalls(s, T0 + 10_000).some((a) => a.agent_id === "feat-b"),
+    );
+  });
+});
