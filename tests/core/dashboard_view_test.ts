@@ -7,6 +7,7 @@ import {
   attentionRows,
   createDashboardState,
   dashboardView,
+  statusLine,
   statusTone,
 } from "../../lib/core/dashboard_model.ts";
 import type { LogEntry } from "../../lib/core/broker_types.ts";
@@ -122,10 +123,22 @@ Deno.test("dashboardView() carries rows with summary, age and tone, counts and a
     ],
   );
   assert.deepEqual(v.attention, [
-    { id: "feat-a", reason: "question", age: "1m ago", detail: "Which DB?" },
+    {
+      id: "feat-a",
+      reason: "question",
+      why: "question",
+      age: "1m ago",
+      detail: "Which DB?",
+    },
   ]);
   assert.deepEqual(attentionRows(s, T + 3600 + 125), [
-    { id: "feat-a", reason: "question", age: "1h 2m ago", detail: "Which DB?" },
+    {
+      id: "feat-a",
+      reason: "question",
+      why: "question",
+      age: "1h 2m ago",
+      detail: "Which DB?",
+    },
   ]);
 });
 
@@ -135,4 +148,25 @@ Deno.test("statusTone() groups labels as the status symbols do", () => {
   assert.equal(statusTone("blocked"), "blocked");
   assert.equal(statusTone("working"), "working");
   assert.equal(statusTone("idle"), "other");
+});
+
+Deno.test("statusTone() and statusLine() show an agent waiting for a person", () => {
+  assert.equal(statusTone("needs_input"), "waiting");
+  const s = createDashboardState({
+    session: "s",
+    url: "u",
+    maxMessages: 10,
+    logVisible: true,
+  });
+  applyRoster(s, [{
+    agent_id: "feat-a",
+    cli: "claude",
+    status: "needs_input",
+    last_seen_seconds: 0,
+    summary: "",
+  }], 100);
+  assert.equal(
+    statusLine(s),
+    "1 agent: 0 working, 0 done, 0 blocked, 0 committed, 1 waiting for you",
+  );
 });
