@@ -403,3 +403,35 @@ async function tmuxInvoke(args: string[]): Promise<string[]> {
   }
   return r.stdout.split("\n").filter((l) => l !== "");
 }
+
+/** Printed between two panes' screens by {@link capturePanes}. */
+const CAPTURE_SEP = "@@git-paw-capture-7c1e@@";
+
+/**
+ * The visible text of each pane (`capture-pane -p`), all in one tmux
+ * invocation; a pane that cannot be captured (gone) is missing from the
+ * map. Cheap enough to run every second.
+ */
+export async function capturePanes(
+  panes: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (panes.length === 0) return out;
+  const args: string[] = [];
+  for (const p of panes) {
+    if (args.length) args.push(";");
+    args.push("capture-pane", "-p", "-t", tmuxArg(p), ";");
+    args.push("display-message", "-p", CAPTURE_SEP);
+  }
+  const r = await run("tmux", args, { env: envOverride });
+  const parts = r.stdout.split(`${CAPTURE_SEP}\n`);
+  // tmux stops at the first failing command: what came before is good.
+  const done = Math.min(panes.length, parts.length - 1);
+  for (let i = 0; i < done; i++) out.set(panes[i]!, parts[i]!);
+  if (r.code !== 0 && done < panes.length) {
+    // Skip the pane that failed and go on with the rest.
+    const rest = await capturePanes(panes.slice(done + 1));
+    for (const [k, v] of rest) out.set(k, v);
+  }
+  return out;
+}

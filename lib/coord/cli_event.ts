@@ -19,23 +19,20 @@
  * `--allow-env`, `--allow-net=127.0.0.1`.
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
 import {
   CLI_EVENT_SOURCE,
-  type CliEventState,
   cliStatusMessage,
   mapCliEvent,
-  parseCliEventState,
   stepCliEvent,
 } from "../core/cli_events.ts";
+import {
+  findGitDir,
+  readCliState,
+  readMarkerIdentity,
+  writeCliState,
+} from "../adapters/cli_state.ts";
 import { slugify } from "../core/slug.ts";
 import { eprintln } from "../output.ts";
-
-/** File in a worktree's git dir where the hooks keep their state (0600). */
-export const CLI_STATE_FILE = "paw-cli-state";
-
-/** Marker file name (`MARKER_FILE` in marker.ts; not imported: zod). */
-const MARKER_FILE = "paw-agent-id";
 
 const STDIN_TIMEOUT_MS = 1000;
 const STDIN_MAX_BYTES = 1 << 20;
@@ -90,69 +87,6 @@ async function readStdin(
   return new TextDecoder().decode(all);
 }
 
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The git dir of the worktree containing `start`: the first `.git` found
- * walking up (a directory, or a `gitdir: <path>` file of a linked
- * worktree). Null outside a repo.
- */
-async function findGitDir(start: string): Promise<string | null> {
-  let dir = resolve(start);
-  for (;;) {
-    const dotGit = join(dir, ".git");
-    try {
-      const st = await Deno.stat(dotGit);
-      if (st.isDirectory) return dotGit;
-      const text = (await Deno.readTextFile(dotGit)).replace(/[\r\n]+$/, "");
-      if (!text.startsWith("gitdir: ")) return null;
-      const p = text.slice("gitdir: ".length);
-      return isAbsolute(p) ? p : resolve(await Deno.realPath(dir), p);
-    } catch { /* not here: one level up */ }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
-
-/** The marker's identity fields, or null when absent or not a marker. */
-function markerIdentity(
-  text: string | null,
-): { agentId: string; brokerUrl: string | null } | null {
-  if (text === null) return null;
-  try {
-    const j = JSON.parse(text) as { agent_id?: unknown; broker_url?: unknown };
-    if (typeof j.agent_id !== "string" || j.agent_id === "") return null;
-    return {
-      agentId: j.agent_id,
-      brokerUrl: typeof j.broker_url === "string" && j.broker_url !== ""
-        ? j.broker_url.replace(/\/+$/, "")
-        : null,
-    };
-  } catch {
-    return null;
-  }
-}
-
-async function writeState(path: string, state: CliEventState): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n", {
-      mode: 0o600,
-    });
-    await Deno.chmod(tmp, 0o600).catch(() => {});
-    await Deno.rename(tmp, path);
-  } catch {
-    await Deno.remove(tmp).catch(() => {});
-  }
-}
-
 /**
  * Handle one hook event; resolves to the exit code (0, or 1 for an identity
  * mismatch). Never throws.
@@ -174,7 +108,7 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
       env("GEMINI_PROJECT_DIR") ?? Deno.cwd();
     const gitDir = await findGitDir(cwd);
     if (gitDir === null) return 0; // not in a repo: not ours
-    const marker = markerIdentity(await readOrNull(join(gitDir, MARKER_FILE)));
+    const marker = await readMarkerIdentity(gitDir);
     if (marker === null) return 0; // not an agent worktree
     const envId = env("GIT_PAW_AGENT_ID")?.trim();
     if (
@@ -185,11 +119,10 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
       );
       return 1;
     }
-    const statePath = join(gitDir, CLI_STATE_FILE);
-    const prev = parseCliEventState(await readOrNull(statePath), opts.cli);
+    const prev = await readCliState(gitDir, opts.cli);
     const mapped = mapCliEvent(opts.cli, opts.event, payload);
     const step = stepCliEvent(prev, opts.event, mapped, now());
-    if (step.changed) await writeState(statePath, step.state);
+    if (step.changed) await writeCliState(gitDir, step.state);
     if (!step.publish || !marker.brokerUrl) return 0;
     const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
       source: CLI_EVENT_SOURCE,

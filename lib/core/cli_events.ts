@@ -336,7 +336,7 @@ export function stepCliEvent(
  */
 export function cliStatusMessage(
   agentId: string,
-  cli: string,
+  cli: string | null,
   s: CliEventStatus,
   detail: { source: string; event?: string },
 ): Record<string, unknown> {
@@ -347,7 +347,7 @@ export function cliStatusMessage(
       status: s.status,
       modified_files: [],
       message: s.message,
-      cli,
+      ...(cli ? { cli } : {}),
       detail,
     },
   };

@@ -136,3 +136,108 @@ export function detectScreen(cli: string, text: string): ScreenState {
   if (cli === "claude") return claudeScreen(text, lines);
   return genericScreen(lines);
 }
+
+/** What the pane monitor remembers about one agent's screen. */
+export type ScreenTrack = {
+  /** The needs_input the monitor published and that still stands, or null. */
+  published: string | null;
+  /** Captures in a row without a prompt. */
+  clearFor: number;
+};
+
+/** A fresh track. */
+export function emptyScreenTrack(): ScreenTrack {
+  return { published: null, clearFor: 0 };
+}
+
+/** What the broker and the hooks say when a screen is looked at. */
+export type ScreenContext = {
+  /** The agent's roster status (null: not on the roster yet). */
+  brokerStatus: string | null;
+  /** The tool call the hooks saw start and not finish (`Bash: cmd`). */
+  pending: string | null;
+};
+
+/** Captures without a prompt before the monitor says it is gone. */
+export const CLEAR_AFTER = 2;
+
+function letters(s: string): string {
+  return s.replace(/\s+/g, "").replace(/…$/, "");
+}
+
+/**
+ * The detail to publish for a permission prompt: the hooks' pending call
+ * when it is the call on screen (the screen may wrap or cut it) or the
+ * screen names none; else what the screen shows.
+ */
+export function promptDetail(screen: ScreenState, pending: string | null) {
+  if (screen.kind !== "permission" || !pending) return screen.detail;
+  const shown = letters(screen.detail);
+  const want = letters(pending);
+  if (!screen.detail.includes(":")) return pending;
+  return want.startsWith(shown) || shown.startsWith(want)
+    ? pending
+    : screen.detail;
+}
+
+/** One step of the pane monitor for one agent. */
+export type ScreenStep = {
+  /** The status to publish now, or null. */
+  publish: {
+    status: "needs_input" | "idle" | "working";
+    message: string | null;
+  } | null;
+  track: ScreenTrack;
+};
+
+/**
+ * Decide one capture (a reducer): publish `needs_input` when the screen
+ * waits for a person and neither the monitor nor anyone else (a hook)
+ * already said so; once the prompt has been gone for {@link CLEAR_AFTER}
+ * captures while the broker still says `needs_input`, publish `idle` (the
+ * idle prompt is back) or `working` — when the screen shows which, or when
+ * the monitor published the prompt itself (a CLI it cannot read further).
+ * Publishes on change only: a prompt that stays, stays quiet.
+ */
+export function stepScreen(
+  prev: ScreenTrack,
+  screen: ScreenState,
+  ctx: ScreenContext,
+): ScreenStep {
+  const track: ScreenTrack = { ...prev };
+  const saysWaiting = ctx.brokerStatus === "needs_input";
+  if (waitsForPerson(screen.kind)) {
+    track.clearFor = 0;
+    const detail = promptDetail(screen, ctx.pending) ||
+      "waiting for a person";
+    if (track.published === detail && saysWaiting) {
+      return { publish: null, track };
+    }
+    if (saysWaiting && track.published === null) {
+      // A hook said so first: hooks win.
+      return { publish: null, track };
+    }
+    track.published = detail;
+    return { publish: { status: "needs_input", message: detail }, track };
+  }
+  track.clearFor++;
+  if (!saysWaiting) {
+    // Someone else (a hook) reported it gone: nothing left to clear.
+    if (track.clearFor >= CLEAR_AFTER) track.published = null;
+    return { publish: null, track };
+  }
+  if (track.clearFor < CLEAR_AFTER) return { publish: null, track };
+  const known = screen.kind === "idle" || screen.kind === "working";
+  if (!known && track.published === null) return { publish: null, track };
+  const was = track.published;
+  track.published = null;
+  return {
+    publish: screen.kind === "idle"
+      ? { status: "idle", message: "prompt answered" }
+      : {
+        status: "working",
+        message: was ? `answered: ${was}` : "prompt answered",
+      },
+    track,
+  };
+}

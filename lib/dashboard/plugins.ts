@@ -1,6 +1,7 @@
 /**
  * Add-ons for seeing the session: web dashboard routes (`/`, `/events`) and
- * attention alerts (issue "Seeing the session").
+ * attention alerts (issue "Seeing the session"), the agent panes' screen
+ * detector.
  * @module
  */
 import type { BrokerPlugin } from "../broker/api.ts";
@@ -8,6 +9,7 @@ import type { Config } from "../core/config.ts";
 import { readDashboardSettings } from "../core/dashboard_settings.ts";
 import { webPlugin } from "./web.ts";
 import { alertsPlugin } from "./alerts.ts";
+import { paneMonitorPlugin } from "./pane_monitor.ts";
 
 /** Options the session passes in. */
 export type DashboardPluginOptions = {
@@ -28,5 +30,7 @@ export function dashboardPlugins(
       maxMessages: settings.maxMessages,
     }),
     alertsPlugin({ session: opts.session, config: opts.config }),
+    // "Which agent needs me" from the screens, where hooks are late or missing.
+    paneMonitorPlugin({ session: opts.session }),
   ];
 }

@@ -1,0 +1,178 @@
+/**
+ * `git-paw __cli-event` as a CLI's hook runs it: a real process in a real
+ * linked worktree with a marker, the hook's JSON on stdin (or as Codex's
+ * argument), publishing to a real HTTP broker; nothing on stdout, quick,
+ * exit 0 when the broker is away, exit 1 (never 2) on an identity mismatch.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { pawCommand } from "../_helpers/paw_command.ts";
+import { startFakeBroker } from "../dashboard/_fake_broker.ts";
+import type { StatusMessage } from "../../lib/core/messages.ts";
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const o = await new Deno.Command("git", {
+    args: ["-c", "user.name=t", "-c", "user.email=t@t", ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
+  return new TextDecoder().decode(o.stdout).trim();
+}
+
+type Rig = AsyncDisposable & { worktree: string; gitDir: string };
+
+async function makeRig(brokerUrl: string | null): Promise<Rig> {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "pawce" }));
+  const repo = join(root, "repo");
+  const worktree = join(root, "wt");
+  await Deno.mkdir(repo);
+  await git(repo, "init", "-q", "-b", "main");
+  await git(repo, "commit", "-q", "--allow-empty", "-m", "init");
+  await git(repo, "worktree", "add", "-q", "-b", "feat/a", worktree);
+  const gitDir = await git(worktree, "rev-parse", "--absolute-git-dir");
+  await Deno.writeTextFile(
+    join(gitDir, "paw-agent-id"),
+    JSON.stringify({
+      version: 1,
+      agent_id: "feat-a",
+      expected_branch: "feat/a",
+      broker_url: brokerUrl,
+      strict_branch_guard: false,
+      timestamp: "2026-01-01T00:00:00Z",
+      repo,
+      agents_md: { mode: "none", created: false },
+      hook_paths: [],
+    }),
+  );
+  return {
+    worktree,
+    gitDir,
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+  };
+}
+
+async function hook(
+  rig: Rig,
+  args: string[],
+  stdin: unknown,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const t0 = performance.now();
+  const child = pawCommand(["__cli-event", ...args], {
+    cwd: rig.worktree,
+    env: { GIT_PAW_AGENT_ID: "feat-a", ...env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  if (stdin !== null) {
+    await w.write(new TextEncoder().encode(JSON.stringify(stdin)));
+  }
+  await w.close();
+  const o = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: o.code,
+    stdout: dec.decode(o.stdout),
+    stderr: dec.decode(o.stderr),
+    ms: performance.now() - t0,
+  };
+}
+
+async function statuses(b: { logSince(n: number): Promise<unknown[]> }) {
+  return (await b.logSince(0) as Array<{ message: StatusMessage }>)
+    .map((e) => e.message);
+}
+
+const PRE = {
+  hook_event_name: "PreToolUse",
+  tool_name: "Bash",
+  tool_input: { command: "mkdir -p build", description: "d" },
+};
+
+Deno.test("__cli-event publishes Claude's turn: working, needs_input naming the command, idle", async () => {
+  const broker = await startFakeBroker();
+  await using _b = { [Symbol.asyncDispose]: () => broker.close() };
+  await using rig = await makeRig(broker.url);
+  const claude = (event: string, data: unknown) =>
+    hook(rig, ["--cli", "claude", "--event", event], data);
+
+  let r = await claude("UserPromptSubmit", { prompt: "go" });
+  assert.equal(r.code, 0, r.stderr);
+  r = await claude("PreToolUse", PRE);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "", "PreToolUse: no output, no decision");
+  const st = await Deno.stat(join(rig.gitDir, "paw-cli-state"));
+  assert.equal((st.mode ?? 0) & 0o777, 0o600);
+  r = await claude("Notification", {
+    notification_type: "permission_prompt",
+    message: "Claude needs your permission",
+  });
+  assert.equal(r.code, 0, r.stderr);
+  r = await claude("PostToolUse", PRE);
+  r = await claude("Stop", { last_assistant_message: "Built." });
+  assert.equal(r.code, 0, r.stderr);
+  const got = (await statuses(broker)).map((m) =>
+    m.type === "agent.status"
+      ? [m.agent_id, m.payload.status, m.payload.message, m.payload.cli]
+      : m.type
+  );
+  assert.deepEqual(got, [
+    ["feat-a", "working", null, "claude"],
+    ["feat-a", "needs_input", "Bash: mkdir -p build", "claude"],
+    ["feat-a", "working", "Bash: mkdir -p build", "claude"],
+    ["feat-a", "idle", "Built.", "claude"],
+  ]);
+  // A hook runs on every tool call: show what one costs.
+  console.log(`__cli-event wall time (last run): ${r.ms.toFixed(0)} ms`);
+});
+
+Deno.test("__cli-event takes Codex's notify JSON as its argument", async () => {
+  const broker = await startFakeBroker();
+  await using _b = { [Symbol.asyncDispose]: () => broker.close() };
+  await using rig = await makeRig(broker.url);
+  const r = await hook(rig, [
+    "--cli",
+    "codex",
+    "--event",
+    "notify",
+    JSON.stringify({
+      type: "agent-turn-complete",
+      "last-assistant-message": "Turn over",
+    }),
+  ], null);
+  assert.equal(r.code, 0, r.stderr);
+  const m = (await statuses(broker))[0];
+  assert.equal(m?.type === "agent.status" && m.payload.status, "idle");
+});
+
+Deno.test("__cli-event refuses an environment that names another agent, publishing nothing", async () => {
+  const broker = await startFakeBroker();
+  await using _b = { [Symbol.asyncDispose]: () => broker.close() };
+  await using rig = await makeRig(broker.url);
+  const r = await hook(rig, ["--cli", "claude", "--event", "Stop"], {}, {
+    GIT_PAW_AGENT_ID: "feat-b",
+  });
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.match(r.stderr, /feat-b.*feat-a/);
+  assert.equal((await statuses(broker)).length, 0);
+  // A bad argv is exit 1 too: 2 would block Claude's tool call.
+  const bad = await hook(rig, ["--cli", "claude"], {});
+  assert.equal(bad.code, 1);
+});
+
+Deno.test("__cli-event exits 0 at once when the broker is away", async () => {
+  // A port nothing listens on.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await using rig = await makeRig(`http://127.0.0.1:${port}`);
+  const r = await hook(rig, ["--cli", "claude", "--event", "Stop"], {});
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+});
