@@ -7,7 +7,6 @@
  * `--allow-read`, `--allow-write` (the state file).
  * @module
  */
-import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type CliEventState, parseCliEventState } from "../core/cli_events.ts";
 
 /** File in a worktree's git dir where the hooks keep their state (0600). */
@@ -16,9 +15,37 @@ export const CLI_STATE_FILE = "paw-cli-state";
 /** The marker's file name (`MARKER_FILE` in coord/marker.ts, which loads zod). */
 const MARKER_FILE = "paw-agent-id";
 
-async function readOrNull(path: string): Promise<string | null> {
+// Plain POSIX path helpers: `node:path` costs ~15 ms of start-up, and this
+// runs on every tool call (tmux, and so git-paw's sessions, are POSIX-only).
+function join(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}`;
+}
+
+function isAbsolute(p: string): boolean {
+  return p.startsWith("/");
+}
+
+/** `p` made absolute against `base`, `.` and `..` segments resolved. */
+function resolve(base: string, p = "."): string {
+  const out: string[] = [];
+  for (const seg of (isAbsolute(p) ? p : `${base}/${p}`).split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}`;
+}
+
+function dirname(p: string): string {
+  const i = p.replace(/\/+$/, "").lastIndexOf("/");
+  return i <= 0 ? "/" : p.slice(0, i);
+}
+
+// Sync file calls on purpose: a hook process makes a handful, and Deno's
+// first async file call costs a thread hand-off (~5-10 ms each here).
+function readOrNull(path: string): string | null {
   try {
-    return await Deno.readTextFile(path);
+    return Deno.readTextFileSync(path);
   } catch {
     return null;
   }
@@ -30,17 +57,17 @@ async function readOrNull(path: string): Promise<string | null> {
  * worktree). Null outside a repo. `GIT_DIR`-style overrides are not
  * honoured: hooks run in the CLI's plain environment.
  */
-export async function findGitDir(start: string): Promise<string | null> {
-  let dir = resolve(start);
+export function findGitDir(start: string): string | null {
+  let dir = resolve(Deno.cwd(), start);
   for (;;) {
     const dotGit = join(dir, ".git");
     try {
-      const st = await Deno.stat(dotGit);
+      const st = Deno.statSync(dotGit);
       if (st.isDirectory) return dotGit;
-      const text = (await Deno.readTextFile(dotGit)).replace(/[\r\n]+$/, "");
+      const text = Deno.readTextFileSync(dotGit).replace(/[\r\n]+$/, "");
       if (!text.startsWith("gitdir: ")) return null;
       const p = text.slice("gitdir: ".length);
-      return isAbsolute(p) ? p : resolve(await Deno.realPath(dir), p);
+      return isAbsolute(p) ? p : resolve(Deno.realPathSync(dir), p);
     } catch { /* not here: one level up */ }
     const up = dirname(dir);
     if (up === dir) return null;
@@ -56,10 +83,8 @@ export type MarkerIdentity = { agentId: string; brokerUrl: string | null };
  * marker (not an agent worktree) or it is not one. Only these two fields are
  * read, without the schema: coord/marker.ts owns the format.
  */
-export async function readMarkerIdentity(
-  gitDir: string,
-): Promise<MarkerIdentity | null> {
-  const text = await readOrNull(join(gitDir, MARKER_FILE));
+export function readMarkerIdentity(gitDir: string): MarkerIdentity | null {
+  const text = readOrNull(join(gitDir, MARKER_FILE));
   if (text === null) return null;
   try {
     const j = JSON.parse(text) as { agent_id?: unknown; broker_url?: unknown };
@@ -76,30 +101,21 @@ export async function readMarkerIdentity(
 }
 
 /** The hooks' state in `gitDir` (a fresh one when absent or garbled). */
-export async function readCliState(
-  gitDir: string,
-  cli: string,
-): Promise<CliEventState> {
-  return parseCliEventState(
-    await readOrNull(join(gitDir, CLI_STATE_FILE)),
-    cli,
-  );
+export function readCliState(gitDir: string, cli: string): CliEventState {
+  return parseCliEventState(readOrNull(join(gitDir, CLI_STATE_FILE)), cli);
 }
 
 /** Replace the hooks' state in `gitDir` (owner-only; errors are dropped). */
-export async function writeCliState(
-  gitDir: string,
-  state: CliEventState,
-): Promise<void> {
+export function writeCliState(gitDir: string, state: CliEventState): void {
   const path = join(gitDir, CLI_STATE_FILE);
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {
-    await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n", {
-      mode: 0o600,
-    });
-    await Deno.chmod(tmp, 0o600).catch(() => {});
-    await Deno.rename(tmp, path);
+    Deno.writeTextFileSync(tmp, JSON.stringify(state) + "\n", { mode: 0o600 });
+    Deno.chmodSync(tmp, 0o600); // whatever the umask
+    Deno.renameSync(tmp, path);
   } catch {
-    await Deno.remove(tmp).catch(() => {});
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never written */ }
   }
 }

@@ -47,44 +47,36 @@ export type CliEventOptions = {
   /** Where the hook runs (default: the CLI's project dir, else cwd). */
   cwd?: string;
   env?: (name: string) => string | undefined;
-  stdin?: ReadableStream<Uint8Array> | null;
+  stdin?: StdinLike | null;
   /** Diagnostics (stderr). */
   warn?: (line: string) => void;
   now?: () => number;
 };
 
+/** Something to read the hook's stdin from (`Deno.stdin`). */
+export type StdinLike = { read(buf: Uint8Array): Promise<number | null> };
+
 /** Read the hook's stdin: at most 1 MiB within 1 s; "" when none. */
-async function readStdin(
-  stream: ReadableStream<Uint8Array> | null,
-): Promise<string> {
-  if (!stream) return "";
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
+async function readStdin(stdin: StdinLike | null): Promise<string> {
+  if (!stdin) return "";
+  const buf = new Uint8Array(STDIN_MAX_BYTES);
   let size = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((r) => {
     timer = setTimeout(() => r("timeout"), STDIN_TIMEOUT_MS);
   });
   try {
-    while (size < STDIN_MAX_BYTES) {
-      const r = await Promise.race([reader.read(), timeout]);
-      if (r === "timeout" || r.done) break;
-      chunks.push(r.value);
-      size += r.value.length;
+    while (size < buf.length) {
+      const n = await Promise.race([stdin.read(buf.subarray(size)), timeout]);
+      if (n === "timeout" || n === null) break;
+      size += n;
     }
   } catch {
     /* a closed stdin reads as empty */
   } finally {
     clearTimeout(timer);
-    reader.cancel().catch(() => {});
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(buf.subarray(0, size));
 }
 
 /**
@@ -106,9 +98,9 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
     } catch { /* not JSON: the event name alone decides */ }
     const cwd = opts.cwd ?? env("CLAUDE_PROJECT_DIR") ??
       env("GEMINI_PROJECT_DIR") ?? Deno.cwd();
-    const gitDir = await findGitDir(cwd);
+    const gitDir = findGitDir(cwd);
     if (gitDir === null) return 0; // not in a repo: not ours
-    const marker = await readMarkerIdentity(gitDir);
+    const marker = readMarkerIdentity(gitDir);
     if (marker === null) return 0; // not an agent worktree
     const envId = env("GIT_PAW_AGENT_ID")?.trim();
     if (
@@ -119,10 +111,10 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
       );
       return 1;
     }
-    const prev = await readCliState(gitDir, opts.cli);
+    const prev = readCliState(gitDir, opts.cli);
     const mapped = mapCliEvent(opts.cli, opts.event, payload);
     const step = stepCliEvent(prev, opts.event, mapped, now());
-    if (step.changed) await writeCliState(gitDir, step.state);
+    if (step.changed) writeCliState(gitDir, step.state);
     if (!step.publish || !marker.brokerUrl) return 0;
     const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
       source: CLI_EVENT_SOURCE,
@@ -150,9 +142,9 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
   }
 }
 
-function defaultStdin(): ReadableStream<Uint8Array> | null {
+function defaultStdin(): StdinLike | null {
   try {
-    return Deno.stdin.isTerminal() ? null : Deno.stdin.readable;
+    return Deno.stdin.isTerminal() ? null : Deno.stdin;
   } catch {
     return null;
   }

@@ -114,9 +114,9 @@ export class PaneMonitor {
       const screen = detectScreen(cli, text);
       let pending: string | null = null;
       if (screen.kind === "permission" && target) {
-        const gitDir = await findGitDir(target.worktree_path);
+        const gitDir = findGitDir(target.worktree_path);
         if (gitDir) {
-          pending = (await readCliState(gitDir, cli)).pending?.label ?? null;
+          pending = readCliState(gitDir, cli).pending?.label ?? null;
         }
       }
       const step = stepScreen(
