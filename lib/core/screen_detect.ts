@@ -170,7 +170,10 @@ function letters(s: string): string {
  * when it is the call on screen (the screen may wrap or cut it) or the
  * screen names none; else what the screen shows.
  */
-export function promptDetail(screen: ScreenState, pending: string | null) {
+export function promptDetail(
+  screen: ScreenState,
+  pending: string | null,
+): string {
   if (screen.kind !== "permission" || !pending) return screen.detail;
   const shown = letters(screen.detail);
   const want = letters(pending);
@@ -194,10 +197,11 @@ export type ScreenStep = {
  * Decide one capture (a reducer): publish `needs_input` when the screen
  * waits for a person and neither the monitor nor anyone else (a hook)
  * already said so; once the prompt has been gone for {@link CLEAR_AFTER}
- * captures while the broker still says `needs_input`, publish `idle` (the
- * idle prompt is back) or `working` — when the screen shows which, or when
- * the monitor published the prompt itself (a CLI it cannot read further).
- * Publishes on change only: a prompt that stays, stays quiet.
+ * captures, publish `idle` (the idle prompt is back) or `working`: always
+ * when the monitor reported the prompt itself (so its attention item ends),
+ * and for a hook's `needs_input` still on the broker when the screen shows
+ * the CLI idle or at work. Publishes on change only: a prompt that stays,
+ * stays quiet.
  */
 export function stepScreen(
   prev: ScreenTrack,
@@ -221,15 +225,13 @@ export function stepScreen(
     return { publish: { status: "needs_input", message: detail }, track };
   }
   track.clearFor++;
-  if (!saysWaiting) {
-    // Someone else (a hook) reported it gone: nothing left to clear.
-    if (track.clearFor >= CLEAR_AFTER) track.published = null;
-    return { publish: null, track };
-  }
   if (track.clearFor < CLEAR_AFTER) return { publish: null, track };
   const known = screen.kind === "idle" || screen.kind === "working";
-  if (!known && track.published === null) return { publish: null, track };
   const was = track.published;
+  // Our own prompt report is withdrawn even when the broker moved on (a
+  // file report is no answer to it); someone else's only when the screen
+  // shows what came instead (a hook's prompt denied: no hook follows).
+  if (was === null && !(saysWaiting && known)) return { publish: null, track };
   track.published = null;
   return {
     publish: screen.kind === "idle"

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { detectScreen, waitsForPerson } from "../../lib/core/screen_detect.ts";
+import {
+  detectScreen,
+  emptyScreenTrack,
+  promptDetail,
+  type ScreenState,
+  stepScreen,
+  waitsForPerson,
+} from "../../lib/core/screen_detect.ts";
 
 function screen(name: string): string {
   return Deno.readTextFileSync(
@@ -57,4 +64,92 @@ Deno.test("detectScreen() finds a generic prompt for other CLIs", () => {
     { kind: "permission", detail: "make test" },
   );
   assert.equal(detectScreen("aider", screen("claude_idle")).kind, "unknown");
+});
+
+Deno.test("stepScreen() publishes on change only and withdraws its own prompt report", async (t) => {
+  const perm = detectScreen("claude", screen("claude_permission_bash"));
+  const idle = detectScreen("claude", screen("claude_idle"));
+  const busy = detectScreen("claude", "✻ Working… (esc to interrupt)\n");
+  let track = emptyScreenTrack();
+  const step = (
+    s: ScreenState,
+    brokerStatus: string | null,
+    pending: string | null = null,
+  ) => {
+    const r = stepScreen(track, s, { brokerStatus, pending });
+    track = r.track;
+    return r.publish;
+  };
+  await t.step(
+    "a prompt before any publish: needs_input with the command",
+    () => {
+      assert.deepEqual(step(perm, null), {
+        status: "needs_input",
+        message: "Bash: curl -s http://127.0.0.1:18765/v1/models",
+      });
+    },
+  );
+  await t.step("the same prompt again: nothing", () => {
+    assert.equal(step(perm, "needs_input"), null);
+  });
+  await t.step(
+    "gone once: nothing yet; twice: working, even if a file report moved the broker on",
+    () => {
+      assert.equal(step(busy, "working"), null);
+      assert.deepEqual(step(busy, "working"), {
+        status: "working",
+        message: "answered: Bash: curl -s http://127.0.0.1:18765/v1/models",
+      });
+      assert.equal(step(busy, "working"), null, "no flapping");
+    },
+  );
+  await t.step(
+    "a hook's needs_input: left alone while the prompt shows",
+    () => {
+      assert.equal(step(perm, "needs_input"), null);
+    },
+  );
+  await t.step(
+    "a hook's prompt denied (no hook follows): idle once the screen is idle",
+    () => {
+      assert.equal(step(idle, "needs_input"), null);
+      assert.deepEqual(step(idle, "needs_input"), {
+        status: "idle",
+        message: "prompt answered",
+      });
+    },
+  );
+  await t.step(
+    "an unreadable screen never clears someone else's needs_input",
+    () => {
+      track = emptyScreenTrack();
+      const unknown = detectScreen("claude", "something else\n");
+      for (let i = 0; i < 5; i++) {
+        assert.equal(
+          step(unknown, "needs_input"),
+          null,
+        );
+      }
+    },
+  );
+});
+
+Deno.test("promptDetail() prefers the hooks' pending call when it is the one on screen", () => {
+  const perm = {
+    kind: "permission" as const,
+    detail:
+      "Bash: npm run build -- --watch=false --mode production --verbose --x…",
+  };
+  const full =
+    "Bash: npm run build -- --watch=false --mode production --verbose --x --y";
+  assert.equal(promptDetail(perm, full), full);
+  assert.equal(promptDetail(perm, "Bash: rm -rf /"), perm.detail);
+  assert.equal(
+    promptDetail({ kind: "permission", detail: "Bash command" }, "Bash: ls"),
+    "Bash: ls",
+  );
+  assert.equal(
+    promptDetail({ kind: "trust", detail: "trust folder /x" }, "Bash: ls"),
+    "trust folder /x",
+  );
 });

@@ -54,3 +54,33 @@ Deno.test("parseInternalArgs() reads the pane commands' own argv strictly", () =
   }
   assert.throws(() => parseInternalArgs("__nope", []), UsageError);
 });
+
+Deno.test("parseInternalArgs() takes __cli-event's one JSON argument (Codex notify)", () => {
+  assert.deepEqual(
+    parseInternalArgs("__cli-event", [
+      "--cli",
+      "codex",
+      "--event",
+      "notify",
+      '{"type":"agent-turn-complete"}',
+    ]),
+    {
+      options: { cli: "codex", event: "notify" },
+      rest: ['{"type":"agent-turn-complete"}'],
+      help: false,
+    },
+  );
+  assert.throws(
+    () =>
+      parseInternalArgs("__cli-event", [
+        "--cli",
+        "c",
+        "--event",
+        "e",
+        "a",
+        "b",
+      ]),
+    UsageError,
+  );
+  assert.throws(() => parseInternalArgs("__agent-pane", ["x"]), UsageError);
+});
