@@ -13,9 +13,9 @@
  * only cross-checks it: a mismatch is one line on stderr and exit 1 (never 2:
  * Claude reads 2 as "block this tool call"), with nothing published.
  *
- * The broker call is a plain `fetch` here (no shared broker client on main
- * yet). Loads no zod and no git process in the usual case: it runs on every
- * tool call. Needs `--allow-read`, `--allow-write` (the state file),
+ * The broker call goes through lib/broker/client.ts (1 s timeout). Loads
+ * no zod, no `node:path` and starts no git process: it runs on every tool
+ * call. Needs `--allow-read`, `--allow-write` (the state file),
  * `--allow-env`, `--allow-net=127.0.0.1`.
  * @module
  */
@@ -31,6 +31,7 @@ import {
   readMarkerIdentity,
   writeCliState,
 } from "../adapters/cli_state.ts";
+import { brokerClient, tokenFromEnv } from "../broker/client.ts";
 import { slugify } from "../core/slug.ts";
 import { eprintln } from "../output.ts";
 
@@ -120,19 +121,9 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
       source: CLI_EVENT_SOURCE,
       event: opts.event,
     });
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-    };
-    const token = env("GIT_PAW_BROKER_TOKEN");
-    if (token) headers.authorization = `Bearer ${token}`;
     try {
-      const res = await fetch(`${marker.brokerUrl}/publish`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(BROKER_TIMEOUT_MS),
-      });
-      await res.body?.cancel();
+      await brokerClient(marker.brokerUrl, { token: tokenFromEnv(env) })
+        .publish(body, { timeoutMs: BROKER_TIMEOUT_MS });
     } catch { /* broker down or slow: the CLI must not notice */ }
     return 0;
   } catch (e) {

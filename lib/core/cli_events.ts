@@ -88,10 +88,21 @@ export function toolLabel(tool: string, input: unknown): string {
   return oneLineText(tool);
 }
 
+/**
+ * Claude Code's hook events; Codex 0.169 has the same names and fields
+ * (`$CODEX_HOME/hooks.json`), plus `PermissionRequest` when it asks.
+ */
 function claudeEvent(event: string, p: Json): CliEventStatus | null {
   switch (event) {
     case "UserPromptSubmit":
       return { status: "working", message: null };
+    case "PermissionRequest": {
+      const tool = str(p.tool_name);
+      return {
+        status: "needs_input",
+        message: tool ? toolLabel(tool, p.tool_input) : "waiting for a person",
+      };
+    }
     case "PreToolUse":
     case "PostToolUse": {
       const tool = str(p.tool_name);
@@ -123,6 +134,9 @@ function claudeEvent(event: string, p: Json): CliEventStatus | null {
   }
 }
 
+/** Gemini's tool names as its screen shows them (`Shell touch x`). */
+const GEMINI_TOOLS: Record<string, string> = { run_shell_command: "Shell" };
+
 function geminiEvent(event: string, p: Json): CliEventStatus | null {
   switch (event) {
     case "BeforeAgent":
@@ -132,7 +146,9 @@ function geminiEvent(event: string, p: Json): CliEventStatus | null {
       const tool = str(p.tool_name);
       return {
         status: "working",
-        message: tool ? toolLabel(tool, p.tool_input) : null,
+        message: tool
+          ? toolLabel(GEMINI_TOOLS[tool] ?? tool, p.tool_input)
+          : null,
       };
     }
     case "Notification": {
@@ -159,7 +175,9 @@ function geminiEvent(event: string, p: Json): CliEventStatus | null {
 }
 
 function codexEvent(event: string, p: Json): CliEventStatus | null {
-  // `notify` passes one JSON argument; its `type` names the event.
+  if (event !== "notify") return claudeEvent(event, p);
+  // `notify` passes one JSON argument; its `type` names the event. It also
+  // fires for Codex's hidden title turn: the `Stop` hook is the better source.
   const type = str(p.type) ?? event;
   if (type !== "agent-turn-complete") return null;
   const last = str(p["last-assistant-message"]);
@@ -170,13 +188,15 @@ function codexEvent(event: string, p: Json): CliEventStatus | null {
  * The status a CLI's hook event reports, or null when the event says
  * nothing about whether the agent needs a person.
  *
- * - claude: `Notification` `permission_prompt` → `needs_input`; `Stop`,
- *   `Notification` `idle_prompt` → `idle`; `UserPromptSubmit`, `PreToolUse`,
- *   `PostToolUse` → `working` (the message names the tool call).
+ * - claude: `Notification` `permission_prompt`, `PermissionRequest` →
+ *   `needs_input`; `Stop`, `Notification` `idle_prompt` → `idle`;
+ *   `UserPromptSubmit`, `PreToolUse`, `PostToolUse` → `working` (the
+ *   message names the tool call).
  * - gemini: `Notification` `ToolPermission` → `needs_input` (`Shell: cmd`);
  *   `AfterAgent` → `idle`; `BeforeAgent`, `BeforeTool`, `AfterTool` →
  *   `working`.
- * - codex: `notify` `agent-turn-complete` → `idle`.
+ * - codex: its hooks as Claude's (`PermissionRequest` → `needs_input`,
+ *   `Stop` → `idle`); `notify` `agent-turn-complete` → `idle`.
  *
  * @example
  * ```ts

@@ -105,6 +105,107 @@ function claudeScreen(text: string, lines: string[]): ScreenState {
   return { kind: "unknown", detail: "" };
 }
 
+/** The text of a line inside a `│ … │` box (Gemini), trimmed. */
+function unboxed(line: string): string {
+  return line.replace(/^[\s│╭╰]+|[\s│╮╯]+$/g, "").trim();
+}
+
+/**
+ * Codex 0.169: "Would you like to run the following command?" with the
+ * command on a `$ ` line and numbered choices; its other dialogs end in
+ * `enter … · esc …`.
+ */
+function codexScreen(text: string, lines: string[]): ScreenState {
+  const q = lines.findLastIndex((l) =>
+    /Would you like to (run the following command|make the following edits|apply)/
+      .test(l)
+  );
+  if (q >= 0 && lines.slice(q + 1).some((l) => /^\s*(›\s*)?1\.\s/.test(l))) {
+    const cmd = lines.slice(q + 1).find((l) => /^\s*\$ \S/.test(l));
+    return {
+      kind: "permission",
+      detail: oneLineText(
+        cmd ? `Bash: ${cmd.replace(/^\s*\$ /, "")}` : lines[q]!.trim(),
+      ),
+    };
+  }
+  if (/Trust this folder\?/.test(text)) {
+    const i = lines.findIndex((l) => /Folder access/.test(l));
+    const dir = i >= 0 ? trimmed(lines.slice(i + 1, i + 3))[0] ?? "" : "";
+    return { kind: "trust", detail: oneLineText(`trust folder ${dir}`.trim()) };
+  }
+  const locked = lines.find((l) =>
+    /This conversation is open in another app/.test(l)
+  );
+  if (locked) {
+    return {
+      kind: "question",
+      detail: oneLineText(locked.replace(/\s+r to retry.*$/, "")),
+    };
+  }
+  // A dialog: a numbered choice selected (`› 2.`) below the last input box.
+  const chosen = lines.findLastIndex((l) => /^\s*›\s*\d+\.\s/.test(l));
+  const input = lines.findLastIndex((l) => /Ask Codex to do anything/.test(l));
+  if (chosen > input) {
+    const first = trimmed(lines)[0] ?? "a question on screen";
+    return { kind: "question", detail: oneLineText(first) };
+  }
+  if (/esc to interrupt/.test(text)) return { kind: "working", detail: "" };
+  if (/\? for shortcuts|Ask Codex to do anything/.test(text)) {
+    return { kind: "idle", detail: "" };
+  }
+  return { kind: "unknown", detail: "" };
+}
+
+/**
+ * Gemini CLI 0.61: a box with `? Shell  <cmd>`, the command, "Allow
+ * execution of [Shell]?" and numbered choices; the trust and sign-in
+ * dialogs; the input box when idle.
+ */
+function geminiScreen(text: string, lines: string[]): ScreenState {
+  const q = lines.findLastIndex((l) =>
+    /Allow execution of \[(\w+)\]\?/.test(l)
+  );
+  // The dialog lowest on screen is the one that asks now.
+  const trust = lines.findLastIndex((l) =>
+    /Do you trust the files in this folder\?/.test(l)
+  );
+  const restart = lines.findLastIndex((l) => /is restarting to apply/.test(l));
+  if (restart > trust && restart > q) return { kind: "working", detail: "" };
+  if (
+    q > trust && lines.slice(q + 1).some((l) => /\b1\.\s+Allow/.test(l))
+  ) {
+    const head = lines.slice(0, q).findLast((l) =>
+      /^\s*│\s*\?\s+\w+\s/.test(l)
+    );
+    const m = head ? /\?\s+(\w+)\s+(.*)$/.exec(unboxed(head)) : null;
+    const tool = /\[(\w+)\]/.exec(lines[q]!)?.[1] ?? "Shell";
+    return {
+      kind: "permission",
+      detail: oneLineText(m ? `${m[1]}: ${m[2]}` : tool),
+    };
+  }
+  if (trust >= 0) {
+    const opt = lines.slice(trust).find((l) => /1\.\s+Trust folder/.test(l));
+    const m = opt ? /Trust folder \(([^)]*)\)/.exec(opt) : null;
+    return {
+      kind: "trust",
+      detail: oneLineText(`trust folder ${m?.[1] ?? ""}`.trim()),
+    };
+  }
+  if (/How would you like to authenticate/.test(text)) {
+    return {
+      kind: "question",
+      detail: "How would you like to authenticate for this project?",
+    };
+  }
+  if (/esc to cancel/.test(text)) return { kind: "working", detail: "" };
+  if (/Type your message or @path/.test(text)) {
+    return { kind: "idle", detail: "" };
+  }
+  return { kind: "unknown", detail: "" };
+}
+
 /** Phrases of a permission prompt in any CLI (docs/REFERENCE.md, supervisor). */
 const GENERIC_PROMPT =
   /requires approval|do you want to proceed|do you want to allow|allow execution|allow this command|\(y\/n\)|\[y\/N\]/i;
@@ -133,8 +234,16 @@ function genericScreen(lines: string[]): ScreenState {
  */
 export function detectScreen(cli: string, text: string): ScreenState {
   const lines = text.split("\n").map((l) => l.replace(/\s+$/, ""));
-  if (cli === "claude") return claudeScreen(text, lines);
-  return genericScreen(lines);
+  switch (cli) {
+    case "claude":
+      return claudeScreen(text, lines);
+    case "codex":
+      return codexScreen(text, lines);
+    case "gemini":
+      return geminiScreen(text, lines);
+    default:
+      return genericScreen(lines);
+  }
 }
 
 /** What the pane monitor remembers about one agent's screen. */

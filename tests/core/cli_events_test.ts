@@ -79,6 +79,27 @@ Deno.test("mapCliEvent() maps Gemini's hooks and Codex's notify", () => {
   assert.equal(mapCliEvent("codex", "notify", { type: "other" }), null);
 });
 
+Deno.test("mapCliEvent() maps Codex's hooks like Claude's, and names the screen's tools", () => {
+  assert.deepEqual(
+    mapCliEvent("codex", "PermissionRequest", {
+      tool_name: "Bash",
+      tool_input: { command: "touch /etc/escal-test-file" },
+    }),
+    { status: "needs_input", message: "Bash: touch /etc/escal-test-file" },
+  );
+  assert.deepEqual(mapCliEvent("codex", "Stop", {}), {
+    status: "idle",
+    message: null,
+  });
+  assert.deepEqual(
+    mapCliEvent("gemini", "BeforeTool", {
+      tool_name: "run_shell_command",
+      tool_input: { command: "touch touched-here" },
+    }),
+    { status: "working", message: "Shell: touch touched-here" },
+  );
+});
+
 Deno.test("toolLabel() names the call on one bounded line", () => {
   assert.equal(toolLabel("Write", { file_path: "a.ts" }), "Write: a.ts");
   assert.equal(toolLabel("Task", {}), "Task");

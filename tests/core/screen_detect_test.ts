@@ -55,6 +55,61 @@ Deno.test("detectScreen() is not fooled by prompt words in the conversation", ()
   assert.equal(detectScreen("claude", text).kind, "idle");
 });
 
+Deno.test("detectScreen() reads Codex's real screens", () => {
+  const codex = (name: string) =>
+    detectScreen("codex", screen(`codex_${name}`));
+  assert.deepEqual(codex("permission_prompt"), {
+    kind: "permission",
+    detail: "Bash: touch /etc/escal-test-file",
+  });
+  assert.deepEqual(codex("trust_dialog"), {
+    kind: "trust",
+    detail: "trust folder /tmp/cx/untrusted",
+  });
+  assert.deepEqual(codex("hooks_review"), {
+    kind: "question",
+    detail: "Hooks need review",
+  });
+  assert.equal(codex("model_upgrade").kind, "question");
+  assert.equal(codex("daemon_incompatible").kind, "question");
+  assert.equal(codex("conversation_locked").kind, "question");
+  assert.equal(codex("idle_after_turn").kind, "idle");
+  assert.equal(codex("idle_fresh").kind, "idle");
+  assert.equal(codex("reconnecting").kind, "working");
+});
+
+Deno.test("detectScreen() reads Gemini's real screens; the lowest dialog is the one asking", () => {
+  const gemini = (name: string) =>
+    detectScreen("gemini", screen(`gemini_${name}`));
+  assert.deepEqual(gemini("permission_shell"), {
+    kind: "permission",
+    detail: "Shell: touch touched-here",
+  });
+  assert.deepEqual(gemini("trust_dialog"), {
+    kind: "trust",
+    detail: "trust folder repo-wt3",
+  });
+  assert.equal(gemini("trust_dialog_over_first_prompt").kind, "trust");
+  assert.equal(gemini("trust_restarting").kind, "working");
+  assert.equal(gemini("auth_dialog").kind, "question");
+  assert.equal(gemini("idle").kind, "idle");
+  assert.equal(gemini("busy").kind, "working");
+});
+
+Deno.test("detectScreen() finds no prompt on any idle or busy screen", () => {
+  for (
+    const [cli, name] of [
+      ["claude", "claude_idle"],
+      ["codex", "codex_idle_after_turn"],
+      ["codex", "codex_reconnecting"],
+      ["gemini", "gemini_idle"],
+      ["gemini", "gemini_busy"],
+    ]
+  ) {
+    assert.ok(!waitsForPerson(detectScreen(cli!, screen(name!)).kind), name);
+  }
+});
+
 Deno.test("detectScreen() finds a generic prompt for other CLIs", () => {
   assert.deepEqual(
     detectScreen(
