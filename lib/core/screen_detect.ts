@@ -306,11 +306,12 @@ export type ScreenStep = {
  * Decide one capture (a reducer): publish `needs_input` when the screen
  * waits for a person and neither the monitor nor anyone else (a hook)
  * already said so; once the prompt has been gone for {@link CLEAR_AFTER}
- * captures, publish `idle` (the idle prompt is back) or `working`: always
- * when the monitor reported the prompt itself (so its attention item ends),
+ * captures, publish `idle` (the idle prompt is back) or `working`: when the
+ * monitor reported the prompt itself and the broker says `needs_input` or
+ * only `working` (a file report is no answer: its attention item must end),
  * and for a hook's `needs_input` still on the broker when the screen shows
- * the CLI idle or at work. Publishes on change only: a prompt that stays,
- * stays quiet.
+ * the CLI idle or at work. Nothing when a hook already said more (`idle`).
+ * Publishes on change only: a prompt that stays, stays quiet.
  */
 export function stepScreen(
   prev: ScreenTrack,
@@ -342,6 +343,10 @@ export function stepScreen(
   // shows what came instead (a hook's prompt denied: no hook follows).
   if (was === null && !(saysWaiting && known)) return { publish: null, track };
   track.published = null;
+  // A hook already said where it went (`idle` at the end of the turn, …).
+  const movedOn = ctx.brokerStatus !== null && !saysWaiting &&
+    ctx.brokerStatus !== "working";
+  if (movedOn) return { publish: null, track };
   return {
     publish: screen.kind === "idle"
       ? { status: "idle", message: "prompt answered" }

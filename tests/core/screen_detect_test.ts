@@ -208,3 +208,18 @@ Deno.test("promptDetail() prefers the hooks' pending call when it is the one on 
     "trust folder /x",
   );
 });
+
+Deno.test("stepScreen() stays quiet when a hook already ended the turn", () => {
+  const perm = detectScreen("claude", screen("claude_permission_bash"));
+  const idle = detectScreen("claude", screen("claude_idle"));
+  let track = stepScreen(emptyScreenTrack(), perm, {
+    brokerStatus: null,
+    pending: null,
+  }).track;
+  for (let i = 0; i < 3; i++) {
+    const r = stepScreen(track, idle, { brokerStatus: "idle", pending: null });
+    assert.equal(r.publish, null);
+    track = r.track;
+  }
+  assert.equal(track.published, null);
+});
