@@ -146,6 +146,12 @@ Deno.test("claude in a session: a command outside the allowlist is needs_input o
           ?.source ?? "-"
       }`
     );
+  // The detector saw the prompt go; it must not flap after the hook's idle.
+  await new Promise((r) => setTimeout(r, 2500));
+  const last = (await log(url)).filter((e) =>
+    e.message.agent_id === "feat-a" && e.message.type === "agent.status"
+  ).at(-1);
+  assert.equal(last?.message.payload?.status, "idle");
   console.log(
     `feat-a statuses: ${
       statuses.join(" ")
