@@ -313,7 +313,8 @@ function same(a: CliEventStatus | null, b: CliEventStatus | null): boolean {
  *   when the hooks already said exactly that;
  * - `working` is published only when the hooks' last word was not
  *   `working` (so not on every tool call);
- * - `idle` (end of turn) is always published.
+ * - `idle` at the end of a turn is always published; Claude's later
+ *   `idle_prompt` reminder only when the hooks had not said `idle`.
  */
 export function stepCliEvent(
   prev: CliEventState,
@@ -340,7 +341,10 @@ export function stepCliEvent(
   } else if (mapped?.status === "working") {
     if (state.published?.status !== "working") publish = mapped;
   } else if (mapped?.status === "idle") {
-    publish = mapped;
+    // The end of a turn always counts; an idle reminder after it does not.
+    if (!(event === "Notification" && state.published?.status === "idle")) {
+      publish = mapped;
+    }
   }
   if (publish) {
     state.published = publish;

@@ -170,6 +170,17 @@ Deno.test("stepCliEvent() quotes the pending tool when the permission notificati
     assert.deepEqual(r.publish, { status: "idle", message: null });
     s = r.state;
   });
+  await t.step("the idle reminder after the turn publishes nothing", () => {
+    const r = stepCliEvent(
+      s,
+      "Notification",
+      mapCliEvent("claude", "Notification", {
+        notification_type: "idle_prompt",
+      }),
+      7,
+    );
+    assert.equal(r.publish, null);
+  });
   await t.step("the state survives its file", () => {
     assert.deepEqual(parseCliEventState(JSON.stringify(s), "claude"), s);
     assert.deepEqual(
