@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { gitDir } from "../adapters/git_layout.ts";
 import { statOrNull } from "../adapters/fs.ts";
+import { CliFileRecord } from "./cli_files.ts";
 
 /** File name of the marker inside a worktree's git dir. */
 export const MARKER_FILE = "paw-agent-id";
@@ -36,6 +37,10 @@ export const AgentMarker = z.object({
   }),
   /** Hook files (worktree-relative) hidden with skip-worktree, if hooks live in the worktree. */
   hook_paths: z.array(z.string()).default([]),
+  /** Per-CLI files setup wrote or merged into (CLAUDE.md, local settings). */
+  cli_files: z.array(CliFileRecord).default([]),
+  /** The `~/.gemini/trustedFolders.json` entry setup added for this worktree. */
+  gemini_trust: z.object({ file: z.string(), path: z.string() }).optional(),
 });
 /** A parsed marker. */
 export type AgentMarker = z.infer<typeof AgentMarker>;

@@ -56,7 +56,26 @@ import {
   skillContextFromConfig,
   type SkillFileCache,
 } from "./skills.ts";
-import { withBrokerAuth } from "./boot_block.ts";
+import { BROKER_AUTH_HEADER, withBrokerAuth } from "./boot_block.ts";
+import { join as shJoin } from "shlex";
+import {
+  type CliProfile,
+  type Json,
+  profileFor,
+  withHelper,
+} from "../core/cli_profiles.ts";
+import { selfArgv } from "../adapters/self.ts";
+import {
+  applyCliFile,
+  type CliFileRecord,
+  planCliFiles,
+  restoreCliFile,
+} from "./cli_files.ts";
+import {
+  trustGeminiWorktree,
+  untrustGeminiWorktree,
+} from "./gemini_trust.ts";
+import { readTextOrNull } from "../adapters/fs.ts";
 
 /** What the session knows about one agent when preparing its worktree. */
 export type AgentSetup = {
@@ -92,7 +111,79 @@ export type AgentSetup = {
   warn?: (line: string) => void;
   /** argv that runs git-paw from the hooks (default: `selfArgv()`). */
   hookSelf?: string[];
+  /** argv[0] of the CLI, when known: picks the profile of a custom CLI. */
+  cliProgram?: string;
+  /** HOME whose CLI config git-paw may touch (Gemini trust; default `$HOME`). */
+  home?: string;
 };
+
+/** The CLI profile of an agent (`cli` may carry extra words). */
+function agentProfile(opts: AgentSetup): CliProfile {
+  return profileFor(opts.cli.trim().split(/\s+/)[0] ?? "", opts.cliProgram ?? "");
+}
+
+/** The helper command the agent's CLI is told to run. */
+function agentHelper(opts: AgentSetup, profile: CliProfile): string {
+  return profile.absoluteHelper
+    ? shJoin(opts.hookSelf ?? selfArgv())
+    : "git paw";
+}
+
+/** The entries of the `[clis.NAME] settings_path` file, or null. */
+async function extraSettings(
+  opts: AgentSetup,
+): Promise<{ [key: string]: Json } | null> {
+  const name = opts.cli.trim().split(/\s+/)[0] ?? "";
+  const path = Object.hasOwn(opts.config.clis, name)
+    ? opts.config.clis[name]?.settings_path
+    : null;
+  if (!path) return null;
+  const abs = resolve(opts.repo, path.replace(/^~(?=\/)/, Deno.env.get("HOME") ?? "~"));
+  const text = await readTextOrNull(abs);
+  if (text === null) {
+    throw new Error(`Cannot read settings_path ${abs} of [clis.${name}]: no such file`);
+  }
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch { /* below */ }
+  throw new Error(`Cannot parse settings_path ${abs} of [clis.${name}]: not a JSON object`);
+}
+
+/**
+ * Undo the previous setup's per-CLI files, then write this one's: the
+ * instruction file importing AGENTS.md and the local settings with the
+ * pre-allow rules and hooks. Returns the records for the marker.
+ */
+async function writeCliFiles(
+  opts: AgentSetup,
+  profile: CliProfile,
+  gitDir: string,
+  previous: CliFileRecord[],
+): Promise<Omit<CliFileRecord, "hidden">[]> {
+  for (const rec of [...previous].reverse()) {
+    await restoreCliFile(opts.worktreePath, rec);
+  }
+  const self = opts.hookSelf ?? selfArgv();
+  const plans = planCliFiles(profile, {
+    cliName: profile.name,
+    helperCommand: agentHelper(opts, profile),
+    selfCommand: shJoin(self),
+    brokerUrl: opts.brokerUrl,
+    authHeader: opts.brokerAuth ? BROKER_AUTH_HEADER : null,
+    extraSettings: await extraSettings(opts),
+  });
+  const out: Omit<CliFileRecord, "hidden">[] = [];
+  for (const plan of plans) {
+    const r = await applyCliFile(
+      opts.worktreePath,
+      plan,
+      join(gitDir, "paw-cli-files"),
+    );
+    if (r) out.push(r);
+  }
+  return out;
+}
 
 /**
  * Write the AGENTS.md block, the agent marker and (broker on) the hooks for
@@ -161,7 +252,11 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     const layout = await gitDirsFromLayout(opts.worktreePath);
     const { gitDir, commonDir } = layout ?? await gitDirs(opts.worktreePath);
     const previous = await readMarkerFile(join(gitDir, MARKER_FILE));
+    const profile = agentProfile(opts);
     const block = await renderBlock(opts, skillFiles);
+    if (profile.absoluteHelper) {
+      block.body = withHelper(block.body, agentHelper(opts, profile));
+    }
     const { created } = await writeAgentsMdFile({
       repo: opts.repo,
       worktreePath: opts.worktreePath,
@@ -183,9 +278,26 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
         await p;
       }
     }
+    const cliFiles = await writeCliFiles(
+      opts,
+      profile,
+      gitDir,
+      previous?.cli_files ?? [],
+    );
+    const trust = profile.trust === "gemini-trusted-folders"
+      ? await trustGeminiWorktree({
+        home: opts.home ?? Deno.env.get("HOME") ?? "",
+        repo: opts.repo,
+        worktree: opts.worktreePath,
+      }).catch(() => null) ?? previous?.gemini_trust
+      : undefined;
+    if (!trust && previous?.gemini_trust) {
+      await untrustGeminiWorktree(previous.gemini_trust);
+    }
     const tracked = await trackedPaths(opts.worktreePath, [
       AGENTS_MD,
       ...inWorktree,
+      ...cliFiles.map((f) => f.path),
     ], layout ?? undefined);
     const hookPaths = new Set(previous?.hook_paths ?? []);
     const skip: string[] = [];
@@ -199,6 +311,12 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
         hookPaths.add(rel);
       } else excludes.push(`/${rel}`);
     }
+    const records: CliFileRecord[] = cliFiles.map((f) => {
+      const hidden = tracked.has(f.path) ? "skip-worktree" : "exclude";
+      if (hidden === "skip-worktree") skip.push(f.path);
+      else excludes.push(`/${f.path}`);
+      return { ...f, hidden };
+    });
     await setSkipWorktree(opts.worktreePath, skip, true);
     const agentsMd: AgentsMdState = mdTracked
       ? { mode: "skip-worktree", created: false }
@@ -213,6 +331,8 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
       repo: opts.repo,
       agents_md: { mode: agentsMd.mode, created: agentsMd.created },
       hook_paths: [...hookPaths],
+      cli_files: records,
+      ...(trust ? { gemini_trust: trust } : {}),
     };
     return {
       opts,
@@ -347,6 +467,13 @@ export async function teardownAgentWorktree(
     return;
   }
   const marker = await readMarker(opts.worktreePath);
+  for (const rec of [...marker?.cli_files ?? []].reverse()) {
+    await restoreCliFile(opts.worktreePath, rec);
+    if (rec.hidden === "skip-worktree") {
+      await setSkipWorktree(opts.worktreePath, rec.path, false);
+    }
+  }
+  if (marker?.gemini_trust) await untrustGeminiWorktree(marker.gemini_trust);
   await restoreWorktreeAgentsMd({
     repo: opts.repo,
     worktreePath: opts.worktreePath,
@@ -369,8 +496,9 @@ export async function teardownAgentWorktree(
  * `worktreePath`, worktree-relative (`worktreeFiles`) — the ones that are the
  * user's, which removing the worktree must not delete unasked. git-paw's own
  * are left out: every path of git-paw's exclude block (the in-worktree
- * hooks, AGENTS.md) — but AGENTS.md only when setup created it (its marker
- * says so): a user's untracked AGENTS.md that the block hides stays theirs.
+ * hooks, AGENTS.md, the per-CLI files) — but AGENTS.md and a per-CLI file
+ * only when setup created it (its marker says so): a user's untracked file
+ * that the block hides stays theirs.
  * A directory ignored as a whole (`node_modules/`) is the user's.
  */
 export async function userIgnoredFiles(
@@ -386,7 +514,19 @@ export async function userIgnoredFiles(
     (await sharedExcludes(common)).map((p) => p.replace(/^\//, "")),
   );
   if (!marker?.agents_md.created) ours.delete(AGENTS_MD);
+  for (const f of marker?.cli_files ?? []) {
+    if (!f.created) ours.delete(f.path);
+  }
   return ignored.filter((p) => !ours.has(p));
+}
+
+/**
+ * Undo what setup changed outside the worktree (Gemini's trust entry in
+ * HOME), before the worktree and its marker are deleted (remove, purge).
+ */
+export async function releaseOutsideState(worktreePath: string): Promise<void> {
+  const marker = await readMarker(worktreePath).catch(() => null);
+  if (marker?.gemini_trust) await untrustGeminiWorktree(marker.gemini_trust);
 }
 
 /**

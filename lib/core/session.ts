@@ -191,27 +191,3 @@ export function statusJson(
     })),
   };
 }
-
-/** How a CLI receives its first prompt. */
-export type PromptDelivery =
-  | { kind: "argv"; args: string[] }
-  | { kind: "type" };
-
-/**
- * How to hand the boot block to a CLI: as its own first-prompt argument
- * where it has one (claude, codex, demo: positional; gemini: `-i`), else
- * typed into the pane without Enter.
- */
-export function promptDelivery(
-  cliName: string,
-  argv0: string,
-  prompt: string,
-): PromptDelivery {
-  const base = argv0.split("/").pop()!.replace(/\.exe$/, "");
-  if (cliName === "demo") return { kind: "argv", args: [prompt] };
-  if (base === "claude" || base === "codex") {
-    return { kind: "argv", args: [prompt] };
-  }
-  if (base === "gemini") return { kind: "argv", args: ["-i", prompt] };
-  return { kind: "type" };
-}

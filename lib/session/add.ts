@@ -100,6 +100,7 @@ export async function addCommand(
     branch,
     agentId: id,
     cli,
+    cliProgram: entry.argv[0],
     brokerUrl: url,
     brokerAuth: receipt.broker_token !== undefined,
     peers: receipt.worktrees.map((x) => slugify(x.branch)),

@@ -24,6 +24,11 @@ import {
   which,
 } from "./clis.ts";
 import { eprintln, printJson, println } from "../output.ts";
+import {
+  profileFor,
+  type ProfileSummary,
+  profileSummary,
+} from "../core/cli_profiles.ts";
 
 /** Where text output goes (tests pass a collector). */
 export type Out = { out: (line: string) => void; err: (line: string) => void };
@@ -40,6 +45,8 @@ export type CliRow = {
   source: CliEntry["source"];
   path: string;
   argv: string[];
+  /** What git-paw does for this CLI (its profile). */
+  supports: ProfileSummary;
 };
 
 /**
@@ -62,6 +69,7 @@ export async function listClis(opts: ListClisOptions = {}): Promise<void> {
       source: c.source,
       path: c.path,
       argv: c.argv,
+      supports: profileSummary(profileFor(c.name, c.argv[0] ?? "")),
     }));
     if (io === stdOut) printJson({ clis: rows });
     else io.out(JSON.stringify({ clis: rows }, null, 2));

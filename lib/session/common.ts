@@ -6,18 +6,21 @@
 import { basename } from "node:path";
 import type { Config } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
+import { brokerUrlOf, type DiscoveryFile, type Receipt } from "../core/session.ts";
 import {
-  brokerUrlOf,
-  type DiscoveryFile,
-  promptDelivery,
-  type Receipt,
-} from "../core/session.ts";
+  canResume,
+  launchArgv,
+  profileFor,
+  resumePrompt,
+  withHelper,
+} from "../core/cli_profiles.ts";
+import { selfArgv } from "../adapters/self.ts";
 import { slugify } from "../core/slug.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { attachSession, hasSession, listPanes } from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import { loadConfig } from "./config_store.ts";
-import { type CliEntry, resolveCli } from "./clis.ts";
+import { type CliEntry, joinCommand, resolveCli } from "./clis.ts";
 import { writeDiscovery } from "./receipt.ts";
 import { renderBootBlock } from "../coord/boot_block.ts";
 import type { LaunchAgent } from "./launch.ts";
@@ -104,7 +107,13 @@ export function cliResolver(config: Config): (name: string) => CliEntry {
   };
 }
 
-/** Argv (and typed text) for one agent's CLI, with the boot prompt delivered safely. */
+/**
+ * Argv (and typed text) for one agent's CLI, with the prompt placed by the
+ * CLI's profile so that no user-given option can swallow it. `prompt`
+ * `{ resume: true }` relaunches the CLI's last conversation in the worktree
+ * with a short "you were restarted" prompt; a CLI that cannot resume gets
+ * `bootPrompt` instead (or nothing).
+ */
 export function agentLaunch(
   w: {
     branch: string;
@@ -113,7 +122,7 @@ export function agentLaunch(
     cli_argv?: string[];
   },
   config: Config,
-  prompt: string | null,
+  prompt: string | null | { resume: true; bootPrompt: string | null },
   resolve: (name: string) => { argv: string[] } = (name) =>
     resolveCli(name, config),
 ): LaunchAgent {
@@ -131,11 +140,19 @@ export function agentLaunch(
     cliName: w.cli,
     cliArgv: argv,
   };
-  if (prompt) {
-    const d = promptDelivery(w.cli, argv[0] ?? "", prompt);
-    if (d.kind === "argv") agent.cliArgv = [...argv, ...d.args];
-    else agent.typePrompt = prompt;
+  const profile = profileFor(w.cli.trim().split(/\s+/)[0] ?? "", argv[0] ?? "");
+  let text: string | null;
+  let resume = false;
+  if (prompt !== null && typeof prompt === "object") {
+    resume = canResume(profile);
+    text = resume ? resumePrompt(agent.agentId) : prompt.bootPrompt;
+  } else text = prompt;
+  if (text && profile.absoluteHelper) {
+    text = withHelper(text, joinCommand(selfArgv()));
   }
+  const l = launchArgv(profile, argv, { prompt: text, resume });
+  agent.cliArgv = l.argv;
+  if (l.typePrompt) agent.typePrompt = l.typePrompt;
   return agent;
 }
 

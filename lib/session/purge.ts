@@ -30,6 +30,7 @@ import {
 import { acquireLock } from "./lock.ts";
 import { insideSession, keepRunningOnHangup } from "./common.ts";
 import {
+  releaseOutsideState,
   removeSessionHooks,
   stripRepoAgentsBlock,
   userIgnoredFiles,
@@ -130,6 +131,7 @@ export async function purgeSession(
     eprintln(`Removing worktree ${w.worktree_path}...`);
     const t0 = performance.now();
     try {
+      await releaseOutsideState(w.worktree_path);
       await removeWorktree(repo!, w.worktree_path, { force: true });
       if (w.branch_created) await deleteBranch(repo!, w.branch);
       eprintln(`  ...done (${((performance.now() - t0) / 1000).toFixed(1)}s)`);

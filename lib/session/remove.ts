@@ -28,7 +28,10 @@ import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { dirtyError, worktreeDirt } from "./purge.ts";
-import { teardownAgentWorktree } from "../coord/setup.ts";
+import {
+  releaseOutsideState,
+  teardownAgentWorktree,
+} from "../coord/setup.ts";
 import { layoutCmds } from "./layout.ts";
 
 /** Flags of `git paw remove`. */
@@ -104,6 +107,7 @@ export async function removeCommand(
     }
     println(`Keeping worktree on disk: ${w.worktree_path}`);
   } else if (exists) {
+    await releaseOutsideState(w.worktree_path);
     await removeWorktree(repo, w.worktree_path, { force: true });
   }
   if (!opts.keepWorktree && w.branch_created) {

@@ -456,6 +456,7 @@ async function freshStart(
         branch: w.branch,
         agentId: slugify(w.branch),
         cli: w.cli,
+        cliProgram: w.cli_argv?.[0],
         brokerUrl,
         brokerAuth: token !== undefined,
         peers: peers.filter((p) => p !== slugify(w.branch)),
@@ -594,8 +595,9 @@ async function sessionBelongsTo(
 /**
  * Rebuild a stopped or crashed session from its receipt: same worktrees
  * (recreated from their branch if deleted), branches, CLIs and broker port
- * (another port only if that one is now taken). No rebase, no boot prompt
- * (except prompts still pending from a paused `add`).
+ * (another port only if that one is now taken). No rebase. Each CLI
+ * resumes its conversation where its profile allows (else it gets the boot
+ * prompt again); prompts still pending from a paused `add` are sent as is.
  */
 export async function recoverSession(
   repo: string,
@@ -650,17 +652,36 @@ export async function recoverSession(
       branch: w.branch,
       agentId: slugify(w.branch),
       cli: w.cli,
+      cliProgram: w.cli_argv?.[0],
       brokerUrl,
       brokerAuth: receipt.broker_token !== undefined,
       peers: peers.filter((p) => p !== slugify(w.branch)),
       config,
     })));
   await setupAll(url);
-  const agents = receipt.worktrees.map((w) => {
-    const a = agentLaunch(w, config, w.pending_boot_prompt ?? null);
-    delete w.pending_boot_prompt;
-    return a;
-  });
+  // Each CLI resumes its last conversation with a short "restarted" prompt;
+  // one that cannot resume gets the boot prompt again; an agent added while
+  // paused never started, so it gets its pending boot prompt.
+  const pending = new Map(
+    receipt.worktrees.map((w) => [w, w.pending_boot_prompt]),
+  );
+  const launches = (brokerUrl: string | null) =>
+    receipt.worktrees.map((w) =>
+      agentLaunch(
+        w,
+        config,
+        pending.get(w) ?? {
+          resume: true,
+          bootPrompt: bootPrompt(
+            w.branch,
+            brokerUrl,
+            receipt.broker_token !== undefined,
+          ),
+        },
+      )
+    );
+  const agents = launches(url);
+  for (const w of receipt.worktrees) delete w.pending_boot_prompt;
   receipt.status = "active";
   await writeReceipt(receipt);
   await buildSession({
@@ -682,7 +703,7 @@ export async function recoverSession(
     receipt.broker_port = Number(new URL(moved).port);
     await writeReceipt(receipt);
     await setupAll(moved);
-    return { url: moved, agents };
+    return { url: moved, agents: launches(moved) };
   });
   await syncDiscovery(receipt);
 }

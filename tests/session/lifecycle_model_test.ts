@@ -5,7 +5,6 @@ import {
   displayStatus,
   effectiveStatus,
   parseReceipt,
-  promptDelivery,
   statusJson,
 } from "../../lib/core/session.ts";
 import { escapeTmuxFormat, tmuxArg } from "../../lib/adapters/tmux.ts";
@@ -94,18 +93,3 @@ Deno.test("escapeTmuxFormat() and tmuxArg() keep user text literal for tmux", ()
   assert.equal(tmuxArg("a;b"), "a;b");
 });
 
-Deno.test("promptDelivery() uses the CLI's own prompt argument where it has one", () => {
-  assert.deepEqual(promptDelivery("claude", "/usr/bin/claude", "P"), {
-    kind: "argv",
-    args: ["P"],
-  });
-  assert.deepEqual(promptDelivery("gemini", "/x/gemini", "P"), {
-    kind: "argv",
-    args: ["-i", "P"],
-  });
-  assert.deepEqual(promptDelivery("demo", "/usr/bin/deno", "P"), {
-    kind: "argv",
-    args: ["P"],
-  });
-  assert.deepEqual(promptDelivery("aider", "/x/aider", "P"), { kind: "type" });
-});

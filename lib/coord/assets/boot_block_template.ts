@@ -25,5 +25,4 @@ Use the \`git paw\` helper; each step also shows the plain curl equivalent.
    curl -s '{{GIT_PAW_BROKER_URL}}/messages/{{BRANCH_ID}}?since=0&wait=60'
 
 Replace every <...> with real text. More rules: the git-paw section of AGENTS.md.
-(If this text was pasted and nothing happens, press Enter once more.)
 `;

@@ -1,0 +1,230 @@
+/**
+ * The per-CLI files of an agent worktree: the instruction file that imports
+ * AGENTS.md (claude `CLAUDE.md`, gemini `GEMINI.md`) and the local settings
+ * file with git-paw's pre-allow rules and state hooks (claude
+ * `.claude/settings.local.json`, gemini `.gemini/settings.json`). A user's
+ * file is merged into, never overwritten: its original bytes are kept in the
+ * worktree's git dir (owner-only) and come back byte for byte on teardown
+ * when nothing else changed it meanwhile; otherwise exactly git-paw's
+ * entries are taken out. What was done is returned as records for the
+ * agent marker. Needs `--allow-read`, `--allow-write`.
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import {
+  type CliProfile,
+  type Json,
+  type SettingsContext,
+  settingsFor,
+} from "../core/cli_profiles.ts";
+import {
+  jsonEqual,
+  type JsonPatch,
+  mergeJson,
+  unmergeJson,
+} from "../core/json_merge.ts";
+import { removeBlock, upsertBlock } from "../core/managed_block.ts";
+import { readTextOrNull, statOrNull } from "../adapters/fs.ts";
+
+/** What setup did to one per-CLI file (kept in the agent marker). */
+export const CliFileRecord = z.object({
+  /** Worktree-relative path. */
+  path: z.string(),
+  kind: z.enum(["json", "text"]),
+  /** git-paw created the file (teardown deletes it). */
+  created: z.boolean(),
+  /** Directories (worktree-relative) git-paw created for it, deepest last. */
+  created_dirs: z.array(z.string()).default([]),
+  /** How it is kept out of `git status`. */
+  hidden: z.enum(["exclude", "skip-worktree"]),
+  /** JSON: what was added ({@link JsonPatch}). */
+  patch: z.unknown().optional(),
+  /** The user's original bytes (a file in the git dir), when there were any. */
+  backup: z.string().optional(),
+  /** The text git-paw wrote, to tell whether anyone changed it since. */
+  written: z.string(),
+});
+/** What setup did to one per-CLI file. */
+export type CliFileRecord = z.infer<typeof CliFileRecord>;
+
+/** Marks git-paw's import block in a user's instruction file. */
+const IMPORT_MARKERS = {
+  begin: "<!-- git-paw:import (removed when the agent worktree is torn down) -->",
+  end: "<!-- git-paw:import-end -->",
+};
+
+/** One file to write. */
+export type CliFilePlan =
+  | { kind: "json"; path: string; content: { [key: string]: Json } }
+  | { kind: "text"; path: string; line: string };
+
+/** Options for {@link planCliFiles}. */
+export type PlanOptions = SettingsContext & {
+  /**
+   * Entries of a Claude-format settings file (`[clis.NAME] settings_path`)
+   * merged into the worktree's local settings with git-paw's own.
+   */
+  extraSettings?: { [key: string]: Json } | null;
+};
+
+/** The files a profile wants in a worktree. Pure. */
+export function planCliFiles(
+  profile: CliProfile,
+  opts: PlanOptions,
+): CliFilePlan[] {
+  const out: CliFilePlan[] = [];
+  if (profile.instructions.kind === "import") {
+    out.push({
+      kind: "text",
+      path: profile.instructions.file,
+      line: profile.instructions.line,
+    });
+  }
+  const settings = settingsFor(profile, opts);
+  if (settings) {
+    const content = opts.extraSettings && profile.settings?.format === "claude"
+      ? mergeJson(structuredClone(opts.extraSettings), settings.content)
+        .value as { [key: string]: Json }
+      : settings.content;
+    out.push({ kind: "json", path: settings.file, content });
+  }
+  return out;
+}
+
+/** A file written by {@link applyCliFile}, before it is hidden from git. */
+export type Applied = Omit<CliFileRecord, "hidden">;
+
+function importsLine(text: string, line: string): boolean {
+  const alt = line.replace(/^@/, "@./");
+  return text.split("\n").some((l) => l.trim() === line || l.trim() === alt);
+}
+
+/**
+ * Write one planned file into the worktree. `backupDir` (in the worktree's
+ * git dir) receives the user's original bytes. Returns null when the file
+ * already holds what git-paw would add (nothing written).
+ */
+export async function applyCliFile(
+  worktree: string,
+  plan: CliFilePlan,
+  backupDir: string,
+): Promise<Applied | null> {
+  const abs = join(worktree, plan.path);
+  const existing = await readTextOrNull(abs);
+  let next: string;
+  let patch: JsonPatch | null = null;
+  if (plan.kind === "text") {
+    if (existing !== null && importsLine(existing, plan.line)) return null;
+    next = existing === null
+      ? `${plan.line}\n`
+      : upsertBlock(existing, plan.line, IMPORT_MARKERS);
+  } else {
+    let base: Json | undefined = undefined;
+    if (existing !== null && existing.trim() !== "") {
+      try {
+        base = JSON.parse(existing) as Json;
+      } catch {
+        // A file we cannot read as JSON is the user's: leave it alone.
+        return null;
+      }
+    }
+    const r = mergeJson(base, plan.content);
+    if (!r.patch) return null;
+    patch = r.patch;
+    next = JSON.stringify(r.value, null, 2) + "\n";
+  }
+  const createdDirs: string[] = [];
+  for (
+    let d = dirname(plan.path);
+    d !== "." && d !== "" && !await statOrNull(join(worktree, d));
+    d = dirname(d)
+  ) createdDirs.unshift(d);
+  if (createdDirs.length) {
+    await Deno.mkdir(join(worktree, createdDirs[0]!), { recursive: true });
+  }
+  let backup: string | undefined;
+  if (existing !== null) {
+    await Deno.mkdir(backupDir, { recursive: true, mode: 0o700 });
+    backup = join(backupDir, plan.path.replaceAll("/", "__"));
+    await Deno.writeTextFile(backup, existing, { mode: 0o600 });
+  }
+  await Deno.writeTextFile(abs, next);
+  return {
+    path: plan.path,
+    kind: plan.kind,
+    created: existing === null,
+    created_dirs: createdDirs,
+    ...(patch ? { patch } : {}),
+    ...(backup ? { backup } : {}),
+    written: next,
+  };
+}
+
+/**
+ * Undo one record: a file git-paw created is deleted (and the directories
+ * it made for it, when empty); a user's file gets its original bytes back
+ * when it is as git-paw left it, else loses exactly git-paw's entries.
+ */
+export async function restoreCliFile(
+  worktree: string,
+  rec: CliFileRecord,
+): Promise<void> {
+  const abs = join(worktree, rec.path);
+  const current = await readTextOrNull(abs);
+  const original = rec.backup ? await readTextOrNull(rec.backup) : null;
+  if (current !== null) {
+    if (current === rec.written) {
+      if (rec.created) await Deno.remove(abs);
+      else if (original !== null) await Deno.writeTextFile(abs, original);
+    } else if (rec.kind === "text") {
+      const line = rec.written.trim();
+      const lines = current.split("\n");
+      const at = lines.findIndex((l) => l.trim() === line);
+      if (rec.created && at >= 0) lines.splice(at, 1);
+      const stripped = rec.created
+        ? lines.join("\n")
+        : removeBlock(current, IMPORT_MARKERS);
+      if (rec.created && stripped.trim() === "") await Deno.remove(abs);
+      else await Deno.writeTextFile(abs, stripped);
+    } else {
+      await restoreJson(abs, current, rec, original);
+    }
+  }
+  for (const d of [...rec.created_dirs].reverse()) {
+    await Deno.remove(join(worktree, d)).catch(() => {}); // only when empty
+  }
+  if (rec.backup) await Deno.remove(rec.backup).catch(() => {});
+}
+
+/** A JSON file changed since setup: take our entries out of it. */
+async function restoreJson(
+  abs: string,
+  current: string,
+  rec: CliFileRecord,
+  original: string | null,
+): Promise<void> {
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(current) as Json;
+  } catch {
+    return; // not JSON any more: the user's now
+  }
+  const rest = rec.patch
+    ? unmergeJson(parsed, rec.patch as JsonPatch)
+    : parsed;
+  if (rest === undefined) {
+    await Deno.remove(abs);
+    return;
+  }
+  if (original !== null) {
+    try {
+      const orig = JSON.parse(original) as Json;
+      if (jsonEqual(orig, rest)) {
+        await Deno.writeTextFile(abs, original);
+        return;
+      }
+    } catch { /* fall through */ }
+  }
+  await Deno.writeTextFile(abs, JSON.stringify(rest, null, 2) + "\n");
+}

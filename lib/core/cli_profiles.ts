@@ -1,0 +1,406 @@
+/**
+ * What git-paw knows about each AI CLI, as data: how its first prompt is
+ * passed so that user-given options cannot swallow it, which instruction
+ * file it reads, where git-paw's own commands are pre-allowed, how a fresh
+ * worktree's trust is handled, which state hooks it offers, how a
+ * conversation is resumed and what its sandbox needs. Facts for claude:
+ * docs/clis/claude.md; for the others: their public docs, as far as they go
+ * (a CLI whose docs say nothing gets its prompt typed into the pane). Pure.
+ * @module
+ */
+
+/** How the first prompt reaches a CLI at launch. */
+export type PromptPassing =
+  /** `argv… -- <prompt>`: nothing the user put in argv can take it. */
+  | { kind: "after-separator" }
+  /** `argv… <prompt>`. */
+  | { kind: "positional" }
+  /** `argv… <flag> <prompt>` (e.g. gemini `-i`). */
+  | { kind: "flag"; flag: string }
+  /** Typed into the pane once the CLI runs. */
+  | { kind: "type" };
+
+/** Which instruction file a CLI reads, and how it is pointed at AGENTS.md. */
+export type Instructions =
+  /** Reads `AGENTS.md` itself. */
+  | { kind: "agents-md" }
+  /**
+   * Reads `file`; git-paw makes it import AGENTS.md with `line` (a file it
+   * creates holds just that line; a user's file gets a marked block).
+   */
+  | { kind: "import"; file: string; line: string }
+  /** Not known: AGENTS.md is written and the boot prompt names it. */
+  | { kind: "unknown" };
+
+/** Settings formats git-paw can write pre-allow rules and hooks into. */
+export type SettingsFormat = "claude" | "gemini";
+
+/** How a fresh worktree's folder trust is handled. */
+export type TrustHandling =
+  /** The CLI trusts a linked worktree of a trusted repo itself. */
+  | "inherits-repo"
+  /** git-paw adds the worktree to `~/.gemini/trustedFolders.json` when the repo is trusted there. */
+  | "gemini-trusted-folders"
+  /** No trust dialog known. */
+  | "none";
+
+/** One CLI's profile. */
+export type CliProfile = {
+  /** Profile name: a known CLI binary name, `demo`, or `generic`. */
+  name: string;
+  prompt: PromptPassing;
+  instructions: Instructions;
+  /**
+   * The worktree-local settings file that carries the pre-allow rules and
+   * hooks (worktree-relative), or null when git-paw writes none.
+   */
+  settings: { file: string; format: SettingsFormat } | null;
+  trust: TrustHandling;
+  /** State hook events git-paw installs (they call `__cli-event`). */
+  hookEvents: readonly string[];
+  /**
+   * argv inserted after the user's argv to resume the last conversation in
+   * the same directory, or null when the CLI cannot resume.
+   */
+  resume: readonly string[] | null;
+  /**
+   * The CLI runs commands in a login shell that resets PATH: the boot block
+   * and AGENTS.md name the helper by absolute command.
+   */
+  absoluteHelper: boolean;
+  /** What the CLI's sandbox needs for git-paw (words for `list-clis`), or null. */
+  sandbox: string | null;
+};
+
+const CLAUDE: CliProfile = {
+  name: "claude",
+  prompt: { kind: "after-separator" },
+  instructions: { kind: "import", file: "CLAUDE.md", line: "@AGENTS.md" },
+  settings: { file: ".claude/settings.local.json", format: "claude" },
+  trust: "inherits-repo",
+  hookEvents: [
+    "Notification",
+    "Stop",
+    "PreToolUse",
+    "PostToolUse",
+    "UserPromptSubmit",
+  ],
+  resume: ["--continue"],
+  absoluteHelper: false,
+  sandbox: null,
+};
+
+const CODEX: CliProfile = {
+  name: "codex",
+  prompt: { kind: "positional" },
+  instructions: { kind: "agents-md" },
+  settings: null,
+  trust: "none",
+  hookEvents: [],
+  resume: ["resume", "--last"],
+  absoluteHelper: true,
+  sandbox:
+    "loopback network to the broker and write access to the worktree's git dir",
+};
+
+const GEMINI: CliProfile = {
+  name: "gemini",
+  prompt: { kind: "flag", flag: "-i" },
+  instructions: { kind: "import", file: "GEMINI.md", line: "@AGENTS.md" },
+  settings: { file: ".gemini/settings.json", format: "gemini" },
+  trust: "gemini-trusted-folders",
+  hookEvents: [],
+  resume: ["--resume", "latest"],
+  absoluteHelper: false,
+  sandbox: null,
+};
+
+const DEMO: CliProfile = {
+  name: "demo",
+  prompt: { kind: "positional" },
+  instructions: { kind: "agents-md" },
+  settings: null,
+  trust: "none",
+  hookEvents: [],
+  // The demo agent keeps no conversation: a new prompt is all it needs.
+  resume: [],
+  absoluteHelper: false,
+  sandbox: null,
+};
+
+/** A CLI whose docs say nothing git-paw can use: the prompt is typed. */
+const GENERIC: CliProfile = {
+  name: "generic",
+  prompt: { kind: "type" },
+  instructions: { kind: "unknown" },
+  settings: null,
+  trust: "none",
+  hookEvents: [],
+  resume: null,
+  absoluteHelper: false,
+  sandbox: null,
+};
+
+function typed(
+  name: string,
+  instructions: Instructions = { kind: "unknown" },
+  resume: readonly string[] | null = null,
+): CliProfile {
+  return { ...GENERIC, name, instructions, resume };
+}
+
+const AGENTS: Instructions = { kind: "agents-md" };
+
+/**
+ * Every profile by name. Beyond claude, codex and gemini the entries carry
+ * what the CLIs' public docs state; where a doc offers a first-prompt flag
+ * that only prefills the input box (opencode `--prompt`) or runs one prompt
+ * and exits (aider `--message`, qwen/copilot `-p`), the prompt is typed.
+ */
+export const CLI_PROFILES: Readonly<Record<string, CliProfile>> = {
+  claude: CLAUDE,
+  codex: CODEX,
+  gemini: GEMINI,
+  aider: typed("aider"),
+  vibe: typed("vibe", AGENTS),
+  // qwen code is a fork of gemini CLI; its docs name only `-p` (headless).
+  qwen: typed("qwen"),
+  amp: typed("amp", AGENTS),
+  opencode: typed("opencode", AGENTS, ["--continue"]),
+  cline: typed("cline"),
+  droid: typed("droid", AGENTS),
+  pi: typed("pi"),
+  junie: typed("junie"),
+  cursor: typed("cursor", AGENTS),
+  copilot: typed("copilot", AGENTS),
+  cn: typed("cn"),
+  kilo: typed("kilo"),
+  kimi: typed("kimi"),
+  demo: DEMO,
+};
+
+/** The program name of an argv[0]: basename, without `.exe`. */
+function programName(argv0: string): string {
+  return (argv0.split("/").pop() ?? "").replace(/\.exe$/, "");
+}
+
+/**
+ * The profile of a CLI: by its name when known (`claude`, `demo`), else by
+ * the program it runs (a custom `[clis.my-claude]` running `claude`), else
+ * {@link GENERIC}.
+ *
+ * @example
+ * ```ts
+ * import { profileFor } from "./cli_profiles.ts";
+ * profileFor("mine", "/opt/bin/claude").name; // "claude"
+ * ```
+ */
+export function profileFor(cliName: string, argv0: string): CliProfile {
+  return (Object.hasOwn(CLI_PROFILES, cliName)
+    ? CLI_PROFILES[cliName]
+    : undefined) ??
+    (Object.hasOwn(CLI_PROFILES, programName(argv0))
+      ? CLI_PROFILES[programName(argv0)]
+      : undefined) ??
+    GENERIC;
+}
+
+/** How a CLI receives its first prompt: extra argv, or typed text. */
+export type PromptDelivery =
+  | { kind: "argv"; args: string[] }
+  | { kind: "type" };
+
+/**
+ * The argv tail (or typing) that hands `prompt` to a CLI under `profile`,
+ * placed after everything the user gave.
+ *
+ * @example
+ * ```ts
+ * import { CLI_PROFILES, promptArgs } from "./cli_profiles.ts";
+ * promptArgs(CLI_PROFILES.claude!, "hi"); // { kind: "argv", args: ["--", "hi"] }
+ * ```
+ */
+export function promptArgs(
+  profile: CliProfile,
+  prompt: string,
+): PromptDelivery {
+  switch (profile.prompt.kind) {
+    case "after-separator":
+      return { kind: "argv", args: ["--", prompt] };
+    case "positional":
+      return { kind: "argv", args: [prompt] };
+    case "flag":
+      return { kind: "argv", args: [profile.prompt.flag, prompt] };
+    case "type":
+      return { kind: "type" };
+  }
+}
+
+/** What {@link launchArgv} returns: the argv, and text to type if any. */
+export type LaunchArgv = { argv: string[]; typePrompt?: string };
+
+/**
+ * The argv that launches a CLI (`base`: the user's argv) with an optional
+ * first prompt, optionally resuming its last conversation. A CLI without a
+ * resume form starts afresh (the caller sends the boot prompt then).
+ */
+export function launchArgv(
+  profile: CliProfile,
+  base: readonly string[],
+  opts: { prompt?: string | null; resume?: boolean } = {},
+): LaunchArgv {
+  const argv = [...base];
+  if (opts.resume && profile.resume) argv.push(...profile.resume);
+  if (!opts.prompt) return { argv };
+  const d = promptArgs(profile, opts.prompt);
+  return d.kind === "argv"
+    ? { argv: [...argv, ...d.args] }
+    : { argv, typePrompt: opts.prompt };
+}
+
+/** True when the profile can resume a conversation. */
+export function canResume(profile: CliProfile): boolean {
+  return profile.resume !== null;
+}
+
+/**
+ * The prompt a resumed CLI gets after a crash: it was restarted, its
+ * assignment is in AGENTS.md, go on.
+ */
+export function resumePrompt(agentId: string): string {
+  return [
+    `git-paw restarted this session after a crash; you are still agent \`${agentId}\`.`,
+    "Your assignment is unchanged: the `## git-paw Session Assignment` section of AGENTS.md in this worktree.",
+    "Check your inbox with `git paw inbox`, then continue the task where you left off.",
+  ].join("\n");
+}
+
+/**
+ * `text` with every `git paw <subcommand>` recipe run through `helper`
+ * instead (a CLI whose shell loses PATH gets the absolute command).
+ */
+export function withHelper(text: string, helper: string): string {
+  return helper === "git paw"
+    ? text
+    : text.replace(/\bgit paw(?= [a-z-])/g, () => helper);
+}
+
+/** The JSON value of a settings file. */
+export type Json =
+  | null
+  | boolean
+  | number
+  | string
+  | Json[]
+  | { [key: string]: Json };
+
+/** Inputs for {@link settingsFor}. */
+export type SettingsContext = {
+  /** CLI name passed to `__cli-event --cli`. */
+  cliName: string;
+  /** The helper command the agent is told to run (`git paw`, or absolute). */
+  helperCommand: string;
+  /** The shell command that runs git-paw from a hook (already shell-quoted). */
+  selfCommand: string;
+  /** Broker URL (`http://127.0.0.1:PORT`), or null when the broker is off. */
+  brokerUrl: string | null;
+  /** The curl option that sends the bearer token, when the broker wants it. */
+  authHeader?: string | null;
+};
+
+/** The curl command prefixes the boot block and AGENTS.md use for `url`. */
+function curlPrefixes(url: string, auth: string | null | undefined): string[] {
+  const u = url.replace(/\/+$/, "");
+  const heads = auth ? ["curl -s", `curl -s ${auth}`] : ["curl -s"];
+  return heads.flatMap((h) => [
+    `${h} -X POST ${u}/`,
+    `${h} ${u}/`,
+    `${h} '${u}/`,
+  ]);
+}
+
+/**
+ * git-paw's own commands, as the permission rules of a settings format:
+ * the `git paw` helper (and the absolute helper command when it differs),
+ * and the curl recipes to this session's broker with its port named (a
+ * `:*` port pattern does not match in Claude's rules).
+ */
+export function allowRules(
+  format: SettingsFormat,
+  ctx: SettingsContext,
+): string[] {
+  const prefixes = ["git paw"];
+  if (ctx.helperCommand !== "git paw") prefixes.push(ctx.helperCommand);
+  const curls = ctx.brokerUrl ? curlPrefixes(ctx.brokerUrl, ctx.authHeader) : [];
+  if (format === "claude") {
+    return [
+      ...prefixes.map((p) => `Bash(${p}:*)`),
+      ...curls.map((c) => `Bash(${c}*)`),
+    ];
+  }
+  return [...prefixes, ...curls].map((p) => `run_shell_command(${p})`);
+}
+
+/** The hook command for one event. */
+export function hookCommand(ctx: SettingsContext, event: string): string {
+  return `${ctx.selfCommand} __cli-event --cli ${ctx.cliName} --event ${event}`;
+}
+
+/**
+ * What git-paw merges into a CLI's worktree-local settings file: the
+ * pre-allow rules for its own commands and the state hooks. Nothing else
+ * (no permission mode): the user's own permission choices stand. Null for
+ * a profile without a settings file.
+ */
+export function settingsFor(
+  profile: CliProfile,
+  ctx: SettingsContext,
+): { file: string; content: { [key: string]: Json } } | null {
+  if (!profile.settings) return null;
+  const { file, format } = profile.settings;
+  const allow = allowRules(format, ctx);
+  if (format === "claude") {
+    const hooks: { [key: string]: Json } = {};
+    for (const event of profile.hookEvents) {
+      hooks[event] = [{
+        hooks: [{ type: "command", command: hookCommand(ctx, event) }],
+      }];
+    }
+    const content: { [key: string]: Json } = { permissions: { allow } };
+    if (profile.hookEvents.length) content.hooks = hooks;
+    return { file, content };
+  }
+  return { file, content: { tools: { allowed: allow } } };
+}
+
+/** One row of `list-clis --json` `supports`. */
+export type ProfileSummary = {
+  profile: string;
+  prompt: PromptPassing["kind"];
+  instructions: string;
+  settings_file: string | null;
+  trust: TrustHandling;
+  hooks: string[];
+  resume: string[] | null;
+  absolute_helper: boolean;
+  sandbox: string | null;
+};
+
+/** What a profile supports, for `list-clis --json`. */
+export function profileSummary(p: CliProfile): ProfileSummary {
+  return {
+    profile: p.name,
+    prompt: p.prompt.kind,
+    instructions: p.instructions.kind === "import"
+      ? p.instructions.file
+      : p.instructions.kind === "agents-md"
+      ? "AGENTS.md"
+      : "unknown",
+    settings_file: p.settings?.file ?? null,
+    trust: p.trust,
+    hooks: [...p.hookEvents],
+    resume: p.resume ? [...p.resume] : null,
+    absolute_helper: p.absoluteHelper,
+    sandbox: p.sandbox,
+  };
+}
