@@ -50,13 +50,21 @@ Deno.test("list-clis --json works outside a repo and shows fake CLIs, demo last"
   const rows = JSON.parse(r.stdout).clis as Array<
     { name: string; source: string; path: string }
   >;
-  assert.deepEqual(rows.find((x) => x.name === "claude"), {
+  const { supports, ...row } = rows.find((x) => x.name === "claude") as unknown as {
+    supports: Record<string, unknown>;
+  };
+  assert.deepEqual(row, {
     name: "claude",
     display: "Claude",
     source: "detected",
     path: claude,
     argv: [claude],
   });
+  assert.equal(supports.prompt, "after-separator");
+  assert.equal(supports.instructions, "CLAUDE.md");
+  assert.equal(supports.settings_file, ".claude/settings.local.json");
+  assert.deepEqual(supports.resume, ["--continue"]);
+  assert.ok((supports.hooks as string[]).includes("Notification"));
   assert.equal(rows.at(-1)!.name, "demo");
   assert.equal(rows.at(-1)!.source, "builtin");
   const text = await paw(["list-clis"], { cwd: d.path, env });
