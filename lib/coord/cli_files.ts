@@ -50,7 +50,8 @@ export type CliFileRecord = z.infer<typeof CliFileRecord>;
 
 /** Marks git-paw's import block in a user's instruction file. */
 const IMPORT_MARKERS = {
-  begin: "<!-- git-paw:import (removed when the agent worktree is torn down) -->",
+  begin:
+    "<!-- git-paw:import (removed when the agent worktree is torn down) -->",
   end: "<!-- git-paw:import-end -->",
 };
 
@@ -210,9 +211,7 @@ async function restoreJson(
   } catch {
     return; // not JSON any more: the user's now
   }
-  const rest = rec.patch
-    ? unmergeJson(parsed, rec.patch as JsonPatch)
-    : parsed;
+  const rest = rec.patch ? unmergeJson(parsed, rec.patch as JsonPatch) : parsed;
   if (rest === undefined) {
     await Deno.remove(abs);
     return;

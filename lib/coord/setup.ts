@@ -71,10 +71,7 @@ import {
   planCliFiles,
   restoreCliFile,
 } from "./cli_files.ts";
-import {
-  trustGeminiWorktree,
-  untrustGeminiWorktree,
-} from "./gemini_trust.ts";
+import { trustGeminiWorktree, untrustGeminiWorktree } from "./gemini_trust.ts";
 import { readTextOrNull } from "../adapters/fs.ts";
 
 /** What the session knows about one agent when preparing its worktree. */
@@ -119,7 +116,10 @@ export type AgentSetup = {
 
 /** The CLI profile of an agent (`cli` may carry extra words). */
 function agentProfile(opts: AgentSetup): CliProfile {
-  return profileFor(opts.cli.trim().split(/\s+/)[0] ?? "", opts.cliProgram ?? "");
+  return profileFor(
+    opts.cli.trim().split(/\s+/)[0] ?? "",
+    opts.cliProgram ?? "",
+  );
 }
 
 /** The helper command the agent's CLI is told to run. */
@@ -138,16 +138,23 @@ async function extraSettings(
     ? opts.config.clis[name]?.settings_path
     : null;
   if (!path) return null;
-  const abs = resolve(opts.repo, path.replace(/^~(?=\/)/, Deno.env.get("HOME") ?? "~"));
+  const abs = resolve(
+    opts.repo,
+    path.replace(/^~(?=\/)/, Deno.env.get("HOME") ?? "~"),
+  );
   const text = await readTextOrNull(abs);
   if (text === null) {
-    throw new Error(`Cannot read settings_path ${abs} of [clis.${name}]: no such file`);
+    throw new Error(
+      `Cannot read settings_path ${abs} of [clis.${name}]: no such file`,
+    );
   }
   try {
     const v = JSON.parse(text);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
   } catch { /* below */ }
-  throw new Error(`Cannot parse settings_path ${abs} of [clis.${name}]: not a JSON object`);
+  throw new Error(
+    `Cannot parse settings_path ${abs} of [clis.${name}]: not a JSON object`,
+  );
 }
 
 /**

@@ -331,7 +331,9 @@ export function allowRules(
 ): string[] {
   const prefixes = ["git paw"];
   if (ctx.helperCommand !== "git paw") prefixes.push(ctx.helperCommand);
-  const curls = ctx.brokerUrl ? curlPrefixes(ctx.brokerUrl, ctx.authHeader) : [];
+  const curls = ctx.brokerUrl
+    ? curlPrefixes(ctx.brokerUrl, ctx.authHeader)
+    : [];
   if (format === "claude") {
     return [
       ...prefixes.map((p) => `Bash(${p}:*)`),
@@ -341,9 +343,13 @@ export function allowRules(
   return [...prefixes, ...curls].map((p) => `run_shell_command(${p})`);
 }
 
-/** The hook command for one event. */
+/**
+ * The hook command for one event. It never fails (`|| true`): a state
+ * report must not block the CLI (Claude treats exit code 2 of a
+ * `PreToolUse` hook as "deny").
+ */
 export function hookCommand(ctx: SettingsContext, event: string): string {
-  return `${ctx.selfCommand} __cli-event --cli ${ctx.cliName} --event ${event}`;
+  return `${ctx.selfCommand} __cli-event --cli ${ctx.cliName} --event ${event} || true`;
 }
 
 /**

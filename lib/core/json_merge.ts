@@ -53,7 +53,10 @@ export function mergeJson(
   ours: Json,
 ): { value: Json; patch: JsonPatch | null } {
   if (base === undefined) {
-    return { value: structuredClone(ours), patch: { kind: "new", value: ours } };
+    return {
+      value: structuredClone(ours),
+      patch: { kind: "new", value: ours },
+    };
   }
   if (isObject(base) && isObject(ours)) {
     const value: JsonObject = { ...base };

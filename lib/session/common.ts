@@ -6,7 +6,11 @@
 import { basename } from "node:path";
 import type { Config } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
-import { brokerUrlOf, type DiscoveryFile, type Receipt } from "../core/session.ts";
+import {
+  brokerUrlOf,
+  type DiscoveryFile,
+  type Receipt,
+} from "../core/session.ts";
 import {
   canResume,
   launchArgv,

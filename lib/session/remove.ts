@@ -28,10 +28,7 @@ import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { dirtyError, worktreeDirt } from "./purge.ts";
-import {
-  releaseOutsideState,
-  teardownAgentWorktree,
-} from "../coord/setup.ts";
+import { releaseOutsideState, teardownAgentWorktree } from "../coord/setup.ts";
 import { layoutCmds } from "./layout.ts";
 
 /** Flags of `git paw remove`. */

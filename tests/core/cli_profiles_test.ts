@@ -26,7 +26,10 @@ Deno.test("CLI_PROFILES has an entry for every known CLI and demo", () => {
 });
 
 Deno.test("promptArgs() follows each CLI's own way to take a first prompt", () => {
-  assert.deepEqual(promptArgs(claude, "P"), { kind: "argv", args: ["--", "P"] });
+  assert.deepEqual(promptArgs(claude, "P"), {
+    kind: "argv",
+    args: ["--", "P"],
+  });
   assert.deepEqual(promptArgs(CLI_PROFILES.gemini!, "P"), {
     kind: "argv",
     args: ["-i", "P"],
@@ -132,7 +135,7 @@ Deno.test("settingsFor() claude: allow rules and __cli-event hooks, no permissio
     hooks: [{
       type: "command",
       command:
-        "/usr/bin/deno run -A /src/main.ts __cli-event --cli claude --event Stop",
+        "/usr/bin/deno run -A /src/main.ts __cli-event --cli claude --event Stop || true",
     }],
   }]);
   assert.equal(settingsFor(CLI_PROFILES.codex!, ctx), null);

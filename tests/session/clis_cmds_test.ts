@@ -50,7 +50,9 @@ Deno.test("list-clis --json works outside a repo and shows fake CLIs, demo last"
   const rows = JSON.parse(r.stdout).clis as Array<
     { name: string; source: string; path: string }
   >;
-  const { supports, ...row } = rows.find((x) => x.name === "claude") as unknown as {
+  const { supports, ...row } = rows.find((x) =>
+    x.name === "claude"
+  ) as unknown as {
     supports: Record<string, unknown>;
   };
   assert.deepEqual(row, {

@@ -92,4 +92,3 @@ Deno.test("escapeTmuxFormat() and tmuxArg() keep user text literal for tmux", ()
   assert.equal(tmuxArg(";"), "\\;");
   assert.equal(tmuxArg("a;b"), "a;b");
 });
-
