@@ -12,11 +12,13 @@
  */
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import {
+  type CliFilePlan,
+  cliFilePlans,
   type CliProfile,
   type Json,
   type SettingsContext,
-  settingsFor,
 } from "../core/cli_profiles.ts";
 import {
   jsonEqual,
@@ -31,7 +33,7 @@ import { readTextOrNull, statOrNull } from "../adapters/fs.ts";
 export const CliFileRecord = z.object({
   /** Worktree-relative path. */
   path: z.string(),
-  kind: z.enum(["json", "text"]),
+  kind: z.enum(["import", "json", "toml", "own"]),
   /** git-paw created the file (teardown deletes it). */
   created: z.boolean(),
   /** Directories (worktree-relative) git-paw created for it, deepest last. */
@@ -55,11 +57,6 @@ const IMPORT_MARKERS = {
   end: "<!-- git-paw:import-end -->",
 };
 
-/** One file to write. */
-export type CliFilePlan =
-  | { kind: "json"; path: string; content: { [key: string]: Json } }
-  | { kind: "text"; path: string; line: string };
-
 /** Options for {@link planCliFiles}. */
 export type PlanOptions = SettingsContext & {
   /**
@@ -74,23 +71,32 @@ export function planCliFiles(
   profile: CliProfile,
   opts: PlanOptions,
 ): CliFilePlan[] {
-  const out: CliFilePlan[] = [];
-  if (profile.instructions.kind === "import") {
-    out.push({
-      kind: "text",
-      path: profile.instructions.file,
-      line: profile.instructions.line,
-    });
+  return cliFilePlans(profile, opts).map((plan) =>
+    plan.kind === "json" && opts.extraSettings &&
+      profile.settings?.format === "claude"
+      ? {
+        ...plan,
+        content: mergeJson(structuredClone(opts.extraSettings), plan.content)
+          .value as { [key: string]: Json },
+      }
+      : plan
+  );
+}
+
+/** Parse a settings file's text (JSON or TOML); null when it is not one. */
+function parseSettings(kind: "json" | "toml", text: string): Json | null {
+  if (text.trim() === "") return {};
+  try {
+    return (kind === "json" ? JSON.parse(text) : parseToml(text)) as Json;
+  } catch {
+    return null;
   }
-  const settings = settingsFor(profile, opts);
-  if (settings) {
-    const content = opts.extraSettings && profile.settings?.format === "claude"
-      ? mergeJson(structuredClone(opts.extraSettings), settings.content)
-        .value as { [key: string]: Json }
-      : settings.content;
-    out.push({ kind: "json", path: settings.file, content });
-  }
-  return out;
+}
+
+function renderSettings(kind: "json" | "toml", value: Json): string {
+  return kind === "json"
+    ? JSON.stringify(value, null, 2) + "\n"
+    : stringifyToml(value as Record<string, unknown>) + "\n";
 }
 
 /** A file written by {@link applyCliFile}, before it is hidden from git. */
@@ -115,25 +121,24 @@ export async function applyCliFile(
   const existing = await readTextOrNull(abs);
   let next: string;
   let patch: JsonPatch | null = null;
-  if (plan.kind === "text") {
+  if (plan.kind === "import") {
     if (existing !== null && importsLine(existing, plan.line)) return null;
     next = existing === null
       ? `${plan.line}\n`
       : upsertBlock(existing, plan.line, IMPORT_MARKERS);
+  } else if (plan.kind === "own") {
+    if (existing === plan.content) return null;
+    next = plan.content;
   } else {
-    let base: Json | undefined = undefined;
-    if (existing !== null && existing.trim() !== "") {
-      try {
-        base = JSON.parse(existing) as Json;
-      } catch {
-        // A file we cannot read as JSON is the user's: leave it alone.
-        return null;
-      }
-    }
+    const base = existing === null
+      ? undefined
+      : parseSettings(plan.kind, existing);
+    // A file we cannot read as settings is the user's: leave it alone.
+    if (base === null) return null;
     const r = mergeJson(base, plan.content);
     if (!r.patch) return null;
     patch = r.patch;
-    next = JSON.stringify(r.value, null, 2) + "\n";
+    next = renderSettings(plan.kind, r.value);
   }
   const createdDirs: string[] = [];
   for (
@@ -142,7 +147,7 @@ export async function applyCliFile(
     d = dirname(d)
   ) createdDirs.unshift(d);
   if (createdDirs.length) {
-    await Deno.mkdir(join(worktree, createdDirs[0]!), { recursive: true });
+    await Deno.mkdir(join(worktree, createdDirs.at(-1)!), { recursive: true });
   }
   let backup: string | undefined;
   if (existing !== null) {
@@ -178,7 +183,10 @@ export async function restoreCliFile(
     if (current === rec.written) {
       if (rec.created) await Deno.remove(abs);
       else if (original !== null) await Deno.writeTextFile(abs, original);
-    } else if (rec.kind === "text") {
+    } else if (rec.kind === "own") {
+      if (rec.created) await Deno.remove(abs);
+      else if (original !== null) await Deno.writeTextFile(abs, original);
+    } else if (rec.kind === "import") {
       const line = rec.written.trim();
       const lines = current.split("\n");
       const at = lines.findIndex((l) => l.trim() === line);
@@ -189,7 +197,7 @@ export async function restoreCliFile(
       if (rec.created && stripped.trim() === "") await Deno.remove(abs);
       else await Deno.writeTextFile(abs, stripped);
     } else {
-      await restoreJson(abs, current, rec, original);
+      await restoreSettings(abs, current, rec, rec.kind, original);
     }
   }
   for (const d of [...rec.created_dirs].reverse()) {
@@ -198,32 +206,27 @@ export async function restoreCliFile(
   if (rec.backup) await Deno.remove(rec.backup).catch(() => {});
 }
 
-/** A JSON file changed since setup: take our entries out of it. */
-async function restoreJson(
+/** A settings file changed since setup: take our entries out of it. */
+async function restoreSettings(
   abs: string,
   current: string,
   rec: CliFileRecord,
+  kind: "json" | "toml",
   original: string | null,
 ): Promise<void> {
-  let parsed: Json;
-  try {
-    parsed = JSON.parse(current) as Json;
-  } catch {
-    return; // not JSON any more: the user's now
-  }
+  const parsed = parseSettings(kind, current);
+  if (parsed === null) return; // not settings any more: the user's now
   const rest = rec.patch ? unmergeJson(parsed, rec.patch as JsonPatch) : parsed;
   if (rest === undefined) {
     await Deno.remove(abs);
     return;
   }
   if (original !== null) {
-    try {
-      const orig = JSON.parse(original) as Json;
-      if (jsonEqual(orig, rest)) {
-        await Deno.writeTextFile(abs, original);
-        return;
-      }
-    } catch { /* fall through */ }
+    const orig = parseSettings(kind, original);
+    if (orig !== null && jsonEqual(orig, rest)) {
+      await Deno.writeTextFile(abs, original);
+      return;
+    }
   }
-  await Deno.writeTextFile(abs, JSON.stringify(rest, null, 2) + "\n");
+  await Deno.writeTextFile(abs, renderSettings(kind, rest));
 }

@@ -59,9 +59,15 @@ export function trustOf(rules: Rules, path: string): boolean | null {
  * worktree yet. Returns the file and path added, or null (nothing done).
  */
 export async function trustGeminiWorktree(
-  opts: { home: string; repo: string; worktree: string },
+  opts: {
+    home: string;
+    /** The trust file, when not under `home` (`GEMINI_CLI_TRUSTED_FOLDERS_PATH`). */
+    file?: string | undefined;
+    repo: string;
+    worktree: string;
+  },
 ): Promise<{ file: string; path: string } | null> {
-  const file = trustedFoldersFile(opts.home);
+  const file = opts.file || trustedFoldersFile(opts.home);
   const rules = await readRules(file);
   if (!rules || trustOf(rules, opts.repo) !== true) return null;
   if (trustOf(rules, opts.worktree) !== null) return null;

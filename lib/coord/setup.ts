@@ -129,6 +129,12 @@ function agentHelper(opts: AgentSetup, profile: CliProfile): string {
     : "git paw";
 }
 
+/** The folder holding `.gemini/` (`GEMINI_CLI_HOME`, else HOME). */
+function geminiHome(opts: AgentSetup): string {
+  return opts.home ?? Deno.env.get("GEMINI_CLI_HOME") ??
+    Deno.env.get("HOME") ?? "";
+}
+
 /** The entries of the `[clis.NAME] settings_path` file, or null. */
 async function extraSettings(
   opts: AgentSetup,
@@ -165,9 +171,10 @@ async function extraSettings(
 async function writeCliFiles(
   opts: AgentSetup,
   profile: CliProfile,
-  gitDir: string,
+  dirs: { gitDir: string; commonDir: string },
   previous: CliFileRecord[],
 ): Promise<Omit<CliFileRecord, "hidden">[]> {
+  const gitDir = dirs.gitDir;
   for (const rec of [...previous].reverse()) {
     await restoreCliFile(opts.worktreePath, rec);
   }
@@ -175,7 +182,18 @@ async function writeCliFiles(
   const plans = planCliFiles(profile, {
     cliName: profile.name,
     helperCommand: agentHelper(opts, profile),
+    selfArgv: self,
     selfCommand: shJoin(self),
+    worktreePath: opts.worktreePath,
+    geminiUserPolicies: join(geminiHome(opts), ".gemini", "policies"),
+    gitWritableRoots: [
+      ...new Set([
+        resolve(dirs.gitDir),
+        ...["objects", "refs", "logs"].map((d) =>
+          join(resolve(dirs.commonDir), d)
+        ),
+      ]),
+    ],
     brokerUrl: opts.brokerUrl,
     authHeader: opts.brokerAuth ? BROKER_AUTH_HEADER : null,
     extraSettings: await extraSettings(opts),
@@ -288,14 +306,19 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     const cliFiles = await writeCliFiles(
       opts,
       profile,
-      gitDir,
+      { gitDir, commonDir },
       previous?.cli_files ?? [],
     );
     const trust = profile.trust === "gemini-trusted-folders"
       ? await trustGeminiWorktree({
-        home: opts.home ?? Deno.env.get("HOME") ?? "",
-        repo: opts.repo,
-        worktree: opts.worktreePath,
+        home: geminiHome(opts),
+        file: opts.home
+          ? undefined
+          : Deno.env.get("GEMINI_CLI_TRUSTED_FOLDERS_PATH"),
+        repo: await Deno.realPath(opts.repo).catch(() => opts.repo),
+        worktree: await Deno.realPath(opts.worktreePath).catch(() =>
+          opts.worktreePath
+        ),
       }).catch(() => null) ?? previous?.gemini_trust
       : undefined;
     if (!trust && previous?.gemini_trust) {

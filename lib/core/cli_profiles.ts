@@ -32,8 +32,15 @@ export type Instructions =
   /** Not known: AGENTS.md is written and the boot prompt names it. */
   | { kind: "unknown" };
 
-/** Settings formats git-paw can write pre-allow rules and hooks into. */
-export type SettingsFormat = "claude" | "gemini";
+/**
+ * Settings formats git-paw can write pre-allow rules and hooks into:
+ * claude `.claude/settings.local.json` (`permissions.allow`, `hooks`);
+ * gemini `.gemini/settings.json` (`policyPaths` to a policy file of
+ * git-paw's, `hooks` — never `tools.allowed`, which denies every other
+ * shell command); codex `.codex/config.toml` (sandbox) plus
+ * `.codex/rules/git-paw.rules` (prefix rules).
+ */
+export type SettingsFormat = "claude" | "gemini" | "codex";
 
 /** How a fresh worktree's folder trust is handled. */
 export type TrustHandling =
@@ -58,9 +65,11 @@ export type CliProfile = {
   trust: TrustHandling;
   /** State hook events git-paw installs (they call `__cli-event`). */
   hookEvents: readonly string[];
+  /** argv every launch needs, right after the program (codex `--no-daemon`). */
+  launchArgs: readonly string[];
   /**
-   * argv inserted after the user's argv to resume the last conversation in
-   * the same directory, or null when the CLI cannot resume.
+   * argv inserted right after the program to resume the last conversation
+   * in the same directory, or null when the CLI cannot resume.
    */
   resume: readonly string[] | null;
   /**
@@ -85,6 +94,7 @@ const CLAUDE: CliProfile = {
     "PostToolUse",
     "UserPromptSubmit",
   ],
+  launchArgs: [],
   resume: ["--continue"],
   absoluteHelper: false,
   sandbox: null,
@@ -92,15 +102,21 @@ const CLAUDE: CliProfile = {
 
 const CODEX: CliProfile = {
   name: "codex",
-  prompt: { kind: "positional" },
+  prompt: { kind: "after-separator" },
   instructions: { kind: "agents-md" },
-  settings: null,
-  trust: "none",
+  settings: { file: ".codex/config.toml", format: "codex" },
+  // A linked worktree of a trusted repo is trusted (docs/clis/codex.md).
+  trust: "inherits-repo",
+  // Codex runs hooks only from `$CODEX_HOME/hooks.json` (the user's own
+  // file), not from the worktree: git-paw installs none there.
   hookEvents: [],
+  // Without it every pane's commands run in one shared daemon, with the
+  // first pane's environment, that outlives the session.
+  launchArgs: ["--no-daemon"],
   resume: ["resume", "--last"],
   absoluteHelper: true,
   sandbox:
-    "loopback network to the broker and write access to the worktree's git dir",
+    "network access (to reach the loopback broker) and the worktree's git dirs writable",
 };
 
 const GEMINI: CliProfile = {
@@ -109,7 +125,14 @@ const GEMINI: CliProfile = {
   instructions: { kind: "import", file: "GEMINI.md", line: "@AGENTS.md" },
   settings: { file: ".gemini/settings.json", format: "gemini" },
   trust: "gemini-trusted-folders",
-  hookEvents: [],
+  hookEvents: [
+    "BeforeTool",
+    "AfterTool",
+    "BeforeAgent",
+    "AfterAgent",
+    "Notification",
+  ],
+  launchArgs: [],
   resume: ["--resume", "latest"],
   absoluteHelper: false,
   sandbox: null,
@@ -122,6 +145,7 @@ const DEMO: CliProfile = {
   settings: null,
   trust: "none",
   hookEvents: [],
+  launchArgs: [],
   // The demo agent keeps no conversation: a new prompt is all it needs.
   resume: [],
   absoluteHelper: false,
@@ -136,6 +160,7 @@ const GENERIC: CliProfile = {
   settings: null,
   trust: "none",
   hookEvents: [],
+  launchArgs: [],
   resume: null,
   absoluteHelper: false,
   sandbox: null,
@@ -249,8 +274,10 @@ export function launchArgv(
   base: readonly string[],
   opts: { prompt?: string | null; resume?: boolean } = {},
 ): LaunchArgv {
-  const argv = [...base];
+  const [program, ...rest] = base;
+  const argv = program === undefined ? [] : [program];
   if (opts.resume && profile.resume) argv.push(...profile.resume);
+  argv.push(...profile.launchArgs.filter((a) => !rest.includes(a)), ...rest);
   if (!opts.prompt) return { argv };
   const d = promptArgs(profile, opts.prompt);
   return d.kind === "argv"
@@ -294,18 +321,26 @@ export type Json =
   | Json[]
   | { [key: string]: Json };
 
-/** Inputs for {@link settingsFor}. */
+/** Inputs for {@link cliFilePlans}. */
 export type SettingsContext = {
   /** CLI name passed to `__cli-event --cli`. */
   cliName: string;
   /** The helper command the agent is told to run (`git paw`, or absolute). */
   helperCommand: string;
+  /** The argv that runs git-paw (for codex prefix rules). */
+  selfArgv?: readonly string[];
   /** The shell command that runs git-paw from a hook (already shell-quoted). */
   selfCommand: string;
   /** Broker URL (`http://127.0.0.1:PORT`), or null when the broker is off. */
   brokerUrl: string | null;
   /** The curl option that sends the bearer token, when the broker wants it. */
   authHeader?: string | null;
+  /** Absolute worktree path (gemini's `policyPaths` are absolute). */
+  worktreePath?: string;
+  /** Gemini's user policy folder (`~/.gemini/policies`), kept in `policyPaths`. */
+  geminiUserPolicies?: string;
+  /** Dirs a commit in the worktree writes outside it (codex sandbox). */
+  gitWritableRoots?: readonly string[];
 };
 
 /** The curl command prefixes the boot block and AGENTS.md use for `url`. */
@@ -320,27 +355,63 @@ function curlPrefixes(url: string, auth: string | null | undefined): string[] {
 }
 
 /**
- * git-paw's own commands, as the permission rules of a settings format:
- * the `git paw` helper (and the absolute helper command when it differs),
- * and the curl recipes to this session's broker with its port named (a
- * `:*` port pattern does not match in Claude's rules).
+ * git-paw's own commands as Claude permission rules: the `git paw` helper
+ * (and the absolute helper command when it differs), and the curl recipes
+ * to this session's broker with its port named (a `:*` port pattern does
+ * not match in Claude's rules).
  */
-export function allowRules(
-  format: SettingsFormat,
-  ctx: SettingsContext,
-): string[] {
+export function allowRules(ctx: SettingsContext): string[] {
   const prefixes = ["git paw"];
   if (ctx.helperCommand !== "git paw") prefixes.push(ctx.helperCommand);
   const curls = ctx.brokerUrl
     ? curlPrefixes(ctx.brokerUrl, ctx.authHeader)
     : [];
-  if (format === "claude") {
-    return [
-      ...prefixes.map((p) => `Bash(${p}:*)`),
-      ...curls.map((c) => `Bash(${c}*)`),
-    ];
+  return [
+    ...prefixes.map((p) => `Bash(${p}:*)`),
+    ...curls.map((c) => `Bash(${c}*)`),
+  ];
+}
+
+function regexEscape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A TOML basic string (JSON string escapes are valid TOML). */
+function tomlString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * Gemini policy rules (TOML) for git-paw's own commands: `git paw` (and the
+ * absolute helper) by command prefix; curl to this broker's port by a regex
+ * anchored on the command and free of shell operators (a prefix ending in
+ * `/` never matches in Gemini).
+ */
+export function geminiPolicy(ctx: SettingsContext): string {
+  const rule = (key: string, value: string) =>
+    [
+      "[[rule]]",
+      'toolName = "run_shell_command"',
+      `${key} = ${value}`,
+      'decision = "allow"',
+      "priority = 100",
+      "",
+    ].join("\n");
+  const prefixes = ["git paw"];
+  if (ctx.helperCommand !== "git paw") prefixes.push(ctx.helperCommand);
+  const out = [
+    "# git-paw: its own helper and broker recipes run unasked; removed on teardown.",
+    "",
+    rule("commandPrefix", `[${prefixes.map(tomlString).join(", ")}]`),
+  ];
+  if (ctx.brokerUrl) {
+    const u = regexEscape(ctx.brokerUrl.replace(/\/+$/, ""));
+    // Gemini matches it right after `"command":"` in the call's JSON text:
+    // up to the closing quote, no `;`, `&`, `|`, backquote, `$`, `<`, `>`.
+    const re = `curl -s (-X POST )?'?${u}/(?:[^"\\\\;&|\`$<>]|\\\\.)*"`;
+    out.push(rule("commandRegex", tomlString(re)));
   }
-  return [...prefixes, ...curls].map((p) => `run_shell_command(${p})`);
+  return out.join("\n");
 }
 
 /**
@@ -352,31 +423,107 @@ export function hookCommand(ctx: SettingsContext, event: string): string {
   return `${ctx.selfCommand} __cli-event --cli ${ctx.cliName} --event ${event} || true`;
 }
 
+/** One file git-paw puts into a worktree for a CLI. */
+export type CliFilePlan =
+  /** An instruction file that imports AGENTS.md with `line`. */
+  | { kind: "import"; path: string; line: string }
+  /** A JSON settings file, merged with the user's. */
+  | { kind: "json"; path: string; content: { [key: string]: Json } }
+  /** A TOML settings file, merged with the user's. */
+  | { kind: "toml"; path: string; content: { [key: string]: Json } }
+  /** A file of git-paw's own (its name is git-paw's), written whole. */
+  | { kind: "own"; path: string; content: string };
+
+/** Gemini's policy file name, inside the worktree. */
+export const GEMINI_POLICY_FILE = ".gemini/git-paw-policy.toml";
+
 /**
- * What git-paw merges into a CLI's worktree-local settings file: the
- * pre-allow rules for its own commands and the state hooks. Nothing else
- * (no permission mode): the user's own permission choices stand. Null for
- * a profile without a settings file.
+ * The files a profile wants in a worktree: the instruction file importing
+ * AGENTS.md and the local settings with the pre-allow rules for git-paw's
+ * own commands and the state hooks. No permission mode or approval policy
+ * is set: the user's own permission choices stand.
  */
-export function settingsFor(
+export function cliFilePlans(
   profile: CliProfile,
   ctx: SettingsContext,
-): { file: string; content: { [key: string]: Json } } | null {
-  if (!profile.settings) return null;
-  const { file, format } = profile.settings;
-  const allow = allowRules(format, ctx);
-  if (format === "claude") {
-    const hooks: { [key: string]: Json } = {};
-    for (const event of profile.hookEvents) {
-      hooks[event] = [{
-        hooks: [{ type: "command", command: hookCommand(ctx, event) }],
-      }];
-    }
-    const content: { [key: string]: Json } = { permissions: { allow } };
-    if (profile.hookEvents.length) content.hooks = hooks;
-    return { file, content };
+): CliFilePlan[] {
+  const out: CliFilePlan[] = [];
+  if (profile.instructions.kind === "import") {
+    out.push({
+      kind: "import",
+      path: profile.instructions.file,
+      line: profile.instructions.line,
+    });
   }
-  return { file, content: { tools: { allowed: allow } } };
+  if (!profile.settings) return out;
+  const { file, format } = profile.settings;
+  const hooks: { [key: string]: Json } = {};
+  for (const event of profile.hookEvents) {
+    const handler: { [key: string]: Json } = {
+      type: "command",
+      command: hookCommand(ctx, event),
+    };
+    if (format === "gemini") {
+      handler.name = `git-paw-${event}`;
+      handler.timeout = 5000;
+      hooks[event] = [{ matcher: "*", hooks: [handler] }];
+    } else hooks[event] = [{ hooks: [handler] }];
+  }
+  const withHooks = (c: { [key: string]: Json }) =>
+    profile.hookEvents.length ? { ...c, hooks } : c;
+  switch (format) {
+    case "claude":
+      out.push({
+        kind: "json",
+        path: file,
+        content: withHooks({ permissions: { allow: allowRules(ctx) } }),
+      });
+      break;
+    case "gemini": {
+      const policies = [`${ctx.worktreePath ?? "."}/${GEMINI_POLICY_FILE}`];
+      if (ctx.geminiUserPolicies) policies.push(ctx.geminiUserPolicies);
+      out.push({
+        kind: "own",
+        path: GEMINI_POLICY_FILE,
+        content: geminiPolicy(ctx),
+      });
+      out.push({
+        kind: "json",
+        path: file,
+        content: withHooks({ policyPaths: policies }),
+      });
+      break;
+    }
+    case "codex": {
+      const prefixes: string[][] = [["git", "paw"]];
+      if (ctx.helperCommand !== "git paw" && ctx.selfArgv?.length) {
+        prefixes.push([...ctx.selfArgv]);
+      }
+      out.push({
+        kind: "own",
+        path: ".codex/rules/git-paw.rules",
+        content: prefixes.map((p) =>
+          `prefix_rule(pattern = ${
+            JSON.stringify(p)
+          }, decision = "allow", justification = "git-paw's own helper")`
+        ).join("\n") + "\n",
+      });
+      out.push({
+        kind: "toml",
+        path: file,
+        content: {
+          // `bash -c`, not `bash -lc`: a login shell's /etc/profile resets PATH.
+          allow_login_shell: false,
+          sandbox_workspace_write: {
+            network_access: true,
+            writable_roots: [...ctx.gitWritableRoots ?? []],
+          },
+        },
+      });
+      break;
+    }
+  }
+  return out;
 }
 
 /** One row of `list-clis --json` `supports`. */

@@ -8,6 +8,7 @@ import {
 } from "../../lib/coord/setup.ts";
 import { readMarker } from "../../lib/coord/marker.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
+import { parse as parseToml } from "smol-toml";
 import {
   addWorktree,
   git,
@@ -164,7 +165,7 @@ Deno.test("setupAgentWorktree() merges the [clis.NAME] settings_path file", asyn
   assert.equal(await exists(join(wt, ".claude")), false);
 });
 
-Deno.test("setupAgentWorktree() gemini: GEMINI.md, .gemini/settings.json allowed tools, trust only for a trusted repo", async (tc) => {
+Deno.test("setupAgentWorktree() gemini: GEMINI.md, a policy file in .gemini/settings.json policyPaths, hooks, trust only for a trusted repo", async (tc) => {
   await using t = await tempRepo();
   const home = join(t.root, "home");
   const trustFile = join(home, ".gemini", "trustedFolders.json");
@@ -187,7 +188,16 @@ Deno.test("setupAgentWorktree() gemini: GEMINI.md, .gemini/settings.json allowed
       const s = JSON.parse(
         (await readOrNull(join(wt, ".gemini", "settings.json")))!,
       );
-      assert.ok(s.tools.allowed.includes("run_shell_command(git paw)"));
+      assert.deepEqual(s.policyPaths, [
+        join(wt, ".gemini", "git-paw-policy.toml"),
+        join(home, ".gemini", "policies"),
+      ]);
+      assert.equal(s.tools, undefined);
+      assert.equal(s.hooks.AfterAgent[0].matcher, "*");
+      assert.match(
+        (await readOrNull(join(wt, ".gemini", "git-paw-policy.toml")))!,
+        /commandPrefix = \["git paw"\]/,
+      );
       const trust = JSON.parse((await readOrNull(trustFile))!);
       assert.equal(trust[wt], "TRUST_FOLDER");
       assert.equal(await status(wt), "");
@@ -200,10 +210,39 @@ Deno.test("setupAgentWorktree() gemini: GEMINI.md, .gemini/settings.json allowed
   );
 });
 
-Deno.test("setupAgentWorktree() codex: AGENTS.md only, the helper named by absolute command", async () => {
+Deno.test("setupAgentWorktree() codex: AGENTS.md with the helper by absolute command, .codex config and rules; a user's config.toml comes back", async () => {
   await using t = await tempRepo();
   const wt = await addWorktree(t, "feat");
+  await Deno.mkdir(join(wt, ".codex"));
+  const userToml =
+    '# mine\nmodel = "o9"\n\n[sandbox_workspace_write]\nnetwork_access = false\n';
+  await Deno.writeTextFile(join(wt, ".codex", "config.toml"), userToml);
   await setupAgentWorktree(agent(t, wt, "codex"));
+  const cfg = parseToml(
+    (await readOrNull(join(wt, ".codex", "config.toml")))!,
+  ) as {
+    model: string;
+    allow_login_shell: boolean;
+    sandbox_workspace_write: {
+      network_access: boolean;
+      writable_roots: string[];
+    };
+  };
+  assert.equal(cfg.model, "o9");
+  assert.equal(cfg.allow_login_shell, false);
+  // The user's own choice stands.
+  assert.equal(cfg.sandbox_workspace_write.network_access, false);
+  const gitDir = (await git(wt, "rev-parse", "--absolute-git-dir")).trim();
+  assert.ok(cfg.sandbox_workspace_write.writable_roots.includes(gitDir));
+  assert.ok(
+    cfg.sandbox_workspace_write.writable_roots.includes(
+      join(t.repo, ".git", "objects"),
+    ),
+  );
+  assert.match(
+    (await readOrNull(join(wt, ".codex", "rules", "git-paw.rules")))!,
+    /prefix_rule\(pattern = \["git","paw"\]/,
+  );
   assert.equal(await exists(join(wt, "CLAUDE.md")), false);
   assert.equal(await exists(join(wt, ".claude")), false);
   const md = (await readOrNull(join(wt, "AGENTS.md")))!;
@@ -211,4 +250,7 @@ Deno.test("setupAgentWorktree() codex: AGENTS.md only, the helper named by absol
   assert.ok(md.includes(`${Deno.execPath()} run -A`), "absolute helper");
   assert.doesNotMatch(md, /`git paw publish/);
   assert.equal(await status(wt), "");
+  await teardownAgentWorktree({ repo: t.repo, worktreePath: wt });
+  assert.equal(await readOrNull(join(wt, ".codex", "config.toml")), userToml);
+  assert.equal(await exists(join(wt, ".codex", "rules")), false);
 });

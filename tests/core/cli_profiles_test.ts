@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import {
   allowRules,
   CLI_PROFILES,
+  cliFilePlans,
+  geminiPolicy,
   launchArgv,
   profileFor,
   promptArgs,
   resumePrompt,
-  settingsFor,
   withHelper,
 } from "../../lib/core/cli_profiles.ts";
 import { KNOWN_CLIS } from "../../lib/session/clis.ts";
@@ -36,7 +37,7 @@ Deno.test("promptArgs() follows each CLI's own way to take a first prompt", () =
   });
   assert.deepEqual(promptArgs(CLI_PROFILES.codex!, "P"), {
     kind: "argv",
-    args: ["P"],
+    args: ["--", "P"],
   });
   assert.deepEqual(promptArgs(CLI_PROFILES.demo!, "P"), {
     kind: "argv",
@@ -63,12 +64,19 @@ Deno.test("launchArgv() resumes with each profile's resume argv", () => {
       prompt: "R",
       resume: true,
     }).argv,
-    ["claude", "--model", "x", "--continue", "--", "R"],
+    ["claude", "--continue", "--model", "x", "--", "R"],
   );
   assert.deepEqual(
-    launchArgv(CLI_PROFILES.codex!, ["codex"], { prompt: "R", resume: true })
+    launchArgv(CLI_PROFILES.codex!, ["codex", "-m", "o"], {
+      prompt: "R",
+      resume: true,
+    }).argv,
+    ["codex", "resume", "--last", "--no-daemon", "-m", "o", "--", "R"],
+  );
+  assert.deepEqual(
+    launchArgv(CLI_PROFILES.codex!, ["codex", "--no-daemon"], { prompt: "B" })
       .argv,
-    ["codex", "resume", "--last", "R"],
+    ["codex", "--no-daemon", "--", "B"],
   );
   assert.deepEqual(
     launchArgv(CLI_PROFILES.gemini!, ["gemini"], { prompt: "R", resume: true })
@@ -98,29 +106,53 @@ Deno.test("resumePrompt() names the agent and where its assignment is", () => {
 });
 
 Deno.test("allowRules() names the broker's port and nothing wider", () => {
-  const rules = allowRules("claude", ctx);
+  const rules = allowRules(ctx);
   assert.ok(rules.includes("Bash(git paw:*)"));
   assert.ok(rules.includes("Bash(curl -s http://127.0.0.1:9119/*)"));
   assert.ok(rules.includes("Bash(curl -s -X POST http://127.0.0.1:9119/*)"));
   assert.ok(rules.every((r) => !r.includes(":*)") || r === "Bash(git paw:*)"));
   assert.ok(rules.every((r) => !/\*.* /.test(r)), "no middle wildcard");
-  assert.deepEqual(allowRules("claude", { ...ctx, brokerUrl: null }), [
+  assert.deepEqual(allowRules({ ...ctx, brokerUrl: null }), [
     "Bash(git paw:*)",
   ]);
-  const abs = allowRules("claude", {
+  const abs = allowRules({
     ...ctx,
     brokerUrl: null,
     helperCommand: "/bin/git-paw",
   });
   assert.deepEqual(abs, ["Bash(git paw:*)", "Bash(/bin/git-paw:*)"]);
-  assert.ok(
-    allowRules("gemini", ctx).includes("run_shell_command(git paw)"),
-  );
 });
 
-Deno.test("settingsFor() claude: allow rules and __cli-event hooks, no permission mode", () => {
-  const s = settingsFor(claude, ctx)!;
-  assert.equal(s.file, ".claude/settings.local.json");
+Deno.test("geminiPolicy() allows git paw by prefix and curl to this port only", () => {
+  const toml = geminiPolicy(ctx);
+  assert.match(toml, /commandPrefix = \["git paw"\]/);
+  const m = toml.match(/commandRegex = (".*")/);
+  assert.ok(m, toml);
+  const re = new RegExp('"command":"' + JSON.parse(m[1]!));
+  const cmd = (c: string) => JSON.stringify({ command: c });
+  assert.ok(re.test(cmd("curl -s http://127.0.0.1:9119/status")));
+  assert.ok(re.test(
+    cmd(
+      `curl -s -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"x"}'`,
+    ),
+  ));
+  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:91190/status")));
+  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119@evil.com/")));
+  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119/x; rm -rf ~")));
+  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119/x && touch y")));
+  assert.ok(!re.test(cmd("curl -s http://evil.com/")));
+});
+
+Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event hooks, no permission mode", () => {
+  const plans = cliFilePlans(claude, ctx);
+  assert.deepEqual(plans[0], {
+    kind: "import",
+    path: "CLAUDE.md",
+    line: "@AGENTS.md",
+  });
+  const s = plans[1]!;
+  assert.ok(s.kind === "json");
+  assert.equal(s.path, ".claude/settings.local.json");
   const perms = s.content.permissions as Record<string, unknown>;
   assert.equal(perms.defaultMode, undefined);
   const hooks = s.content.hooks as Record<string, unknown>;
@@ -138,7 +170,63 @@ Deno.test("settingsFor() claude: allow rules and __cli-event hooks, no permissio
         "/usr/bin/deno run -A /src/main.ts __cli-event --cli claude --event Stop || true",
     }],
   }]);
-  assert.equal(settingsFor(CLI_PROFILES.codex!, ctx), null);
+});
+
+Deno.test("cliFilePlans() gemini: a policy file named in policyPaths (user folder kept), hooks; never tools.allowed", () => {
+  const plans = cliFilePlans(CLI_PROFILES.gemini!, {
+    ...ctx,
+    cliName: "gemini",
+    worktreePath: "/wt",
+    geminiUserPolicies: "/home/u/.gemini/policies",
+  });
+  assert.deepEqual(plans.map((p) => p.path), [
+    "GEMINI.md",
+    ".gemini/git-paw-policy.toml",
+    ".gemini/settings.json",
+  ]);
+  const settings = plans[2]!;
+  assert.ok(settings.kind === "json");
+  assert.deepEqual(settings.content.policyPaths, [
+    "/wt/.gemini/git-paw-policy.toml",
+    "/home/u/.gemini/policies",
+  ]);
+  assert.equal(settings.content.tools, undefined);
+  const hooks = settings.content.hooks as Record<
+    string,
+    Array<{ matcher: string }>
+  >;
+  assert.deepEqual(Object.keys(hooks).sort(), [
+    "AfterAgent",
+    "AfterTool",
+    "BeforeAgent",
+    "BeforeTool",
+    "Notification",
+  ]);
+  assert.equal(hooks.AfterAgent![0]!.matcher, "*");
+});
+
+Deno.test("cliFilePlans() codex: prefix rules for the helper, no login shell, network and git dirs writable", () => {
+  const plans = cliFilePlans(CLI_PROFILES.codex!, {
+    ...ctx,
+    cliName: "codex",
+    helperCommand: "/d run main.ts",
+    selfArgv: ["/d", "run", "main.ts"],
+    gitWritableRoots: ["/r/.git/worktrees/a", "/r/.git/objects"],
+  });
+  const rules = plans.find((p) => p.path === ".codex/rules/git-paw.rules")!;
+  assert.ok(rules.kind === "own");
+  assert.match(rules.content, /pattern = \["git","paw"\]/);
+  assert.match(rules.content, /pattern = \["\/d","run","main.ts"\]/);
+  assert.doesNotMatch(rules.content, /"curl"/);
+  const cfg = plans.find((p) => p.path === ".codex/config.toml")!;
+  assert.ok(cfg.kind === "toml");
+  assert.equal(cfg.content.allow_login_shell, false);
+  assert.equal(cfg.content.approval_policy, undefined);
+  assert.equal(cfg.content.sandbox_mode, undefined);
+  assert.deepEqual(cfg.content.sandbox_workspace_write, {
+    network_access: true,
+    writable_roots: ["/r/.git/worktrees/a", "/r/.git/objects"],
+  });
 });
 
 Deno.test("withHelper() swaps git paw recipes for the absolute command", () => {
