@@ -4,6 +4,7 @@
  * trust files as parsed data) and the text rendering. No I/O here.
  * @module
  */
+import { profileFor } from "./cli_profiles.ts";
 import { z } from "zod";
 
 /** How one check came out; only `fail` makes `doctor` exit 1. */
@@ -172,26 +173,22 @@ export type CliWrites = {
 };
 
 /**
- * Interim table until `lib/core/cli_profiles.ts` lands (then derive it from
- * the profile: instructions ≠ unknown, a settings file or sandbox, hook
- * events). Facts: docs/clis/{claude,codex,gemini}.md.
- */
-const CLI_WRITES: Readonly<Record<string, CliWrites>> = {
-  claude: { instructions: true, permissions: true, hooks: true },
-  codex: { instructions: true, permissions: true, hooks: true },
-  gemini: { instructions: true, permissions: true, hooks: true },
-};
-
-/**
  * What git-paw writes for the CLI named `name` running `argv0` (a custom
- * `[clis.x]` running `claude` counts as claude), or null when git-paw knows
- * nothing about it beyond AGENTS.md.
+ * `[clis.x]` running `claude` counts as claude), from its profile
+ * (`cli_profiles.ts`), or null when git-paw knows nothing about it beyond
+ * AGENTS.md.
  */
 export function cliWritesFor(name: string, argv0: string): CliWrites | null {
-  const prog = (argv0.split("/").pop() ?? "").replace(/\.exe$/, "");
-  if (Object.hasOwn(CLI_WRITES, name)) return CLI_WRITES[name]!;
-  if (Object.hasOwn(CLI_WRITES, prog)) return CLI_WRITES[prog]!;
-  return null;
+  const p = profileFor(name, argv0);
+  if (p.name === "generic" || p.name === "demo") return null;
+  const w: CliWrites = {
+    instructions: p.instructions.kind !== "unknown",
+    permissions: p.settings !== null || p.sandbox !== null,
+    hooks: p.hookEvents.length > 0,
+  };
+  return w.permissions || w.hooks || p.instructions.kind === "import"
+    ? w
+    : null;
 }
 
 /** "instructions, permissions, hooks" (what is written), or "nothing". */
