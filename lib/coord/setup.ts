@@ -8,6 +8,7 @@
  */
 import { join, relative, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
+import { AppError } from "../core/errors.ts";
 import { eprintln } from "../output.ts";
 import {
   addSharedExcludes,
@@ -150,16 +151,18 @@ async function extraSettings(
   );
   const text = await readTextOrNull(abs);
   if (text === null) {
-    throw new Error(
-      `Cannot read settings_path ${abs} of [clis.${name}]: no such file`,
+    throw new AppError(
+      `Config error: cannot read settings_path ${abs} of [clis.${name}]: no such file`,
+      "config",
     );
   }
   try {
     const v = JSON.parse(text);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
   } catch { /* below */ }
-  throw new Error(
-    `Cannot parse settings_path ${abs} of [clis.${name}]: not a JSON object`,
+  throw new AppError(
+    `Config error: cannot parse settings_path ${abs} of [clis.${name}]: not a JSON object`,
+    "config",
   );
 }
 
