@@ -10,6 +10,7 @@
  * agent marker. Needs `--allow-read`, `--allow-write`.
  * @module
  */
+import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
@@ -44,8 +45,13 @@ export const CliFileRecord = z.object({
   patch: z.unknown().optional(),
   /** The user's original bytes (a file in the git dir), when there were any. */
   backup: z.string().optional(),
-  /** The text git-paw wrote, to tell whether anyone changed it since. */
-  written: z.string(),
+  /**
+   * SHA-256 (hex) of the text git-paw wrote, to tell whether anyone changed
+   * it since (the text itself may hold the user's secrets: not kept here).
+   */
+  written_sha256: z.string(),
+  /** Import files: the line that imports AGENTS.md. */
+  line: z.string().optional(),
 });
 /** What setup did to one per-CLI file. */
 export type CliFileRecord = z.infer<typeof CliFileRecord>;
@@ -97,6 +103,10 @@ function renderSettings(kind: "json" | "toml", value: Json): string {
   return kind === "json"
     ? JSON.stringify(value, null, 2) + "\n"
     : stringifyToml(value as Record<string, unknown>) + "\n";
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** A file written by {@link applyCliFile}, before it is hidden from git. */
@@ -163,7 +173,8 @@ export async function applyCliFile(
     created_dirs: createdDirs,
     ...(patch ? { patch } : {}),
     ...(backup ? { backup } : {}),
-    written: next,
+    written_sha256: sha256(next),
+    ...(plan.kind === "import" ? { line: plan.line } : {}),
   };
 }
 
@@ -180,14 +191,14 @@ export async function restoreCliFile(
   const current = await readTextOrNull(abs);
   const original = rec.backup ? await readTextOrNull(rec.backup) : null;
   if (current !== null) {
-    if (current === rec.written) {
+    if (sha256(current) === rec.written_sha256) {
       if (rec.created) await Deno.remove(abs);
       else if (original !== null) await Deno.writeTextFile(abs, original);
     } else if (rec.kind === "own") {
       if (rec.created) await Deno.remove(abs);
       else if (original !== null) await Deno.writeTextFile(abs, original);
     } else if (rec.kind === "import") {
-      const line = rec.written.trim();
+      const line = rec.line ?? "";
       const lines = current.split("\n");
       const at = lines.findIndex((l) => l.trim() === line);
       if (rec.created && at >= 0) lines.splice(at, 1);
