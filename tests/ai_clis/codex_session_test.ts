@@ -4,8 +4,9 @@
  * (with the helper by absolute command) and the boot block reach the model
  * once; the scripted `git paw publish status working` runs unasked, in
  * Codex's sandbox (git-paw's prefix rules, no login shell, network on):
- * the broker shows agent `a` working; no shared daemon is started.
- * Facts: docs/clis/codex.md.
+ * the broker shows agent `a` working; no shared daemon is started. After a
+ * tmux crash `git paw start` resumes (`resume --last`) with a "restarted"
+ * prompt, the boot block not sent again. Facts: docs/clis/codex.md.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -78,13 +79,17 @@ async function killPanes(w: World): Promise<void> {
 
 Deno.test({
   name:
-    "git paw start --cli codex: boot block once, assignment in context, git paw publish unasked in the sandbox, no daemon",
+    "git paw start --cli codex: boot block once, assignment in context, git paw publish unasked in the sandbox, no daemon, a crash resumes",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await using w = await makeWorld();
     const mock = startMockModel({
       steps: [{
+        id: "resumed",
+        when: "restarted this session",
+        reply: { text: "RESUMED-OK" },
+      }, {
         id: "boot",
         when: "BOOT INSTRUCTIONS",
         reply: {
@@ -161,6 +166,28 @@ Deno.test({
         Deno.stat(
           join(codexEnv.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
         ),
+      );
+
+      // A crash: the tmux server dies; start recovers and resumes.
+      await killPanes(w);
+      await w.tmux(["kill-server"]);
+      const rec = await w.paw(["start"]);
+      assert.equal(rec.code, 0, rec.stderr);
+      const resumed = await waitFor(
+        "the resumed conversation",
+        () => mock.requests().find((q) => q.step === "resumed"),
+        WAIT_MS,
+      ).catch(fail);
+      assert.ok(
+        JSON.stringify(resumed.body).includes("BOOT INSTRUCTIONS"),
+        "the old conversation is resent",
+      );
+      assert.equal(
+        mock.requests().filter((q) =>
+          q.step !== null && q.turn.includes("BOOT INSTRUCTIONS")
+        ).length,
+        1,
+        "the boot prompt is not sent again",
       );
 
       await killPanes(w);

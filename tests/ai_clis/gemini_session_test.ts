@@ -5,7 +5,8 @@
  * does not restart and sends the boot block once; GEMINI.md brings in the
  * Session Assignment; the scripted `git paw publish status working` runs
  * unasked (git-paw's policy file): the broker shows agent `a` working.
- * Purge takes the trust entry out again. Facts: docs/clis/gemini.md.
+ * After a crash `git paw start` resumes (`--resume latest`); purge takes
+ * the trust entry out again. Facts: docs/clis/gemini.md.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -78,13 +79,17 @@ async function killPanes(w: World): Promise<void> {
 
 Deno.test({
   name:
-    "git paw start --cli gemini: no trust dialog, boot block once, assignment in context, git paw publish unasked",
+    "git paw start --cli gemini: no trust dialog, boot block once, assignment in context, git paw publish unasked, a crash resumes",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await using w = await makeWorld();
     const mock = startMockModel({
       steps: [{
+        id: "resumed",
+        when: "restarted this session",
+        reply: { text: "RESUMED-OK" },
+      }, {
         id: "boot",
         when: "BOOT INSTRUCTIONS",
         reply: {
@@ -161,6 +166,28 @@ Deno.test({
         await Deno.readTextFile(seeded.trustedFoldersPath),
       );
       assert.equal(trust[wt], "TRUST_FOLDER");
+
+      // A crash: the tmux server dies; start recovers and resumes.
+      await killPanes(w);
+      await w.tmux(["kill-server"]);
+      const rec = await w.paw(["start"]);
+      assert.equal(rec.code, 0, rec.stderr);
+      const resumed = await waitFor(
+        "the resumed conversation",
+        () => mock.requests().find((q) => q.step === "resumed"),
+        WAIT_MS,
+      ).catch(fail);
+      assert.ok(
+        JSON.stringify(resumed.body).includes("BOOT INSTRUCTIONS"),
+        "the old conversation is resent",
+      );
+      assert.equal(
+        mock.requests().filter((q) =>
+          q.step !== null && q.turn.includes("BOOT INSTRUCTIONS")
+        ).length,
+        1,
+        "the boot prompt is not sent again",
+      );
 
       await killPanes(w);
       const purge = await w.paw(["purge", "--force"]);
