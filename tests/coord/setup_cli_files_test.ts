@@ -5,6 +5,7 @@ import {
   releaseOutsideState,
   setupAgentWorktree,
   teardownAgentWorktree,
+  userIgnoredFiles,
 } from "../../lib/coord/setup.ts";
 import { readMarker } from "../../lib/coord/marker.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
@@ -253,4 +254,23 @@ Deno.test("setupAgentWorktree() codex: AGENTS.md with the helper by absolute com
   await teardownAgentWorktree({ repo: t.repo, worktreePath: wt });
   assert.equal(await readOrNull(join(wt, ".codex", "config.toml")), userToml);
   assert.equal(await exists(join(wt, ".codex", "rules")), false);
+});
+
+Deno.test("userIgnoredFiles() counts per-CLI files git-paw created as its own, a user's merged file as theirs", async () => {
+  await using t = await tempRepo();
+  const wt = await addWorktree(t, "feat");
+  await Deno.mkdir(join(wt, ".claude"));
+  await Deno.writeTextFile(
+    join(wt, ".claude", "settings.local.json"),
+    '{"model":"x"}\n',
+  );
+  await setupAgentWorktree(agent(t, wt, "claude"));
+  assert.deepEqual(
+    await userIgnoredFiles(wt, [
+      "CLAUDE.md",
+      ".claude/settings.local.json",
+      "AGENTS.md",
+    ]),
+    [".claude/settings.local.json"],
+  );
 });
