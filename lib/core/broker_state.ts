@@ -83,6 +83,9 @@ const INBOX_PAGE_BITS = 12;
 const INBOX_PAGE = 1 << INBOX_PAGE_BITS;
 const INBOX_MASK = INBOX_PAGE - 1;
 
+/** Seqs per inbox page (every page but an inbox's last is full). */
+export const INBOX_PAGE_SIZE = INBOX_PAGE;
+
 function inboxAt(inbox: Inbox, i: number): number {
   return inbox.pages[i >>> INBOX_PAGE_BITS]![i & INBOX_MASK]!;
 }
