@@ -65,10 +65,12 @@ export class WordHash {
   update(w: Uint32Array): void {
     let a = this.#a;
     let b = this.#b;
+    // The position counts across pieces: any split gives the same sum.
+    const base = this.#n | 0;
     for (let i = 0; i < w.length; i++) {
       const x = w[i]!;
       a = Math.imul(a ^ x, 0x01000193);
-      b = Math.imul(b + x + i | 0, 0x85ebca6b) ^ (b >>> 13);
+      b = Math.imul((b + x + base + i) | 0, 0x85ebca6b) ^ (b >>> 13);
     }
     this.#a = a;
     this.#b = b;

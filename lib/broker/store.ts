@@ -90,6 +90,18 @@ export type StoreOptions = {
    * at least this big. 0 = never. Default 8 MiB.
    */
   checkpointBytes?: number;
+  /**
+   * Test seam: wraps the log file's batch writes (e.g. to fail like a full
+   * disk). Default: the file itself.
+   */
+  wrapLog?: (file: LogSink) => LogSink;
+};
+
+/** The calls a batch write makes on the log file. */
+export type LogSink = {
+  writeSync(p: Uint8Array): number;
+  truncateSync(len?: number): void;
+  seekSync(offset: number, whence: Deno.SeekMode): number;
 };
 
 /** Called for each batch once written, with its entries applied. */
@@ -150,8 +162,14 @@ export class BrokerStore {
   readonly humanPath: string;
   /** Highest seq whose line is with the OS (what polls may see). */
   durableSeq = 0;
+  /**
+   * Log offset the last open replayed from: 0 for a full replay, else the
+   * checkpoint's offset.
+   */
+  replayedFrom = 0;
 
   #file: Deno.FsFile;
+  #sink: LogSink;
   #reader: Deno.FsFile;
   #human: Deno.FsFile | null;
   #warn: (line: string) => void;
@@ -217,6 +235,7 @@ export class BrokerStore {
     this.logPath = paths.logPath;
     this.humanPath = paths.humanPath;
     this.#file = files.file;
+    this.#sink = opts.wrapLog?.(files.file) ?? files.file;
     this.#reader = files.reader;
     this.#human = files.human;
     this.#warn = opts.warn ?? ((l) => console.error(l));
@@ -308,7 +327,7 @@ export class BrokerStore {
         humanCatchUp.push(humanLine(e));
       }
     }
-    const from = ck?.offset ?? 0;
+    const from = this.replayedFrom = ck?.offset ?? 0;
     await this.#file.seek(from, Deno.SeekMode.Start);
     const chunk = new Uint8Array(1 << 20);
     let carry = new Uint8Array(0);
@@ -609,8 +628,8 @@ export class BrokerStore {
 
   /** Cut the log back to its last whole line (after a failed write). */
   #cutBack(): void {
-    this.#file.truncateSync(this.#fileEnd);
-    this.#file.seekSync(this.#fileEnd, Deno.SeekMode.Start);
+    this.#sink.truncateSync(this.#fileEnd);
+    this.#sink.seekSync(this.#fileEnd, Deno.SeekMode.Start);
     this.#mustCut = false;
   }
 
@@ -643,7 +662,7 @@ export class BrokerStore {
         at += written;
       }
       // One synchronous write(2) per batch: to the page cache, no thread hop.
-      while (off < at) off += this.#file.writeSync(buf.subarray(off, at));
+      while (off < at) off += this.#sink.writeSync(buf.subarray(off, at));
       this.#lastWriteAt = performance.now();
     } catch (e) {
       this.#reservedSeq = this.state.lastSeq;
