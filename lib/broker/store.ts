@@ -41,7 +41,6 @@ import { setImmediate } from "node:timers";
 import {
   type BrokerState,
   createBrokerState,
-  ensureInbox,
   poll,
   publish,
   type PublishOutcome,
@@ -967,7 +966,9 @@ export class BrokerStore {
         this.#ckptPath,
         [
           line,
-          ...body.map((w) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength)),
+          ...body.map((w) =>
+            new Uint8Array(w.buffer, w.byteOffset, w.byteLength)
+          ),
         ],
         { mode: 0o600, sync: true },
       );
