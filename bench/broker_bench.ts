@@ -528,12 +528,12 @@ const RESTART_ENTRIES = Number(
 async function writeRestartLog(dir: string, n: number): Promise<void> {
   const status = JSON.stringify(norm({
     type: "agent.status",
-    agent_id: "AGENT",
+    agent_id: "feat-id",
     payload: { status: "working", modified_files: ["src/x.ts"], message: "N" },
   }));
   const artifact = JSON.stringify(norm({
     type: "agent.artifact",
-    agent_id: "AGENT",
+    agent_id: "feat-id",
     payload: { status: "done", exports: ["N"], modified_files: ["src/N.ts"] },
   }));
   const f = await Deno.open(join(dir, "bench.jsonl"), {
@@ -547,7 +547,8 @@ async function writeRestartLog(dir: string, n: number): Promise<void> {
     let buf = "";
     for (let i = 1; i <= n; i++) {
       const body = (i % 10 === 0 ? artifact : status)
-        .replace("AGENT", `feat-a${i % 20}`).replaceAll('"N"', `"${i}"`)
+        .replace("feat-id", `feat-a${(i % 10 === 0 ? i / 10 : i) % 20}`)
+        .replaceAll('"N"', `"${i}"`)
         .replace("src/N.ts", `src/${i}.ts`);
       buf += `{"seq":${i},"timestamp_unix_secs":${ts},"message":${body}}\n`;
       if (i % 20_000 === 0) {

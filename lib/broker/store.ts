@@ -261,6 +261,7 @@ export class BrokerStore {
     const warn = opts.warn ?? ((l: string) => console.error(l));
     const lockPath = `${logPath}.lock`;
     await acquireLock(logPath, lockPath);
+    await removeStaleTemps(opts.dataDir, `${base}.jsonl.checkpoint.`);
     const state = createBrokerState({
       windowSize: 0,
       republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
@@ -942,7 +943,7 @@ export class BrokerStore {
       log_head: hashBytes(this.#readRange(0, n)),
       log_tail: hashBytes(this.#readRange(offset - n, offset)),
     };
-    // Checksum in slices of 1 MiB so publishes keep flowing meanwhile.
+    // Checksum in slices of 256 KiB so publishes keep flowing meanwhile.
     const h = new WordHash();
     let length = 0;
     let slice = 0;
@@ -950,7 +951,7 @@ export class BrokerStore {
       h.update(w);
       length += w.byteLength;
       slice += w.byteLength;
-      if (slice >= 1 << 20) {
+      if (slice >= 1 << 18) {
         slice = 0;
         await new Promise((r) => setImmediate(r));
       }
@@ -1052,6 +1053,20 @@ async function acquireLock(logPath: string, lockPath: string): Promise<void> {
 async function releaseLock(logPath: string, lockPath: string): Promise<void> {
   openLogs.delete(logPath);
   await removeIfUnchanged(lockPath, `${Deno.pid}\n`);
+}
+
+/**
+ * Remove temp files a crash left mid-checkpoint (`<prefix><pid>.<id>.tmp`);
+ * we hold the log's lock, so no one else is writing one.
+ */
+async function removeStaleTemps(dir: string, prefix: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
+        await Deno.remove(join(dir, e.name)).catch(() => {});
+      }
+    }
+  } catch { /* best effort */ }
 }
 
 /** After a crash mid-line, start the next human line on a fresh line. */
