@@ -435,3 +435,40 @@ Deno.test("BrokerStore writes a checkpoint in the background once enough log is 
     await s.close();
   });
 });
+
+Deno.test("openStore() from a checkpoint writes human lines a crash left out, without repeating", async () => {
+  await withDirs(async (dir) => {
+    const s = await openStore({
+      dataDir: dir,
+      session: "h",
+      checkpointBytes: 1,
+    });
+    await publishAll(s, traffic(50));
+    await s.close(); // checkpoint covers all 50
+    const human = join(dir, "h.broker.log");
+    const lines = (await Deno.readTextFile(human)).trimEnd().split("\n");
+    assert.equal(lines.length, 50);
+    // A crash lost the human lines of seqs 41..50 (inside the checkpoint).
+    await Deno.writeTextFile(human, lines.slice(0, 40).join("\n") + "\n");
+    const again = await openStore({ dataDir: dir, session: "h" });
+    assert.ok(again.replayedFrom > 0);
+    await again.close();
+    assert.deepEqual(
+      (await Deno.readTextFile(human)).trimEnd().split("\n"),
+      lines,
+    );
+  });
+});
+
+Deno.test("openStore() removes checkpoint temp files a crash left behind", async () => {
+  await withDirs(async (dir) => {
+    const stale = join(dir, "t.jsonl.checkpoint.4242.abcd1234.tmp");
+    const other = join(dir, "u.jsonl.checkpoint.4242.abcd1234.tmp");
+    await Deno.writeTextFile(stale, "partial");
+    await Deno.writeTextFile(other, "another session's");
+    const s = await openStore({ dataDir: dir, session: "t" });
+    await s.close();
+    await assert.rejects(Deno.stat(stale), Deno.errors.NotFound);
+    assert.ok((await Deno.stat(other)).isFile);
+  });
+});
