@@ -6,8 +6,8 @@
  *
  * Layout: one JSON header line (padded with spaces so the body starts on an
  * 8-byte boundary) naming the log offset and last seq it covers, the body's
- * length and checksum, and checksums of the log's first and last 4 KiB
- * before that offset; then the body: a u32 length and a u32 zero, the
+ * length and checksum, and checksums of 4 KiB at the log's start, middle
+ * and end before that offset; then the body: a u32 length and a u32 zero, the
  * metadata as JSON (padded to 8 bytes), the seq index's block offsets
  * (float64), its span pages (u32), and every inbox's pages (u32, full
  * pages; the last one zero-padded). Pure: building and reading images, no
@@ -36,9 +36,21 @@ export type CheckpointHeader = {
   body_hash: string;
   /** {@link hashBytes} of the log's first `min(4096, log_offset)` bytes. */
   log_head: string;
+  /** {@link hashBytes} of as many bytes from the middle ({@link logProbes}). */
+  log_mid: string;
   /** {@link hashBytes} of the `min(4096, log_offset)` bytes before `log_offset`. */
   log_tail: string;
 };
+
+/**
+ * The log ranges a checkpoint covering `offset` bytes checks, as
+ * `[start, end)`: head, middle, tail (4 KiB each, less in a short log).
+ */
+export function logProbes(offset: number): Array<[number, number]> {
+  const n = Math.min(LOG_PROBE_BYTES, offset);
+  const mid = Math.floor((offset - n) / 2);
+  return [[0, n], [mid, mid + n], [offset - n, offset]];
+}
 
 /** Bytes of the log head and tail a checkpoint checks. */
 export const LOG_PROBE_BYTES = 4096;

@@ -56,7 +56,7 @@ import {
   type CheckpointHeader,
   checkpointHeaderLine,
   hashBytes,
-  LOG_PROBE_BYTES,
+  logProbes,
   readCheckpoint,
   WordHash,
 } from "./checkpoint.ts";
@@ -448,14 +448,14 @@ export class BrokerStore {
     try {
       const img = readCheckpoint(raw);
       const h = img.header;
-      const n = Math.min(LOG_PROBE_BYTES, h.log_offset);
+      const probes = logProbes(h.log_offset)
+        .map(([a, b]) => () => hashBytes(this.#readFile(a, b)));
       if (size < h.log_offset) {
         why =
           `the log (${size} bytes) is shorter than its offset ${h.log_offset}`;
       } else if (
-        hashBytes(this.#readFile(0, n)) !== h.log_head ||
-        hashBytes(this.#readFile(h.log_offset - n, h.log_offset)) !==
-          h.log_tail
+        probes[0]!() !== h.log_head || probes[1]!() !== h.log_mid ||
+        probes[2]!() !== h.log_tail
       ) {
         why = "the log was rewritten";
       } else {
@@ -934,14 +934,16 @@ export class BrokerStore {
   async #writeCheckpoint(): Promise<void> {
     const offset = this.#fileEnd;
     const body = checkpointBody(this.state, this.#idx.export());
-    const n = Math.min(LOG_PROBE_BYTES, offset);
-    const head = {
+    const [head, mid, tail] = logProbes(offset)
+      .map(([a, b]) => hashBytes(this.#readRange(a, b)));
+    const fields = {
       git_paw_checkpoint: 1 as const,
       log_offset: offset,
       last_seq: this.state.lastSeq,
       lines: this.#lines,
-      log_head: hashBytes(this.#readRange(0, n)),
-      log_tail: hashBytes(this.#readRange(offset - n, offset)),
+      log_head: head!,
+      log_mid: mid!,
+      log_tail: tail!,
     };
     // Checksum in slices of 256 KiB so publishes keep flowing meanwhile.
     const h = new WordHash();
@@ -957,7 +959,7 @@ export class BrokerStore {
       }
     }
     const header: CheckpointHeader = {
-      ...head,
+      ...fields,
       body_length: length,
       body_hash: h.digest(),
     };

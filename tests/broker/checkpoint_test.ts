@@ -338,6 +338,17 @@ const DAMAGE: Array<{
       await Deno.writeTextFile(log, lines.join("\n") + "\n");
     },
   },
+  {
+    name: "a log rewritten in the middle",
+    why: /rewritten/,
+    damage: async (_ckpt, log) => {
+      const lines = (await Deno.readTextFile(log)).trimEnd().split("\n");
+      for (let i = 150; i < 250; i++) {
+        lines[i] = lines[i]!.replaceAll('"step ', '"STEP ');
+      }
+      await Deno.writeTextFile(log, lines.join("\n") + "\n");
+    },
+  },
 ];
 
 for (const d of DAMAGE) {
