@@ -303,8 +303,8 @@ export class BrokerStore {
   }
 
   /**
-   * Called for each written batch, after its entries were applied to the
-   * core: the batch's highest seq (0 for watches only) and its publishes'
+   * Called for each written batch that holds publishes, after they were
+   * applied to the core: the batch's highest seq and its publishes'
    * outcomes in seq order. A failed batch is never announced.
    */
   set onDurable(fn: DurableListener) {
