@@ -1,7 +1,7 @@
 /**
  * The broker store's checkpoint: an image of what replaying the session log
- * up to a byte offset builds (the delivery core's roster, CLIs, inboxes and
- * watch targets, plus the store's seq index), so a restart replays only the
+ * up to a byte offset builds (the delivery core's roster, CLIs, inboxes,
+ * watch targets and commit ids, plus the store's seq index), so a restart replays only the
  * log's tail after it.
  *
  * Layout: one JSON header line (padded with spaces so the body starts on an
@@ -61,6 +61,8 @@ type Meta = {
   watched: WatchRecord[];
   /** `[agent id, length]` in the map's order (delivery order). */
   inboxes: Array<[string, number]>;
+  /** `[agent id, [[commit, seq], …]]` (see `storedCommitSeq()`). */
+  commits: Array<[string, Array<[string, number]>]>;
   idx: { lastSeq: number; lastOffset: number; pages: number; blocks: number };
 };
 
@@ -128,6 +130,13 @@ export function checkpointBody(
     clis: [...state.clis],
     watched: [...state.watched.values()].map((w) => ({ ...w })),
     inboxes: [...state.inboxes].map(([id, box]) => [id, box.length]),
+    // Commits of messages still waiting for their write are not in the log.
+    commits: [...state.commits].map((
+      [id, seen],
+    ): [string, Array<[string, number]>] => [
+      id,
+      [...seen].filter(([, seq]) => seq <= state.lastSeq),
+    ]).filter(([, seen]) => seen.length > 0),
     idx: {
       lastSeq: idx.lastSeq,
       lastOffset: idx.lastOffset,
@@ -167,6 +176,7 @@ export type CheckpointImage = {
   clis: Map<string, string>;
   inboxes: Map<string, Inbox>;
   watched: Map<string, WatchRecord>;
+  commits: Map<string, Map<string, number>>;
   idx: SeqIndex;
 };
 
@@ -243,6 +253,7 @@ export function readCheckpoint(raw: Uint8Array): CheckpointImage {
     clis: new Map(meta.clis),
     inboxes,
     watched: new Map(meta.watched.map((w) => [w.worktree_path, w])),
+    commits: new Map(meta.commits.map(([id, seen]) => [id, new Map(seen)])),
     idx: SeqIndex.restore({
       lastSeq: meta.idx.lastSeq,
       lastOffset: meta.idx.lastOffset,

@@ -41,9 +41,11 @@ import { setImmediate } from "node:timers";
 import {
   type BrokerState,
   createBrokerState,
+  forgetCommitsAfter,
   poll,
   publish,
   type PublishOutcome,
+  recordCommit,
   registerWatch,
   seedAgent,
   StoredEntry,
@@ -465,6 +467,7 @@ export class BrokerStore {
         st.clis = img.clis;
         st.inboxes = img.inboxes;
         st.watched = img.watched;
+        st.commits = img.commits;
         this.#idx = img.idx;
         this.#fileEnd = this.#ckptOffset = h.log_offset;
         this.#ckptSize = raw.length;
@@ -540,6 +543,9 @@ export class BrokerStore {
   ): { outcome: PublishOutcome; durable: Promise<void> } {
     if (this.#closed) throw new Error("Cannot publish: the broker is closed");
     const seq = ++this.#reservedSeq;
+    // Known at once, so a second report of this commit is dropped even
+    // before the batch is written (forgotten again if the write fails).
+    recordCommit(this.state, msg, seq);
     const entry = new StoredEntry(
       seq,
       Math.floor(nowMs / 1000),
@@ -666,6 +672,7 @@ export class BrokerStore {
       this.#lastWriteAt = performance.now();
     } catch (e) {
       this.#reservedSeq = this.state.lastSeq;
+      forgetCommitsAfter(this.state, this.state.lastSeq);
       try {
         this.#cutBack();
       } catch {

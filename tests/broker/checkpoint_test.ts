@@ -53,6 +53,7 @@ function traffic(n: number, seed = 1): BrokerMessage[] {
             status: rnd(2) ? "committed" : "done",
             exports: [`e${i}`],
             modified_files: [`src/${i}.ts`],
+            ...(rnd(2) ? { commit: (0xabc0000 + rnd(50)).toString(16) } : {}),
           },
         }));
         break;
@@ -112,6 +113,7 @@ function image(s: BrokerStore, full = true) {
     agents: [...s.state.agents.entries()],
     clis: [...s.state.clis.entries()],
     watched: watchTargets(s.state),
+    commits: [...s.state.commits].map(([id, seen]) => [id, [...seen]]),
     inboxOrder: ids,
     polls: ids.map((id) => {
       const seqs = s.pollSeqs(id, 0).seqs;

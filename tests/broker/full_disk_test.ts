@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 import { type LogSink, openStore } from "../../lib/broker/store.ts";
 import { parseMessage } from "../../lib/core/messages.ts";
 import type { BrokerEvent } from "../../lib/broker/api.ts";
-import type { PublishOutcome } from "../../lib/core/broker_state.ts";
+import {
+  type PublishOutcome,
+  storedCommitSeq,
+} from "../../lib/core/broker_state.ts";
 import { get, post, statusMsg, testBroker } from "./_helpers.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -188,9 +191,24 @@ Deno.test("BrokerStore: a failed write changes nothing, is cut off the file, and
     budget = 100; // a torn partial line, then ENOSPC
     const a = store.publish(msg(bigArtifact("no-1")), T0);
     const b = store.publish(status("no-2"), T0);
+    const commit = msg({
+      type: "agent.artifact",
+      agent_id: "ok-1",
+      payload: {
+        status: "committed",
+        exports: [],
+        modified_files: [],
+        commit: "abcdef1",
+      },
+    });
+    const c0 = store.publish(commit, T0);
     assert.equal(a.outcome.entry.seq, 3);
+    // A second report of the commit in the same batch is known at once.
+    assert.equal(storedCommitSeq(store.state, commit), 5);
     await assert.rejects(a.durable, /No space/);
     await assert.rejects(b.durable, /No space/);
+    await assert.rejects(c0.durable, /No space/);
+    assert.equal(storedCommitSeq(store.state, commit), null, "forgotten");
     budget = 0;
     const w = store.watch({ agent_id: "no-w", worktree_path: "/w", cli: null });
     assert.equal(w.added, true);
