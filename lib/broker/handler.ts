@@ -37,11 +37,7 @@ import type {
   WatchTarget,
 } from "./api.ts";
 import { BrokerStore } from "./store.ts";
-import {
-  pollJson,
-  snapshot,
-  storedCommitSeq,
-} from "../core/broker_state.ts";
+import { pollJson, snapshot, storedCommitSeq } from "../core/broker_state.ts";
 import {
   type BrokerMessage,
   normaliseAgentId,
