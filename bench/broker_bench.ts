@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchResult } from "./run.ts";
 import { parseMessage } from "../lib/core/messages.ts";
+import { openStore } from "../lib/broker/store.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const WRK = "/usr/bin/wrk";
@@ -511,8 +512,255 @@ async function benchRss(v8?: string): Promise<BenchResult> {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Restart: start → first /status answer with a 1,000,000-entry log, from a
+// checkpoint vs a full replay; and what writing a checkpoint costs
+// publishes meanwhile. Needs no wrk.
+
+const RESTART_ENTRIES = Number(
+  Deno.env.get("BROKER_BENCH_RESTART_ENTRIES") ?? "1000000",
+);
+
+/**
+ * A session log of `n` entries (9 statuses : 1 artifact broadcast, over 20
+ * agents) plus a human log that already ends at seq `n`.
+ */
+async function writeRestartLog(dir: string, n: number): Promise<void> {
+  const status = JSON.stringify(norm({
+    type: "agent.status",
+    agent_id: "feat-id",
+    payload: { status: "working", modified_files: ["src/x.ts"], message: "N" },
+  }));
+  const artifact = JSON.stringify(norm({
+    type: "agent.artifact",
+    agent_id: "feat-id",
+    payload: { status: "done", exports: ["N"], modified_files: ["src/N.ts"] },
+  }));
+  const f = await Deno.open(join(dir, "bench.jsonl"), {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const ts = Math.floor(Date.now() / 1000);
+  try {
+    const enc = new TextEncoder();
+    let buf = "";
+    for (let i = 1; i <= n; i++) {
+      const body = (i % 10 === 0 ? artifact : status)
+        .replace("feat-id", `feat-a${(i % 10 === 0 ? i / 10 : i) % 20}`)
+        .replaceAll('"N"', `"${i}"`)
+        .replace("src/N.ts", `src/${i}.ts`);
+      buf += `{"seq":${i},"timestamp_unix_secs":${ts},"message":${body}}\n`;
+      if (i % 20_000 === 0) {
+        await f.write(enc.encode(buf));
+        buf = "";
+      }
+    }
+    await f.write(enc.encode(buf));
+  } finally {
+    f.close();
+  }
+  await Deno.writeTextFile(
+    join(dir, "bench.broker.log"),
+    `[${n}] ${ts} [feat-a0] [feat-a0] status: working\n`,
+  );
+}
+
+/** Spawn the broker on `dataDir`; ms until its first /status answer. */
+async function timeToStatus(dataDir: string): Promise<{ ms: number; p: Proc }> {
+  const t0 = performance.now();
+  const p = await startBrokerProc(dataDir);
+  for (;;) {
+    try {
+      const r = await fetch(`${p.url}/status`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return { ms: performance.now() - t0, p };
+}
+
+async function sizeMiB(path: string): Promise<string> {
+  try {
+    return fmt((await Deno.stat(path)).size / 1048576, 1);
+  } catch {
+    return "—";
+  }
+}
+
+/** Publish `n` statuses with 32 clients in parallel. */
+async function publishMany(url: string, n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < n) {
+      const i = next++;
+      const r = await fetch(`${url}/publish`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "agent.status",
+          agent_id: `feat-a${i % 20}`,
+          payload: { status: "working", message: `after ${i}` },
+        }),
+      });
+      await r.body?.cancel();
+    }
+  }));
+}
+
+async function benchRestart(): Promise<BenchResult> {
+  const empty = await Deno.makeTempDir({ prefix: "paw-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "paw-bench-" });
+  const ckpt = join(dir, "bench.jsonl.checkpoint");
+  const rows: Array<Record<string, string>> = [];
+  const row = (c: string, ms: number, note: string) =>
+    rows.push({ case: c, "start → /status (ms)": fmt(ms), note });
+  try {
+    let r = await timeToStatus(empty);
+    await stop(r.p);
+    row("empty log (process start-up floor)", r.ms, "");
+    await writeRestartLog(dir, RESTART_ENTRIES);
+    const logMiB = await sizeMiB(join(dir, "bench.jsonl"));
+
+    r = await timeToStatus(dir);
+    const full = r.ms;
+    row(
+      `${fmt(RESTART_ENTRIES)} entries, no checkpoint (full replay)`,
+      r.ms,
+      `log ${logMiB} MiB`,
+    );
+    const t0 = performance.now();
+    await stop(r.p); // close writes the checkpoint
+    const stopMs = performance.now() - t0;
+
+    r = await timeToStatus(dir);
+    const clean = r.ms;
+    row(
+      `${fmt(RESTART_ENTRIES)} entries, checkpoint from a clean stop`,
+      r.ms,
+      `checkpoint ${await sizeMiB(ckpt)} MiB; SIGTERM → exit ${
+        fmt(stopMs)
+      } ms (writes it)`,
+    );
+    // Near the worst case: the next checkpoint is due once max(8 MiB, the
+    // checkpoint's size) of log is past it; stay just under that.
+    const tail = 55_000;
+    await publishMany(r.p.url, tail);
+    const tKill = performance.now();
+    r.p.child.kill("SIGKILL");
+    await r.p.child.status;
+    const killedAt = performance.now() - tKill;
+    const head = await Deno.readFile(ckpt);
+    const covered = JSON.parse(
+      new TextDecoder().decode(head.subarray(0, head.indexOf(10))),
+    ).log_offset;
+    const tailMiB = (await Deno.stat(join(dir, "bench.jsonl"))).size -
+      covered;
+    const tRestart = performance.now();
+    r = await timeToStatus(dir);
+    const killed = killedAt + performance.now() - tRestart;
+    await stop(r.p);
+    row(
+      `kill -9 after ${fmt(tail)} more publishes: checkpoint + tail`,
+      r.ms,
+      `kill -9 → /status ${fmt(killed)} ms; tail replayed ${
+        fmt(tailMiB / 1048576, 1)
+      } MiB`,
+    );
+    await Deno.remove(ckpt).catch(() => {});
+    const stall = await benchCheckpointStall(dir);
+    return {
+      title: "Broker restart: start → first /status answer",
+      rows,
+      notes: [
+        `Subprocess \`git-paw broker\` on a log written beforehand (9 agent.status : 1 agent.artifact over 20 agents, ~${
+          fmt(RESTART_ENTRIES / 10 * 19)
+        } inbox deliveries); timed from spawn until GET /status answers. Goal (kill -9 → /status ≤ 2 s with 1M entries): ${
+          killed <= 2000 ? "met" : "NOT met"
+        }; checkpoint ÷ full replay ${fmt(clean / full, 2)}.`,
+        ...stall,
+      ],
+    };
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * In-process: one publish per ms (awaited) for 1 s without and then while a
+ * checkpoint of the 1M-entry state is written; event-loop gaps and publish
+ * latencies.
+ */
+async function benchCheckpointStall(dir: string): Promise<string[]> {
+  const store = await openStore({
+    dataDir: dir,
+    session: "bench",
+    checkpointBytes: 2 ** 40,
+    warn: () => {},
+  });
+  const body = norm({
+    type: "agent.status",
+    agent_id: "feat-stall",
+    payload: { status: "working" },
+  }) as Parameters<typeof store.publish>[0];
+  const measure = async (work: () => Promise<unknown>) => {
+    let gap = 0;
+    let last = performance.now();
+    const tick = setInterval(() => {
+      const now = performance.now();
+      gap = Math.max(gap, now - last);
+      last = now;
+    }, 1);
+    const lat: number[] = [];
+    let done = false;
+    const t0 = performance.now();
+    const job = work().then(() => (done = true));
+    const pub = (async () => {
+      while (!done || lat.length < 50) {
+        const t = performance.now();
+        await store.publish(body, Date.now()).durable;
+        lat.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    await job;
+    const ms = performance.now() - t0;
+    await pub;
+    clearInterval(tick);
+    lat.sort((a, b) => a - b);
+    return {
+      ms,
+      gap,
+      p99: lat[Math.floor(lat.length * 0.99)]!,
+      max: lat[lat.length - 1]!,
+      n: lat.length,
+    };
+  };
+  try {
+    const idle = await measure(() => new Promise((r) => setTimeout(r, 1000)));
+    const ck = await measure(() => store.checkpoint());
+    const line = (what: string, m: typeof idle) =>
+      `${what}: ${m.n} publishes, latency p99 ${fmt(m.p99, 1)} ms, max ${
+        fmt(m.max, 1)
+      } ms; longest event-loop gap ${fmt(m.gap, 1)} ms.`;
+    return [
+      `Checkpoint write (in-process, ${fmt(RESTART_ENTRIES)}-entry state): ${
+        fmt(ck.ms)
+      } ms in the background.`,
+      line("Publishing meanwhile", ck),
+      line("Baseline, no checkpoint, 1 s", idle),
+    ];
+  } finally {
+    await store.close();
+  }
+}
+
 /** Entry point for bench/run.ts. */
 export async function run(): Promise<BenchResult[]> {
+  const only = Deno.env.get("BROKER_BENCH_ONLY");
+  if (only === "restart") return [await benchRestart()];
   let haveWrk = true;
   try {
     await Deno.stat(WRK);
@@ -528,7 +776,6 @@ export async function run(): Promise<BenchResult[]> {
       ],
     }];
   }
-  const only = Deno.env.get("BROKER_BENCH_ONLY");
   const out: BenchResult[] = [];
   if (!only || only === "publish") out.push(await benchPublish());
   if (!only || only === "poll") out.push(await benchPoll());
@@ -536,5 +783,6 @@ export async function run(): Promise<BenchResult[]> {
     out.push(await benchRss());
     out.push(await benchRss(RECOMMENDED_V8));
   }
+  if (!only) out.push(await benchRestart());
   return out;
 }

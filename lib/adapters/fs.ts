@@ -58,6 +58,8 @@ export async function readTextOrNull(path: string): Promise<string | null> {
 export type WriteAtomicOptions = {
   /** File mode of the new file (e.g. `0o600`, `0o755`). */
   mode?: number;
+  /** fdatasync the temp file before the rename. Default false. */
+  sync?: boolean;
 };
 
 /**
@@ -80,6 +82,56 @@ export async function writeTextAtomic(
     );
     await Deno.rename(tmp, path);
   } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * {@link writeTextAtomic} for bytes: `chunks` are written in order (small
+ * ones gathered into 1 MiB writes), each write awaited, so a large file does
+ * not hold up the event loop.
+ */
+export async function writeBytesAtomic(
+  path: string,
+  chunks: Iterable<Uint8Array>,
+  opts: WriteAtomicOptions = {},
+): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  let f: Deno.FsFile | null = null;
+  try {
+    f = await Deno.open(tmp, {
+      write: true,
+      createNew: true,
+      ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+    });
+    const buf = new Uint8Array(1 << 20);
+    let used = 0;
+    const drain = async (bytes: Uint8Array) => {
+      let off = 0;
+      while (off < bytes.length) off += await f!.write(bytes.subarray(off));
+    };
+    for (const c of chunks) {
+      if (used + c.length > buf.length) {
+        await drain(buf.subarray(0, used));
+        used = 0;
+      }
+      if (c.length >= buf.length) await drain(c);
+      else {
+        buf.set(c, used);
+        used += c.length;
+      }
+    }
+    await drain(buf.subarray(0, used));
+    if (opts.sync) await f.syncData();
+    f.close();
+    f = null;
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    try {
+      f?.close();
+    } catch { /* already closed */ }
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }

@@ -37,12 +37,7 @@ import type {
   WatchTarget,
 } from "./api.ts";
 import { BrokerStore } from "./store.ts";
-import {
-  pollJson,
-  type PublishOutcome,
-  snapshot,
-  storedCommitSeq,
-} from "../core/broker_state.ts";
+import { pollJson, snapshot, storedCommitSeq } from "../core/broker_state.ts";
 import {
   type BrokerMessage,
   normaliseAgentId,
@@ -291,14 +286,8 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     waiters.delete(id);
     for (const fn of set) fn();
   };
-  // Outcomes waiting for their batch to reach the OS.
-  const pending: PublishOutcome[] = [];
-  store.onDurable = (top) => {
-    // Batches complete in order; take the outcomes this batch made durable.
-    let n = 0;
-    while (n < pending.length && pending[n]!.entry.seq <= top) n++;
-    if (n === 0) return;
-    const done = pending.splice(0, n);
+  // Each written batch, applied; a failed (503) batch is never announced.
+  store.onDurable = (_top, done) => {
     if (subscribers.size === 0 && waiters.size === 0) return;
     let roster = false;
     const woken = new Set<string>();
@@ -326,16 +315,14 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     const known = storedCommitSeq(store.state, msg);
     if (known !== null) return { seq: known, durable: Promise.resolve() };
     const res = store.publish(msg, now());
-    pending.push(res.outcome);
     if (
       deps.verifyOnCommitNudge && msg.type === "agent.artifact" &&
       msg.payload.status === "committed"
     ) {
-      const nudge = store.publish(
+      store.publish(
         { type: "supervisor.verify-now", branch_id: msg.agent_id },
         now(),
       );
-      pending.push(nudge.outcome);
     }
     return { seq: res.outcome.entry.seq, durable: res.durable };
   }

@@ -12,12 +12,52 @@ const PAGE_BITS = 16;
 const PAGE = 1 << PAGE_BITS;
 const BLOCK_BITS = 6;
 
+/** The arrays behind a {@link SeqIndex}, for a checkpoint (see `export()`). */
+export type SeqIndexImage = {
+  lastSeq: number;
+  lastOffset: number;
+  /** Span pages of {@link SEQ_INDEX_PAGE} entries each. */
+  pages: Uint32Array[];
+  /** Offset of the first indexed seq of every 64-seq block (-1: none). */
+  blocks: Float64Array;
+};
+
+/** Entries per span page of a {@link SeqIndex}. */
+export const SEQ_INDEX_PAGE = 1 << 16;
+
 /** See module docs. */
 export class SeqIndex {
   #pages: Uint32Array[] = [];
-  #blocks = new Float64Array(1024).fill(-1);
+  #blocks: Float64Array = new Float64Array(1024).fill(-1);
   #lastSeq = 0;
   #lastOffset = 0;
+
+  /**
+   * The index's arrays. Pages are shared, not copied: every page but the
+   * last two is final (a `set()` only writes the newest seq and the one
+   * before it); `blocks` is shared too, so copy what must not change.
+   */
+  export(): SeqIndexImage {
+    return {
+      lastSeq: this.#lastSeq,
+      lastOffset: this.#lastOffset,
+      pages: this.#pages.slice(),
+      blocks: this.#blocks,
+    };
+  }
+
+  /** An index over `image` (its arrays are adopted, not copied). */
+  static restore(image: SeqIndexImage): SeqIndex {
+    const idx = new SeqIndex();
+    for (const p of image.pages) {
+      if (p.length !== PAGE) throw new RangeError("Cannot restore: bad page");
+    }
+    idx.#pages = image.pages;
+    idx.#blocks = image.blocks.length ? image.blocks : idx.#blocks;
+    idx.#lastSeq = image.lastSeq;
+    idx.#lastOffset = image.lastOffset;
+    return idx;
+  }
 
   #span(seq: number): number {
     const page = this.#pages[seq >>> PAGE_BITS];

@@ -9,12 +9,22 @@
  *
  * Group commit: publishes that arrive in the same event-loop turn join one
  * batch, written with one `write(2)` (under light load a batch goes out at
- * once); the batch's promise resolves once the bytes are with the OS, and
- * only then do polls and subscribers see those entries. `fdatasync` runs at
- * least once a second while dirty, and at close. The human log is appended
- * with each batch. Replay on open rebuilds seq, roster, inboxes and watch
- * targets; a torn last line is cut off (saved to `<log>.torn`) with a
- * warning, a corrupt middle line is skipped with a warning.
+ * once); the batch's promise resolves once the bytes are with the OS. Only
+ * then is the batch applied to the delivery core (roster, inboxes, watch
+ * targets) and announced ({@link BrokerStore.onDurable}), and its lines go
+ * to the human log. A write that fails (a full disk) changes nothing: the
+ * file is cut back to its last whole line, the batch's seqs are given back
+ * (the next publish reuses them) and its publishers get the error.
+ * `fdatasync` runs at least once a second while dirty, and at close.
+ *
+ * Replay on open rebuilds seq, roster, inboxes and watch targets; a torn
+ * last line is cut off (saved to `<log>.torn`) with a warning, a corrupt
+ * middle line is skipped with a warning. A checkpoint
+ * (`<log>.checkpoint`, lib/broker/checkpoint.ts) saves that replay: it is
+ * written in the background once enough of the log is not covered by the
+ * last one, and at close; on open only the log after it is replayed. A
+ * checkpoint that is torn or does not match the log is ignored with a
+ * one-line warning (full replay).
  *
  * Memory is bounded: no per-entry JS objects are kept. The core holds the
  * roster and per-inbox seq lists (4 B per delivery); this store holds a
@@ -31,17 +41,29 @@ import { setImmediate } from "node:timers";
 import {
   type BrokerState,
   createBrokerState,
-  ensureInbox,
+  forgetCommitsAfter,
   poll,
   publish,
   type PublishOutcome,
+  recordCommit,
   registerWatch,
+  seedAgent,
   StoredEntry,
   upperBound,
   type WatchRecord,
 } from "../core/broker_state.ts";
 import { SeqIndex } from "./seq_index.ts";
+import {
+  checkpointBody,
+  type CheckpointHeader,
+  checkpointHeaderLine,
+  hashBytes,
+  logProbes,
+  readCheckpoint,
+  WordHash,
+} from "./checkpoint.ts";
 import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
+import { writeBytesAtomic } from "../adapters/fs.ts";
 import {
   type BrokerMessage,
   displayMessage,
@@ -63,7 +85,45 @@ export type StoreOptions = {
   fsyncIntervalMs?: number;
   /** Warnings (torn line, write errors). Default: stderr. */
   warn?: (line: string) => void;
+  /**
+   * Write a checkpoint once this many log bytes (or the last checkpoint's
+   * size, if larger) are not covered by one, and at close when the log is
+   * at least this big. 0 = never. Default 8 MiB.
+   */
+  checkpointBytes?: number;
+  /**
+   * Test seam: wraps the log file's batch writes (e.g. to fail like a full
+   * disk). Default: the file itself.
+   */
+  wrapLog?: (file: LogSink) => LogSink;
 };
+
+/** The calls a batch write makes on the log file. */
+export type LogSink = {
+  writeSync(p: Uint8Array): number;
+  truncateSync(len?: number): void;
+  seekSync(offset: number, whence: Deno.SeekMode): number;
+};
+
+/** Called for each batch once written, with its entries applied. */
+export type DurableListener = (
+  maxSeq: number,
+  outcomes: readonly PublishOutcome[],
+) => void;
+
+/** A line waiting for the next batch write. */
+type PendingOp =
+  | {
+    kind: "entry";
+    line: string;
+    msg: BrokerMessage;
+    nowMs: number;
+    outcome: PublishOutcome;
+  }
+  | { kind: "watch"; line: string; target: WatchRecord };
+
+/** Failed human-log text kept for the next try, at most. */
+const HUMAN_RETRY_BYTES = 4 * 1024 * 1024;
 
 const enc = new TextEncoder();
 
@@ -103,16 +163,28 @@ export class BrokerStore {
   readonly humanPath: string;
   /** Highest seq whose line is with the OS (what polls may see). */
   durableSeq = 0;
+  /**
+   * Log offset the last open replayed from: 0 for a full replay, else the
+   * checkpoint's offset.
+   */
+  replayedFrom = 0;
 
   #file: Deno.FsFile;
+  #sink: LogSink;
   #reader: Deno.FsFile;
   #human: Deno.FsFile | null;
   #warn: (line: string) => void;
   #fileEnd = 0;
   #idx = new SeqIndex();
-  #pending: string[] = [];
-  #pendingSeqs: number[] = [];
-  #pendingMaxSeq = 0;
+  /** Lines of the log up to `#fileEnd`. */
+  #lines = 0;
+  #ops: PendingOp[] = [];
+  /** Highest seq handed out (pending ones included). */
+  #reservedSeq = 0;
+  /** Watch paths waiting in the current batch. */
+  #pendingWatch = new Set<string>();
+  /** A failed write could not be cut back yet: retry before writing. */
+  #mustCut = false;
   #batch: {
     promise: Promise<void>;
     resolve: () => void;
@@ -129,8 +201,26 @@ export class BrokerStore {
   #syncing: Promise<void> | null = null;
   #fsyncTimer: ReturnType<typeof setInterval>;
   #closed = false;
-  #onDurable: (maxSeq: number) => void = () => {};
+  #onDurable: DurableListener = () => {};
   #humanFailed = false;
+  /** Bytes of the human log (a failed append is cut back to it). */
+  #humanEnd = 0;
+  /** False until the ring holds the log's tail (during open). */
+  #ringWarm = false;
+  readonly #ckptPath: string;
+  readonly #ckptBytes: number;
+  /** Log offset and file size of the newest checkpoint. */
+  #ckptOffset = 0;
+  #ckptSize = 0;
+  #ckptRunning: Promise<void> | null = null;
+  #ckptTimer: ReturnType<typeof setTimeout> | null = null;
+  #ckptFailed = false;
+  /**
+   * Agents whose seeding changed the core in a way the log does not show
+   * (an inbox or CLI no logged line explains): no checkpoint while any is
+   * left, since a checkpoint must equal a replay of the log.
+   */
+  #seedOnly = new Map<string, { cli: string | null; lastSeq: number }>();
 
   private constructor(
     state: BrokerState,
@@ -146,6 +236,7 @@ export class BrokerStore {
     this.logPath = paths.logPath;
     this.humanPath = paths.humanPath;
     this.#file = files.file;
+    this.#sink = opts.wrapLog?.(files.file) ?? files.file;
     this.#reader = files.reader;
     this.#human = files.human;
     this.#warn = opts.warn ?? ((l) => console.error(l));
@@ -155,6 +246,11 @@ export class BrokerStore {
     );
     this.#ring = new Uint8Array(
       Math.max(4096, Math.floor(opts.windowBytes ?? 4 * 1024 * 1024)),
+    );
+    this.#ckptPath = `${paths.logPath}.checkpoint`;
+    this.#ckptBytes = Math.max(
+      0,
+      Math.floor(opts.checkpointBytes ?? 8 * 1024 * 1024),
     );
   }
 
@@ -167,6 +263,7 @@ export class BrokerStore {
     const warn = opts.warn ?? ((l: string) => console.error(l));
     const lockPath = `${logPath}.lock`;
     await acquireLock(logPath, lockPath);
+    await removeStaleTemps(opts.dataDir, `${base}.jsonl.checkpoint.`);
     const state = createBrokerState({
       windowSize: 0,
       republishWorkingTtlSeconds: opts.republishWorkingTtlSeconds,
@@ -183,9 +280,11 @@ export class BrokerStore {
       throw e;
     }
     let human: Deno.FsFile | null = null;
+    let humanEnd = 0;
     try {
       human = await Deno.open(humanPath, { append: true, create: true });
       await endWithNewline(humanPath, human);
+      humanEnd = (await human.stat()).size;
     } catch (e) {
       warn(`warning: cannot open ${humanPath}: ${(e as Error).message}`);
     }
@@ -195,6 +294,7 @@ export class BrokerStore {
       reader,
       human,
     }, opts);
+    store.#humanEnd = humanEnd;
     try {
       await store.#replay(humanPath);
     } catch (e) {
@@ -204,8 +304,12 @@ export class BrokerStore {
     return store;
   }
 
-  /** Called with the highest seq of each batch once it is with the OS. */
-  set onDurable(fn: (maxSeq: number) => void) {
+  /**
+   * Called for each written batch that holds publishes, after they were
+   * applied to the core: the batch's highest seq and its publishes'
+   * outcomes in seq order. A failed batch is never announced.
+   */
+  set onDurable(fn: DurableListener) {
     this.#onDurable = fn;
   }
 
@@ -215,13 +319,23 @@ export class BrokerStore {
 
   async #replay(humanPath: string): Promise<void> {
     const lastHuman = await lastHumanSeq(humanPath);
-    const humanCatchUp: string[] = [];
     const size = (await this.#file.stat()).size;
+    const ck = await this.#loadCheckpoint(size);
+    const humanCatchUp: string[] = [];
+    if (ck && lastHuman < this.state.lastSeq) {
+      // Human lines a crash left out, inside the checkpoint's part.
+      this.durableSeq = this.state.lastSeq;
+      for (const e of this.entries(this.logSeqs(lastHuman))) {
+        humanCatchUp.push(humanLine(e));
+      }
+    }
+    const from = this.replayedFrom = ck?.offset ?? 0;
+    await this.#file.seek(from, Deno.SeekMode.Start);
     const chunk = new Uint8Array(1 << 20);
     let carry = new Uint8Array(0);
-    let carryStart = 0; // file offset of carry[0]
-    let pos = 0;
-    let lineNo = 0;
+    let carryStart = from; // file offset of carry[0]
+    let pos = from;
+    let lineNo = ck?.lines ?? 0;
     const handle = (line: Uint8Array, offset: number, last: boolean) => {
       lineNo++;
       if (line.length === 0) return;
@@ -303,8 +417,9 @@ export class BrokerStore {
       await this.#file.truncate(carryStart);
     }
     this.#fileEnd = carryStart;
+    this.#lines = lineNo;
     await this.#file.seek(this.#fileEnd, Deno.SeekMode.Start);
-    this.durableSeq = this.state.lastSeq;
+    this.durableSeq = this.#reservedSeq = this.state.lastSeq;
     this.#humanPending = humanCatchUp;
     this.#flushHuman();
     // Warm the in-memory window with the file's tail.
@@ -312,6 +427,60 @@ export class BrokerStore {
     if (this.#fileEnd > low) {
       this.#ringPut(low, this.#readFile(low, this.#fileEnd));
     }
+    this.#ringWarm = true;
+    this.#maybeCheckpoint();
+  }
+
+  /**
+   * Adopt the checkpoint when it is whole and matches the log; otherwise
+   * warn once, remove it, and leave the state empty (full replay).
+   */
+  async #loadCheckpoint(
+    size: number,
+  ): Promise<{ offset: number; lines: number } | null> {
+    if (this.#ckptBytes === 0) return null;
+    let raw: Uint8Array;
+    try {
+      raw = await Deno.readFile(this.#ckptPath);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      raw = new Uint8Array(0);
+    }
+    let why: string;
+    try {
+      const img = readCheckpoint(raw);
+      const h = img.header;
+      const probes = logProbes(h.log_offset)
+        .map(([a, b]) => () => hashBytes(this.#readFile(a, b)));
+      if (size < h.log_offset) {
+        why =
+          `the log (${size} bytes) is shorter than its offset ${h.log_offset}`;
+      } else if (
+        probes[0]!() !== h.log_head || probes[1]!() !== h.log_mid ||
+        probes[2]!() !== h.log_tail
+      ) {
+        why = "the log was rewritten";
+      } else {
+        const st = this.state;
+        st.lastSeq = h.last_seq;
+        st.agents = img.agents;
+        st.clis = img.clis;
+        st.inboxes = img.inboxes;
+        st.watched = img.watched;
+        st.commits = img.commits;
+        this.#idx = img.idx;
+        this.#fileEnd = this.#ckptOffset = h.log_offset;
+        this.#ckptSize = raw.length;
+        return { offset: h.log_offset, lines: h.lines };
+      }
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    this.#warn(
+      `warning: ${this.#ckptPath}: checkpoint ignored (${why}); replaying the whole log`,
+    );
+    await Deno.remove(this.#ckptPath).catch(() => {});
+    return null;
   }
 
   #ringLow(): number {
@@ -347,7 +516,9 @@ export class BrokerStore {
 
   /** Bytes `[start, end)` of the log, from the ring when it still has them. */
   #readRange(start: number, end: number): Uint8Array {
-    if (start < this.#ringLow()) return this.#readFile(start, end);
+    if (!this.#ringWarm || start < this.#ringLow()) {
+      return this.#readFile(start, end);
+    }
     const size = this.#ring.length;
     const out = new Uint8Array(end - start);
     const pos = start % size;
@@ -360,48 +531,73 @@ export class BrokerStore {
   }
 
   /**
-   * Publish a validated message: apply it to the core now, write it with the
-   * current batch. The promise resolves once the line is with the OS.
+   * Publish a validated message: give it the next seq and queue its line
+   * for the current batch. The promise resolves once the line is with the
+   * OS; only then is it applied to the core and `outcome`'s `deliveredTo`
+   * and `rosterChanged` filled in. When the write fails the promise
+   * rejects, nothing is applied and the seq is given back.
    */
   publish(
     msg: BrokerMessage,
     nowMs: number,
   ): { outcome: PublishOutcome; durable: Promise<void> } {
     if (this.#closed) throw new Error("Cannot publish: the broker is closed");
-    const outcome = publish(this.state, msg, nowMs);
-    const e = outcome.entry;
-    this.#pending.push(
-      entryPrefix(e.seq, e.timestamp_unix_secs) + e.json + "}\n",
+    const seq = ++this.#reservedSeq;
+    // Known at once, so a second report of this commit is dropped even
+    // before the batch is written (forgotten again if the write fails).
+    recordCommit(this.state, msg, seq);
+    const entry = new StoredEntry(
+      seq,
+      Math.floor(nowMs / 1000),
+      JSON.stringify(msg),
     );
-    this.#pendingSeqs.push(e.seq);
-    this.#pendingMaxSeq = e.seq;
-    this.#humanPending.push(
-      humanLine({
-        seq: e.seq,
-        timestamp_unix_secs: e.timestamp_unix_secs,
-        message: outcome.message,
-      }),
-    );
+    const outcome: PublishOutcome = {
+      entry,
+      message: msg,
+      deliveredTo: [],
+      rosterChanged: false,
+    };
+    this.#ops.push({
+      kind: "entry",
+      line: entryPrefix(seq, entry.timestamp_unix_secs) + entry.json + "}\n",
+      msg,
+      nowMs,
+      outcome,
+    });
     return { outcome, durable: this.#join() };
   }
 
   /**
    * Register a watch target (idempotent per path); new registrations are
-   * logged so a restart brings the inbox and CLI back.
+   * logged so a restart brings the inbox and CLI back, and applied once
+   * written.
    */
   watch(target: WatchRecord): { added: boolean; durable: Promise<void> } {
-    if (!registerWatch(this.state, target)) {
+    const path = target.worktree_path;
+    if (this.state.watched.has(path) || this.#pendingWatch.has(path)) {
       return { added: false, durable: Promise.resolve() };
     }
-    this.#pending.push(JSON.stringify({ watch: target }) + "\n");
-    this.#pendingSeqs.push(0);
+    this.#pendingWatch.add(path);
+    this.#ops.push({
+      kind: "watch",
+      line: JSON.stringify({ watch: target }) + "\n",
+      target: { ...target },
+    });
     return { added: true, durable: this.#join() };
   }
 
   /** Seed an agent known at launch (not logged: the launcher seeds it again). */
   seed(agentId: string, cli: string | null): void {
-    if (cli && cli.trim() !== "") this.state.clis.set(agentId, cli);
-    ensureInbox(this.state, agentId);
+    const st = this.state;
+    const hadInbox = st.inboxes.has(agentId);
+    const before = st.clis.get(agentId);
+    seedAgent(st, agentId, cli);
+    if (!hadInbox || st.clis.get(agentId) !== before) {
+      this.#seedOnly.set(agentId, {
+        cli: cli && cli.trim() !== "" ? cli : null,
+        lastSeq: st.lastSeq,
+      });
+    }
   }
 
   #join(): Promise<void> {
@@ -436,49 +632,104 @@ export class BrokerStore {
     if (this.#batch) this.#writeBatch();
   }
 
-  /** Write the pending batch (one write call), then resolve its promise. */
+  /** Cut the log back to its last whole line (after a failed write). */
+  #cutBack(): void {
+    this.#sink.truncateSync(this.#fileEnd);
+    this.#sink.seekSync(this.#fileEnd, Deno.SeekMode.Start);
+    this.#mustCut = false;
+  }
+
+  /**
+   * Write the pending batch (one write call); then apply it to the core,
+   * index it, append its human lines and resolve its promise. A failed
+   * write is cut off the file and changes nothing else.
+   */
   #writeBatch(): void {
     const batch = this.#batch!;
     this.#batch = null;
-    const lines = this.#pending;
-    const seqs = this.#pendingSeqs;
-    const maxSeq = this.#pendingMaxSeq;
-    this.#pending = [];
-    this.#pendingSeqs = [];
+    const ops = this.#ops;
+    this.#ops = [];
+    this.#pendingWatch.clear();
+    const spans = new Array<number>(ops.length);
     let at = 0;
     let off = 0;
     try {
-      // Encode every line into one buffer, noting each entry's byte span.
+      if (this.#mustCut) this.#cutBack();
+      // Encode every line into one buffer, noting each line's byte span.
       let need = 0;
-      for (const l of lines) need += l.length * 3;
+      for (const op of ops) need += op.line.length * 3;
       if (this.#buf.length < need) {
         this.#buf = new Uint8Array(Math.max(need, this.#buf.length * 2));
       }
       const buf = this.#buf;
-      for (let i = 0; i < lines.length; i++) {
-        const { written } = enc.encodeInto(lines[i]!, buf.subarray(at));
-        if (seqs[i]! > 0) this.#index(seqs[i]!, this.#fileEnd + at, written);
+      for (let i = 0; i < ops.length; i++) {
+        const { written } = enc.encodeInto(ops[i]!.line, buf.subarray(at));
+        spans[i] = written;
         at += written;
       }
       // One synchronous write(2) per batch: to the page cache, no thread hop.
-      while (off < at) off += this.#file.writeSync(buf.subarray(off, at));
+      while (off < at) off += this.#sink.writeSync(buf.subarray(off, at));
       this.#lastWriteAt = performance.now();
-      this.#ringPut(this.#fileEnd, buf.subarray(0, at));
     } catch (e) {
-      this.#fileEnd += off;
+      this.#reservedSeq = this.state.lastSeq;
+      forgetCommitsAfter(this.state, this.state.lastSeq);
+      try {
+        this.#cutBack();
+      } catch {
+        this.#mustCut = true;
+      }
       this.#warn(
         `error: cannot write ${this.logPath}: ${(e as Error).message}`,
       );
       batch.reject(e);
       return;
     }
+    this.#ringPut(this.#fileEnd, this.#buf.subarray(0, at));
+    const outcomes: PublishOutcome[] = [];
+    let maxSeq = 0;
+    let lineOff = this.#fileEnd;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.kind === "entry") {
+        const o = op.outcome;
+        const e = o.entry;
+        const r = publish(this.state, op.msg, op.nowMs, {
+          seq: e.seq,
+          timestampSecs: e.timestamp_unix_secs,
+          json: e.json,
+        });
+        o.deliveredTo = r.deliveredTo;
+        o.rosterChanged = r.rosterChanged;
+        this.#idx.set(e.seq, lineOff, spans[i]!);
+        this.#humanPending.push(humanLine({
+          seq: e.seq,
+          timestamp_unix_secs: e.timestamp_unix_secs,
+          message: op.msg,
+        }));
+        outcomes.push(o);
+        maxSeq = e.seq;
+      } else this.#applyWatch(op.target);
+      lineOff += spans[i]!;
+    }
     this.#fileEnd += at;
+    this.#lines += ops.length;
     this.#dirty = true;
     if (maxSeq > this.durableSeq) this.durableSeq = maxSeq;
     if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(64 * 1024);
     this.#flushHuman();
     batch.resolve();
-    if (maxSeq > 0) this.#onDurable(maxSeq);
+    if (outcomes.length) this.#onDurable(maxSeq, outcomes);
+    this.#maybeCheckpoint();
+  }
+
+  #applyWatch(target: WatchRecord): void {
+    const seeded = this.#seedOnly.get(target.agent_id);
+    registerWatch(this.state, target);
+    // The logged watch now explains a seed made just before it.
+    if (
+      seeded && seeded.lastSeq === this.state.lastSeq &&
+      (seeded.cli === null || seeded.cli === target.cli)
+    ) this.#seedOnly.delete(target.agent_id);
   }
 
   /** Write everything pending now; resolves once it is with the OS. */
@@ -494,13 +745,21 @@ export class BrokerStore {
     }
     const text = this.#humanPending.join("");
     this.#humanPending = [];
+    const bytes = enc.encode(text);
+    let off = 0;
     try {
-      const bytes = enc.encode(text);
-      let off = 0;
       while (off < bytes.length) {
         off += this.#human.writeSync(bytes.subarray(off));
       }
+      this.#humanEnd += bytes.length;
+      this.#humanFailed = false;
     } catch (e) {
+      // Cut a partial line off and keep the text for the next batch (a
+      // full disk that frees up loses no line).
+      try {
+        if (off > 0) this.#human.truncateSync(this.#humanEnd);
+        if (bytes.length <= HUMAN_RETRY_BYTES) this.#humanPending = [text];
+      } catch { /* the next open starts on a fresh line */ }
       if (!this.#humanFailed) {
         this.#humanFailed = true;
         this.#warn(
@@ -647,13 +906,109 @@ export class BrokerStore {
     return entryPrefix(e.seq, e.timestamp_unix_secs) + e.json + "}";
   }
 
-  /** Flush everything, fsync, close files. Idempotent. */
+  #maybeCheckpoint(): void {
+    if (
+      this.#ckptBytes === 0 || this.#ckptRunning || this.#ckptTimer ||
+      this.#closed
+    ) return;
+    const uncovered = this.#fileEnd - this.#ckptOffset;
+    if (uncovered < Math.max(this.#ckptBytes, this.#ckptSize)) return;
+    this.#ckptTimer = setTimeout(() => {
+      this.#ckptTimer = null;
+      void this.checkpoint();
+    }, 0);
+  }
+
+  /**
+   * Write a checkpoint of the log as written so far, in the background:
+   * the image is taken at once (full pages are shared, not copied), then
+   * checksummed in slices between event-loop turns and written to a temp
+   * file renamed over `<log>.checkpoint` (mode 0600). Resolves when done;
+   * a failure is warned about, not thrown. Nothing to do while a seeded
+   * agent is not explained by the log (see {@link BrokerStore.seed}).
+   */
+  checkpoint(): Promise<void> {
+    if (this.#ckptRunning) return this.#ckptRunning;
+    if (this.#seedOnly.size || this.#fileEnd === this.#ckptOffset) {
+      return Promise.resolve();
+    }
+    this.#ckptRunning = this.#writeCheckpoint().finally(() => {
+      this.#ckptRunning = null;
+    });
+    return this.#ckptRunning;
+  }
+
+  async #writeCheckpoint(): Promise<void> {
+    const offset = this.#fileEnd;
+    const body = checkpointBody(this.state, this.#idx.export());
+    const [head, mid, tail] = logProbes(offset)
+      .map(([a, b]) => hashBytes(this.#readRange(a, b)));
+    const fields = {
+      git_paw_checkpoint: 1 as const,
+      log_offset: offset,
+      last_seq: this.state.lastSeq,
+      lines: this.#lines,
+      log_head: head!,
+      log_mid: mid!,
+      log_tail: tail!,
+    };
+    // Checksum in slices of 256 KiB so publishes keep flowing meanwhile.
+    const h = new WordHash();
+    let length = 0;
+    let slice = 0;
+    for (const w of body) {
+      h.update(w);
+      length += w.byteLength;
+      slice += w.byteLength;
+      if (slice >= 1 << 18) {
+        slice = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    const header: CheckpointHeader = {
+      ...fields,
+      body_length: length,
+      body_hash: h.digest(),
+    };
+    const line = checkpointHeaderLine(header);
+    try {
+      await writeBytesAtomic(
+        this.#ckptPath,
+        [
+          line,
+          ...body.map((w) =>
+            new Uint8Array(w.buffer, w.byteOffset, w.byteLength)
+          ),
+        ],
+        { mode: 0o600, sync: true },
+      );
+      this.#ckptOffset = offset;
+      this.#ckptSize = line.length + length;
+      this.#ckptFailed = false;
+    } catch (e) {
+      if (!this.#ckptFailed) {
+        this.#ckptFailed = true;
+        this.#warn(
+          `warning: cannot write ${this.#ckptPath}: ${(e as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Flush everything, fsync, write a checkpoint when the log is big enough,
+   * close files. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#fsyncTimer);
+    if (this.#ckptTimer) clearTimeout(this.#ckptTimer);
+    this.#ckptTimer = null;
     await this.flush();
     if (this.#syncing) await this.#syncing;
+    if (this.#ckptRunning) await this.#ckptRunning;
     this.#closed = true;
+    await this.flush();
     try {
       await this.#file.syncData();
     } catch (e) {
@@ -662,6 +1017,9 @@ export class BrokerStore {
       );
     }
     this.#flushHuman();
+    if (this.#ckptBytes > 0 && this.#fileEnd >= this.#ckptBytes) {
+      await this.checkpoint();
+    }
     for (const f of [this.#file, this.#reader, this.#human]) {
       try {
         f?.close();
@@ -704,6 +1062,20 @@ async function acquireLock(logPath: string, lockPath: string): Promise<void> {
 async function releaseLock(logPath: string, lockPath: string): Promise<void> {
   openLogs.delete(logPath);
   await removeIfUnchanged(lockPath, `${Deno.pid}\n`);
+}
+
+/**
+ * Remove temp files a crash left mid-checkpoint (`<prefix><pid>.<id>.tmp`);
+ * we hold the log's lock, so no one else is writing one.
+ */
+async function removeStaleTemps(dir: string, prefix: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
+        await Deno.remove(join(dir, e.name)).catch(() => {});
+      }
+    }
+  } catch { /* best effort */ }
 }
 
 /** After a crash mid-line, start the next human line on a fresh line. */

@@ -83,6 +83,9 @@ const INBOX_PAGE_BITS = 12;
 const INBOX_PAGE = 1 << INBOX_PAGE_BITS;
 const INBOX_MASK = INBOX_PAGE - 1;
 
+/** Seqs per inbox page (every page but an inbox's last is full). */
+export const INBOX_PAGE_SIZE = INBOX_PAGE;
+
 function inboxAt(inbox: Inbox, i: number): number {
   return inbox.pages[i >>> INBOX_PAGE_BITS]![i & INBOX_MASK]!;
 }
@@ -342,14 +345,7 @@ export function publish(
     ? false
     : updateRoster(state, msg, sender, label, seq, nowMs);
 
-  if (
-    msg.type === "agent.artifact" && msg.payload.status === "committed" &&
-    msg.payload.commit !== undefined
-  ) {
-    let seen = state.commits.get(sender);
-    if (!seen) state.commits.set(sender, seen = new Map());
-    if (!seen.has(msg.payload.commit)) seen.set(msg.payload.commit, seq);
-  }
+  recordCommit(state, msg, seq);
 
   const to: string[] = [];
   switch (msg.type) {
@@ -380,6 +376,35 @@ export function publish(
       break;
   }
   return { entry, message: msg, deliveredTo: to, rosterChanged };
+}
+
+/**
+ * Note the commit id of a committed artifact under `seq` (the first report
+ * of a commit wins; anything else is ignored). {@link publish} does it; the
+ * durable store also does it when it queues the message, so a second report
+ * in the same batch is known at once.
+ */
+export function recordCommit(
+  state: BrokerState,
+  msg: BrokerMessage,
+  seq: number,
+): void {
+  if (
+    msg.type !== "agent.artifact" || msg.payload.status !== "committed" ||
+    msg.payload.commit === undefined
+  ) return;
+  const sender = identityOf(msg);
+  let seen = state.commits.get(sender);
+  if (!seen) state.commits.set(sender, seen = new Map());
+  if (!seen.has(msg.payload.commit)) seen.set(msg.payload.commit, seq);
+}
+
+/** Forget commits noted under a seq above `seq` (a batch that was not stored). */
+export function forgetCommitsAfter(state: BrokerState, seq: number): void {
+  for (const [agent, seen] of state.commits) {
+    for (const [commit, at] of seen) if (at > seq) seen.delete(commit);
+    if (seen.size === 0) state.commits.delete(agent);
+  }
 }
 
 /**
