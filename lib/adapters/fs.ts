@@ -150,3 +150,29 @@ export async function canonical(path: string): Promise<string> {
     }
   }
 }
+
+/** One directory entry as {@link listDir} reports it (symlinks followed). */
+export type DirEntry = { name: string; isFile: boolean; isDirectory: boolean };
+
+/**
+ * The entries of directory `path`, sorted by name, symlinks resolved to
+ * what they point at (a dangling link is neither file nor directory); null
+ * when `path` is not a readable directory.
+ */
+export async function listDir(path: string): Promise<DirEntry[] | null> {
+  const out: DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) {
+      let { isFile, isDirectory } = e;
+      if (e.isSymlink) {
+        const st = await statOrNull(join(path, e.name));
+        isFile = st?.isFile ?? false;
+        isDirectory = st?.isDirectory ?? false;
+      }
+      out.push({ name: e.name, isFile, isDirectory });
+    }
+  } catch {
+    return null;
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
