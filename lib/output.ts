@@ -35,9 +35,25 @@ export const style = {
     wrap("33", s, stream),
 };
 
-/** Write a line to stdout (data). */
+let stdoutReserved = false;
+
+/**
+ * Hand stdout over to a protocol (the MCP server's JSON-RPC frames): from
+ * now on {@link println}, {@link printJson} and `console.log`/`info`/`debug`
+ * write to stderr, so no stray line can corrupt a frame.
+ */
+export function reserveStdout(): void {
+  stdoutReserved = true;
+  console.log = console.error;
+  console.info = console.error;
+  console.debug = console.error;
+}
+
+/** Write a line to stdout (data); to stderr once stdout is reserved. */
 export function println(line = ""): void {
-  Deno.stdout.writeSync(enc.encode(line + "\n"));
+  (stdoutReserved ? Deno.stderr : Deno.stdout).writeSync(
+    enc.encode(line + "\n"),
+  );
 }
 
 /** Write a line to stderr (progress, warnings, errors). */

@@ -5,7 +5,8 @@
  * - a subprocess started outside `lib/adapters`,
  * - an import of another folder's `_private` module,
  * - an area importing one above it (the broker importing the session,
- *   coordination or dashboard areas; anything importing the entry layer).
+ *   coordination or dashboard areas; the MCP server importing the session
+ *   or dashboard areas; anything importing the entry layer).
  * @module
  */
 import { dirname, join, normalize, relative } from "node:path";
@@ -21,6 +22,7 @@ export type Layer =
   | "coord"
   | "dashboard"
   | "session"
+  | "mcp"
   | "entry"
   | "other";
 
@@ -36,6 +38,7 @@ export function layerOf(path: string): Layer {
     case "coord":
     case "dashboard":
     case "session":
+    case "mcp":
       return m[1];
     default:
       return "other";
@@ -51,6 +54,7 @@ export const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   coord: ["core", "leaf", "adapters", "broker"],
   dashboard: ["core", "leaf", "adapters", "broker"],
   session: ["core", "leaf", "adapters", "broker", "coord", "dashboard"],
+  mcp: ["core", "leaf", "adapters", "broker", "coord"],
   entry: [
     "core",
     "leaf",
@@ -59,6 +63,7 @@ export const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
     "coord",
     "dashboard",
     "session",
+    "mcp",
     "entry",
   ],
   other: [],

@@ -9,6 +9,7 @@ import { registerSessionCommands } from "../session/cli.ts";
 import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
 import { standaloneBrokerPlugins } from "./broker_plugins.ts";
+import { registerMcpCommands } from "../mcp/cli.ts";
 
 /** A fresh program; `main.ts` parses argv with it. */
 export function buildProgram(): Command {
@@ -34,5 +35,14 @@ export function buildProgram(): Command {
       const { doctorCommand } = await import("../session/doctor.ts");
       await doctorCommand(o);
     });
+  // The MCP server reads config and receipts through the session area.
+  registerMcpCommands(program, {
+    loadConfig: async (repo) =>
+      await (await import("../session/config_store.ts")).loadConfig(repo, {
+        onWarning: () => {},
+      }),
+    findSession: async (repo) =>
+      await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
+  });
   return program;
 }

@@ -127,3 +127,41 @@ Deno.test("the checkout passes its own layer check (docs/ARCHITECTURE.md)", asyn
   assert.equal(out.code, 0, text);
   assert.match(text, /layers ok: \d+ modules/);
 });
+
+Deno.test("checkModule() lets the MCP area use core, adapters, broker and coord, not the session or dashboard areas; the entry layer may import it", () => {
+  assert.equal(layerOf("lib/mcp/server.ts"), "mcp");
+  assert.deepEqual(
+    checkModule(
+      "lib/mcp/x.ts",
+      [
+        'import { a } from "../core/specs.ts";',
+        'import { b } from "../adapters/git.ts";',
+        'import { c } from "../coord/helper.ts";',
+        'import { d } from "../output.ts";',
+      ].join("\n"),
+    ),
+    [],
+  );
+  assert.match(
+    checkModule(
+      "lib/mcp/x.ts",
+      'import { r } from "../session/receipt.ts";',
+    )[0]!,
+    /mcp may not import session/,
+  );
+  assert.match(
+    checkModule(
+      "lib/mcp/x.ts",
+      'const t = await import("../dashboard/tui.ts");',
+    )[0]!,
+    /mcp may not import dashboard/,
+  );
+  assert.match(
+    checkModule("lib/coord/x.ts", 'import { s } from "../mcp/server.ts";')[0]!,
+    /coord may not import mcp/,
+  );
+  assert.deepEqual(
+    checkModule("lib/cli/program.ts", 'import { m } from "../mcp/cli.ts";'),
+    [],
+  );
+});

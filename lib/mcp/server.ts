@@ -1,0 +1,147 @@
+/**
+ * The MCP server over stdio (`git paw mcp`): JSON-RPC frames on stdin and
+ * stdout, nothing else on stdout. Lists the tools, validates arguments,
+ * dispatches calls; resolves when stdin ends. Loaded lazily: only this
+ * command pays for the SDK.
+ * @module
+ */
+import process from "node:process";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import {
+  type CallToolRequest,
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from "@modelcontextprotocol/sdk/types.js";
+import { AppError } from "../core/errors.ts";
+import type { McpContext } from "./context.ts";
+import { inputJsonSchema, ToolCallError, type ToolDef } from "./tool.ts";
+import { SESSION_TOOLS } from "./tools_session.ts";
+import { PROJECT_TOOLS } from "./tools_project.ts";
+import { SOURCE_TOOLS } from "./tools_source.ts";
+import { AGENT_TOOLS } from "./tools_agent.ts";
+
+/** The 28 read-only tools. */
+export const READ_ONLY_TOOLS: readonly ToolDef[] = [
+  ...SESSION_TOOLS,
+  ...PROJECT_TOOLS,
+  ...SOURCE_TOOLS,
+];
+
+/** The tools served: the read-only ones, plus the agent tools in agent mode. */
+export function toolsFor(agent: boolean): ToolDef[] {
+  return agent ? [...READ_ONLY_TOOLS, ...AGENT_TOOLS] : [...READ_ONLY_TOOLS];
+}
+
+const INSTRUCTIONS =
+  "git-paw state of this repository: agent intents and conflicts, session status and learnings, governance documents, specs and tasks, agent skills, git history, and the working tree (list_files, read_file, search_code; confined to the repo, ignored files refused). Tools answer with empty or null results when there is no session or no data.";
+
+const AGENT_INSTRUCTIONS =
+  " Agent mode: whoami, publish_status, publish_intent, publish_blocked, publish_question, publish_done and read_inbox coordinate this worktree's agent through the session broker.";
+
+/**
+ * A JSON-RPC error with a clean message (the SDK's `McpError` prefixes its
+ * message with "MCP error <code>:", which the client then repeats).
+ */
+export class RpcError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Answer one `tools/call`. */
+export async function callTool(
+  tools: readonly ToolDef[],
+  ctx: McpContext,
+  name: string,
+  args: unknown,
+): Promise<CallToolResult> {
+  const t = tools.find((x) => x.name === name);
+  if (!t) {
+    throw new RpcError(ErrorCode.InvalidParams, `tool not found: ${name}`);
+  }
+  const parsed = t.input.safeParse(args ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) =>
+      `${i.path.map(String).join(".") || "(arguments)"}: ${i.message}`
+    ).join("; ");
+    throw new RpcError(
+      ErrorCode.InvalidParams,
+      `invalid arguments for ${name}: ${issues}`,
+    );
+  }
+  try {
+    const value = await t.run(ctx, parsed.data as Record<string, unknown>);
+    return {
+      content: [{ type: "text", text: JSON.stringify(value) }],
+      structuredContent: value as Record<string, unknown>,
+    };
+  } catch (e) {
+    if (e instanceof ToolCallError) {
+      ctx.log(`${name}: ${e.message}`);
+      return { content: [{ type: "text", text: e.message }], isError: true };
+    }
+    ctx.log(`${name} failed: ${errorText(e)}`);
+    if (e instanceof McpError || e instanceof RpcError) throw e;
+    throw new RpcError(
+      ErrorCode.InternalError,
+      e instanceof AppError ? e.message : `MCP error: ${errorText(e)}`,
+    );
+  }
+}
+
+/** Options of {@link serveMcp}. */
+export type ServeOptions = {
+  ctx: McpContext;
+  /** Server name (`[mcp] name`). */
+  name: string;
+  version: string;
+  /** Also serve the agent tools. */
+  agent: boolean;
+};
+
+/** Serve on stdin/stdout until stdin ends (or the client disconnects). */
+export async function serveMcp(o: ServeOptions): Promise<void> {
+  const tools = toolsFor(o.agent);
+  const server = new Server(
+    { name: o.name, version: o.version },
+    {
+      capabilities: { tools: {} },
+      instructions: INSTRUCTIONS + (o.agent ? AGENT_INSTRUCTIONS : ""),
+    },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      inputSchema: inputJsonSchema(t) as {
+        type: "object";
+        [k: string]: unknown;
+      },
+    })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, (req: CallToolRequest) => {
+    o.ctx.log(`call ${req.params.name}`);
+    return callTool(tools, o.ctx, req.params.name, req.params.arguments);
+  });
+  const closed = new Promise<void>((resolve) => {
+    server.onclose = () => resolve();
+    process.stdin.once("end", () => resolve());
+    process.stdin.once("close", () => resolve());
+  });
+  await server.connect(new StdioServerTransport());
+  o.ctx.log(`serving ${o.ctx.root} (${tools.length} tools)`);
+  await closed;
+  await server.close().catch(() => {});
+  o.ctx.log("stdin closed; MCP server stopped");
+}
