@@ -82,17 +82,21 @@ export type ConflictView = {
 };
 
 /**
- * Forward conflicts among the live intents of `entries`: the detector's
- * reducer replays the intents (expiry, merging of repeated paths), then every
- * pair of live intents is compared path by path with its region rules.
+ * Forward conflicts among the live intents of `entries` (the same set
+ * `get_intents` shows: each agent's latest intent, if unexpired): the
+ * detector's reducer takes them in (merging repeated paths), then every pair
+ * is compared path by path with its region rules.
  */
 export function forwardConflicts(
   entries: LogEntry[],
   nowMs: number,
 ): ConflictView[] {
+  const latest = new Map<string, LogEntry>();
+  for (const e of entries) {
+    if (e.message.type === "agent.intent") latest.set(e.message.agent_id, e);
+  }
   let state = initialConflictState();
-  for (const entry of entries) {
-    if (entry.message.type !== "agent.intent") continue;
+  for (const entry of latest.values()) {
     state = reduceConflict(
       state,
       { kind: "entry", entry },
@@ -100,10 +104,6 @@ export function forwardConflicts(
       DEFAULT_CONFLICT_OPTIONS,
     ).state;
   }
-  // A last step expires what ran out after the final intent.
-  state =
-    reduceConflict(state, { kind: "tick" }, nowMs, DEFAULT_CONFLICT_OPTIONS)
-      .state;
   const agents = [...state.intents.keys()].sort();
   const out: ConflictView[] = [];
   for (let i = 0; i < agents.length; i++) {
