@@ -130,10 +130,22 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       },
     })),
   }));
-  server.setRequestHandler(CallToolRequestSchema, (req: CallToolRequest) => {
-    o.ctx.log(`call ${req.params.name}`);
-    return callTool(tools, o.ctx, req.params.name, req.params.arguments);
-  });
+  // Calls still running when stdin ends are answered before the server
+  // stops (a client may write its last request and close at once).
+  const inFlight = new Set<Promise<unknown>>();
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    async (req: CallToolRequest) => {
+      o.ctx.log(`call ${req.params.name}`);
+      const p = callTool(tools, o.ctx, req.params.name, req.params.arguments);
+      inFlight.add(p);
+      try {
+        return await p;
+      } finally {
+        inFlight.delete(p);
+      }
+    },
+  );
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
     process.stdin.once("end", () => resolve());
@@ -142,6 +154,9 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   await server.connect(new StdioServerTransport());
   o.ctx.log(`serving ${o.ctx.root} (${tools.length} tools)`);
   await closed;
+  await Promise.allSettled([...inFlight]);
+  // Let the transport flush the last answers.
+  await new Promise((r) => setTimeout(r, 0));
   await server.close().catch(() => {});
   o.ctx.log("stdin closed; MCP server stopped");
 }

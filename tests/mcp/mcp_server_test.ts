@@ -361,7 +361,7 @@ Deno.test("git paw mcp reads intents and conflicts from the active session's bro
   );
 });
 
-Deno.test("git paw mcp writes only JSON-RPC frames on stdout, logs to stderr and --log-file, and exits 0 at stdin EOF", async () => {
+Deno.test("git paw mcp writes only JSON-RPC frames on stdout, logs to stderr and --log-file, answers pending calls and exits 0 at stdin EOF", async () => {
   await using r = await mcpRepo();
   const logFile = join(r.path, "mcp.log");
   const child = new Deno.Command(Deno.execPath(), {
@@ -399,20 +399,9 @@ Deno.test("git paw mcp writes only JSON-RPC frames on stdout, logs to stderr and
   ];
   const enc = new TextEncoder();
   for (const f of frames) await w.write(enc.encode(JSON.stringify(f) + "\n"));
-  // Wait for the answers before closing stdin.
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (out.split("\n").filter((l) => l.trim()).length < 3) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
+  // Close at once: calls still running are answered before the exit.
   await w.close();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
+  const out = await new Response(child.stdout).text();
   const status = await child.status;
   const err = new TextDecoder().decode(
     (await new Response(child.stderr).arrayBuffer()) as ArrayBuffer,
