@@ -1,11 +1,13 @@
 /**
- * Read-only broker calls the MCP tools make: the whole `/log` (paged) and
- * `/status`. Every failure is `null`: without a broker the tools answer
- * with empty results. Needs `--allow-net`.
+ * Read-only broker calls the MCP tools make: the whole `/log` (paged; the
+ * broker client has no call for it) and `/status` (through the broker
+ * client). Every failure is `null`: without a broker the tools answer with
+ * empty results. Needs `--allow-net`.
  * @module
  */
 import type { LogEntry } from "../core/broker_types.ts";
 import { BrokerMessage } from "../core/messages.ts";
+import { brokerClient } from "../broker/client.ts";
 import type { BrokerLink } from "./context.ts";
 
 const PAGE = 5000;
@@ -77,8 +79,12 @@ export async function fetchStatusAgents(
   log: (line: string) => void,
 ): Promise<StatusAgent[] | null> {
   try {
-    const j = await getJson(b, "/status") as { agents?: unknown };
-    return Array.isArray(j.agents) ? j.agents as StatusAgent[] : [];
+    const reply = await brokerClient(b.url, { token: b.token }).status({
+      timeoutMs: TIMEOUT_MS,
+    });
+    if (!reply.ok) throw new Error(`/status: HTTP ${reply.status}`);
+    const agents = (reply.json as { agents?: unknown } | undefined)?.agents;
+    return Array.isArray(agents) ? agents as StatusAgent[] : [];
   } catch (e) {
     log(`broker ${b.url} unreachable: ${(e as Error).message}`);
     return null;
