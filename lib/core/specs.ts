@@ -368,3 +368,76 @@ export function firstHeading(text: string): string | null {
   }
   return null;
 }
+
+// ---------------------------------------------------------------------------
+// Choosing specs by name (`start --specs a,b`)
+
+/** Result of {@link selectSpecs}. */
+export type SpecSelection =
+  | { ok: true; entries: SpecEntry[] }
+  | { ok: false; error: string };
+
+/**
+ * The entries `names` pick, in the order named, each once. A name is, in
+ * this order: a spec id; a Spec Kit feature directory (all its entries);
+ * an unambiguous Spec Kit numeric prefix (`003` for `003-user-auth`). An
+ * unknown or ambiguous name fails the whole selection, naming the
+ * candidates, so nothing is launched half-way.
+ *
+ * @example
+ * ```ts
+ * import { selectSpecs, type SpecEntry } from "./specs.ts";
+ * const e = { id: "a", backend: "openspec", branch: "spec/a", cli: null, prompt: "", owned_files: null, source: "a" } satisfies SpecEntry;
+ * selectSpecs([e], ["a"]); // { ok: true, entries: [e] }
+ * ```
+ */
+export function selectSpecs(
+  entries: readonly SpecEntry[],
+  names: readonly string[],
+): SpecSelection {
+  const picked: SpecEntry[] = [];
+  const add = (list: SpecEntry[]) => {
+    for (const e of list) if (!picked.includes(e)) picked.push(e);
+  };
+  const features = [
+    ...new Set(
+      entries.filter((e) => e.backend === "speckit").map((e) => e.source),
+    ),
+  ];
+  for (const raw of names) {
+    const name = raw.trim();
+    if (name === "") continue;
+    const byId = entries.filter((e) => e.id === name);
+    if (byId.length) {
+      add(byId);
+      continue;
+    }
+    if (features.includes(name)) {
+      add(entries.filter((e) => e.backend === "speckit" && e.source === name));
+      continue;
+    }
+    const byPrefix = /^\d+$/.test(name)
+      ? features.filter((f) => f.split("-")[0] === name)
+      : [];
+    if (byPrefix.length === 1) {
+      add(entries.filter((e) => e.source === byPrefix[0]));
+      continue;
+    }
+    if (byPrefix.length > 1) {
+      return {
+        ok: false,
+        error: `Spec error: '${name}' matches several features: ${
+          byPrefix.join(", ")
+        }`,
+      };
+    }
+    const known = [...entries.map((e) => e.id), ...features];
+    return {
+      ok: false,
+      error: `Spec error: no pending spec '${name}'; pending: ${
+        known.length ? [...new Set(known)].join(", ") : "(none)"
+      }`,
+    };
+  }
+  return { ok: true, entries: picked };
+}

@@ -8,7 +8,7 @@
  */
 import { isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
-import type { Config } from "../core/config.ts";
+import { brokerUrl, type Config } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
 import { slugify } from "../core/slug.ts";
 import {
@@ -393,7 +393,7 @@ export const PROJECT_TOOLS: ToolDef[] = [
         skillContextFromConfig(config, {
           branchId: slugify(branch),
           projectName: ctx.project,
-          brokerUrl: broker?.url ?? "",
+          brokerUrl: broker?.url ?? brokerUrl(config),
         }),
         a.name,
       );

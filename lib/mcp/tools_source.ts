@@ -15,6 +15,9 @@ import { confine } from "./_confine.ts";
 import type { McpContext } from "./context.ts";
 import { defineTool, type ToolDef } from "./tool.ts";
 
+/** Largest file `read_file` returns (bytes). */
+export const READ_FILE_MAX_BYTES = 2 * 1024 * 1024;
+
 /** Most matches `search_code` returns before it says `truncated`. */
 export const SEARCH_MATCH_CAP = 200;
 
@@ -151,7 +154,7 @@ export const SOURCE_TOOLS: ToolDef[] = [
   ),
   defineTool(
     "read_file",
-    "One working-tree file by its path relative to the repo root. Refused (null content and a message): paths leading outside the root (`..`, absolute paths, symlinks), ignored files, and the .git directory.",
+    `One working-tree file by its path relative to the repo root. Refused (null content and a message): paths leading outside the root (\`..\`, absolute paths, symlinks), ignored files, the .git directory, and files over ${READ_FILE_MAX_BYTES} bytes.`,
     { path: z.string() },
     async (ctx, a) => {
       const refuse = (message: string) => ({ content: null, message });
@@ -186,16 +189,18 @@ export const SOURCE_TOOLS: ToolDef[] = [
             } is ignored by git and was refused`,
         );
       }
-      let content: string;
-      try {
-        content = await Deno.readTextFile(c.real);
-      } catch (e) {
-        if (e instanceof Deno.errors.IsADirectory) {
-          return refuse(`path ${JSON.stringify(a.path)} is a directory`);
-        }
-        throw e;
+      const st = await Deno.stat(c.real);
+      if (!st.isFile) {
+        return refuse(`path ${JSON.stringify(a.path)} is not a regular file`);
       }
-      return { content };
+      if (st.size > READ_FILE_MAX_BYTES) {
+        return refuse(
+          `file ${
+            JSON.stringify(a.path)
+          } has ${st.size} bytes, more than read_file returns (${READ_FILE_MAX_BYTES}); use search_code`,
+        );
+      }
+      return { content: await Deno.readTextFile(c.real) };
     },
   ),
   defineTool(

@@ -5,6 +5,7 @@ import {
   ownedFiles,
   parseFrontmatter,
   parseSpeckitTasks,
+  selectSpecs,
   specBranch,
   speckitEntries,
   specRefs,
@@ -184,4 +185,43 @@ Deno.test("specTasks() numbers checkbox tasks per ## phase; speckit keeps its id
 
 Deno.test("specRefs() finds distinct [[name]] references", () => {
   assert.deepEqual(specRefs("needs [[a]] and [[ b ]] and [[a]]"), ["a", "b"]);
+});
+
+Deno.test("selectSpecs() picks by id, Spec Kit feature or unambiguous numeric prefix, and names the candidates otherwise", () => {
+  const kit = (feature: string) =>
+    speckitEntries({
+      name: feature,
+      tasks: "## Phase 1: Go\n- [ ] T001 [P] One\n- [ ] T002 Two\n",
+      spec: null,
+      plan: null,
+      checklists: [],
+    });
+  const open = openspecEntry(
+    { id: "add-x", tasks: "- [ ] x", capabilities: [] },
+    "spec/",
+  );
+  const all = [
+    open,
+    ...kit("003-auth"),
+    ...kit("004-search"),
+    ...kit("004-sort"),
+  ];
+  const ids = (names: string[]) => {
+    const r = selectSpecs(all, names);
+    return r.ok ? r.entries.map((e) => e.id) : r.error;
+  };
+  assert.deepEqual(ids(["add-x", "003-auth-T001"]), ["add-x", "003-auth-T001"]);
+  assert.deepEqual(ids(["003-auth"]), ["003-auth-T001", "003-auth-phase-1"]);
+  assert.deepEqual(ids(["003", "003-auth-T001"]), [
+    "003-auth-T001",
+    "003-auth-phase-1",
+  ]);
+  assert.match(
+    ids(["004"]) as string,
+    /matches several features: 004-search, 004-sort/,
+  );
+  assert.match(
+    ids(["add-x", "nope"]) as string,
+    /no pending spec 'nope'; pending: add-x, /,
+  );
 });
