@@ -59,13 +59,19 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** One `tools/call` request: the tools served, the name and the arguments. */
+export type ToolCall = {
+  tools: readonly ToolDef[];
+  name: string;
+  args: unknown;
+};
+
 /** Answer one `tools/call`. */
 export async function callTool(
-  tools: readonly ToolDef[],
   ctx: McpContext,
-  name: string,
-  args: unknown,
+  call: ToolCall,
 ): Promise<CallToolResult> {
+  const { tools, name, args } = call;
   const t = tools.find((x) => x.name === name);
   if (!t) {
     throw new RpcError(ErrorCode.InvalidParams, `tool not found: ${name}`);
@@ -137,7 +143,11 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     CallToolRequestSchema,
     async (req: CallToolRequest) => {
       o.ctx.log(`call ${req.params.name}`);
-      const p = callTool(tools, o.ctx, req.params.name, req.params.arguments);
+      const p = callTool(o.ctx, {
+        tools,
+        name: req.params.name,
+        args: req.params.arguments,
+      });
       inFlight.add(p);
       try {
         return await p;

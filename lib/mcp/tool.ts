@@ -29,18 +29,24 @@ export class ToolCallError extends Error {
   }
 }
 
+/** What {@link defineTool} takes besides the name. */
+export type ToolSpec<S extends z.ZodRawShape> = {
+  description: string;
+  /** Argument fields (a zod object shape). */
+  input: S;
+  run: (ctx: McpContext, args: z.output<z.ZodObject<S>>) => Promise<object>;
+};
+
 /** Declare a tool with typed arguments. */
 export function defineTool<S extends z.ZodRawShape>(
   name: string,
-  description: string,
-  shape: S,
-  run: (ctx: McpContext, args: z.output<z.ZodObject<S>>) => Promise<object>,
+  spec: ToolSpec<S>,
 ): ToolDef {
   return {
     name,
-    description,
-    input: z.object(shape),
-    run: run as ToolDef["run"],
+    description: spec.description,
+    input: z.object(spec.input),
+    run: spec.run as ToolDef["run"],
   };
 }
 

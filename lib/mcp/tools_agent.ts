@@ -85,11 +85,11 @@ export const AGENT_TOOL_NAMES = [
 
 /** The agent tools. */
 export const AGENT_TOOLS: ToolDef[] = [
-  defineTool(
-    "whoami",
-    "This worktree's agent identity: agent_id, branch and broker_url.",
-    {},
-    async (ctx) => {
+  defineTool("whoami", {
+    description:
+      "This worktree's agent identity: agent_id, branch and broker_url.",
+    input: {},
+    run: async (ctx) => {
       const id = await agentIdentity(ctx);
       return {
         agent_id: id.agentId,
@@ -97,17 +97,17 @@ export const AGENT_TOOLS: ToolDef[] = [
         broker_url: id.brokerUrl,
       };
     },
-  ),
-  defineTool(
-    "publish_status",
-    "Publish agent.status: what you are doing (e.g. working, testing), optionally a one-line message, the files you modified and a phase.",
-    {
+  }),
+  defineTool("publish_status", {
+    description:
+      "Publish agent.status: what you are doing (e.g. working, testing), optionally a one-line message, the files you modified and a phase.",
+    input: {
       status: z.string(),
       message: z.string().optional(),
       files: z.array(z.string()).optional(),
       phase: z.string().optional(),
     },
-    (ctx, a) =>
+    run: (ctx, a) =>
       send(ctx, (agent_id) => ({
         type: "agent.status",
         agent_id,
@@ -118,11 +118,11 @@ export const AGENT_TOOLS: ToolDef[] = [
           phase: a.phase ?? null,
         },
       })),
-  ),
-  defineTool(
-    "publish_intent",
-    "Publish agent.intent: claim files before editing them, each a path or {path, regions: [{kind: function|class|block|range, name|anchor|start_line+end_line}]}, with a summary and a lifetime (default 900 s).",
-    {
+  }),
+  defineTool("publish_intent", {
+    description:
+      "Publish agent.intent: claim files before editing them, each a path or {path, regions: [{kind: function|class|block|range, name|anchor|start_line+end_line}]}, with a summary and a lifetime (default 900 s).",
+    input: {
       files: z.array(
         z.union([
           z.string(),
@@ -135,7 +135,7 @@ export const AGENT_TOOLS: ToolDef[] = [
       summary: z.string(),
       valid_for_seconds: z.number().int().min(1).max(86400).optional(),
     },
-    (ctx, a) =>
+    run: (ctx, a) =>
       send(ctx, (agent_id) => ({
         type: "agent.intent",
         agent_id,
@@ -147,37 +147,36 @@ export const AGENT_TOOLS: ToolDef[] = [
             : { valid_for_seconds: a.valid_for_seconds }),
         },
       })),
-  ),
-  defineTool(
-    "publish_blocked",
-    "Publish agent.blocked: you wait for `needs` from agent `from`.",
-    { needs: z.string(), from: z.string() },
-    (ctx, a) =>
+  }),
+  defineTool("publish_blocked", {
+    description:
+      "Publish agent.blocked: you wait for `needs` from agent `from`.",
+    input: { needs: z.string(), from: z.string() },
+    run: (ctx, a) =>
       send(ctx, (agent_id) => ({
         type: "agent.blocked",
         agent_id,
         payload: { needs: a.needs, from: a.from },
       })),
-  ),
-  defineTool(
-    "publish_question",
-    "Publish agent.question to the supervisor / human.",
-    { question: z.string() },
-    (ctx, a) =>
+  }),
+  defineTool("publish_question", {
+    description: "Publish agent.question to the supervisor / human.",
+    input: { question: z.string() },
+    run: (ctx, a) =>
       send(ctx, (agent_id) => ({
         type: "agent.question",
         agent_id,
         payload: { question: a.question },
       })),
-  ),
-  defineTool(
-    "publish_done",
-    "Announce that your work is finished (commit first): agent.artifact done with your exports, preceded by agent.status done when a message is given.",
-    {
+  }),
+  defineTool("publish_done", {
+    description:
+      "Announce that your work is finished (commit first): agent.artifact done with your exports, preceded by agent.status done when a message is given.",
+    input: {
       message: z.string().optional(),
       exports: z.array(z.string()).optional(),
     },
-    async (ctx, a) => {
+    run: async (ctx, a) => {
       if (a.message !== undefined) {
         await send(ctx, (agent_id) => ({
           type: "agent.status",
@@ -195,16 +194,16 @@ export const AGENT_TOOLS: ToolDef[] = [
         },
       }));
     },
-  ),
-  defineTool(
-    "read_inbox",
-    "Messages for this agent since the last read (the cursor is shared with `git paw inbox`). `wait_seconds` long-polls (max 60); `all` starts from the first message; `peek` keeps the cursor.",
-    {
+  }),
+  defineTool("read_inbox", {
+    description:
+      "Messages for this agent since the last read (the cursor is shared with `git paw inbox`). `wait_seconds` long-polls (max 60); `all` starts from the first message; `peek` keeps the cursor.",
+    input: {
       wait_seconds: z.number().int().min(0).max(60).optional(),
       all: z.boolean().optional(),
       peek: z.boolean().optional(),
     },
-    async (ctx, a) => {
+    run: async (ctx, a) => {
       const id = await agentIdentity(ctx);
       const path = await cursorPath(ctx.root);
       const stored = await readCursor(path, id);
@@ -224,5 +223,5 @@ export const AGENT_TOOLS: ToolDef[] = [
         messages: page.messages,
       };
     },
-  ),
+  }),
 ];

@@ -115,19 +115,20 @@ export function checklistItems(
   return out;
 }
 
+/** A tool answering with one `[governance]` document. */
 function docTool(
   name: string,
-  key: keyof Governance,
-  what: string,
+  doc: { key: keyof Governance; what: string },
 ): ToolDef {
-  return defineTool(
-    name,
-    `The ${what} ([governance].${key}) as {"content": text}, or null when unset. An error only when the configured file cannot be read.`,
-    {},
-    async (ctx) => ({
+  const { key, what } = doc;
+  return defineTool(name, {
+    description:
+      `The ${what} ([governance].${key}) as {"content": text}, or null when unset. An error only when the configured file cannot be read.`,
+    input: {},
+    run: async (ctx) => ({
       content: await configuredDoc(ctx.root, (await governance(ctx))[key]),
     }),
-  );
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -243,17 +244,17 @@ const SKILL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /** The project tools. */
 export const PROJECT_TOOLS: ToolDef[] = [
-  defineTool(
-    "get_adrs",
-    "Architecture Decision Records in [governance].adr: id, title, path, status. Empty when unset.",
-    {},
-    async (ctx) => ({ adrs: await adrs(ctx.root, await governance(ctx)) }),
-  ),
-  defineTool(
-    "get_adr",
-    'The first ADR whose id, title or text contains the query (case-insensitive), with its content; {"adr": null} when none.',
-    { query: z.string() },
-    async (ctx, a) => {
+  defineTool("get_adrs", {
+    description:
+      "Architecture Decision Records in [governance].adr: id, title, path, status. Empty when unset.",
+    input: {},
+    run: async (ctx) => ({ adrs: await adrs(ctx.root, await governance(ctx)) }),
+  }),
+  defineTool("get_adr", {
+    description:
+      'The first ADR whose id, title or text contains the query (case-insensitive), with its content; {"adr": null} when none.',
+    input: { query: z.string() },
+    run: async (ctx, a) => {
       const needle = a.query.toLowerCase();
       for (const adr of await adrs(ctx.root, await governance(ctx))) {
         const content = await readTextOrNull(join(ctx.root, adr.path)) ?? "";
@@ -264,28 +265,34 @@ export const PROJECT_TOOLS: ToolDef[] = [
       }
       return { adr: null };
     },
-  ),
-  docTool("get_test_strategy", "test_strategy", "test strategy"),
-  docTool("get_security_checklist", "security", "security checklist"),
-  docTool("get_dod", "dod", "definition of done"),
-  defineTool(
-    "check_dod",
-    'The definition-of-done checklist items with their state as written in the file (no judgement); {"items": null} when no DoD is configured.',
-    { branch: z.string() },
-    async (ctx, a) => {
+  }),
+  docTool("get_test_strategy", { key: "test_strategy", what: "test strategy" }),
+  docTool("get_security_checklist", {
+    key: "security",
+    what: "security checklist",
+  }),
+  docTool("get_dod", { key: "dod", what: "definition of done" }),
+  defineTool("check_dod", {
+    description:
+      'The definition-of-done checklist items with their state as written in the file (no judgement); {"items": null} when no DoD is configured.',
+    input: { branch: z.string() },
+    run: async (ctx, a) => {
       const text = await configuredDoc(ctx.root, (await governance(ctx)).dod);
       return {
         branch: a.branch,
         items: text === null ? null : checklistItems(text),
       };
     },
-  ),
-  docTool("get_constitution", "constitution", "constitution (e.g. Spec Kit's)"),
-  defineTool(
-    "get_specs",
-    "Pending specs of the configured backend (openspec, markdown or speckit): id, backend, title, status, path. Empty when none.",
-    {},
-    async (ctx) => {
+  }),
+  docTool("get_constitution", {
+    key: "constitution",
+    what: "constitution (e.g. Spec Kit's)",
+  }),
+  defineTool("get_specs", {
+    description:
+      "Pending specs of the configured backend (openspec, markdown or speckit): id, backend, title, status, path. Empty when none.",
+    input: {},
+    run: async (ctx) => {
       const f = await discover(ctx);
       const specs = [];
       for (const e of f.entries) {
@@ -300,12 +307,12 @@ export const PROJECT_TOOLS: ToolDef[] = [
       }
       return { specs };
     },
-  ),
-  defineTool(
-    "get_spec",
-    'One spec with its artifacts (proposal, design, tasks, capability specs; spec, plan, tasks, checklists; or the markdown body); {"spec": null} when unknown.',
-    { id: z.string() },
-    async (ctx, a) => {
+  }),
+  defineTool("get_spec", {
+    description:
+      'One spec with its artifacts (proposal, design, tasks, capability specs; spec, plan, tasks, checklists; or the markdown body); {"spec": null} when unknown.',
+    input: { id: z.string() },
+    run: async (ctx, a) => {
       const f = await discover(ctx);
       const e = find(f, a.id);
       if (!e) return { spec: null };
@@ -318,33 +325,32 @@ export const PROJECT_TOOLS: ToolDef[] = [
         },
       };
     },
-  ),
-  defineTool(
-    "get_tasks",
-    "Tasks of a spec: id, phase, parallel ([P]), description, complete. Empty when the spec is unknown or has none.",
-    { spec: z.string() },
-    async (ctx, a) => {
+  }),
+  defineTool("get_tasks", {
+    description:
+      "Tasks of a spec: id, phase, parallel ([P]), description, complete. Empty when the spec is unknown or has none.",
+    input: { spec: z.string() },
+    run: async (ctx, a) => {
       const f = await discover(ctx);
       const e = find(f, a.spec);
       return { tasks: e ? await tasksOf(f, e) : [] };
     },
-  ),
-  defineTool(
-    "get_task",
-    'One task of a spec by id, or {"task": null}.',
-    { spec: z.string(), id: z.string() },
-    async (ctx, a) => {
+  }),
+  defineTool("get_task", {
+    description: 'One task of a spec by id, or {"task": null}.',
+    input: { spec: z.string(), id: z.string() },
+    run: async (ctx, a) => {
       const f = await discover(ctx);
       const e = find(f, a.spec);
       const tasks = e ? await tasksOf(f, e) : [];
       return { task: tasks.find((t) => t.id === a.id) ?? null };
     },
-  ),
-  defineTool(
-    "get_dependency_graph",
-    "Spec dependency graph from [[other-spec]] references (OpenSpec proposals, else the spec text): nodes {id, backend}, edges {from, to}.",
-    {},
-    async (ctx) => {
+  }),
+  defineTool("get_dependency_graph", {
+    description:
+      "Spec dependency graph from [[other-spec]] references (OpenSpec proposals, else the spec text): nodes {id, backend}, edges {from, to}.",
+    input: {},
+    run: async (ctx) => {
       const f = await discover(ctx);
       const ids = new Set(f.entries.map((e) => e.id));
       const edges: Array<{ from: string; to: string }> = [];
@@ -370,12 +376,12 @@ export const PROJECT_TOOLS: ToolDef[] = [
         edges,
       };
     },
-  ),
-  defineTool(
-    "get_skill",
-    'An agent skill rendered for this repo (placeholders filled), with its source ("standard" for .agents/skills/<name>/SKILL.md, else "embedded"). Nothing is written. Unknown skills answer {"skill": null, "message": …}.',
-    { name: z.string() },
-    async (ctx, a) => {
+  }),
+  defineTool("get_skill", {
+    description:
+      'An agent skill rendered for this repo (placeholders filled), with its source ("standard" for .agents/skills/<name>/SKILL.md, else "embedded"). Nothing is written. Unknown skills answer {"skill": null, "message": …}.',
+    input: { name: z.string() },
+    run: async (ctx, a) => {
       if (!SKILL_NAME.test(a.name)) {
         return { skill: null, message: `unknown skill: ${a.name}` };
       }
@@ -405,12 +411,12 @@ export const PROJECT_TOOLS: ToolDef[] = [
         },
       };
     },
-  ),
-  defineTool(
-    "get_readme",
-    'The README ([governance].readme) as {"content": text}; null when unset or absent.',
-    {},
-    async (ctx) => {
+  }),
+  defineTool("get_readme", {
+    description:
+      'The README ([governance].readme) as {"content": text}; null when unset or absent.',
+    input: {},
+    run: async (ctx) => {
       const p = (await governance(ctx)).readme;
       if (!p) return { content: null };
       try {
@@ -424,22 +430,22 @@ export const PROJECT_TOOLS: ToolDef[] = [
         );
       }
     },
-  ),
-  defineTool(
-    "list_docs",
-    "Markdown files under [governance].docs, paths relative to it. Empty when unset or absent.",
-    {},
-    async (ctx) => {
+  }),
+  defineTool("list_docs", {
+    description:
+      "Markdown files under [governance].docs, paths relative to it. Empty when unset or absent.",
+    input: {},
+    run: async (ctx) => {
       const dir = await docsDir(ctx);
       const docs = dir ? (await markdownFiles(dir)).sort() : [];
       return { docs: docs.map((path) => ({ path })) };
     },
-  ),
-  defineTool(
-    "get_doc",
-    "One document under [governance].docs by its path relative to that directory. Confined to it: a path leading outside is refused (null content and a message).",
-    { path: z.string() },
-    async (ctx, a) => {
+  }),
+  defineTool("get_doc", {
+    description:
+      "One document under [governance].docs by its path relative to that directory. Confined to it: a path leading outside is refused (null content and a message).",
+    input: { path: z.string() },
+    run: async (ctx, a) => {
       const dir = await docsDir(ctx);
       const none = (why: string) => ({
         content: null,
@@ -455,5 +461,5 @@ export const PROJECT_TOOLS: ToolDef[] = [
       const content = await readTextOrNull(c.real);
       return content === null ? none("not a file") : { content };
     },
-  ),
+  }),
 ];

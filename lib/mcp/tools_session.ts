@@ -216,41 +216,42 @@ export function parseLearnings(text: string | null): LearningsSection[] {
 
 /** The session tools. */
 export const SESSION_TOOLS: ToolDef[] = [
-  defineTool(
-    "get_intents",
-    "Live agent intents of this repo's session (latest per agent, unexpired): branch_id, files, regions, summary, published_at, valid_for_seconds. Empty without an active session.",
-    {},
-    async (ctx) => ({ intents: liveIntents(await logEntries(ctx), ctx.now()) }),
-  ),
-  defineTool(
-    "get_intent",
-    'The live intent of one agent, or {"intent": null}.',
-    { branch_id: z.string().describe("agent id (slug) or branch name") },
-    async (ctx, a) => {
+  defineTool("get_intents", {
+    description:
+      "Live agent intents of this repo's session (latest per agent, unexpired): branch_id, files, regions, summary, published_at, valid_for_seconds. Empty without an active session.",
+    input: {},
+    run: async (ctx) => ({
+      intents: liveIntents(await logEntries(ctx), ctx.now()),
+    }),
+  }),
+  defineTool("get_intent", {
+    description: 'The live intent of one agent, or {"intent": null}.',
+    input: { branch_id: z.string().describe("agent id (slug) or branch name") },
+    run: async (ctx, a) => {
       const id = slugify(a.branch_id);
       const all = liveIntents(await logEntries(ctx), ctx.now());
       return { intent: all.find((i) => i.branch_id === id) ?? null };
     },
-  ),
-  defineTool(
-    "get_conflicts",
-    "Forward conflicts between live intents (same file, overlapping regions), re-detected from the broker log: shape, branches, files, detected_at. Empty without an active session.",
-    {},
-    async (ctx) => ({
+  }),
+  defineTool("get_conflicts", {
+    description:
+      "Forward conflicts between live intents (same file, overlapping regions), re-detected from the broker log: shape, branches, files, detected_at. Empty without an active session.",
+    input: {},
+    run: async (ctx) => ({
       conflicts: forwardConflicts(await logEntries(ctx), ctx.now()),
     }),
-  ),
-  defineTool(
-    "get_session_status",
-    'The session of this repo: name, mode, status, paused, agent_count, broker_url and each agent (live status from the broker when reachable). {"session": null} when there is none.',
-    {},
-    async (ctx) => ({ session: await snapshot(ctx) }),
-  ),
-  defineTool(
-    "get_session_summary",
-    'Name, status, agent count and agents per status of the session, or {"summary": null}.',
-    {},
-    async (ctx) => {
+  }),
+  defineTool("get_session_status", {
+    description:
+      'The session of this repo: name, mode, status, paused, agent_count, broker_url and each agent (live status from the broker when reachable). {"session": null} when there is none.',
+    input: {},
+    run: async (ctx) => ({ session: await snapshot(ctx) }),
+  }),
+  defineTool("get_session_summary", {
+    description:
+      'Name, status, agent count and agents per status of the session, or {"summary": null}.',
+    input: {},
+    run: async (ctx) => {
       const s = await snapshot(ctx);
       if (!s) return { summary: null };
       const by: Record<string, number> = {};
@@ -268,17 +269,17 @@ export const SESSION_TOOLS: ToolDef[] = [
         },
       };
     },
-  ),
-  defineTool(
-    "get_learnings",
-    "The sections of .git-paw/session-learnings.md (category and entries); the canonical sections are empty when there is no file.",
-    {},
-    async (ctx) => ({
+  }),
+  defineTool("get_learnings", {
+    description:
+      "The sections of .git-paw/session-learnings.md (category and entries); the canonical sections are empty when there is no file.",
+    input: {},
+    run: async (ctx) => ({
       sections: parseLearnings(
         await readTextOrNull(
           join(ctx.repo, ".git-paw", "session-learnings.md"),
         ),
       ),
     }),
-  ),
+  }),
 ];

@@ -66,20 +66,20 @@ async function isIgnored(ctx: McpContext, paths: string[]): Promise<boolean> {
 
 /** The git and source tools. */
 export const SOURCE_TOOLS: ToolDef[] = [
-  defineTool(
-    "get_branches",
-    "Local branches: name, head sha, current (checked out in the main checkout), worktree (checked out in a linked worktree).",
-    {},
-    async (ctx) => ({ branches: await branches(ctx) }),
-  ),
-  defineTool(
-    "get_recent_commits",
-    "Up to `limit` (default 20) commits of `branch`, newest first: sha, author, timestamp (ISO 8601), subject.",
-    {
+  defineTool("get_branches", {
+    description:
+      "Local branches: name, head sha, current (checked out in the main checkout), worktree (checked out in a linked worktree).",
+    input: {},
+    run: async (ctx) => ({ branches: await branches(ctx) }),
+  }),
+  defineTool("get_recent_commits", {
+    description:
+      "Up to `limit` (default 20) commits of `branch`, newest first: sha, author, timestamp (ISO 8601), subject.",
+    input: {
       branch: z.string(),
       limit: z.number().int().min(1).max(1000).default(20),
     },
-    async (ctx, a) => {
+    run: async (ctx, a) => {
       const out = await git(ctx, [
         "log",
         `-${a.limit}`,
@@ -97,12 +97,12 @@ export const SOURCE_TOOLS: ToolDef[] = [
       });
       return { commits };
     },
-  ),
-  defineTool(
-    "get_diff",
-    "The diff of `branch` against `base` (default: the repo's default branch) since their merge base, with files_changed, insertions and deletions.",
-    { branch: z.string(), base: z.string().optional() },
-    async (ctx, a) => {
+  }),
+  defineTool("get_diff", {
+    description:
+      "The diff of `branch` against `base` (default: the repo's default branch) since their merge base, with files_changed, insertions and deletions.",
+    input: { branch: z.string(), base: z.string().optional() },
+    run: async (ctx, a) => {
       const base = a.base ?? await defaultBranch(ctx.root);
       const range = `${base}...${a.branch}`;
       const diff = await git(ctx, ["diff", "--end-of-options", range, "--"]) ??
@@ -131,12 +131,12 @@ export const SOURCE_TOOLS: ToolDef[] = [
         deletions,
       };
     },
-  ),
-  defineTool(
-    "list_files",
-    "Working-tree files (tracked plus untracked, never ignored ones), relative to the repo root, optionally under `subpath`.",
-    { subpath: z.string().optional() },
-    async (ctx, a) => {
+  }),
+  defineTool("list_files", {
+    description:
+      "Working-tree files (tracked plus untracked, never ignored ones), relative to the repo root, optionally under `subpath`.",
+    input: { subpath: z.string().optional() },
+    run: async (ctx, a) => {
       const args = [
         "ls-files",
         "-z",
@@ -151,12 +151,12 @@ export const SOURCE_TOOLS: ToolDef[] = [
       }
       return { files: uniquePaths(await git(ctx, args)) };
     },
-  ),
-  defineTool(
-    "read_file",
-    `One working-tree file by its path relative to the repo root. Refused (null content and a message): paths leading outside the root (\`..\`, absolute paths, symlinks), ignored files, the .git directory, and files over ${READ_FILE_MAX_BYTES} bytes.`,
-    { path: z.string() },
-    async (ctx, a) => {
+  }),
+  defineTool("read_file", {
+    description:
+      `One working-tree file by its path relative to the repo root. Refused (null content and a message): paths leading outside the root (\`..\`, absolute paths, symlinks), ignored files, the .git directory, and files over ${READ_FILE_MAX_BYTES} bytes.`,
+    input: { path: z.string() },
+    run: async (ctx, a) => {
       const refuse = (message: string) => ({ content: null, message });
       const c = await confine(ctx.root, a.path);
       if (!c.ok) {
@@ -202,12 +202,12 @@ export const SOURCE_TOOLS: ToolDef[] = [
       }
       return { content: await Deno.readTextFile(c.real) };
     },
-  ),
-  defineTool(
-    "search_code",
-    `Search the working tree (tracked plus untracked, not ignored, binaries skipped) for a pattern (git grep basic regex), optionally under \`subpath\`: matches {path, line_number, line}, at most ${SEARCH_MATCH_CAP}, with \`truncated\`.`,
-    { query: z.string().min(1), subpath: z.string().optional() },
-    async (ctx, a) => {
+  }),
+  defineTool("search_code", {
+    description:
+      `Search the working tree (tracked plus untracked, not ignored, binaries skipped) for a pattern (git grep basic regex), optionally under \`subpath\`: matches {path, line_number, line}, at most ${SEARCH_MATCH_CAP}, with \`truncated\`.`,
+    input: { query: z.string().min(1), subpath: z.string().optional() },
+    run: async (ctx, a) => {
       const args = [
         "grep",
         "-n",
@@ -241,5 +241,5 @@ export const SOURCE_TOOLS: ToolDef[] = [
       }
       return { matches, truncated };
     },
-  ),
+  }),
 ];
