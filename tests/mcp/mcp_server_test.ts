@@ -155,6 +155,7 @@ Deno.test("git paw mcp serves specs, governance, docs and git from the repo", as
 
 Deno.test("git paw mcp lists, reads and searches only the repo's non-ignored files", async () => {
   await using r = await mcpRepo();
+  await Deno.writeTextFile(join(r.repo, "big.txt"), "x".repeat(3 << 20));
   await using c = await mcpClient(["--repo", r.repo], { env: r.env });
   const files: string[] = (await c.call("list_files")).files;
   assert.ok(files.includes("src/a.ts"));
@@ -181,6 +182,8 @@ Deno.test("git paw mcp lists, reads and searches only the repo's non-ignored fil
       ["hidden", /ignored by git/],
       [".git/config", /inside \.git/],
       ["missing.txt", /not found/],
+      ["src", /not a regular file/],
+      ["big.txt", /more than read_file returns/],
     ] as const
   ) {
     const res = await c.call("read_file", { path });
