@@ -163,6 +163,27 @@ export const ConfigSchema = z.strictObject({
     role_gating: z.enum(["warn", "block", "off"]).default("warn"),
   }),
   mcp: table({ name: str.default("git-paw") }),
+  /** Runnable worktrees: files copied in, a setup command, dev ports. */
+  worktree: table({
+    /** gitignore patterns of ignored files to copy into new worktrees (with `.worktreeinclude`). */
+    copy: strList.default(() => []),
+    /** One argv or a list of argvs, run in each new worktree before its agent starts. */
+    setup: z.union([
+      z.array(z.string()),
+      z.array(z.array(z.string()).min(1, "must name a program")),
+    ], { error: "must be an argv (array of strings) or a list of argvs" })
+      .default(() => []).transform((v): string[][] =>
+        v.length === 0
+          ? []
+          : typeof v[0] === "string"
+          ? [v as string[]]
+          : v as string[][]
+      ),
+    /** Seconds one setup command may run before it is stopped. */
+    setup_timeout_seconds: z.number().int().min(1).default(600),
+    /** Ports per agent (`PORT` is the first); 0 = no ports. */
+    ports: z.number().int().min(0).max(1000).default(10),
+  }),
   notify: table({
     /** argv run on notable events; `null` = none. */
     command: orNull(z.array(z.string()).min(1, "must name a program")),

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { brokerUrlOf } from "./broker_url.ts";
+import { formatPorts, PortBlock } from "./ports.ts";
 
 /** Lifecycle state recorded in a receipt. */
 export const ReceiptStatus = z.enum(["active", "paused", "stopped"]);
@@ -24,6 +25,8 @@ export const ReceiptWorktree = z.object({
   cli_argv: z.array(z.string()).optional(),
   /** Boot prompt still to submit (an agent added while paused). */
   pending_boot_prompt: z.string().optional(),
+  /** The agent's block of dev ports (`PORT` = first), kept across recovery. */
+  ports: PortBlock.optional(),
 });
 /** One agent of a session as recorded in the receipt. */
 export type ReceiptWorktree = z.infer<typeof ReceiptWorktree>;
@@ -168,7 +171,15 @@ export type StatusJson = {
   status?: DisplayStatus;
   tmux_running?: boolean;
   broker_url?: string | null;
-  worktrees?: Array<{ branch: string; cli: string; worktree_path: string }>;
+  worktrees?: Array<{
+    branch: string;
+    cli: string;
+    worktree_path: string;
+    /** `PORT` of the agent's pane. */
+    port?: number;
+    /** `GIT_PAW_PORTS` of the agent's pane (`first-last`). */
+    ports?: string;
+  }>;
 };
 
 /** Build the `status --json` document from a receipt and tmux liveness. */
@@ -188,6 +199,7 @@ export function statusJson(
       branch: w.branch,
       cli: w.cli,
       worktree_path: w.worktree_path,
+      ...(w.ports ? { port: w.ports.first, ports: formatPorts(w.ports) } : {}),
     })),
   };
 }

@@ -31,6 +31,8 @@ import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { addAgentPane } from "./launch.ts";
 import { setupAgentWorktree } from "../coord/setup.ts";
+import { bootstrapTarget, bootstrapWorktrees } from "./bootstrap.ts";
+import { reservePorts } from "./ports.ts";
 
 /** Run `git paw add`. */
 export async function addCommand(
@@ -93,6 +95,20 @@ export async function addCommand(
     branch_created: c.branch_created,
     cli_argv: entry.argv,
   };
+  const block = (await reservePorts({
+    session: s,
+    repo,
+    branches: [branch],
+    count: config.worktree.ports,
+  })).get(branch);
+  if (block) w.ports = block;
+  // A new worktree is made runnable (ignored files, setup) before its CLI.
+  if (!c.reused) {
+    await bootstrapWorktrees(repo, [bootstrapTarget(w)], {
+      config,
+      session: s,
+    });
+  }
   await setupAgentWorktree({
     repo,
     project,

@@ -28,6 +28,7 @@ import { type CliEntry, joinCommand, resolveCli } from "./clis.ts";
 import { writeDiscovery } from "./receipt.ts";
 import { renderBootBlock } from "../coord/boot_block.ts";
 import type { LaunchAgent } from "./launch.ts";
+import type { PortBlock } from "../core/ports.ts";
 
 /** Repo root, project name and merged config of the current directory. */
 export type RepoContext = { repo: string; project: string; config: Config };
@@ -124,6 +125,7 @@ export function agentLaunch(
     worktree_path: string;
     cli: string;
     cli_argv?: string[];
+    ports?: PortBlock;
   },
   config: Config,
   prompt: string | null | { resume: true; bootPrompt: string | null },
@@ -144,6 +146,7 @@ export function agentLaunch(
     cliName: w.cli,
     cliArgv: argv,
   };
+  if (w.ports) agent.ports = w.ports;
   const profile = profileFor(w.cli.trim().split(/\s+/)[0] ?? "", argv[0] ?? "");
   let text: string | null;
   let resume = false;

@@ -29,6 +29,7 @@ import { trace } from "../trace.ts";
 import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
 import { layoutCmds } from "./layout.ts";
+import { type PortBlock, portEnv } from "../core/ports.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
@@ -41,6 +42,8 @@ export type LaunchAgent = {
   cliArgv: string[];
   /** Text typed into the pane (no Enter) after launch, if any. */
   typePrompt?: string;
+  /** The agent's dev ports: `PORT` and `GIT_PAW_PORTS` in its pane. */
+  ports?: PortBlock;
 };
 
 /** Everything needed to build (or extend) a session. */
@@ -189,6 +192,7 @@ function agentCmd(
     GIT_PAW_AGENT_ID: a.agentId,
   };
   if (plan.launchGate) env.GIT_PAW_LAUNCH_GATE = plan.launchGate;
+  if (a.ports) Object.assign(env, portEnv(a.ports));
   // The guard types the prompt into its own pane once the CLI runs.
   if (bootFile) env.GIT_PAW_BOOT_FILE = bootFile;
   return {

@@ -36,6 +36,7 @@ import {
   userIgnoredFiles,
 } from "../coord/setup.ts";
 import { unmergedCount } from "../adapters/git.ts";
+import { releasePorts } from "./ports.ts";
 
 /** Flags of `git paw purge`. */
 export type PurgeOptions = { force?: boolean; stale?: boolean };
@@ -152,6 +153,7 @@ export async function purgeSession(
     );
   }
   await removeReceipts(repoOk ? repo : null, s);
+  await releasePorts({ session: s });
   println(done);
   if (inside) await killSession(s);
 }

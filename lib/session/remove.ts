@@ -25,6 +25,7 @@ import {
 } from "../adapters/tmux.ts";
 import { eprintln, println } from "../output.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
+import { releasePorts } from "./ports.ts";
 import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { dirtyError, worktreeDirt } from "./purge.ts";
@@ -122,6 +123,7 @@ export async function removeCommand(
   }
   receipt.worktrees.splice(i, 1);
   await writeReceipt(receipt);
+  await releasePorts({ session: s, branch: w.branch });
   await syncDiscovery(receipt);
   println(`Removed '${w.branch}' from session '${s}'.`);
   if (closePane && own) {

@@ -71,6 +71,8 @@ import {
   launchDashboard,
 } from "./launch.ts";
 import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
+import { bootstrapTarget, bootstrapWorktrees } from "./bootstrap.ts";
+import { assignReceiptPorts, reservePorts } from "./ports.ts";
 
 /** Flags of `git paw start`. */
 export type StartOptions = {
@@ -411,6 +413,14 @@ async function freshStart(
         trace("start: dashboard launched");
       })
       : Promise.resolve();
+    // Each agent's dev ports, reserved machine-wide while worktrees are made.
+    const porting = reservePorts({
+      session,
+      repo,
+      branches: planned.map((p) => p.branch),
+      count: config.worktree.ports,
+    });
+    porting.catch(() => {}); // awaited below
     const creating = createWorktrees(
       repo,
       planned.map((p) => ({
@@ -446,6 +456,19 @@ async function freshStart(
       branch_created: c.branch_created,
       cli_argv: resolve(planned[i]!.cli).argv,
     }));
+    const ports = await porting;
+    for (const w of worktrees) {
+      const b = ports.get(w.branch);
+      if (b) w.ports = b;
+    }
+    // Runnable worktrees: ignored files copied in, then [worktree] setup,
+    // in the new ones only, before any agent CLI starts.
+    await bootstrapWorktrees(
+      repo,
+      worktrees.filter((_, i) => !created[i]!.reused).map(bootstrapTarget),
+      { config, session },
+    );
+    trace("start: worktree bootstrap");
     const peers = worktrees.map((w) => slugify(w.branch));
     // One batch: shared files (hooks, excludes) are written once for all.
     const setupAll = (brokerUrl: string | null) =>
@@ -618,8 +641,10 @@ export async function recoverSession(
     }
     await killSession(session);
   }
+  const recreated: ReceiptWorktree[] = [];
   for (const w of receipt.worktrees) {
     if (!existsSync(w.worktree_path)) {
+      recreated.push(w);
       eprintln(`Recreating worktree for ${w.branch} at ${w.worktree_path}...`);
       const c = await createWorktree(repo, {
         branch: w.branch,
@@ -630,6 +655,13 @@ export async function recoverSession(
       w.branch_created ||= c.branch_created;
     }
   }
+  // The ports the receipt records stay (stable across recovery); a
+  // recreated worktree is a new one: made runnable again.
+  await assignReceiptPorts(receipt, config.worktree.ports);
+  await bootstrapWorktrees(repo, recreated.map(bootstrapTarget), {
+    config,
+    session,
+  });
   let port = receipt.broker_port ?? null;
   if (port && opts.broker !== false) {
     const bind = receipt.broker_bind ?? config.broker.bind;

@@ -8,6 +8,7 @@ import { displayStatus, statusJson } from "../core/session.ts";
 import { printJson, println } from "../output.ts";
 import { findReceiptForRepo } from "./receipt.ts";
 import { receiptBrokerUrl } from "./common.ts";
+import { formatPorts } from "../core/ports.ts";
 
 const ICON = { active: "🟢", paused: "🔵", stale: "🟡", stopped: "🔴" };
 
@@ -56,6 +57,10 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     println("Broker:  off");
   }
   for (const w of receipt.worktrees) {
-    println(`  ${w.branch} → ${w.cli} (${w.worktree_path})`);
+    println(
+      `  ${w.branch} → ${w.cli} (${w.worktree_path})${
+        w.ports ? ` ports ${formatPorts(w.ports)}` : ""
+      }`,
+    );
   }
 }
