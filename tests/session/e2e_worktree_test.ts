@@ -219,7 +219,10 @@ setup = [["sh", "-c", "echo run >> ${w.root}/runs-$GIT_PAW_AGENT_ID.txt; echo $P
 
 Deno.test("two sessions of two repos at once get distinct port blocks, released on purge", async () => {
   await using a = await makeWorld({ project: "proj" });
-  await using b = await makeWorld({ project: "other", root: join(a.root, "b") });
+  await using b = await makeWorld({
+    project: "other",
+    root: join(a.root, "b"),
+  });
   // One machine: one data dir (the port registry), one tmux server.
   b.env.TMUX_TMPDIR = a.env.TMUX_TMPDIR!;
   b.env.XDG_DATA_HOME = a.env.XDG_DATA_HOME!;
