@@ -74,6 +74,8 @@ export type BootstrapOptions = {
   session: string;
   /** Setups at once (default 4). */
   concurrency?: number;
+  /** The files to copy, when already being listed ({@link includedIgnoredFiles}). */
+  files?: Promise<string[]>;
 };
 
 /** Where the setup output of `agentId` in `session` goes. */
@@ -94,7 +96,8 @@ export async function bootstrapWorktrees(
 ): Promise<BootstrapResult> {
   const result: BootstrapResult = { copied: 0, failures: [] };
   if (targets.length === 0) return result;
-  const files = await includedIgnoredFiles(repo, opts.config.worktree.copy);
+  const files = await (opts.files ??
+    includedIgnoredFiles(repo, opts.config.worktree.copy));
   if (files.length > 0) {
     result.copied = await copyIntoWorktrees(repo, files, targets);
   }

@@ -71,7 +71,11 @@ import {
   launchDashboard,
 } from "./launch.ts";
 import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
-import { bootstrapTarget, bootstrapWorktrees } from "./bootstrap.ts";
+import {
+  bootstrapTarget,
+  bootstrapWorktrees,
+  includedIgnoredFiles,
+} from "./bootstrap.ts";
 import { assignReceiptPorts, reservePorts } from "./ports.ts";
 
 /** Flags of `git paw start`. */
@@ -421,6 +425,9 @@ async function freshStart(
       count: config.worktree.ports,
     });
     porting.catch(() => {}); // awaited below
+    // The main checkout's files to copy, listed meanwhile too.
+    const selecting = includedIgnoredFiles(repo, config.worktree.copy);
+    selecting.catch(() => {}); // awaited below
     const creating = createWorktrees(
       repo,
       planned.map((p) => ({
@@ -456,7 +463,9 @@ async function freshStart(
       branch_created: c.branch_created,
       cli_argv: resolve(planned[i]!.cli).argv,
     }));
+    trace("start: worktrees made");
     const ports = await porting;
+    trace("start: ports");
     for (const w of worktrees) {
       const b = ports.get(w.branch);
       if (b) w.ports = b;
@@ -466,7 +475,7 @@ async function freshStart(
     await bootstrapWorktrees(
       repo,
       worktrees.filter((_, i) => !created[i]!.reused).map(bootstrapTarget),
-      { config, session },
+      { config, session, files: selecting },
     );
     trace("start: worktree bootstrap");
     const peers = worktrees.map((w) => slugify(w.branch));
