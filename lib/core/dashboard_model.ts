@@ -51,6 +51,8 @@ export type DashboardState = {
   attention: Alert[];
   /** Broker connection trouble to show, or null. */
   notice: string | null;
+  /** Each agent's `PORT` (from the receipt), by agent id. */
+  ports: ReadonlyMap<string, number>;
 };
 
 /** Options for {@link createDashboardState}. */
@@ -80,6 +82,7 @@ export function createDashboardState(
     overlayScroll: 0,
     attention: [],
     notice: null,
+    ports: new Map(),
   };
 }
 
@@ -194,6 +197,8 @@ export type AgentRow = {
   summary: string;
   attention: boolean;
   supervisor: boolean;
+  /** The agent's `PORT`, `""` when it has none. */
+  port: string;
 };
 
 /** Agent rows: supervisor first, then by id. */
@@ -217,6 +222,7 @@ export function agentRows(state: DashboardState, now: number): AgentRow[] {
       summary: state.summaries.get(id)?.text ?? oneLine(a.summary ?? "", 400),
       attention: flagged.has(a.agent_id),
       supervisor,
+      port: String(state.ports.get(a.agent_id) ?? ""),
     };
   });
   return rows.sort((a, b) =>

@@ -16,6 +16,8 @@ export type DashboardPluginOptions = {
   repo: string;
   session: string;
   config: Config;
+  /** Each agent's `PORT` by agent id. */
+  agentPorts?: () => ReadonlyMap<string, number>;
 };
 
 /** The dashboard plugins for one session broker. */
@@ -28,6 +30,7 @@ export function dashboardPlugins(
       session: opts.session,
       stallThresholdSeconds: settings.stallThresholdSeconds,
       maxMessages: settings.maxMessages,
+      ...(opts.agentPorts ? { agentPorts: opts.agentPorts } : {}),
     }),
     alertsPlugin({ session: opts.session, config: opts.config }),
     // "Which agent needs me" from the screens, where hooks are late or missing.

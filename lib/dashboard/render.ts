@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  type AgentRow,
   agentRows,
   attentionRows,
   chipLabels,
@@ -201,7 +202,12 @@ export function renderFrame(
 
   // Agent table.
   const rows = agentRows(state, now);
-  const longest = rows.reduce((m, r) => Math.max(m, displayWidth(r.id)), 0);
+  // An agent with dev ports shows its PORT after its id.
+  const idText = (r: AgentRow) => r.port ? `${r.id} :${r.port}` : r.id;
+  const longest = rows.reduce(
+    (m, r) => Math.max(m, displayWidth(idText(r))),
+    0,
+  );
   const cols = tableColumns(width, longest);
   const order: Column[] = [
     { key: "agent", title: "Agent", w: cols.agent },
@@ -226,7 +232,7 @@ export function renderFrame(
       switch (c.key) {
         case "agent":
           line.cell(
-            r.id,
+            idText(r),
             c.w,
             ...(r.attention ? ["yellow", "bold"] as Style[] : []),
           );

@@ -32,6 +32,8 @@ export type DashboardTuiOptions = {
   config: Config;
   /** Aborting it ends the TUI and restores the terminal. */
   signal?: AbortSignal;
+  /** Each agent's `PORT` by agent id, read at every roster refresh. */
+  agentPorts?: () => ReadonlyMap<string, number>;
 };
 
 /** Seams for tests and the benchmark. */
@@ -101,6 +103,7 @@ export async function runDashboard(
       rosterDirty = false;
       try {
         applyRoster(state, broker.agents(), t);
+        if (opts.agentPorts) state.ports = opts.agentPorts();
         state.notice = null;
       } catch (err) {
         state.notice = `broker unavailable: ${

@@ -25,6 +25,8 @@ export type WebPluginOptions = {
   maxMessages?: number;
   /** SSE tuning (heartbeat, queue bound). */
   sse?: SseHubOptions;
+  /** Each agent's `PORT` by agent id (shown after its id). */
+  agentPorts?: () => ReadonlyMap<string, number>;
 };
 
 /** The web dashboard plugin, with a probe for tests and diagnostics. */
@@ -116,6 +118,7 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
           DEFAULT_STALL_THRESHOLD_SECONDS,
         maxMessages: opts.maxMessages ??
           DEFAULT_DASHBOARD_SETTINGS.maxMessages,
+        ...(opts.agentPorts ? { agentPorts: opts.agentPorts } : {}),
       });
       view = v;
       // The stream's `hello` names the same session as the page.

@@ -247,7 +247,7 @@ const SCRIPT = `
       dot.setAttribute("data-tone", a.tone);
       dot.setAttribute("aria-hidden", "true");
       status.append(dot, el("span", "label", a.label));
-      tr.append(el("td", "agent", a.id), el("td", "cli", a.cli), status, el("td", "age", a.age), sum);
+      tr.append(el("td", "agent", a.port ? a.id + " :" + a.port : a.id), el("td", "cli", a.cli), status, el("td", "age", a.age), sum);
       body.append(tr);
     });
     $("no-agents").hidden = rows.length > 0;

@@ -25,6 +25,8 @@ export type WebViewOptions = {
   maxMessages: number;
   /** Unix seconds (float). Defaults to the wall clock. */
   now?: () => number;
+  /** Each agent's `PORT` by agent id, read at every snapshot. */
+  agentPorts?: () => ReadonlyMap<string, number>;
 };
 
 /** Follows one broker and answers "what does the page show now?". */
@@ -39,6 +41,7 @@ export class WebView {
   #unwatch: (() => void) | null = null;
   #emitScheduled = false;
   readonly #session: string | undefined;
+  readonly #agentPorts: (() => ReadonlyMap<string, number>) | undefined;
 
   constructor(broker: Broker, opts: WebViewOptions) {
     this.#broker = broker;
@@ -46,6 +49,7 @@ export class WebView {
     this.#maxMessages = opts.maxMessages;
     // The broker may not be listening yet: nothing is read from it here.
     this.#session = opts.session;
+    this.#agentPorts = opts.agentPorts;
     this.#state = createDashboardState({
       session: opts.session ?? "",
       url: "",
@@ -105,6 +109,7 @@ export class WebView {
     try {
       applyRoster(this.#state, this.#broker.agents(), now);
     } catch { /* keep the last roster */ }
+    if (this.#agentPorts) this.#state.ports = this.#agentPorts();
     applyAttention(this.#state, this.#monitor.active());
     return dashboardView(this.#state, now);
   }

@@ -29,6 +29,8 @@ import { trace } from "../trace.ts";
 import { writeTextAtomic } from "../adapters/fs.ts";
 import { tokenFromEnv } from "../broker/client.ts";
 import { brokerUrlOf } from "../core/broker_url.ts";
+import type { Receipt } from "../core/session.ts";
+import { slugify as slugOf } from "../core/slug.ts";
 
 /** Options of `__dashboard`. */
 export type DashboardCommandOptions = {
@@ -261,6 +263,8 @@ async function serveBroker(
       "dashboard",
     );
   }
+  // Each agent's PORT for the agent rows, kept current from the receipt.
+  const ports = followAgentPorts(session, receipt, controller.signal);
   const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
     agent_id: slugify(w.branch),
     worktree_path: w.worktree_path,
@@ -275,7 +279,7 @@ async function serveBroker(
     token: opts.token,
     plugins: [
       ...coordinationPlugins({ repo, session, config }),
-      ...dashboardPlugins({ repo, session, config }),
+      ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
     ],
     seed,
     republishWorkingTtlSeconds:
@@ -294,6 +298,7 @@ async function serveBroker(
       session,
       config,
       signal: controller.signal,
+      agentPorts: ports.get,
     });
   } finally {
     controller.abort();
@@ -407,4 +412,32 @@ async function showAndWait(message: string, signal: AbortSignal) {
       Deno.stdin.setRaw(false);
     } catch { /* ignore */ }
   }
+}
+
+/**
+ * Each agent's `PORT` by agent id: from `receipt` now, then re-read from
+ * the session's receipt every 2 s (an `add` brings a new one) until
+ * `signal` aborts.
+ */
+function followAgentPorts(
+  session: string,
+  receipt: Receipt,
+  signal: AbortSignal,
+): { get: () => ReadonlyMap<string, number> } {
+  const mapOf = (r: Receipt) =>
+    new Map(
+      r.worktrees.flatMap((w) =>
+        w.ports ? [[slugOf(w.branch), w.ports.first] as const] : []
+      ),
+    );
+  let current: ReadonlyMap<string, number> = mapOf(receipt);
+  (async () => {
+    const { readReceipt } = await import("./receipt.ts");
+    while (!signal.aborted) {
+      await sleep(2000, signal);
+      const r = await readReceipt(session).catch(() => null);
+      if (r) current = mapOf(r);
+    }
+  })();
+  return { get: () => current };
 }

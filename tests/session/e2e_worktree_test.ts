@@ -11,8 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  capture,
   exists,
   makeWorld,
+  panes,
   statusJson,
   waitFor,
   type World,
@@ -266,4 +268,26 @@ Deno.test("two sessions of two repos at once get distinct port blocks, released 
   const p = await b.paw(["purge", "--force"]);
   assert.equal(p.code, 0, p.stderr);
   assert.deepEqual(await entries(), ["paw-proj", "paw-proj"]);
+});
+
+Deno.test("the dashboard pane and the web view show each agent's PORT", async () => {
+  await using w = await makeWorld({ project: "proj" });
+  const r = await w.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = await statusJson(w) as unknown as Doc & { broker_url: string };
+  const port = doc.worktrees[0]!.port!;
+  assert.ok(port >= 20000, String(port));
+  const dash = (await panes(w, "paw-proj")).find((p) =>
+    p.role === "dashboard"
+  )!;
+  await waitFor(
+    "the agent row with its port",
+    async () => (await capture(w, dash.id)).includes(`feat-a :${port}`),
+  );
+  const view = await waitFor("the web view's agent row", async () => {
+    const res = await fetch(`${doc.broker_url}/view`);
+    const j = await res.json() as { agents: Array<{ port: string }> };
+    return j.agents[0]?.port ? j.agents[0] : null;
+  });
+  assert.equal(view.port, String(port));
 });
