@@ -249,7 +249,13 @@ export type StatusDoc = {
   status?: string;
   tmux_running?: boolean;
   broker_url?: string | null;
-  worktrees?: Array<{ branch: string; cli: string; worktree_path: string }>;
+  worktrees?: Array<{
+    branch: string;
+    cli: string;
+    worktree_path: string;
+    port?: number;
+    ports?: string;
+  }>;
 };
 
 /** Parse `git paw status --json`. */

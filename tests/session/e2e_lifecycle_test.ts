@@ -20,7 +20,9 @@ type Status = {
   status?: string;
   tmux_running?: boolean;
   broker_url?: string | null;
-  worktrees?: Array<{ branch: string; cli: string; worktree_path: string }>;
+  worktrees?: Array<
+    { branch: string; cli: string; worktree_path: string; port?: number }
+  >;
 };
 
 async function brokerStatus(url: string): Promise<{ session?: string } | null> {
@@ -81,10 +83,19 @@ Deno.test({
         assert.equal(s.session, S);
         assert.equal(s.status, "active");
         assert.equal(s.tmux_running, true);
-        assert.deepEqual(s.worktrees, [
-          { branch: "feat/a", cli: "demo", worktree_path: wtA },
-          { branch: "feat/b", cli: "demo", worktree_path: wtB },
-        ]);
+        assert.deepEqual(
+          s.worktrees!.map(({ branch, cli, worktree_path }) => ({
+            branch,
+            cli,
+            worktree_path,
+          })),
+          [
+            { branch: "feat/a", cli: "demo", worktree_path: wtA },
+            { branch: "feat/b", cli: "demo", worktree_path: wtB },
+          ],
+        );
+        // Each agent has its own dev ports.
+        assert.notEqual(s.worktrees![0]!.port, s.worktrees![1]!.port);
         url = s.broker_url!;
         assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
         const b = await waitFor("broker /status", () => brokerStatus(url));
