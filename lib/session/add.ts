@@ -32,7 +32,7 @@ import { acquireLock } from "./lock.ts";
 import { addAgentPane } from "./launch.ts";
 import { setupAgentWorktree } from "../coord/setup.ts";
 import { bootstrapTarget, bootstrapWorktrees } from "./bootstrap.ts";
-import { reservePorts } from "./ports.ts";
+import { releasePorts, reservePorts } from "./ports.ts";
 
 /** Run `git paw add`. */
 export async function addCommand(
@@ -81,11 +81,21 @@ export async function addCommand(
   const entry = resolveCli(cli, config);
 
   await using _lock = await acquireLock(repo, { command: "add" });
+  // The agent's dev ports first: a full range fails before anything is made.
+  const block = (await reservePorts({
+    session: s,
+    repo,
+    branches: [branch],
+    count: config.worktree.ports,
+  })).get(branch);
   eprintln(`Creating worktree for ${branch}...`);
   const c = await createWorktree(repo, {
     branch,
     path: worktreePath(repo, project, branch, config.worktree_placement),
     rebase: false,
+  }).catch(async (e) => {
+    await releasePorts({ session: s, branch });
+    throw e;
   });
   const url = receiptBrokerUrl(receipt);
   const w: ReceiptWorktree = {
@@ -95,12 +105,6 @@ export async function addCommand(
     branch_created: c.branch_created,
     cli_argv: entry.argv,
   };
-  const block = (await reservePorts({
-    session: s,
-    repo,
-    branches: [branch],
-    count: config.worktree.ports,
-  })).get(branch);
   if (block) w.ports = block;
   // A new worktree is made runnable (ignored files, setup) before its CLI.
   if (!c.reused) {

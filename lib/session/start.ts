@@ -76,7 +76,7 @@ import {
   bootstrapWorktrees,
   includedIgnoredFiles,
 } from "./bootstrap.ts";
-import { assignReceiptPorts, reservePorts } from "./ports.ts";
+import { assignReceiptPorts, releasePorts, reservePorts } from "./ports.ts";
 
 /** Flags of `git paw start`. */
 export type StartOptions = {
@@ -390,6 +390,7 @@ async function freshStart(
       if (c.branch_created) await deleteBranch(repo, c.branch).catch(() => {});
     }
     await removeReceipts(repo, session).catch(() => {});
+    await releasePorts({ session });
   };
   let port: number | null = null;
   let url: string | null = null;
