@@ -60,6 +60,11 @@ export function configTemplate(opts: { speckit?: boolean } = {}): string {
 # command = ["notify-send", "git-paw"]
 # bell = true
 # stall_threshold_seconds = 300
+
+# [worktree]                       # make new worktrees runnable (see also .worktreeinclude)
+# copy = [".env"]                  # ignored files copied in (gitignore syntax)
+# setup = ["npm", "ci"]            # run in each new worktree before its agent starts
+# ports = 10                       # PORT / GIT_PAW_PORTS block per agent (0 = none)
 ${specs}${SUPERVISOR_TABLE}`;
 }
 
