@@ -31,6 +31,8 @@ export function portRegistryPath(): string {
 
 /** How long a command waits for another one's registry lock. */
 const LOCK_WAIT_MS = 10_000;
+/** How long a lock naming no pid must stay so before it is removed. */
+const GARBLED_MS = 2000;
 
 /** Run `fn` holding the registry lock (a pid lock; a dead holder's is taken over). */
 async function withRegistryLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -38,10 +40,20 @@ async function withRegistryLock<T>(fn: () => Promise<T>): Promise<T> {
   await Deno.mkdir(dirname(path), { recursive: true });
   const body = String(Deno.pid);
   const started = Date.now();
+  // Text naming no pid is a lock being written (created, not yet filled)
+  // unless it stays so: only then is it removed.
+  let garbled = null as { text: string; since: number } | null;
   for (;;) {
     const a = await tryPidLock(path, body);
     if (a.kind === "acquired") break;
-    if (a.kind === "garbled") await removeIfUnchanged(path, a.text);
+    if (a.kind === "garbled") {
+      if (garbled?.text !== a.text) {
+        garbled = { text: a.text, since: Date.now() };
+      } else if (Date.now() - garbled.since > GARBLED_MS) {
+        await removeIfUnchanged(path, a.text);
+        garbled = null;
+      }
+    } else garbled = null;
     if (Date.now() - started > LOCK_WAIT_MS) {
       throw new AppError(
         `Session error: the port registry ${portRegistryPath()} stayed locked by pid ${
