@@ -262,16 +262,17 @@ export function renderFrame(
   // status, [panel], footer.
   const fixed = lines.length + 1 /*header*/ + 1 /*status*/ + 1 /*footer*/;
   let avail = height - fixed;
-  const panelMin = state.logVisible ? Math.min(Math.max(0, avail - 2), 6) : 0;
-  // Attention gets up to 6 lines but leaves at least 2 table lines.
-  const attMax = Math.max(0, Math.min(6, avail - panelMin - 2));
+  // Priorities when the pane is short: attention (up to 6 lines, leaving at
+  // least 2 for the table), then every agent row that fits, then a blank,
+  // then the message panel with what is left.
+  const attMax = Math.max(0, Math.min(6, avail - Math.min(table.length, 2)));
   let att = attention.slice(0, attMax);
   if (attention.length > attMax && attMax > 0) {
     att = attention.slice(0, attMax - 1);
     att.push(L().add(`  … ${attention.length - attMax + 1} more`, "yellow"));
   }
   avail -= att.length;
-  const tableRoom = Math.max(0, avail - panelMin - 1 /*blank*/);
+  const tableRoom = Math.max(0, avail);
   let tab = table;
   if (table.length > tableRoom) {
     tab = table.slice(0, Math.max(0, tableRoom - 1));
@@ -283,7 +284,7 @@ export function renderFrame(
   }
   avail -= tab.length;
   lines.push(...att, header, ...tab);
-  if (avail > 0 && (state.logVisible ? avail - 1 > panelMin : true)) {
+  if (avail > 0) {
     lines.push(L());
     avail--;
   }
