@@ -5,7 +5,7 @@
  * for {@link writeTextAtomic}).
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 
 /** True when `path` exists (following symlinks). */
 export function existsSync(path: string): boolean {
@@ -175,4 +175,75 @@ export async function listDir(path: string): Promise<DirEntry[] | null> {
     return null;
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Where a write to `path` (relative to `cwd`) lands when the kernel walks it:
+ * component by component, each symlink followed (dangling ones too) and `..`
+ * taken from where the walk really is, so `link/..` is the link target's
+ * parent. Components that do not exist yet are kept as they are.
+ */
+export async function kernelWriteTarget(
+  cwd: string,
+  path: string,
+): Promise<string> {
+  const parts = (isAbsolute(path) ? path : `${cwd}/${path}`).split("/");
+  let at = "/";
+  let hops = 0;
+  while (parts.length) {
+    const p = parts.shift()!;
+    if (p === "" || p === ".") continue;
+    if (p === "..") {
+      at = dirname(at);
+      continue;
+    }
+    const next = join(at, p);
+    let target: string | null = null;
+    if (hops < 64) {
+      try {
+        target = await Deno.readLink(next);
+      } catch { /* not a link, or missing */ }
+    }
+    if (target === null) {
+      at = next;
+      continue;
+    }
+    hops++;
+    // Walk the link's target in place of this component.
+    parts.unshift(
+      ...(isAbsolute(target) ? target : `${at}/${target}`).split("/"),
+    );
+    at = "/";
+  }
+  return at;
+}
+
+/** The same path with `..` removed first (how `path.resolve` tools see it). */
+async function lexicalWriteTarget(cwd: string, path: string): Promise<string> {
+  return await kernelWriteTarget("/", resolve(cwd, path));
+}
+
+function within(root: string, p: string): boolean {
+  return p === root || p.startsWith(root.endsWith("/") ? root : `${root}/`);
+}
+
+/**
+ * Resolve what the approval policy needs (lib/core/approval_policy.ts): the
+ * worktree and each raw path, through symlinks and `..`. A tool may walk a
+ * path as the kernel does or normalise `..` first: when the two land in
+ * different places, the one outside the worktree is reported.
+ */
+export async function resolvePolicyPaths(
+  cwd: string,
+  worktree: string,
+  paths: readonly string[],
+): Promise<{ worktree: string; paths: Record<string, string> }> {
+  const root = await kernelWriteTarget(cwd, worktree);
+  const out: Record<string, string> = {};
+  for (const p of paths) {
+    const k = await kernelWriteTarget(cwd, p);
+    const l = await lexicalWriteTarget(cwd, p);
+    out[p] = k === l || !within(root, k) ? k : l;
+  }
+  return { worktree: root, paths: out };
 }

@@ -184,6 +184,19 @@ export const ConfigSchema = z.strictObject({
     /** Ports per agent (`PORT` is the first); 0 = no ports. */
     ports: z.number().int().min(0).max(1000).default(10),
   }),
+  /**
+   * Who decides a CLI's permission requests (lib/core/approval_policy.ts).
+   * `mode` absent resolves at `start`: `pane` for an interactive start,
+   * `queue` for `--unattended` and supervisor sessions (the receipt keeps
+   * the resolved mode).
+   */
+  approvals: table({
+    mode: orNull(z.enum(["pane", "queue"])),
+    allow: strList.default(() => []),
+    deny: strList.default(() => []),
+    worktree_writes: z.enum(["allow", "ask"]).default("allow"),
+    timeout_seconds: z.number().int().min(1).default(600),
+  }),
   notify: table({
     /** argv run on notable events; `null` = none. */
     command: orNull(z.array(z.string()).min(1, "must name a program")),
@@ -204,6 +217,9 @@ export type PresetConfig = Config["presets"][string];
 export type AutoApproveConfig = NonNullable<
   Config["supervisor"]["auto_approve"]
 >;
+
+/** `[approvals]` resolved. */
+export type ApprovalsConfig = Config["approvals"];
 
 /** The configuration used when no file sets anything. */
 export function defaultConfig(): Config {
