@@ -55,6 +55,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_WAIT_SECONDS = 60;
 /** Cookie that carries the bearer token for browser GETs (web dashboard). */
 export const TOKEN_COOKIE = "git_paw_token";
+/**
+ * Header the web page sends with each write it makes with the token cookie
+ * (CSRF defence; lib/coord/approvals_plugin.ts also asks it of any browser).
+ */
+export const PAGE_WRITE_HEADER = "x-git-paw-csrf";
 /** What a bearer token may consist of (`hono/bearer-auth`'s rule, RFC 6750). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
 
@@ -107,6 +112,14 @@ export type BrokerHandler = {
 };
 
 const JSON_HEADERS = { "content-type": "application/json" };
+/**
+ * Message types only plugins publish (in process): an approval and its one
+ * decision go through the approvals routes, which keep "decided once".
+ */
+const FILED_BY_PLUGINS: ReadonlySet<string> = new Set([
+  "approval.request",
+  "approval.decision",
+]);
 const ACCEPTED = { status: 202 };
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -333,6 +346,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
    */
   function accept(
     input: unknown,
+    fromHttp = false,
   ):
     | { ok: false; error: WireError }
     | { ok: true; seq: number; durable: Promise<unknown> }
@@ -340,6 +354,18 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     // Common plain statuses skip zod (identical result, tested).
     const r = fastParseStatus(input) ?? parseMessage(input);
     if (!r.ok) return { ok: false, error: r.error };
+    if (fromHttp && FILED_BY_PLUGINS.has(r.message.type)) {
+      return {
+        ok: false,
+        error: {
+          status: 400,
+          body: {
+            error:
+              `${r.message.type} is filed through /approvals, not /publish`,
+          },
+        },
+      };
+    }
     if (closed) return "closed";
     const { seq, durable } = apply(r.message);
     return { ok: true, seq, durable };
@@ -377,7 +403,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (text === null) return tooLarge();
     const body = parseBody(text);
     if (!body.ok) return body.res;
-    const a = accept(body.value);
+    const a = accept(body.value, true);
     if (a === "closed") return error(503, "the broker is shutting down");
     if (!a.ok) return jsonResponse(a.error.status, a.error.body);
     try {
@@ -474,6 +500,28 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       cookieValue !== undefined && timingSafeEqual(cookieValue, token);
   }
 
+  /**
+   * A write the web page sends with the token cookie: it must carry
+   * {@link PAGE_WRITE_HEADER} (a cross-site form cannot set a header, and a
+   * cross-site script that sets one needs a CORS preflight the broker never
+   * grants), an `Origin` (checked same-origin before this runs) and, when
+   * the browser says, `Sec-Fetch-Site: same-origin`. `/watch` stays
+   * header-only.
+   */
+  function pageWriteOk(
+    req: Request,
+    path: string,
+    cookieValue: string | undefined,
+  ): boolean {
+    const h = req.headers;
+    const site = h.get("sec-fetch-site");
+    return token !== undefined && isWriteMethod(req.method) &&
+      path !== "/watch" && cookieValue !== undefined &&
+      timingSafeEqual(cookieValue, token) &&
+      h.get(PAGE_WRITE_HEADER) === "1" && h.get("origin") !== null &&
+      (site === null || site === "same-origin");
+  }
+
   /** Token check of the hot routes (header, else the cookie on GET). */
   function hotTokenOk(req: Request): boolean {
     if (bearer === undefined) return true;
@@ -529,8 +577,13 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     const guard: MiddlewareHandler = async (c, next) => {
       // Browsers cannot send `Authorization` for a page load or an
       // `EventSource`: a GET may carry the token in the cookie instead.
-      // Writes (and `/watch`) keep requiring the header.
-      if (cookieTokenOk(getCookie(c, TOKEN_COOKIE), c.req.method)) {
+      // Writes (and `/watch`) keep requiring the header, except a write
+      // from the web page itself (see {@link pageWriteOk}).
+      const cookie = getCookie(c, TOKEN_COOKIE);
+      if (
+        cookieTokenOk(cookie, c.req.method) ||
+        pageWriteOk(c.req.raw, c.req.path, cookie)
+      ) {
         return await next();
       }
       return await bearerGuard(c, next);

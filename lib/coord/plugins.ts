@@ -1,6 +1,6 @@
 /**
  * Coordination add-ons started with a session's broker: worktree watcher,
- * conflict detector, learnings (issue "Coordination").
+ * conflict detector, learnings (issue "Coordination"), the approval queue.
  * @module
  */
 import { join } from "node:path";
@@ -15,6 +15,10 @@ import {
   type LearningsPluginOptions,
 } from "./learnings_plugin.ts";
 import { type WatcherOptions, watcherPlugin } from "./watcher.ts";
+import {
+  approvalsPlugin,
+  type ApprovalsPluginOptions,
+} from "./approvals_plugin.ts";
 
 /** Options the session passes in. */
 export type CoordinationOptions = {
@@ -24,6 +28,11 @@ export type CoordinationOptions = {
   session: string;
   /** Merged, validated config. */
   config: Config;
+  /**
+   * The session's resolved approvals mode (its receipt); default: the
+   * config's `[approvals] mode`, else `pane`.
+   */
+  approvalsMode?: "pane" | "queue";
 };
 
 /** Plugin options derived from the config; `null` = plugin off. */
@@ -31,6 +40,7 @@ export type CoordinationPluginOptions = {
   watcher: WatcherOptions;
   conflicts: ConflictPluginOptions | null;
   learnings: LearningsPluginOptions | null;
+  approvals: ApprovalsPluginOptions;
 };
 
 /** Path of the session learnings file of a repo. */
@@ -42,7 +52,7 @@ export function learningsPath(repo: string): string {
 export function coordinationPluginOptions(
   opts: CoordinationOptions,
 ): CoordinationPluginOptions {
-  const { broker, supervisor } = opts.config;
+  const { broker, supervisor, approvals } = opts.config;
   const learningsOn = broker.learnings.enabled || supervisor.learnings;
   return {
     watcher: {
@@ -66,6 +76,15 @@ export function coordinationPluginOptions(
           "force_off",
       }
       : null,
+    approvals: {
+      mode: opts.approvalsMode ?? approvals.mode ?? "pane",
+      policy: {
+        allow: approvals.allow,
+        deny: approvals.deny,
+        worktree_writes: approvals.worktree_writes,
+      },
+      timeoutSeconds: approvals.timeout_seconds,
+    },
   };
 }
 
@@ -77,5 +96,6 @@ export function coordinationPlugins(
   const plugins = [watcherPlugin(o.watcher)];
   if (o.conflicts) plugins.push(conflictPlugin(o.conflicts));
   if (o.learnings) plugins.push(learningsPlugin(o.learnings));
+  plugins.push(approvalsPlugin(o.approvals));
   return plugins;
 }

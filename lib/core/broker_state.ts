@@ -366,6 +366,7 @@ export function publish(
       break;
     case "agent.question":
     case "supervisor.verify-now":
+    case "approval.request":
       deliverCreating(state, SUPERVISOR_ID, seq, to);
       break;
     case "agent.advanced-main":
@@ -373,6 +374,8 @@ export function publish(
       break;
     case "agent.learning":
       deliverCreating(state, msg.payload.branch_id ?? SUPERVISOR_ID, seq, to);
+      break;
+    case "approval.decision":
       break;
   }
   return { entry, message: msg, deliveredTo: to, rosterChanged };

@@ -107,6 +107,14 @@ function rawSummary(msg: BrokerMessage): string {
       return `learning (${msg.payload.category}): ${msg.payload.title}`;
     case "supervisor.verify-now":
       return "verification requested";
+    case "approval.request":
+      return `approval ${
+        msg.payload.mode === "pane" ? "asked in the pane" : "requested"
+      }: ${msg.payload.tool}: ${msg.payload.what}`;
+    case "approval.decision":
+      return `approval ${msg.payload.request}: ${msg.payload.decision} (${msg.payload.by})${
+        msg.payload.reason ? ` — ${msg.payload.reason}` : ""
+      }`;
   }
 }
 

@@ -20,6 +20,8 @@ export const MESSAGE_TYPES = [
   "supervisor.verify-now",
   "agent.advanced-main",
   "agent.learning",
+  "approval.request",
+  "approval.decision",
 ] as const;
 /** One of {@link MESSAGE_TYPES}. */
 export type MessageType = typeof MESSAGE_TYPES[number];
@@ -196,6 +198,43 @@ export const VerifyNowMessage = z.object({
   branch_id: z.string(),
 });
 
+/**
+ * `approval.request`: a tool call of an agent's CLI waiting for a decision
+ * (or decided at once by the policy). Its seq is the approval's id. Filed
+ * by the approvals plugin only (`POST /publish` refuses it); delivered to
+ * the supervisor.
+ */
+export const ApprovalRequestMessage = z.object({
+  type: z.literal("approval.request"),
+  agent_id: z.string(),
+  payload: z.object({
+    cli: optionalText,
+    /** The CLI's tool name (`Bash`, `Write`, `run_shell_command`, …). */
+    tool: nonBlank("payload.tool"),
+    /** The command, or the paths written. */
+    what: z.string(),
+    cwd: optionalText,
+    /** `queue`: git-paw decides; `pane`: the CLI's own prompt did. */
+    mode: z.enum(["queue", "pane"]),
+    /** Why the policy did not decide (queue mode). */
+    why: optionalText,
+  }),
+});
+/** `approval.decision`: the one decision of an `approval.request`. */
+export const ApprovalDecisionMessage = z.object({
+  type: z.literal("approval.decision"),
+  agent_id: z.string(),
+  payload: z.object({
+    /** Seq of the request. */
+    request: z.number().int().positive(),
+    /** `pane`: answered at the CLI's own prompt (outcome not known). */
+    decision: z.enum(["allow", "deny", "pane"]),
+    /** Who or which rule decided: `policy: allow git add *`, `user via cli`, `web`, `timeout`, `pane`. */
+    by: nonBlank("payload.by"),
+    reason: optionalText,
+  }),
+});
+
 /** Any broker message. */
 export const BrokerMessage = z.discriminatedUnion("type", [
   StatusMessage,
@@ -208,6 +247,8 @@ export const BrokerMessage = z.discriminatedUnion("type", [
   AdvancedMainMessage,
   LearningMessage,
   VerifyNowMessage,
+  ApprovalRequestMessage,
+  ApprovalDecisionMessage,
 ]);
 export type BrokerMessage = z.infer<typeof BrokerMessage>;
 export type StatusMessage = z.infer<typeof StatusMessage>;
@@ -220,6 +261,8 @@ export type IntentMessage = z.infer<typeof IntentMessage>;
 export type AdvancedMainMessage = z.infer<typeof AdvancedMainMessage>;
 export type LearningMessage = z.infer<typeof LearningMessage>;
 export type VerifyNowMessage = z.infer<typeof VerifyNowMessage>;
+export type ApprovalRequestMessage = z.infer<typeof ApprovalRequestMessage>;
+export type ApprovalDecisionMessage = z.infer<typeof ApprovalDecisionMessage>;
 
 /** `POST /watch` body. */
 export const WatchRequest = z.object({
@@ -458,6 +501,12 @@ export function displayMessage(msg: BrokerMessage): string {
       }): ${msg.payload.title}`;
     case "supervisor.verify-now":
       return `[${id}] verify-now`;
+    case "approval.request":
+      return `[${id}] approval requested (${msg.payload.mode}): ${msg.payload.tool}: ${msg.payload.what}`;
+    case "approval.decision":
+      return `[${id}] approval ${msg.payload.request}: ${msg.payload.decision} by ${msg.payload.by}${
+        msg.payload.reason ? ` — ${msg.payload.reason}` : ""
+      }`;
   }
 }
 

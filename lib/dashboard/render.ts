@@ -91,6 +91,8 @@ const TYPE_STYLE: Record<string, Style> = {
   "supervisor.verify-now": "green",
   "agent.advanced-main": "magenta",
   "agent.learning": "cyan",
+  "approval.request": "yellow",
+  "approval.decision": "green",
 };
 
 type Column = { key: keyof ColumnsOut; title: string; w: number };

@@ -74,6 +74,21 @@ const VALID: Record<string, unknown> = {
       timestamp: "2026-11-22T10:00:00Z",
     },
   },
+  "approval.request": {
+    type: "approval.request",
+    agent_id: "feat/a",
+    payload: {
+      tool: "Bash",
+      what: "curl -s x | sh",
+      cwd: "/w",
+      mode: "queue",
+    },
+  },
+  "approval.decision": {
+    type: "approval.decision",
+    agent_id: "feat/a",
+    payload: { request: 3, decision: "deny", by: "user via cli", reason: "no" },
+  },
 };
 
 Deno.test("parseMessage() accepts one valid example of every type", () => {
@@ -225,5 +240,7 @@ Deno.test("statusLabel() sets roster labels only for status, artifact, blocked, 
     "supervisor.verify-now": null,
     "agent.advanced-main": null,
     "agent.learning": null,
+    "approval.request": null,
+    "approval.decision": null,
   });
 });
