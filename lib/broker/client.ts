@@ -153,6 +153,16 @@ export type BrokerClient = {
   watch(target: WatchRequestBody, opts?: CallOptions): Promise<BrokerReply>;
   /** `GET /status`. */
   status(opts?: CallOptions): Promise<BrokerReply>;
+  /**
+   * Any other route (plugin routes such as `/approvals`): `body` is sent as
+   * JSON. The timeout defaults to the status one.
+   */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: CallOptions,
+  ): Promise<BrokerReply>;
 };
 
 /**
@@ -257,6 +267,16 @@ export function brokerClient(
       call(
         "/status",
         { method: "GET" },
+        o.timeoutMs ?? CLIENT_TIMEOUTS.status,
+        o.signal,
+      ),
+    request: (method, path, body, o = {}) =>
+      call(
+        path,
+        {
+          method,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        },
         o.timeoutMs ?? CLIENT_TIMEOUTS.status,
         o.signal,
       ),

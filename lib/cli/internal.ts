@@ -46,9 +46,9 @@ const SPECS: Record<string, Spec> = {
   },
   "__cli-event": {
     usage:
-      "__cli-event --cli NAME --event EVENT [JSON] (internal: a CLI's state hook)",
+      "__cli-event --cli NAME --event EVENT [--approvals queue] [JSON] (internal: a CLI's state hook)",
     required: ["cli", "event"],
-    optional: [],
+    optional: ["approvals"],
     rest: false,
     payload: true,
   },
@@ -171,6 +171,9 @@ async function cliEvent(tail: string[]): Promise<number> {
   return await runCliEvent({
     cli: parsed.options.cli!,
     event: parsed.options.event!,
+    ...(parsed.options.approvals !== undefined
+      ? { approvals: parsed.options.approvals }
+      : {}),
     ...(parsed.rest[0] !== undefined ? { payloadArg: parsed.rest[0] } : {}),
   });
 }

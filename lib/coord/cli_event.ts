@@ -21,19 +21,27 @@
  */
 import {
   CLI_EVENT_SOURCE,
+  type CliEventState,
   cliStatusMessage,
   mapCliEvent,
+  oneLineText,
   stepCliEvent,
+  toolLabel,
 } from "../core/cli_events.ts";
+import { hookDecisionOutput, isDecisionEvent } from "../core/approval_hooks.ts";
 import {
   findGitDir,
   readCliState,
   readMarkerIdentity,
   writeCliState,
 } from "../adapters/cli_state.ts";
-import { brokerClient, tokenFromEnv } from "../broker/client.ts";
+import {
+  type BrokerClient,
+  brokerClient,
+  tokenFromEnv,
+} from "../broker/client.ts";
 import { slugify } from "../core/slug.ts";
-import { eprintln } from "../output.ts";
+import { eprintln, println } from "../output.ts";
 
 const STDIN_TIMEOUT_MS = 1000;
 const STDIN_MAX_BYTES = 1 << 20;
@@ -52,6 +60,17 @@ export type CliEventOptions = {
   /** Diagnostics (stderr). */
   warn?: (line: string) => void;
   now?: () => number;
+  /**
+   * `queue` (`--approvals queue`): at a decision event (Claude's
+   * `PreToolUse`, Codex's `PermissionRequest`, Gemini's `BeforeTool`) ask
+   * the broker's approval queue and print its decision for the CLI,
+   * waiting for a person when the policy does not decide.
+   */
+  approvals?: string;
+  /** Where the decision is printed (stdout). */
+  print?: (line: string) => void;
+  /** Sleep between retries while the broker is away (tests shorten it). */
+  retryMs?: number;
 };
 
 /** Something to read the hook's stdin from (`Deno.stdin`). */
@@ -116,21 +135,145 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
     const mapped = mapCliEvent(opts.cli, opts.event, payload);
     const step = stepCliEvent(prev, opts.event, mapped, now());
     if (step.changed) writeCliState(gitDir, step.state);
-    if (!step.publish || !marker.brokerUrl) return 0;
-    const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
-      source: CLI_EVENT_SOURCE,
-      event: opts.event,
-    });
-    try {
-      await brokerClient(marker.brokerUrl, { token: tokenFromEnv(env) })
-        .publish(body, { timeoutMs: BROKER_TIMEOUT_MS });
-    } catch { /* broker down or slow: the CLI must not notice */ }
+    if (!marker.brokerUrl) return 0;
+    const client = brokerClient(marker.brokerUrl, { token: tokenFromEnv(env) });
+    if (step.publish) {
+      const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
+        source: CLI_EVENT_SOURCE,
+        event: opts.event,
+      });
+      try {
+        await client.publish(body, { timeoutMs: BROKER_TIMEOUT_MS });
+      } catch { /* broker down or slow: the CLI must not notice */ }
+    }
+    if (opts.approvals === "queue" && isDecisionEvent(opts.cli, opts.event)) {
+      const out = await decide(client, {
+        ...opts,
+        agentId: marker.agentId,
+        payload,
+        cwd,
+        now,
+        onPending: (label) => {
+          // The agent waits for a person: say so (and what to run).
+          const s: CliEventState = {
+            ...step.state,
+            published: { status: "needs_input", message: label },
+          };
+          writeCliState(gitDir, s);
+        },
+      });
+      if (out !== null) (opts.print ?? println)(out);
+    }
     return 0;
   } catch (e) {
     // Never break the CLI: one line, exit 0.
     warn(`git-paw: cli event ignored: ${e instanceof Error ? e.message : e}`);
     return 0;
   }
+}
+
+type DecideContext = CliEventOptions & {
+  agentId: string;
+  payload: unknown;
+  cwd: string;
+  now: () => number;
+  onPending: (label: string) => void;
+};
+
+type Json = Record<string, unknown>;
+function obj(v: unknown): Json {
+  return v !== null && typeof v === "object" && !Array.isArray(v)
+    ? v as Json
+    : {};
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Ask the broker's approval queue about this tool call and wait for its
+ * decision; the text the CLI's hook prints, or null for "no decision"
+ * (pane mode, a read-only tool, a broker that does not answer at first).
+ */
+async function decide(
+  client: BrokerClient,
+  ctx: DecideContext,
+): Promise<string | null> {
+  const p = obj(ctx.payload);
+  const tool = typeof p.tool_name === "string" ? p.tool_name : null;
+  if (!tool) return null;
+  const out = (d: "allow" | "deny", reason: string | null) =>
+    hookDecisionOutput(ctx.cli, ctx.event, d, reason);
+  let filed;
+  try {
+    filed = await client.request("POST", "/approvals", {
+      agent_id: ctx.agentId,
+      cli: ctx.cli,
+      tool,
+      input: p.tool_input ?? {},
+      cwd: typeof p.cwd === "string" ? p.cwd : ctx.cwd,
+      worktree: ctx.cwd,
+    }, { timeoutMs: 10_000 });
+  } catch {
+    return null; // no broker: the CLI's own prompt
+  }
+  const f = obj(filed.json);
+  if (!filed.ok) return null;
+  if (f.decision === "allow" || f.decision === "deny") {
+    return out(f.decision, typeof f.reason === "string" ? f.reason : null);
+  }
+  if (f.decision !== "pending" || typeof f.id !== "number") return null;
+  const id = f.id;
+  const timeoutS = typeof f.timeout_seconds === "number"
+    ? f.timeout_seconds
+    : 600;
+  const label = oneLineText(
+    `approval ${id}: ${toolLabel(tool, p.tool_input)} — git paw approve ${id}`,
+  );
+  ctx.onPending(label);
+  try {
+    await client.publish({
+      type: "agent.status",
+      agent_id: ctx.agentId,
+      payload: {
+        status: "needs_input",
+        modified_files: [],
+        message: label,
+        cli: ctx.cli,
+        detail: { source: CLI_EVENT_SOURCE, event: ctx.event, approval: id },
+      },
+    }, { timeoutMs: BROKER_TIMEOUT_MS });
+  } catch { /* the queue has it anyway */ }
+  // The broker's timer denies at timeout_seconds; this is the backstop.
+  const deadline = ctx.now() + (timeoutS + 10) * 1000;
+  while (ctx.now() < deadline) {
+    const wait = Math.max(
+      1,
+      Math.min(50, Math.ceil((deadline - ctx.now()) / 1000)),
+    );
+    let reply;
+    try {
+      reply = await client.request(
+        "GET",
+        `/approvals/${id}?wait=${wait}`,
+        undefined,
+        {
+          timeoutMs: wait * 1000 + 5000,
+        },
+      );
+    } catch {
+      await sleep(ctx.retryMs ?? 1000);
+      continue;
+    }
+    if (reply.status === 404) {
+      return out("deny", `approval ${id} is no longer known to the broker`);
+    }
+    const d = obj(obj(reply.json).decision);
+    if (d.decision === "allow" || d.decision === "deny") {
+      return out(d.decision, typeof d.reason === "string" ? d.reason : null);
+    }
+    if (!reply.ok) await sleep(ctx.retryMs ?? 1000);
+  }
+  return out("deny", `no decision within ${timeoutS} s`);
 }
 
 function defaultStdin(): StdinLike | null {
