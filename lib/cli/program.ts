@@ -10,6 +10,7 @@ import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
 import { standaloneBrokerPlugins } from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
+import { registerApprovalCommands } from "../session/approvals_cmd.ts";
 
 /** A fresh program; `main.ts` parses argv with it. */
 export function buildProgram(): Command {
@@ -25,6 +26,8 @@ export function buildProgram(): Command {
   registerBrokerCommands(program, { plugins: standaloneBrokerPlugins });
   registerCoordCommands(program);
   registerDashboardCommands(program);
+  // The approval queue: `approve`, `deny`, `approvals` (issue 13).
+  registerApprovalCommands(program);
   program
     .command("doctor")
     .description(

@@ -18,6 +18,19 @@
 /** `[approvals] mode`: who answers a CLI's permission requests. */
 export type ApprovalsMode = "pane" | "queue";
 
+/**
+ * The mode a session runs in: the config's `[approvals] mode` when set,
+ * else `queue` for `--unattended` and supervisor sessions (nobody watches
+ * the panes), `pane` for an interactive start.
+ */
+export function resolveApprovalsMode(
+  configured: ApprovalsMode | null,
+  start: { unattended?: boolean; supervisor?: boolean },
+): ApprovalsMode {
+  if (configured) return configured;
+  return start.unattended || start.supervisor ? "queue" : "pane";
+}
+
 /** The hook events at which git-paw decides, per CLI. */
 export const DECISION_EVENTS: Readonly<Record<string, readonly string[]>> = {
   claude: ["PreToolUse"],

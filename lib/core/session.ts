@@ -46,6 +46,12 @@ export const Receipt = z.object({
   broker_log_path: z.string().optional(),
   mode: z.enum(["bare", "supervisor"]).default("bare"),
   dashboard_pane: z.number().int().min(0).optional(),
+  /**
+   * `[approvals] mode` as resolved at start (`pane` for an interactive
+   * start, `queue` for `--unattended`/supervisor unless the config says);
+   * absent in receipts of older versions (= pane).
+   */
+  approvals_mode: z.enum(["pane", "queue"]).optional(),
 });
 /** The global session receipt. */
 export type Receipt = z.infer<typeof Receipt>;

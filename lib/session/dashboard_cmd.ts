@@ -278,7 +278,12 @@ async function serveBroker(
     // Set by `start` when the broker binds beyond loopback.
     token: opts.token,
     plugins: [
-      ...coordinationPlugins({ repo, session, config }),
+      ...coordinationPlugins({
+        repo,
+        session,
+        config,
+        approvalsMode: receipt.approvals_mode,
+      }),
       ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
     ],
     seed,

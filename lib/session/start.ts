@@ -77,6 +77,7 @@ import {
   includedIgnoredFiles,
 } from "./bootstrap.ts";
 import { assignReceiptPorts, releasePorts, reservePorts } from "./ports.ts";
+import { resolveApprovalsMode } from "../core/approval_hooks.ts";
 
 /** Flags of `git paw start`. */
 export type StartOptions = {
@@ -504,6 +505,7 @@ async function freshStart(
       status: "active",
       worktrees,
       mode: "bare",
+      approvals_mode: resolveApprovalsMode(config.approvals.mode, {}),
       ...(port
         ? {
           broker_port: port,
