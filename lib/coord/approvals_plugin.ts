@@ -148,6 +148,12 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     if (m.type !== "agent.status") return;
     const detail = obj(m.payload.detail);
     if (detail.approval !== undefined) return; // the queue's own wait
+    // An agent waiting in the queue is not at a prompt of its own.
+    if (
+      [...state.records.values()].some((r) =>
+        r.agent === m.agent_id && r.mode === "queue" && r.decision === null
+      )
+    ) return;
     const open = openPaneRequest(state, m.agent_id);
     if (m.payload.status === NEEDS_INPUT_LABEL) {
       if (open) return;
