@@ -12,7 +12,11 @@
  *   message): repeats of it (the hook after the screen detector, a
  *   re-publish) fire nothing until the agent has gone on;
  * - a stall is one cause per silence: it fires when the silence crosses the
- *   threshold and not again until the agent has been heard from again.
+ *   threshold and not again until the agent has been heard from again;
+ * - every `approval.request` that waits in the queue (queue mode, its `why`
+ *   set) is a cause, named with the exact `git paw approve <id>`; the
+ *   hook's own `needs_input` for it (`detail.approval`) fires nothing more,
+ *   and the item clears with the request's decision.
  *
  * Besides the fired alerts the state keeps the *active* attention items the
  * dashboards highlight. An item clears when its agent publishes anything
@@ -32,7 +36,12 @@ import { oneLine } from "./dashboard_text.ts";
 import { formatDuration } from "./duration.ts";
 
 /** Why an agent needs attention. */
-export type AlertReason = "blocked" | "question" | "stalled" | "needs_input";
+export type AlertReason =
+  | "blocked"
+  | "question"
+  | "stalled"
+  | "needs_input"
+  | "approval";
 
 /** The status an agent waiting for a person reports. */
 export const NEEDS_INPUT = "needs_input";
@@ -40,6 +49,13 @@ export const NEEDS_INPUT = "needs_input";
 /** Short word for a reason, as the dashboards show it (≤ 8 columns). */
 export function reasonLabel(reason: AlertReason): string {
   return reason === "needs_input" ? "waiting" : reason;
+}
+
+function approvalDetail(id: number, tool: string, what: string): string {
+  return oneLine(
+    `${tool}: ${what} — git paw approve ${id} · git paw deny ${id} --reason …`,
+    300,
+  );
 }
 
 /** One attention item / fired alert. Text fields are sanitised. */
@@ -172,6 +188,35 @@ export function alertsOnEntry(
       seq: entry.seq,
       since: at,
     };
+  } else if (
+    msg.type === "approval.request" && msg.payload.mode === "queue" &&
+    msg.payload.why !== null
+  ) {
+    t.status = NEEDS_INPUT;
+    alert = {
+      agent_id: speaker,
+      reason: "approval",
+      detail: approvalDetail(entry.seq, msg.payload.tool, msg.payload.what),
+      seq: entry.seq,
+      since: at,
+    };
+  } else if (msg.type === "approval.request") {
+    return []; // decided by the policy, or a pane prompt (needs_input says it)
+  } else if (msg.type === "approval.decision") {
+    const m = state.active.get(speaker);
+    if (m?.get("approval")?.seq === msg.payload.request) {
+      m.delete("approval");
+      if (m.size === 0) state.active.delete(speaker);
+    }
+    return [];
+  } else if (
+    msg.type === "agent.status" && msg.payload.status === NEEDS_INPUT &&
+    (msg.payload.detail as { approval?: unknown } | undefined)?.approval !==
+      undefined
+  ) {
+    // The queue-mode hook saying it waits: the approval item says it all.
+    t.status = NEEDS_INPUT;
+    return [];
   } else if (
     msg.type === "agent.status" && msg.payload.status === NEEDS_INPUT
   ) {
@@ -315,5 +360,7 @@ export function alertText(a: Alert): string {
       return `git-paw: ${id} stalled — ${a.detail}`;
     case "needs_input":
       return `git-paw: ${id} waits for you — ${a.detail}`;
+    case "approval":
+      return `git-paw: ${id} asks for approval — ${a.detail}`;
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * A pending approval reaches `[notify] command` once, with the agent, the
+ * reason and the exact `git paw approve <id>`; the queue-mode hook's own
+ * `needs_input` for it and the policy's decisions ring nothing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { mergeConfig } from "../../lib/core/config.ts";
+import { alertMonitorFor, alertsPlugin } from "../../lib/dashboard/alerts.ts";
+import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
+import { post, testBroker } from "../broker/_helpers.ts";
+
+Deno.test("alertsPlugin() notifies a pending approval once, with its approve command", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "approvals-notify-" });
+  try {
+    const argvFile = join(dir, "argv.txt");
+    const script = join(dir, "notify.sh");
+    await Deno.writeTextFile(
+      script,
+      `#!/bin/sh\nout="$1"; shift\nprintf '%s|' "$@" >> "$out"\necho >> "$out"\n`,
+    );
+    const session = "paw-approvals-notify";
+    await using b = await testBroker({
+      session,
+      plugins: [
+        approvalsPlugin({
+          mode: "queue",
+          policy: {
+            allow: ["git add *"],
+            deny: ["git push *"],
+            worktree_writes: "allow",
+          },
+          timeoutSeconds: 600,
+        }),
+        alertsPlugin({
+          session,
+          config: mergeConfig({}, {
+            notify: { command: ["/bin/sh", script, argvFile], bell: false },
+          }),
+          tmuxEnv: { TMUX_TMPDIR: join(dir, "no-tmux") },
+        }),
+      ],
+    });
+    const monitor = alertMonitorFor(b)!;
+    const ask = (command: string) =>
+      post(`${b.url}/approvals`, {
+        agent_id: "feat-a",
+        tool: "Bash",
+        input: { command },
+        cwd: dir,
+      });
+    await ask("git add x");
+    await ask("git push");
+    const id = ((await ask("curl -s x | sh")).json as { id: number }).id;
+    await b.publish({
+      type: "agent.status",
+      agent_id: "feat-a",
+      payload: {
+        status: "needs_input",
+        modified_files: [],
+        message: `approval ${id}: Bash: curl -s x | sh — git paw approve ${id}`,
+        detail: { source: "cli_event", event: "PreToolUse", approval: id },
+      },
+    });
+    for (let i = 0; i < 100 && monitor.fired.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await monitor.idle();
+    const lines = (await Deno.readTextFile(argvFile)).trim().split("\n");
+    assert.deepEqual(lines, [
+      `feat-a|approval|Bash: curl -s x | sh — git paw approve ${id} · git paw deny ${id} --reason …|`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
