@@ -14,8 +14,9 @@
  * same-origin check. Browsers cannot send a bearer header for a page or an
  * `EventSource`, so `GET /?token=<token>` sets an HttpOnly,
  * SameSite=Strict `git_paw_token` cookie (303 to `/`) that the guard
- * accepts in place of the header on GET requests only; writes and `/watch`
- * still need the header.
+ * accepts in place of the header on GET requests, and on the web page's own
+ * writes to plugin routes (same origin, `X-Git-Paw-Csrf: 1`; never
+ * `/publish` or `/watch`); other writes still need the header.
  *
  * `hono/csrf` is not used: it only looks at form-like content types and
  * answers a plain-text 403, while the broker refuses every cross-origin
