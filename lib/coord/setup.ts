@@ -6,6 +6,10 @@
  * Needs `--allow-read`, `--allow-write`, `--allow-run=git`.
  * @module
  */
+import {
+  type ApprovalsMode,
+  resolveApprovalsMode,
+} from "../core/approval_hooks.ts";
 import { join, relative, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
@@ -113,6 +117,11 @@ export type AgentSetup = {
   cliProgram?: string;
   /** HOME whose CLI config git-paw may touch (Gemini trust; default `$HOME`). */
   home?: string;
+  /**
+   * The session's resolved `[approvals] mode` (default: the config's, else
+   * `queue` for a supervisor session, `pane` otherwise).
+   */
+  approvalsMode?: ApprovalsMode;
 };
 
 /** The CLI profile of an agent (`cli` may carry extra words). */
@@ -200,6 +209,17 @@ async function writeCliFiles(
     brokerUrl: opts.brokerUrl,
     authHeader: opts.brokerAuth ? BROKER_AUTH_HEADER : null,
     extraSettings: await extraSettings(opts),
+    ...(opts.brokerUrl
+      ? {
+        approvals: {
+          mode: opts.approvalsMode ??
+            resolveApprovalsMode(opts.config.approvals.mode, {
+              supervisor: opts.supervisor ?? false,
+            }),
+          timeoutSeconds: opts.config.approvals.timeout_seconds,
+        },
+      }
+      : {}),
   });
   const out: Omit<CliFileRecord, "hidden">[] = [];
   for (const plan of plans) {

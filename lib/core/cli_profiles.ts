@@ -8,6 +8,11 @@
  * (a CLI whose docs say nothing gets its prompt typed into the pane). Pure.
  * @module
  */
+import {
+  approvalHookArgs,
+  approvalHookTimeout,
+  type ApprovalsMode,
+} from "./approval_hooks.ts";
 
 /** How the first prompt reaches a CLI at launch. */
 export type PromptPassing =
@@ -341,6 +346,12 @@ export type SettingsContext = {
   geminiUserPolicies?: string;
   /** Dirs a commit in the worktree writes outside it (codex sandbox). */
   gitWritableRoots?: readonly string[];
+  /**
+   * The session's approvals (`[approvals]`, mode resolved): in `queue` mode
+   * the decision hook (Claude `PreToolUse`, Gemini `BeforeTool`) asks the
+   * approval queue and gets a timeout long enough for a person.
+   */
+  approvals?: { mode: ApprovalsMode; timeoutSeconds: number };
 };
 
 /** The curl command prefixes the boot block and AGENTS.md use for `url`. */
@@ -420,7 +431,14 @@ export function geminiPolicy(ctx: SettingsContext): string {
  * `PreToolUse` hook as "deny").
  */
 export function hookCommand(ctx: SettingsContext, event: string): string {
-  return `${ctx.selfCommand} __cli-event --cli ${ctx.cliName} --event ${event} || true`;
+  const extra = approvalHookArgs(
+    ctx.approvals?.mode ?? "pane",
+    ctx.cliName,
+    event,
+  );
+  return `${ctx.selfCommand} __cli-event --cli ${ctx.cliName} --event ${event}${
+    extra.length ? ` ${extra.join(" ")}` : ""
+  } || true`;
 }
 
 /** One file git-paw puts into a worktree for a CLI. */
@@ -463,11 +481,17 @@ export function cliFilePlans(
       type: "command",
       command: hookCommand(ctx, event),
     };
+    const wait = ctx.approvals
+      ? approvalHookTimeout(ctx.approvals, ctx.cliName, event)
+      : null;
     if (format === "gemini") {
       handler.name = `git-paw-${event}`;
-      handler.timeout = 5000;
+      handler.timeout = wait ?? 5000;
       hooks[event] = [{ matcher: "*", hooks: [handler] }];
-    } else hooks[event] = [{ hooks: [handler] }];
+    } else {
+      if (wait !== null) handler.timeout = wait;
+      hooks[event] = [{ hooks: [handler] }];
+    }
   }
   const withHooks = (c: { [key: string]: Json }) =>
     profile.hookEvents.length ? { ...c, hooks } : c;

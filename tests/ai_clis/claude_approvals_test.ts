@@ -1,8 +1,8 @@
 /**
  * The approval queue end to end with the real Claude Code 2.1 in a git-paw
  * session against the mock Anthropic API, `[approvals] mode = "queue"`:
- * Claude's PreToolUse hook (`__cli-event … --approvals queue`) asks the
- * session broker. A command outside the policy waits in the queue, is
+ * the PreToolUse hook `start` writes (`__cli-event … --approvals queue`)
+ * asks the session broker. A command outside the policy waits in the queue, is
  * listed by `git paw approvals --pending --json`, runs after
  * `git paw approve`; `git paw deny --reason` keeps one from running and the
  * model receives the reason; a policy-allowed command needs nobody; the
@@ -12,7 +12,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { aiCliBinDir } from "../_helpers/ai_clis.ts";
 import { seedClaudeHome } from "../_helpers/ai_cli_claude.ts";
-import { pawArgv, shellLine } from "../_helpers/paw_command.ts";
 import { startMockModel } from "../fixtures/mock_model/server.ts";
 import { claudeProvider } from "../fixtures/mock_model/claude.ts";
 import {
@@ -22,7 +21,6 @@ import {
   statusJson,
   waitFor,
 } from "../session/e2e_helpers.ts";
-import { claudeHookEntries } from "../../lib/core/approval_hooks.ts";
 
 type Row = {
   id: number;
@@ -82,31 +80,15 @@ Deno.test("claude in queue mode: approve runs a command, deny --reason stops one
     fallback: { text: "ok" },
   }, { providers: [claudeProvider] });
   await using _m = { [Symbol.asyncDispose]: () => mock.close() };
-  const cmd = (event: string, extra: string[] = []) =>
-    shellLine(
-      pawArgv(["__cli-event", "--cli", "claude", "--event", event, ...extra]),
-    );
-  const hook = (event: string) => ({
-    hooks: [{ type: "command", command: cmd(event) }],
-  });
   const env = await seedClaudeHome({
     home: join(w.root, "home"),
     baseUrl: mock.url,
     trusted: [w.repo],
     tmpDir: join(w.root, "ct"),
-    userSettings: {
-      permissions: { allow: ["Bash(git paw:*)"], defaultMode: "default" },
-      hooks: {
-        UserPromptSubmit: [hook("UserPromptSubmit")],
-        PreToolUse: claudeHookEntries({
-          mode: "queue",
-          timeoutSeconds: 120,
-          command: cmd("PreToolUse", ["--approvals", "queue"]),
-        }),
-        PostToolUse: [hook("PostToolUse")],
-        Stop: [hook("Stop")],
-      },
-    },
+    // No hooks here: `start` writes them into the worktree's
+    // .claude/settings.local.json, the PreToolUse one with
+    // `--approvals queue` and a long timeout.
+    userSettings: { permissions: { defaultMode: "default" } },
   });
   Object.assign(w.env, env, {
     PATH: `${await aiCliBinDir()}:${w.env.PATH ?? "/usr/bin:/bin"}`,

@@ -236,3 +236,43 @@ Deno.test("withHelper() swaps git paw recipes for the absolute command", () => {
   );
   assert.equal(withHelper("git paw inbox", "git paw"), "git paw inbox");
 });
+
+Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the queue and may wait", () => {
+  const hooksOf = (cli: string, mode: "pane" | "queue") => {
+    const plans = cliFilePlans(CLI_PROFILES[cli]!, {
+      ...ctx,
+      cliName: cli,
+      worktreePath: "/wt",
+      approvals: { mode, timeoutSeconds: 600 },
+    });
+    const s = plans.find((p) => p.kind === "json")!;
+    assert.ok(s.kind === "json");
+    return s.content.hooks as Record<
+      string,
+      Array<{ hooks: Array<{ command: string; timeout?: number }> }>
+    >;
+  };
+  const q = hooksOf("claude", "queue");
+  assert.deepEqual(q.PreToolUse, [{
+    hooks: [{
+      type: "command",
+      command:
+        "/usr/bin/deno run -A /src/main.ts __cli-event --cli claude --event PreToolUse --approvals queue || true",
+      timeout: 630,
+    }],
+  }]);
+  // Only the decision event changes.
+  assert.equal(q.Stop![0]!.hooks[0]!.timeout, undefined);
+  assert.doesNotMatch(q.Stop![0]!.hooks[0]!.command, /--approvals/);
+  // Pane mode: as before.
+  const p = hooksOf("claude", "pane");
+  assert.doesNotMatch(p.PreToolUse![0]!.hooks[0]!.command, /--approvals/);
+  assert.equal(p.PreToolUse![0]!.hooks[0]!.timeout, undefined);
+  const g = hooksOf("gemini", "queue");
+  assert.match(
+    g.BeforeTool![0]!.hooks[0]!.command,
+    /--event BeforeTool --approvals queue/,
+  );
+  assert.equal(g.BeforeTool![0]!.hooks[0]!.timeout, 630_000);
+  assert.equal(g.AfterTool![0]!.hooks[0]!.timeout, 5000);
+});
