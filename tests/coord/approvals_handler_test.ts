@@ -22,7 +22,6 @@ async function open(dataDir: string) {
     policy: { allow: ["git add *"], deny: [], worktree_writes: "allow" },
     timeoutSeconds: 600,
   });
-  let h: BrokerHandler;
   const broker: Broker = {
     url: ORIGIN,
     port: 9119,
@@ -43,7 +42,7 @@ async function open(dataDir: string) {
     subscribe: (fn) => h.subscribe(fn),
     close: () => Promise.resolve(),
   };
-  h = createBrokerHandler({
+  const h: BrokerHandler = createBrokerHandler({
     store,
     now: Date.now,
     session: "t",
