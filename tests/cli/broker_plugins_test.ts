@@ -25,6 +25,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
     assert.deepEqual(await names(repo), [
       "watcher",
       "conflict-detector",
+      "approvals",
       "web-dashboard",
     ]);
     await Deno.mkdir(join(repo, ".git-paw"));
@@ -35,12 +36,14 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
     assert.deepEqual(await names(repo), [
       "watcher",
       "learnings",
+      "approvals",
       "web-dashboard",
     ]);
     // Outside a repo: defaults, and no learnings file to write to.
     assert.deepEqual(await names(outside), [
       "watcher",
       "conflict-detector",
+      "approvals",
       "web-dashboard",
     ]);
   } finally {
