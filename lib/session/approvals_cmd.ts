@@ -13,16 +13,24 @@
  */
 import type { Command } from "commander";
 import { AppError, UsageError } from "../core/errors.ts";
-import { printJson, println } from "../output.ts";
+import { eprintln, printJson, println } from "../output.ts";
 import {
+  applyApprovalEntry,
   type ApprovalRecord,
   auditText,
+  createApprovalsState,
   patternRows,
   patternsText,
 } from "../core/approvals.ts";
 
 /** Where the commands find the broker. */
-export type BrokerTarget = { url: string; token?: string; session: string };
+export type BrokerTarget = {
+  url: string;
+  token?: string;
+  session: string;
+  /** The session's durable log, when known (read when the broker is down). */
+  logPath?: string;
+};
 
 /** Flags shared by the three commands. */
 export type TargetFlags = { session?: string; broker?: string; token?: string };
@@ -54,10 +62,20 @@ export async function resolveBrokerTarget(
   }
   const url = receipt ? receiptBrokerUrl(receipt) : null;
   if (receipt && url) {
+    const [{ brokerDataDir }, { sessionFileBase }, { join }] = await Promise
+      .all([
+        import("./receipt.ts"),
+        import("../broker/store.ts"),
+        import("node:path"),
+      ]);
     return {
       url,
       token: flags.token ?? receipt.broker_token ?? undefined,
       session: receipt.session_name,
+      logPath: join(
+        brokerDataDir(receipt.session_name),
+        `${sessionFileBase(receipt.session_name)}.jsonl`,
+      ),
     };
   }
   const envUrl = Deno.env.get("GIT_PAW_BROKER_URL");
@@ -152,7 +170,24 @@ export async function approvalsCommand(
   if (opts.limit !== undefined && !opts.patterns) {
     q.set("limit", String(opts.limit));
   }
-  const r = await call(t, "GET", `/approvals${q.size ? `?${q}` : ""}`);
+  let r: { json: Record<string, unknown> };
+  try {
+    r = await call(t, "GET", `/approvals${q.size ? `?${q}` : ""}`);
+  } catch (e) {
+    const { BrokerUnreachableError } = await import("../broker/client.ts");
+    if (!(e instanceof BrokerUnreachableError) || !t.logPath) throw e;
+    // The broker is not running (a stopped session): the log has it all.
+    const { readTextOrNull } = await import("../adapters/fs.ts");
+    const text = await readTextOrNull(t.logPath);
+    if (text === null) throw e;
+    eprintln(`git-paw: the broker is not running; read from ${t.logPath}`);
+    let rows = recordsFromLog(text);
+    if (opts.pending && !opts.patterns) rows = rows.filter((x) => !x.decision);
+    if (
+      opts.limit !== undefined && !opts.patterns && rows.length > opts.limit
+    ) rows = rows.slice(rows.length - opts.limit);
+    r = { json: { mode: null, approvals: rows } };
+  }
   const records = (r.json.approvals ?? []) as ApprovalRecord[];
   if (opts.patterns) {
     const { basename } = await import("node:path");
@@ -172,6 +207,19 @@ export async function approvalsCommand(
     return;
   }
   println(auditText(records, t.session, opts.pending ?? false));
+}
+
+/** The approvals of a session's JSONL log (lines that are not entries are skipped). */
+export function recordsFromLog(text: string): ApprovalRecord[] {
+  const state = createApprovalsState();
+  for (const line of text.split("\n")) {
+    if (!line.includes('"approval.')) continue;
+    try {
+      const e = JSON.parse(line);
+      if (typeof e?.seq === "number" && e.message) applyApprovalEntry(state, e);
+    } catch { /* a torn line */ }
+  }
+  return [...state.records.values()];
 }
 
 function limitArg(v: string): number {

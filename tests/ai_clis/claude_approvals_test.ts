@@ -187,5 +187,16 @@ Deno.test("claude in queue mode: approve runs a command, deny --reason stops one
   assert.equal(rows[1]!.decision!.reason, "DENY-REASON-42: not in this branch");
   const text = await w.paw(["approvals"]);
   assert.match(text.stdout, /denied by user via cli at .* — DENY-REASON-42/);
-  await w.paw(["stop"]);
+  assert.equal((await w.paw(["stop"])).code, 0);
+  // A stopped session's audit comes from its log.
+  const later = await w.paw(["approvals", "--json"]);
+  assert.equal(later.code, 0, later.stderr);
+  assert.match(later.stderr, /the broker is not running/);
+  assert.deepEqual(
+    (JSON.parse(later.stdout).approvals as Row[]).filter((x) =>
+      x.mode === "queue"
+    )
+      .map((x) => x.decision?.by),
+    ["user via cli", "user via cli", "policy: allow git add *, echo *"],
+  );
 });
