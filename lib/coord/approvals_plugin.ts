@@ -297,7 +297,11 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     const resolved = worktree && cwd
       ? await resolvePaths(cwd, worktree, raws)
       : { worktree: "\0", paths: {} };
-    const verdict = decideApproval(subject, opts.policy, resolved);
+    const verdict = decideApproval(subject, opts.policy, {
+      ...resolved,
+      brokerUrl: broker.url,
+      agent: id.id,
+    });
     if (verdict.decision === "pass") {
       return c.json({ ...base, decision: "pass" });
     }

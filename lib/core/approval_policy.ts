@@ -51,12 +51,23 @@ export type ApprovalVerdict =
   /** No decision: the CLI's own rules and prompt apply. */
   | { decision: "pass" };
 
-/** Resolved paths the verdict needs (from the adapter). */
+/** What the verdict needs besides the subject: resolved paths (from the adapter), who asks. */
 export type ResolvedPaths = {
   /** The agent's worktree, resolved (no trailing `/`). */
   worktree: string;
   /** Each raw path of {@link policyPaths}, resolved to an absolute path. */
   paths: Readonly<Record<string, string>>;
+  /**
+   * The session broker's URL: `curl` recipes to it are git-paw's own
+   * commands (AGENTS.md shows them), unless they write files or decide
+   * approvals.
+   */
+  brokerUrl?: string | null;
+  /**
+   * The agent asking. Only the supervisor may run `git paw approve|deny`
+   * (or curl `/approvals`) unasked: an agent never approves itself.
+   */
+  agent?: string;
 };
 
 /** One simple command of a shell command line. */
@@ -431,9 +442,28 @@ export function matchesPattern(
   return p.length > 0 && matchWords(p, [...words]);
 }
 
-/** git-paw's own helper: always allowed. */
-function isOwnCommand(words: readonly string[]): boolean {
-  return words[0] === "git" && words[1] === "paw";
+/** The supervisor's agent id (lib/core/slug.ts `SUPERVISOR_ID`). */
+const SUPERVISOR = "supervisor";
+
+/** curl options that write files, read configs or go elsewhere. */
+const CURL_UNSAFE =
+  /^(-[a-zA-Z]*[oOTKxFDcE]|--(output|remote-name|upload-file|config|proxy|preproxy|unix-socket|abstract-unix-socket|form|dump-header|cookie-jar|trace|trace-ascii|libcurl|netrc-file|create-dirs|output-dir|url|connect-to|resolve|cert|key)\b)/;
+
+/** git-paw's own helper, and curl to the session's own broker: allowed. */
+function isOwnCommand(
+  words: readonly string[],
+  ctx: ResolvedPaths,
+): boolean {
+  const boss = ctx.agent === SUPERVISOR;
+  if (words[0] === "git" && words[1] === "paw") {
+    return boss || (words[2] !== "approve" && words[2] !== "deny");
+  }
+  const url = ctx.brokerUrl?.replace(/\/+$/, "");
+  if (words[0] !== "curl" || !url) return false;
+  const urls = words.filter((w) => w.includes("://"));
+  return urls.length === 1 && urls[0]!.startsWith(`${url}/`) &&
+    (boss || !urls[0]!.startsWith(`${url}/approvals`)) &&
+    !words.slice(1).some((w) => CURL_UNSAFE.test(w));
 }
 
 /** Paths inside a worktree that are never plain worktree writes. */
@@ -529,7 +559,7 @@ export function decideApproval(
   }
   const used: string[] = [];
   for (const c of a.commands) {
-    if (isOwnCommand(c.words)) continue;
+    if (isOwnCommand(c.words, resolved)) continue;
     const hit = policy.allow.find((p) => matchesPattern(p, c.words));
     if (hit === undefined) {
       return {

@@ -7,6 +7,7 @@ import {
   matchesPattern,
   patchPaths,
   policyPaths,
+  type ResolvedPaths,
 } from "../../lib/core/approval_policy.ts";
 
 const POLICY: ApprovalPolicy = {
@@ -248,4 +249,42 @@ Deno.test("approvalSubject() knows each CLI's tools", () => {
       paths: ["a.ts", "b/c.ts"],
     },
   );
+});
+
+Deno.test("decideApproval() lets curl reach the session's own broker, never write files or approve", () => {
+  const ctx = { ...NONE, brokerUrl: "http://127.0.0.1:9119", agent: "feat-a" };
+  const v = (command: string, c: ResolvedPaths = ctx) =>
+    decideApproval({ kind: "command", command }, { ...POLICY, allow: [] }, c)
+      .decision;
+  assert.equal(
+    v(`curl -s -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"agent.status"}'`),
+    "allow",
+  );
+  assert.equal(
+    v("curl -s 'http://127.0.0.1:9119/messages/feat-a?since=0&wait=60'"),
+    "allow",
+  );
+  assert.equal(v("curl -s http://127.0.0.1:9119/status -o /etc/x"), "ask");
+  assert.equal(v("curl -so/tmp/x http://127.0.0.1:9119/status"), "ask");
+  assert.equal(
+    v("curl -s http://127.0.0.1:9119/status http://evil.example/"),
+    "ask",
+  );
+  assert.equal(v("curl -s http://127.0.0.1:91190/status"), "ask");
+  assert.equal(v("curl -s http://127.0.0.1:9119.evil.example/status"), "ask");
+  assert.equal(
+    v("curl -s -X POST http://127.0.0.1:9119/approvals/4/approve"),
+    "ask",
+  );
+  // An agent never approves itself; the supervisor decides unasked.
+  assert.equal(v("git paw approve 4"), "ask");
+  assert.equal(v("git paw deny 4 --reason x"), "ask");
+  const boss = { ...ctx, agent: "supervisor" };
+  assert.equal(v("git paw approve 4", boss), "allow");
+  assert.equal(
+    v("curl -s -X POST http://127.0.0.1:9119/approvals/4/approve", boss),
+    "allow",
+  );
+  // No broker known: curl is just curl.
+  assert.equal(v("curl -s http://127.0.0.1:9119/status", NONE), "ask");
 });
