@@ -38,7 +38,12 @@ import type {
   WatchTarget,
 } from "./api.ts";
 import { BrokerStore } from "./store.ts";
-import { pollJson, snapshot, storedCommitSeq } from "../core/broker_state.ts";
+import {
+  pollJson,
+  snapshot,
+  storedCommitSeq,
+  storedMsgSeq,
+} from "../core/broker_state.ts";
 import {
   type BrokerMessage,
   normaliseAgentId,
@@ -325,8 +330,10 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
 
   /** Store a validated message (plus the commit nudge when enabled). */
   function apply(msg: BrokerMessage): { seq: number; durable: Promise<void> } {
-    // A commit already reported (hook or watcher, before a restart too).
-    const known = storedCommitSeq(store.state, msg);
+    // A message sent again (an outbox delivered twice), or a commit already
+    // reported (hook or watcher, before a restart too).
+    const known = storedMsgSeq(store.state, msg) ??
+      storedCommitSeq(store.state, msg);
     if (known !== null) return { seq: known, durable: Promise.resolve() };
     const res = store.publish(msg, now());
     if (

@@ -20,8 +20,8 @@ type Common = IdentityFlags & { json?: boolean };
 function withIdentity(cmd: Command): Command {
   return cmd
     .hook("preAction", loadHelper)
-    .option("--agent <id>", "agent id (default: $GIT_PAW_AGENT_ID)")
-    .option("--broker <url>", "broker URL (default: $GIT_PAW_BROKER_URL)")
+    .option("--agent <id>", "agent id (default: this worktree's agent, else $GIT_PAW_AGENT_ID)")
+    .option("--broker <url>", "broker URL (default: this worktree's session, else $GIT_PAW_BROKER_URL)")
     .option("--token <token>", "bearer token (default: $GIT_PAW_BROKER_TOKEN)")
     .option("--json", "print the result as JSON");
 }
@@ -45,13 +45,29 @@ function intArg(name: string, min: number, max: number) {
   };
 }
 
+function identity(opts: Common): Promise<Identity> {
+  return h.resolveIdentityAt(Deno.cwd(), opts);
+}
+
 async function send(opts: Common, build: (id: Identity) => unknown) {
-  const id = h.resolveIdentity(opts);
-  const { message, seq } = await h.publishMessage(id, build(id));
-  if (opts.json) printJson({ ok: true, seq, message });
+  const id = await identity(opts);
+  const r = await h.publishMessage(id, build(id));
+  for (const n of r.notes) eprintln(n);
+  if (r.queued !== undefined) {
+    // Exit 0: the message is safe and goes out on the next call (or when
+    // the session broker starts again).
+    eprintln(
+      `note: broker at ${id.brokerUrl} did not take it now; ${r.message.type} kept in the outbox — ${r.queued}`,
+    );
+    if (opts.json) printJson({ ok: true, queued: true, message: r.message });
+    return;
+  }
+  if (opts.json) printJson({ ok: true, seq: r.seq, message: r.message });
   else {
     println(
-      `published ${message.type} as ${id.agentId}${seq ? ` (seq ${seq})` : ""}`,
+      `published ${r.message.type} as ${id.agentId}${
+        r.seq ? ` (seq ${r.seq})` : ""
+      }`,
     );
   }
 }
@@ -238,7 +254,8 @@ export function registerCoordCommands(program: Command): void {
       .option("--peek", "do not advance the stored cursor"),
   ).action(
     async (o: Common & { wait?: number; all?: boolean; peek?: boolean }) => {
-      const id = h.resolveIdentity(o);
+      const id = await identity(o);
+      for (const n of await h.flushOutbox(id)) eprintln(n);
       const path = await h.cursorPath(Deno.cwd());
       const stored = await h.readCursor(path, id);
       const since = o.all ? 0 : stored;
@@ -266,13 +283,17 @@ export function registerCoordCommands(program: Command): void {
       .option("--message <text>", "what you did")
       .option("--exports <list>", "exported names, comma separated", collect),
   ).action(async (o: Common & { message?: string; exports?: string[] }) => {
-    const id = h.resolveIdentity(o);
+    const id = await identity(o);
     if (o.message !== undefined) {
-      await h.publishMessage(id, {
+      const r = await h.publishMessage(id, {
         type: "agent.status",
         agent_id: id.agentId,
         payload: { status: "done", modified_files: [], message: o.message },
       });
+      for (const n of r.notes) eprintln(n);
+      if (r.queued !== undefined) {
+        eprintln(`note: agent.status kept in the outbox — ${r.queued}`);
+      }
     }
     await send(o, () => ({
       type: "agent.artifact",

@@ -2,8 +2,15 @@
  * The agent helper behind `git paw publish …`, `git paw inbox` and
  * `git paw done`: turn friendly flags into wire messages, validate them with
  * the broker's own schemas, send them, and keep a per-agent inbox cursor.
- * Identity and broker come from `GIT_PAW_AGENT_ID` / `GIT_PAW_BROKER_URL`
- * (flags override); `GIT_PAW_BROKER_TOKEN` adds a bearer token.
+ * Identity and broker come from the worktree the command runs in (its
+ * marker, `<git-dir>/paw-agent-id`, which start/recover rewrite when the
+ * broker moves); `GIT_PAW_AGENT_ID` and `--agent` are only cross-checked
+ * against it, so a stale environment (a CLI's shared daemon started by
+ * another pane or session) can never publish under another id or to an old
+ * broker. Without a marker (the main checkout, a plain clone) they come from
+ * flags, then `GIT_PAW_AGENT_ID` / `GIT_PAW_BROKER_URL`.
+ * `GIT_PAW_BROKER_TOKEN` adds a bearer token. What cannot be delivered waits
+ * in the worktree's outbox (lib/coord/outbox.ts) for the next call.
  * Needs `--allow-env`, `--allow-net=127.0.0.1`, `--allow-read`,
  * `--allow-write` (cursor) and `--allow-run=git` (to find the git dir).
  * @module
@@ -31,11 +38,27 @@ import {
   replyText,
 } from "../broker/client.ts";
 
-import { CURSOR_FILE } from "./marker.ts";
+import { CURSOR_FILE, MARKER_FILE, readMarkerFile } from "./marker.ts";
+import {
+  deliverThroughOutbox,
+  newMsgId,
+  type OutboxMessage,
+  type OutboxReport,
+  outboxPending,
+  outcomeOfStatus,
+} from "./outbox.ts";
 export { CURSOR_FILE };
 
-/** Who is speaking and to which broker. */
-export type Identity = { agentId: string; brokerUrl: string; token?: string };
+/**
+ * Who is speaking and to which broker; `gitDir` (the worktree's git dir)
+ * when there is an outbox to use.
+ */
+export type Identity = {
+  agentId: string;
+  brokerUrl: string;
+  token?: string;
+  gitDir?: string;
+};
 
 /** Flags every helper command accepts. */
 export type IdentityFlags = { agent?: string; broker?: string; token?: string };
@@ -65,6 +88,55 @@ export function resolveIdentity(
   const brokerUrl = checkUrl(flags.broker ?? env(BROKER_URL_ENV));
   const token = flags.token ?? env(BROKER_TOKEN_ENV);
   return { agentId: id.id, brokerUrl, token: token || undefined };
+}
+
+/** The git dir of the worktree at `cwd`, or null outside one. */
+async function worktreeGitDir(cwd: string): Promise<string | null> {
+  const r = await gitRaw(cwd, ["rev-parse", "--absolute-git-dir"]).catch(
+    () => null,
+  );
+  return r && r.code === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
+}
+
+/**
+ * Resolve identity for a command run in `cwd`: from the worktree's marker
+ * when it has one (flags and `GIT_PAW_AGENT_ID` must agree with it; the
+ * marker's broker URL wins over the environment's), else as
+ * {@link resolveIdentity}. `gitDir` is set inside a git worktree.
+ * @throws {AppError} `identity_mismatch` when the flag or env names another agent
+ * @throws {UsageError} when identity or broker is missing or malformed
+ */
+export async function resolveIdentityAt(
+  cwd: string,
+  flags: IdentityFlags,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Promise<Identity> {
+  const gitDir = await worktreeGitDir(cwd);
+  const marker = gitDir ? await readMarkerFile(join(gitDir, MARKER_FILE)) : null;
+  if (!gitDir || !marker) {
+    const id = resolveIdentity(flags, env);
+    return gitDir ? { ...id, gitDir } : id;
+  }
+  const own = marker.agent_id;
+  const claims: Array<[string, string | undefined]> = [
+    ["--agent", flags.agent],
+    ["GIT_PAW_AGENT_ID", env("GIT_PAW_AGENT_ID")],
+  ];
+  for (const [source, raw] of claims) {
+    if (raw === undefined || raw.trim() === "") continue;
+    const n = normaliseAgentId(raw.trim());
+    if (!n.ok || n.id !== own) {
+      throw new AppError(
+        `this worktree belongs to agent '${own}' but ${source} says '${raw.trim()}' — nothing published`,
+        "identity_mismatch",
+      );
+    }
+  }
+  const brokerUrl = checkUrl(
+    flags.broker ?? marker.broker_url ?? env(BROKER_URL_ENV),
+  );
+  const token = flags.token ?? env(BROKER_TOKEN_ENV);
+  return { agentId: own, brokerUrl, token: token || undefined, gitDir };
 }
 
 function checkUrl(raw: string | undefined): string {
@@ -186,22 +258,123 @@ function client(id: Identity): BrokerClient {
   return brokerClient(id.brokerUrl, { token: id.token });
 }
 
+/** What {@link publishMessage} did besides publishing. */
+export type PublishReport = {
+  message: BrokerMessage;
+  seq: number | null;
+  /** Set when the message waits in the outbox instead (why). */
+  queued?: string;
+  /** Lines for stderr: earlier messages delivered or dropped now. */
+  notes: string[];
+};
+
+/** Budget of one helper call for the outbox and its own message (ms). */
+const HELPER_BUDGET_MS = 5000;
+
+/** Lines about an outbox flush, for stderr. */
+export function outboxNotes(r: OutboxReport): string[] {
+  const notes: string[] = [];
+  if (r.flushed > 0) {
+    notes.push(
+      `note: delivered ${r.flushed} earlier message(s) from the outbox`,
+    );
+  }
+  for (const d of r.dropped) {
+    notes.push(`warning: the broker refused a queued message, dropped: ${d}`);
+  }
+  return notes;
+}
+
 /**
- * Validate and publish one message.
+ * Validate and publish one message, with a fresh `msg_id` unless it has
+ * one. Inside a worktree, what waits in its outbox goes first, and a
+ * message the broker cannot take now (down, 5xx, timeout) is queued there.
  * @returns the broker's seq when it reports one
- * @throws {UsageError} invalid message; {@link AppError} unreachable / refused
+ * @throws {UsageError} invalid message; {@link AppError} unreachable (no
+ *   outbox) / refused / lost (outbox full)
  */
 export async function publishMessage(
   id: Identity,
   input: unknown,
-): Promise<{ message: BrokerMessage; seq: number | null }> {
+): Promise<PublishReport> {
   const message = validate(input);
-  const reply = await client(id).publish(message).catch((e) => {
-    throw unreachable(id.brokerUrl, e);
-  });
-  if (!reply.ok) throw brokerError(reply, id.brokerUrl);
+  message.msg_id ??= newMsgId();
+  const c = client(id);
+  if (!id.gitDir) {
+    const reply = await c.publish(message).catch((e) => {
+      throw unreachable(id.brokerUrl, e);
+    });
+    if (!reply.ok) throw brokerError(reply, id.brokerUrl);
+    return { message, seq: seqOf(reply), notes: [] };
+  }
+  let seq: number | null = null;
+  const report = await deliverThroughOutbox(
+    id.gitDir,
+    message as OutboxMessage,
+    {
+      budgetMs: HELPER_BUDGET_MS,
+      sendTimeoutMs: HELPER_BUDGET_MS,
+      send: async (m, timeoutMs) => {
+        try {
+          const reply = await c.publish(m, { timeoutMs });
+          if (m === message) seq = seqOf(reply);
+          return outcomeOfStatus(reply.status, replyText(reply));
+        } catch (e) {
+          return { kind: "retry", detail: (e as Error).message };
+        }
+      },
+    },
+  );
+  const notes = outboxNotes(report);
+  const r = report.message;
+  switch (r.kind) {
+    case "refused":
+      throw new AppError(
+        `broker at ${id.brokerUrl} answered ${r.status}: ${r.detail}`,
+        "broker_rejected",
+      );
+    case "lost":
+      throw new AppError(
+        `broker at ${id.brokerUrl}: message not sent and not kept (${r.detail})`,
+        "broker_unreachable",
+      );
+    case "queued":
+      return {
+        message,
+        seq: null,
+        queued: `${r.detail} (${report.waiting} waiting)`,
+        notes,
+      };
+    default:
+      return { message, seq, notes };
+  }
+}
+
+function seqOf(reply: BrokerReply): number | null {
   const j = reply.json as { seq?: unknown } | undefined;
-  return { message, seq: typeof j?.seq === "number" ? j.seq : null };
+  return typeof j?.seq === "number" ? j.seq : null;
+}
+
+/**
+ * Deliver what waits in the worktree's outbox (nothing to do without one).
+ * @returns lines for stderr
+ */
+export async function flushOutbox(id: Identity): Promise<string[]> {
+  if (!id.gitDir || !(await outboxPending(id.gitDir))) return [];
+  const c = client(id);
+  const report = await deliverThroughOutbox(id.gitDir, null, {
+    budgetMs: HELPER_BUDGET_MS,
+    sendTimeoutMs: HELPER_BUDGET_MS,
+    send: async (m, timeoutMs) => {
+      try {
+        const reply = await c.publish(m, { timeoutMs });
+        return outcomeOfStatus(reply.status, replyText(reply));
+      } catch (e) {
+        return { kind: "retry", detail: (e as Error).message };
+      }
+    },
+  });
+  return outboxNotes(report);
 }
 
 /** A message as returned by `/messages`, with its seq when the broker sends one. */

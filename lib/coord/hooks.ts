@@ -21,6 +21,7 @@ import { AppError } from "../core/errors.ts";
 import { selfArgv } from "../adapters/self.ts";
 import {
   gitCommonDir,
+  gitDir,
   gitDirsFromLayout,
   worktreeTop,
 } from "../adapters/git_layout.ts";
@@ -270,11 +271,13 @@ async function currentBranch(cwd: string): Promise<string | null> {
   return ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref;
 }
 
+/** One publish from a hook: through the worktree's outbox, by `deadline`. */
 async function post(
   url: string,
   body: unknown,
-  io: HookIo,
+  opts: { io: HookIo; gitDir: string; deadline: number },
 ): Promise<boolean> {
+  const { io } = opts;
   // The schemas load only when a hook publishes (not for `start`).
   const { parseMessage } = await import("../core/messages.ts");
   const parsed = parseMessage(body);
@@ -283,39 +286,68 @@ async function post(
     return false;
   }
   // The client loads only when a hook publishes, too.
-  const { brokerClient, BrokerUnreachableError, tokenFromEnv } = await import(
+  const { brokerClient, replyText, tokenFromEnv } = await import(
     "../broker/client.ts"
+  );
+  const { deliverThroughOutbox, newMsgId, outcomeOfStatus } = await import(
+    "./outbox.ts"
   );
   // A broker bound beyond loopback wants the session token (pane env).
   const client = brokerClient(url, { token: tokenFromEnv() });
-  try {
-    const reply = await client.publish(parsed.message, {
-      timeoutMs: HOOK_PUBLISH_TIMEOUT_MS,
-    });
-    if (!reply.ok) {
-      const j = reply.json as { error?: unknown } | undefined;
-      const detail = String(j?.error ?? reply.text.trim());
+  const message = { ...parsed.message, msg_id: newMsgId() };
+  const budgetMs = Math.max(0, opts.deadline - Date.now());
+  const report = await deliverThroughOutbox(opts.gitDir, message, {
+    budgetMs,
+    sendTimeoutMs: HOOK_PUBLISH_TIMEOUT_MS,
+    // A commit never waits for a flushing helper longer than this.
+    lockWaitMs: Math.min(300, budgetMs),
+    send: async (m, timeoutMs) => {
+      try {
+        const reply = await client.publish(m, { timeoutMs });
+        return outcomeOfStatus(reply.status, replyText(reply));
+      } catch (e) {
+        const timedOut = (e as { timedOut?: boolean }).timedOut === true;
+        return {
+          kind: "retry",
+          detail: timedOut
+            ? `no answer within ${HOOK_PUBLISH_TIMEOUT_MS} ms`
+            : "not reachable",
+        };
+      }
+    },
+  });
+  for (const d of report.dropped) {
+    io.eprintln(`git-paw: the broker refused a queued message, dropped: ${d}`);
+  }
+  const r = report.message;
+  switch (r.kind) {
+    case "delivered":
+      return true;
+    case "refused":
       io.eprintln(
-        `git-paw: broker at ${url} refused the commit message (HTTP ${reply.status}): ${detail}`,
+        `git-paw: broker at ${url} refused the commit message (HTTP ${r.status}): ${r.detail}`,
       );
       return false;
-    }
-    return true;
-  } catch (e) {
-    const why = e instanceof BrokerUnreachableError && e.timedOut
-      ? `no answer within ${HOOK_PUBLISH_TIMEOUT_MS} ms`
-      : "not reachable";
-    io.eprintln(
-      `git-paw: commit not published — broker at ${url} ${why} (the commit itself is fine)`,
-    );
-    return false;
+    case "queued":
+      io.eprintln(
+        `git-paw: commit not published — broker at ${url} ${r.detail}; kept in the outbox (${report.waiting} waiting, the commit itself is fine)`,
+      );
+      return false;
+    default:
+      io.eprintln(
+        `git-paw: commit not published — broker at ${url}: ${
+          r.kind === "lost" ? r.detail : "nothing sent"
+        } (the commit itself is fine)`,
+      );
+      return false;
   }
 }
 
 /**
  * Run hook `name` in the worktree at `cwd`; resolves to the hook's exit code.
  * Without a marker every hook is a no-op (exit 0). post-commit always exits
- * 0: a broker that is down costs at most {@link HOOK_PUBLISH_TIMEOUT_MS}.
+ * 0: a broker that is down costs at most {@link HOOK_PUBLISH_TIMEOUT_MS}
+ * in all, and what it could not deliver waits in the worktree's outbox.
  */
 export async function runHook(
   name: string,
@@ -343,12 +375,16 @@ export async function runHook(
     }
     case "post-commit": {
       if (!marker.broker_url) return 0;
+      const deadline = Date.now() + HOOK_PUBLISH_TIMEOUT_MS;
       try {
+        const own = await gitDir(cwd);
+        const send = (body: unknown) =>
+          post(marker.broker_url!, body, { io, gitDir: own, deadline });
         const files = await commitFiles(cwd);
         // The commit id lets the broker keep one artifact per commit when
         // the worktree watcher reports the same commit.
         const commit = (await gitText(cwd, ["rev-parse", "HEAD"])).trim();
-        const ok = await post(marker.broker_url, {
+        const ok = await send({
           type: "agent.artifact",
           agent_id: marker.agent_id,
           payload: {
@@ -357,10 +393,10 @@ export async function runHook(
             modified_files: files,
             commit,
           },
-        }, io);
+        });
         const branch = await currentBranch(cwd);
         if (ok && branch !== marker.expected_branch) {
-          await post(marker.broker_url, {
+          await send({
             type: "agent.feedback",
             agent_id: marker.agent_id,
             payload: {
@@ -371,7 +407,7 @@ export async function runHook(
                 } but your branch is '${marker.expected_branch}'. Move the commit to '${marker.expected_branch}' and switch back.`,
               ],
             },
-          }, io);
+          });
         }
       } catch (e) {
         io.eprintln(

@@ -12,7 +12,8 @@ import type { ParseResult, StatusMessage } from "./messages.ts";
 
 // A slug that is also a valid branch name: no leading `-`.
 const SLUG = /^[a-z0-9_][a-z0-9_-]{0,254}$/;
-const TOP_KEYS = new Set(["type", "agent_id", "payload"]);
+const TOP_KEYS = new Set(["type", "agent_id", "payload", "msg_id"]);
+const MSG_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PAYLOAD_KEYS = new Set([
   "status",
   "modified_files",
@@ -40,6 +41,10 @@ export function fastParseStatus(input: unknown): ParseResult | null {
   for (const k in o) if (!TOP_KEYS.has(k)) return null;
   const id = o.agent_id;
   if (typeof id !== "string" || !SLUG.test(id)) {
+    return null;
+  }
+  const msgId = o.msg_id;
+  if (msgId !== undefined && (typeof msgId !== "string" || !MSG_ID.test(msgId))) {
     return null;
   }
   const p = o.payload;
@@ -70,5 +75,6 @@ export function fastParseStatus(input: unknown): ParseResult | null {
   };
   if ("detail" in pl) payload.detail = pl.detail;
   const msg: StatusMessage = { type: "agent.status", agent_id: id, payload };
+  if (msgId !== undefined) msg.msg_id = msgId;
   return { ok: true, message: msg, agentId: id };
 }

@@ -114,7 +114,15 @@ export type BrokerState = {
   windowSize: number;
   /** Seq of each committed artifact with a commit id, per agent and commit. */
   commits: Map<string, Map<string, number>>;
+  /**
+   * Seq of each recent message that carried a client `msg_id`, keyed
+   * `<sender>\n<msg_id>`, oldest first; at most {@link MSG_ID_MEMORY}.
+   */
+  msgIds: Map<string, number>;
 };
+
+/** How many recent client message ids the broker remembers. */
+export const MSG_ID_MEMORY = 10_000;
 
 /** Options for {@link createBrokerState}. */
 export type BrokerStateOptions = {
@@ -141,6 +149,7 @@ export function createBrokerState(opts: BrokerStateOptions = {}): BrokerState {
     window: new Array(windowSize),
     windowSize,
     commits: new Map(),
+    msgIds: new Map(),
   };
 }
 
@@ -347,6 +356,16 @@ export function publish(
 
   recordCommit(state, msg, seq);
 
+  if (msg.msg_id !== undefined) {
+    const key = `${sender}\n${msg.msg_id}`;
+    if (!state.msgIds.has(key)) {
+      state.msgIds.set(key, seq);
+      if (state.msgIds.size > MSG_ID_MEMORY) {
+        state.msgIds.delete(state.msgIds.keys().next().value!);
+      }
+    }
+  }
+
   const to: string[] = [];
   switch (msg.type) {
     case "agent.status":
@@ -426,6 +445,20 @@ export function storedCommitSeq(
   const commit = msg.payload.commit;
   if (commit === undefined) return null;
   return state.commits.get(identityOf(msg))?.get(commit) ?? null;
+}
+
+/**
+ * The seq under which a message with the same sender and client `msg_id`
+ * was stored (among the last {@link MSG_ID_MEMORY}), or null. A sender that
+ * delivers its outbox again after a lost answer is told that seq, and the
+ * message is not stored twice.
+ */
+export function storedMsgSeq(
+  state: BrokerState,
+  msg: BrokerMessage,
+): number | null {
+  if (msg.msg_id === undefined) return null;
+  return state.msgIds.get(`${identityOf(msg)}\n${msg.msg_id}`) ?? null;
 }
 
 /** First index in `a[0..len)` whose value is > `since` (binary search). */

@@ -62,6 +62,19 @@ export const AgentIdInput = z.string({ error: "agent_id must be a string" })
     }
   });
 
+/**
+ * A client message id (`msg_id`, top level, optional): a sender that may
+ * send one message twice (the helper and the hooks deliver from an outbox
+ * after the broker was down) names it, and the broker stores a message
+ * whose (sender, msg_id) it already holds only once. Senders that leave it
+ * out (the original's agents) are not affected.
+ */
+export const MsgId = z.string({ error: "msg_id must be a string" }).regex(
+  /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+  { message: "msg_id must be 1-128 letters, digits, '.', '_', ':' or '-'" },
+);
+const CLIENT_ID = { msg_id: MsgId.optional() };
+
 /** A code region inside a file named by an intent. */
 export const Region = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("function"), name: nonBlank("region name") }),
@@ -99,7 +112,7 @@ export const StatusMessage = z.object({
     phase: optionalText,
     detail: z.unknown().optional(),
   }),
-});
+}).extend(CLIENT_ID);
 /** `agent.artifact`: work produced (e.g. a commit); broadcast to peers. */
 export const ArtifactMessage = z.object({
   type: z.literal("agent.artifact"),
@@ -117,7 +130,7 @@ export const ArtifactMessage = z.object({
       message: "payload.commit must be a hex commit id",
     }).optional(),
   }),
-});
+}).extend(CLIENT_ID);
 /** `agent.blocked`: the sender needs something from agent `from`. */
 export const BlockedMessage = z.object({
   type: z.literal("agent.blocked"),
@@ -126,7 +139,7 @@ export const BlockedMessage = z.object({
     needs: nonBlank("payload.needs"),
     from: nonBlank("payload.from"),
   }),
-});
+}).extend(CLIENT_ID);
 /** `agent.verified`: envelope id is the verified agent. */
 export const VerifiedMessage = z.object({
   type: z.literal("agent.verified"),
@@ -135,7 +148,7 @@ export const VerifiedMessage = z.object({
     verified_by: nonBlank("payload.verified_by"),
     message: optionalText,
   }),
-});
+}).extend(CLIENT_ID);
 /** `agent.feedback`: envelope id is the recipient. */
 export const FeedbackMessage = z.object({
   type: z.literal("agent.feedback"),
@@ -146,13 +159,13 @@ export const FeedbackMessage = z.object({
       error: "payload.errors must be an array of strings",
     }).min(1, "payload.errors must not be empty"),
   }),
-});
+}).extend(CLIENT_ID);
 /** `agent.question`: routed to the supervisor. */
 export const QuestionMessage = z.object({
   type: z.literal("agent.question"),
   agent_id: z.string(),
   payload: z.object({ question: nonBlank("payload.question") }),
-});
+}).extend(CLIENT_ID);
 /** `agent.intent`: files the sender is about to edit. */
 export const IntentMessage = z.object({
   type: z.literal("agent.intent"),
@@ -166,7 +179,7 @@ export const IntentMessage = z.object({
     }).int().positive("payload.valid_for_seconds must be > 0")
       .optional().default(900),
   }),
-});
+}).extend(CLIENT_ID);
 /** `agent.advanced-main` (flat): the supervisor merged into main. */
 export const AdvancedMainMessage = z.object({
   type: z.literal("agent.advanced-main"),
@@ -178,7 +191,7 @@ export const AdvancedMainMessage = z.object({
     message: "merged_at must be an RFC 3339 timestamp",
   }),
   summary: optionalText,
-});
+}).extend(CLIENT_ID);
 /** `agent.learning`: a lesson for the session learnings file. */
 export const LearningMessage = z.object({
   type: z.literal("agent.learning"),
@@ -191,12 +204,12 @@ export const LearningMessage = z.object({
     body: z.string(),
     timestamp: nonBlank("payload.timestamp"),
   }),
-});
+}).extend(CLIENT_ID);
 /** `supervisor.verify-now` (flat): ask the supervisor to verify a branch. */
 export const VerifyNowMessage = z.object({
   type: z.literal("supervisor.verify-now"),
   branch_id: z.string(),
-});
+}).extend(CLIENT_ID);
 
 /**
  * `approval.request`: a tool call of an agent's CLI waiting for a decision

@@ -28,8 +28,13 @@ function agentEnv(b: Broker, id = "feat/helper") {
   return { GIT_PAW_AGENT_ID: id, GIT_PAW_BROKER_URL: b.url };
 }
 
+/** The stored messages, without the client `msg_id` every helper sends. */
 async function messages(b: Broker): Promise<BrokerMessage[]> {
-  return (await b.logSince(0)).map((e) => e.message);
+  return (await b.logSince(0)).map((e) => {
+    assert.match(String(e.message.msg_id), /^[0-9a-f-]{36}$/, "a msg_id");
+    const { msg_id: _id, ...rest } = e.message;
+    return rest as BrokerMessage;
+  });
 }
 
 function assertOneLineError(r: { stderr: string; stdout: string }) {
@@ -290,16 +295,35 @@ Deno.test("helper commands fail with one clear line when the env is missing", as
 Deno.test("helper commands name the broker when it is unreachable", async () => {
   await using t = await tempRepo();
   const url = deadUrl();
-  for (const args of [["publish", "question", "hello?"], ["inbox"], ["done"]]) {
-    const r = await paw(args, {
-      cwd: t.repo,
-      env: { GIT_PAW_AGENT_ID: "feat-a", GIT_PAW_BROKER_URL: url },
-    });
-    assert.equal(r.code, 1, args.join(" "));
-    assert.equal(
+  const env = { GIT_PAW_AGENT_ID: "feat-a", GIT_PAW_BROKER_URL: url };
+  // Inside a git worktree a message waits in the outbox: exit 0, one note.
+  for (const args of [["publish", "question", "hello?"], ["done"]]) {
+    const r = await paw(args, { cwd: t.repo, env });
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(
       r.stderr,
-      `error: broker at ${url} is not reachable — is the session running? (git paw status)\n`,
+      new RegExp(`^note: broker at ${url} did not take it now; .* outbox`),
     );
+  }
+  // A read cannot wait; nor can anything outside a git worktree.
+  const inbox = await paw(["inbox"], { cwd: t.repo, env });
+  const dir = await Deno.makeTempDir({ prefix: "paw-coord-nogit-" });
+  try {
+    const outside = await paw(["publish", "question", "hello?"], {
+      cwd: dir,
+      env: { ...env, GIT_CEILING_DIRECTORIES: dir },
+    });
+    for (const r of [inbox, outside]) {
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `error: broker at ${url} is not reachable — is the session running? (git paw status)\n`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -1,0 +1,268 @@
+/**
+ * The per-worktree outbox: `<git-dir>/paw-outbox.jsonl`, owner-only (0600),
+ * one message a line, oldest first. The agent helper and the post-commit
+ * hook put there what they could not deliver (broker down, 5xx, no answer
+ * in time) and deliver it, in order and before their own new message, on
+ * their next call; the session broker ingests it when it starts
+ * ({@link outboxPlugin}). Every queued message carries a client `msg_id`,
+ * so the broker drops a second delivery (a lost answer, the hook and the
+ * broker flushing at once): at-least-once with duplicates dropped.
+ *
+ * Bounded: at {@link OUTBOX_LIMITS} (entries or bytes) the oldest messages
+ * are kept and a new one is not queued (the caller says so on stderr). Edits
+ * happen under `<outbox>.lock` (a pid lock; a dead holder's lock is taken
+ * over). A caller that cannot get the lock within its wait sends its new
+ * message straight away instead (the holder is flushing, so the broker is
+ * most likely up); when that fails too, the message is lost and the caller
+ * says so.
+ *
+ * Needs `--allow-read`, `--allow-write` (the git dir), `--allow-run` (the
+ * lock's liveness check).
+ * @module
+ */
+import { join } from "node:path";
+import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
+
+/** File name of the outbox inside a worktree's git dir. */
+export const OUTBOX_FILE = "paw-outbox.jsonl";
+
+/** The bound of one outbox. */
+export const OUTBOX_LIMITS = { entries: 1000, bytes: 1 << 20 } as const;
+
+/** A message on its way: a wire message with its client `msg_id`. */
+export type OutboxMessage = Record<string, unknown> & { msg_id: string };
+
+/**
+ * What one send did: `delivered` (2xx), `retry` (no answer, a timeout, a
+ * 5xx or another answer that says nothing about the message: keep it),
+ * `refused` (400/413: the broker will never take it; `detail` says why),
+ * `denied` (401/403/421: this sender's token or address is wrong — a new
+ * message fails loudly instead of waiting, a queued one stays queued).
+ */
+export type SendOutcome =
+  | { kind: "delivered" }
+  | { kind: "retry"; detail: string }
+  | { kind: "refused"; status: number; detail: string }
+  | { kind: "denied"; status: number; detail: string };
+
+/** Sends one message; `timeoutMs` is what is left of the caller's budget. */
+export type OutboxSender = (
+  message: OutboxMessage,
+  timeoutMs: number,
+) => Promise<SendOutcome>;
+
+/** Options of {@link deliverThroughOutbox}. */
+export type OutboxOptions = {
+  send: OutboxSender;
+  /** Stop starting sends after this long (ms); the rest waits. */
+  budgetMs: number;
+  /** Longest wait for one send (ms). */
+  sendTimeoutMs: number;
+  /** How long to wait for the lock (ms, default 1000). */
+  lockWaitMs?: number;
+};
+
+/** What {@link deliverThroughOutbox} did. */
+export type OutboxReport = {
+  /** The new message: delivered, queued, refused, or lost (full / busy). */
+  message:
+    | { kind: "delivered" }
+    | { kind: "queued"; detail: string }
+    | { kind: "refused"; status: number; detail: string }
+    | { kind: "lost"; detail: string }
+    | { kind: "none" };
+  /** Earlier messages delivered now. */
+  flushed: number;
+  /** Earlier messages the broker refused (dropped), with why. */
+  dropped: string[];
+  /** Messages still waiting afterwards. */
+  waiting: number;
+};
+
+/** The outbox path for a worktree git dir. */
+export function outboxPath(gitDir: string): string {
+  return join(gitDir, OUTBOX_FILE);
+}
+
+/** A fresh client message id. */
+export function newMsgId(): string {
+  return crypto.randomUUID();
+}
+
+/** Map a broker reply status to a {@link SendOutcome}. */
+export function outcomeOfStatus(status: number, detail: string): SendOutcome {
+  if (status >= 200 && status < 300) return { kind: "delivered" };
+  if (status === 400 || status === 413) {
+    return { kind: "refused", status, detail };
+  }
+  if (status === 401 || status === 403 || status === 421) {
+    return { kind: "denied", status, detail };
+  }
+  return { kind: "retry", detail: `HTTP ${status}: ${detail}` };
+}
+
+async function readEntries(path: string): Promise<OutboxMessage[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const out: OutboxMessage[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const v = JSON.parse(line);
+      if (
+        v && typeof v === "object" && !Array.isArray(v) &&
+        typeof v.msg_id === "string"
+      ) out.push(v as OutboxMessage);
+    } catch { /* a torn line (crash mid-write): skip it */ }
+  }
+  return out;
+}
+
+/** Replace the outbox with `entries` (removed when empty), 0600. */
+async function writeEntries(
+  path: string,
+  entries: OutboxMessage[],
+): Promise<void> {
+  if (entries.length === 0) {
+    await Deno.remove(path).catch(() => {});
+    return;
+  }
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  const text = entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
+  await Deno.writeTextFile(tmp, text, { mode: 0o600 });
+  await Deno.chmod(tmp, 0o600).catch(() => {});
+  await Deno.rename(tmp, path);
+}
+
+function fits(entries: OutboxMessage[], extra: OutboxMessage): boolean {
+  if (entries.length + 1 > OUTBOX_LIMITS.entries) return false;
+  let bytes = JSON.stringify(extra).length + 1;
+  for (const e of entries) bytes += JSON.stringify(e).length + 1;
+  return bytes <= OUTBOX_LIMITS.bytes;
+}
+
+/**
+ * Run `fn` holding the outbox lock of `gitDir`; null when the lock stayed
+ * held by a live process for `waitMs`.
+ */
+export async function withOutboxLock<T>(
+  gitDir: string,
+  waitMs: number,
+  fn: () => Promise<T>,
+): Promise<{ value: T } | null> {
+  const lock = `${outboxPath(gitDir)}.lock`;
+  const body = `${Deno.pid}\n`;
+  const started = Date.now();
+  for (;;) {
+    const a = await tryPidLock(lock, body, { takeOwnPid: true });
+    if (a.kind === "acquired") break;
+    if (a.kind === "garbled") await removeIfUnchanged(lock, a.text);
+    if (Date.now() - started >= waitMs) return null;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  try {
+    return { value: await fn() };
+  } finally {
+    await removeIfUnchanged(lock, body);
+  }
+}
+
+/**
+ * Deliver what waits in the outbox of `gitDir` (in order), then `message`
+ * (null: only flush). A message that cannot be delivered now is queued
+ * behind the others; one the broker refuses is dropped and reported.
+ */
+export async function deliverThroughOutbox(
+  gitDir: string,
+  message: OutboxMessage | null,
+  opts: OutboxOptions,
+): Promise<OutboxReport> {
+  const path = outboxPath(gitDir);
+  const started = Date.now();
+  const left = () => opts.budgetMs - (Date.now() - started);
+  const sendOne = (m: OutboxMessage) =>
+    opts.send(m, Math.max(1, Math.min(opts.sendTimeoutMs, left())));
+  const locked = await withOutboxLock(
+    gitDir,
+    opts.lockWaitMs ?? 1000,
+    async (): Promise<OutboxReport> => {
+      const entries = await readEntries(path);
+      const report: OutboxReport = {
+        message: { kind: "none" },
+        flushed: 0,
+        dropped: [],
+        waiting: 0,
+      };
+      let i = 0;
+      let stalled: string | null = null;
+      for (; i < entries.length; i++) {
+        if (left() <= 0) {
+          stalled = "out of time for this call";
+          break;
+        }
+        const r = await sendOne(entries[i]!);
+        if (r.kind === "retry" || r.kind === "denied") {
+          stalled = r.detail;
+          break;
+        }
+        if (r.kind === "delivered") report.flushed++;
+        else report.dropped.push(`${r.status}: ${r.detail}`);
+      }
+      const rest = entries.slice(i);
+      if (message) {
+        if (stalled === null && left() > 0) {
+          const r = await sendOne(message);
+          if (r.kind === "retry") stalled = r.detail;
+          else if (r.kind === "denied") {
+            report.message = { ...r, kind: "refused" };
+          } else report.message = r;
+        } else stalled ??= "out of time for this call";
+        if (stalled !== null) {
+          if (fits(rest, message)) {
+            rest.push(message);
+            report.message = { kind: "queued", detail: stalled };
+          } else {
+            report.message = {
+              kind: "lost",
+              detail:
+                `${stalled}; the outbox is full (${OUTBOX_LIMITS.entries} messages or ${OUTBOX_LIMITS.bytes} bytes), so this one was not kept`,
+            };
+          }
+        }
+      }
+      if (i > 0 || report.message.kind === "queued") {
+        await writeEntries(path, rest);
+      }
+      report.waiting = rest.length;
+      return report;
+    },
+  );
+  if (locked) return locked.value;
+  // Another caller is flushing: send ours directly rather than wait.
+  if (!message) return { message: { kind: "none" }, flushed: 0, dropped: [], waiting: 0 };
+  const r = await sendOne(message);
+  return {
+    message: r.kind === "retry"
+      ? { kind: "lost", detail: `${r.detail}; the outbox is busy` }
+      : r.kind === "denied"
+      ? { ...r, kind: "refused" }
+      : r,
+    flushed: 0,
+    dropped: [],
+    waiting: 0,
+  };
+}
+
+/** True when the outbox of `gitDir` holds anything (no lock taken). */
+export async function outboxPending(gitDir: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(outboxPath(gitDir))).size > 0;
+  } catch {
+    return false;
+  }
+}
