@@ -20,8 +20,14 @@ type Common = IdentityFlags & { json?: boolean };
 function withIdentity(cmd: Command): Command {
   return cmd
     .hook("preAction", loadHelper)
-    .option("--agent <id>", "agent id (default: this worktree's agent, else $GIT_PAW_AGENT_ID)")
-    .option("--broker <url>", "broker URL (default: this worktree's session, else $GIT_PAW_BROKER_URL)")
+    .option(
+      "--agent <id>",
+      "agent id (default: this worktree's agent, else $GIT_PAW_AGENT_ID)",
+    )
+    .option(
+      "--broker <url>",
+      "broker URL (default: this worktree's session, else $GIT_PAW_BROKER_URL)",
+    )
     .option("--token <token>", "bearer token (default: $GIT_PAW_BROKER_TOKEN)")
     .option("--json", "print the result as JSON");
 }

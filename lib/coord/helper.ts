@@ -43,8 +43,8 @@ import {
   deliverThroughOutbox,
   newMsgId,
   type OutboxMessage,
-  type OutboxReport,
   outboxPending,
+  type OutboxReport,
   outcomeOfStatus,
 } from "./outbox.ts";
 export { CURSOR_FILE };
@@ -112,7 +112,9 @@ export async function resolveIdentityAt(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<Identity> {
   const gitDir = await worktreeGitDir(cwd);
-  const marker = gitDir ? await readMarkerFile(join(gitDir, MARKER_FILE)) : null;
+  const marker = gitDir
+    ? await readMarkerFile(join(gitDir, MARKER_FILE))
+    : null;
   if (!gitDir || !marker) {
     const id = resolveIdentity(flags, env);
     return gitDir ? { ...id, gitDir } : id;

@@ -244,7 +244,9 @@ export async function deliverThroughOutbox(
   );
   if (locked) return locked.value;
   // Another caller is flushing: send ours directly rather than wait.
-  if (!message) return { message: { kind: "none" }, flushed: 0, dropped: [], waiting: 0 };
+  if (!message) {
+    return { message: { kind: "none" }, flushed: 0, dropped: [], waiting: 0 };
+  }
   const r = await sendOne(message);
   return {
     message: r.kind === "retry"

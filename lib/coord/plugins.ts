@@ -1,6 +1,7 @@
 /**
- * Coordination add-ons started with a session's broker: worktree watcher,
- * conflict detector, learnings (issue "Coordination"), the approval queue.
+ * Coordination add-ons started with a session's broker: agents' outboxes,
+ * worktree watcher, conflict detector, learnings (issue "Coordination"), the
+ * approval queue.
  * @module
  */
 import { join } from "node:path";
@@ -19,6 +20,7 @@ import {
   approvalsPlugin,
   type ApprovalsPluginOptions,
 } from "./approvals_plugin.ts";
+import { outboxPlugin } from "./outbox_plugin.ts";
 
 /** Options the session passes in. */
 export type CoordinationOptions = {
@@ -93,7 +95,9 @@ export function coordinationPlugins(
   opts: CoordinationOptions,
 ): BrokerPlugin[] {
   const o = coordinationPluginOptions(opts);
-  const plugins = [watcherPlugin(o.watcher)];
+  // The outbox first: what agents queued while the broker was down is
+  // stored before anything new is reported.
+  const plugins = [outboxPlugin(), watcherPlugin(o.watcher)];
   if (o.conflicts) plugins.push(conflictPlugin(o.conflicts));
   if (o.learnings) plugins.push(learningsPlugin(o.learnings));
   plugins.push(approvalsPlugin(o.approvals));

@@ -44,7 +44,9 @@ export function fastParseStatus(input: unknown): ParseResult | null {
     return null;
   }
   const msgId = o.msg_id;
-  if (msgId !== undefined && (typeof msgId !== "string" || !MSG_ID.test(msgId))) {
+  if (
+    msgId !== undefined && (typeof msgId !== "string" || !MSG_ID.test(msgId))
+  ) {
     return null;
   }
   const p = o.payload;

@@ -84,3 +84,34 @@ Deno.test("startBroker() drops a commit reported twice, also after a restart, an
   await b.publish(committed("feat-a", SHA.replace("0", "f")));
   assert.equal(await artifacts(b), 5);
 });
+
+Deno.test("startBroker() stores a message whose (sender, msg_id) it holds only once, also after a restart", async () => {
+  await using dir = await tempDir();
+  const status = (agent: string, msgId?: string) => ({
+    type: "agent.status",
+    agent_id: agent,
+    payload: { status: "working" },
+    ...(msgId === undefined ? {} : { msg_id: msgId }),
+  });
+  const count = async (b: { logSince(n: number): Promise<unknown[]> }) =>
+    (await b.logSince(0)).length;
+  {
+    await using b = await testBroker({ dataDir: dir.path });
+    const first = await b.publish(status("feat-a", "m-1"));
+    assert.ok(first.ok);
+    assert.deepEqual(await b.publish(status("feat-a", "m-1")), first);
+    const res = await post(`${b.url}/publish`, status("feat-a", "m-1"));
+    assert.equal(res.status, 202, "a second delivery sees success");
+    await b.publish(status("feat-b", "m-1")); // another sender
+    await b.publish(status("feat-a")); // no id: never de-duplicated
+    await b.publish(status("feat-a"));
+    assert.equal(await count(b), 4);
+    const [e] = await b.logSince(0, 1);
+    assert.equal((e!.message as { msg_id?: string }).msg_id, "m-1");
+  }
+  await using b = await testBroker({ dataDir: dir.path });
+  await post(`${b.url}/publish`, status("feat-a", "m-1"));
+  assert.equal(await count(b), 4, "restart remembers recent ids");
+  const bad = await post(`${b.url}/publish`, status("feat-a", "no spaces"));
+  assert.equal(bad.status, 400);
+});

@@ -23,6 +23,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
       (await standaloneBrokerPlugins({ session: "s", cwd, globalConfigPath }))
         .map((p) => p.name);
     assert.deepEqual(await names(repo), [
+      "outbox",
       "watcher",
       "conflict-detector",
       "approvals",
@@ -34,6 +35,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
       "[broker.learnings]\nenabled = true\n\n[broker.conflicts]\nenabled = false\n",
     );
     assert.deepEqual(await names(repo), [
+      "outbox",
       "watcher",
       "learnings",
       "approvals",
@@ -41,6 +43,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
     ]);
     // Outside a repo: defaults, and no learnings file to write to.
     assert.deepEqual(await names(outside), [
+      "outbox",
       "watcher",
       "conflict-detector",
       "approvals",
