@@ -258,6 +258,22 @@ export async function selectLayout(
   await tmuxText(["select-layout", "-t", pane, layout]);
 }
 
+/**
+ * The pid of the process each pane of session `name` runs (`#{pane_pid}`),
+ * or of one pane when `pane` is given; empty when there is none.
+ */
+export async function panePids(name: string, pane?: string): Promise<number[]> {
+  const r = await tmuxTry(
+    pane
+      ? ["display-message", "-p", "-t", pane, "#{pane_pid}"]
+      : ["list-panes", "-s", "-t", sessionTarget(name), "-F", "#{pane_pid}"],
+  ).catch(() => null);
+  if (!r || r.code !== 0) return [];
+  return r.stdout.split("\n").map((l) => Number(l.trim())).filter((n) =>
+    Number.isInteger(n) && n > 0
+  );
+}
+
 /** Kill a session if it exists (no error when it does not). */
 export async function killSession(name: string): Promise<void> {
   await tmuxTry(["kill-session", "-t", sessionTarget(name)]);

@@ -130,6 +130,9 @@ export async function runInternalCommand(args: string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
+  // The pane's environment (credentials, token) from its owner-only file.
+  const { loadPaneEnv } = await import("../session/pane_env_load.ts");
+  await loadPaneEnv();
   if (command === "__dashboard") {
     const port = o.port === undefined ? undefined : Number(o.port);
     if (port !== undefined && !(Number.isInteger(port) && port > 0)) {

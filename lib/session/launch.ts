@@ -30,6 +30,13 @@ import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
 import { layoutCmds } from "./layout.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
+import {
+  gitIdentityEnv,
+  PANE_ENV_FILE_ENV,
+  paneEnvPath,
+  writePaneEnv,
+} from "./pane_env.ts";
+import { hooksDir } from "../coord/hooks.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
@@ -79,8 +86,14 @@ const PASSTHROUGH_ENV = [
   "NO_COLOR",
 ];
 
+/**
+ * What tmux is told (`-e`, visible in argv): no secrets. The rest of the
+ * launching environment, and the bearer token, reach the pane through its
+ * owner-only env file (lib/session/pane_env.ts), named here.
+ */
 function baseEnv(
-  plan: { session: string; brokerUrl: string | null; brokerToken?: string },
+  plan: { session: string; brokerUrl: string | null },
+  envFile: string,
 ) {
   const env: Record<string, string> = {};
   for (const k of PASSTHROUGH_ENV) {
@@ -89,10 +102,35 @@ function baseEnv(
   }
   env.GIT_PAW_SESSION = plan.session;
   if (plan.brokerUrl) env.GIT_PAW_BROKER_URL = plan.brokerUrl;
-  if (plan.brokerUrl && plan.brokerToken) {
-    env.GIT_PAW_BROKER_TOKEN = plan.brokerToken;
-  }
+  env[PANE_ENV_FILE_ENV] = envFile;
   return env;
+}
+
+/** The session's own variables for a pane's env file. */
+function sessionVars(
+  plan: { session: string; brokerUrl: string | null; brokerToken?: string },
+): Record<string, string> {
+  const vars: Record<string, string> = { GIT_PAW_SESSION: plan.session };
+  if (plan.brokerUrl) vars.GIT_PAW_BROKER_URL = plan.brokerUrl;
+  if (plan.brokerUrl && plan.brokerToken) {
+    vars.GIT_PAW_BROKER_TOKEN = plan.brokerToken;
+  }
+  return vars;
+}
+
+const DASHBOARD_ENV = "dashboard";
+const agentEnvName = (a: LaunchAgent) => `agent-${a.agentId}`;
+
+/** Write pane 0's env file (the token travels there, not in argv). */
+async function writeDashboardEnv(
+  plan: { session: string; brokerToken?: string },
+  url: string,
+): Promise<void> {
+  await writePaneEnv(
+    plan.session,
+    DASHBOARD_ENV,
+    sessionVars({ ...plan, brokerUrl: url }),
+  );
 }
 
 /**
@@ -127,11 +165,10 @@ function dashboardCmd(
 ): PaneCmd {
   return {
     cwd: plan.repo,
-    env: baseEnv({
-      session: plan.session,
-      brokerUrl: url,
-      brokerToken: plan.brokerToken,
-    }),
+    env: baseEnv(
+      { session: plan.session, brokerUrl: url },
+      paneEnvPath(plan.session, DASHBOARD_ENV),
+    ),
     argv: dashboardArgv(plan.session, plan.repo, {
       url,
       bind: plan.brokerBind,
@@ -188,7 +225,7 @@ function agentCmd(
   bootFile?: string,
 ): PaneCmd {
   const env: Record<string, string> = {
-    ...baseEnv(plan),
+    ...baseEnv(plan, paneEnvPath(plan.session, agentEnvName(a))),
     GIT_PAW_AGENT_ID: a.agentId,
   };
   if (plan.launchGate) env.GIT_PAW_LAUNCH_GATE = plan.launchGate;
@@ -300,6 +337,7 @@ export async function launchDashboard(
   if (!url) throw new Error("internal: launchDashboard needs a broker URL");
   const readyFile = newReadyFile(plan.session);
   await Deno.mkdir(dirname(readyFile), { recursive: true });
+  await writeDashboardEnv(plan, url);
   const [dashPane] = await tmuxBatch([
     newSessionCmd(plan.session, dashboardCmd(plan, url, readyFile)),
     ...paneDecor(`${sess}:`, "dashboard", "dashboard", ""),
@@ -359,6 +397,7 @@ async function buildWithConfirmedBroker(
     url = moved.url;
     agents = moved.agents;
     readyFile = newReadyFile(plan.session);
+    await writeDashboardEnv(plan, url);
     await tmuxBatch([
       [
         "respawn-pane",
@@ -492,9 +531,25 @@ function bootPromptDir(session: string): string {
  * waits for tmux to process the text.
  */
 async function prepareAgentFiles(
-  plan: Pick<LaunchPlan, "repo" | "session" | "logging">,
+  plan: Pick<
+    LaunchPlan,
+    "repo" | "session" | "logging" | "brokerUrl" | "brokerToken"
+  >,
   agents: LaunchAgent[],
 ): Promise<AgentFiles> {
+  // Each pane's environment, in its owner-only file (never in argv).
+  await Promise.all(agents.map(async (a) => {
+    const hooks = plan.brokerUrl
+      ? (await hooksDir(a.worktreePath).catch(() => null))?.dir ?? null
+      : null;
+    await writePaneEnv(plan.session, agentEnvName(a), {
+      ...sessionVars(plan),
+      GIT_PAW_AGENT_ID: a.agentId,
+      // The pane's own ports win over a PORT in the launching env.
+      ...(a.ports ? portEnv(a.ports) : {}),
+      ...await gitIdentityEnv(a.cliName, a.worktreePath, hooks),
+    });
+  }));
   if (plan.logging) {
     const dirs = new Set(
       agents.map((a) =>
@@ -580,6 +635,7 @@ export async function addDashboardPane(
       "tmux",
     );
   }
+  await writeDashboardEnv(plan, plan.brokerUrl);
   const [id] = await tmuxBatch([[
     "split-window",
     "-b",

@@ -19,6 +19,12 @@ import {
   worktreeFiles,
 } from "../adapters/git.ts";
 import { hasSession, killSession } from "../adapters/tmux.ts";
+import { endSessionProcesses } from "./end_processes.ts";
+
+/** Kill session `s` and every process its panes started. */
+async function endSession(s: string): Promise<void> {
+  await endSessionProcesses({ session: s }, () => killSession(s));
+}
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import {
   allReceipts,
@@ -125,7 +131,7 @@ export async function purgeSession(
   // From inside the session, killing it ends our own terminal: do it last.
   const inside = insideSession(s);
   if (inside) keepRunningOnHangup();
-  else await killSession(s);
+  else await endSession(s);
   const repoOk = repo !== null && existsSync(repo);
   for (const w of receipt.worktrees) {
     if (!repoOk) break;
@@ -155,7 +161,7 @@ export async function purgeSession(
   await removeReceipts(repoOk ? repo : null, s);
   await releasePorts({ session: s });
   println(done);
-  if (inside) await killSession(s);
+  if (inside) await endSession(s);
 }
 
 /** Run `git paw purge`. */
@@ -173,7 +179,7 @@ export async function purgeCommand(opts: PurgeOptions): Promise<void> {
       opts.force,
     );
     await using _lock = await acquireLock(repo, { command: "purge" });
-    await killSession(e.session);
+    await endSession(e.session);
     await removeReceipts(repo, e.session);
     await Deno.remove(brokerDataDir(e.session), { recursive: true }).catch(
       () => {},

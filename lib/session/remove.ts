@@ -7,6 +7,7 @@
  * is kept unless `--force`.
  * @module
  */
+import { endSessionProcesses } from "./end_processes.ts";
 import { existsSync } from "node:fs";
 import { AppError, UsageError } from "../core/errors.ts";
 import { slugify } from "../core/slug.ts";
@@ -83,7 +84,11 @@ export async function removeCommand(
     if (pane) {
       const rest = panes.filter((p) => p.id !== pane.id);
       closePane = async () => {
-        await killPane(pane.id);
+        // The pane and what its CLI started (also what ignores a hang-up).
+        await endSessionProcesses(
+          { session: s, agent: { id: pane.agent, pane: pane.id } },
+          () => killPane(pane.id),
+        );
         if (rest[0]) {
           await tmuxBatch(layoutCmds(rest[0].id, {
             dashboard: rest.some((p) => p.role === "dashboard"),

@@ -1,5 +1,6 @@
 /**
- * `git paw stop`: end the tmux session (the broker closes with its pane),
+ * `git paw stop`: end the tmux session (the broker closes with its pane)
+ * and every process its panes started,
  * strip the repo AGENTS.md block, mark the receipt stopped. Never deletes a
  * worktree, a branch or any state: `git paw start` recovers it.
  * @module
@@ -11,6 +12,8 @@ import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { stripRepoAgentsBlock } from "../coord/setup.ts";
+import { endSessionProcesses } from "./end_processes.ts";
+import { removePaneEnvs } from "./pane_env.ts";
 
 /** Run `git paw stop`. */
 export async function stopCommand(): Promise<void> {
@@ -26,12 +29,18 @@ export async function stopCommand(): Promise<void> {
   await stripRepoAgentsBlock(repo);
   receipt.status = "stopped";
   await writeReceipt(receipt);
+  // The panes' env files hold secrets; `start` writes them again.
+  await removePaneEnvs(receipt.session_name);
   println("Session stopped. Worktrees and state preserved.");
   println("Run `git paw start` to recover.");
   // Last: when run from a pane of this session, this ends our own terminal.
   if (alive) {
     keepRunningOnHangup();
     await _lock.release();
-    await killSession(receipt.session_name);
   }
+  // Also what ignores the hang-up (and daemons a pane's CLI left behind).
+  await endSessionProcesses(
+    { session: receipt.session_name },
+    () => alive ? killSession(receipt.session_name) : Promise.resolve(),
+  );
 }
