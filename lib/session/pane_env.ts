@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { writeTextAtomic } from "../adapters/fs.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerDataDir } from "./receipt.ts";
-import { PANE_ENV_FILE_ENV, userPaneEnv } from "./pane_env_load.ts";
+import { userPaneEnv } from "./pane_env_load.ts";
 
 export {
   loadPaneEnv,
