@@ -25,6 +25,8 @@ async function stubbornCli(w: World, name: string): Promise<string> {
       "trap '' HUP TERM",
       'env > "$PWD/cli.env.tmp" && mv "$PWD/cli.env.tmp" "$PWD/cli.env"',
       'echo $$ > "$PWD/cli.pid"',
+      // A detached daemon, as Codex's app-server: reparented away from the pane.
+      `(setsid sh -c 'trap "" HUP TERM; echo $$ > "$PWD/daemon.pid"; exec sleep 600' &)`,
       "while :; do sleep 1; done",
       "",
     ].join("\n"),
@@ -126,10 +128,21 @@ Deno.test("panes get start's environment from a tmux server started without it; 
   }
 
   const pid = Number((await Deno.readTextFile(join(wt, "cli.pid"))).trim());
-  assert.ok(!(await ended(pid)));
+  const daemon = await waitFor("the daemon's pid", async () => {
+    const f = join(wt, "daemon.pid");
+    const t = exists(f) ? (await Deno.readTextFile(f)).trim() : "";
+    return t ? Number(t) : null;
+  });
+  // The user's own daemon, started outside git-paw: never touched.
+  const mine = new Deno.Command("sleep", { args: ["600"] }).spawn();
+  assert.ok(!(await ended(pid)) && !(await ended(daemon)));
   const stop = await w.paw(["stop"]);
   assert.equal(stop.code, 0, stop.stderr);
   await waitFor("the stubborn CLI ended", () => ended(pid), 5000);
+  await waitFor("its detached daemon ended", () => ended(daemon), 5000);
+  assert.ok(!(await ended(mine.pid)), "an unrelated process survives");
+  mine.kill("SIGKILL");
+  await mine.status;
   assert.ok(!exists(dir), "stop removed the env files");
   // The other tmux session (not ours) is untouched.
   const other = await w.tmux(["has-session", "-t", "other"]);

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import {
+  ancestors,
+  descendants,
+  endProcesses,
+  parseStat,
+  processesWithEnv,
+  processTable,
+  type ProcInfo,
+} from "../../lib/adapters/proc_tree.ts";
+
+Deno.test("parseStat() reads parent, state and start time past a command name with spaces and parens", () => {
+  const line = "4242 (my (odd) cmd) S 17 4242 4242 0 -1 4194560 " +
+    "1 2 3 4 5 6 7 8 20 0 1 0 987654 1000 10 0";
+  assert.deepEqual(parseStat(line), { ppid: 17, start: "987654", state: "S" });
+  assert.equal(parseStat("garbage"), null);
+});
+
+Deno.test("descendants() and ancestors() walk the table both ways", () => {
+  const t = new Map<number, ProcInfo>([
+    [1, { ppid: 0, start: "1", state: "S" }],
+    [10, { ppid: 1, start: "2", state: "S" }],
+    [11, { ppid: 10, start: "3", state: "S" }],
+    [12, { ppid: 11, start: "4", state: "S" }],
+    [20, { ppid: 1, start: "5", state: "S" }],
+  ]);
+  assert.deepEqual([...descendants(t, [10])].sort(), [10, 11, 12]);
+  assert.deepEqual([...descendants(t, [99])], []);
+  assert.deepEqual([...ancestors(t, 12)].sort((a, b) => a - b), [
+    1,
+    10,
+    11,
+    12,
+  ]);
+});
+
+Deno.test("endProcesses() ends a process that ignores SIGTERM, and processesWithEnv() finds it by its env", async () => {
+  if (!(await Deno.stat("/proc/self").catch(() => null))) return;
+  const tag = `PAW_TEST_TAG=${crypto.randomUUID()}`;
+  const child = new Deno.Command("sh", {
+    args: ["-c", "trap '' TERM HUP; while :; do sleep 1; done"],
+    env: { [tag.split("=")[0]!]: tag.split("=")[1]! },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    const table = await processTable();
+    const found = await processesWithEnv(table, tag);
+    assert.ok(found.has(child.pid), "found by its env");
+    const killed = await endProcesses(table, [child.pid], 300);
+    assert.deepEqual(killed, [child.pid], "SIGTERM ignored, SIGKILL needed");
+    const st = await child.status;
+    assert.equal(st.signal, "SIGKILL");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+  }
+});
