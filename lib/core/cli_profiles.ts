@@ -84,6 +84,12 @@ export type CliProfile = {
   absoluteHelper: boolean;
   /** What the CLI's sandbox needs for git-paw (words for `list-clis`), or null. */
   sandbox: string | null;
+  /**
+   * The CLI's shell hides the user's git config and turns hooks off
+   * (`GIT_CONFIG_GLOBAL=/dev/null`, `core.hooksPath=`): the pane env gets
+   * the user's identity and git-paw's hooks dir (lib/session/pane_env.ts).
+   */
+  hidesGitConfig?: boolean;
 };
 
 const CLAUDE: CliProfile = {
@@ -141,6 +147,7 @@ const GEMINI: CliProfile = {
   resume: ["--resume", "latest"],
   absoluteHelper: false,
   sandbox: null,
+  hidesGitConfig: true,
 };
 
 const DEMO: CliProfile = {

@@ -547,7 +547,11 @@ async function prepareAgentFiles(
       GIT_PAW_AGENT_ID: a.agentId,
       // The pane's own ports win over a PORT in the launching env.
       ...(a.ports ? portEnv(a.ports) : {}),
-      ...await gitIdentityEnv(a.cliName, a.worktreePath, hooks),
+      ...await gitIdentityEnv(
+        { name: a.cliName, argv0: a.cliArgv[0] },
+        a.worktreePath,
+        hooks,
+      ),
     });
   }));
   if (plan.logging) {

@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { writeTextAtomic } from "../adapters/fs.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerDataDir } from "./receipt.ts";
+import { profileFor } from "../core/cli_profiles.ts";
 import { userPaneEnv } from "./pane_env_load.ts";
 
 export {
@@ -65,12 +66,11 @@ export async function removePaneEnvs(session: string): Promise<void> {
 
 /**
  * Whether a CLI's shell hides the user's git config and turns hooks off
- * (`GIT_CONFIG_GLOBAL=/dev/null`, `core.hooksPath=`): Gemini CLI does
- * (docs/clis/gemini.md). Keyed on the CLI name until the CLI profiles
- * (lib/core/cli_profiles.ts) say it.
+ * (`GIT_CONFIG_GLOBAL=/dev/null`, `core.hooksPath=`), as its profile says
+ * (Gemini CLI does, docs/clis/gemini.md).
  */
-export function cliHidesGitConfig(cliName: string): boolean {
-  return cliName === "gemini";
+export function cliHidesGitConfig(cliName: string, argv0 = ""): boolean {
+  return profileFor(cliName, argv0).hidesGitConfig === true;
 }
 
 /** Quote one `GIT_CONFIG_PARAMETERS` item (`'key'='value'`). */
@@ -88,12 +88,12 @@ function gitParam(key: string, value: string): string {
  * changed. Empty for other CLIs.
  */
 export async function gitIdentityEnv(
-  cliName: string,
+  cli: { name: string; argv0?: string },
   worktree: string,
   hooksDir: string | null,
   inherited: Record<string, string> = Deno.env.toObject(),
 ): Promise<Record<string, string>> {
-  if (!cliHidesGitConfig(cliName)) return {};
+  if (!cliHidesGitConfig(cli.name, cli.argv0)) return {};
   const read = async (key: string) => {
     const r = await gitTry(worktree, ["config", "--get", key]).catch(() =>
       null

@@ -62,15 +62,33 @@ Deno.test("gitIdentityEnv() gives only gemini the user's identity and hooks dir,
     await git("init", "-q");
     await git("config", "user.name", "Ann O'Dev");
     await git("config", "user.email", "ann@dev.invalid");
-    assert.deepEqual(await gitIdentityEnv("claude", dir, "/h", {}), {});
-    assert.deepEqual(await gitIdentityEnv("gemini", dir, "/r/.git/hooks", {}), {
-      GIT_AUTHOR_NAME: "Ann O'Dev",
-      GIT_COMMITTER_NAME: "Ann O'Dev",
-      GIT_AUTHOR_EMAIL: "ann@dev.invalid",
-      GIT_COMMITTER_EMAIL: "ann@dev.invalid",
-      GIT_CONFIG_PARAMETERS: "'core.hooksPath'='/r/.git/hooks'",
-    });
-    const kept = await gitIdentityEnv("gemini", dir, "/h", {
+    assert.deepEqual(
+      await gitIdentityEnv({ name: "claude" }, dir, "/h", {}),
+      {},
+    );
+    assert.equal(
+      Object.keys(
+        await gitIdentityEnv(
+          { name: "mine", argv0: "/opt/gemini" },
+          dir,
+          null,
+          {},
+        ),
+      ).length,
+      4,
+      "a custom name running gemini counts as gemini",
+    );
+    assert.deepEqual(
+      await gitIdentityEnv({ name: "gemini" }, dir, "/r/.git/hooks", {}),
+      {
+        GIT_AUTHOR_NAME: "Ann O'Dev",
+        GIT_COMMITTER_NAME: "Ann O'Dev",
+        GIT_AUTHOR_EMAIL: "ann@dev.invalid",
+        GIT_COMMITTER_EMAIL: "ann@dev.invalid",
+        GIT_CONFIG_PARAMETERS: "'core.hooksPath'='/r/.git/hooks'",
+      },
+    );
+    const kept = await gitIdentityEnv({ name: "gemini" }, dir, "/h", {
       GIT_AUTHOR_NAME: "Env Name",
       GIT_CONFIG_PARAMETERS: "'x.y'='1'",
     });
