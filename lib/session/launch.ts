@@ -31,6 +31,7 @@ import { brokerDataDir } from "./receipt.ts";
 import { layoutCmds } from "./layout.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
 import {
+  agentPaneEnvName,
   gitIdentityEnv,
   PANE_ENV_FILE_ENV,
   paneEnvPath,
@@ -119,7 +120,7 @@ function sessionVars(
 }
 
 const DASHBOARD_ENV = "dashboard";
-const agentEnvName = (a: LaunchAgent) => `agent-${a.agentId}`;
+const agentEnvName = (a: LaunchAgent) => agentPaneEnvName(a.agentId);
 
 /** Write pane 0's env file (the token travels there, not in argv). */
 async function writeDashboardEnv(

@@ -59,6 +59,11 @@ export async function writePaneEnv(
   return path;
 }
 
+/** The env file name of an agent's pane. */
+export function agentPaneEnvName(agentId: string): string {
+  return `agent-${agentId}`;
+}
+
 /** Remove every pane env file of a session (stop, purge). */
 export async function removePaneEnvs(session: string): Promise<void> {
   await Deno.remove(paneEnvDir(session), { recursive: true }).catch(() => {});

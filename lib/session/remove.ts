@@ -8,6 +8,7 @@
  * @module
  */
 import { endSessionProcesses } from "./end_processes.ts";
+import { agentPaneEnvName, paneEnvPath } from "./pane_env.ts";
 import { existsSync } from "node:fs";
 import { AppError, UsageError } from "../core/errors.ts";
 import { slugify } from "../core/slug.ts";
@@ -88,6 +89,9 @@ export async function removeCommand(
         await endSessionProcesses(
           { session: s, agent: { id: pane.agent, pane: pane.id } },
           () => killPane(pane.id),
+        );
+        await Deno.remove(paneEnvPath(s, agentPaneEnvName(pane.agent))).catch(
+          () => {},
         );
         if (rest[0]) {
           await tmuxBatch(layoutCmds(rest[0].id, {

@@ -81,6 +81,21 @@ function* inputs(): Generator<unknown> {
     agent_id: "feat-a",
     payload: { status: "w" },
   };
+  // The client message id (outbox senders): valid, odd and refused values.
+  for (const msgId of ["m-1", crypto.randomUUID(), "", "a b", 7, null, "-x"]) {
+    yield {
+      type: "agent.status",
+      agent_id: "feat-a",
+      payload: { status: "w" },
+      msg_id: msgId,
+    };
+  }
+  yield {
+    msg_id: "first",
+    payload: { status: "w" },
+    agent_id: "feat-a",
+    type: "agent.status",
+  };
   yield [];
   yield "agent.status";
   yield {
