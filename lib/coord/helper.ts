@@ -15,7 +15,8 @@
  * `--allow-write` (cursor) and `--allow-run=git` (to find the git dir).
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { gitDirsFromLayout } from "../adapters/git_layout.ts";
 import { AppError, UsageError } from "../core/errors.ts";
 import {
   BrokerMessage,
@@ -92,6 +93,9 @@ export function resolveIdentity(
 
 /** The git dir of the worktree at `cwd`, or null outside one. */
 async function worktreeGitDir(cwd: string): Promise<string | null> {
+  // At a worktree's top (where panes run) the layout answers without git.
+  const layout = await gitDirsFromLayout(resolve(cwd)).catch(() => null);
+  if (layout) return layout.gitDir;
   const r = await gitRaw(cwd, ["rev-parse", "--absolute-git-dir"]).catch(
     () => null,
   );

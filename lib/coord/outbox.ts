@@ -187,6 +187,20 @@ export async function deliverThroughOutbox(
   const left = () => opts.budgetMs - (Date.now() - started);
   const sendOne = (m: OutboxMessage) =>
     opts.send(m, Math.max(1, Math.min(opts.sendTimeoutMs, left())));
+  // The common case, nothing waiting: send at once, no lock; queue it only
+  // when it cannot go now.
+  if (message && !(await outboxPending(gitDir))) {
+    const r = await sendOne(message);
+    if (r.kind !== "retry") {
+      return {
+        message: r.kind === "denied" ? { ...r, kind: "refused" } : r,
+        flushed: 0,
+        dropped: [],
+        waiting: 0,
+      };
+    }
+    return await enqueue(gitDir, message, r.detail, opts.lockWaitMs ?? 1000);
+  }
   const locked = await withOutboxLock(
     gitDir,
     opts.lockWaitMs ?? 1000,
@@ -254,6 +268,45 @@ export async function deliverThroughOutbox(
       : r.kind === "denied"
       ? { ...r, kind: "refused" }
       : r,
+    flushed: 0,
+    dropped: [],
+    waiting: 0,
+  };
+}
+
+/** Append `message` (that just failed with `why`) behind what waits. */
+async function enqueue(
+  gitDir: string,
+  message: OutboxMessage,
+  why: string,
+  lockWaitMs: number,
+): Promise<OutboxReport> {
+  const path = outboxPath(gitDir);
+  const locked = await withOutboxLock(gitDir, lockWaitMs, async () => {
+    const entries = await readEntries(path);
+    if (!fits(entries, message)) {
+      return {
+        message: {
+          kind: "lost" as const,
+          detail:
+            `${why}; the outbox is full (${OUTBOX_LIMITS.entries} messages or ${OUTBOX_LIMITS.bytes} bytes), so this one was not kept`,
+        },
+        flushed: 0,
+        dropped: [],
+        waiting: entries.length,
+      };
+    }
+    entries.push(message);
+    await writeEntries(path, entries);
+    return {
+      message: { kind: "queued" as const, detail: why },
+      flushed: 0,
+      dropped: [],
+      waiting: entries.length,
+    };
+  });
+  return locked?.value ?? {
+    message: { kind: "lost", detail: `${why}; the outbox is busy` },
     flushed: 0,
     dropped: [],
     waiting: 0,
