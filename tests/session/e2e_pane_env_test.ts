@@ -84,6 +84,7 @@ Deno.test("panes get start's environment from a tmux server started without it; 
   const secret = `sk-test-${crypto.randomUUID()}`;
   w.env.ANTHROPIC_API_KEY = secret;
   w.env.CODEX_HOME = join(w.root, "codex-home");
+  w.env.PORT = "1"; // the pane's own port wins over the launching env's
   const r = await w.paw(["start", "--cli", "stubborn", "--branches", "feat/a"]);
   delete w.env.ANTHROPIC_API_KEY;
   assert.equal(r.code, 0, r.stderr);
@@ -103,6 +104,7 @@ Deno.test("panes get start's environment from a tmux server started without it; 
   assert.equal(env.get("CODEX_HOME"), join(w.root, "codex-home"));
   assert.equal(env.get("GIT_PAW_BROKER_TOKEN"), token);
   assert.equal(env.get("GIT_PAW_AGENT_ID"), "feat-a");
+  assert.match(env.get("PORT") ?? "", /^\d{4,5}$/);
   assert.ok(!env.has("GIT_PAW_ENV_FILE"), "the file's name is not passed on");
   // No secret in any process's argv, nor in pane titles.
   for (const line of await allCmdlines()) {
