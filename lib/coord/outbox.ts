@@ -22,6 +22,7 @@
  */
 import { join } from "node:path";
 import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
+import { withLock } from "./_lock.ts";
 
 /** File name of the outbox inside a worktree's git dir. */
 export const OUTBOX_FILE = "paw-outbox.jsonl";
@@ -150,7 +151,19 @@ function fits(entries: OutboxMessage[], extra: OutboxMessage): boolean {
  * Run `fn` holding the outbox lock of `gitDir`; null when the lock stayed
  * held by a live process for `waitMs`.
  */
-export async function withOutboxLock<T>(
+export function withOutboxLock<T>(
+  gitDir: string,
+  waitMs: number,
+  fn: () => Promise<T>,
+): Promise<{ value: T } | null> {
+  // One holder per process too (the lock file names only the pid).
+  return withLock(
+    `outbox:${gitDir}`,
+    () => withFileLock(gitDir, waitMs, fn),
+  );
+}
+
+async function withFileLock<T>(
   gitDir: string,
   waitMs: number,
   fn: () => Promise<T>,

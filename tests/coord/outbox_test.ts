@@ -264,3 +264,40 @@ Deno.test("deliverThroughOutbox() keeps the oldest at its bound and refuses to q
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deliverThroughOutbox() run twice at once in one process loses and repeats nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paw-outbox-" });
+  try {
+    const msg = (i: number): OutboxMessage => ({
+      type: "agent.status",
+      agent_id: "a",
+      payload: { status: `s${i}` },
+      msg_id: `m${i}`,
+    });
+    await Deno.writeTextFile(
+      join(dir, OUTBOX_FILE),
+      [0, 1, 2, 3, 4].map((i) => JSON.stringify(msg(i))).join("\n") + "\n",
+    );
+    const seen: string[] = [];
+    const slow = async (m: OutboxMessage) => {
+      await new Promise((r) => setTimeout(r, 10));
+      seen.push(m.msg_id);
+      return { kind: "delivered" } as const;
+    };
+    const down = () =>
+      Promise.resolve({ kind: "retry", detail: "down" } as const);
+    const opts = { budgetMs: 5000, sendTimeoutMs: 100 };
+    const [a, b, c] = await Promise.all([
+      deliverThroughOutbox(dir, null, { ...opts, send: slow }),
+      deliverThroughOutbox(dir, null, { ...opts, send: slow }),
+      deliverThroughOutbox(dir, msg(5), { ...opts, send: down }),
+    ]);
+    assert.deepEqual(seen, ["m0", "m1", "m2", "m3", "m4"]);
+    assert.equal(a.flushed + b.flushed, 5);
+    assert.equal(c.message.kind, "queued");
+    const left = (await Deno.readTextFile(join(dir, OUTBOX_FILE))).trim();
+    assert.equal(JSON.parse(left).msg_id, "m5");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
