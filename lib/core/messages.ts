@@ -232,7 +232,7 @@ export const ApprovalRequestMessage = z.object({
     /** Why the policy did not decide (queue mode). */
     why: optionalText,
   }),
-});
+}).extend(CLIENT_ID);
 /** `approval.decision`: the one decision of an `approval.request`. */
 export const ApprovalDecisionMessage = z.object({
   type: z.literal("approval.decision"),
@@ -246,7 +246,7 @@ export const ApprovalDecisionMessage = z.object({
     by: nonBlank("payload.by"),
     reason: optionalText,
   }),
-});
+}).extend(CLIENT_ID);
 
 /** Any broker message. */
 export const BrokerMessage = z.discriminatedUnion("type", [
