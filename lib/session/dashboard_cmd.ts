@@ -115,6 +115,7 @@ export async function runDashboardCommand(
       port,
       url,
       session,
+      repo,
       token,
       deadline: Date.now() + (opts.bindTimeoutMs ?? 3000),
       signal: controller.signal,
@@ -150,17 +151,23 @@ export async function runDashboardCommand(
   }
 }
 
+/** Longest wait for a previous broker of this very session to let go of the port. */
+const OURS_WAIT_MS = 15_000;
+
 /**
  * Bind the broker's port, waiting while a previous broker of this session
- * still holds it (or until `deadline` for anything else). Someone else's
- * server on the port is reported at once, so `start` can move on; when the
- * port stays taken the pane says so and null comes back.
+ * (same name, same repo) still holds it — at most {@link OURS_WAIT_MS} —
+ * or until `deadline` for anything else. Someone else's server on the port
+ * (a broker of another repo too, whatever its session's name) is reported
+ * at once, so `start` can move on; when the port stays taken the pane says
+ * so and null comes back.
  */
 async function bindPort(o: {
   bind: string;
   port: number;
   url: string;
   session: string;
+  repo: string;
   token?: string;
   deadline: number;
   signal: AbortSignal;
@@ -168,6 +175,7 @@ async function bindPort(o: {
 }): Promise<EarlyServer | null> {
   let told = false;
   let reported = false;
+  const oursDeadline = Date.now() + OURS_WAIT_MS;
   while (!o.signal.aborted) {
     try {
       return listenEarly({ hostname: o.bind, port: o.port });
@@ -179,8 +187,10 @@ async function bindPort(o: {
           { cause: e },
         );
       }
-      const probe = await probeBroker(o.url, o.session, { token: o.token })
-        .catch((): ProbeResult => "timeout");
+      const probe = await probeBroker(o.url, o.session, {
+        token: o.token,
+        repo: o.repo,
+      }).catch((): ProbeResult => "timeout");
       const detail = `port ${o.port} is held by ${describeProbe(probe)}`;
       if (!reported && (probe === "other-session" || probe === "foreign")) {
         await o.report({
@@ -192,7 +202,8 @@ async function bindPort(o: {
         reported = true;
       }
       // Our own previous broker may still be releasing the port: wait.
-      if (probe === "ours" || Date.now() < o.deadline) {
+      const waitOn = probe === "ours" ? oursDeadline : o.deadline;
+      if (Date.now() < waitOn) {
         if (!told) {
           println(
             `Waiting for port ${o.port} (${
@@ -275,6 +286,7 @@ async function serveBroker(
     bind: opts.bind,
     dataDir: brokerDataDir(session),
     session,
+    repo,
     // Set by `start` when the broker binds beyond loopback.
     token: opts.token,
     plugins: [

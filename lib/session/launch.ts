@@ -341,7 +341,9 @@ async function buildWithConfirmedBroker(
         "broker_bind_failed",
       );
     }
-    if (r === "timeout") {
+    if (r === "timeout" && await unclaimedOrOurs(plan, url)) {
+      // Nothing else holds the port: pane 0 is only slow (it binds it, or
+      // shows why not).
       eprintln(
         `warning: the dashboard pane did not start the broker at ${url} for session '${plan.session}' within ${
           BROKER_CONFIRM_MS / 1000
@@ -372,6 +374,24 @@ async function buildWithConfirmedBroker(
   }
   const ids = await splitAgents({ ...plan, brokerUrl: url, agents });
   return { dashboardPane: dash.pane, agentPanes: ids, brokerUrl: url };
+}
+
+/**
+ * After pane 0 sent no report: true when nobody answers on `url` yet, or
+ * this very session's broker (same name, same repo) does; anything else
+ * there (a broker of another repo whatever its session's name, another
+ * program, a silent holder) means the agents must not get `url`.
+ */
+async function unclaimedOrOurs(
+  plan: Pick<LaunchPlan, "session" | "repo" | "brokerToken">,
+  url: string,
+): Promise<boolean> {
+  const { probeBroker } = await import("../broker/probe.ts");
+  const probe = await probeBroker(url, plan.session, {
+    token: plan.brokerToken,
+    repo: plan.repo,
+  }).catch(() => "timeout" as const);
+  return probe === "free" || probe === "ours";
 }
 
 /** Make room, then split a new pane running `p` off the session's active pane. */

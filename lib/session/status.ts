@@ -42,6 +42,7 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
       const { probeBroker } = await import("../broker/probe.ts");
       const probe = await probeBroker(url, receipt.session_name, {
         token: receipt.broker_token,
+        repo: receipt.repo_path,
       });
       if (probe === "ours") {
         state = "running";
