@@ -30,6 +30,7 @@ import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
 import { layoutCmds } from "./layout.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
+import { healCmds } from "./heal.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
@@ -303,6 +304,8 @@ export async function launchDashboard(
   const [dashPane] = await tmuxBatch([
     newSessionCmd(plan.session, dashboardCmd(plan, url, readyFile)),
     ...paneDecor(`${sess}:`, "dashboard", "dashboard", ""),
+    // tmux restarts it after a crash (heal.ts).
+    ...healCmds(`${sess}:`),
     ["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo],
     ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
   ]);
@@ -612,6 +615,7 @@ export async function addDashboardPane(
   ]]);
   await tmuxBatch([
     ...paneDecor(id!, "dashboard", "dashboard", ""),
+    ...healCmds(id!),
     ...layoutCmds(id!, { dashboard: true }),
   ]);
   return id!;

@@ -787,8 +787,16 @@ async function restoreMissingPanes(
 ): Promise<void> {
   const url = receiptBrokerUrl(receipt);
   const panes = await listPanes(receipt.session_name);
-  const needDashboard = url !== null &&
-    !panes.some((p) => p.role === "dashboard");
+  const dash = panes.find((p) => p.role === "dashboard");
+  const needDashboard = url !== null && !dash;
+  if (dash) {
+    const { healState, restartStopped } = await import("./heal.ts");
+    if ((await healState(dash.id))?.stopped) {
+      // tmux stopped restarting it after a crash loop: start it over.
+      eprintln("Restarting the dashboard and broker pane...");
+      await restartStopped(dash.id);
+    }
+  }
   const missing = receipt.worktrees.filter((w) =>
     !panes.some((p) => p.agent === slugify(w.branch))
   );
