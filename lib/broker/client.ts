@@ -25,9 +25,10 @@ export const CLIENT_TIMEOUTS = {
 
 /**
  * - `free`: nothing listens there;
- * - `ours`: a git-paw broker of the expected session (reattachable);
- * - `other-session`: a git-paw broker of another session (or one that
- *   refused our token, so its session is unknown);
+ * - `ours`: a git-paw broker of the expected session and repo
+ *   (reattachable);
+ * - `other-session`: a git-paw broker of another session or another repo
+ *   (or one that refused our token, so its session is unknown);
  * - `foreign`: some other HTTP server;
  * - `timeout`: no (or a garbled) answer in time.
  */

@@ -77,6 +77,11 @@ export type BrokerHandlerDeps = {
   now: () => number;
   /** Session name, reported by `/status`. */
   session: string;
+  /**
+   * Canonical path of the repo the session belongs to, reported by
+   * `/status` as `repo` (absent for a standalone broker).
+   */
+  repo?: string;
   /** Bearer token; when set every request needs it (or its cookie on GET). */
   token?: string;
   /**
@@ -605,6 +610,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
         git_paw: true,
         version: VERSION,
         session: deps.session,
+        ...(deps.repo === undefined ? {} : { repo: deps.repo }),
         uptime_seconds: Math.max(0, Math.floor((now() - startedAt) / 1000)),
         last_seq: store.durableSeq,
         agents: snapshot(store.state, now()),

@@ -21,11 +21,19 @@ export type ProbeOptions = {
   token?: string;
   /** Connect + read timeout. Default 500 ms. */
   timeoutMs?: number;
+  /**
+   * Canonical path of the expected session's repo: a broker counts as
+   * `ours` only when its `/status` names this very repo (a broker of
+   * another repo whose session has the same name, or one that does not say
+   * which repo it serves, is `other-session`).
+   */
+  repo?: string;
 };
 
 /**
  * Probe `GET <url>/status`. Without `expectedSession`, any git-paw broker
- * counts as `ours`.
+ * counts as `ours`; with it, only a broker of that session (and of
+ * `opts.repo`, when given).
  */
 export async function probeBroker(
   url: string,
@@ -51,9 +59,11 @@ export async function probeBroker(
     typeof body !== "object" || body === null ||
     (body as { git_paw?: unknown }).git_paw !== true
   ) return "foreign";
-  const session = (body as { session?: unknown }).session;
+  const { session, repo } = body as { session?: unknown; repo?: unknown };
   if (expectedSession === undefined) return "ours";
-  return session === expectedSession ? "ours" : "other-session";
+  if (session !== expectedSession) return "other-session";
+  if (opts.repo !== undefined && repo !== opts.repo) return "other-session";
+  return "ours";
 }
 
 /** Whether `e` (or anything in its `cause` chain) is a refused connection. */

@@ -48,6 +48,8 @@ export type StartBrokerOptions = {
   dataDir: string;
   /** Session name, reported by `/status` and used in file names. */
   session: string;
+  /** Canonical path of the session's repo, reported by `/status`. */
+  repo?: string;
   /** Bearer token; required (generated if absent) beyond loopback. */
   token?: string;
   plugins?: BrokerPlugin[];
@@ -256,6 +258,7 @@ export async function serveBroker(
     store,
     now,
     session: opts.session,
+    repo: opts.repo,
     token,
     allowedHosts: loopback ? loopbackHosts(displayHost, port) : undefined,
     hostHint: `http://127.0.0.1:${port}`,

@@ -177,6 +177,12 @@ export type StatusJson = {
   status?: DisplayStatus;
   tmux_running?: boolean;
   broker_url?: string | null;
+  /**
+   * Pane 0's self-healing (present while it runs): restarts since the
+   * broker last stayed up a minute, the cause of the last death, and
+   * whether restarting stopped (a crash loop) with the reason.
+   */
+  broker_heal?: BrokerHeal;
   worktrees?: Array<{
     branch: string;
     cli: string;
@@ -188,10 +194,22 @@ export type StatusJson = {
   }>;
 };
 
-/** Build the `status --json` document from a receipt and tmux liveness. */
+/** The `broker_heal` member of {@link StatusJson}. */
+export type BrokerHeal = {
+  restarts: number;
+  last_death?: string;
+  stopped: boolean;
+  reason?: string;
+};
+
+/**
+ * Build the `status --json` document from a receipt and tmux liveness (and
+ * pane 0's healing state, when it runs).
+ */
 export function statusJson(
   receipt: Receipt | null,
   tmux: Liveness,
+  heal?: BrokerHeal,
 ): StatusJson {
   if (!receipt) return { session: null };
   return {
@@ -201,6 +219,7 @@ export function statusJson(
     broker_url: receipt.broker_port
       ? brokerUrlOf(receipt.broker_bind ?? "127.0.0.1", receipt.broker_port)
       : null,
+    ...(heal ? { broker_heal: heal } : {}),
     worktrees: receipt.worktrees.map((w) => ({
       branch: w.branch,
       cli: w.cli,

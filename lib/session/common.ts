@@ -42,14 +42,17 @@ export async function repoContext(cwd?: string): Promise<RepoContext> {
 
 /**
  * The port for a session's broker: `preferred` when it is free or already
- * served by THIS session's broker; otherwise a free port chosen by the OS
- * (another session's broker or another program holds `preferred`).
+ * served by THIS session's broker (same name and, given `repo`, the same
+ * repo); otherwise a free port chosen by the OS (another session's broker —
+ * of another repo too, whatever its name — or another program holds
+ * `preferred`).
  */
 export async function chooseBrokerPort(
   bind: string,
   preferred: number,
   session: string,
   token?: string,
+  repo?: string,
 ): Promise<number> {
   if (preferred > 0) {
     if (canListen(bind, preferred)) return preferred;
@@ -58,6 +61,7 @@ export async function chooseBrokerPort(
     );
     const st = await probeBroker(brokerUrlOf(bind, preferred), session, {
       token,
+      repo,
     });
     if (st === "free" || st === "ours") return preferred;
     const port = freePort(bind);

@@ -12,6 +12,11 @@
  * then it closes the broker cleanly. When the port cannot be had it says so
  * in the pane (and the ready file) and keeps the pane open.
  *
+ * tmux restarts it after a crash (heal.ts): a restart serves the same port,
+ * data dir and token at once (no ready file, no wait for a launcher), and
+ * sets the pane's restart count back to 0 once its broker stayed up a
+ * minute; the last start after a crash loop only says why in the pane.
+ *
  * Needs `--allow-net`, `--allow-read`, `--allow-write`, `--allow-env`,
  * `--allow-run`.
  * @module
@@ -31,6 +36,13 @@ import { tokenFromEnv } from "../broker/client.ts";
 import { brokerUrlOf } from "../core/broker_url.ts";
 import type { Receipt } from "../core/session.ts";
 import { slugify as slugOf } from "../core/slug.ts";
+import {
+  CHILD_ENV,
+  healState,
+  startKind,
+  stoppedReason,
+  superviseDashboard,
+} from "./heal.ts";
 
 /** Options of `__dashboard`. */
 export type DashboardCommandOptions = {
@@ -79,17 +91,54 @@ export async function runDashboardCommand(
   const { session, repo } = opts;
   const controller = new AbortController();
   const stop = () => controller.abort();
-  const signals = ["SIGHUP", "SIGTERM", "SIGINT"] as const;
-  for (const s of signals) {
+  for (const s of SIGNALS) {
     try {
       Deno.addSignalListener(s, stop);
     } catch { /* platform */ }
   }
+  const kind = startKind();
+  if (kind === "stopped") {
+    // tmux gave up restarting this pane after a crash loop (heal.ts).
+    const pane = Deno.env.get("TMUX_PANE");
+    const state = pane ? await healState(pane) : null;
+    await showAndWait(
+      `Broker error: ${
+        stoppedReason(state ?? {})
+      }. Run \`git paw start\` to start it again.`,
+      controller.signal,
+    );
+    return removeSignals(stop);
+  }
+  if (!Deno.env.get(CHILD_ENV)) {
+    // The pane's own process: run the broker + TUI as a child and start it
+    // again when it crashes (heal.ts).
+    removeSignals(stop);
+    const gaveUp = await superviseDashboard(childArgs(opts), {
+      pane: Deno.env.get("TMUX_PANE"),
+      respawn: kind === "respawn",
+    });
+    if (gaveUp) {
+      await showAndWait(
+        `Broker error: ${gaveUp}. Run \`git paw start\` to start it again.`,
+        new AbortController().signal,
+      );
+    }
+    return;
+  }
+  // A restart after a crash: nobody waits for a ready file.
+  const readyFile = kind === "respawn" ? undefined : opts.readyFile;
   const report = (doc: DashboardReady) =>
-    opts.readyFile ? writeReady(opts.readyFile, doc) : Promise.resolve();
+    readyFile ? writeReady(readyFile, doc) : Promise.resolve();
   let early: EarlyServer | null = null;
   try {
     let { port, bind } = opts;
+    let token = tokenFromEnv();
+    if (kind === "respawn" && token === undefined) {
+      // A pane added after launch had its token in its own environment,
+      // which a restart does not get back: the owner-only receipt has it.
+      const { readReceipt } = await import("./receipt.ts");
+      token = (await readReceipt(session).catch(() => null))?.broker_token;
+    }
     if (port === undefined || bind === undefined) {
       // Not told by `start`: the receipt (then the config) says.
       const { loadConfig } = await import("./config_store.ts");
@@ -106,7 +155,6 @@ export async function runDashboardCommand(
         );
       }
     }
-    const token = tokenFromEnv();
     const url = brokerUrlOf(bind, port);
     // The port first, before the broker's modules load: `start` waits for
     // this and nothing else.
@@ -115,6 +163,7 @@ export async function runDashboardCommand(
       port,
       url,
       session,
+      repo,
       token,
       deadline: Date.now() + (opts.bindTimeoutMs ?? 3000),
       signal: controller.signal,
@@ -127,7 +176,9 @@ export async function runDashboardCommand(
     // session lock while it makes the worktrees and opens the agent panes:
     // let it finish before the broker loads, so the two do not compete for
     // the CPU. Requests are held meanwhile.
-    await whileLocked(repo, LAUNCHER_WAIT_MS, controller.signal);
+    if (kind === "launch") {
+      await whileLocked(repo, LAUNCHER_WAIT_MS, controller.signal);
+    }
     trace("dashboard: launcher done");
     await serveBroker({ ...opts, port, bind, token, early }, controller);
   } catch (e) {
@@ -142,25 +193,46 @@ export async function runDashboardCommand(
     }
     await showAndWait(`error: ${msg}`, controller.signal);
   } finally {
-    for (const s of signals) {
-      try {
-        Deno.removeSignalListener(s, stop);
-      } catch { /* ignore */ }
-    }
+    removeSignals(stop);
   }
 }
 
+const SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT"] as const;
+
+/** The `__dashboard` flags of `opts`, for the supervised child. */
+function childArgs(opts: DashboardCommandOptions): string[] {
+  const args = ["--session", opts.session, "--repo", opts.repo];
+  if (opts.port !== undefined) args.push("--port", String(opts.port));
+  if (opts.bind !== undefined) args.push("--bind", opts.bind);
+  if (opts.readyFile !== undefined) args.push("--ready-file", opts.readyFile);
+  return args;
+}
+
+function removeSignals(stop: () => void): void {
+  for (const s of SIGNALS) {
+    try {
+      Deno.removeSignalListener(s, stop);
+    } catch { /* ignore */ }
+  }
+}
+
+/** Longest wait for a previous broker of this very session to let go of the port. */
+const OURS_WAIT_MS = 15_000;
+
 /**
  * Bind the broker's port, waiting while a previous broker of this session
- * still holds it (or until `deadline` for anything else). Someone else's
- * server on the port is reported at once, so `start` can move on; when the
- * port stays taken the pane says so and null comes back.
+ * (same name, same repo) still holds it — at most {@link OURS_WAIT_MS} —
+ * or until `deadline` for anything else. Someone else's server on the port
+ * (a broker of another repo too, whatever its session's name) is reported
+ * at once, so `start` can move on; when the port stays taken the pane says
+ * so and null comes back.
  */
 async function bindPort(o: {
   bind: string;
   port: number;
   url: string;
   session: string;
+  repo: string;
   token?: string;
   deadline: number;
   signal: AbortSignal;
@@ -168,6 +240,7 @@ async function bindPort(o: {
 }): Promise<EarlyServer | null> {
   let told = false;
   let reported = false;
+  const oursDeadline = Date.now() + OURS_WAIT_MS;
   while (!o.signal.aborted) {
     try {
       return listenEarly({ hostname: o.bind, port: o.port });
@@ -179,8 +252,10 @@ async function bindPort(o: {
           { cause: e },
         );
       }
-      const probe = await probeBroker(o.url, o.session, { token: o.token })
-        .catch((): ProbeResult => "timeout");
+      const probe = await probeBroker(o.url, o.session, {
+        token: o.token,
+        repo: o.repo,
+      }).catch((): ProbeResult => "timeout");
       const detail = `port ${o.port} is held by ${describeProbe(probe)}`;
       if (!reported && (probe === "other-session" || probe === "foreign")) {
         await o.report({
@@ -192,7 +267,8 @@ async function bindPort(o: {
         reported = true;
       }
       // Our own previous broker may still be releasing the port: wait.
-      if (probe === "ours" || Date.now() < o.deadline) {
+      const waitOn = probe === "ours" ? oursDeadline : o.deadline;
+      if (Date.now() < waitOn) {
         if (!told) {
           println(
             `Waiting for port ${o.port} (${
@@ -275,6 +351,7 @@ async function serveBroker(
     bind: opts.bind,
     dataDir: brokerDataDir(session),
     session,
+    repo,
     // Set by `start` when the broker binds beyond loopback.
     token: opts.token,
     plugins: [

@@ -38,6 +38,7 @@ import {
   writePaneEnv,
 } from "./pane_env.ts";
 import { hooksDir } from "../coord/hooks.ts";
+import { healCmds } from "./heal.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
@@ -342,6 +343,8 @@ export async function launchDashboard(
   const [dashPane] = await tmuxBatch([
     newSessionCmd(plan.session, dashboardCmd(plan, url, readyFile)),
     ...paneDecor(`${sess}:`, "dashboard", "dashboard", ""),
+    // tmux restarts it after a crash (heal.ts).
+    ...healCmds(`${sess}:`),
     ["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo],
     ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
   ]);
@@ -380,7 +383,9 @@ async function buildWithConfirmedBroker(
         "broker_bind_failed",
       );
     }
-    if (r === "timeout") {
+    if (r === "timeout" && await unclaimedOrOurs(plan, url)) {
+      // Nothing else holds the port: pane 0 is only slow (it binds it, or
+      // shows why not).
       eprintln(
         `warning: the dashboard pane did not start the broker at ${url} for session '${plan.session}' within ${
           BROKER_CONFIRM_MS / 1000
@@ -412,6 +417,24 @@ async function buildWithConfirmedBroker(
   }
   const ids = await splitAgents({ ...plan, brokerUrl: url, agents });
   return { dashboardPane: dash.pane, agentPanes: ids, brokerUrl: url };
+}
+
+/**
+ * After pane 0 sent no report: true when nobody answers on `url` yet, or
+ * this very session's broker (same name, same repo) does; anything else
+ * there (a broker of another repo whatever its session's name, another
+ * program, a silent holder) means the agents must not get `url`.
+ */
+async function unclaimedOrOurs(
+  plan: Pick<LaunchPlan, "session" | "repo" | "brokerToken">,
+  url: string,
+): Promise<boolean> {
+  const { probeBroker } = await import("../broker/probe.ts");
+  const probe = await probeBroker(url, plan.session, {
+    token: plan.brokerToken,
+    repo: plan.repo,
+  }).catch(() => "timeout" as const);
+  return probe === "free" || probe === "ours";
 }
 
 /** Make room, then split a new pane running `p` off the session's active pane. */
@@ -653,6 +676,7 @@ export async function addDashboardPane(
   ]]);
   await tmuxBatch([
     ...paneDecor(id!, "dashboard", "dashboard", ""),
+    ...healCmds(id!),
     ...layoutCmds(id!, { dashboard: true }),
   ]);
   return id!;

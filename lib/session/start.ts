@@ -116,6 +116,14 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   if (existing && existing.worktrees.length === 0) existing = null;
   if (existing && !opts.dryRun) {
     const live = await hasSession(existing.session_name);
+    if (
+      live === "alive" &&
+      !await sessionBelongsTo(existing.session_name, ctx.repo)
+    ) {
+      // Same name, another repo's session (another data dir, a hand-made
+      // session): never reattach to it, never touch it.
+      throw sessionConflict(existing.session_name, ctx.repo);
+    }
     const d = decideStart(existing, live === "alive");
     if (opts.cli || opts.branches || opts.preset) {
       eprintln(
@@ -401,7 +409,13 @@ async function freshStart(
     : undefined;
   try {
     port = brokerOn
-      ? await chooseBrokerPort(config.broker.bind, config.broker.port, session)
+      ? await chooseBrokerPort(
+        config.broker.bind,
+        config.broker.port,
+        session,
+        undefined,
+        repo,
+      )
       : null;
     url = port ? brokerUrlOf(config.broker.bind, port) : null;
     trace("start: broker port");
@@ -613,6 +627,13 @@ async function freshStart(
   trace("start: done");
 }
 
+function sessionConflict(session: string, repo: string): AppError {
+  return new AppError(
+    `Session error: a tmux session named '${session}' is running but was not started for ${repo}. Stop it (tmux kill-session -t ${session}) and run \`git paw start\` again.`,
+    "session_conflict",
+  );
+}
+
 /** Is a running tmux session named `session` ours (started for `repo`)? */
 async function sessionBelongsTo(
   session: string,
@@ -646,10 +667,7 @@ export async function recoverSession(
   const session = receipt.session_name;
   if (await hasSession(session) === "alive") {
     if (!await sessionBelongsTo(session, repo)) {
-      throw new AppError(
-        `Session error: a tmux session named '${session}' is running but was not started for ${repo}. Stop it (tmux kill-session -t ${session}) and run \`git paw start\` again.`,
-        "session_conflict",
-      );
+      throw sessionConflict(session, repo);
     }
     await killSession(session);
   }
@@ -677,7 +695,13 @@ export async function recoverSession(
   let port = receipt.broker_port ?? null;
   if (port && opts.broker !== false) {
     const bind = receipt.broker_bind ?? config.broker.bind;
-    port = await chooseBrokerPort(bind, port, session, receipt.broker_token);
+    port = await chooseBrokerPort(
+      bind,
+      port,
+      session,
+      receipt.broker_token,
+      repo,
+    );
     receipt.broker_port = port;
     receipt.broker_bind = bind;
   } else if (opts.broker === false) {
@@ -763,8 +787,16 @@ async function restoreMissingPanes(
 ): Promise<void> {
   const url = receiptBrokerUrl(receipt);
   const panes = await listPanes(receipt.session_name);
-  const needDashboard = url !== null &&
-    !panes.some((p) => p.role === "dashboard");
+  const dash = panes.find((p) => p.role === "dashboard");
+  const needDashboard = url !== null && !dash;
+  if (dash) {
+    const { healState, restartStopped } = await import("./heal.ts");
+    if ((await healState(dash.id))?.stopped) {
+      // tmux stopped restarting it after a crash loop: start it over.
+      eprintln("Restarting the dashboard and broker pane...");
+      await restartStopped(dash.id);
+    }
+  }
   const missing = receipt.worktrees.filter((w) =>
     !panes.some((p) => p.agent === slugify(w.branch))
   );

@@ -9,6 +9,7 @@ import { printJson, println } from "../output.ts";
 import { findReceiptForRepo } from "./receipt.ts";
 import { receiptBrokerUrl } from "./common.ts";
 import { formatPorts } from "../core/ports.ts";
+import { sessionHeal } from "./heal.ts";
 
 const ICON = { active: "🟢", paused: "🔵", stale: "🟡", stopped: "🔴" };
 
@@ -17,8 +18,11 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   const repo = await repoRoot();
   const receipt = await findReceiptForRepo(repo);
   const live = receipt ? await hasSession(receipt.session_name) : "stale";
+  const heal = receipt && live === "alive"
+    ? (await sessionHeal(receipt.session_name))?.heal
+    : undefined;
   if (opts.json) {
-    printJson(statusJson(receipt, live));
+    printJson(statusJson(receipt, live, heal));
     return;
   }
   if (!receipt) {
@@ -42,9 +46,15 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
       const { probeBroker } = await import("../broker/probe.ts");
       const probe = await probeBroker(url, receipt.session_name, {
         token: receipt.broker_token,
+        repo: receipt.repo_path,
       });
       if (probe === "ours") {
         state = "running";
+      }
+      if (heal?.stopped) state += ` — ${heal.reason}; run 'git paw start'`;
+      else if (heal?.last_death && heal.restarts > 0) {
+        state +=
+          ` — restarted ${heal.restarts}× (last death: ${heal.last_death})`;
       }
     }
     println(`Broker:  ${url} (${state})`);

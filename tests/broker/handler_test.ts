@@ -99,6 +99,16 @@ Deno.test("createBrokerHandler() routes publish, messages, status and log withou
   assert.equal(log.last_seq, 2);
 });
 
+Deno.test("createBrokerHandler() names the session's repo in /status only when it has one", async () => {
+  await using plain = await handler();
+  const without = await json(await plain(req("/status")));
+  assert.equal("repo" in without, false);
+  await using h = await handler({ repo: "/work/a/repo" });
+  const st = await json(await h(req("/status")));
+  assert.equal(st.repo, "/work/a/repo");
+  assert.equal(st.session, "unit");
+});
+
 Deno.test("createBrokerHandler() answers errors as JSON with the usual status codes", async () => {
   await using h = await handler();
   const cases: Array<[Request, number, RegExp]> = [
