@@ -10,6 +10,7 @@ import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
 import { standaloneBrokerPlugins } from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
+import { registerReviewCommands } from "../session/review_cli.ts";
 
 /** A fresh program; `main.ts` parses argv with it. */
 export function buildProgram(): Command {
@@ -44,5 +45,7 @@ export function buildProgram(): Command {
     findSession: async (repo) =>
       await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
   });
+  // Review, integrate, merge.
+  registerReviewCommands(program);
   return program;
 }

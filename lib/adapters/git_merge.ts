@@ -1,0 +1,246 @@
+/**
+ * Merging without a checkout, for the integration lane and the merge queue:
+ * `git merge-tree --write-tree` (git ≥ 2.38), `git commit-tree`, branch
+ * tips, and scratch worktrees git-paw owns under the repo's git dir
+ * (`<common-dir>/paw-integration/<name>`), where merged trees are checked
+ * out and tested. Nothing here touches the user's checkout.
+ *
+ * Needs `--allow-run=git`, `--allow-read`, `--allow-write`.
+ * @module
+ */
+import { join } from "node:path";
+import { AppError } from "../core/errors.ts";
+import { GIT_ENV, GIT_LAYOUT_ENV } from "./git_env.ts";
+import { gitCommonDir } from "./git_layout.ts";
+import { gitText, gitTry } from "./git_run.ts";
+import { type CappedResult, run, runCapped, type RunResult } from "./runner.ts";
+import { statOrNull } from "./fs.ts";
+
+/** Result of {@link mergeTrees}. */
+export type TreeMerge =
+  | { ok: true; tree: string }
+  | { ok: false; files: string[] };
+
+/**
+ * Merge two commits the way `git merge` would, writing only objects:
+ * the merged tree, or the conflicting files.
+ * @throws {AppError} when git cannot merge at all (unknown commit, old git).
+ */
+export async function mergeTrees(
+  repo: string,
+  a: string,
+  b: string,
+): Promise<TreeMerge> {
+  const r = await gitTry(repo, [
+    "merge-tree",
+    "--write-tree",
+    "--name-only",
+    "--no-messages",
+    "-z",
+    a,
+    b,
+  ]);
+  const fields = r.stdout.split("\0").filter((f) => f !== "");
+  if (r.code === 0 && fields[0]) return { ok: true, tree: fields[0] };
+  if (r.code === 1 && fields[0]) {
+    return { ok: false, files: [...new Set(fields.slice(1))] };
+  }
+  throw new AppError(
+    `Merge error: git merge-tree ${a} ${b} failed: ${
+      r.stderr.trim() || `exit ${r.code}`
+    } (git 2.38 or newer is needed)`,
+    "merge",
+  );
+}
+
+/** Identity for commits git-paw writes when the repo configures none. */
+const PAW_IDENT: Record<string, string> = {
+  GIT_AUTHOR_NAME: "git-paw",
+  GIT_AUTHOR_EMAIL: "git-paw@localhost",
+  GIT_COMMITTER_NAME: "git-paw",
+  GIT_COMMITTER_EMAIL: "git-paw@localhost",
+};
+
+/** Options of {@link commitTree}. */
+export type CommitTreeOptions = {
+  /** Use git-paw's own identity (scratch commits), not the user's. */
+  pawIdentity?: boolean;
+};
+
+/** `git commit-tree <tree> -p …` : the new commit's id. */
+export async function commitTree(
+  repo: string,
+  spec: { tree: string; parents: readonly string[]; message: string },
+  opts: CommitTreeOptions = {},
+): Promise<string> {
+  const args = [
+    "commit-tree",
+    spec.tree,
+    ...spec.parents.flatMap((p) => ["-p", p]),
+    "-m",
+    spec.message,
+  ];
+  let r = opts.pawIdentity
+    ? await gitWithEnv(repo, args, PAW_IDENT)
+    : await gitTry(repo, args);
+  if (r.code !== 0 && !opts.pawIdentity && /identity|email/i.test(r.stderr)) {
+    r = await gitWithEnv(repo, args, PAW_IDENT);
+  }
+  if (r.code !== 0) {
+    throw new AppError(
+      `Merge error: cannot write a commit: ${r.stderr.trim()}`,
+      "merge",
+    );
+  }
+  return r.stdout.trim();
+}
+
+function gitWithEnv(
+  repo: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<RunResult> {
+  return run("git", args, { cwd: repo, env: { ...GIT_ENV, ...env } });
+}
+
+/**
+ * The commit each of `branches` points at (`refs/heads/<b>`), in one git
+ * call; missing branches are left out.
+ */
+export async function branchTips(
+  repo: string,
+  branches: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (branches.length === 0) return out;
+  const r = await gitTry(repo, [
+    "for-each-ref",
+    "--format=%(objectname) %(refname)",
+    "--",
+    ...branches.map((b) => `refs/heads/${b}`),
+  ]);
+  for (const line of r.stdout.split("\n")) {
+    const sp = line.indexOf(" ");
+    if (sp < 0) continue;
+    const ref = line.slice(sp + 1);
+    if (!ref.startsWith("refs/heads/")) continue;
+    out.set(ref.slice("refs/heads/".length), line.slice(0, sp));
+  }
+  return out;
+}
+
+/** True when `a` is an ancestor of (or equal to) `b`. */
+export async function isAncestor(
+  repo: string,
+  a: string,
+  b: string,
+): Promise<boolean> {
+  return (await gitTry(repo, ["merge-base", "--is-ancestor", a, b])).code ===
+    0;
+}
+
+/** Commit times (unix seconds) of commits, one git call. */
+export async function commitTimes(
+  repo: string,
+  commits: readonly string[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (commits.length === 0) return out;
+  const text = await gitText(repo, [
+    "show",
+    "-s",
+    "--format=%H %ct",
+    ...commits,
+  ]);
+  for (const line of text.split("\n")) {
+    const [h, t] = line.split(" ");
+    if (h && t) out.set(h, Number(t));
+  }
+  return out;
+}
+
+/** Where git-paw's scratch worktrees live. */
+export async function scratchRoot(repo: string): Promise<string> {
+  return join(await gitCommonDir(repo), "paw-integration");
+}
+
+/**
+ * The scratch worktree `name` (created detached at `commit` the first time,
+ * reused after): `<common-dir>/paw-integration/<name>`.
+ */
+export async function ensureScratchWorktree(
+  repo: string,
+  name: string,
+  commit: string,
+): Promise<string> {
+  const path = join(await scratchRoot(repo), name);
+  if ((await statOrNull(join(path, ".git")))?.isFile) return path;
+  await gitTry(repo, ["worktree", "prune"]);
+  await Deno.remove(path, { recursive: true }).catch(() => {});
+  const r = await gitTry(repo, [
+    "worktree",
+    "add",
+    "--detach",
+    "--no-checkout",
+    "-f",
+    "--",
+    path,
+    commit,
+  ]);
+  if (r.code !== 0) {
+    throw new AppError(
+      `Merge error: cannot create the scratch worktree ${path}: ${r.stderr.trim()}`,
+      "merge",
+    );
+  }
+  return path;
+}
+
+/**
+ * Make the scratch worktree hold exactly `treeish`: untracked and ignored
+ * files removed (`git clean -fdx`), index and files reset to it
+ * (`git read-tree -u --reset`).
+ */
+export async function checkoutScratch(
+  scratch: string,
+  treeish: string,
+): Promise<void> {
+  const opts = { isolated: true };
+  await gitTry(scratch, ["clean", "-fdxq"], opts);
+  const r = await gitTry(
+    scratch,
+    ["read-tree", "-u", "--reset", treeish],
+    opts,
+  );
+  if (r.code !== 0) {
+    throw new AppError(
+      `Merge error: cannot check out ${treeish} in ${scratch}: ${r.stderr.trim()}`,
+      "merge",
+    );
+  }
+}
+
+/** Options of {@link runTest}. */
+export type RunTestOptions = {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxBytes?: number;
+};
+
+/**
+ * Run the test command in a scratch worktree, outside any git environment
+ * of ours (the test sees the scratch worktree as its repository).
+ */
+export async function runTest(
+  scratch: string,
+  argv: readonly string[],
+  opts: RunTestOptions = {},
+): Promise<CappedResult> {
+  return await runCapped(argv[0]!, argv.slice(1), {
+    cwd: scratch,
+    unsetEnv: GIT_LAYOUT_ENV,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
+  });
+}

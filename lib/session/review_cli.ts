@@ -1,0 +1,36 @@
+/**
+ * Registers the review commands (issue "Review, integrate, merge"):
+ * `diff`, `integrate`, `merge`. Command modules load lazily.
+ * @module
+ */
+import type { Command } from "commander";
+
+function splitList(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** Add the review commands to `program`. */
+export function registerReviewCommands(program: Command): void {
+  program
+    .command("diff")
+    .description(
+      "Show each agent's changes against its merge base with the default branch",
+    )
+    .argument("[agent]", "one agent (branch name or agent id)")
+    .option("--stat", "a diffstat instead of the patch")
+    .option("--json", "machine-readable files, hunks and lines")
+    .option(
+      "--worktree",
+      "compare the agent's worktree files (uncommitted edits too), not its commits",
+    )
+    .action(
+      async (
+        agent: string | undefined,
+        o: { stat?: boolean; json?: boolean; worktree?: boolean },
+      ) => {
+        const { diffCommand } = await import("./diff.ts");
+        await diffCommand({ ...o, ...(agent ? { agent } : {}) });
+      },
+    );
+  void splitList;
+}
