@@ -15,6 +15,15 @@ import {
   type LearningsPluginOptions,
 } from "./learnings_plugin.ts";
 import { type WatcherOptions, watcherPlugin } from "./watcher.ts";
+import {
+  integrationPlugin,
+  type IntegrationPluginOptions,
+} from "./integration_plugin.ts";
+import {
+  type IntegrationStatus,
+  integrationTestArgv,
+} from "../core/integration.ts";
+import { eprintlnQuiet } from "../output.ts";
 
 /** Options the session passes in. */
 export type CoordinationOptions = {
@@ -24,6 +33,8 @@ export type CoordinationOptions = {
   session: string;
   /** Merged, validated config. */
   config: Config;
+  /** Told every integration lane status change (the TUI's line). */
+  onIntegrationStatus?: (s: IntegrationStatus) => void;
 };
 
 /** Plugin options derived from the config; `null` = plugin off. */
@@ -31,6 +42,7 @@ export type CoordinationPluginOptions = {
   watcher: WatcherOptions;
   conflicts: ConflictPluginOptions | null;
   learnings: LearningsPluginOptions | null;
+  integration: IntegrationPluginOptions | null;
 };
 
 /** Path of the session learnings file of a repo. */
@@ -66,7 +78,27 @@ export function coordinationPluginOptions(
           "force_off",
       }
       : null,
+    integration: opts.config.integration.enabled
+      ? {
+        repo: opts.repo,
+        testArgv: testArgvOrNull(opts.config),
+        timeoutMs: opts.config.integration.timeout_seconds * 1000,
+        ...(opts.onIntegrationStatus
+          ? { onStatus: opts.onIntegrationStatus }
+          : {}),
+      }
+      : null,
   };
+}
+
+/** The lane's test command; a command that cannot be parsed is reported. */
+function testArgvOrNull(config: Config): string[] | null {
+  try {
+    return integrationTestArgv(config);
+  } catch (e) {
+    eprintlnQuiet(`git-paw integration: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 /** The coordination plugins for one session broker. */
@@ -77,5 +109,6 @@ export function coordinationPlugins(
   const plugins = [watcherPlugin(o.watcher)];
   if (o.conflicts) plugins.push(conflictPlugin(o.conflicts));
   if (o.learnings) plugins.push(learningsPlugin(o.learnings));
+  if (o.integration) plugins.push(integrationPlugin(o.integration));
   return plugins;
 }

@@ -256,6 +256,8 @@ async function serveBroker(
     import("../core/slug.ts"),
   ]);
   const config = await loadConfig(repo);
+  const { integrationLine } = await import("../core/integration.ts");
+  let integration: string | null = null;
   const receipt = await readReceipt(session);
   if (!receipt || receipt.repo_path !== repo) {
     throw new AppError(
@@ -278,7 +280,12 @@ async function serveBroker(
     // Set by `start` when the broker binds beyond loopback.
     token: opts.token,
     plugins: [
-      ...coordinationPlugins({ repo, session, config }),
+      ...coordinationPlugins({
+        repo,
+        session,
+        config,
+        onIntegrationStatus: (s) => integration = integrationLine(s),
+      }),
       ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
     ],
     seed,
@@ -299,6 +306,7 @@ async function serveBroker(
       config,
       signal: controller.signal,
       agentPorts: ports.get,
+      integrationLine: () => integration,
     });
   } finally {
     controller.abort();

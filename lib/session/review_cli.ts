@@ -32,5 +32,17 @@ export function registerReviewCommands(program: Command): void {
         await diffCommand({ ...o, ...(agent ? { agent } : {}) });
       },
     );
+
+  program
+    .command("integrate")
+    .description(
+      "Show what the integration lane found when it last merged and tested all agent branches together",
+    )
+    .option("--status", "show the last check (the default)")
+    .option("--json", "machine-readable status")
+    .action(async (o: { json?: boolean }) => {
+      const { integrateCommand } = await import("./integrate.ts");
+      await integrateCommand(o);
+    });
   void splitList;
 }
