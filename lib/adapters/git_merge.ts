@@ -14,7 +14,7 @@ import { GIT_ENV, GIT_LAYOUT_ENV } from "./git_env.ts";
 import { gitCommonDir } from "./git_layout.ts";
 import { gitText, gitTry } from "./git_run.ts";
 import { type CappedResult, run, runCapped, type RunResult } from "./runner.ts";
-import { statOrNull } from "./fs.ts";
+import { readTextOrNull, statOrNull } from "./fs.ts";
 
 /** Result of {@link mergeTrees}. */
 export type TreeMerge =
@@ -103,21 +103,38 @@ function gitWithEnv(
   return run("git", args, { cwd: repo, env: { ...GIT_ENV, ...env } });
 }
 
+const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
 /**
- * The commit each of `branches` points at (`refs/heads/<b>`), in one git
- * call; missing branches are left out.
+ * The commit each of `branches` points at (`refs/heads/<b>`): read from the
+ * loose ref files where they are plain (gitrepository-layout(5); git
+ * replaces them atomically), the rest (packed, symbolic, reftable) from one
+ * `git for-each-ref`; missing branches are left out.
  */
 export async function branchTips(
   repo: string,
   branches: readonly string[],
+  opts: { commonDir?: string } = {},
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (branches.length === 0) return out;
+  const common = opts.commonDir ??
+    await gitCommonDir(repo).catch(() => null);
+  const rest: string[] = [];
+  await Promise.all(branches.map(async (b) => {
+    const text = common && !b.includes("..")
+      ? await readTextOrNull(join(common, "refs", "heads", b)).catch(() => null)
+      : null;
+    const oid = text?.trim() ?? "";
+    if (OID.test(oid)) out.set(b, oid);
+    else rest.push(b);
+  }));
+  if (rest.length === 0) return out;
   const r = await gitTry(repo, [
     "for-each-ref",
     "--format=%(objectname) %(refname)",
     "--",
-    ...branches.map((b) => `refs/heads/${b}`),
+    ...rest.map((b) => `refs/heads/${b}`),
   ]);
   for (const line of r.stdout.split("\n")) {
     const sp = line.indexOf(" ");
@@ -205,13 +222,26 @@ export async function checkoutScratch(
   scratch: string,
   treeish: string,
 ): Promise<void> {
-  const opts = { isolated: true };
-  await gitTry(scratch, ["clean", "-fdxq"], opts);
-  const r = await gitTry(
-    scratch,
-    ["read-tree", "-u", "--reset", treeish],
-    opts,
-  );
+  await cleanScratch(scratch);
+  await resetScratch(scratch, treeish);
+}
+
+/** Remove untracked and ignored files of a scratch worktree (`clean -fdx`). */
+export async function cleanScratch(scratch: string): Promise<void> {
+  await gitTry(scratch, ["clean", "-fdxq"], { isolated: true });
+}
+
+/**
+ * Reset a clean scratch worktree's index and files to `treeish`
+ * (`git read-tree -u --reset`).
+ */
+export async function resetScratch(
+  scratch: string,
+  treeish: string,
+): Promise<void> {
+  const r = await gitTry(scratch, ["read-tree", "-u", "--reset", treeish], {
+    isolated: true,
+  });
   if (r.code !== 0) {
     throw new AppError(
       `Merge error: cannot check out ${treeish} in ${scratch}: ${r.stderr.trim()}`,

@@ -17,7 +17,7 @@
  * `git paw integrate --status` and the dashboards.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Broker, BrokerPlugin, LogEntry } from "../broker/api.ts";
 import {
   type AgentTip,
@@ -39,11 +39,12 @@ import {
 import { defaultBranch, worktreeList } from "../adapters/git.ts";
 import {
   branchTips,
-  checkoutScratch,
+  cleanScratch,
   commitTree,
   ensureScratchWorktree,
   isAncestor,
   mergeTrees,
+  resetScratch,
   runTest,
   scratchRoot,
   type TreeMerge,
@@ -51,6 +52,7 @@ import {
 import { canonical, writeTextAtomic } from "../adapters/fs.ts";
 import { gitText } from "../adapters/git_run.ts";
 import { eprintlnQuiet } from "../output.ts";
+import { trace } from "../trace.ts";
 
 /** Options of the lane. */
 export type IntegrationPluginOptions = {
@@ -112,12 +114,17 @@ export class IntegrationLane {
   readonly #commits = new Map<string, string>();
   readonly #tests = new Map<string, TestResult>();
   readonly #reported = new Set<string>();
-  #last: {
-    base: string;
-    tips: Map<string, string>;
-    commit: string;
-    tree: string;
-  } | null = null;
+  #last: Promise<
+    {
+      base: string;
+      tips: Map<string, string>;
+      commit: string;
+      tree: string;
+    } | null
+  > = Promise.resolve(null);
+  /** A clean scratch worktree being prepared (clean -fdx) ahead of use. */
+  #prepared: Promise<string> | null = null;
+  #writing: Promise<void> = Promise.resolve();
   #status: IntegrationStatus;
 
   constructor(broker: Broker, opts: IntegrationPluginOptions) {
@@ -173,6 +180,7 @@ export class IntegrationLane {
   /** Resolves when no check runs or is queued. */
   async settled(): Promise<void> {
     while (this.#running) await this.#running;
+    await this.#writing;
   }
 
   #step(e: LaneEvent): void {
@@ -210,16 +218,19 @@ export class IntegrationLane {
       updated_at: new Date(this.#now()).toISOString(),
     };
     this.#opts.onStatus?.(this.#status);
-    await this.#writeStatus();
+    // Written in order, off the check's critical path.
+    const status = this.#status;
+    this.#writing = this.#writing.then(() => this.#writeStatus(status));
+    await Promise.resolve();
   }
 
-  async #writeStatus(): Promise<void> {
+  async #writeStatus(status = this.#status): Promise<void> {
     if (!this.#scratchRoot) return;
     try {
       await Deno.mkdir(this.#scratchRoot, { recursive: true, mode: 0o700 });
       await writeTextAtomic(
         integrationStatusPath(this.#scratchRoot),
-        JSON.stringify(this.#status, null, 2) + "\n",
+        JSON.stringify(status, null, 2) + "\n",
         { mode: 0o600 },
       );
     } catch (e) {
@@ -251,7 +262,7 @@ export class IntegrationLane {
     const tips = await branchTips(repo, [
       this.#base,
       ...agents.map((a) => a.branch),
-    ]);
+    ], { commonDir: dirname(this.#scratchRoot!) });
     const baseTip = tips.get(this.#base);
     if (!baseTip) throw new Error(`default branch '${this.#base}' not found`);
     return {
@@ -317,24 +328,27 @@ export class IntegrationLane {
    * branch), else merged from scratch.
    */
   async #union(baseTip: string, tips: AgentTip[]): Promise<Chain> {
-    const last = this.#last;
+    const last = await this.#last;
     if (
       last && last.base === baseTip && last.tips.size === tips.length &&
       tips.every((t) => last.tips.has(t.agent))
     ) {
       const moved = tips.filter((t) => last.tips.get(t.agent) !== t.commit);
-      const forward = await Promise.all(
-        moved.map((t) =>
-          isAncestor(this.#opts.repo, last.tips.get(t.agent)!, t.commit)
-        ),
-      );
       if (moved.length === 0) {
         const { commit, tree } = last;
         return { ok: true, tree, commit: () => Promise.resolve(commit) };
       }
-      if (forward.every(Boolean)) {
-        return await this.#chain(last.commit, moved.map((t) => t.commit));
-      }
+      // Merge onto the last union while asking whether that is valid (every
+      // moved branch only moved forward); on 2+ cores the ask is free.
+      const [forward, onLast] = await Promise.all([
+        Promise.all(
+          moved.map((t) =>
+            isAncestor(this.#opts.repo, last.tips.get(t.agent)!, t.commit)
+          ),
+        ),
+        this.#chain(last.commit, moved.map((t) => t.commit)),
+      ]);
+      if (forward.every(Boolean)) return onLast;
     }
     return await this.#chain(baseTip, tips.map((t) => t.commit));
   }
@@ -350,18 +364,20 @@ export class IntegrationLane {
     }
     if (signal.aborted) throw new Superseded();
     const argv = this.#opts.testArgv!;
-    const scratch = await ensureScratchWorktree(
-      this.#opts.repo,
-      "lane",
-      "HEAD",
-    );
-    await checkoutScratch(scratch, tree);
+    const scratch = await this.#prepare();
+    this.#prepared = null;
+    trace("integration: scratch clean");
+    await resetScratch(scratch, tree);
+    trace("integration: scratch reset");
     if (signal.aborted) throw new Superseded();
     this.#status.test_runs++;
     const r = await runTest(scratch, argv, {
       signal,
       timeoutMs: this.#opts.timeoutMs,
     });
+    trace("integration: test ran");
+    // Clean up for the next probe while it is merged.
+    this.#prepare();
     if (r.aborted) throw new Superseded();
     const res = {
       ok: r.code === 0,
@@ -373,8 +389,26 @@ export class IntegrationLane {
     return remember(this.#tests, tree, res);
   }
 
+  /** The scratch worktree, clean; started ahead of time when possible. */
+  #prepare(): Promise<string> {
+    if (!this.#prepared) {
+      const p = ensureScratchWorktree(this.#opts.repo, "lane", "HEAD").then(
+        async (path) => {
+          await cleanScratch(path);
+          return path;
+        },
+      );
+      p.catch(() => {}); // whoever awaits it sees the error
+      this.#prepared = p;
+    }
+    return this.#prepared;
+  }
+
   async #check(signal: AbortSignal): Promise<void> {
+    trace("integration: check starts");
+    if (this.#opts.testArgv) this.#prepare();
     const { base, baseTip, tips } = await this.#agents();
+    trace("integration: tips read");
     if (signal.aborted) throw new Superseded();
     await this.#setStatus({
       state: "running",
@@ -385,14 +419,19 @@ export class IntegrationLane {
     const findings: IntegrationFinding[] = [];
     const feedback: LaneFeedback[] = [];
     const union = await this.#union(baseTip, tips);
+    trace("integration: union merged");
     let clean = tips;
     let unionTree: string | null = null;
     if (union.ok) {
       unionTree = union.tree;
       // Keep the union commit for the next incremental check.
+      // (written while the tests run).
       const tipsNow = new Map(tips.map((t) => [t.agent, t.commit]));
-      const commit = await union.commit();
-      this.#last = { base: baseTip, tips: tipsNow, commit, tree: union.tree };
+      const tree = union.tree;
+      this.#last = union.commit().then(
+        (commit) => ({ base: baseTip, tips: tipsNow, commit, tree }),
+        () => null,
+      );
     } else {
       // Which pairs conflict (and which branches conflict with the base).
       const bad = new Set<string>();
@@ -533,6 +572,9 @@ export class IntegrationLane {
     this.#unsubscribe?.();
     this.#abort?.abort();
     await this.settled();
+    await this.#prepared?.catch(() => {});
+    await this.#last;
+    await this.#writing;
   }
 }
 

@@ -43,8 +43,8 @@ async function committed(broker: Broker, agent: string): Promise<void> {
 
 /** Wait until the lane has finished `n` checks and is idle. */
 async function checked(lane: IntegrationLane, n: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (lane.completed >= n && !lane.busy) return;
+  for (let i = 0; i < 2400; i++) {
+    if (lane.completed >= n && !lane.busy) return await lane.settled();
     await new Promise((ok) => setTimeout(ok, 25));
   }
   throw new Error(`lane did not finish ${n} checks: ${lane.completed}`);
