@@ -274,3 +274,21 @@ export async function runTest(
     ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
   });
 }
+
+/**
+ * Remove git-paw's scratch worktrees and their directory (the lane's
+ * status file with it); for `purge`.
+ */
+export async function removeScratchWorktrees(repo: string): Promise<void> {
+  const root = await scratchRoot(repo);
+  const list = await gitTry(repo, ["worktree", "list", "--porcelain", "-z"]);
+  for (const f of list.stdout.split("\0")) {
+    if (!f.startsWith("worktree ")) continue;
+    const p = f.slice("worktree ".length);
+    if (p.startsWith(root + "/")) {
+      await gitTry(repo, ["worktree", "remove", "--force", "--force", "--", p]);
+    }
+  }
+  await Deno.remove(root, { recursive: true }).catch(() => {});
+  await gitTry(repo, ["worktree", "prune"]);
+}

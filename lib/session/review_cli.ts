@@ -44,5 +44,21 @@ export function registerReviewCommands(program: Command): void {
       const { integrateCommand } = await import("./integrate.ts");
       await integrateCommand(o);
     });
-  void splitList;
+
+  program
+    .command("merge")
+    .description(
+      "Merge the agents' branches one by one, each only if the merged result passes the test command; left-out branches are named and their agents told",
+    )
+    .option("--dry-run", "show what would merge; move nothing, tell no one")
+    .option("--into <branch>", "target branch (default: the default branch)")
+    .option(
+      "--only <list>",
+      "comma-separated agents (branch or agent id)",
+      splitList,
+    )
+    .action(async (o: { dryRun?: boolean; into?: string; only?: string[] }) => {
+      const { mergeCommand } = await import("./merge.ts");
+      await mergeCommand(o);
+    });
 }

@@ -36,11 +36,15 @@ export type ReviewRepo = AsyncDisposable & {
   worktrees: Record<string, string>;
   git(args: string[], cwd?: string): Promise<string>;
   gitOut(args: string[], cwd?: string): Promise<Out>;
-  /** Write files in `cwd` and commit them there; returns the new commit. */
+  /**
+   * Write files in `cwd` and commit them there (at `date`, an ISO time,
+   * when given); returns the new commit.
+   */
   commit(
     cwd: string,
     files: Record<string, string | null>,
     msg: string,
+    date?: string,
   ): Promise<string>;
   /** `git paw <args>` in the repo, stdin not a terminal. */
   paw(args: string[], cwd?: string): Promise<Out>;
@@ -92,6 +96,9 @@ export function baseFiles(runsLog: string): Record<string, string> {
     "src/lib.sh": 'greet() { echo "hello $1"; }\n',
     "tests/greet_test.sh": '[ "$(greet ann)" = "hello ann" ]\n',
     "README.md": "# proj\n\nline two\n",
+    ".gitignore": ".git-paw/sessions/\n",
+    ".git-paw/config.toml":
+      '[integration]\ntest_command = ["sh", "-c", "./check.sh"]\n',
   };
 }
 
@@ -134,9 +141,12 @@ export async function makeReviewRepo(
     ...IDENT,
     XDG_DATA_HOME: data,
     XDG_CONFIG_HOME: join(root, "config"),
+    // Its own tmux server, should a command ask tmux anything.
+    TMUX_TMPDIR: root,
     NO_COLOR: "1",
   };
-  const gitOut = (args: string[], cwd = repo) => exec("git", args, cwd, env);
+  const gitOut = (args: string[], cwd = repo, extra = {}) =>
+    exec("git", args, cwd, { ...env, ...extra });
   const git = async (args: string[], cwd = repo) => {
     const r = await gitOut(args, cwd);
     if (r.code !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
@@ -146,6 +156,7 @@ export async function makeReviewRepo(
     cwd: string,
     files: Record<string, string | null>,
     msg: string,
+    date?: string,
   ) => {
     for (const [p, text] of Object.entries(files)) {
       const abs = join(cwd, p);
@@ -158,7 +169,11 @@ export async function makeReviewRepo(
       if (p.endsWith(".sh")) await Deno.chmod(abs, 0o755);
       await git(["add", "--", p], cwd);
     }
-    await git(["commit", "-q", "-m", msg], cwd);
+    const when = date
+      ? { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }
+      : {};
+    const r = await gitOut(["commit", "-q", "-m", msg], cwd, when);
+    if (r.code !== 0) throw new Error(`git commit: ${r.stderr}`);
     return await git(["rev-parse", "HEAD"], cwd);
   };
   await Deno.mkdir(repo, { recursive: true });
