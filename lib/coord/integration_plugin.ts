@@ -125,6 +125,8 @@ export class IntegrationLane {
   /** A clean scratch worktree being prepared (clean -fdx) ahead of use. */
   #prepared: Promise<string> | null = null;
   #writing: Promise<void> = Promise.resolve();
+  /** Writes the union commit; run once the first test has started. */
+  #deferred: (() => void) | null = null;
   #status: IntegrationStatus;
 
   constructor(broker: Broker, opts: IntegrationPluginOptions) {
@@ -328,6 +330,7 @@ export class IntegrationLane {
    * branch), else merged from scratch.
    */
   async #union(baseTip: string, tips: AgentTip[]): Promise<Chain> {
+    this.#flushDeferred();
     const last = await this.#last;
     if (
       last && last.base === baseTip && last.tips.size === tips.length &&
@@ -371,10 +374,12 @@ export class IntegrationLane {
     trace("integration: scratch reset");
     if (signal.aborted) throw new Superseded();
     this.#status.test_runs++;
-    const r = await runTest(scratch, argv, {
+    const running = runTest(scratch, argv, {
       signal,
       timeoutMs: this.#opts.timeoutMs,
     });
+    this.#flushDeferred(); // while the test runs
+    const r = await running;
     trace("integration: test ran");
     // Clean up for the next probe while it is merged.
     this.#prepare();
@@ -387,6 +392,12 @@ export class IntegrationLane {
         : r.output,
     };
     return remember(this.#tests, tree, res);
+  }
+
+  #flushDeferred(): void {
+    const d = this.#deferred;
+    this.#deferred = null;
+    d?.();
   }
 
   /** The scratch worktree, clean; started ahead of time when possible. */
@@ -428,10 +439,13 @@ export class IntegrationLane {
       // (written while the tests run).
       const tipsNow = new Map(tips.map((t) => [t.agent, t.commit]));
       const tree = union.tree;
-      this.#last = union.commit().then(
-        (commit) => ({ base: baseTip, tips: tipsNow, commit, tree }),
-        () => null,
-      );
+      this.#deferred = () => {
+        this.#last = union.commit().then(
+          (commit) => ({ base: baseTip, tips: tipsNow, commit, tree }),
+          () => null,
+        );
+      };
+      if (!this.#opts.testArgv) this.#flushDeferred();
     } else {
       // Which pairs conflict (and which branches conflict with the base).
       const bad = new Set<string>();
@@ -527,6 +541,7 @@ export class IntegrationLane {
         }
       }
     }
+    this.#flushDeferred();
     if (signal.aborted) throw new Superseded();
     await this.#publish(feedback);
     const conflict = findings.some((f) => f.kind === "conflict");
@@ -572,6 +587,7 @@ export class IntegrationLane {
     this.#unsubscribe?.();
     this.#abort?.abort();
     await this.settled();
+    this.#flushDeferred();
     await this.#prepared?.catch(() => {});
     await this.#last;
     await this.#writing;
