@@ -156,7 +156,16 @@ export class IntegrationLane {
 
   /** Subscribe and write the first status. */
   async start(): Promise<void> {
-    this.#scratchRoot = await scratchRoot(this.#opts.repo);
+    try {
+      this.#scratchRoot = await scratchRoot(this.#opts.repo);
+    } catch (e) {
+      this.#log(
+        `git-paw integration: off: ${this.#opts.repo} is not a git repository (${
+          (e as Error).message
+        })`,
+      );
+      return;
+    }
     this.#unsubscribe = this.#broker.subscribe((ev) => {
       if (ev.kind === "entry" && triggers(ev.entry)) this.commit();
       if (ev.kind === "watch") this.#branchOf.clear();

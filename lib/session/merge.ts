@@ -51,6 +51,7 @@ import {
   runTest,
 } from "../adapters/git_merge.ts";
 import { eprintln, println } from "../output.ts";
+import { type BrokerClient, brokerClient } from "../broker/client.ts";
 import { loadConfig } from "./config_store.ts";
 import { receiptBrokerUrl } from "./common.ts";
 import { pickAgents, sessionOfRepo } from "./diff.ts";
@@ -75,44 +76,24 @@ export type MergeStep =
   | { agent: string; branch: string; outcome: "already-merged" }
   | { agent: string; branch: string; outcome: "left-out"; why: LeftOut };
 
-type BrokerLink = { url: string; token?: string };
-
-function brokerLink(receipt: Receipt): BrokerLink | null {
+function brokerOf(receipt: Receipt): BrokerClient | null {
   const url = receiptBrokerUrl(receipt);
   if (!url) return null;
-  return receipt.broker_token ? { url, token: receipt.broker_token } : { url };
-}
-
-function headers(b: BrokerLink): Record<string, string> {
-  return {
-    "content-type": "application/json",
-    ...(b.token ? { authorization: `Bearer ${b.token}` } : {}),
-  };
+  return brokerClient(
+    url,
+    receipt.broker_token ? { token: receipt.broker_token } : {},
+  );
 }
 
 /** The session's broker log (every entry), or `[]` when it is not running. */
-async function brokerLog(b: BrokerLink | null): Promise<LogEntry[]> {
+async function brokerLog(b: BrokerClient | null): Promise<LogEntry[]> {
   if (!b) return [];
   const out: LogEntry[] = [];
   let since = 0;
   try {
     for (;;) {
-      const res = await fetch(`${b.url}/log?since=${since}&limit=1000`, {
-        headers: headers(b),
-        signal: AbortSignal.timeout(3000),
-      });
-      if (!res.ok) {
-        await res.body?.cancel();
-        return out;
-      }
-      const body = await res.json() as { entries?: unknown[] };
-      const page = Array.isArray(body.entries) ? body.entries : [];
-      for (const raw of page) {
-        const e = raw as {
-          seq?: unknown;
-          timestamp_unix_secs?: unknown;
-          message?: unknown;
-        };
+      const page = await b.log({ since, limit: 1000 });
+      for (const e of page.entries) {
         const m = parseMessage(e.message);
         if (typeof e.seq !== "number" || !m.ok) continue;
         since = Math.max(since, e.seq);
@@ -122,27 +103,18 @@ async function brokerLog(b: BrokerLink | null): Promise<LogEntry[]> {
           message: m.message,
         });
       }
-      if (page.length < 1000) return out;
+      if (page.entries.length < 1000) return out;
     }
   } catch {
     return out; // not running: commit order only
   }
 }
 
-async function publish(b: BrokerLink | null, msg: unknown): Promise<boolean> {
-  if (!b) return false;
+async function publish(b: BrokerClient | null, msg: unknown): Promise<void> {
+  if (!b) return;
   try {
-    const res = await fetch(`${b.url}/publish`, {
-      method: "POST",
-      headers: headers(b),
-      body: JSON.stringify(msg),
-      signal: AbortSignal.timeout(3000),
-    });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
+    await b.publish(msg, { timeoutMs: 3000 });
+  } catch { /* not running: nobody to tell */ }
 }
 
 /** How the target moved (or why not). */
@@ -237,7 +209,7 @@ export async function mergeCommand(opts: MergeCommandOptions): Promise<void> {
       time: times.get(commit) ?? 0,
     };
   });
-  const broker = brokerLink(receipt);
+  const broker = brokerOf(receipt);
   const order = mergeOrder(items, blockedEdges(await brokerLog(broker)));
   println(
     `${

@@ -25,6 +25,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
     assert.deepEqual(await names(repo), [
       "watcher",
       "conflict-detector",
+      "integration",
       "web-dashboard",
     ]);
     await Deno.mkdir(join(repo, ".git-paw"));
@@ -35,9 +36,11 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
     assert.deepEqual(await names(repo), [
       "watcher",
       "learnings",
+      "integration",
       "web-dashboard",
     ]);
-    // Outside a repo: defaults, and no learnings file to write to.
+    // Outside a repo: defaults, no learnings file to write to, no branches
+    // to integrate.
     assert.deepEqual(await names(outside), [
       "watcher",
       "conflict-detector",
