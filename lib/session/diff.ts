@@ -7,11 +7,10 @@
  * @module
  */
 import { AppError } from "../core/errors.ts";
-import { type DiffFile, diffSummary, parseUnifiedDiff } from "../core/diff.ts";
 import { slugify } from "../core/slug.ts";
 import type { Receipt, ReceiptWorktree } from "../core/session.ts";
 import { defaultBranch, repoRoot } from "../adapters/git.ts";
-import { gitText, gitTry } from "../adapters/git_run.ts";
+import { agentDiff } from "../adapters/git_diff.ts";
 import { printJson, println } from "../output.ts";
 import { findReceiptForRepo } from "./receipt.ts";
 
@@ -65,80 +64,6 @@ export function pickAgents(
   return hit;
 }
 
-/** One agent's diff. */
-export type AgentDiff = {
-  agent: string;
-  branch: string;
-  worktree: string;
-  base: string;
-  /** The merge base of the branch and the default branch (null: none). */
-  merge_base: string | null;
-  head: string | null;
-  /** Compared against the worktree's files (`--worktree`). */
-  worktree_changes: boolean;
-  summary: { files: number; additions: number; deletions: number };
-  files: DiffFile[];
-  /** Untracked files of the worktree (`--worktree` only). */
-  untracked: string[];
-  /** The raw `git diff` (or `--stat`) text. */
-  text: string;
-};
-
-const DIFF_FLAGS = ["--no-color", "--no-ext-diff", "--find-renames"];
-
-/** Compute one agent's diff against `base`. */
-export async function agentDiff(
-  repo: string,
-  w: ReceiptWorktree,
-  opts: { base: string; stat?: boolean; worktree?: boolean },
-): Promise<AgentDiff> {
-  const head = (await gitTry(repo, [
-    "rev-parse",
-    "--verify",
-    "--quiet",
-    `refs/heads/${w.branch}^{commit}`,
-  ])).stdout.trim() || null;
-  const mbR = head
-    ? await gitTry(repo, ["merge-base", opts.base, head])
-    : { code: 1, stdout: "" };
-  const mb = mbR.code === 0 ? mbR.stdout.trim() : null;
-  const out: AgentDiff = {
-    agent: slugify(w.branch),
-    branch: w.branch,
-    worktree: w.worktree_path,
-    base: opts.base,
-    merge_base: mb,
-    head,
-    worktree_changes: opts.worktree === true,
-    summary: { files: 0, additions: 0, deletions: 0 },
-    files: [],
-    untracked: [],
-    text: "",
-  };
-  if (!head || !mb) return out;
-  const where = opts.worktree ? w.worktree_path : repo;
-  const range = opts.worktree ? [mb] : [mb, head];
-  const patch = await gitText(where, ["diff", ...DIFF_FLAGS, ...range, "--"], {
-    isolated: true,
-  });
-  out.files = parseUnifiedDiff(patch);
-  out.summary = diffSummary(out.files);
-  out.text = opts.stat
-    ? await gitText(where, ["diff", ...DIFF_FLAGS, "--stat", ...range, "--"], {
-      isolated: true,
-    })
-    : patch;
-  if (opts.worktree) {
-    out.untracked = (await gitText(w.worktree_path, [
-      "ls-files",
-      "--others",
-      "--exclude-standard",
-      "-z",
-    ], { isolated: true })).split("\0").filter((f) => f !== "");
-  }
-  return out;
-}
-
 /** Run `git paw diff`. */
 export async function diffCommand(opts: DiffCommandOptions): Promise<void> {
   const { repo, receipt } = await sessionOfRepo(opts.cwd);
@@ -146,7 +71,11 @@ export async function diffCommand(opts: DiffCommandOptions): Promise<void> {
   const base = await defaultBranch(repo);
   const diffs = await Promise.all(
     agents.map((w) =>
-      agentDiff(repo, w, {
+      agentDiff(repo, {
+        agent: slugify(w.branch),
+        branch: w.branch,
+        worktree: w.worktree_path,
+      }, {
         base,
         stat: opts.stat ?? false,
         worktree: opts.worktree ?? false,
