@@ -42,7 +42,8 @@ export async function standaloneBrokerPlugins(
   const plugins = repo
     ? coordination
     : coordination.filter((p) =>
-      p.name !== "learnings" && p.name !== "integration"
+      p.name !== "learnings" && p.name !== "integration" &&
+      p.name !== "review"
     );
   return [...plugins, webPlugin({ session: ctx.session })];
 }

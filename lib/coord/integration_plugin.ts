@@ -29,6 +29,7 @@ import {
   initialLaneState,
   INTEGRATION_FROM,
   type IntegrationFinding,
+  integrationLine,
   type IntegrationStatus,
   type LaneEffect,
   type LaneEvent,
@@ -622,7 +623,7 @@ export function integrationPlugin(
         "/integration",
         (c) =>
           lane
-            ? c.json(lane.status)
+            ? c.json({ ...lane.status, line: integrationLine(lane.status) })
             : c.json({ error: "integration lane not started" }, 503),
       );
     },

@@ -24,6 +24,7 @@ import {
   integrationTestArgv,
 } from "../core/integration.ts";
 import { eprintlnQuiet } from "../output.ts";
+import { reviewPlugin } from "./review_plugin.ts";
 
 /** Options the session passes in. */
 export type CoordinationOptions = {
@@ -110,5 +111,7 @@ export function coordinationPlugins(
   if (o.conflicts) plugins.push(conflictPlugin(o.conflicts));
   if (o.learnings) plugins.push(learningsPlugin(o.learnings));
   if (o.integration) plugins.push(integrationPlugin(o.integration));
+  // The web page's review routes (`/diff/:agent`, comments as feedback).
+  plugins.push(reviewPlugin({ repo: opts.repo }));
   return plugins;
 }

@@ -26,6 +26,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
       "watcher",
       "conflict-detector",
       "integration",
+      "review",
       "web-dashboard",
     ]);
     await Deno.mkdir(join(repo, ".git-paw"));
@@ -37,6 +38,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
       "watcher",
       "learnings",
       "integration",
+      "review",
       "web-dashboard",
     ]);
     // Outside a repo: defaults, no learnings file to write to, no branches

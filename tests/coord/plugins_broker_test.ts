@@ -108,7 +108,7 @@ Deno.test("coordinationPluginOptions() maps config defaults and switches", () =>
     coordinationPlugins({ repo: "/r", session: "s", config: c }).map((p) =>
       p.name
     ),
-    ["watcher", "learnings", "integration"],
+    ["watcher", "learnings", "integration", "review"],
   );
 });
 
