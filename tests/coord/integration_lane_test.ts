@@ -210,3 +210,42 @@ Deno.test("integration lane: a commit during a running check supersedes it (its 
   assert.equal(st.union_tree !== null, true);
   assert.equal(st.test_runs, 2);
 });
+
+Deno.test("coordinationPlugins() runs the lane with [integration] test_command; GET /integration shows its line", async () => {
+  const { coordinationPlugins } = await import("../../lib/coord/plugins.ts");
+  const { ConfigSchema } = await import("../../lib/core/config.ts");
+  await using r = await makeReviewRepo(["rename", "caller"]);
+  await r.commit(r.worktrees.rename!, RENAME, "rename");
+  await r.commit(r.worktrees.caller!, CALLER, "caller");
+  const config = ConfigSchema.parse({
+    integration: { test_command: "sh -c ./check.sh" },
+  });
+  const broker = await startBroker({
+    port: 0,
+    dataDir: join(r.root, "broker"),
+    session: r.session,
+    quiet: true,
+    seed: Object.entries(r.worktrees).map(([b, p]) => ({
+      agent_id: b,
+      worktree_path: p,
+      cli: "demo",
+    })),
+    republishWorkingTtlSeconds: 60,
+    plugins: coordinationPlugins({ repo: r.repo, session: r.session, config }),
+  });
+  try {
+    await committed(broker, "rename");
+    let body: { state?: string; line?: string } = {};
+    for (let i = 0; i < 1200 && body.state !== "failing"; i++) {
+      await new Promise((ok) => setTimeout(ok, 25));
+      body = await (await fetch(`${broker.url}/integration`)).json();
+    }
+    assert.equal(body.state, "failing");
+    assert.equal(body.line, "integration: ✗ caller+rename fail");
+    const fb = await feedbackTo(broker, "caller");
+    assert.equal(fb.length, 1);
+    assert.match(fb[0]!, /\[integration\] combined test failure.*rename/);
+  } finally {
+    await broker.close();
+  }
+});
