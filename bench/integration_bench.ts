@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import type { BenchResult } from "./run.ts";
+import { trace } from "../lib/trace.ts";
 import { startBroker } from "../lib/broker/server.ts";
 import { IntegrationLane } from "../lib/coord/integration_plugin.ts";
 import {
@@ -155,8 +156,10 @@ export async function run(): Promise<BenchResult[]> {
         await git(wt, "commit", "-qam", `round ${i}`);
         const floor = await floorOnce(i);
         const t = performance.now();
+        trace("bench: publish");
         await publish(`agent-${k}`);
         await done(i + 2);
+        trace("bench: done");
         checks.push(performance.now() - t);
         ratios.push(checks.at(-1)! / floor);
         if (lane.status.state !== "green") {

@@ -14,7 +14,7 @@ import { GIT_ENV, GIT_LAYOUT_ENV } from "./git_env.ts";
 import { gitCommonDir } from "./git_layout.ts";
 import { gitText, gitTry } from "./git_run.ts";
 import { type CappedResult, run, runCapped, type RunResult } from "./runner.ts";
-import { readTextOrNull, statOrNull } from "./fs.ts";
+import { statOrNull } from "./fs.ts";
 
 /** Result of {@link mergeTrees}. */
 export type TreeMerge =
@@ -121,14 +121,15 @@ export async function branchTips(
   const common = opts.commonDir ??
     await gitCommonDir(repo).catch(() => null);
   const rest: string[] = [];
-  await Promise.all(branches.map(async (b) => {
+  for (const b of branches) {
+    // A few 41-byte files: read synchronously (no thread-pool round trips).
     const text = common && !b.includes("..")
-      ? await readTextOrNull(join(common, "refs", "heads", b)).catch(() => null)
+      ? readRefSync(join(common, "refs", "heads", b))
       : null;
     const oid = text?.trim() ?? "";
     if (OID.test(oid)) out.set(b, oid);
     else rest.push(b);
-  }));
+  }
   if (rest.length === 0) return out;
   const r = await gitTry(repo, [
     "for-each-ref",
@@ -144,6 +145,14 @@ export async function branchTips(
     out.set(ref.slice("refs/heads/".length), line.slice(0, sp));
   }
   return out;
+}
+
+function readRefSync(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null; // packed, missing, or a directory: ask git
+  }
 }
 
 /** True when `a` is an ancestor of (or equal to) `b`. */
@@ -238,10 +247,16 @@ export async function cleanScratch(scratch: string): Promise<void> {
 export async function resetScratch(
   scratch: string,
   treeish: string,
+  opts: { from?: string } = {},
 ): Promise<void> {
-  const r = await gitTry(scratch, ["read-tree", "-u", "--reset", treeish], {
-    isolated: true,
-  });
+  const git = (args: string[]) => gitTry(scratch, args, { isolated: true });
+  // From the tree it holds: a two-tree merge touches only what differs;
+  // it refuses when a test changed a tracked file, then reset everything.
+  if (opts.from) {
+    const m = await git(["read-tree", "-u", "-m", opts.from, treeish]);
+    if (m.code === 0) return;
+  }
+  const r = await git(["read-tree", "-u", "--reset", treeish]);
   if (r.code !== 0) {
     throw new AppError(
       `Merge error: cannot check out ${treeish} in ${scratch}: ${r.stderr.trim()}`,

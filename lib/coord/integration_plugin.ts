@@ -123,6 +123,8 @@ export class IntegrationLane {
       tree: string;
     } | null
   > = Promise.resolve(null);
+  /** The tree the scratch worktree's index holds, when known. */
+  #scratchTree: string | null = null;
   /** A clean scratch worktree being prepared (clean -fdx) ahead of use. */
   #prepared: Promise<string> | null = null;
   #writing: Promise<void> = Promise.resolve();
@@ -380,7 +382,15 @@ export class IntegrationLane {
     const scratch = await this.#prepare();
     this.#prepared = null;
     trace("integration: scratch clean");
-    await resetScratch(scratch, tree);
+    await resetScratch(
+      scratch,
+      tree,
+      this.#scratchTree ? { from: this.#scratchTree } : {},
+    ).catch((e) => {
+      this.#scratchTree = null;
+      throw e;
+    });
+    this.#scratchTree = tree;
     trace("integration: scratch reset");
     if (signal.aborted) throw new Superseded();
     this.#status.test_runs++;
@@ -416,6 +426,14 @@ export class IntegrationLane {
       const p = ensureScratchWorktree(this.#opts.repo, "lane", "HEAD").then(
         async (path) => {
           await cleanScratch(path);
+          // Undo what a test did to tracked files, so the next update can
+          // be a two-tree read-tree that touches only what differs.
+          const held = this.#scratchTree;
+          if (held) {
+            await resetScratch(path, held).catch(() => {
+              this.#scratchTree = null;
+            });
+          }
           return path;
         },
       );

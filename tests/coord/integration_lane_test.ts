@@ -249,3 +249,29 @@ Deno.test("coordinationPlugins() runs the lane with [integration] test_command; 
     await broker.close();
   }
 });
+
+Deno.test("integration lane: what a test leaves in the scratch worktree is gone before the next run", async () => {
+  await using r = await makeReviewRepo(["feat-a", "feat-b"]);
+  const messy = checkScript(
+    r.runsLog,
+    [
+      'grep -q polluted README.md && { echo "FAIL: tracked file left changed"; exit 1; }',
+      '[ -e left.tmp ] && { echo "FAIL: untracked file left"; exit 1; }',
+      "echo polluted >> README.md; touch left.tmp",
+    ].join("\n"),
+  );
+  await r.commit(r.repo, { "check.sh": messy }, "messy tests");
+  for (const w of Object.values(r.worktrees)) {
+    await r.git(["merge", "-q", "--ff-only", "main"], w);
+  }
+  await r.commit(r.worktrees["feat-a"]!, DOCS, "docs");
+  await using l = await laneOn(r, ["sh", "-c", "./check.sh"]);
+  await committed(l.broker, "feat-a");
+  await checked(l.lane, 1);
+  assert.equal(l.lane.status.state, "green");
+  await r.commit(r.worktrees["feat-b"]!, { "b.txt": "b\n" }, "b");
+  await committed(l.broker, "feat-b");
+  await checked(l.lane, 2);
+  assert.equal(l.lane.status.state, "green", JSON.stringify(l.lane.status));
+  assert.equal(l.lane.status.test_runs, 2);
+});
