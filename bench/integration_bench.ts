@@ -125,11 +125,18 @@ export async function run(): Promise<BenchResult[]> {
       })),
       republishWorkingTtlSeconds: 60,
     });
+    let endedAt = 0;
     const lane = new IntegrationLane(broker, {
       repo,
       testArgv: TEST,
       timeoutMs: 60_000,
       log: () => {},
+      // When each check ended (its final status), not when the publish
+      // call returned: the broker answers a publish once the entry is on
+      // disk, which can be after the lane is done.
+      onStatus: (st) => {
+        if (st.state !== "running") endedAt = performance.now();
+      },
     });
     await lane.start();
     const done = async (n: number) => {
@@ -160,7 +167,7 @@ export async function run(): Promise<BenchResult[]> {
         await publish(`agent-${k}`);
         await done(i + 2);
         trace("bench: done");
-        checks.push(performance.now() - t);
+        checks.push(endedAt - t);
         ratios.push(checks.at(-1)! / floor);
         if (lane.status.state !== "green") {
           throw new Error(`lane not green: ${JSON.stringify(lane.status)}`);
@@ -185,15 +192,15 @@ export async function run(): Promise<BenchResult[]> {
           "p95 ms": ms(p95(tr)),
         },
         {
-          measure: "lane check after one commit (publish → done)",
+          measure: "lane check after one commit (publish → check done)",
           "median ms": ms(median(checks)),
           "p95 ms": ms(p95(checks)),
         },
       ],
       notes: [
-        `${ROUNDS} rounds; each round one agent (of ${BRANCHES}) commits and publishes \`agent.artifact\` committed; the check merges the moved branch onto the previous union (one merge-tree, one commit-tree), resets the scratch worktree (clean -fdx, read-tree -u --reset) and runs \`${
+        `${ROUNDS} rounds; each round one agent (of ${BRANCHES}) commits and publishes \`agent.artifact\` committed. The check reads the tips (loose ref files), merges the moved branch onto the previous union (one merge-tree, next to a merge-base --is-ancestor), updates the scratch worktree from the tree it held (read-tree -u -m, two trees) and runs \`${
           TEST.join(" ")
-        }\` (cat of 100 files).`,
+        }\` (cat of 100 files); the union's commit-tree runs beside the test, the scratch's clean -fdx after it. Timed from the publish call to the check's final status. The floor (one merge-tree of two branches + one run of the same test in a scratch worktree) is measured in the same round, right before.`,
         `Ratio (median over rounds of check ÷ (merge-tree + test run) measured in the same round): ${
           ratio.toFixed(2)
         }. Goal ≤ 2: ${ratio <= 2 ? "met" : "NOT met"}.`,
