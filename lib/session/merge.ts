@@ -301,9 +301,13 @@ export async function mergeCommand(opts: MergeCommandOptions): Promise<void> {
       fastForward: ff,
     });
     println(
-      `  ✓ ${item.branch}: ${opts.dryRun ? "would merge" : "merged"}${
-        ff ? " (fast-forward)" : ""
-      } → ${candidate.slice(0, 12)}`,
+      `  ✓ ${item.branch}: ${
+        opts.dryRun
+          ? "would merge"
+          : stuck !== null
+          ? `passes (${target} not moved)`
+          : "merged"
+      }${ff ? " (fast-forward)" : ""} → ${candidate.slice(0, 12)}`,
     );
   }
 

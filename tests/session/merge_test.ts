@@ -204,6 +204,10 @@ Deno.test("git paw merge leaves out a textual conflict, and never moves a dirty 
   assert.equal(out.code, 1);
   assert.match(out.stdout, /✗ feat-b: conflicts with the target in README\.md/);
   assert.match(
+    out.stdout,
+    /✓ feat-a: passes \(main not moved\) \(fast-forward\)/,
+  );
+  assert.match(
     out.stderr,
     /main was not moved: main is checked out in .* with uncommitted changes \(check\.sh\)/,
   );
