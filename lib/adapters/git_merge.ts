@@ -155,6 +155,77 @@ function readRefSync(path: string): string | null {
   }
 }
 
+/** Parents of a commit read from its loose object, or `null` (packed, …). */
+async function looseParents(
+  commonDir: string,
+  oid: string,
+): Promise<string[] | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(
+      join(commonDir, "objects", oid.slice(0, 2), oid.slice(2)),
+    );
+  } catch {
+    return null;
+  }
+  try {
+    const raw = new Uint8Array(
+      await new Response(
+        new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new DecompressionStream("deflate"),
+        ),
+      ).arrayBuffer(),
+    );
+    const text = new TextDecoder().decode(raw.subarray(0, 4096));
+    if (!text.startsWith("commit ")) return null;
+    const body = text.slice(text.indexOf("\0") + 1);
+    const parents: string[] = [];
+    for (const line of body.split("\n")) {
+      if (line.startsWith("parent ")) parents.push(line.slice(7).trim());
+      else if (line.startsWith("tree ")) continue;
+      else break;
+    }
+    return parents;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * {@link isAncestor} answered from loose commit objects when `b` is a few
+ * commits past `a` (an agent's new commits are loose): no git process. Falls
+ * back to `git merge-base --is-ancestor` when an object is packed or the
+ * walk grows past `maxCommits`.
+ */
+export async function isAncestorQuick(
+  repo: string,
+  commonDir: string,
+  a: string,
+  b: string,
+  maxCommits = 32,
+): Promise<boolean> {
+  if (a === b) return true;
+  const seen = new Set<string>([b]);
+  let frontier = [b];
+  while (frontier.length > 0) {
+    if (seen.size > maxCommits) return await isAncestor(repo, a, b);
+    const next: string[] = [];
+    for (const c of frontier) {
+      const ps = await looseParents(commonDir, c);
+      if (ps === null) return await isAncestor(repo, a, b);
+      for (const p of ps) {
+        if (p === a) return true;
+        if (!seen.has(p)) {
+          seen.add(p);
+          next.push(p);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return false; // every ancestor of b was read: a is not one
+}
+
 /** True when `a` is an ancestor of (or equal to) `b`. */
 export async function isAncestor(
   repo: string,

@@ -269,10 +269,18 @@ export async function runCapped(
     }
     tail.push(chunk);
     tailLen += chunk.length;
-    while (tailLen - (tail[0]?.length ?? 0) >= half) {
-      const first = tail.shift()!;
-      tailLen -= first.length;
-      dropped += first.length;
+    while (tailLen > half) {
+      const first = tail[0]!;
+      const over = tailLen - half;
+      if (first.length <= over) {
+        tail.shift();
+        tailLen -= first.length;
+        dropped += first.length;
+      } else {
+        tail[0] = first.subarray(over);
+        tailLen -= over;
+        dropped += over;
+      }
     }
   };
   let child: Deno.ChildProcess;

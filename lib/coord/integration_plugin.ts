@@ -18,7 +18,12 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import type { Broker, BrokerPlugin, LogEntry } from "../broker/api.ts";
+import type {
+  Broker,
+  BrokerPlugin,
+  LogEntry,
+  WatchTarget,
+} from "../broker/api.ts";
 import {
   type AgentTip,
   combinationFeedback,
@@ -43,7 +48,7 @@ import {
   cleanScratch,
   commitTree,
   ensureScratchWorktree,
-  isAncestor,
+  isAncestorQuick,
   mergeTrees,
   resetScratch,
   runTest,
@@ -111,6 +116,7 @@ export class IntegrationLane {
   #base: string | null = null;
   #scratchRoot: string | null = null;
   #branchOf = new Map<string, string | null>();
+  #rereading: Promise<void> | null = null;
   readonly #merges = new Map<string, TreeMerge>();
   readonly #commits = new Map<string, string>();
   readonly #tests = new Map<string, TestResult>();
@@ -128,7 +134,7 @@ export class IntegrationLane {
   /** A clean scratch worktree being prepared (clean -fdx) ahead of use. */
   #prepared: Promise<string> | null = null;
   #writing: Promise<void> = Promise.resolve();
-  /** Writes the union commit; run once the first test has started. */
+  /** Writes the union commit; run when the check is over. */
   #deferred: (() => void) | null = null;
   #status: IntegrationStatus;
 
@@ -194,6 +200,9 @@ export class IntegrationLane {
   /** Resolves when no check runs or is queued. */
   async settled(): Promise<void> {
     while (this.#running) await this.#running;
+    await this.#rereading;
+    await this.#last;
+    await this.#prepared?.catch(() => {});
     await this.#writing;
   }
 
@@ -252,6 +261,18 @@ export class IntegrationLane {
     }
   }
 
+  /** Which branch each watched worktree has checked out. */
+  async #readBranches(targets: readonly WatchTarget[]): Promise<void> {
+    const list = await worktreeList(this.#opts.repo);
+    for (const t of targets) {
+      const p = await canonical(t.worktree_path).catch(() => t.worktree_path);
+      this.#branchOf.set(
+        t.worktree_path,
+        list.find((w) => w.path === p)?.branch ?? null,
+      );
+    }
+  }
+
   /** The live agents with their branches and tips, the base tip. */
   async #agents(): Promise<
     { base: string; baseTip: string; tips: AgentTip[] }
@@ -260,14 +281,9 @@ export class IntegrationLane {
     this.#base ??= await defaultBranch(repo);
     const targets = this.#broker.watchTargets();
     if (targets.some((t) => !this.#branchOf.has(t.worktree_path))) {
-      const list = await worktreeList(repo);
-      for (const t of targets) {
-        const p = await canonical(t.worktree_path).catch(() => t.worktree_path);
-        this.#branchOf.set(
-          t.worktree_path,
-          list.find((w) => w.path === p)?.branch ?? null,
-        );
-      }
+      await this.#readBranches(targets);
+    } else {
+      await this.#rereading; // started when the last check ended
     }
     const agents = targets.flatMap((t) => {
       const b = this.#branchOf.get(t.worktree_path);
@@ -358,7 +374,12 @@ export class IntegrationLane {
       const [forward, onLast] = await Promise.all([
         Promise.all(
           moved.map((t) =>
-            isAncestor(this.#opts.repo, last.tips.get(t.agent)!, t.commit)
+            isAncestorQuick(
+              this.#opts.repo,
+              dirname(this.#scratchRoot!),
+              last.tips.get(t.agent)!,
+              t.commit,
+            )
           ),
         ),
         this.#chain(last.commit, moved.map((t) => t.commit)),
@@ -398,11 +419,8 @@ export class IntegrationLane {
       signal,
       timeoutMs: this.#opts.timeoutMs,
     });
-    this.#flushDeferred(); // while the test runs
     const r = await running;
     trace("integration: test ran");
-    // Clean up for the next probe while it is merged.
-    this.#prepare();
     if (r.aborted) throw new Superseded();
     const res = {
       ok: r.code === 0,
@@ -473,7 +491,6 @@ export class IntegrationLane {
           () => null,
         );
       };
-      if (!this.#opts.testArgv) this.#flushDeferred();
     } else {
       // Which pairs conflict (and which branches conflict with the base).
       const bad = new Set<string>();
@@ -569,7 +586,6 @@ export class IntegrationLane {
         }
       }
     }
-    this.#flushDeferred();
     if (signal.aborted) throw new Superseded();
     await this.#publish(feedback);
     const conflict = findings.some((f) => f.kind === "conflict");
@@ -579,6 +595,16 @@ export class IntegrationLane {
       union_tree: unionTree,
       findings,
     });
+    // Between checks: the union's commit (the next check merges onto it),
+    // the scratch worktree cleaned, and a re-read of the worktree list (an
+    // agent may switch its worktree to another branch).
+    this.#flushDeferred();
+    if (this.#opts.testArgv) this.#prepare();
+    const p: Promise<void> = this.#readBranches(this.#broker.watchTargets())
+      .catch(() => {}).finally(() => {
+        if (this.#rereading === p) this.#rereading = null;
+      });
+    this.#rereading = p;
   }
 
   /** True the first time a finding is seen on these commits. */
@@ -618,6 +644,7 @@ export class IntegrationLane {
     this.#flushDeferred();
     await this.#prepared?.catch(() => {});
     await this.#last;
+    await this.#rereading;
     await this.#writing;
   }
 }

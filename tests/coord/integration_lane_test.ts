@@ -275,3 +275,29 @@ Deno.test("integration lane: what a test leaves in the scratch worktree is gone 
   assert.equal(l.lane.status.state, "green", JSON.stringify(l.lane.status));
   assert.equal(l.lane.status.test_runs, 2);
 });
+
+Deno.test("integration lane follows an agent that switches its worktree to another branch (from the next check on)", async () => {
+  await using r = await makeReviewRepo(["feat-a", "feat-b"]);
+  await r.commit(r.worktrees["feat-a"]!, {
+    "README.md": "# proj\n\nline two by a\n",
+  }, "a");
+  await r.commit(r.worktrees["feat-b"]!, DOCS, "b");
+  await using l = await laneOn(r, null);
+  await committed(l.broker, "feat-b");
+  await checked(l.lane, 1);
+  assert.equal(l.lane.status.state, "green");
+  // feat-b's worktree moves to a branch that conflicts with feat-a.
+  await r.git(["switch", "-q", "-c", "feat-b2", "main"], r.worktrees["feat-b"]);
+  await r.commit(r.worktrees["feat-b"]!, {
+    "README.md": "# proj\n\nline two by b2\n",
+  }, "b2");
+  await committed(l.broker, "feat-b");
+  await checked(l.lane, 2);
+  await committed(l.broker, "feat-b");
+  await checked(l.lane, 3);
+  assert.equal(l.lane.status.state, "conflict");
+  assert.deepEqual(
+    l.lane.status.agents.map((a) => [a.agent, a.branch]),
+    [["feat-a", "feat-a"], ["feat-b", "feat-b2"]],
+  );
+});
