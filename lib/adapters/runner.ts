@@ -214,3 +214,152 @@ export function spawnChild(
     stderr: opts.stderr ?? "inherit",
   }).spawn();
 }
+
+/** Options for {@link runCapped}. */
+export type RunCappedOptions =
+  & Pick<
+    RunOptions,
+    "cwd" | "env" | "unsetEnv" | "signal"
+  >
+  & {
+    /** Bytes of output kept: the first half and the last half (default 64 KiB). */
+    maxBytes?: number;
+    /** Kill the child after this long (ms); it then counts as failed. */
+    timeoutMs?: number;
+  };
+
+/** What {@link runCapped} produced. */
+export type CappedResult = {
+  /** Exit code; 124 on timeout, 130 when aborted, 127 when not found. */
+  code: number;
+  /** stdout and stderr interleaved as they came, cut to `maxBytes`. */
+  output: string;
+  /** Output bytes dropped from the middle. */
+  dropped: number;
+  timedOut: boolean;
+  aborted: boolean;
+};
+
+/**
+ * Run a program whose output may be large (a project's test command): its
+ * stdout and stderr are merged and only the first and last `maxBytes / 2`
+ * are kept. Returns once the child has exited, without waiting for
+ * grandchildren that still hold its pipes. Never throws for the child's
+ * failure; a missing program gives code 127.
+ */
+export async function runCapped(
+  cmd: string,
+  args: readonly string[],
+  opts: RunCappedOptions = {},
+): Promise<CappedResult> {
+  const max = opts.maxBytes ?? 64 * 1024;
+  const half = Math.max(1, Math.floor(max / 2));
+  const head: Uint8Array[] = [];
+  let headLen = 0;
+  const tail: Uint8Array[] = [];
+  let tailLen = 0;
+  let dropped = 0;
+  const keep = (chunk: Uint8Array) => {
+    if (headLen < half) {
+      const take = chunk.subarray(0, half - headLen);
+      head.push(take);
+      headLen += take.length;
+      chunk = chunk.subarray(take.length);
+      if (chunk.length === 0) return;
+    }
+    tail.push(chunk);
+    tailLen += chunk.length;
+    while (tailLen > half) {
+      const first = tail[0]!;
+      const over = tailLen - half;
+      if (first.length <= over) {
+        tail.shift();
+        tailLen -= first.length;
+        dropped += first.length;
+      } else {
+        tail[0] = first.subarray(over);
+        tailLen -= over;
+        dropped += over;
+      }
+    }
+  };
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args: [...args],
+      cwd: opts.cwd,
+      ...childEnv(opts),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return {
+        code: 127,
+        output: `cannot run '${cmd}': not found`,
+        dropped: 0,
+        timedOut: false,
+        aborted: false,
+      };
+    }
+    throw e;
+  }
+  let timedOut = false;
+  let aborted = false;
+  const kill = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  };
+  const onAbort = () => {
+    aborted = true;
+    kill();
+  };
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, opts.timeoutMs);
+  const readers = [child.stdout, child.stderr].map((s) => s.getReader());
+  const pumps = readers.map(async (r) => {
+    try {
+      for (;;) {
+        const { done, value } = await r.read();
+        if (done) return;
+        keep(value);
+      }
+    } catch { /* cancelled */ }
+  });
+  const status = await child.status;
+  clearTimeout(timer);
+  opts.signal?.removeEventListener("abort", onAbort);
+  // Grandchildren may keep the pipes open: give them a moment, then stop.
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(pumps),
+    new Promise((ok) => grace = setTimeout(ok, 200)),
+  ]);
+  clearTimeout(grace);
+  await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
+  await Promise.all(pumps);
+  const parts = [...head];
+  if (dropped > 0) {
+    parts.push(new TextEncoder().encode(`\n… ${dropped} bytes dropped …\n`));
+  }
+  parts.push(...tail);
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return {
+    code: timedOut ? 124 : aborted ? 130 : status.code,
+    output: dec.decode(bytes),
+    dropped,
+    timedOut,
+    aborted,
+  };
+}

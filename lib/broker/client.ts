@@ -21,6 +21,7 @@ export const CLIENT_TIMEOUTS = {
   status: 500,
   /** Added to a poll's `wait`. */
   poll: 10_000,
+  log: 5000,
 } as const;
 
 /**
@@ -164,6 +165,21 @@ export type BrokerClient = {
     body?: unknown,
     opts?: CallOptions,
   ): Promise<BrokerReply>;
+  /**
+   * `GET /log?since=&limit=`: log entries after `since`, oldest first (as
+   * sent; the caller validates the messages).
+   * @throws {BrokerReplyError} a non-2xx or malformed answer
+   */
+  log(
+    q: { since: number; limit?: number },
+    opts?: CallOptions,
+  ): Promise<LogPage>;
+};
+
+/** One `/log` answer. */
+export type LogPage = {
+  entries: Array<Record<string, unknown> & { seq?: number }>;
+  last_seq: number;
 };
 
 /**
@@ -281,6 +297,29 @@ export function brokerClient(
         o.timeoutMs ?? CLIENT_TIMEOUTS.status,
         o.signal,
       ),
+    async log(q, o = {}) {
+      const p = new URLSearchParams({ since: String(q.since) });
+      if (q.limit !== undefined) p.set("limit", String(q.limit));
+      const reply = await call(
+        `/log?${p}`,
+        { method: "GET" },
+        o.timeoutMs ?? CLIENT_TIMEOUTS.log,
+        o.signal,
+      );
+      const b = reply.json as { entries?: unknown; last_seq?: unknown };
+      if (!reply.ok || !Array.isArray(b?.entries)) {
+        throw new BrokerReplyError(
+          `broker at ${base} answered /log with ${reply.status}: ${
+            replyText(reply)
+          }`,
+          reply,
+        );
+      }
+      return {
+        entries: b.entries as LogPage["entries"],
+        last_seq: typeof b.last_seq === "number" ? b.last_seq : 0,
+      };
+    },
   };
 }
 

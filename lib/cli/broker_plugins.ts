@@ -32,14 +32,18 @@ export async function standaloneBrokerPlugins(
   const repo = await repoRoot(ctx.cwd).catch(() => null);
   const config = await loadConfig(repo, { globalPath: ctx.globalConfigPath });
   const coordination = coordinationPlugins({
-    // Outside a repo, learnings (the one plugin that writes into the repo)
-    // stay off; the watcher and conflicts need no repo of their own.
+    // Outside a repo, learnings and the integration lane (the plugins that
+    // write into the repo) stay off; the watcher and conflicts need no repo
+    // of their own.
     repo: repo ?? ctx.cwd,
     session: ctx.session,
     config,
   });
   const plugins = repo
     ? coordination
-    : coordination.filter((p) => p.name !== "learnings");
+    : coordination.filter((p) =>
+      p.name !== "learnings" && p.name !== "integration" &&
+      p.name !== "review"
+    );
   return [...plugins, webPlugin({ session: ctx.session })];
 }

@@ -11,6 +11,7 @@ import { registerDashboardCommands } from "../dashboard/cli.ts";
 import { standaloneBrokerPlugins } from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
 import { registerApprovalCommands } from "../session/approvals_cmd.ts";
+import { registerReviewCommands } from "../session/review_cli.ts";
 
 /** A fresh program; `main.ts` parses argv with it. */
 export function buildProgram(): Command {
@@ -47,5 +48,7 @@ export function buildProgram(): Command {
     findSession: async (repo) =>
       await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
   });
+  // Review, integrate, merge.
+  registerReviewCommands(program);
   return program;
 }

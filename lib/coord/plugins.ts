@@ -21,6 +21,16 @@ import {
   type ApprovalsPluginOptions,
 } from "./approvals_plugin.ts";
 import { outboxPlugin } from "./outbox_plugin.ts";
+import {
+  integrationPlugin,
+  type IntegrationPluginOptions,
+} from "./integration_plugin.ts";
+import {
+  type IntegrationStatus,
+  integrationTestArgv,
+} from "../core/integration.ts";
+import { eprintlnQuiet } from "../output.ts";
+import { reviewPlugin } from "./review_plugin.ts";
 
 /** Options the session passes in. */
 export type CoordinationOptions = {
@@ -35,6 +45,8 @@ export type CoordinationOptions = {
    * config's `[approvals] mode`, else `pane`.
    */
   approvalsMode?: "pane" | "queue";
+  /** Told every integration lane status change (the TUI's line). */
+  onIntegrationStatus?: (s: IntegrationStatus) => void;
 };
 
 /** Plugin options derived from the config; `null` = plugin off. */
@@ -43,6 +55,7 @@ export type CoordinationPluginOptions = {
   conflicts: ConflictPluginOptions | null;
   learnings: LearningsPluginOptions | null;
   approvals: ApprovalsPluginOptions;
+  integration: IntegrationPluginOptions | null;
 };
 
 /** Path of the session learnings file of a repo. */
@@ -87,7 +100,27 @@ export function coordinationPluginOptions(
       },
       timeoutSeconds: approvals.timeout_seconds,
     },
+    integration: opts.config.integration.enabled
+      ? {
+        repo: opts.repo,
+        testArgv: testArgvOrNull(opts.config),
+        timeoutMs: opts.config.integration.timeout_seconds * 1000,
+        ...(opts.onIntegrationStatus
+          ? { onStatus: opts.onIntegrationStatus }
+          : {}),
+      }
+      : null,
   };
+}
+
+/** The lane's test command; a command that cannot be parsed is reported. */
+function testArgvOrNull(config: Config): string[] | null {
+  try {
+    return integrationTestArgv(config);
+  } catch (e) {
+    eprintlnQuiet(`git-paw integration: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 /** The coordination plugins for one session broker. */
@@ -101,5 +134,8 @@ export function coordinationPlugins(
   if (o.conflicts) plugins.push(conflictPlugin(o.conflicts));
   if (o.learnings) plugins.push(learningsPlugin(o.learnings));
   plugins.push(approvalsPlugin(o.approvals));
+  if (o.integration) plugins.push(integrationPlugin(o.integration));
+  // The web page's review routes (`/diff/:agent`, comments as feedback).
+  plugins.push(reviewPlugin({ repo: opts.repo }));
   return plugins;
 }

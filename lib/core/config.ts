@@ -149,6 +149,21 @@ export const ConfigSchema = z.strictObject({
     /** True when some file has a `[supervisor]` table (docs/REFERENCE.md, "Configuration"). */
     configured: s !== undefined,
   })),
+  /** The integration lane and the merge queue (`git paw merge`). */
+  integration: table({
+    /** Check the union of the live branches on every commit. */
+    enabled: bool.default(true),
+    /**
+     * Test command run on merged trees: argv, or a string split with shell
+     * word rules; `null` falls back to `[supervisor] test_command`.
+     */
+    test_command: orNull(z.union([
+      z.array(z.string()).min(1, "must name a program"),
+      nonBlank,
+    ])),
+    /** A test run longer than this is stopped and counts as failed. */
+    timeout_seconds: z.number().int().min(1).default(600),
+  }),
   governance: table({
     adr: orNull(str),
     test_strategy: orNull(str),

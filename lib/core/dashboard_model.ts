@@ -53,6 +53,8 @@ export type DashboardState = {
   notice: string | null;
   /** Each agent's `PORT` (from the receipt), by agent id. */
   ports: ReadonlyMap<string, number>;
+  /** The integration lane's one-line status, or null (lane off). */
+  integration: string | null;
 };
 
 /** Options for {@link createDashboardState}. */
@@ -83,6 +85,7 @@ export function createDashboardState(
     attention: [],
     notice: null,
     ports: new Map(),
+    integration: null,
   };
 }
 

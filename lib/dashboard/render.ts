@@ -173,6 +173,11 @@ export function renderFrame(
     lines.push(L().add(`⚠ ${oneLine(state.notice, 200)}`, "red", "bold"));
   }
 
+  if (state.integration) {
+    const bad = state.integration.includes("✗");
+    lines.push(L().add(oneLine(state.integration, 200), bad ? "red" : "dim"));
+  }
+
   // Footer and status line are always kept.
   const footer = L().add(HELP, "dim");
   const status = L().add(statusLine(state));

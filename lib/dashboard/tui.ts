@@ -34,6 +34,8 @@ export type DashboardTuiOptions = {
   signal?: AbortSignal;
   /** Each agent's `PORT` by agent id, read at every roster refresh. */
   agentPorts?: () => ReadonlyMap<string, number>;
+  /** The integration lane's status line (read at every frame). */
+  integrationLine?: () => string | null;
 };
 
 /** Seams for tests and the benchmark. */
@@ -112,6 +114,7 @@ export async function runDashboard(
       }
     }
     applyAttention(state, monitor?.active() ?? []);
+    state.integration = opts.integrationLine?.() ?? null;
     const size = term.size();
     let lines: string[];
     try {

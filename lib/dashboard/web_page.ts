@@ -17,7 +17,11 @@
  * Test hooks (stable): rows `#agent-rows tr[data-agent]`, messages
  * `#messages li[data-type][data-seq]`, chips `#chips button[data-type]`
  * (`data-type="all"` for All, `aria-pressed`), attention items
- * `#attention-list li[data-agent][data-reason]`, connection `#conn[data-state]`.
+ * `#attention-list li[data-agent][data-reason]`, connection `#conn[data-state]`,
+ * review panel `#review-agent` (select), `#review-worktree`, diff lines
+ * `#review-diff .rv-file[data-file] tr[data-line][data-side]`, comment form
+ * `.rv-form textarea` / `.rv-form button.rv-send`, `#review-status`, and the
+ * integration lane's `#integration-line`.
  * @module
  */
 
@@ -92,7 +96,7 @@ export function renderWebPage(opts: WebPageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>git-paw — ${session}</title>
-<style nonce="${nonce}">${STYLE}</style>
+<style nonce="${nonce}">${STYLE}${REVIEW_STYLE}</style>
 </head>
 <body>
 <header>
@@ -112,15 +116,17 @@ export function renderWebPage(opts: WebPageOptions): string {
   </table>
   <p id="no-agents" class="muted">No agents connected yet</p>
 </section>
+<p id="integration-line" class="muted" hidden></p>
 <section id="messages-section">
   <h2>Messages</h2>
   <div id="chips" role="toolbar" aria-label="Filter messages by type"></div>
   <ol id="messages"></ol>
   <p id="no-messages" class="muted">No messages yet</p>
 </section>
+${REVIEW_SECTION}
 </main>
 <script type="application/json" id="paw-config">${config}</script>
-<script nonce="${nonce}">${SCRIPT}</script>
+<script nonce="${nonce}">${SCRIPT}${REVIEW_SCRIPT}</script>
 </body>
 </html>
 `;
@@ -376,5 +382,184 @@ const SCRIPT = `
   }
 
   boot();
+})();
+`;
+
+// ---------------------------------------------------------------------------
+// Review panel (issue "Review, integrate, merge"): each agent's diff from
+// `GET /diff/:agent`, a comment on a line or file posted to
+// `/diff/:agent/comment` (the agent gets it as `agent.feedback`), and the
+// integration lane's line from `GET /integration`. Hidden when the broker
+// serves no such routes (a standalone broker outside a repo).
+// ---------------------------------------------------------------------------
+
+const REVIEW_SECTION = `<section id="review-section" hidden>
+  <h2>Review</h2>
+  <div class="rv-bar">
+    <select id="review-agent" aria-label="Agent to review"><option value="">choose an agent\u2026</option></select>
+    <label><input type="checkbox" id="review-worktree"> include uncommitted</label>
+    <span id="review-status" class="muted"></span>
+  </div>
+  <div id="review-diff"></div>
+</section>`;
+
+const REVIEW_STYLE = `
+.rv-bar { display:flex; gap:12px; align-items:center; flex-wrap:wrap; margin-bottom:8px; }
+.rv-file { border:1px solid var(--line); border-radius:6px; margin:8px 0; overflow:hidden; }
+.rv-head { display:flex; gap:8px; align-items:center; padding:4px 8px; background:var(--bg); }
+.rv-path { font-family:ui-monospace, monospace; font-weight:600; overflow-wrap:anywhere; }
+.rv-head button, .rv-form button { font:inherit; font-size:12px; margin-left:auto; }
+table.rv-lines { table-layout:auto; font-family:ui-monospace, monospace; font-size:12.5px; }
+table.rv-lines td { padding:0 6px; border:0; white-space:pre-wrap; overflow-wrap:anywhere; }
+table.rv-lines td.rv-no { width:1%; color:var(--muted); text-align:right; white-space:nowrap; }
+table.rv-lines tr[data-line] { cursor:pointer; }
+table.rv-lines tr[data-line]:hover td { outline:1px solid var(--line); }
+tr.rv-add td.rv-text { background:rgba(34,197,94,.14); }
+tr.rv-del td.rv-text { background:rgba(255,122,122,.16); }
+tr.rv-hunk td { color:var(--accent); padding-top:4px; }
+.rv-form textarea { width:100%; font:inherit; margin:4px 0; }
+#integration-line { margin:0; font-family:ui-monospace, monospace; }
+#integration-line[data-state=failing], #integration-line[data-state=conflict] { color:var(--bad); }
+`;
+
+const REVIEW_SCRIPT = `
+"use strict";
+(function () {
+  var $ = function (id) { return document.getElementById(id); };
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function setStatus(t) { $("review-status").textContent = t; }
+  function where(file, line) { return line ? file + ":" + line : file; }
+
+  async function loadAgents() {
+    var r;
+    try { r = await fetch("/diff", { cache: "no-store", headers: { accept: "application/json" } }); }
+    catch (_e) { return; }
+    if (!r.ok) { $("review-section").hidden = true; return; }
+    var body = await r.json();
+    $("review-section").hidden = false;
+    var sel = $("review-agent");
+    var keep = sel.value;
+    var first = el("option", null, "choose an agent\u2026");
+    first.value = "";
+    sel.replaceChildren(first);
+    (Array.isArray(body.agents) ? body.agents : []).forEach(function (a) {
+      var o = el("option", null, a.agent + " (" + a.branch + ")");
+      o.value = a.agent;
+      sel.append(o);
+    });
+    sel.value = keep;
+  }
+
+  async function loadDiff() {
+    var id = $("review-agent").value;
+    var box = $("review-diff");
+    box.replaceChildren();
+    setStatus("");
+    if (!id) return;
+    var q = $("review-worktree").checked ? "?worktree=1" : "";
+    var r = await fetch("/diff/" + encodeURIComponent(id) + q, { cache: "no-store" });
+    if (!r.ok) { setStatus("cannot load the diff: HTTP " + r.status); return; }
+    var d = await r.json();
+    if (id !== $("review-agent").value) return;
+    setStatus(d.summary.files + " files, +" + d.summary.additions + " \u2212" +
+      d.summary.deletions + " against " + d.base);
+    d.files.forEach(function (f) { box.append(fileView(id, f)); });
+  }
+
+  function fileView(id, f) {
+    var sec = el("div", "rv-file");
+    sec.setAttribute("data-file", f.path);
+    var head = el("div", "rv-head");
+    head.append(el("span", "rv-path", f.path),
+      el("span", "muted", f.status + " +" + f.additions + " \u2212" + f.deletions));
+    var btn = el("button", "rv-file-comment", "comment on file");
+    btn.type = "button";
+    btn.addEventListener("click", function () { openForm(head, id, f.path, null, "new"); });
+    head.append(btn);
+    sec.append(head);
+    var table = el("table", "rv-lines");
+    f.hunks.forEach(function (h) {
+      var hr = el("tr", "rv-hunk");
+      var htd = el("td", null, h.header);
+      htd.colSpan = 3;
+      hr.append(htd);
+      table.append(hr);
+      h.lines.forEach(function (l) {
+        var tr = el("tr", "rv-" + l.kind);
+        var del = l.kind === "del";
+        var line = del ? l.old : l.new;
+        var side = del ? "old" : "new";
+        tr.setAttribute("data-line", String(line));
+        tr.setAttribute("data-side", side);
+        var mark = l.kind === "add" ? "+" : del ? "-" : " ";
+        tr.append(el("td", "rv-no", l.old === null ? "" : l.old),
+          el("td", "rv-no", l.new === null ? "" : l.new),
+          el("td", "rv-text", mark + l.text));
+        tr.addEventListener("click", function () { openForm(tr, id, f.path, line, side); });
+        table.append(tr);
+      });
+    });
+    sec.append(table);
+    return sec;
+  }
+
+  function openForm(after, id, file, line, side) {
+    var open = document.querySelector(".rv-form");
+    if (open) open.remove();
+    var inRow = after.tagName === "TR";
+    var form = el(inRow ? "tr" : "div", "rv-form");
+    var holder = form;
+    if (inRow) { holder = el("td"); holder.colSpan = 3; form.append(holder); }
+    var ta = el("textarea");
+    ta.rows = 3;
+    ta.placeholder = "Comment to " + id + " on " + where(file, line);
+    var send = el("button", "rv-send", "Send to " + id);
+    send.type = "button";
+    var cancel = el("button", "rv-cancel", "Cancel");
+    cancel.type = "button";
+    cancel.addEventListener("click", function () { form.remove(); });
+    send.addEventListener("click", async function () {
+      if (!ta.value.trim()) return;
+      send.disabled = true;
+      try {
+        var r = await fetch("/diff/" + encodeURIComponent(id) + "/comment", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ file: file, line: line, side: side, text: ta.value }),
+        });
+        if (r.ok) { form.remove(); setStatus("sent to " + id + ": " + where(file, line)); return; }
+        setStatus("not sent: HTTP " + r.status);
+      } catch (e) {
+        setStatus("not sent: " + e);
+      }
+      send.disabled = false;
+    });
+    holder.append(ta, send, cancel);
+    after.after(form);
+    ta.focus();
+  }
+
+  async function loadIntegration() {
+    var p = $("integration-line");
+    try {
+      var r = await fetch("/integration", { cache: "no-store", headers: { accept: "application/json" } });
+      if (!r.ok) { p.hidden = true; return; }
+      var s = await r.json();
+      p.textContent = s.line;
+      p.setAttribute("data-state", s.state);
+      p.hidden = !s.line;
+    } catch (_e) { /* the stream reports trouble */ }
+  }
+
+  $("review-agent").addEventListener("change", loadDiff);
+  $("review-worktree").addEventListener("change", loadDiff);
+  loadAgents();
+  loadIntegration();
+  setInterval(function () { loadAgents(); loadIntegration(); }, 3000);
 })();
 `;

@@ -10,11 +10,11 @@
  * Needs `--allow-read` (PATH lookup) and `--allow-env`.
  * @module
  */
-import { join as shJoin, split as shSplit } from "shlex";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
 import { DEFAULT_SUBMIT_DELAY_MS } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
+import { joinCommand, splitCommand } from "../core/command_line.ts";
 import { selfArgv } from "../adapters/self.ts";
 import { isExecutableSync } from "../adapters/fs.ts";
 
@@ -117,34 +117,7 @@ export function which(
   return null;
 }
 
-/**
- * Split a command string into argv with shell-word rules (quotes,
- * backslashes); never expands anything.
- * @throws {AppError} on an empty command or unbalanced quotes.
- */
-export function splitCommand(command: string): string[] {
-  let argv: string[];
-  try {
-    argv = shSplit(command);
-  } catch (e) {
-    throw new AppError(
-      `Config error: cannot parse command ${JSON.stringify(command)}: ${
-        (e as Error).message
-      }`,
-      "config",
-      { cause: e },
-    );
-  }
-  if (argv.length === 0) {
-    throw new AppError("Config error: the CLI command is empty", "config");
-  }
-  return argv;
-}
-
-/** Join argv back into a command string that {@link splitCommand} reverses. */
-export function joinCommand(argv: readonly string[]): string {
-  return shJoin([...argv]);
-}
+export { joinCommand, splitCommand };
 
 function capitalise(s: string): string {
   return s.length ? s[0]!.toUpperCase() + s.slice(1) : s;

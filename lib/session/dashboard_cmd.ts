@@ -332,6 +332,8 @@ async function serveBroker(
     import("../core/slug.ts"),
   ]);
   const config = await loadConfig(repo);
+  const { integrationLine } = await import("../core/integration.ts");
+  let integration: string | null = null;
   const receipt = await readReceipt(session);
   if (!receipt || receipt.repo_path !== repo) {
     throw new AppError(
@@ -360,6 +362,7 @@ async function serveBroker(
         session,
         config,
         approvalsMode: receipt.approvals_mode,
+        onIntegrationStatus: (s) => integration = integrationLine(s),
       }),
       ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
     ],
@@ -381,6 +384,7 @@ async function serveBroker(
       config,
       signal: controller.signal,
       agentPorts: ports.get,
+      integrationLine: () => integration,
     });
   } finally {
     controller.abort();

@@ -56,6 +56,11 @@ export function configTemplate(opts: { speckit?: boolean } = {}): string {
 # port = 9119
 # bind = "127.0.0.1"
 
+# [integration]                    # test the union of all agent branches on each commit
+# enabled = true
+# test_command = ["deno", "task", "test"]   # argv or a string; default: [supervisor] test_command
+# timeout_seconds = 600            # a longer test run fails
+
 # [notify]                         # run a command / ring the bell on notable events
 # command = ["notify-send", "git-paw"]
 # bell = true

@@ -43,6 +43,7 @@ import {
 } from "../coord/setup.ts";
 import { unmergedCount } from "../adapters/git.ts";
 import { releasePorts } from "./ports.ts";
+import { removeScratchWorktrees } from "../adapters/git_merge.ts";
 
 /** Flags of `git paw purge`. */
 export type PurgeOptions = { force?: boolean; stale?: boolean };
@@ -155,6 +156,10 @@ export async function purgeSession(
       eprintln(`warning: ${(e as Error).message}`)
     );
     await removeSessionHooks(repo!).catch((e) =>
+      eprintln(`warning: ${(e as Error).message}`)
+    );
+    // The integration lane's and the merge queue's scratch worktrees.
+    await removeScratchWorktrees(repo!).catch((e) =>
       eprintln(`warning: ${(e as Error).message}`)
     );
   }

@@ -23,6 +23,9 @@ Deno.test("brokerClient() publishes, long-polls, watches and reads /status with 
   const watch = await c.watch({ agent_id: "feat-w", worktree_path: "/w" });
   assert.equal(watch.status, 202);
   assert.deepEqual(b.watchTargets().map((t) => t.agent_id), ["feat-w"]);
+  const log = await c.log({ since: 1, limit: 5 });
+  assert.deepEqual(log.entries.map((e) => e.seq), [2]);
+  assert.equal(log.last_seq, 2);
   const st = await c.status();
   assert.equal((st.json as { session: string }).session, "test");
   // Without the token: the broker's refusal comes back as a reply.

@@ -27,6 +27,8 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
       "watcher",
       "conflict-detector",
       "approvals",
+      "integration",
+      "review",
       "web-dashboard",
     ]);
     await Deno.mkdir(join(repo, ".git-paw"));
@@ -39,9 +41,12 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
       "watcher",
       "learnings",
       "approvals",
+      "integration",
+      "review",
       "web-dashboard",
     ]);
-    // Outside a repo: defaults, and no learnings file to write to.
+    // Outside a repo: defaults, no learnings file to write to, no branches
+    // to integrate.
     assert.deepEqual(await names(outside), [
       "outbox",
       "watcher",

@@ -108,7 +108,7 @@ Deno.test("coordinationPluginOptions() maps config defaults and switches", () =>
     coordinationPlugins({ repo: "/r", session: "s", config: c }).map((p) =>
       p.name
     ),
-    ["outbox", "watcher", "learnings", "approvals"],
+    ["outbox", "watcher", "learnings", "approvals", "integration", "review"],
   );
 });
 
