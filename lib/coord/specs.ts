@@ -49,6 +49,35 @@ export async function specsSettings(
   return { dir, type, path: isAbsolute(dir) ? dir : join(repo, dir) };
 }
 
+/**
+ * The specs settings {@link listSpecs} reads: those of {@link specsSettings},
+ * with `format` (`--specs-format`) replacing the configured type (and, with
+ * nothing configured, the backend's usual directory).
+ *
+ * @throws {AppError} `Spec error: no [specs] section in config` when there is
+ * nothing configured, detected or asked for.
+ */
+export async function requireSpecsSettings(
+  repo: string,
+  config: Config,
+  format?: SpecBackend,
+): Promise<SpecsSettings> {
+  let settings = await specsSettings(repo, config);
+  if (format) {
+    const dir = settings?.dir ??
+      (format === "speckit" ? ".specify/specs" : "specs");
+    settings = {
+      dir,
+      type: format,
+      path: isAbsolute(dir) ? dir : join(repo, dir),
+    };
+  }
+  if (!settings) {
+    throw new AppError("Spec error: no [specs] section in config", "spec");
+  }
+  return settings;
+}
+
 /** Options of {@link listSpecs}. */
 export type ListSpecsOptions = {
   /** Read this format instead of the configured one (`--specs-format`). */
@@ -71,19 +100,7 @@ export async function listSpecs(
   config: Config,
   opts: ListSpecsOptions = {},
 ): Promise<SpecEntry[]> {
-  let settings = await specsSettings(repo, config);
-  if (opts.format) {
-    const dir = settings?.dir ??
-      (opts.format === "speckit" ? ".specify/specs" : "specs");
-    settings = {
-      dir,
-      type: opts.format,
-      path: isAbsolute(dir) ? dir : join(repo, dir),
-    };
-  }
-  if (!settings) {
-    throw new AppError("Spec error: no [specs] section in config", "spec");
-  }
+  const settings = await requireSpecsSettings(repo, config, opts.format);
   const entries = await listDir(settings.path);
   if (entries === null) {
     const st = await statOrNull(settings.path);

@@ -27,6 +27,16 @@ export const ReceiptWorktree = z.object({
   pending_boot_prompt: z.string().optional(),
   /** The agent's block of dev ports (`PORT` = first), kept across recovery. */
   ports: PortBlock.optional(),
+  /**
+   * The spec the agent was launched from (`start --from-all-specs`,
+   * `--specs`, `add --from-spec`); setup writes it into AGENTS.md again on
+   * recovery.
+   */
+  spec: z.object({
+    id: z.string(),
+    prompt: z.string(),
+    owned_files: z.array(z.string()),
+  }).optional(),
 });
 /** One agent of a session as recorded in the receipt. */
 export type ReceiptWorktree = z.infer<typeof ReceiptWorktree>;

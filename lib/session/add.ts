@@ -1,5 +1,5 @@
 /**
- * `git paw add <branch> [--cli]`: one more agent in the running (or paused)
+ * `git paw add <branch> [--cli]` / `git paw add --from-spec NAME`: one more agent in the running (or paused)
  * session: worktree, AGENTS.md/hooks, a titled pane, receipt + discovery
  * update, best-effort `POST /watch`. While paused its boot prompt waits for
  * `git paw start`.
@@ -33,14 +33,38 @@ import { addAgentPane } from "./launch.ts";
 import { setupAgentWorktree } from "../coord/setup.ts";
 import { bootstrapTarget, bootstrapWorktrees } from "./bootstrap.ts";
 import { releasePorts, reservePorts } from "./ports.ts";
+import {
+  type AgentSpec,
+  agentSpecOf,
+  publishSpecIntents,
+  specForAdd,
+  specSetupOf,
+} from "./spec_launch.ts";
 
-/** Run `git paw add`. */
+/** Options of {@link addCommand}. */
+export type AddOptions = {
+  cli?: string;
+  /** `--from-spec NAME`: the branch, spec and CLI come from this spec. */
+  fromSpec?: string;
+};
+
+/** Run `git paw add` (`branch` is required unless `opts.fromSpec`). */
 export async function addCommand(
-  branch: string,
-  opts: { cli?: string },
+  branchArg: string | undefined,
+  opts: AddOptions,
 ): Promise<void> {
   const { repo, project, config } = await repoContext();
   await requireTmux();
+  const fromSpec = opts.fromSpec === undefined
+    ? null
+    : await specForAdd(repo, config, opts.fromSpec);
+  const branch = fromSpec?.branch ?? branchArg;
+  if (branch === undefined) {
+    throw new UsageError("Branch error: pass <branch> or --from-spec NAME.");
+  }
+  const spec: AgentSpec | undefined = fromSpec
+    ? agentSpecOf(fromSpec)
+    : undefined;
   const receipt = await findReceiptForRepo(repo);
   if (!receipt) {
     throw new AppError(
@@ -74,7 +98,9 @@ export async function addCommand(
       "config",
     );
   }
-  const cli = opts.cli ?? receipt.worktrees[0]?.cli ?? config.default_cli;
+  const cli = opts.cli ?? fromSpec?.cli ??
+    (fromSpec && config.default_spec_cli) ??
+    receipt.worktrees[0]?.cli ?? config.default_cli;
   if (!cli) {
     throw new UsageError("No CLI given. Pass --cli NAME.");
   }
@@ -104,6 +130,7 @@ export async function addCommand(
     cli,
     branch_created: c.branch_created,
     cli_argv: entry.argv,
+    ...(spec ? { spec } : {}),
   };
   if (block) w.ports = block;
   // A new worktree is made runnable (ignored files, setup) before its CLI.
@@ -125,6 +152,7 @@ export async function addCommand(
     brokerAuth: receipt.broker_token !== undefined,
     peers: receipt.worktrees.map((x) => slugify(x.branch)),
     config,
+    ...specSetupOf(w),
   });
   const paused = eff === "paused";
   const prompt = bootPrompt(branch, url, receipt.broker_token !== undefined);
@@ -150,6 +178,9 @@ export async function addCommand(
         cli,
       });
     } catch { /* best effort: the dashboard seeds it on next start */ }
+  }
+  if (url && !paused) {
+    await publishSpecIntents(url, receipt.broker_token, [w]);
   }
   println(`Added '${branch}' to session '${s}' (pane ${index}).`);
 }

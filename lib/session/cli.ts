@@ -6,7 +6,7 @@
  * needs.
  * @module
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
 
 function splitList(v: string): string[] {
@@ -30,6 +30,20 @@ export function registerSessionCommands(program: Command): void {
       "do not rebase existing branches onto the default branch",
     )
     .option("--no-attach", "never attach; print how to attach instead")
+    .addOption(
+      new Option("--from-all-specs", "one agent per pending spec")
+        .conflicts(["specs", "fromSpecs"]),
+    )
+    .addOption(new Option("--from-specs").hideHelp().conflicts("specs"))
+    .option(
+      "--specs [names]",
+      "agents for these specs (comma-separated); without names, pick them",
+      splitList,
+    )
+    .addOption(
+      new Option("--specs-format <format>", "read the specs in this format")
+        .choices(["openspec", "markdown", "speckit"]),
+    )
     .action(async (o: {
       cli?: string;
       branches?: string[];
@@ -38,6 +52,10 @@ export function registerSessionCommands(program: Command): void {
       broker: boolean;
       rebase: boolean;
       attach: boolean;
+      fromAllSpecs?: boolean;
+      fromSpecs?: boolean;
+      specs?: string[] | true;
+      specsFormat?: "openspec" | "markdown" | "speckit";
     }) => {
       const { startCommand } = await import("./start.ts");
       await startCommand({
@@ -48,6 +66,9 @@ export function registerSessionCommands(program: Command): void {
         broker: o.broker,
         rebase: o.rebase,
         noAttach: !o.attach,
+        fromAllSpecs: o.fromAllSpecs || o.fromSpecs,
+        specs: o.specs,
+        specsFormat: o.specsFormat,
       });
     });
 
@@ -98,16 +119,39 @@ export function registerSessionCommands(program: Command): void {
 
   program
     .command("add")
-    .description("Add an agent for <branch> to the running session")
-    .argument("<branch>", "branch (created from HEAD when missing)")
+    .description(
+      "Add an agent for <branch> (or for a pending spec) to the running session",
+    )
+    .argument("[branch]", "branch (created from HEAD when missing)")
     .option(
       "--cli <name>",
       "CLI for the new agent (default: the first agent's)",
     )
-    .action(async (branch: string, o: { cli?: string }) => {
-      const { addCommand } = await import("./add.ts");
-      await addCommand(branch, o);
-    });
+    .option(
+      "--from-spec <name>",
+      "the agent works on this pending spec, on its branch",
+    )
+    .action(
+      async (
+        branch: string | undefined,
+        o: { cli?: string; fromSpec?: string },
+        cmd: Command,
+      ) => {
+        if (branch !== undefined && o.fromSpec !== undefined) {
+          cmd.error(
+            "error: <branch> and --from-spec cannot be used together (the spec names its branch)",
+            { exitCode: 2 },
+          );
+        }
+        if (branch === undefined && o.fromSpec === undefined) {
+          cmd.error("error: missing required argument 'branch'", {
+            exitCode: 2,
+          });
+        }
+        const { addCommand } = await import("./add.ts");
+        await addCommand(branch, o);
+      },
+    );
 
   program
     .command("remove")

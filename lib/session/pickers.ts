@@ -2,11 +2,13 @@
  * Interactive pickers for `start` (only when stdin is a terminal): a branch
  * multi-select with type-to-filter (and "new branch" entries), the mode
  * select, and one CLI select per branch or for all. The built-in `demo` CLI
- * is listed last. Esc/Ctrl-C or an empty selection cancel (exit 2).
+ * is listed last; and the spec checklist of bare `--specs`. Esc/Ctrl-C or an
+ * empty selection cancel (exit 2).
  * @module
  */
-import { search, select } from "@inquirer/prompts";
+import { checkbox, search, select } from "@inquirer/prompts";
 import type { Config } from "../core/config.ts";
+import type { SpecEntry } from "../core/specs.ts";
 import { CancelledError } from "../core/errors.ts";
 import { cliLabel, detectClis } from "./clis.ts";
 import { eprintln } from "../output.ts";
@@ -93,4 +95,22 @@ export async function pickClis(
     out.push(await select({ message: `CLI for ${b}`, choices, default: def }));
   }
   return out;
+}
+
+/**
+ * Pick pending specs (bare `start --specs`): a checklist of spec ids with
+ * their branch and CLI.
+ * @throws {CancelledError} when nothing is selected.
+ */
+export async function pickSpecs(entries: SpecEntry[]): Promise<SpecEntry[]> {
+  const picked = await checkbox({
+    message: "Specs to launch (Space toggles, Enter starts)",
+    pageSize: 15,
+    choices: entries.map((e) => ({
+      name: `${e.id} → ${e.branch}${e.cli ? ` (${e.cli})` : ""}`,
+      value: e,
+    })),
+  });
+  if (picked.length === 0) throw new CancelledError();
+  return picked;
 }

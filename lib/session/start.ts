@@ -78,6 +78,14 @@ import {
 } from "./bootstrap.ts";
 import { assignReceiptPorts, releasePorts, reservePorts } from "./ports.ts";
 import { resolveApprovalsMode } from "../core/approval_hooks.ts";
+import type { SpecBackend } from "../core/specs.ts";
+import {
+  type AgentSpec,
+  chooseSpecAgents,
+  publishSpecIntents,
+  specModeOf,
+  specSetupOf,
+} from "./spec_launch.ts";
 
 /** Flags of `git paw start`. */
 export type StartOptions = {
@@ -91,10 +99,16 @@ export type StartOptions = {
   rebase?: boolean;
   /** Never attach (benchmarks, scripts); the hint is printed instead. */
   noAttach?: boolean;
+  /** `--from-all-specs`: one agent per pending spec. */
+  fromAllSpecs?: boolean;
+  /** `--specs a,b`; bare `--specs` (`true`) picks on a terminal. */
+  specs?: string[] | true;
+  /** `--specs-format`: read the specs in this format. */
+  specsFormat?: SpecBackend;
 };
 
 /** One agent chosen for a fresh launch. */
-type Choice = { branch: string; cli: string };
+type Choice = { branch: string; cli: string; spec?: AgentSpec };
 
 /** Run `git paw start`. */
 export async function startCommand(opts: StartOptions): Promise<void> {
@@ -125,9 +139,9 @@ export async function startCommand(opts: StartOptions): Promise<void> {
       throw sessionConflict(existing.session_name, ctx.repo);
     }
     const d = decideStart(existing, live === "alive");
-    if (opts.cli || opts.branches || opts.preset) {
+    if (opts.cli || opts.branches || opts.preset || specModeOf(opts)) {
       eprintln(
-        `notice: session '${existing.session_name}' already exists; --cli/--branches/--preset are ignored. Use \`git paw add\`/\`git paw remove\`, or \`git paw purge\` first.`,
+        `notice: session '${existing.session_name}' already exists; --cli/--branches/--preset/--specs are ignored. Use \`git paw add\`/\`git paw remove\`, or \`git paw purge\` first.`,
       );
     }
     switch (d.kind) {
@@ -164,6 +178,26 @@ async function finish(session: string, opts: StartOptions): Promise<void> {
     return;
   }
   await attachOrHint(session);
+}
+
+/**
+ * The agents of a fresh launch: from specs when a spec flag is given (null:
+ * none pending), else from branches.
+ */
+async function planAgents(
+  repo: string,
+  config: Config,
+  opts: StartOptions,
+  resolve: (name: string) => unknown,
+): Promise<Choice[] | null> {
+  const mode = specModeOf(opts);
+  if (!mode) return await chooseAgents(repo, config, opts, resolve);
+  return await chooseSpecAgents(repo, config, {
+    mode,
+    format: opts.specsFormat,
+    cli: opts.cli,
+    resolve,
+  });
 }
 
 /** Decide branches and CLIs from flags, preset, config and (TTY) pickers. */
@@ -330,7 +364,11 @@ async function freshStart(
 ): Promise<void> {
   const project = basename(repo);
   const resolve = cliResolver(config);
-  const choices = await chooseAgents(repo, config, opts, resolve);
+  const choices = await planAgents(repo, config, opts, resolve);
+  if (choices === null) {
+    println("No pending specs found.");
+    return;
+  }
   trace("start: agents chosen");
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
   const planned = choices.map((c) => ({
@@ -340,7 +378,11 @@ async function freshStart(
 
   if (opts.dryRun) {
     const session = await pickSessionName(project, repo);
-    println("Dry run — session plan:");
+    println(
+      specModeOf(opts)
+        ? "Dry run — session plan (from specs):"
+        : "Dry run — session plan:",
+    );
     println(`Session: ${session}`);
     println(`Mouse:   ${config.mouse ? "on" : "off"}`);
     println(
@@ -351,7 +393,14 @@ async function freshStart(
           : "off"
       }`,
     );
-    for (const p of planned) println(`  ${p.branch} → ${p.cli} (${p.path})`);
+    for (const p of planned) {
+      println(`  ${p.branch} → ${p.cli} (${p.path})`);
+      if (!p.spec) continue;
+      println(`      spec: ${p.spec.id}`);
+      if (p.spec.owned_files.length) {
+        println(`      owns: ${p.spec.owned_files.join(", ")}`);
+      }
+    }
     return;
   }
 
@@ -478,6 +527,7 @@ async function freshStart(
       cli: planned[i]!.cli,
       branch_created: c.branch_created,
       cli_argv: resolve(planned[i]!.cli).argv,
+      ...(planned[i]!.spec ? { spec: planned[i]!.spec } : {}),
     }));
     trace("start: worktrees made");
     const ports = await porting;
@@ -509,6 +559,7 @@ async function freshStart(
         brokerAuth: token !== undefined,
         peers: peers.filter((p) => p !== slugify(w.branch)),
         config,
+        ...specSetupOf(w),
       })));
     trace("start: worktrees");
     const receipt: Receipt = {
@@ -596,6 +647,8 @@ async function freshStart(
     const built = builtR.value;
     url = built.brokerUrl ?? url;
     trace("start: tmux session built");
+    // The broker is up: spec agents claim their owned files right away.
+    if (url) await publishSpecIntents(url, token, worktrees);
   } catch (e) {
     await rollback();
     throw e;
@@ -725,6 +778,7 @@ export async function recoverSession(
       brokerAuth: receipt.broker_token !== undefined,
       peers: peers.filter((p) => p !== slugify(w.branch)),
       config,
+      ...specSetupOf(w),
     })));
   await setupAll(url);
   // Each CLI resumes its last conversation with a short "restarted" prompt;
