@@ -212,7 +212,11 @@ export async function openCliRig(
     gemini: geminiProvider,
   }[cli];
   const mock = startMockModel(script, { providers: [provider] });
-  const env = await seedHome(cli, w, mock.url);
+  // The seeded HOME must not move Deno's cache: a cold cache would make
+  // every first `git paw` of a test compile the whole program (seconds).
+  const denoDir = w.env.DENO_DIR ??
+    join(w.env.XDG_CACHE_HOME ?? join(w.env.HOME ?? "/root", ".cache"), "deno");
+  const env = { ...await seedHome(cli, w, mock.url), DENO_DIR: denoDir };
   const home = env.HOME!;
   await Deno.writeTextFile(
     join(home, ".gitconfig"),
