@@ -216,7 +216,10 @@ export async function openCliRig(
   // every first `git paw` of a test compile the whole program (seconds).
   const denoDir = w.env.DENO_DIR ??
     join(w.env.XDG_CACHE_HOME ?? join(w.env.HOME ?? "/root", ".cache"), "deno");
-  const env = { ...await seedHome(cli, w, mock.url), DENO_DIR: denoDir };
+  const env: Record<string, string> = {
+    ...await seedHome(cli, w, mock.url),
+    DENO_DIR: denoDir,
+  };
   const home = env.HOME!;
   await Deno.writeTextFile(
     join(home, ".gitconfig"),
