@@ -1,202 +1,61 @@
 /**
- * `git paw start --cli codex` with the real Codex CLI 0.169 against the
- * mock model, no key pressed, in a repo the user trusts in Codex: AGENTS.md
- * (with the helper by absolute command) and the boot block reach the model
- * once; the scripted `git paw publish status working` runs unasked, in
- * Codex's sandbox (git-paw's prefix rules, no login shell, network on):
- * the broker shows agent `a` working; no shared daemon is started. After a
- * tmux crash `git paw start` resumes (`resume --last`) with a "restarted"
- * prompt, the boot block not sent again. Facts: docs/clis/codex.md.
+ * `git paw start --cli codex --branches a,b` with the real Codex CLI 0.169
+ * against the mock model, in a repo the user trusts in Codex (rig:
+ * tests/_helpers/ai_cli_session.ts). No key pressed: AGENTS.md (with the
+ * helper by absolute command) and the boot block reach each model once;
+ * `git paw publish` and `git paw inbox` run unasked in Codex's sandbox
+ * (git-paw's prefix rules, no login shell, network on), each under its own
+ * id; no shared daemon is started. A command the model asks to run outside
+ * the sandbox is `needs_input` on the broker within 2 s (Codex has no
+ * worktree hooks: pane 0's screen detector); approved with `y`, the commit
+ * (the worktree's git dir is writable) is a committed artifact under `a`.
+ * After a tmux crash `git paw start` resumes both (`resume --last`).
+ * Facts: docs/clis/codex.md.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { aiCliBinDir } from "../_helpers/ai_clis.ts";
-import { seedCodexHome } from "../_helpers/ai_cli_codex.ts";
-import { pawArgv, shellLine } from "../_helpers/paw_command.ts";
-import { startMockModel } from "../fixtures/mock_model/server.ts";
-import { codexProvider } from "../fixtures/mock_model/codex.ts";
 import {
-  makeWorld,
-  statusJson,
-  waitFor,
-  type World,
-} from "../session/e2e_helpers.ts";
-
-const WAIT_MS = 90_000;
-
-function count(text: string, needle: string): number {
-  return text.split(needle).length - 1;
-}
-
-async function agentStatus(url: string, id: string): Promise<string | null> {
-  try {
-    const r = await fetch(`${url}/status`, {
-      signal: AbortSignal.timeout(2000),
-    });
-    const body = await r.json() as {
-      agents?: Array<{ agent_id: string; status: string }>;
-    };
-    return body.agents?.find((a) => a.agent_id === id)?.status ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Every descendant of `pid` (from /proc), deepest first. */
-async function descendants(pid: number): Promise<number[]> {
-  const kids = new Map<number, number[]>();
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      kids.set(ppid, [...kids.get(ppid) ?? [], Number(e.name)]);
-    } catch { /* gone */ }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const k of kids.get(p) ?? []) {
-      walk(k);
-      out.push(k);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-/** End every pane's process tree before tmux goes. */
-async function killPanes(w: World): Promise<void> {
-  const r = await w.tmux(["list-panes", "-a", "-F", "#{pane_pid}"]);
-  for (const line of r.stdout.split("\n").filter((l) => l.trim())) {
-    const pid = Number(line);
-    for (const p of [...await descendants(pid), pid]) {
-      try {
-        Deno.kill(p, "SIGKILL");
-      } catch { /* gone */ }
-    }
-  }
-}
+  openCliRig,
+  runUnattendedScenario,
+  unattendedScript,
+} from "../_helpers/ai_cli_session.ts";
 
 Deno.test({
   name:
-    "git paw start --cli codex: boot block once, assignment in context, git paw publish unasked in the sandbox, no daemon, a crash resumes",
+    "git paw start --cli codex, 2 agents: unattended boot + inbox in the sandbox, needs_input on an escalation, approved commit is an artifact, a crash resumes",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using w = await makeWorld();
-    const mock = startMockModel({
-      steps: [{
-        id: "resumed",
-        when: "restarted this session",
-        reply: { text: "RESUMED-OK" },
-      }, {
-        id: "boot",
-        when: "BOOT INSTRUCTIONS",
-        reply: {
-          text: "Registering.",
-          tools: [{
-            name: "shell",
-            input: {
-              cmd: "git paw publish status working --message booting",
-            },
-          }],
-        },
-      }],
-      fallback: { text: "OK-IDLE" },
-    }, { providers: [codexProvider] });
-    try {
-      const home = join(w.root, "home");
-      const codexEnv = await seedCodexHome(home, {
-        mockUrl: mock.url,
-        trustedRepos: [w.repo],
-      });
-      const bin = join(w.root, "bin");
-      await Deno.mkdir(bin);
-      await Deno.writeTextFile(
-        join(bin, "git-paw"),
-        `#!/bin/sh\nexec ${shellLine(pawArgv([]))} "$@"\n`,
-      );
-      await Deno.chmod(join(bin, "git-paw"), 0o755);
-      Object.assign(w.env, codexEnv, {
-        PATH: `${bin}:${await aiCliBinDir()}:${w.env.PATH ?? "/usr/bin:/bin"}`,
-      });
-
-      const r = await w.paw(["start", "--cli", "codex", "--branches", "a"]);
-      assert.equal(r.code, 0, r.stderr);
-      const st = await statusJson(w);
-      const url = st.broker_url!;
-      const wt = st.worktrees![0]!.worktree_path;
-      const screen = async () =>
-        (await w.tmux(["capture-pane", "-p", "-t", "=paw-proj:0.1"])).stdout;
-      const fail = async (e: unknown): Promise<never> => {
-        throw new Error(
-          `${(e as Error).message}\n${await screen()}\nrequests: ${
-            mock.requests().map((q) => `${q.path} ${q.step}`).join("\n")
-          }`,
+    await using rig = await openCliRig("codex", unattendedScript("codex"));
+    const report = await runUnattendedScenario(rig, {
+      async afterBoot(rig) {
+        const first = rig.mock.requests().find((q) => q.step === "boot-a")!;
+        // Codex's login shell would lose PATH: the helper is absolute.
+        assert.ok(
+          JSON.stringify(first.body).includes(`${Deno.execPath()} run -A`),
         );
-      };
-
-      const first = await waitFor(
-        "the model's boot request",
-        () => mock.requests().find((q) => q.step === "boot"),
-        WAIT_MS,
-      ).catch(fail);
-      const body = JSON.stringify(first.body);
-      assert.ok(body.includes("## git-paw Session Assignment"), body);
-      assert.equal(count(body, "## BOOT INSTRUCTIONS"), 1);
-      // Codex's login shell would lose PATH: the helper is absolute.
-      assert.ok(body.includes(`${Deno.execPath()} run -A`), body);
-
-      await waitFor(
-        "agent a working on the broker",
-        async () => (await agentStatus(url, "a")) === "working",
-        WAIT_MS,
-      ).catch(fail);
-      const text = await screen();
-      assert.doesNotMatch(text, /Trust this folder/);
-      assert.doesNotMatch(text, /Would you like to run/);
-      assert.equal(
-        mock.requests().filter((q) =>
-          q.step !== null && q.turn.includes("BOOT INSTRUCTIONS")
-        ).length,
-        1,
-      );
-      assert.equal((await w.git(["status", "--porcelain"], wt)).stdout, "");
-      await assert.rejects(
-        Deno.stat(
-          join(codexEnv.CODEX_HOME!, "app-server-daemon", "daemon.pid"),
-        ),
-      );
-
-      // A crash: the tmux server dies; start recovers and resumes.
-      await killPanes(w);
-      await w.tmux(["kill-server"]);
-      const rec = await w.paw(["start"]);
-      assert.equal(rec.code, 0, rec.stderr);
-      const resumed = await waitFor(
-        "the resumed conversation",
-        () => mock.requests().find((q) => q.step === "resumed"),
-        WAIT_MS,
-      ).catch(fail);
-      assert.ok(
-        JSON.stringify(resumed.body).includes("BOOT INSTRUCTIONS"),
-        "the old conversation is resent",
-      );
-      assert.equal(
-        mock.requests().filter((q) =>
-          q.step !== null && q.turn.includes("BOOT INSTRUCTIONS")
-        ).length,
-        1,
-        "the boot prompt is not sent again",
-      );
-
-      await killPanes(w);
-      const purge = await w.paw(["purge", "--force"]);
-      assert.equal(purge.code, 0, purge.stderr);
-    } finally {
-      await killPanes(w).catch(() => {});
-      await w.tmux(["kill-server"]).catch(() => {});
-      await mock.close();
-    }
+        const b = await rig.screen("b");
+        assert.doesNotMatch(b, /Trust this folder/);
+        assert.doesNotMatch(b, /Would you like to run/);
+        const st = JSON.parse((await rig.w.paw(["status", "--json"])).stdout);
+        const wtB = st.worktrees.find((t: { branch: string }) =>
+          t.branch === "b"
+        ).worktree_path;
+        assert.equal(
+          (await rig.w.git(["status", "--porcelain"], wtB)).stdout,
+          "",
+        );
+        await assert.rejects(
+          Deno.stat(
+            join(
+              rig.w.env.CODEX_HOME!,
+              "app-server-daemon",
+              "daemon.pid",
+            ),
+          ),
+        );
+      },
+    });
+    console.log(JSON.stringify(report));
   },
 });
