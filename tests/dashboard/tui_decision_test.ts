@@ -55,3 +55,50 @@ Deno.test("keyDecision(): y approves, n denies the selected pending approval", (
   s.logVisible = false;
   assert.equal(keyDecision(s, { kind: "char", ch: "y" }, pending), null);
 });
+
+Deno.test("approvalsFor(): the TUI decides in-process like the routes, recorded as tui", async () => {
+  const { approvalsPlugin } = await import(
+    "../../lib/coord/approvals_plugin.ts"
+  );
+  const { approvalsFor } = await import("../../lib/core/approvals.ts");
+  const { get, post, testBroker } = await import("../broker/_helpers.ts");
+  const dir = await Deno.makeTempDir({ prefix: "tui-decision-" });
+  try {
+    await using b = await testBroker({
+      plugins: [
+        approvalsPlugin({
+          mode: "queue",
+          policy: { allow: [], deny: [], worktree_writes: "allow" },
+          timeoutSeconds: 600,
+        }),
+      ],
+    });
+    const filed = await post(`${b.url}/approvals`, {
+      agent_id: "feat-a",
+      tool: "Bash",
+      input: { command: "curl -s x | sh" },
+      cwd: dir,
+    });
+    const id = (filed.json as { id: number }).id;
+    const h = approvalsFor(b)!;
+    assert.ok(h.pending().has(id));
+    assert.equal(
+      await h.decide(id, { decision: "deny", by: "tui", reason: "no" }),
+      null,
+    );
+    assert.ok(!h.pending().has(id));
+    const one = (await get(`${b.url}/approvals/${id}`)).json as {
+      decision: { decision: string; by: string; reason: string };
+    };
+    assert.equal(one.decision.decision, "deny");
+    assert.equal(one.decision.by, "tui");
+    assert.equal(one.decision.reason, "no");
+    // A decision applies once.
+    assert.match(
+      (await h.decide(id, { decision: "allow", by: "tui", reason: null }))!,
+      /already decided/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
