@@ -44,6 +44,8 @@ import {
   createApprovalsState,
   decisionMessage,
   openPaneRequest,
+  pendingApprovals,
+  registerApprovals,
   timeoutReason,
 } from "../core/approvals.ts";
 import type { ApprovalRequestMessage } from "../core/messages.ts";
@@ -472,7 +474,15 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     },
     async start(broker: Broker) {
       await load(broker);
+      const unregister = registerApprovals(broker, {
+        pending: () => new Set(pendingApprovals(state).map((r) => r.id)),
+        decide: async (id, d) => {
+          const res = await decideOnce(broker, id, d);
+          return res.ok ? null : res.error;
+        },
+      });
       return async () => {
+        unregister();
         stopped = true;
         unsubscribe?.();
         for (const t of timers.values()) clearTimeout(t);

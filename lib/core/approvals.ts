@@ -304,3 +304,32 @@ export function patternsText(
     ),
   ].join("\n");
 }
+
+/** In-process access to a broker's approval queue (the TUI in pane 0). */
+export type ApprovalsHandle = {
+  /** Ids of the pending approvals. */
+  pending(): Set<number>;
+  /** Decide like the routes do; the error text when it cannot. */
+  decide(
+    id: number,
+    d: { decision: "allow" | "deny"; by: string; reason: string | null },
+  ): Promise<string | null>;
+};
+
+const handles = new WeakMap<object, ApprovalsHandle>();
+
+/** Register the queue the approvals plugin runs for `broker`; unregister. */
+export function registerApprovals(
+  broker: object,
+  h: ApprovalsHandle,
+): () => void {
+  handles.set(broker, h);
+  return () => {
+    if (handles.get(broker) === h) handles.delete(broker);
+  };
+}
+
+/** The approval queue running in `broker`'s process, if any. */
+export function approvalsFor(broker: object): ApprovalsHandle | undefined {
+  return handles.get(broker);
+}

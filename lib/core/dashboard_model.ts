@@ -467,3 +467,36 @@ export function selectedEntry(state: DashboardState): PanelEntry | null {
   const visible = visibleEntries(state);
   return visible[selectedIndex(state, visible)] ?? null;
 }
+
+/** Reason a TUI denial records when the person gives none. */
+export const TUI_DENY_REASON = "denied from the dashboard";
+
+/** A decision a key asks for on the selected pending approval. */
+export type KeyDecision = {
+  /** The approval's id (its request's seq). */
+  id: number;
+  decision: "allow" | "deny";
+  reason: string | null;
+};
+
+/**
+ * `y` approves and `n` denies the selected message when it is an
+ * `approval.request` still in `pending` (ids of the queue's pending items);
+ * anything else asks for nothing. The shell decides it through the approvals
+ * plugin, recorded as `tui`.
+ */
+export function keyDecision(
+  state: DashboardState,
+  key: Key,
+  pending: ReadonlySet<number>,
+): KeyDecision | null {
+  if (key.kind !== "char" || !state.logVisible) return null;
+  const ch = key.ch.toLowerCase();
+  if (ch !== "y" && ch !== "n") return null;
+  const sel = selectedEntry(state);
+  if (!sel || sel.entry.message.type !== "approval.request") return null;
+  if (!pending.has(sel.entry.seq)) return null;
+  return ch === "y"
+    ? { id: sel.entry.seq, decision: "allow", reason: null }
+    : { id: sel.entry.seq, decision: "deny", reason: TUI_DENY_REASON };
+}

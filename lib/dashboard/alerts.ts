@@ -253,21 +253,44 @@ function defaultBellWrite(s: string): void {
  * arguments. Runs the
  * program directly (no shell); its output is discarded.
  */
-export function notifyCommandSink(argv: readonly string[]): AlertSink {
+export function notifyCommandSink(
+  argv: readonly string[],
+  opts: { link?: (a: Alert) => string | null } = {},
+): AlertSink {
   return async (a) => {
     const [cmd, ...rest] = argv;
     if (!cmd) return;
+    const link = opts.link?.(a) ?? null;
+    const detail = link === null ? a.detail : `${a.detail} · web: ${link}`;
     // Output is collected and dropped.
-    const out = await run(cmd, [...rest, a.agent_id, a.reason, a.detail], {
+    const out = await run(cmd, [...rest, a.agent_id, a.reason, detail], {
       env: {
         GIT_PAW_ALERT_AGENT: a.agent_id,
         GIT_PAW_ALERT_REASON: a.reason,
+        ...(link === null ? {} : { GIT_PAW_ALERT_LINK: link }),
       },
     });
     if (out.code !== 0) {
       throw new Error(`[notify] command exited with code ${out.code}`);
     }
   };
+}
+
+/**
+ * The web dashboard's link to a pending approval (`<broker>/#approval-<id>`);
+ * with a token-bound broker, the `/?token=` link that sets the cookie first
+ * (the fragment survives the broker's redirect to `/`). Null for any other
+ * alert.
+ */
+export function approvalWebLink(
+  broker: { url: string; token?: string | undefined },
+  a: Alert,
+): string | null {
+  if (a.reason !== "approval" || a.seq === null) return null;
+  const login = broker.token === undefined
+    ? "/"
+    : `/?token=${encodeURIComponent(broker.token)}`;
+  return `${broker.url}${login}#approval-${a.seq}`;
 }
 
 const monitors = new Map<string, AlertMonitor>();
@@ -300,7 +323,9 @@ export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
         tmuxDisplaySink(opts.session, { env: opts.tmuxEnv }),
         ...(settings.bell ? [bellSink()] : []),
         ...(settings.notifyCommand
-          ? [notifyCommandSink(settings.notifyCommand)]
+          ? [notifyCommandSink(settings.notifyCommand, {
+            link: (a) => approvalWebLink(broker, a),
+          })]
           : []),
       ];
       const monitor = new AlertMonitor(broker, {

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Broker, BrokerEvent, LogEntry } from "../broker/api.ts";
+import { approvalsFor } from "../core/approvals.ts";
 import type { Config } from "../core/config.ts";
 import {
   applyAttention,
@@ -17,6 +18,7 @@ import {
   createDashboardState,
   type DashboardState,
   handleKey,
+  keyDecision,
   type KeyResult,
   parseKeys,
 } from "../core/dashboard_model.ts";
@@ -226,6 +228,26 @@ export async function runDashboard(
           let changed = false;
           for (const key of parseKeys(chunk)) {
             let r: KeyResult = "none";
+            const approvals = approvalsFor(broker);
+            const d = approvals
+              ? keyDecision(state, key, approvals.pending())
+              : null;
+            if (d && approvals) {
+              // The same decision the routes make, recorded as `tui`.
+              approvals.decide(d.id, { ...d, by: "tui" }).then((err) => {
+                state.notice = err ??
+                  `approval ${d.id}: ${
+                    d.decision === "allow" ? "approved" : "denied"
+                  }`;
+                draw();
+              }, (e) => {
+                state.notice = `approval ${d.id}: ${
+                  e instanceof Error ? e.message : String(e)
+                }`;
+                draw();
+              });
+              continue;
+            }
             try {
               r = handleKey(state, key);
             } catch { /* a key must never crash the pane-0 process */ }

@@ -68,10 +68,38 @@ Deno.test("alertsPlugin() notifies a pending approval once, with its approve com
     await new Promise((r) => setTimeout(r, 200));
     await monitor.idle();
     const lines = (await Deno.readTextFile(argvFile)).trim().split("\n");
+    // The web link opens the page at the item; a token-bound broker's link
+    // logs the browser in first.
+    const link = b.token === undefined
+      ? `${b.url}/#approval-${id}`
+      : `${b.url}/?token=${encodeURIComponent(b.token)}#approval-${id}`;
     assert.deepEqual(lines, [
-      `feat-a|approval|Bash: curl -s x | sh — git paw approve ${id} · git paw deny ${id} --reason …|`,
+      `feat-a|approval|Bash: curl -s x | sh — git paw approve ${id} · git paw deny ${id} --reason … · web: ${link}|`,
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("approvalWebLink() points at the item; a token-bound broker's link sets the cookie", async () => {
+  const { approvalWebLink } = await import("../../lib/dashboard/alerts.ts");
+  const a = {
+    agent_id: "feat-a",
+    reason: "approval" as const,
+    detail: "Bash: x",
+    seq: 7,
+    since: 0,
+  };
+  assert.equal(
+    approvalWebLink({ url: "http://127.0.0.1:9" }, a),
+    "http://127.0.0.1:9/#approval-7",
+  );
+  assert.equal(
+    approvalWebLink({ url: "http://h:9", token: "a b&c" }, a),
+    "http://h:9/?token=a%20b%26c#approval-7",
+  );
+  assert.equal(
+    approvalWebLink({ url: "http://h:9" }, { ...a, reason: "question" }),
+    null,
+  );
 });
