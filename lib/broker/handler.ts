@@ -53,6 +53,13 @@ import { VERSION } from "../version.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Longest accepted `wait=` (seconds). */
 export const MAX_WAIT_SECONDS = 60;
+/** Requests being answered at once (long polls included); more get a 503. */
+export const MAX_OPEN_REQUESTS = 1024;
+/** Long polls waiting at once; more get a 503. */
+export const MAX_LONG_POLLS = 256;
+/** Time a client gets to send a whole request body (ms); then 408. */
+export const BODY_TIMEOUT_MS = 10_000;
+
 /** Cookie that carries the bearer token for browser GETs (web dashboard). */
 export const TOKEN_COOKIE = "git_paw_token";
 /** What a bearer token may consist of (`hono/bearer-auth`'s rule, RFC 6750). */
@@ -87,6 +94,26 @@ export type BrokerHandlerDeps = {
   verifyOnCommitNudge?: boolean;
   /** Diagnostics (request failures, subscriber errors). Default: silent. */
   warn?: (line: string) => void;
+  /** Bounds on open requests and slow bodies (defaults: the constants). */
+  limits?: Partial<BrokerLimits>;
+};
+
+/** What one broker serves at once, and how long a body may take. */
+export type BrokerLimits = {
+  /** {@link MAX_OPEN_REQUESTS} */
+  maxOpenRequests: number;
+  /** {@link MAX_LONG_POLLS} */
+  maxLongPolls: number;
+  /** {@link BODY_TIMEOUT_MS} */
+  bodyTimeoutMs: number;
+};
+
+/** What is open right now (for `/status` readers and tests). */
+export type BrokerLoad = {
+  /** Requests being answered (waiting long polls included). */
+  openRequests: number;
+  /** Long polls waiting for a message. */
+  longPolls: number;
 };
 
 /**
@@ -104,9 +131,12 @@ export type BrokerHandler = {
   subscribe(fn: (ev: BrokerEvent) => void): () => void;
   /** Refuse new publishes and release every long poll. */
   close(): void;
+  /** Requests and long polls open right now. */
+  load(): BrokerLoad;
 };
 
 const JSON_HEADERS = { "content-type": "application/json" };
+const encoder = new TextEncoder();
 const ACCEPTED = { status: 202 };
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -121,6 +151,24 @@ function error(status: number, message: string, extra = {}): Response {
 }
 function tooLarge(): Response {
   return error(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+}
+function busy(what: string, max: number): Response {
+  return new Response(
+    JSON.stringify({
+      error: "broker_busy",
+      detail: `more than ${max} ${what} are open; retry shortly`,
+    }),
+    { status: 503, headers: { ...JSON_HEADERS, "retry-after": "1" } },
+  );
+}
+function bodyTimeout(ms: number): Response {
+  return new Response(
+    JSON.stringify({
+      error: "request body timeout",
+      detail: `the whole body must arrive within ${ms} ms`,
+    }),
+    { status: 408, headers: { ...JSON_HEADERS, connection: "close" } },
+  );
 }
 function unauthorized(): Response {
   return error(401, "missing or wrong bearer token", {
@@ -168,8 +216,59 @@ function parseBody(text: string): BodyResult {
   }
 }
 
+/**
+ * The body as text (`cl`: its declared length), null when it exceeds
+ * {@link MAX_BODY_BYTES}, "timeout" when it has not all arrived within `ms`
+ * (the read is then cancelled: the client is sent a 408 and the connection
+ * closed).
+ */
+async function readBodyText(
+  req: Request,
+  cl: string | null,
+  ms: number,
+): Promise<string | null | "timeout"> {
+  const reading = cl !== null ? req.text() : readBounded(req);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(resolve, ms, "timeout");
+  });
+  try {
+    return await Promise.race([reading, late]);
+  } finally {
+    clearTimeout(timer);
+    reading.catch(() => {});
+  }
+}
+
+/** {@link readBodyText} as bytes, for requests passed on to the router. */
+async function readBodyBytes(
+  req: Request,
+  ms: number,
+): Promise<Uint8Array<ArrayBuffer> | null | "timeout"> {
+  const reading = readBoundedBytes(req);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(resolve, ms, "timeout");
+  });
+  try {
+    const r = await Promise.race([reading, late]);
+    if (r === "timeout") await req.body?.cancel().catch(() => {});
+    return r;
+  } finally {
+    clearTimeout(timer);
+    reading.catch(() => {});
+  }
+}
+
 async function readBounded(req: Request): Promise<string | null> {
-  if (!req.body) return "";
+  const bytes = await readBoundedBytes(req);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
+}
+
+async function readBoundedBytes(
+  req: Request,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -189,7 +288,7 @@ async function readBounded(req: Request): Promise<string | null> {
     all.set(c, at);
     at += c.length;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 type Query = { since: number; wait: number; limit: number };
@@ -266,6 +365,13 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     : new Set([...deps.allowedHosts].map((h) => h.toLowerCase()));
   const startedAt = now();
   let closed = false;
+  const limits: BrokerLimits = {
+    maxOpenRequests: deps.limits?.maxOpenRequests ?? MAX_OPEN_REQUESTS,
+    maxLongPolls: deps.limits?.maxLongPolls ?? MAX_LONG_POLLS,
+    bodyTimeoutMs: deps.limits?.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
+  };
+  let openRequests = 0;
+  let longPolls = 0;
 
   const subscribers = new Set<(ev: BrokerEvent) => void>();
   const emit = (ev: BrokerEvent) => {
@@ -373,8 +479,9 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       ct === null || !JSON_TYPE.test(ct) ||
       (cl !== null && Number(cl) > MAX_BODY_BYTES)
     ) return (await checkBodyHeaders(req))!;
-    const text = cl !== null ? await req.text() : await readBounded(req);
+    const text = await readBodyText(req, cl, limits.bodyTimeoutMs);
     if (text === null) return tooLarge();
+    if (text === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
     const body = parseBody(text);
     if (!body.ok) return body.res;
     const a = accept(body.value);
@@ -400,6 +507,47 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return out + `],"last_seq":${lastSeq}}`;
   }
 
+  /**
+   * A poll that waits: the status and headers go out at once and the body
+   * when a message arrives, the wait ends or the broker closes. The body is
+   * a stream so that a client that hangs up is noticed at once (Deno
+   * cancels the stream); `request.signal` is not used (under Deno 2's
+   * legacy abort semantics merely reading it prints a warning).
+   */
+  function longPoll(
+    id: string,
+    since: number,
+    limit: number,
+    wait: number,
+  ): Response {
+    longPolls++;
+    let finish: (() => void) | null = null;
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        let set = waiters.get(id);
+        if (!set) waiters.set(id, set = new Set());
+        const end = (answer: boolean) => {
+          if (finish === null) return;
+          finish = null;
+          clearTimeout(timer);
+          waiters.get(id)?.delete(wakeUp);
+          longPolls--;
+          if (!answer) return;
+          ctrl.enqueue(encoder.encode(messagesBody(id, since, limit)));
+          ctrl.close();
+        };
+        const wakeUp = () => end(true);
+        finish = () => end(false);
+        const timer = setTimeout(wakeUp, wait * 1000);
+        set.add(wakeUp);
+      },
+      cancel() {
+        finish?.();
+      },
+    });
+    return new Response(body, { status: 200, headers: JSON_HEADERS });
+  }
+
   async function handleMessages(
     rawId: string,
     search: string,
@@ -421,18 +569,10 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (wait > 0 && !closed) {
       const first = store.pollSeqs(id.id, since, 1);
       if (first.seqs.length === 0) {
-        await new Promise<void>((resolve) => {
-          let set = waiters.get(id.id);
-          if (!set) waiters.set(id.id, set = new Set());
-          const done = () => {
-            clearTimeout(timer);
-            waiters.get(id.id)?.delete(done);
-            resolve();
-          };
-          const timer = setTimeout(done, wait * 1000);
-          // A client that hangs up is let go by the timer (≤ 60 s).
-          set.add(done);
-        });
+        if (longPolls >= limits.maxLongPolls) {
+          return busy("long polls", limits.maxLongPolls);
+        }
+        return longPoll(id.id, since, limit, wait);
       }
     }
     return jsonText(200, messagesBody(id.id, since, limit));
@@ -537,6 +677,23 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     };
     app.use("*", guard);
   }
+  // Bodies the router's routes read (`/watch`, plugin writes): bounded in
+  // size and time before any route sees them.
+  app.use("*", async (c, next) => {
+    const raw = c.req.raw;
+    if (raw.body === null || !isWriteMethod(raw.method)) return await next();
+    const cl = raw.headers.get("content-length");
+    if (cl !== null && Number(cl) > MAX_BODY_BYTES) return await next();
+    const bytes = await readBodyBytes(raw, limits.bodyTimeoutMs);
+    if (bytes === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
+    if (bytes === null) return tooLarge();
+    c.req.raw = new Request(raw.url, {
+      method: raw.method,
+      headers: raw.headers,
+      body: bytes,
+    });
+    await next();
+  });
   app.get("/status", () =>
     jsonText(
       200,
@@ -631,6 +788,11 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
   }
 
   async function handler(req: Request): Promise<Response> {
+    if (openRequests + longPolls >= limits.maxOpenRequests) {
+      await req.body?.cancel().catch(() => {});
+      return busy("requests", limits.maxOpenRequests);
+    }
+    openRequests++;
     try {
       const method = req.method;
       const url = req.url;
@@ -657,6 +819,8 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     } catch (e) {
       warn(`error: broker request failed: ${(e as Error).stack ?? e}`);
       return error(500, "internal error");
+    } finally {
+      openRequests--;
     }
   }
 
@@ -673,5 +837,6 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       closed = true;
       for (const id of [...waiters.keys()]) wake(id);
     },
+    load: () => ({ openRequests: openRequests + longPolls, longPolls }),
   });
 }
