@@ -13,15 +13,20 @@
  * allow-list on loopback binds (DNS rebinding) and, for writes, the
  * same-origin check. Browsers cannot send a bearer header for a page or an
  * `EventSource`, so `GET /?token=<token>` sets an HttpOnly,
- * SameSite=Strict `git_paw_token` cookie (303 to `/`) that the guard
- * accepts in place of the header on GET requests only; writes and `/watch`
- * still need the header.
+ * SameSite=Strict `git_paw_token` cookie and sends the browser (303) to the
+ * dashboard's own path `/s/<hash of the token>/` ({@link dashboardPath}).
+ * The cookie's `Path` is that prefix, so the browser never sends it to
+ * another server on this host (cookies ignore ports, not paths); requests
+ * under the prefix are served as if at `/`, and only there does the guard
+ * accept the cookie in place of the header, on GET requests only; writes
+ * and `/watch` still need the header.
  *
  * `hono/csrf` is not used: it only looks at form-like content types and
  * answers a plain-text 403, while the broker refuses every cross-origin
  * write (JSON included) with its JSON error.
  * @module
  */
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -62,6 +67,19 @@ export const BODY_TIMEOUT_MS = 10_000;
 
 /** Cookie that carries the bearer token for browser GETs (web dashboard). */
 export const TOKEN_COOKIE = "git_paw_token";
+/**
+ * The path the browser dashboard lives under when a token is set:
+ * `/s/<32 hex>` from a hash of the token (stable across restarts, reveals
+ * nothing of the token). The token cookie is scoped to it (`Path=/s/…/`):
+ * browsers send cookies to every port of a host, but only for a matching
+ * path, so no other local server is sent the cookie unless it is asked for
+ * this very path.
+ */
+export function dashboardPath(token: string): string {
+  const h = createHash("sha256").update(`git-paw dashboard\n${token}`);
+  return `/s/${h.digest("hex").slice(0, 32)}`;
+}
+
 /** What a bearer token may consist of (`hono/bearer-auth`'s rule, RFC 6750). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
 
@@ -365,6 +383,10 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     : new Set([...deps.allowedHosts].map((h) => h.toLowerCase()));
   const startedAt = now();
   let closed = false;
+  /** Where the cookie is valid (see {@link dashboardPath}). */
+  const pagePrefix = token === undefined ? null : dashboardPath(token);
+  /** Requests that came in under {@link pagePrefix} (the cookie counts). */
+  const pageRequests = new WeakSet<Request>();
   const limits: BrokerLimits = {
     maxOpenRequests: deps.limits?.maxOpenRequests ?? MAX_OPEN_REQUESTS,
     maxLongPolls: deps.limits?.maxLongPolls ?? MAX_LONG_POLLS,
@@ -608,9 +630,16 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return null;
   }
 
-  /** The token cookie of a GET, when it is the right one. */
-  function cookieTokenOk(cookieValue: string | undefined, method: string) {
-    return token !== undefined && method === "GET" &&
+  /**
+   * The token cookie of a GET under the dashboard path, when it is the
+   * right one.
+   */
+  function cookieTokenOk(
+    cookieValue: string | undefined,
+    req: Request,
+  ): boolean {
+    return token !== undefined && req.method === "GET" &&
+      pageRequests.has(req) &&
       cookieValue !== undefined && timingSafeEqual(cookieValue, token);
   }
 
@@ -621,7 +650,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (auth !== null && timingSafeEqual(auth, bearer)) return true;
     if (req.method !== "GET" || !req.headers.has("cookie")) return false;
     const jar = parseCookies(req.headers.get("cookie")!, TOKEN_COOKIE);
-    return cookieTokenOk(jar[TOKEN_COOKIE], req.method);
+    return cookieTokenOk(jar[TOKEN_COOKIE], req);
   }
 
   // ---- Router for everything but the hot paths ----
@@ -650,14 +679,21 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
           detail: "open /?token=<token> with the token the broker printed",
         });
       }
+      // Forget a cookie an older git-paw scoped to `/` (sent to every
+      // server on this host), then set the one scoped to the dashboard.
+      if (
+        getCookie(c, TOKEN_COOKIE) !== undefined && !pageRequests.has(c.req.raw)
+      ) {
+        setCookie(c, TOKEN_COOKIE, "", { path: "/", maxAge: 0 });
+      }
       setCookie(c, TOKEN_COOKIE, token, {
         httpOnly: true,
         sameSite: "Strict",
-        path: "/",
+        path: `${pagePrefix}/`,
       });
       c.header("cache-control", "no-store");
       c.header("referrer-policy", "no-referrer");
-      return c.redirect("/", 303);
+      return c.redirect(`${pagePrefix}/`, 303);
     });
     const refuse = () => unauthorized();
     const bearerGuard = bearerAuth({
@@ -670,7 +706,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       // Browsers cannot send `Authorization` for a page load or an
       // `EventSource`: a GET may carry the token in the cookie instead.
       // Writes (and `/watch`) keep requiring the header.
-      if (cookieTokenOk(getCookie(c, TOKEN_COOKIE), c.req.method)) {
+      if (cookieTokenOk(getCookie(c, TOKEN_COOKIE), c.req.raw)) {
         return await next();
       }
       return await bearerGuard(c, next);
@@ -798,7 +834,31 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       const url = req.url;
       const pathStart = url.indexOf("/", url.indexOf("//") + 2);
       const qs = url.indexOf("?", pathStart);
-      const path = qs < 0 ? url.slice(pathStart) : url.slice(pathStart, qs);
+      let path = qs < 0 ? url.slice(pathStart) : url.slice(pathStart, qs);
+      if (pagePrefix !== null && path.startsWith(pagePrefix)) {
+        const rest = path.slice(pagePrefix.length);
+        if (rest === "") {
+          await req.body?.cancel().catch(() => {});
+          return new Response(null, {
+            status: 308,
+            headers: {
+              location: `${pagePrefix}/${qs < 0 ? "" : url.slice(qs)}`,
+            },
+          });
+        }
+        if (rest.startsWith("/")) {
+          // The dashboard's own requests: served as if at `/`, and the
+          // scoped cookie counts for them.
+          path = rest;
+          // Not `new Request(url, req)`: that reads `req.signal`, which
+          // makes Deno print its legacy-abort warning.
+          req = new Request(
+            url.slice(0, pathStart) + url.slice(pathStart + pagePrefix.length),
+            { method, headers: req.headers, body: req.body },
+          );
+          pageRequests.add(req);
+        }
+      }
       const hot = path === "/publish" || path.startsWith("/messages/");
       if (!hot) return await app.fetch(req);
       const denied = hostAndOrigin(req, isWriteMethod(method)) ??
