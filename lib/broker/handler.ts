@@ -570,10 +570,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return new Response(body, { status: 200, headers: JSON_HEADERS });
   }
 
-  async function handleMessages(
-    rawId: string,
-    search: string,
-  ): Promise<Response> {
+  function handleMessages(rawId: string, search: string): Response {
     let decoded: string;
     try {
       decoded = decodeURIComponent(rawId);
@@ -875,7 +872,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
         await req.body?.cancel().catch(() => {});
         return error(405, "method not allowed");
       }
-      return await handleMessages(path.slice(10), qs < 0 ? "" : url.slice(qs));
+      return handleMessages(path.slice(10), qs < 0 ? "" : url.slice(qs));
     } catch (e) {
       warn(`error: broker request failed: ${(e as Error).stack ?? e}`);
       return error(500, "internal error");
