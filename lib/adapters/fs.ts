@@ -62,6 +62,13 @@ export type WriteAtomicOptions = {
   sync?: boolean;
 };
 
+/** Missing parents of an owner-only file are created owner-only (0700). */
+function parentDirOptions(opts: WriteAtomicOptions): Deno.MkdirOptions {
+  return opts.mode !== undefined && (opts.mode & 0o077) === 0
+    ? { recursive: true, mode: 0o700 }
+    : { recursive: true };
+}
+
 /**
  * Write `text` to `path` so a reader sees the old content or the new, never
  * a part: a temp file next to it, then a rename over it. Creates the parent
@@ -72,7 +79,7 @@ export async function writeTextAtomic(
   text: string,
   opts: WriteAtomicOptions = {},
 ): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.mkdir(dirname(path), parentDirOptions(opts));
   const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     await Deno.writeTextFile(
@@ -97,7 +104,7 @@ export async function writeBytesAtomic(
   chunks: Iterable<Uint8Array>,
   opts: WriteAtomicOptions = {},
 ): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.mkdir(dirname(path), parentDirOptions(opts));
   const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   let f: Deno.FsFile | null = null;
   try {

@@ -18,7 +18,7 @@ import { readTextOrNull } from "./fs.ts";
 export async function createNew(path: string, text: string): Promise<boolean> {
   let f: Deno.FsFile;
   try {
-    f = await Deno.open(path, { write: true, createNew: true });
+    f = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) return false;
     throw e;

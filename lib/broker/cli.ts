@@ -59,6 +59,12 @@ export async function runBrokerCommand(
     throw new UsageError("--session must not be blank");
   }
   const dataDir = o.dataDir ?? defaultBrokerDataDir();
+  if (o.dataDir === undefined) {
+    // Our own dir: owner-only, also when an older version made it 0755. A
+    // --data-dir the user chose keeps its mode (new ones are made 0700).
+    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await Deno.chmod(dataDir, 0o700).catch(() => {});
+  }
   const [{ serveBroker }, plugins] = await Promise.all([
     import("./server.ts"),
     wiring.plugins?.({ session: o.session, cwd: Deno.cwd() }) ?? [],

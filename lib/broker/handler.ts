@@ -13,16 +13,22 @@
  * allow-list on loopback binds (DNS rebinding) and, for writes, the
  * same-origin check. Browsers cannot send a bearer header for a page or an
  * `EventSource`, so `GET /?token=<token>` sets an HttpOnly,
- * SameSite=Strict `git_paw_token` cookie (303 to `/`) that the guard
- * accepts in place of the header on GET requests, and on the web page's own
- * writes to plugin routes (same origin, `X-Git-Paw-Csrf: 1`; never
- * `/publish` or `/watch`); other writes still need the header.
+ * SameSite=Strict `git_paw_token` cookie and sends the browser (303) to the
+ * dashboard's own path `/s/<hash of the token>/` ({@link dashboardPath}).
+ * The cookie's `Path` is that prefix, so the browser never sends it to
+ * another server on this host (cookies ignore ports, not paths); requests
+ * under the prefix are served as if at `/`, and only there does the guard
+ * accept the cookie in place of the header, on GET requests only; writes
+ * and `/watch` still need the header, except the web page's
+ * own writes to plugin routes (same origin, `X-Git-Paw-Csrf: 1`; never
+ * `/publish` or `/watch`).
  *
  * `hono/csrf` is not used: it only looks at form-like content types and
  * answers a plain-text 403, while the broker refuses every cross-origin
  * write (JSON included) with its JSON error.
  * @module
  */
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -59,6 +65,13 @@ import { VERSION } from "../version.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Longest accepted `wait=` (seconds). */
 export const MAX_WAIT_SECONDS = 60;
+/** Requests being answered at once (long polls included); more get a 503. */
+export const MAX_OPEN_REQUESTS = 1024;
+/** Long polls waiting at once; more get a 503. */
+export const MAX_LONG_POLLS = 256;
+/** Time a client gets to send a whole request body (ms); then 408. */
+export const BODY_TIMEOUT_MS = 10_000;
+
 /** Cookie that carries the bearer token for browser GETs (web dashboard). */
 export const TOKEN_COOKIE = "git_paw_token";
 /**
@@ -66,6 +79,20 @@ export const TOKEN_COOKIE = "git_paw_token";
  * (CSRF defence; lib/coord/approvals_plugin.ts also asks it of any browser).
  */
 export const PAGE_WRITE_HEADER = "x-git-paw-csrf";
+
+/**
+ * The path the browser dashboard lives under when a token is set:
+ * `/s/<32 hex>` from a hash of the token (stable across restarts, reveals
+ * nothing of the token). The token cookie is scoped to it (`Path=/s/…/`):
+ * browsers send cookies to every port of a host, but only for a matching
+ * path, so no other local server is sent the cookie unless it is asked for
+ * this very path.
+ */
+export function dashboardPath(token: string): string {
+  const h = createHash("sha256").update(`git-paw dashboard\n${token}`);
+  return `/s/${h.digest("hex").slice(0, 32)}`;
+}
+
 /** What a bearer token may consist of (`hono/bearer-auth`'s rule, RFC 6750). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
 
@@ -103,6 +130,26 @@ export type BrokerHandlerDeps = {
   verifyOnCommitNudge?: boolean;
   /** Diagnostics (request failures, subscriber errors). Default: silent. */
   warn?: (line: string) => void;
+  /** Bounds on open requests and slow bodies (defaults: the constants). */
+  limits?: Partial<BrokerLimits>;
+};
+
+/** What one broker serves at once, and how long a body may take. */
+export type BrokerLimits = {
+  /** {@link MAX_OPEN_REQUESTS} */
+  maxOpenRequests: number;
+  /** {@link MAX_LONG_POLLS} */
+  maxLongPolls: number;
+  /** {@link BODY_TIMEOUT_MS} */
+  bodyTimeoutMs: number;
+};
+
+/** What is open right now (for `/status` readers and tests). */
+export type BrokerLoad = {
+  /** Requests being answered (waiting long polls included). */
+  openRequests: number;
+  /** Long polls waiting for a message. */
+  longPolls: number;
 };
 
 /**
@@ -120,6 +167,8 @@ export type BrokerHandler = {
   subscribe(fn: (ev: BrokerEvent) => void): () => void;
   /** Refuse new publishes and release every long poll. */
   close(): void;
+  /** Requests and long polls open right now. */
+  load(): BrokerLoad;
 };
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -131,6 +180,7 @@ const FILED_BY_PLUGINS: ReadonlySet<string> = new Set([
   "approval.request",
   "approval.decision",
 ]);
+const encoder = new TextEncoder();
 const ACCEPTED = { status: 202 };
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -145,6 +195,24 @@ function error(status: number, message: string, extra = {}): Response {
 }
 function tooLarge(): Response {
   return error(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+}
+function busy(what: string, max: number): Response {
+  return new Response(
+    JSON.stringify({
+      error: "broker_busy",
+      detail: `more than ${max} ${what} are open; retry shortly`,
+    }),
+    { status: 503, headers: { ...JSON_HEADERS, "retry-after": "1" } },
+  );
+}
+function bodyTimeout(ms: number): Response {
+  return new Response(
+    JSON.stringify({
+      error: "request body timeout",
+      detail: `the whole body must arrive within ${ms} ms`,
+    }),
+    { status: 408, headers: { ...JSON_HEADERS, connection: "close" } },
+  );
 }
 function unauthorized(): Response {
   return error(401, "missing or wrong bearer token", {
@@ -192,8 +260,59 @@ function parseBody(text: string): BodyResult {
   }
 }
 
+/**
+ * The body as text (`cl`: its declared length), null when it exceeds
+ * {@link MAX_BODY_BYTES}, "timeout" when it has not all arrived within `ms`
+ * (the read is then cancelled: the client is sent a 408 and the connection
+ * closed).
+ */
+async function readBodyText(
+  req: Request,
+  cl: string | null,
+  ms: number,
+): Promise<string | null | "timeout"> {
+  const reading = cl !== null ? req.text() : readBounded(req);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(resolve, ms, "timeout");
+  });
+  try {
+    return await Promise.race([reading, late]);
+  } finally {
+    clearTimeout(timer);
+    reading.catch(() => {});
+  }
+}
+
+/** {@link readBodyText} as bytes, for requests passed on to the router. */
+async function readBodyBytes(
+  req: Request,
+  ms: number,
+): Promise<Uint8Array<ArrayBuffer> | null | "timeout"> {
+  const reading = readBoundedBytes(req);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(resolve, ms, "timeout");
+  });
+  try {
+    const r = await Promise.race([reading, late]);
+    if (r === "timeout") await req.body?.cancel().catch(() => {});
+    return r;
+  } finally {
+    clearTimeout(timer);
+    reading.catch(() => {});
+  }
+}
+
 async function readBounded(req: Request): Promise<string | null> {
-  if (!req.body) return "";
+  const bytes = await readBoundedBytes(req);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
+}
+
+async function readBoundedBytes(
+  req: Request,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -213,7 +332,7 @@ async function readBounded(req: Request): Promise<string | null> {
     all.set(c, at);
     at += c.length;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 type Query = { since: number; wait: number; limit: number };
@@ -290,6 +409,17 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     : new Set([...deps.allowedHosts].map((h) => h.toLowerCase()));
   const startedAt = now();
   let closed = false;
+  /** Where the cookie is valid (see {@link dashboardPath}). */
+  const pagePrefix = token === undefined ? null : dashboardPath(token);
+  /** Requests that came in under {@link pagePrefix} (the cookie counts). */
+  const pageRequests = new WeakSet<Request>();
+  const limits: BrokerLimits = {
+    maxOpenRequests: deps.limits?.maxOpenRequests ?? MAX_OPEN_REQUESTS,
+    maxLongPolls: deps.limits?.maxLongPolls ?? MAX_LONG_POLLS,
+    bodyTimeoutMs: deps.limits?.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
+  };
+  let openRequests = 0;
+  let longPolls = 0;
 
   const subscribers = new Set<(ev: BrokerEvent) => void>();
   const emit = (ev: BrokerEvent) => {
@@ -412,8 +542,9 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       ct === null || !JSON_TYPE.test(ct) ||
       (cl !== null && Number(cl) > MAX_BODY_BYTES)
     ) return (await checkBodyHeaders(req))!;
-    const text = cl !== null ? await req.text() : await readBounded(req);
+    const text = await readBodyText(req, cl, limits.bodyTimeoutMs);
     if (text === null) return tooLarge();
+    if (text === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
     const body = parseBody(text);
     if (!body.ok) return body.res;
     const a = accept(body.value, true);
@@ -439,10 +570,48 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return out + `],"last_seq":${lastSeq}}`;
   }
 
-  async function handleMessages(
-    rawId: string,
-    search: string,
-  ): Promise<Response> {
+  /**
+   * A poll that waits: the status and headers go out at once and the body
+   * when a message arrives, the wait ends or the broker closes. The body is
+   * a stream so that a client that hangs up is noticed at once (Deno
+   * cancels the stream); `request.signal` is not used (under Deno 2's
+   * legacy abort semantics merely reading it prints a warning).
+   */
+  function longPoll(
+    id: string,
+    since: number,
+    limit: number,
+    wait: number,
+  ): Response {
+    longPolls++;
+    let finish: (() => void) | null = null;
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        let set = waiters.get(id);
+        if (!set) waiters.set(id, set = new Set());
+        const end = (answer: boolean) => {
+          if (finish === null) return;
+          finish = null;
+          clearTimeout(timer);
+          waiters.get(id)?.delete(wakeUp);
+          longPolls--;
+          if (!answer) return;
+          ctrl.enqueue(encoder.encode(messagesBody(id, since, limit)));
+          ctrl.close();
+        };
+        const wakeUp = () => end(true);
+        finish = () => end(false);
+        const timer = setTimeout(wakeUp, wait * 1000);
+        set.add(wakeUp);
+      },
+      cancel() {
+        finish?.();
+      },
+    });
+    return new Response(body, { status: 200, headers: JSON_HEADERS });
+  }
+
+  function handleMessages(rawId: string, search: string): Response {
     let decoded: string;
     try {
       decoded = decodeURIComponent(rawId);
@@ -460,18 +629,10 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (wait > 0 && !closed) {
       const first = store.pollSeqs(id.id, since, 1);
       if (first.seqs.length === 0) {
-        await new Promise<void>((resolve) => {
-          let set = waiters.get(id.id);
-          if (!set) waiters.set(id.id, set = new Set());
-          const done = () => {
-            clearTimeout(timer);
-            waiters.get(id.id)?.delete(done);
-            resolve();
-          };
-          const timer = setTimeout(done, wait * 1000);
-          // A client that hangs up is let go by the timer (≤ 60 s).
-          set.add(done);
-        });
+        if (longPolls >= limits.maxLongPolls) {
+          return busy("long polls", limits.maxLongPolls);
+        }
+        return longPoll(id.id, since, limit, wait);
       }
     }
     return jsonText(200, messagesBody(id.id, since, limit));
@@ -507,9 +668,16 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return null;
   }
 
-  /** The token cookie of a GET, when it is the right one. */
-  function cookieTokenOk(cookieValue: string | undefined, method: string) {
-    return token !== undefined && method === "GET" &&
+  /**
+   * The token cookie of a GET under the dashboard path, when it is the
+   * right one.
+   */
+  function cookieTokenOk(
+    cookieValue: string | undefined,
+    req: Request,
+  ): boolean {
+    return token !== undefined && req.method === "GET" &&
+      pageRequests.has(req) &&
       cookieValue !== undefined && timingSafeEqual(cookieValue, token);
   }
 
@@ -542,7 +710,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (auth !== null && timingSafeEqual(auth, bearer)) return true;
     if (req.method !== "GET" || !req.headers.has("cookie")) return false;
     const jar = parseCookies(req.headers.get("cookie")!, TOKEN_COOKIE);
-    return cookieTokenOk(jar[TOKEN_COOKIE], req.method);
+    return cookieTokenOk(jar[TOKEN_COOKIE], req);
   }
 
   // ---- Router for everything but the hot paths ----
@@ -571,14 +739,21 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
           detail: "open /?token=<token> with the token the broker printed",
         });
       }
+      // Forget a cookie an older git-paw scoped to `/` (sent to every
+      // server on this host), then set the one scoped to the dashboard.
+      if (
+        getCookie(c, TOKEN_COOKIE) !== undefined && !pageRequests.has(c.req.raw)
+      ) {
+        setCookie(c, TOKEN_COOKIE, "", { path: "/", maxAge: 0 });
+      }
       setCookie(c, TOKEN_COOKIE, token, {
         httpOnly: true,
         sameSite: "Strict",
-        path: "/",
+        path: `${pagePrefix}/`,
       });
       c.header("cache-control", "no-store");
       c.header("referrer-policy", "no-referrer");
-      return c.redirect("/", 303);
+      return c.redirect(`${pagePrefix}/`, 303);
     });
     const refuse = () => unauthorized();
     const bearerGuard = bearerAuth({
@@ -594,7 +769,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       // from the web page itself (see {@link pageWriteOk}).
       const cookie = getCookie(c, TOKEN_COOKIE);
       if (
-        cookieTokenOk(cookie, c.req.method) ||
+        cookieTokenOk(cookie, c.req.raw) ||
         pageWriteOk(c.req.raw, c.req.path, cookie)
       ) {
         return await next();
@@ -603,6 +778,23 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     };
     app.use("*", guard);
   }
+  // Bodies the router's routes read (`/watch`, plugin writes): bounded in
+  // size and time before any route sees them.
+  app.use("*", async (c, next) => {
+    const raw = c.req.raw;
+    if (raw.body === null || !isWriteMethod(raw.method)) return await next();
+    const cl = raw.headers.get("content-length");
+    if (cl !== null && Number(cl) > MAX_BODY_BYTES) return await next();
+    const bytes = await readBodyBytes(raw, limits.bodyTimeoutMs);
+    if (bytes === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
+    if (bytes === null) return tooLarge();
+    c.req.raw = new Request(raw.url, {
+      method: raw.method,
+      headers: raw.headers,
+      body: bytes,
+    });
+    await next();
+  });
   app.get("/status", () =>
     jsonText(
       200,
@@ -698,12 +890,41 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
   }
 
   async function handler(req: Request): Promise<Response> {
+    if (openRequests + longPolls >= limits.maxOpenRequests) {
+      await req.body?.cancel().catch(() => {});
+      return busy("requests", limits.maxOpenRequests);
+    }
+    openRequests++;
     try {
       const method = req.method;
       const url = req.url;
       const pathStart = url.indexOf("/", url.indexOf("//") + 2);
       const qs = url.indexOf("?", pathStart);
-      const path = qs < 0 ? url.slice(pathStart) : url.slice(pathStart, qs);
+      let path = qs < 0 ? url.slice(pathStart) : url.slice(pathStart, qs);
+      if (pagePrefix !== null && path.startsWith(pagePrefix)) {
+        const rest = path.slice(pagePrefix.length);
+        if (rest === "") {
+          await req.body?.cancel().catch(() => {});
+          return new Response(null, {
+            status: 308,
+            headers: {
+              location: `${pagePrefix}/${qs < 0 ? "" : url.slice(qs)}`,
+            },
+          });
+        }
+        if (rest.startsWith("/")) {
+          // The dashboard's own requests: served as if at `/`, and the
+          // scoped cookie counts for them.
+          path = rest;
+          // Not `new Request(url, req)`: that reads `req.signal`, which
+          // makes Deno print its legacy-abort warning.
+          req = new Request(
+            url.slice(0, pathStart) + url.slice(pathStart + pagePrefix.length),
+            { method, headers: req.headers, body: req.body },
+          );
+          pageRequests.add(req);
+        }
+      }
       const hot = path === "/publish" || path.startsWith("/messages/");
       if (!hot) return await app.fetch(req);
       const denied = hostAndOrigin(req, isWriteMethod(method)) ??
@@ -720,10 +941,12 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
         await req.body?.cancel().catch(() => {});
         return error(405, "method not allowed");
       }
-      return await handleMessages(path.slice(10), qs < 0 ? "" : url.slice(qs));
+      return handleMessages(path.slice(10), qs < 0 ? "" : url.slice(qs));
     } catch (e) {
       warn(`error: broker request failed: ${(e as Error).stack ?? e}`);
       return error(500, "internal error");
+    } finally {
+      openRequests--;
     }
   }
 
@@ -740,5 +963,6 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       closed = true;
       for (const id of [...waiters.keys()]) wake(id);
     },
+    load: () => ({ openRequests: openRequests + longPolls, longPolls }),
   });
 }

@@ -29,6 +29,8 @@ import { AppError } from "../core/errors.ts";
 import { describeProbe, probeBroker, type ProbeResult } from "./probe.ts";
 import {
   type BrokerHandler,
+  type BrokerLimits,
+  type BrokerLoad,
   createBrokerHandler,
   MAX_BODY_BYTES,
   MAX_WAIT_SECONDS,
@@ -74,6 +76,8 @@ export type StartBrokerOptions = {
    * binding `bind:port`; requests it held are answered once the broker is up.
    */
   early?: EarlyServer;
+  /** Bounds on open requests, long polls and slow bodies (handler.ts). */
+  limits?: Partial<BrokerLimits>;
 };
 
 /** A running broker as returned by {@link serveBroker}. */
@@ -84,6 +88,8 @@ export type RunningBroker = Broker & {
   readonly logPath: string;
   /** Path of the human-readable log. */
   readonly humanLogPath: string;
+  /** Requests and long polls open right now. */
+  load(): BrokerLoad;
 };
 
 /** The port is held by something we must not reattach to (or by us). */
@@ -234,6 +240,7 @@ export async function serveBroker(
     watchTargets: (): WatchTarget[] => watchTargets(store.state),
     watch: (target: WatchTarget) => handler!.watch(target),
     subscribe: (fn) => handler!.subscribe(fn),
+    load: () => handler!.load(),
     close() {
       closing ??= (async () => {
         // Plugins stop first and may still publish (final learnings flush).
@@ -266,6 +273,7 @@ export async function serveBroker(
     broker,
     verifyOnCommitNudge: opts.verifyOnCommitNudge,
     warn,
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
   // Requests held by an early server are answered from here on.
   opts.early?.attach(serve, onError);

@@ -256,7 +256,8 @@ export class BrokerStore {
 
   /** Open (creating if needed) and replay the session's log. */
   static async open(opts: StoreOptions): Promise<BrokerStore> {
-    await Deno.mkdir(opts.dataDir, { recursive: true });
+    // Owner-only: the log holds every message the agents sent.
+    await Deno.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const base = sessionFileBase(opts.session);
     const logPath = join(opts.dataDir, `${base}.jsonl`);
     const humanPath = join(opts.dataDir, `${base}.broker.log`);
@@ -274,7 +275,9 @@ export class BrokerStore {
         read: true,
         write: true,
         create: true,
+        mode: 0o600,
       });
+      await ownerOnly(logPath);
     } catch (e) {
       await releaseLock(logPath, lockPath);
       throw e;
@@ -282,7 +285,12 @@ export class BrokerStore {
     let human: Deno.FsFile | null = null;
     let humanEnd = 0;
     try {
-      human = await Deno.open(humanPath, { append: true, create: true });
+      human = await Deno.open(humanPath, {
+        append: true,
+        create: true,
+        mode: 0o600,
+      });
+      await ownerOnly(humanPath);
       await endWithNewline(humanPath, human);
       humanEnd = (await human.stat()).size;
     } catch (e) {
@@ -412,7 +420,10 @@ export class BrokerStore {
         `warning: ${this.logPath}: torn last line (${carry.length} bytes) skipped; saved to ${this.logPath}.torn`,
       );
       try {
-        await Deno.writeFile(`${this.logPath}.torn`, carry, { append: true });
+        await Deno.writeFile(`${this.logPath}.torn`, carry, {
+          append: true,
+          mode: 0o600,
+        });
       } catch { /* forensic copy only */ }
       await this.#file.truncate(carryStart);
     }
@@ -1027,6 +1038,19 @@ export class BrokerStore {
     }
     await releaseLock(this.logPath, `${this.logPath}.lock`);
   }
+}
+
+/**
+ * Make a file the store writes owner-only (0600), also when an older
+ * version created it 0644. A file of another owner is left as it is.
+ */
+async function ownerOnly(path: string): Promise<void> {
+  try {
+    const st = await Deno.stat(path);
+    if (st.mode !== null && (st.mode & 0o077) !== 0) {
+      await Deno.chmod(path, st.mode & 0o700);
+    }
+  } catch { /* not ours, or gone: nothing to tighten */ }
 }
 
 /** Logs open in this process (a second open would interleave writes). */

@@ -34,6 +34,7 @@ import type { AgentStatusEntry, LogEntry } from "./broker_types.ts";
 import { speakerOf } from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
 import { formatDuration } from "./duration.ts";
+import type { Notice } from "./notify_throttle.ts";
 
 /** Why an agent needs attention. */
 export type AlertReason =
@@ -349,9 +350,11 @@ export function activeAlerts(state: AlertsState): Alert[] {
 }
 
 /** One line naming the agent and the reason, for tmux / notifications. */
-export function alertText(a: Alert): string {
+export function alertText(a: Alert | Notice): string {
   const id = oneLine(a.agent_id, 80);
   switch (a.reason) {
+    case "suppressed":
+      return `git-paw: ${a.detail}`;
     case "blocked":
       return `git-paw: ${id} is blocked — ${a.detail}`;
     case "question":

@@ -24,6 +24,23 @@ export function slugify(branch: string): string {
   return s === "" ? "agent" : s;
 }
 
+/**
+ * Why `branch` cannot be an agent's branch because its agent id is reserved
+ * (the supervisor's), or null. Branches like `Supervisor` count: their
+ * agent id is `supervisor` too.
+ *
+ * @example
+ * ```ts
+ * import { reservedBranchProblem } from "./slug.ts";
+ * reservedBranchProblem("supervisor"); // "Branch error: 'supervisor' …"
+ * reservedBranchProblem("feat/a"); // null
+ * ```
+ */
+export function reservedBranchProblem(branch: string): string | null {
+  if (slugify(branch) !== SUPERVISOR_ID) return null;
+  return `Branch error: '${branch}' would have the agent id '${SUPERVISOR_ID}', which is reserved for the supervisor; rename the branch.`;
+}
+
 /** True when `id` is already a slug (`[a-z0-9_-]+`). */
 export function isSlug(id: string): boolean {
   return /^[a-z0-9_-]+$/.test(id);

@@ -32,12 +32,25 @@ import {
   type DashboardSettings,
   readDashboardSettings,
 } from "../core/dashboard_settings.ts";
+import {
+  createThrottle,
+  nextSummaryAt,
+  type Notice,
+  throttleAlert,
+  type ThrottleOptions,
+  type ThrottleState,
+  throttleSummary,
+} from "../core/notify_throttle.ts";
 import { escapeTmuxFormat, tmuxTry } from "../adapters/tmux.ts";
 import { run } from "../adapters/runner.ts";
 import type { Config } from "../core/config.ts";
 
-/** Something done with a fired alert. May be async; errors are collected. */
-export type AlertSink = (alert: Alert) => void | Promise<void>;
+/**
+ * Something done with a fired alert, or with the summary of alerts held
+ * back (`reason: "suppressed"`, lib/core/notify_throttle.ts). May be
+ * async; errors are collected.
+ */
+export type AlertSink = (alert: Notice) => void | Promise<void>;
 
 /** Options for {@link AlertMonitor}. */
 export type AlertMonitorOptions = {
@@ -46,7 +59,9 @@ export type AlertMonitorOptions = {
   /** Unix seconds (float). Defaults to the wall clock. */
   now?: () => number;
   /** Called when a sink fails (default: ignored; the TUI owns the screen). */
-  onError?: (err: unknown, alert: Alert) => void;
+  onError?: (err: unknown, alert: Notice) => void;
+  /** How often the sinks are run (default: lib/core/notify_throttle.ts). */
+  throttle?: Partial<ThrottleOptions>;
 };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -57,7 +72,9 @@ export class AlertMonitor {
   readonly #state: AlertsState;
   readonly #sinks: AlertSink[];
   readonly #now: () => number;
-  readonly #onError: (err: unknown, alert: Alert) => void;
+  readonly #onError: (err: unknown, alert: Notice) => void;
+  readonly #throttle: ThrottleState;
+  #summaryTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #listeners = new Set<() => void>();
   readonly #pending = new Set<Promise<void>>();
   readonly #maxMessages: number;
@@ -75,6 +92,7 @@ export class AlertMonitor {
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#onError = opts.onError ?? (() => {});
     this.#maxMessages = opts.settings.maxMessages;
+    this.#throttle = createThrottle(opts.throttle);
   }
 
   /**
@@ -132,6 +150,8 @@ export class AlertMonitor {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.#timerAt = null;
+    if (this.#summaryTimer !== null) clearTimeout(this.#summaryTimer);
+    this.#summaryTimer = null;
     await this.idle();
   }
 
@@ -191,20 +211,46 @@ export class AlertMonitor {
   }
 
   #fire(alerts: Alert[]): void {
+    if (alerts.length === 0) return;
+    const now = this.#now();
     for (const a of alerts) {
       this.fired.push(a);
       if (this.fired.length > 1000) this.fired.shift();
-      for (const sink of this.#sinks) {
-        const p = (async () => {
-          try {
-            await sink(a);
-          } catch (err) {
-            this.#onError(err, a);
-          }
-        })();
-        this.#pending.add(p);
-        p.finally(() => this.#pending.delete(p));
-      }
+      // Bounded: a flood of (forged) alerts runs the sinks a few times.
+      if (throttleAlert(this.#throttle, a, now)) this.#deliver(a);
+    }
+    this.#armSummary();
+  }
+
+  /** One timer for the summary of what the throttle held back. */
+  #armSummary(): void {
+    if (this.#stopped || this.#summaryTimer !== null) return;
+    const at = nextSummaryAt(this.#throttle);
+    if (at === null) return;
+    const ms = Math.min(
+      MAX_TIMER_MS,
+      Math.max(0, Math.ceil((at - this.#now()) * 1000) + 5),
+    );
+    this.#summaryTimer = setTimeout(() => {
+      this.#summaryTimer = null;
+      if (this.#stopped) return;
+      const s = throttleSummary(this.#throttle, this.#now());
+      if (s) this.#deliver(s);
+      this.#armSummary();
+    }, ms);
+  }
+
+  #deliver(a: Notice): void {
+    for (const sink of this.#sinks) {
+      const p = (async () => {
+        try {
+          await sink(a);
+        } catch (err) {
+          this.#onError(err, a);
+        }
+      })();
+      this.#pending.add(p);
+      p.finally(() => this.#pending.delete(p));
     }
   }
 }
@@ -255,7 +301,7 @@ function defaultBellWrite(s: string): void {
  */
 export function notifyCommandSink(
   argv: readonly string[],
-  opts: { link?: (a: Alert) => string | null } = {},
+  opts: { link?: (a: Notice) => string | null } = {},
 ): AlertSink {
   return async (a) => {
     const [cmd, ...rest] = argv;
@@ -284,9 +330,9 @@ export function notifyCommandSink(
  */
 export function approvalWebLink(
   broker: { url: string; token?: string | undefined },
-  a: Alert,
+  a: Notice,
 ): string | null {
-  if (a.reason !== "approval" || a.seq === null) return null;
+  if (a.reason !== "approval" || !("seq" in a) || a.seq === null) return null;
   const login = broker.token === undefined
     ? "/"
     : `/?token=${encodeURIComponent(broker.token)}`;

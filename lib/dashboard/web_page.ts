@@ -325,7 +325,7 @@ const SCRIPT = `
   function connect() {
     if (state.retryTimer) { clearTimeout(state.retryTimer); state.retryTimer = null; }
     if (state.es) state.es.close();
-    var es = new EventSource("/events?since=" + state.lastSeq);
+    var es = new EventSource("events?since=" + state.lastSeq);
     state.es = es;
     es.addEventListener("open", function () { setConn("live", "live"); });
     es.addEventListener("entry", function (ev) {
@@ -357,7 +357,7 @@ const SCRIPT = `
   }
 
   async function fetchView() {
-    var r = await fetch("/view", { cache: "no-store", headers: { accept: "application/json" } });
+    var r = await fetch("view", { cache: "no-store", headers: { accept: "application/json" } });
     if (!r.ok) throw new Error("/view: HTTP " + r.status);
     return r.json();
   }

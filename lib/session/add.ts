@@ -11,7 +11,7 @@ import {
   MAX_AGENTS,
   type ReceiptWorktree,
 } from "../core/session.ts";
-import { slugify } from "../core/slug.ts";
+import { reservedBranchProblem, slugify } from "../core/slug.ts";
 import {
   createWorktree,
   validateBranchName,
@@ -81,6 +81,8 @@ export async function addCommand(
     );
   }
   await validateBranchName(branch, repo);
+  const reserved = reservedBranchProblem(branch);
+  if (reserved) throw new UsageError(reserved);
   const id = slugify(branch);
   const dup = receipt.worktrees.find((w) => slugify(w.branch) === id);
   if (dup) {

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { existsSync } from "../adapters/fs.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { repoConfigPath } from "./config_store.ts";
+import { preparePaneLogRoot } from "../dashboard/pane_log.ts";
 import { eprintln, println } from "../output.ts";
 import type { Out } from "./cli_cmds.ts";
 
@@ -98,6 +99,8 @@ export async function initRepo(opts: InitOptions = {}): Promise<InitResult> {
       created.push(`${rel}/`);
     }
   }
+  // Pane logs: owner-only, ignored by git on their own.
+  await preparePaneLogRoot(repo);
   const cfg = repoConfigPath(repo);
   if (!existsSync(cfg)) {
     const speckit = existsSync(join(repo, ".specify", "specs"));

@@ -26,7 +26,11 @@ import { selfArgv } from "../adapters/self.ts";
 import { readTextOrNull } from "../adapters/fs.ts";
 import { eprintln } from "../output.ts";
 import { trace } from "../trace.ts";
-import { paneLogPath, pipePaneCommand } from "../dashboard/pane_log.ts";
+import {
+  paneLogPath,
+  pipePaneCommand,
+  preparePaneLogDir,
+} from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
 import { layoutCmds } from "./layout.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
@@ -578,14 +582,8 @@ async function prepareAgentFiles(
       ),
     });
   }));
-  if (plan.logging) {
-    const dirs = new Set(
-      agents.map((a) =>
-        dirname(paneLogPath(plan.repo, plan.session, a.branch))
-      ),
-    );
-    for (const d of dirs) await Deno.mkdir(d, { recursive: true });
-  }
+  // Owner-only and ignored by git (pane_log.ts).
+  if (plan.logging) await preparePaneLogDir(plan.repo, plan.session);
   const typed = agents.filter((a) => a.typePrompt);
   const files = new Map<LaunchAgent, string>();
   if (typed.length > 0) {

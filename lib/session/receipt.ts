@@ -171,6 +171,9 @@ export async function writeReceipt(receipt: Receipt): Promise<void> {
     JSON.stringify(receipt, null, 2) + "\n",
     { mode: 0o600 },
   );
+  // The receipts dir holds every session's broker data too: owner-only,
+  // also when an older version made it 0755.
+  await Deno.chmod(receiptsDir(), 0o700).catch(() => {});
 }
 
 /** Write the per-repo discovery file atomically. */

@@ -17,7 +17,11 @@ import {
   type Receipt,
   type ReceiptWorktree,
 } from "../core/session.ts";
-import { sessionBaseName, slugify } from "../core/slug.ts";
+import {
+  reservedBranchProblem,
+  sessionBaseName,
+  slugify,
+} from "../core/slug.ts";
 import type { Config } from "../core/config.ts";
 import {
   type CreatedWorktree,
@@ -252,6 +256,8 @@ async function chooseAgents(
   await Promise.all(branches.map((b) => validateBranchName(b, repo)));
   const bySlug = new Map<string, string>();
   for (const b of branches) {
+    const reserved = reservedBranchProblem(b);
+    if (reserved) throw new UsageError(reserved);
     const other = bySlug.get(slugify(b));
     if (other !== undefined) {
       throw new UsageError(

@@ -262,8 +262,10 @@ Deno.test("git-paw broker bound beyond loopback prints a /?token= link that logs
     const cookie = (r.headers.get("set-cookie") ?? "").split(";")[0]!;
     assert.match(cookie, /^git_paw_token=/);
     // The standalone broker serves the live page too, so the link lands on it.
+    const home = r.headers.get("location") ?? "";
+    assert.match(home, /^\/s\/[0-9a-f]{32}\/$/);
     const page = await fetch(
-      link[1]!.replace("0.0.0.0", "127.0.0.1").replace(/\?token=.*$/, ""),
+      link[1]!.replace("0.0.0.0", "127.0.0.1").replace(/\/\?token=.*$/, home),
       { headers: { cookie } },
     );
     assert.equal(page.status, 200);

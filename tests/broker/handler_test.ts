@@ -7,6 +7,7 @@ import {
   type BrokerHandler,
   type BrokerHandlerDeps,
   createBrokerHandler,
+  dashboardPath,
   MAX_BODY_BYTES,
 } from "../../lib/broker/handler.ts";
 import { openStore } from "../../lib/broker/store.ts";
@@ -215,6 +216,7 @@ Deno.test("createBrokerHandler() guards Host (421) and cross-origin writes (403)
 
 Deno.test("createBrokerHandler() with a token needs the header; GETs may use the cookie", async (t) => {
   await using h = await handler({ token: "s3cret" });
+  const prefix = dashboardPath("s3cret");
   await t.step("no or wrong token is 401 on every route", async () => {
     for (
       const r of [
@@ -252,35 +254,57 @@ Deno.test("createBrokerHandler() with a token needs the header; GETs may use the
     await wrong.body?.cancel();
     const login = await h(req("/?token=s3cret"));
     assert.equal(login.status, 303);
-    assert.equal(login.headers.get("location"), "/");
+    assert.equal(login.headers.get("location"), `${prefix}/`);
+    assert.match(prefix, /^\/s\/[0-9a-f]{32}$/);
     assert.equal(login.headers.get("cache-control"), "no-store");
     const [pair, ...attrs] = (login.headers.get("set-cookie") ?? "").split(";")
       .map((s) => s.trim());
     assert.equal(pair, "git_paw_token=s3cret");
     assert.deepEqual(attrs.map((a) => a.toLowerCase()).sort(), [
       "httponly",
-      "path=/",
+      `path=${prefix}/`,
       "samesite=strict",
     ]);
-  });
-  await t.step("the cookie opens GETs only", async () => {
-    const cookie = { cookie: "other=1; git_paw_token=s3cret" };
-    for (const path of ["/status", "/messages/a", "/log"]) {
-      const res = await h(req(path, { headers: cookie }));
-      assert.equal(res.status, 200, path);
-      await res.body?.cancel();
-    }
-    const pub = await h(
-      req("/publish", { json: statusMsg("a"), headers: cookie }),
+    // A cookie an older version scoped to `/` is dropped at login.
+    const again = await h(
+      req("/?token=s3cret", { headers: { cookie: "git_paw_token=s3cret" } }),
     );
-    assert.equal(pub.status, 401);
-    await pub.body?.cancel();
-    const bad = await h(
-      req("/status", { headers: { cookie: "git_paw_token=nope" } }),
+    assert.deepEqual(
+      again.headers.getSetCookie().map((c) => c.split(";")[0]),
+      ["git_paw_token=", "git_paw_token=s3cret"],
     );
-    assert.equal(bad.status, 401);
-    await bad.body?.cancel();
+    assert.match(again.headers.getSetCookie()[0]!, /Max-Age=0; Path=\/(;|$)/);
   });
+  await t.step(
+    "the cookie opens GETs only, under the dashboard path only",
+    async () => {
+      const cookie = { cookie: "other=1; git_paw_token=s3cret" };
+      for (const path of ["/status", "/messages/a", "/log"]) {
+        const res = await h(req(`${prefix}${path}`, { headers: cookie }));
+        assert.equal(res.status, 200, path);
+        await res.body?.cancel();
+        // The same cookie outside the dashboard path is not accepted.
+        const outside = await h(req(path, { headers: cookie }));
+        assert.equal(outside.status, 401, `outside: ${path}`);
+        await outside.body?.cancel();
+      }
+      const bare = await h(req(prefix, { headers: cookie }));
+      assert.equal(bare.status, 308);
+      assert.equal(bare.headers.get("location"), `${prefix}/`);
+      for (const path of ["/publish", `${prefix}/publish`]) {
+        const pub = await h(
+          req(path, { json: statusMsg("a"), headers: cookie }),
+        );
+        assert.equal(pub.status, 401, path);
+        await pub.body?.cancel();
+      }
+      const bad = await h(
+        req(`${prefix}/status`, { headers: { cookie: "git_paw_token=nope" } }),
+      );
+      assert.equal(bad.status, 401);
+      await bad.body?.cancel();
+    },
+  );
 });
 
 Deno.test("createBrokerHandler() refuses agent ids that are not branch names with 400", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mergeConfig } from "../../lib/core/config.ts";
 import { startBroker } from "../../lib/broker/server.ts";
-import type { Alert } from "../../lib/core/dashboard_alerts.ts";
+import type { Notice } from "../../lib/core/notify_throttle.ts";
 import {
   AlertMonitor,
   alertMonitorFor,
@@ -178,7 +178,7 @@ Deno.test("AlertMonitor fires a stall once from one timer, and again only after 
     session: "s",
     quiet: true,
   });
-  const seen: Alert[] = [];
+  const seen: Notice[] = [];
   const monitor = new AlertMonitor(broker, {
     settings: { stallThresholdSeconds: 1, maxMessages: 100 },
     sinks: [(a) => void seen.push(a)],
@@ -234,7 +234,7 @@ Deno.test("AlertMonitor.start() marks history as attention without firing it", a
     session: "s",
     quiet: true,
   });
-  const seen: Alert[] = [];
+  const seen: Notice[] = [];
   const monitor = new AlertMonitor(broker, {
     settings: { stallThresholdSeconds: 3600, maxMessages: 100 },
     sinks: [(a) => void seen.push(a)],
@@ -312,4 +312,44 @@ Deno.test("dashboardPlugins() includes the alerts plugin", async () => {
     config: defaultConfig(),
   }).map((p) => p.name);
   assert.ok(names.includes("alerts"), names.join(","));
+});
+
+Deno.test("AlertMonitor runs its sinks once for 200 forged agent.blocked, then one summary", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alerts-flood-" });
+  const broker = await startBroker({
+    port: 0,
+    dataDir: dir,
+    session: "s",
+    quiet: true,
+  });
+  const seen: Notice[] = [];
+  const monitor = new AlertMonitor(broker, {
+    settings: { stallThresholdSeconds: 3600, maxMessages: 100 },
+    sinks: [(a) => void seen.push(a)],
+    throttle: { summarySeconds: 0.5 },
+  });
+  try {
+    await monitor.start();
+    for (let i = 0; i < 200; i++) {
+      assert.equal(await post(broker.url, blocked("feat-a", `x${i}`)), 202);
+    }
+    await waitFor("all fired", () => monitor.fired.length === 200);
+    await waitFor("the summary", () => seen.length === 2);
+    await monitor.idle();
+    assert.equal(seen[0]!.reason, "blocked");
+    assert.equal(seen[1]!.reason, "suppressed");
+    assert.equal(seen[1]!.agent_id, "feat-a");
+    assert.match(
+      seen[1]!.detail,
+      /^199 notifications held back .*feat-a blocked ×199$/,
+    );
+    // The attention item is still there for the dashboards.
+    assert.deepEqual(monitor.active().map((a) => a.reason), ["blocked"]);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(seen.length, 2, "nothing more");
+  } finally {
+    await monitor.stop();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

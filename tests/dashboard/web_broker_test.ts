@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type RunningBroker, startBroker } from "../../lib/broker/server.ts";
+import { dashboardPath } from "../../lib/broker/handler.ts";
 import { dashboardPlugins } from "../../lib/dashboard/plugins.ts";
 import { type WebPlugin, webPlugin } from "../../lib/dashboard/web.ts";
 import { openSse } from "./_sse_client.ts";
@@ -206,34 +207,36 @@ Deno.test("GET /?token= beyond loopback trades the token for a cookie that opens
     assert.equal(wrong.headers.get("set-cookie"), null);
     await wrong.body?.cancel();
     assert.equal(await statusOf("/?token="), 401);
-    // Right token: 303 to / with the cookie.
+    // Right token: 303 to the dashboard's own path with a cookie scoped to it.
     const login = await req(`/?token=${encodeURIComponent(token)}`);
     assert.equal(login.status, 303);
-    assert.equal(login.headers.get("location"), "/");
+    const home = dashboardPath(token);
+    assert.equal(login.headers.get("location"), `${home}/`);
     await login.body?.cancel();
     const setCookie = login.headers.get("set-cookie") ?? "";
     const [pair, ...attrs] = setCookie.split(";").map((s) => s.trim());
     assert.equal(pair, `git_paw_token=${encodeURIComponent(token)}`);
     assert.deepEqual(
       attrs.map((a) => a.toLowerCase()).sort(),
-      ["httponly", "path=/", "samesite=strict"],
+      ["httponly", `path=${home}/`, "samesite=strict"],
     );
     const cookie = { cookie: `other=1; ${pair}` };
-    // The cookie opens the page and the event stream (GET).
-    const page = await req("/", { headers: cookie });
+    // The cookie opens the page and the event stream (GET) under that path.
+    const page = await req(`${home}/`, { headers: cookie });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>git-paw — paw-web<\/title>/);
-    const events = await req("/events", { headers: cookie });
+    assert.equal(await statusOf("/", { headers: cookie }), 401);
+    const events = await req(`${home}/events`, { headers: cookie });
     assert.equal(events.status, 200);
     assert.match(
       events.headers.get("content-type") ?? "",
       /text\/event-stream/,
     );
     await events.body?.cancel();
-    assert.equal(await statusOf("/status", { headers: cookie }), 200);
+    assert.equal(await statusOf(`${home}/status`, { headers: cookie }), 200);
     // A wrong cookie value is refused.
     assert.equal(
-      await statusOf("/", { headers: { cookie: "git_paw_token=nope" } }),
+      await statusOf(`${home}/`, { headers: { cookie: "git_paw_token=nope" } }),
       401,
     );
     // Writes never accept the cookie: the header stays required.
