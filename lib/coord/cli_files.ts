@@ -2,7 +2,8 @@
  * The per-CLI files of an agent worktree: the instruction file that imports
  * AGENTS.md (claude `CLAUDE.md`, gemini `GEMINI.md`) and the local settings
  * file with git-paw's pre-allow rules and state hooks (claude
- * `.claude/settings.local.json`, gemini `.gemini/settings.json`). A user's
+ * `.claude/settings.local.json`, gemini `.gemini/settings.json`), and the
+ * CLI's MCP config with git-paw's server (claude `.mcp.json`). A user's
  * file is merged into, never overwritten: its original bytes are kept in the
  * worktree's git dir (owner-only) and come back byte for byte on teardown
  * when nothing else changed it meanwhile; otherwise exactly git-paw's
@@ -79,7 +80,8 @@ export function planCliFiles(
 ): CliFilePlan[] {
   return cliFilePlans(profile, opts).map((plan) =>
     plan.kind === "json" && opts.extraSettings &&
-      profile.settings?.format === "claude"
+      profile.settings?.format === "claude" &&
+      plan.path === profile.settings.file
       ? {
         ...plan,
         content: mergeJson(structuredClone(opts.extraSettings), plan.content)

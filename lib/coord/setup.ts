@@ -177,8 +177,9 @@ async function extraSettings(
 
 /**
  * Undo the previous setup's per-CLI files, then write this one's: the
- * instruction file importing AGENTS.md and the local settings with the
- * pre-allow rules and hooks. Returns the records for the marker.
+ * instruction file importing AGENTS.md, the local settings with the
+ * pre-allow rules and hooks, and git-paw's MCP server (agent mode) in the
+ * CLI's MCP config. Returns the records for the marker.
  */
 async function writeCliFiles(
   opts: AgentSetup,
@@ -195,6 +196,7 @@ async function writeCliFiles(
     cliName: profile.name,
     helperCommand: agentHelper(opts, profile),
     selfArgv: self,
+    mcpArgv: [...self, "mcp", "--agent"],
     selfCommand: shJoin(self),
     worktreePath: opts.worktreePath,
     geminiUserPolicies: join(geminiHome(opts), ".gemini", "policies"),

@@ -47,6 +47,20 @@ export type Instructions =
  */
 export type SettingsFormat = "claude" | "gemini" | "codex";
 
+/**
+ * Where a CLI reads MCP servers inside the worktree (worktree-relative
+ * `file`), and in which format git-paw registers `git paw mcp --agent`
+ * there, pre-allowed: claude `.mcp.json` `mcpServers` (approved by
+ * `enabledMcpjsonServers` and allowed by `mcp__git-paw__*` in its local
+ * settings); gemini `mcpServers` of `.gemini/settings.json` with
+ * `trust: true`; codex `[mcp_servers.git-paw]` of `.codex/config.toml` with
+ * `default_tools_approval_mode = "approve"`.
+ */
+export type McpRegistration = { file: string; format: SettingsFormat };
+
+/** The name git-paw's MCP server is registered under in every CLI. */
+export const MCP_SERVER_NAME = "git-paw";
+
 /** How a fresh worktree's folder trust is handled. */
 export type TrustHandling =
   /** The CLI trusts a linked worktree of a trusted repo itself. */
@@ -67,6 +81,8 @@ export type CliProfile = {
    * hooks (worktree-relative), or null when git-paw writes none.
    */
   settings: { file: string; format: SettingsFormat } | null;
+  /** Where git-paw registers its MCP server, or null when it does not. */
+  mcp: McpRegistration | null;
   trust: TrustHandling;
   /** State hook events git-paw installs (they call `__cli-event`). */
   hookEvents: readonly string[];
@@ -97,6 +113,7 @@ const CLAUDE: CliProfile = {
   prompt: { kind: "after-separator" },
   instructions: { kind: "import", file: "CLAUDE.md", line: "@AGENTS.md" },
   settings: { file: ".claude/settings.local.json", format: "claude" },
+  mcp: { file: ".mcp.json", format: "claude" },
   trust: "inherits-repo",
   hookEvents: [
     "Notification",
@@ -116,6 +133,7 @@ const CODEX: CliProfile = {
   prompt: { kind: "after-separator" },
   instructions: { kind: "agents-md" },
   settings: { file: ".codex/config.toml", format: "codex" },
+  mcp: { file: ".codex/config.toml", format: "codex" },
   // A linked worktree of a trusted repo is trusted (docs/clis/codex.md).
   trust: "inherits-repo",
   // Codex runs hooks only from `$CODEX_HOME/hooks.json` (the user's own
@@ -135,6 +153,7 @@ const GEMINI: CliProfile = {
   prompt: { kind: "flag", flag: "-i" },
   instructions: { kind: "import", file: "GEMINI.md", line: "@AGENTS.md" },
   settings: { file: ".gemini/settings.json", format: "gemini" },
+  mcp: { file: ".gemini/settings.json", format: "gemini" },
   trust: "gemini-trusted-folders",
   hookEvents: [
     "BeforeTool",
@@ -155,6 +174,7 @@ const DEMO: CliProfile = {
   prompt: { kind: "positional" },
   instructions: { kind: "agents-md" },
   settings: null,
+  mcp: null,
   trust: "none",
   hookEvents: [],
   launchArgs: [],
@@ -170,6 +190,7 @@ const GENERIC: CliProfile = {
   prompt: { kind: "type" },
   instructions: { kind: "unknown" },
   settings: null,
+  mcp: null,
   trust: "none",
   hookEvents: [],
   launchArgs: [],
@@ -341,6 +362,11 @@ export type SettingsContext = {
   helperCommand: string;
   /** The argv that runs git-paw (for codex prefix rules). */
   selfArgv?: readonly string[];
+  /**
+   * The argv that runs git-paw's MCP server in agent mode for this
+   * worktree; without it no MCP server is registered.
+   */
+  mcpArgv?: readonly string[];
   /** The shell command that runs git-paw from a hook (already shell-quoted). */
   selfCommand: string;
   /** Broker URL (`http://127.0.0.1:PORT`), or null when the broker is off. */
@@ -459,14 +485,44 @@ export type CliFilePlan =
   /** A file of git-paw's own (its name is git-paw's), written whole. */
   | { kind: "own"; path: string; content: string };
 
+/**
+ * The entry that registers git-paw's MCP server (stdio, `argv`) in a CLI's
+ * MCP config, pre-allowed the way that CLI knows: gemini `trust: true`
+ * (no confirmation for its tools), codex `default_tools_approval_mode =
+ * "approve"`; claude's approval and allow rule live in its settings.
+ * Gemini gets the worktree as `cwd`; the others start servers in their own.
+ */
+export function mcpServerEntry(
+  format: SettingsFormat,
+  argv: readonly string[],
+  worktreePath?: string,
+): { [key: string]: Json } {
+  const [command = "", ...args] = argv;
+  switch (format) {
+    case "claude":
+      return { type: "stdio", command, args };
+    case "gemini":
+      return {
+        command,
+        args,
+        ...(worktreePath ? { cwd: worktreePath } : {}),
+        trust: true,
+      };
+    case "codex":
+      return { command, args, default_tools_approval_mode: "approve" };
+  }
+}
+
 /** Gemini's policy file name, inside the worktree. */
 export const GEMINI_POLICY_FILE = ".gemini/git-paw-policy.toml";
 
 /**
  * The files a profile wants in a worktree: the instruction file importing
- * AGENTS.md and the local settings with the pre-allow rules for git-paw's
- * own commands and the state hooks. No permission mode or approval policy
- * is set: the user's own permission choices stand.
+ * AGENTS.md, the local settings with the pre-allow rules for git-paw's own
+ * commands and the state hooks, and (with `ctx.mcpArgv`) git-paw's MCP
+ * server registered and pre-allowed ({@link McpRegistration}). No
+ * permission mode or approval policy is set: the user's own permission
+ * choices stand.
  */
 export function cliFilePlans(
   profile: CliProfile,
@@ -502,14 +558,36 @@ export function cliFilePlans(
   }
   const withHooks = (c: { [key: string]: Json }) =>
     profile.hookEvents.length ? { ...c, hooks } : c;
+  const mcp = profile.mcp && ctx.mcpArgv?.length
+    ? mcpServerEntry(profile.mcp.format, ctx.mcpArgv, ctx.worktreePath)
+    : null;
+  // Gemini and codex read MCP servers from their settings file: one plan.
+  const withMcp = (c: { [key: string]: Json }, key: string) =>
+    mcp && profile.mcp?.file === file
+      ? { ...c, [key]: { [MCP_SERVER_NAME]: mcp } }
+      : c;
   switch (format) {
-    case "claude":
-      out.push({
-        kind: "json",
-        path: file,
-        content: withHooks({ permissions: { allow: allowRules(ctx) } }),
-      });
+    case "claude": {
+      const content: { [key: string]: Json } = {
+        permissions: {
+          allow: [
+            ...allowRules(ctx),
+            ...(mcp ? [`mcp__${MCP_SERVER_NAME}__*`] : []),
+          ],
+        },
+      };
+      // A server of `.mcp.json` runs only once approved; this approves it.
+      if (mcp) content.enabledMcpjsonServers = [MCP_SERVER_NAME];
+      out.push({ kind: "json", path: file, content: withHooks(content) });
+      if (mcp && profile.mcp) {
+        out.push({
+          kind: "json",
+          path: profile.mcp.file,
+          content: { mcpServers: { [MCP_SERVER_NAME]: mcp } },
+        });
+      }
       break;
+    }
     case "gemini": {
       const policies = [`${ctx.worktreePath ?? "."}/${GEMINI_POLICY_FILE}`];
       if (ctx.geminiUserPolicies) policies.push(ctx.geminiUserPolicies);
@@ -521,7 +599,10 @@ export function cliFilePlans(
       out.push({
         kind: "json",
         path: file,
-        content: withHooks({ policyPaths: policies }),
+        content: withMcp(
+          withHooks({ policyPaths: policies }),
+          "mcpServers",
+        ),
       });
       break;
     }
@@ -542,14 +623,14 @@ export function cliFilePlans(
       out.push({
         kind: "toml",
         path: file,
-        content: {
+        content: withMcp({
           // `bash -c`, not `bash -lc`: a login shell's /etc/profile resets PATH.
           allow_login_shell: false,
           sandbox_workspace_write: {
             network_access: true,
             writable_roots: [...ctx.gitWritableRoots ?? []],
           },
-        },
+        }, "mcp_servers"),
       });
       break;
     }
@@ -563,6 +644,7 @@ export type ProfileSummary = {
   prompt: PromptPassing["kind"];
   instructions: string;
   settings_file: string | null;
+  mcp_file: string | null;
   trust: TrustHandling;
   hooks: string[];
   resume: string[] | null;
@@ -581,6 +663,7 @@ export function profileSummary(p: CliProfile): ProfileSummary {
       ? "AGENTS.md"
       : "unknown",
     settings_file: p.settings?.file ?? null,
+    mcp_file: p.mcp?.file ?? null,
     trust: p.trust,
     hooks: [...p.hookEvents],
     resume: p.resume ? [...p.resume] : null,

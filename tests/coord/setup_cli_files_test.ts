@@ -81,7 +81,7 @@ Deno.test("setupAgentWorktree() claude: CLAUDE.md imports AGENTS.md, local setti
     (await readOrNull(join(wt, ".claude", "settings.local.json")))!,
   );
   assert.deepEqual(again, settings);
-  assert.equal((await readMarker(wt))!.cli_files.length, 2);
+  assert.equal((await readMarker(wt))!.cli_files.length, 3);
   await teardownAgentWorktree({ repo: t.repo, worktreePath: wt });
   assert.equal(await exists(join(wt, "CLAUDE.md")), false);
   assert.equal(await exists(join(wt, ".claude")), false);

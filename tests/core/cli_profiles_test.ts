@@ -229,6 +229,56 @@ Deno.test("cliFilePlans() codex: prefix rules for the helper, no login shell, ne
   });
 });
 
+Deno.test("cliFilePlans() with mcpArgv registers git-paw's MCP server, pre-allowed, per CLI; without it none", () => {
+  const mcpArgv = ["/d", "run", "main.ts", "mcp", "--agent"];
+  const server = { command: "/d", args: ["run", "main.ts", "mcp", "--agent"] };
+  const withMcp = { ...ctx, mcpArgv, worktreePath: "/wt" };
+  const claudePlans = cliFilePlans(claude, withMcp);
+  assert.deepEqual(claudePlans.map((p) => p.path), [
+    "CLAUDE.md",
+    ".claude/settings.local.json",
+    ".mcp.json",
+  ]);
+  const local = claudePlans[1]!;
+  assert.ok(local.kind === "json");
+  assert.deepEqual(local.content.enabledMcpjsonServers, ["git-paw"]);
+  const allow = (local.content.permissions as { allow: string[] }).allow;
+  assert.equal(allow.at(-1), "mcp__git-paw__*");
+  assert.deepEqual(claudePlans[2], {
+    kind: "json",
+    path: ".mcp.json",
+    content: { mcpServers: { "git-paw": { type: "stdio", ...server } } },
+  });
+  const gemini = cliFilePlans(CLI_PROFILES.gemini!, withMcp).find((p) =>
+    p.path === ".gemini/settings.json"
+  )!;
+  assert.ok(gemini.kind === "json");
+  assert.deepEqual(gemini.content.mcpServers, {
+    "git-paw": { ...server, cwd: "/wt", trust: true },
+  });
+  const codex = cliFilePlans(CLI_PROFILES.codex!, withMcp).filter((p) =>
+    p.path === ".codex/config.toml"
+  );
+  assert.equal(codex.length, 1, "one plan per file");
+  assert.ok(codex[0]!.kind === "toml");
+  assert.deepEqual(codex[0]!.content.mcp_servers, {
+    "git-paw": { ...server, default_tools_approval_mode: "approve" },
+  });
+  // Without the argv: nothing registered, nothing approved.
+  const bare = cliFilePlans(claude, ctx);
+  assert.equal(bare.some((p) => p.path === ".mcp.json"), false);
+  const bareLocal = bare[1]!;
+  assert.ok(bareLocal.kind === "json");
+  assert.equal(bareLocal.content.enabledMcpjsonServers, undefined);
+  assert.equal(
+    (bareLocal.content.permissions as { allow: string[] }).allow.some((r) =>
+      r.startsWith("mcp__")
+    ),
+    false,
+  );
+  assert.deepEqual(cliFilePlans(CLI_PROFILES.demo!, withMcp), []);
+});
+
 Deno.test("withHelper() swaps git paw recipes for the absolute command", () => {
   assert.equal(
     withHelper("run git paw publish x; git paw inbox", "'/a b/git-paw'"),
