@@ -223,7 +223,9 @@ Deno.test("the registered server runs: the SDK client started from .mcp.json in 
   const client = new Client({ name: "paw-test-client", version: "1.0.0" });
   await client.connect(transport);
   try {
-    const names = (await client.listTools()).tools.map((x: { name: string }) => x.name);
+    const names = (await client.listTools()).tools.map((x: { name: string }) =>
+      x.name
+    );
     for (const n of ["whoami", "publish_status", "read_inbox", "get_intents"]) {
       assert.ok(names.includes(n), `${n} in ${names.join(",")}`);
     }
