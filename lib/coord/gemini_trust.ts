@@ -55,10 +55,28 @@ export function trustOf(rules: Rules, path: string): boolean | null {
 }
 
 /**
+ * Read-modify-write of the trust file, one at a time in this process: a
+ * batch setup trusts several worktrees at once, and two concurrent
+ * rewrites would lose one entry.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn, fn);
+  queue = run.catch(() => {});
+  return run;
+}
+
+/**
  * Trust `worktree` when the user trusts `repo` and no rule covers the
  * worktree yet. Returns the file and path added, or null (nothing done).
  */
-export async function trustGeminiWorktree(
+export function trustGeminiWorktree(
+  opts: Parameters<typeof trustNow>[0],
+): Promise<{ file: string; path: string } | null> {
+  return serial(() => trustNow(opts));
+}
+
+async function trustNow(
   opts: {
     home: string;
     /** The trust file, when not under `home` (`GEMINI_CLI_TRUSTED_FOLDERS_PATH`). */
@@ -79,7 +97,13 @@ export async function trustGeminiWorktree(
 }
 
 /** Remove the entry {@link trustGeminiWorktree} added (when still ours). */
-export async function untrustGeminiWorktree(
+export function untrustGeminiWorktree(
+  added: { file: string; path: string },
+): Promise<void> {
+  return serial(() => untrustNow(added));
+}
+
+async function untrustNow(
   added: { file: string; path: string },
 ): Promise<void> {
   const rules = await readRules(added.file);
