@@ -65,6 +65,6 @@ Deno.test("leftOutFeedback() names the files of a conflict and quotes failing li
       code: 2,
       output: "ok\nError: boom\n",
     }),
-    /fails `t` \(exit 2\).*\n  Error: boom/s,
+    /fails `t` \(exit 2\).*\n {2}Error: boom/s,
   );
 });

@@ -144,7 +144,7 @@ Deno.test("git paw merge takes the green branches, leaves out the one that break
   assert.equal(purge.code, 0, purge.stderr);
   assert.match(
     purge.stderr,
-    /1 branch\(es\) have unmerged commits:\n  caller: 1 commit/,
+    /1 branch\(es\) have unmerged commits:\n {2}caller: 1 commit/,
   );
   assert.doesNotMatch(purge.stderr, /docs:|rename:/);
   // The scratch worktrees went with the session.
