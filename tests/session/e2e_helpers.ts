@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pawArgs } from "../_helpers/paw_command.ts";
+import { pawEnv } from "../_helpers/env.ts";
 
 const dec = new TextDecoder();
 
@@ -112,11 +113,8 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
   const root = opts.root ??
     await Deno.realPath(await Deno.makeTempDir({ prefix: "pawe2e" }));
   const repo = join(root, opts.project ?? "proj");
-  const base = Deno.env.toObject();
-  delete base.TMUX;
-  delete base.TMUX_PANE;
   const env: Record<string, string> = {
-    ...base,
+    ...pawEnv(),
     ...IDENTITY,
     TMUX_TMPDIR: root,
     XDG_CONFIG_HOME: join(root, "config"),
