@@ -211,6 +211,27 @@ export async function capture(w: World, target: string): Promise<string> {
   return r.code === 0 ? r.stdout : "";
 }
 
+/**
+ * Wait until the demo agent in `pane` has done its first task (edited and
+ * committed its file: `[demo] idle` on screen) and left `worktree` clean.
+ * Until then the worktree may hold its uncommitted edit.
+ */
+export async function demoIdle(
+  w: World,
+  pane: string,
+  worktree: string,
+): Promise<void> {
+  await waitFor(
+    `demo agent idle in ${pane}`,
+    async () => (await capture(w, pane)).includes("[demo] idle"),
+    60_000,
+  );
+  await waitFor(`${worktree} clean`, async () => {
+    const r = await w.git(["status", "--porcelain"], worktree);
+    return r.code === 0 && r.stdout === "";
+  });
+}
+
 /** Pane rows of the session: id, title and agent id. */
 export async function panes(
   w: World,
