@@ -90,15 +90,17 @@ export function ancestors(
 }
 
 /**
- * Pids in `table` whose environment holds exactly `entry` (`NAME=value`).
- * Processes of other users cannot be read and never match.
+ * Pids in `table` whose environment holds every one of `entries` exactly
+ * (`NAME=value`). Processes of other users cannot be read and never match.
  */
 export async function processesWithEnv(
   table: Map<number, ProcInfo>,
-  entry: string,
+  entries: readonly string[],
 ): Promise<Set<number>> {
   const out = new Set<number>();
-  const want = new TextEncoder().encode(entry);
+  if (entries.length === 0) return out;
+  const enc = new TextEncoder();
+  const wants = entries.map((e) => enc.encode(e));
   await Promise.all([...table.keys()].map(async (pid) => {
     let raw: Uint8Array;
     try {
@@ -106,27 +108,33 @@ export async function processesWithEnv(
     } catch {
       return;
     }
+    const found = new Array<boolean>(wants.length).fill(false);
     let i = 0;
     while (i < raw.length) {
       let j = raw.indexOf(0, i);
       if (j < 0) j = raw.length;
-      if (j - i === want.length) {
-        let same = true;
-        for (let k = 0; k < want.length; k++) {
-          if (raw[i + k] !== want[k]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) {
-          out.add(pid);
-          return;
-        }
+      for (const [n, want] of wants.entries()) {
+        if (!found[n] && sameBytes(raw, i, j, want)) found[n] = true;
       }
       i = j + 1;
     }
+    if (found.every((f) => f)) out.add(pid);
   }));
   return out;
+}
+
+/** True when `raw[from, to)` is `want`. */
+function sameBytes(
+  raw: Uint8Array,
+  from: number,
+  to: number,
+  want: Uint8Array,
+): boolean {
+  if (to - from !== want.length) return false;
+  for (let k = 0; k < want.length; k++) {
+    if (raw[from + k] !== want[k]) return false;
+  }
+  return true;
 }
 
 function signal(pid: number, sig: Deno.Signal): void {

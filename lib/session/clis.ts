@@ -76,7 +76,7 @@ export type DetectOptions = {
   onWarning?: (message: string) => void;
   /** argv prefix that re-runs git-paw (default {@link selfArgv}). */
   self?: string[];
-  /** Directories searched after `$PATH` (default `/usr/bin:/bin:/usr/local/bin`). */
+  /** Directories searched after `$PATH` (default {@link systemDirsOf} the environment). */
   systemDirs?: readonly string[];
   /** Look for these known CLIs only (default: all of {@link KNOWN_CLIS}). */
   known?: readonly string[];
@@ -84,10 +84,23 @@ export type DetectOptions = {
 
 const EXTRA_DIRS = ["/usr/bin", "/bin", "/usr/local/bin"];
 
-/** The directories searched for programs: `$PATH` plus the usual system dirs. */
+/**
+ * Replaces the system dirs searched after `$PATH`: a `:`-separated list,
+ * empty for none. Lets a test (or a user) keep detection to `$PATH`.
+ */
+export const SYSTEM_DIRS_ENV = "GIT_PAW_SYSTEM_DIRS";
+
+/** The dirs searched after `$PATH`: `$GIT_PAW_SYSTEM_DIRS` when set, else `/usr/bin:/bin:/usr/local/bin`. */
+function systemDirsOf(env: EnvGetter): readonly string[] {
+  const set = env(SYSTEM_DIRS_ENV);
+  if (set === undefined) return EXTRA_DIRS;
+  return set.split(delimiter).filter((d) => d !== "");
+}
+
+/** The directories searched for programs: `$PATH` plus the system dirs. */
 export function searchPath(
   env: EnvGetter = (k) => Deno.env.get(k),
-  systemDirs: readonly string[] = EXTRA_DIRS,
+  systemDirs: readonly string[] = systemDirsOf(env),
 ): string[] {
   const dirs = (env("PATH") ?? "").split(delimiter).filter((d) => d !== "");
   for (const d of systemDirs) if (!dirs.includes(d)) dirs.push(d);
@@ -103,7 +116,7 @@ const isExecutableFile = isExecutableSync;
 export function which(
   bin: string,
   env: EnvGetter = (k) => Deno.env.get(k),
-  systemDirs: readonly string[] = EXTRA_DIRS,
+  systemDirs: readonly string[] = systemDirsOf(env),
 ): string | null {
   if (bin === "") return null;
   if (bin.includes("/")) {

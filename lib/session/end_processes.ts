@@ -7,10 +7,12 @@
  *
  * The rule for what is ours: a process is ended when it descends from one
  * of the session's (or the removed agent's) panes, or when its environment
- * carries this session's `GIT_PAW_SESSION=<name>` (and, for one agent,
- * `GIT_PAW_AGENT_ID=<id>`) — every pane gets that variable and every child
- * a CLI starts inherits it, detached daemons included. A Codex daemon the
- * user started outside git-paw has neither and is never touched. This
+ * carries this session's `GIT_PAW_SESSION=<name>` and `GIT_PAW_REPO=<repo>`
+ * (and, for one agent, `GIT_PAW_AGENT_ID=<id>`) — every pane gets those
+ * variables and every child a CLI starts inherits them, detached daemons
+ * included. The name alone is not enough: another tmux server may run a
+ * session of the same name for another repo. A Codex daemon the user
+ * started outside git-paw has none of them and is never touched. This
  * process and its ancestors (`git paw stop` typed in a pane) are spared.
  *
  * Needs `--allow-read=/proc`, `--allow-run` (tmux, `Deno.kill`).
@@ -28,6 +30,8 @@ import {
 /** What to end besides the panes' own trees. */
 export type EndScope = {
   session: string;
+  /** The session's repo (its receipt's `repo_path`). */
+  repo: string;
   /** Only one agent's pane (its tmux pane id) and processes. */
   agent?: { id: string; pane: string };
   /** Grace between SIGTERM and SIGKILL (ms, default 1500). */
@@ -46,17 +50,11 @@ export async function endSessionProcesses(
   const roots = await panePids(scope.session, scope.agent?.pane);
   const table = await processTable();
   const tree = descendants(table, roots);
-  let tagged = await processesWithEnv(
-    table,
+  const tagged = await processesWithEnv(table, [
     `GIT_PAW_SESSION=${scope.session}`,
-  );
-  if (scope.agent) {
-    const own = await processesWithEnv(
-      table,
-      `GIT_PAW_AGENT_ID=${scope.agent.id}`,
-    );
-    tagged = new Set([...tagged].filter((p) => own.has(p)));
-  }
+    `GIT_PAW_REPO=${scope.repo}`,
+    ...(scope.agent ? [`GIT_PAW_AGENT_ID=${scope.agent.id}`] : []),
+  ]);
   const spared = ancestors(table, Deno.pid);
   await close();
   const targets = [...new Set([...tree, ...tagged])].filter((p) =>

@@ -98,7 +98,7 @@ const PASSTHROUGH_ENV = [
  * owner-only env file (lib/session/pane_env.ts), named here.
  */
 function baseEnv(
-  plan: { session: string; brokerUrl: string | null },
+  plan: { session: string; repo: string; brokerUrl: string | null },
   envFile: string,
 ) {
   const env: Record<string, string> = {};
@@ -107,6 +107,8 @@ function baseEnv(
     if (v !== undefined) env[k] = v;
   }
   env.GIT_PAW_SESSION = plan.session;
+  // With the name, what tells this session's processes (end_processes.ts).
+  env.GIT_PAW_REPO = plan.repo;
   if (plan.brokerUrl) env.GIT_PAW_BROKER_URL = plan.brokerUrl;
   env[PANE_ENV_FILE_ENV] = envFile;
   return env;
@@ -172,7 +174,7 @@ function dashboardCmd(
   return {
     cwd: plan.repo,
     env: baseEnv(
-      { session: plan.session, brokerUrl: url },
+      { session: plan.session, repo: plan.repo, brokerUrl: url },
       paneEnvPath(plan.session, DASHBOARD_ENV),
     ),
     argv: dashboardArgv(plan.session, plan.repo, {
@@ -223,6 +225,7 @@ function paneDecor(
 function agentCmd(
   plan: {
     session: string;
+    repo: string;
     brokerUrl: string | null;
     brokerToken?: string;
     launchGate?: string;

@@ -21,9 +21,9 @@ import {
 import { hasSession, killSession } from "../adapters/tmux.ts";
 import { endSessionProcesses } from "./end_processes.ts";
 
-/** Kill session `s` and every process its panes started. */
-async function endSession(s: string): Promise<void> {
-  await endSessionProcesses({ session: s }, () => killSession(s));
+/** Kill session `s` of `repo` and every process its panes started. */
+async function endSession(s: string, repo: string): Promise<void> {
+  await endSessionProcesses({ session: s, repo }, () => killSession(s));
 }
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import {
@@ -132,7 +132,7 @@ export async function purgeSession(
   // From inside the session, killing it ends our own terminal: do it last.
   const inside = insideSession(s);
   if (inside) keepRunningOnHangup();
-  else await endSession(s);
+  else await endSession(s, receipt.repo_path);
   const repoOk = repo !== null && existsSync(repo);
   for (const w of receipt.worktrees) {
     if (!repoOk) break;
@@ -166,7 +166,7 @@ export async function purgeSession(
   await removeReceipts(repoOk ? repo : null, s);
   await releasePorts({ session: s });
   println(done);
-  if (inside) await endSession(s);
+  if (inside) await endSession(s, receipt.repo_path);
 }
 
 /** Run `git paw purge`. */
@@ -184,7 +184,7 @@ export async function purgeCommand(opts: PurgeOptions): Promise<void> {
       opts.force,
     );
     await using _lock = await acquireLock(repo, { command: "purge" });
-    await endSession(e.session);
+    await endSession(e.session, repo);
     await removeReceipts(repo, e.session);
     await Deno.remove(brokerDataDir(e.session), { recursive: true }).catch(
       () => {},

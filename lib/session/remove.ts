@@ -87,7 +87,11 @@ export async function removeCommand(
       closePane = async () => {
         // The pane and what its CLI started (also what ignores a hang-up).
         await endSessionProcesses(
-          { session: s, agent: { id: pane.agent, pane: pane.id } },
+          {
+            session: s,
+            repo: receipt.repo_path,
+            agent: { id: pane.agent, pane: pane.id },
+          },
           () => killPane(pane.id),
         );
         await Deno.remove(paneEnvPath(s, agentPaneEnvName(pane.agent))).catch(

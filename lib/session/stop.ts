@@ -40,7 +40,7 @@ export async function stopCommand(): Promise<void> {
   }
   // Also what ignores the hang-up (and daemons a pane's CLI left behind).
   await endSessionProcesses(
-    { session: receipt.session_name },
+    { session: receipt.session_name, repo: receipt.repo_path },
     () => alive ? killSession(receipt.session_name) : Promise.resolve(),
   );
 }

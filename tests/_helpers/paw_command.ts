@@ -3,6 +3,7 @@
  * `deno run -A --quiet --config deno.json main.ts …`.
  */
 import { fileURLToPath } from "node:url";
+import { noMachineClis } from "./env.ts";
 
 /** Absolute path of the entry point. */
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -26,10 +27,19 @@ export function shellLine(argv: string[]): string {
   return argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
 }
 
-/** A `Deno.Command` that runs git-paw with `args`. */
+/**
+ * A `Deno.Command` that runs git-paw with `args`. Unless `opts.clearEnv`,
+ * the child sees no AI CLI of the machine ({@link noMachineClis}) under
+ * `opts.env`.
+ */
 export function pawCommand(
   args: string[],
   opts: Omit<Deno.CommandOptions, "args"> = {},
 ): Deno.Command {
-  return new Deno.Command(Deno.execPath(), { ...opts, args: pawArgs(args) });
+  const env = opts.clearEnv ? opts.env : { ...noMachineClis(), ...opts.env };
+  return new Deno.Command(Deno.execPath(), {
+    ...opts,
+    ...(env ? { env } : {}),
+    args: pawArgs(args),
+  });
 }

@@ -34,27 +34,37 @@ Deno.test("descendants() and ancestors() walk the table both ways", () => {
   ]);
 });
 
-Deno.test("endProcesses() ends a process that ignores SIGTERM, and processesWithEnv() finds it by its env", async () => {
+Deno.test("endProcesses() ends a process that ignores SIGTERM, and processesWithEnv() finds it by all of its env entries", async () => {
   if (!(await Deno.stat("/proc/self").catch(() => null))) return;
-  const tag = `PAW_TEST_TAG=${crypto.randomUUID()}`;
-  const child = new Deno.Command("sh", {
-    args: ["-c", "trap '' TERM HUP; while :; do sleep 1; done"],
-    env: { [tag.split("=")[0]!]: tag.split("=")[1]! },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const id = crypto.randomUUID();
+  const spawn = (env: Record<string, string>) =>
+    new Deno.Command("sh", {
+      args: ["-c", "trap '' TERM HUP; while :; do sleep 1; done"],
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  // Same session name, another repo: not ours.
+  const other = spawn({ PAW_TEST_TAG: id, PAW_TEST_REPO: "/elsewhere" });
+  const child = spawn({ PAW_TEST_TAG: id, PAW_TEST_REPO: "/here" });
   try {
-    await new Promise((r) => setTimeout(r, 100));
     const table = await processTable();
-    const found = await processesWithEnv(table, tag);
-    assert.ok(found.has(child.pid), "found by its env");
+    const found = await processesWithEnv(table, [
+      `PAW_TEST_TAG=${id}`,
+      "PAW_TEST_REPO=/here",
+    ]);
+    assert.deepEqual([...found], [child.pid], "found by its env");
+    assert.equal((await processesWithEnv(table, [])).size, 0);
     const killed = await endProcesses(table, [child.pid], 300);
     assert.deepEqual(killed, [child.pid], "SIGTERM ignored, SIGKILL needed");
     const st = await child.status;
     assert.equal(st.signal, "SIGKILL");
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* ended */ }
+    for (const c of [child, other]) {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* ended */ }
+      await c.status;
+    }
   }
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { makeRepo, tempDir } from "./git_fixture.ts";
+import { cliFreePath, noMachineClis } from "../_helpers/env.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -16,7 +17,7 @@ async function paw(
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
     cwd: opts.cwd,
-    env: { NO_COLOR: "1", ...opts.env },
+    env: { NO_COLOR: "1", ...noMachineClis(), ...opts.env },
     clearEnv: false,
     stdin: "null",
     stdout: "piped",
@@ -43,7 +44,7 @@ Deno.test("list-clis --json works outside a repo and shows fake CLIs, demo last"
   const claude = await fakeBin(bin, "claude");
   const env = {
     XDG_CONFIG_HOME: join(d.path, "cfg"),
-    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    PATH: `${bin}:${cliFreePath()}`,
   };
   const r = await paw(["list-clis", "--json"], { cwd: d.path, env });
   assert.equal(r.code, 0, r.stderr);
@@ -86,7 +87,7 @@ Deno.test("add-cli stores an absolute command, list-clis shows it, remove-cli dr
   const cfgHome = join(d.path, "cfg");
   const env = {
     XDG_CONFIG_HOME: cfgHome,
-    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    PATH: `${bin}:${cliFreePath()}`,
   };
   const add = await paw(
     ["add-cli", "mine", "my-agent --mode 'a b'", "--display-name", "Mine"],
@@ -148,7 +149,7 @@ Deno.test("remove-cli explains auto-detected, built-in and repo-defined CLIs in 
   );
   const env = {
     XDG_CONFIG_HOME: join(r.path, "cfg"),
-    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    PATH: `${bin}:${cliFreePath()}`,
   };
   const detected = await paw(["remove-cli", "aider"], { cwd: r.repo, env });
   assert.equal(detected.code, 1);

@@ -9,7 +9,9 @@ import {
   joinCommand,
   KNOWN_CLIS,
   resolveCli,
+  searchPath,
   splitCommand,
+  SYSTEM_DIRS_ENV,
   which,
 } from "../../lib/session/clis.ts";
 import { tempDir } from "./git_fixture.ts";
@@ -179,4 +181,44 @@ Deno.test("which() checks paths with a slash as given and refuses non-executable
   assert.equal(which(join(d.path, "y")), null);
   assert.equal(which("x", () => d.path, []), x);
   assert.equal(which("y", () => d.path, []), null);
+});
+
+Deno.test("searchPath() adds the system dirs after PATH, or $GIT_PAW_SYSTEM_DIRS instead of them", () => {
+  const vars = (v: Record<string, string>) => (k: string) => v[k];
+  assert.deepEqual(searchPath(vars({ PATH: "/a:/usr/bin" })), [
+    "/a",
+    "/usr/bin",
+    "/bin",
+    "/usr/local/bin",
+  ]);
+  assert.deepEqual(
+    searchPath(vars({ PATH: "/a", [SYSTEM_DIRS_ENV]: "/x::/y" })),
+    ["/a", "/x", "/y"],
+  );
+  assert.deepEqual(
+    searchPath(vars({ PATH: "/a", [SYSTEM_DIRS_ENV]: "" })),
+    ["/a"],
+  );
+  // An explicit list wins over the variable.
+  assert.deepEqual(
+    searchPath(vars({ PATH: "/a", [SYSTEM_DIRS_ENV]: "" }), ["/z"]),
+    ["/a", "/z"],
+  );
+});
+
+Deno.test("detectClis() with $GIT_PAW_SYSTEM_DIRS empty finds only what is on PATH", async () => {
+  await using d = await tempDir();
+  const sys = join(d.path, "sys");
+  const bin = join(d.path, "bin");
+  await Deno.mkdir(sys);
+  await Deno.mkdir(bin);
+  await fakeBin(sys, "claude");
+  await fakeBin(bin, "aider");
+  const vars: Record<string, string> = { PATH: bin, [SYSTEM_DIRS_ENV]: sys };
+  const names = () =>
+    detectClis(mergeConfig({}, {}), { env: (k) => vars[k], self: SELF })
+      .map((c) => c.name);
+  assert.deepEqual(names(), ["aider", "claude", "demo"]);
+  vars[SYSTEM_DIRS_ENV] = "";
+  assert.deepEqual(names(), ["aider", "demo"]);
 });

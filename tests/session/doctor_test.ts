@@ -18,7 +18,7 @@ import {
   judgeTmux,
   renderReport,
 } from "../../lib/core/doctor.ts";
-import type { CliEntry } from "../../lib/session/clis.ts";
+import { type CliEntry, SYSTEM_DIRS_ENV } from "../../lib/session/clis.ts";
 import {
   checkBrokerPort,
   checkCliCredentials,
@@ -401,6 +401,7 @@ async function world() {
     DENO_DIR: Deno.env.get("DENO_DIR") ?? await realDenoDir(),
     HOME: b.home,
     PATH: b.bin,
+    [SYSTEM_DIRS_ENV]: "", // CLIs from b.bin only, none of the machine's
     XDG_CONFIG_HOME: join(b.root, "config"),
     XDG_DATA_HOME: join(b.root, "data"),
   };

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pawArgs } from "../_helpers/paw_command.ts";
+import { pawEnv } from "../_helpers/env.ts";
 
 const dec = new TextDecoder();
 
@@ -112,11 +113,8 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
   const root = opts.root ??
     await Deno.realPath(await Deno.makeTempDir({ prefix: "pawe2e" }));
   const repo = join(root, opts.project ?? "proj");
-  const base = Deno.env.toObject();
-  delete base.TMUX;
-  delete base.TMUX_PANE;
   const env: Record<string, string> = {
-    ...base,
+    ...pawEnv(),
     ...IDENTITY,
     TMUX_TMPDIR: root,
     XDG_CONFIG_HOME: join(root, "config"),
@@ -211,6 +209,27 @@ export async function openGuardShell(w: World, pane: string): Promise<void> {
 export async function capture(w: World, target: string): Promise<string> {
   const r = await w.tmux(["capture-pane", "-p", "-J", "-t", target]);
   return r.code === 0 ? r.stdout : "";
+}
+
+/**
+ * Wait until the demo agent in `pane` has done its first task (edited and
+ * committed its file: `[demo] idle` on screen) and left `worktree` clean.
+ * Until then the worktree may hold its uncommitted edit.
+ */
+export async function demoIdle(
+  w: World,
+  pane: string,
+  worktree: string,
+): Promise<void> {
+  await waitFor(
+    `demo agent idle in ${pane}`,
+    async () => (await capture(w, pane)).includes("[demo] idle"),
+    60_000,
+  );
+  await waitFor(`${worktree} clean`, async () => {
+    const r = await w.git(["status", "--porcelain"], worktree);
+    return r.code === 0 && r.stdout === "";
+  });
 }
 
 /** Pane rows of the session: id, title and agent id. */

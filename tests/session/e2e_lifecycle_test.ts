@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   capture,
+  demoIdle,
   exists,
   makeWorld,
   panes,
@@ -220,6 +221,12 @@ Deno.test({
     await t.step(
       "purge without a TTY needs --force; with it everything is gone",
       async () => {
+        // A demo agent started by the recovery or by add edits its file
+        // before committing it: purge would refuse that as dirty (exit 1)
+        // before it asks for confirmation.
+        for (const p of (await panes(w, S)).slice(1)) {
+          await demoIdle(w, p.id, join(w.root, `proj-${p.agent}`));
+        }
         const r = await w.paw(["purge"]);
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, /--force/);

@@ -149,3 +149,40 @@ Deno.test("git paw start never takes the broker of another repo whose session ha
   assert.doesNotMatch(r2.stderr, /still shutting down|did not start/);
   assert.ok(Date.now() - t0 < 20_000, "no wait on the other repo's broker");
 });
+
+/** Pane ids and their process ids of `session`. */
+async function panePids(w: World, session: string): Promise<string[]> {
+  const r = await w.tmux([
+    "list-panes",
+    "-s",
+    "-t",
+    `=${session}`,
+    "-F",
+    "#{pane_id}:#{pane_pid}:#{pane_dead}",
+  ]);
+  return r.code === 0 ? r.stdout.split("\n").filter((l) => l) : [];
+}
+
+Deno.test("git paw remove and stop end nothing of another repo's session of the same name", async () => {
+  // Two tmux servers, both running `paw-repo` with an agent `feat-x`.
+  await using one = await makeWorld({ project: "repo" });
+  await using two = await makeWorld({ project: "repo" });
+  for (const w of [one, two]) {
+    const r = await w.paw([
+      "start",
+      "--cli",
+      "demo",
+      "--branches",
+      "feat/x,feat/y",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const before = await panePids(two, "paw-repo");
+  assert.equal(before.length, 3, before.join(" "));
+  const rm = await one.paw(["remove", "feat/x", "--force"]);
+  assert.equal(rm.code, 0, rm.stderr);
+  const stop = await one.paw(["stop"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.deepEqual(await panePids(two, "paw-repo"), before);
+  await assertOwnBroker(two, two.repo);
+});

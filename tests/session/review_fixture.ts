@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { pawArgs } from "../_helpers/paw_command.ts";
+import { pawEnv } from "../_helpers/env.ts";
 
 const dec = new TextDecoder();
 
@@ -132,8 +133,8 @@ export async function makeReviewRepo(
   const repo = join(root, "proj");
   const data = join(root, "data");
   const runsLog = join(root, "runs.log");
-  const base = Deno.env.toObject();
-  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "TMUX"]) {
+  const base = pawEnv();
+  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"]) {
     delete base[k];
   }
   const env: Record<string, string> = {
