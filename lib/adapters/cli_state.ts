@@ -14,6 +14,8 @@ export const CLI_STATE_FILE = "paw-cli-state";
 
 /** The marker's file name (`MARKER_FILE` in coord/marker.ts, which loads zod). */
 const MARKER_FILE = "paw-agent-id";
+/** The supervisor's state file in the main checkout's git dir. */
+const SUPERVISOR_STATE_FILE = "paw-supervisor.json";
 
 // Plain POSIX path helpers: `node:path` costs ~15 ms of start-up, and this
 // runs on every tool call (tmux, and so git-paw's sessions, are POSIX-only).
@@ -84,7 +86,10 @@ export type MarkerIdentity = { agentId: string; brokerUrl: string | null };
  * read, without the schema: coord/marker.ts owns the format.
  */
 export function readMarkerIdentity(gitDir: string): MarkerIdentity | null {
-  const text = readOrNull(join(gitDir, MARKER_FILE));
+  // The repo root of a supervisor session has the supervisor's state file
+  // (`SUPERVISOR_STATE_FILE` in coord/supervisor_root.ts) instead.
+  const text = readOrNull(join(gitDir, MARKER_FILE)) ??
+    readOrNull(join(gitDir, SUPERVISOR_STATE_FILE));
   if (text === null) return null;
   try {
     const j = JSON.parse(text) as { agent_id?: unknown; broker_url?: unknown };

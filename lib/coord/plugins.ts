@@ -31,6 +31,8 @@ import {
 } from "../core/integration.ts";
 import { eprintlnQuiet } from "../output.ts";
 import { reviewPlugin } from "./review_plugin.ts";
+import { gatePlugin, type GatePluginOptions } from "./gate_plugin.ts";
+import { gatesOf } from "../core/gates.ts";
 
 /** Options the session passes in. */
 export type CoordinationOptions = {
@@ -47,6 +49,12 @@ export type CoordinationOptions = {
   approvalsMode?: "pane" | "queue";
   /** Told every integration lane status change (the TUI's line). */
   onIntegrationStatus?: (s: IntegrationStatus) => void;
+  /**
+   * A supervisor session: git-paw runs the `[supervisor]` gates on each
+   * commit, in scratch worktrees under `stateDir` (the session's state
+   * dir).
+   */
+  supervisor?: { stateDir: string };
 };
 
 /** Plugin options derived from the config; `null` = plugin off. */
@@ -56,6 +64,7 @@ export type CoordinationPluginOptions = {
   learnings: LearningsPluginOptions | null;
   approvals: ApprovalsPluginOptions;
   integration: IntegrationPluginOptions | null;
+  gates: GatePluginOptions | null;
 };
 
 /** Path of the session learnings file of a repo. */
@@ -110,6 +119,22 @@ export function coordinationPluginOptions(
           : {}),
       }
       : null,
+    gates: gatesOptions(opts),
+  };
+}
+
+/** The gates of a supervisor session, or null (none configured, bare session). */
+function gatesOptions(opts: CoordinationOptions): GatePluginOptions | null {
+  if (!opts.supervisor) return null;
+  const { gates, errors } = gatesOf(opts.config);
+  for (const e of errors) eprintlnQuiet(`git-paw gates: ${e}`);
+  if (gates.length === 0) return null;
+  return {
+    repo: opts.repo,
+    stateDir: opts.supervisor.stateDir,
+    gates,
+    // The lane's bound for one test run bounds each gate command too.
+    timeoutMs: opts.config.integration.timeout_seconds * 1000,
   };
 }
 
@@ -135,6 +160,7 @@ export function coordinationPlugins(
   if (o.learnings) plugins.push(learningsPlugin(o.learnings));
   plugins.push(approvalsPlugin(o.approvals));
   if (o.integration) plugins.push(integrationPlugin(o.integration));
+  if (o.gates) plugins.push(gatePlugin(o.gates));
   // The web page's review routes (`/diff/:agent`, comments as feedback).
   plugins.push(reviewPlugin({ repo: opts.repo }));
   return plugins;

@@ -125,7 +125,7 @@ export type AgentSetup = {
 };
 
 /** The CLI profile of an agent (`cli` may carry extra words). */
-function agentProfile(opts: AgentSetup): CliProfile {
+export function agentProfile(opts: AgentSetup): CliProfile {
   return profileFor(
     opts.cli.trim().split(/\s+/)[0] ?? "",
     opts.cliProgram ?? "",
@@ -133,7 +133,7 @@ function agentProfile(opts: AgentSetup): CliProfile {
 }
 
 /** The helper command the agent's CLI is told to run. */
-function agentHelper(opts: AgentSetup, profile: CliProfile): string {
+export function agentHelper(opts: AgentSetup, profile: CliProfile): string {
   return profile.absoluteHelper
     ? shJoin(opts.hookSelf ?? selfArgv())
     : "git paw";
@@ -181,7 +181,7 @@ async function extraSettings(
  * pre-allow rules and hooks, and git-paw's MCP server (agent mode) in the
  * CLI's MCP config. Returns the records for the marker.
  */
-async function writeCliFiles(
+export async function writeCliFiles(
   opts: AgentSetup,
   profile: CliProfile,
   dirs: { gitDir: string; commonDir: string },
@@ -589,6 +589,9 @@ export async function releaseOutsideState(worktreePath: string): Promise<void> {
  * AGENTS.md (stop/purge).
  */
 export async function stripRepoAgentsBlock(repo: string): Promise<void> {
+  // A supervisor session's files in the repo root (its CLI's files).
+  const { teardownSupervisorRoot } = await import("./supervisor_root.ts");
+  await teardownSupervisorRoot(repo);
   await stripRepoAgentsMd(repo);
   await dropSharedStateIfUnused(repo);
 }

@@ -62,6 +62,14 @@ export const Receipt = z.object({
    * absent in receipts of older versions (= pane).
    */
   approvals_mode: z.enum(["pane", "queue"]).optional(),
+  /**
+   * The supervisor of a `supervisor` session: its CLI, run in the repo root
+   * as agent `supervisor` (absent in bare sessions).
+   */
+  supervisor: z.object({
+    cli: z.string().min(1),
+    cli_argv: z.array(z.string()).optional(),
+  }).optional(),
 });
 /** The global session receipt. */
 export type Receipt = z.infer<typeof Receipt>;
@@ -193,6 +201,10 @@ export type StatusJson = {
    * whether restarting stopped (a crash loop) with the reason.
    */
   broker_heal?: BrokerHeal;
+  /** `bare` | `supervisor`. */
+  mode?: "bare" | "supervisor";
+  /** The supervisor row (supervisor sessions): its CLI, run in the repo root. */
+  supervisor?: { agent_id: string; cli: string; cwd: string };
   worktrees?: Array<{
     branch: string;
     cli: string;
@@ -230,6 +242,16 @@ export function statusJson(
       ? brokerUrlOf(receipt.broker_bind ?? "127.0.0.1", receipt.broker_port)
       : null,
     ...(heal ? { broker_heal: heal } : {}),
+    mode: receipt.mode,
+    ...(receipt.mode === "supervisor" && receipt.supervisor
+      ? {
+        supervisor: {
+          agent_id: "supervisor",
+          cli: receipt.supervisor.cli,
+          cwd: receipt.repo_path,
+        },
+      }
+      : {}),
     worktrees: receipt.worktrees.map((w) => ({
       branch: w.branch,
       cli: w.cli,

@@ -32,7 +32,8 @@ export type AgentPaneOptions = {
 /**
  * With `GIT_PAW_LAUNCH_GATE=<receipt>` (set by `start`, which opens the
  * panes while it still writes the agents' files): wait until that receipt
- * lists the worktree `cwd`. After `timeoutMs` say so and go on.
+ * lists the worktree `cwd` (or, for the supervisor pane, is a supervisor
+ * session of the repo `cwd`). After `timeoutMs` say so and go on.
  */
 export async function waitForLaunchGate(
   cwd: string,
@@ -45,8 +46,13 @@ export async function waitForLaunchGate(
     try {
       const doc = JSON.parse(await Deno.readTextFile(gate)) as {
         worktrees?: Array<{ worktree_path?: unknown }>;
+        mode?: unknown;
+        repo_path?: unknown;
       };
       if (doc.worktrees?.some((w) => w.worktree_path === cwd)) return "open";
+      // The supervisor pane (repo root): its files are written before the
+      // receipt that says supervisor.
+      if (doc.mode === "supervisor" && doc.repo_path === cwd) return "open";
     } catch { /* not there yet, or being replaced */ }
     const waited = Date.now() - started;
     if (waited >= timeoutMs) {

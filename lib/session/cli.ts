@@ -30,6 +30,14 @@ export function registerSessionCommands(program: Command): void {
       "do not rebase existing branches onto the default branch",
     )
     .option("--no-attach", "never attach; print how to attach instead")
+    .option(
+      "--supervisor",
+      "add a supervisor pane: an AI CLI in the repo root that watches, approves and checks the agents (wins over [supervisor] enabled)",
+    )
+    .option(
+      "--no-supervisor",
+      "no supervisor, whatever [supervisor] enabled says",
+    )
     .addOption(
       new Option("--from-all-specs", "one agent per pending spec")
         .conflicts(["specs", "fromSpecs"]),
@@ -56,6 +64,7 @@ export function registerSessionCommands(program: Command): void {
       fromSpecs?: boolean;
       specs?: string[] | true;
       specsFormat?: "openspec" | "markdown" | "speckit";
+      supervisor?: boolean;
     }) => {
       const { startCommand } = await import("./start.ts");
       await startCommand({
@@ -69,6 +78,7 @@ export function registerSessionCommands(program: Command): void {
         fromAllSpecs: o.fromAllSpecs || o.fromSpecs,
         specs: o.specs,
         specsFormat: o.specsFormat,
+        supervisor: o.supervisor,
       });
     });
 

@@ -341,6 +341,7 @@ async function serveBroker(
       "dashboard",
     );
   }
+  const supervised = receipt.mode === "supervisor";
   // Each agent's PORT for the agent rows, kept current from the receipt.
   const ports = followAgentPorts(session, receipt, controller.signal);
   const seed: WatchTarget[] = receipt.worktrees.map((w) => ({
@@ -363,15 +364,39 @@ async function serveBroker(
         config,
         approvalsMode: receipt.approvals_mode,
         onIntegrationStatus: (s) => integration = integrationLine(s),
+        ...(supervised
+          ? { supervisor: { stateDir: brokerDataDir(session) } }
+          : {}),
       }),
       ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
     ],
     seed,
     republishWorkingTtlSeconds:
       config.broker.watcher.republish_working_ttl_seconds,
+    // Supervisor sessions: each commit nudges the supervisor (its inbox),
+    // and the gates run on it.
+    verifyOnCommitNudge: supervised &&
+      config.supervisor.verify_on_commit_nudge,
     early: opts.early,
   });
   trace("dashboard: broker listening");
+  if (
+    supervised && receipt.supervisor &&
+    !broker.agents().some((a) => a.agent_id === "supervisor")
+  ) {
+    // The supervisor's row shows from the start (its CLI publishes the
+    // rest: its hooks, its own `git paw publish status`).
+    await broker.publish({
+      type: "agent.status",
+      agent_id: "supervisor",
+      payload: {
+        status: "idle",
+        modified_files: [],
+        message: "supervisor pane started",
+        cli: receipt.supervisor.cli,
+      },
+    }).catch(() => {});
+  }
   // Launched by `start` before the worktrees existed: take the agents on
   // as soon as the receipt lists them.
   const adopting = seed.length === 0

@@ -234,9 +234,27 @@ export async function runDemoAgent(
     }
   };
 
-  await status("working", "booting");
-  await doTask("initial demo edit");
-  say("idle: type a task and press Enter ('exit' to quit)");
+  // As the supervisor (the repo root of a supervisor session) the demo
+  // agent edits nothing: it says it is online and reports its inbox.
+  const supervising = agentId === "supervisor";
+  if (supervising) {
+    await publish({
+      type: "agent.status",
+      agent_id: agentId,
+      payload: {
+        status: "working",
+        modified_files: [],
+        message: "supervisor online",
+        phase: "baseline",
+        cli: "demo",
+      },
+    });
+    say("supervising: printing the inbox ('exit' to quit)");
+  } else {
+    await status("working", "booting");
+    await doTask("initial demo edit");
+    say("idle: type a task and press Enter ('exit' to quit)");
+  }
 
   const inbox = client ? pollInbox() : Promise.resolve();
   async function pollInbox(): Promise<void> {
@@ -253,7 +271,7 @@ export async function runDemoAgent(
           if (typeof m.seq === "number") cursor = Math.max(cursor, m.seq);
           const from = senderOf(m);
           say(`<- ${m.type} from ${from}: ${summarise(m)}`);
-          await answer(m, from);
+          if (!supervising) await answer(m, from);
         }
         if (typeof body.last_seq === "number") {
           cursor = Math.max(cursor, body.last_seq);
@@ -277,7 +295,8 @@ export async function runDemoAgent(
       const task = raw.trim();
       if (task === "") continue;
       if (task === "exit" || task === "quit") break;
-      await doTask(task);
+      if (supervising) say(`directive: ${task}`);
+      else await doTask(task);
     }
   } finally {
     stop.abort();
@@ -299,6 +318,7 @@ function senderOf(m: Record<string, unknown>): string {
 
 function summarise(m: Record<string, unknown>): string {
   const p = (m.payload ?? {}) as Record<string, unknown>;
+  if (typeof m.branch_id === "string") return `branch ${m.branch_id}`;
   for (const k of ["summary", "question", "needs", "message", "status"]) {
     if (typeof p[k] === "string" && p[k]) return String(p[k]);
   }

@@ -20,6 +20,7 @@ import {
   type PaneSpec,
   sessionTarget,
   tmuxBatch,
+  tmuxText,
   tmuxTry,
 } from "../adapters/tmux.ts";
 import { selfArgv } from "../adapters/self.ts";
@@ -32,7 +33,8 @@ import {
   preparePaneLogDir,
 } from "../dashboard/pane_log.ts";
 import { brokerDataDir } from "./receipt.ts";
-import { layoutCmds } from "./layout.ts";
+import { layoutCmds, SUPERVISOR_ROLE, windowLayoutCmds } from "./layout.ts";
+import { SUPERVISOR_ID } from "../core/slug.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
 import {
   agentPaneEnvName,
@@ -59,6 +61,23 @@ export type LaunchAgent = {
   ports?: PortBlock;
 };
 
+/**
+ * The supervisor pane of a supervisor session: its CLI in the repo root
+ * (lib/session/supervisor.ts builds it).
+ */
+export type LaunchSupervisor = {
+  cliName: string;
+  /** Full CLI argv, including any first-prompt arguments. */
+  cliArgv: string[];
+  /** Text typed into the pane (no Enter) after launch, if any. */
+  typePrompt?: string;
+  /**
+   * The pane's own variables on top of the session's (its identity:
+   * `GIT_PAW_AGENT_ID=supervisor`, from `supervisorIdentityEnv`).
+   */
+  env: Record<string, string>;
+};
+
 /** Everything needed to build (or extend) a session. */
 export type LaunchPlan = {
   session: string;
@@ -80,6 +99,8 @@ export type LaunchPlan = {
    * hooks and marker are ready by then), so the panes can open meanwhile.
    */
   launchGate?: string;
+  /** Supervisor session: the supervisor pane (needs the broker). */
+  supervisor?: LaunchSupervisor;
 };
 
 /** Environment variables handed to every pane so a long-running tmux server started elsewhere still runs panes like this invocation. */
@@ -308,6 +329,8 @@ export type BuiltSession = {
   agentPanes: string[];
   /** The broker URL the agents were given (confirmed when the broker is on). */
   brokerUrl?: string | null;
+  /** The supervisor pane of a supervisor session. */
+  supervisorPane?: string;
 };
 
 /**
@@ -423,7 +446,19 @@ async function buildWithConfirmedBroker(
     ]);
   }
   const ids = await splitAgents({ ...plan, brokerUrl: url, agents });
-  return { dashboardPane: dash.pane, agentPanes: ids, brokerUrl: url };
+  let supervisorPane: string | undefined;
+  if (plan.supervisor) {
+    supervisorPane = await addSupervisorPane(
+      { ...plan, brokerUrl: url },
+      plan.supervisor,
+    );
+  }
+  return {
+    dashboardPane: dash.pane,
+    agentPanes: ids,
+    brokerUrl: url,
+    ...(supervisorPane ? { supervisorPane } : {}),
+  };
 }
 
 /**
@@ -636,14 +671,16 @@ export async function addAgentPane(
     );
   }
   const hasDashboard = before.some((p) => p.role === "dashboard");
+  const supervised = before.some((p) => p.role === SUPERVISOR_ROLE);
   const files = await prepareAgentFiles(plan, [agent]);
   const [id] = await tmuxBatch(
     splitCmds(last.id, agentCmd(plan, agent, files.bootFile(agent))),
   );
   await tmuxBatch([
     ...agentPaneCmds(plan, agent, id!),
-    ...layoutCmds(id!, { dashboard: hasDashboard }),
+    ...supervised ? [] : layoutCmds(id!, { dashboard: hasDashboard }),
   ]);
+  if (supervised) await relayoutWindow(plan.session);
   const after = await listPanes(plan.session);
   return {
     pane: id!,
@@ -675,11 +712,13 @@ export async function addDashboardPane(
     "#{pane_id}",
     ...paneOpts(dashboardCmd(plan, plan.brokerUrl)),
   ]]);
+  const supervised = panes.some((p) => p.role === SUPERVISOR_ROLE);
   await tmuxBatch([
     ...paneDecor(id!, "dashboard", "dashboard", ""),
     ...healCmds(id!),
-    ...layoutCmds(id!, { dashboard: true }),
+    ...supervised ? [] : layoutCmds(id!, { dashboard: true }),
   ]);
+  if (supervised) await relayoutWindow(plan.session);
   return id!;
 }
 
@@ -695,6 +734,9 @@ export async function ensureLayout(
   const target = `${sessionTarget(session)}:`;
   const hooks = await tmuxTry(["show-hooks", "-w", "-t", target]);
   if (hooks.code === 0 && hooks.stdout.includes("@paw_layout_key")) return;
+  if (panes.some((p) => p.role === SUPERVISOR_ROLE)) {
+    return await relayoutWindow(session);
+  }
   await tmuxBatch(
     layoutCmds(target, {
       dashboard: panes.some((p) => p.role === "dashboard"),
@@ -718,4 +760,99 @@ function newSessionCmd(session: string, pane: PaneCmd): string[] {
     "#{pane_id}",
     ...paneOpts(pane),
   ];
+}
+
+/** The size of the session window (`#{window_width}`×`#{window_height}`). */
+async function windowSize(
+  target: string,
+): Promise<{ width: number; height: number }> {
+  const out = await tmuxText([
+    "display-message",
+    "-p",
+    "-t",
+    target,
+    "#{window_width} #{window_height}",
+  ]);
+  const [width, height] = out.trim().split(" ").map(Number);
+  return { width: width || 480, height: height || 140 };
+}
+
+/**
+ * Lay the session window out again for the panes it has now (after a pane
+ * was added or closed): the supervisor layout when it has a supervisor
+ * pane, else main-horizontal / tiled (layout.ts), with the hook that keeps
+ * it.
+ */
+export async function relayoutWindow(session: string): Promise<void> {
+  const target = `${sessionTarget(session)}:`;
+  const [panes, size] = await Promise.all([
+    listPanes(session),
+    windowSize(target),
+  ]);
+  await tmuxBatch(windowLayoutCmds(target, panes, size));
+}
+
+/**
+ * The supervisor pane: its CLI under the `__agent-pane` guard in the repo
+ * root, split in front of the dashboard pane (or of the first pane), then
+ * the window laid out for it. Returns its pane id.
+ */
+export async function addSupervisorPane(
+  plan: Omit<LaunchPlan, "agents">,
+  sup: LaunchSupervisor,
+): Promise<string> {
+  const panes = await listPanes(plan.session);
+  const anchor = panes.find((p) => p.role === "dashboard") ?? panes[0];
+  if (!anchor) {
+    throw new AppError(
+      `Tmux error: session '${plan.session}' has no panes`,
+      "tmux",
+    );
+  }
+  const name = agentPaneEnvName(SUPERVISOR_ID);
+  await writePaneEnv(plan.session, name, {
+    ...sessionVars(plan),
+    ...sup.env,
+  });
+  const env: Record<string, string> = {
+    ...baseEnv(plan, paneEnvPath(plan.session, name)),
+    ...sup.env,
+  };
+  if (plan.launchGate) env.GIT_PAW_LAUNCH_GATE = plan.launchGate;
+  if (sup.typePrompt) {
+    const dir = bootPromptDir(plan.session);
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, `${SUPERVISOR_ID}-${crypto.randomUUID()}.txt`);
+    await Deno.writeTextFile(file, sup.typePrompt, { mode: 0o600 });
+    env.GIT_PAW_BOOT_FILE = file;
+  }
+  const pane: PaneCmd = {
+    cwd: plan.repo,
+    env,
+    argv: agentPaneArgv({
+      branch: SUPERVISOR_ID,
+      agentId: SUPERVISOR_ID,
+      worktreePath: plan.repo,
+      cliName: sup.cliName,
+      cliArgv: sup.cliArgv,
+    }),
+  };
+  const [id] = await tmuxBatch([[
+    "split-window",
+    "-b",
+    "-t",
+    anchor.id,
+    "-P",
+    "-F",
+    "#{pane_id}",
+    ...paneOpts(pane),
+  ]]);
+  const cmds = paneDecor(id!, SUPERVISOR_ID, SUPERVISOR_ROLE, SUPERVISOR_ID);
+  if (plan.logging) {
+    const log = paneLogPath(plan.repo, plan.session, SUPERVISOR_ID);
+    cmds.push(["pipe-pane", "-o", "-t", id!, pipePaneCommand(log)]);
+  }
+  await tmuxBatch(cmds);
+  await relayoutWindow(plan.session);
+  return id!;
 }

@@ -14,8 +14,19 @@
  * Only tmux 3.2 features: window hooks (`set-hook -w`), format arithmetic
  * and numeric comparisons (`#{e|<:…}`), the pane loop `#{P:…}`, `{ … }`
  * command blocks, `set-option -F`.
+ * A supervisor session's window (a pane whose `@paw_role` is `supervisor`)
+ * has its own layout instead (lib/core/supervisor_layout.ts): supervisor
+ * top left, dashboard top right, agents in rows of at most 5 below; its hook
+ * restores the row heights after a resize.
  * @module
  */
+import {
+  type GridPanes,
+  paneOrder,
+  supervisorLayoutFits,
+  supervisorLayoutString,
+  supervisorResizeText,
+} from "../core/supervisor_layout.ts";
 
 /** Rows the dashboard pane always gets (when the window has them). */
 export const DASHBOARD_MIN_ROWS = 8;
@@ -86,4 +97,96 @@ export function layoutCmds(
     w("@paw_layout_key", KEY),
     ["set-hook", "-w", "-t", target, "window-layout-changed", LAYOUT_HOOK],
   ];
+}
+
+// ---------------------------------------------------------------------------
+// Supervisor sessions (lib/core/supervisor_layout.ts)
+// ---------------------------------------------------------------------------
+
+/** The `@paw_role` of the supervisor pane. */
+export const SUPERVISOR_ROLE = "supervisor";
+
+/** A pane as {@link sessionLayoutCmds} needs it (lib/adapters/tmux.ts `PaneInfo`). */
+export type LayoutPane = { id: string; role: string };
+
+/**
+ * The window hook of a supervisor window: when its size or pane count
+ * changed, the resize pass of `supervisorResizeText` (row heights back to
+ * their shares; tmux spreads a size change evenly over the rows).
+ */
+export function supervisorHook(panes: GridPanes): string {
+  return `if-shell -F "${STALE}" { ` +
+    `set-option -wF @paw_layout_key "${KEY}" ; ` +
+    `${supervisorResizeText(panes)} }`;
+}
+
+/** The panes of a supervisor window by role, in the order they have. */
+function gridPanesOf(panes: readonly LayoutPane[]): GridPanes | null {
+  const sup = panes.find((p) => p.role === SUPERVISOR_ROLE);
+  if (!sup) return null;
+  const dash = panes.find((p) => p.role === "dashboard");
+  return {
+    supervisor: sup.id,
+    dashboard: dash?.id ?? null,
+    agents: panes.filter((p) => p !== sup && p !== dash).map((p) => p.id),
+  };
+}
+
+/**
+ * tmux commands that put the panes in the order the supervisor layout
+ * needs (supervisor, dashboard, agents): `swap-pane -d` moves only the
+ * panes that are out of place.
+ */
+export function orderCmds(
+  current: readonly string[],
+  wanted: readonly string[],
+): string[][] {
+  const order = [...current];
+  const cmds: string[][] = [];
+  wanted.forEach((id, i) => {
+    const at = order.indexOf(id);
+    if (at < 0 || at === i) return;
+    cmds.push(["swap-pane", "-d", "-s", id, "-t", order[i]!]);
+    [order[i], order[at]] = [order[at]!, order[i]!];
+  });
+  return cmds;
+}
+
+/**
+ * The commands that lay out a window given its panes (in pane order) and
+ * its size: a window with a supervisor pane gets the supervisor layout
+ * (`select-layout` with the computed layout string, and its hook); any
+ * other the main-horizontal / tiled layout of {@link layoutCmds}. A window
+ * too small for the supervisor layout is tiled (the hook still resizes).
+ */
+export function windowLayoutCmds(
+  target: string,
+  panes: readonly LayoutPane[],
+  size: { width: number; height: number },
+): string[][] {
+  const grid = gridPanesOf(panes);
+  if (!grid) {
+    return layoutCmds(target, {
+      dashboard: panes.some((p) => p.role === "dashboard"),
+    });
+  }
+  const cmds = orderCmds(panes.map((p) => p.id), paneOrder(grid));
+  cmds.push([
+    "select-layout",
+    "-t",
+    target,
+    supervisorLayoutFits(size.width, size.height, grid)
+      ? supervisorLayoutString(size.width, size.height, grid)
+      : "tiled",
+  ]);
+  cmds.push(["set-option", "-w", "-F", "-t", target, "@paw_layout_key", KEY]);
+  cmds.push([
+    "set-hook",
+    "-w",
+    "-t",
+    target,
+    "window-layout-changed",
+    supervisorHook(grid),
+  ]);
+  return cmds;
 }

@@ -32,7 +32,8 @@ import { acquireLock } from "./lock.ts";
 import { keepRunningOnHangup, syncDiscovery } from "./common.ts";
 import { dirtyError, worktreeDirt } from "./purge.ts";
 import { releaseOutsideState, teardownAgentWorktree } from "../coord/setup.ts";
-import { layoutCmds } from "./layout.ts";
+import { layoutCmds, SUPERVISOR_ROLE } from "./layout.ts";
+import { relayoutWindow } from "./launch.ts";
 
 /** Flags of `git paw remove`. */
 export type RemoveOptions = { force?: boolean; keepWorktree?: boolean };
@@ -97,7 +98,9 @@ export async function removeCommand(
         await Deno.remove(paneEnvPath(s, agentPaneEnvName(pane.agent))).catch(
           () => {},
         );
-        if (rest[0]) {
+        if (rest.some((p) => p.role === SUPERVISOR_ROLE)) {
+          await relayoutWindow(s).catch(() => {});
+        } else if (rest[0]) {
           await tmuxBatch(layoutCmds(rest[0].id, {
             dashboard: rest.some((p) => p.role === "dashboard"),
           })).catch(() => {});

@@ -69,12 +69,17 @@ import { generateToken, isLoopback } from "../broker/token.ts";
 import {
   addAgentPane,
   addDashboardPane,
+  addSupervisorPane,
   buildSession,
   type DashboardLaunch,
   ensureLayout,
   launchDashboard,
 } from "./launch.ts";
-import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
+import {
+  setupAgentWorktrees,
+  stripRepoAgentsBlock,
+  teardownAgentWorktree,
+} from "../coord/setup.ts";
 import {
   bootstrapTarget,
   bootstrapWorktrees,
@@ -82,6 +87,15 @@ import {
 } from "./bootstrap.ts";
 import { assignReceiptPorts, releasePorts, reservePorts } from "./ports.ts";
 import { resolveApprovalsMode } from "../core/approval_hooks.ts";
+import { SUPERVISOR_ROLE } from "./layout.ts";
+import {
+  checkSupervisorBroker,
+  prepareSupervisor,
+  supervisorCliName,
+  supervisorLaunch,
+  supervisorPrompt,
+  supervisorWanted,
+} from "./supervisor.ts";
 import type { SpecBackend } from "../core/specs.ts";
 import {
   type AgentSpec,
@@ -109,6 +123,8 @@ export type StartOptions = {
   specs?: string[] | true;
   /** `--specs-format`: read the specs in this format. */
   specsFormat?: SpecBackend;
+  /** `--supervisor` (true) / `--no-supervisor` (false); wins over `[supervisor] enabled`. */
+  supervisor?: boolean;
 };
 
 /** One agent chosen for a fresh launch. */
@@ -143,9 +159,12 @@ export async function startCommand(opts: StartOptions): Promise<void> {
       throw sessionConflict(existing.session_name, ctx.repo);
     }
     const d = decideStart(existing, live === "alive");
-    if (opts.cli || opts.branches || opts.preset || specModeOf(opts)) {
+    if (
+      opts.cli || opts.branches || opts.preset || specModeOf(opts) ||
+      opts.supervisor !== undefined
+    ) {
       eprintln(
-        `notice: session '${existing.session_name}' already exists; --cli/--branches/--preset/--specs are ignored. Use \`git paw add\`/\`git paw remove\`, or \`git paw purge\` first.`,
+        `notice: session '${existing.session_name}' already exists; --cli/--branches/--preset/--specs/--supervisor are ignored. Use \`git paw add\`/\`git paw remove\`, or \`git paw purge\` first.`,
       );
     }
     switch (d.kind) {
@@ -377,6 +396,12 @@ async function freshStart(
   }
   trace("start: agents chosen");
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
+  const supervised = supervisorWanted(opts.supervisor, config);
+  if (supervised) checkSupervisorBroker(brokerOn);
+  const supCli = supervised
+    ? supervisorCliName(config, opts.cli, choices.map((c) => c.cli))
+    : null;
+  if (supCli) resolve(supCli);
   const planned = choices.map((c) => ({
     ...c,
     path: worktreePath(repo, project, c.branch, config.worktree_placement),
@@ -399,6 +424,7 @@ async function freshStart(
           : "off"
       }`,
     );
+    if (supCli) println(`Supervisor: ${supCli} (${repo})`);
     for (const p of planned) {
       println(`  ${p.branch} → ${p.cli} (${p.path})`);
       if (!p.spec) continue;
@@ -455,6 +481,8 @@ async function freshStart(
     }
     await removeReceipts(repo, session).catch(() => {});
     await releasePorts({ session });
+    // The supervisor's files in the repo root, when they were written.
+    if (supCli) await stripRepoAgentsBlock(repo).catch(() => {});
   };
   let port: number | null = null;
   let url: string | null = null;
@@ -551,6 +579,21 @@ async function freshStart(
     );
     trace("start: worktree bootstrap");
     const peers = worktrees.map((w) => slugify(w.branch));
+    const supervisorPlan = supCli
+      ? {
+        repo,
+        project,
+        session,
+        config,
+        cli: supCli,
+        cliArgv: resolve(supCli).argv,
+        brokerAuth: token !== undefined,
+        approvalsMode: resolveApprovalsMode(config.approvals.mode, {
+          supervisor: true,
+        }),
+        worktrees,
+      }
+      : null;
     // One batch: shared files (hooks, excludes) are written once for all.
     const setupAll = (brokerUrl: string | null) =>
       setupAgentWorktrees(worktrees.map((w) => ({
@@ -565,8 +608,14 @@ async function freshStart(
         brokerAuth: token !== undefined,
         peers: peers.filter((p) => p !== slugify(w.branch)),
         config,
+        supervisor: supervised,
         ...specSetupOf(w),
-      })));
+      }))).then(async () => {
+        // The supervisor's instructions and CLI files in the repo root.
+        if (supervisorPlan) {
+          await prepareSupervisor({ ...supervisorPlan, brokerUrl });
+        }
+      });
     trace("start: worktrees");
     const receipt: Receipt = {
       session_name: session,
@@ -575,8 +624,13 @@ async function freshStart(
       created_at: nowIso(),
       status: "active",
       worktrees,
-      mode: "bare",
-      approvals_mode: resolveApprovalsMode(config.approvals.mode, {}),
+      mode: supervised ? "supervisor" : "bare",
+      approvals_mode: resolveApprovalsMode(config.approvals.mode, {
+        supervisor: supervised,
+      }),
+      ...(supCli
+        ? { supervisor: { cli: supCli, cli_argv: resolve(supCli).argv } }
+        : {}),
       ...(port
         ? {
           broker_port: port,
@@ -623,6 +677,15 @@ async function freshStart(
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,
       launchGate: receiptPath(session),
+      ...(supervisorPlan
+        ? {
+          supervisor: supervisorLaunch(
+            supervisorPlan,
+            supervisorPrompt(session),
+            resolve,
+          ),
+        }
+        : {}),
     }, async (taken) => {
       // Before any agent pane exists: let the first setup finish, then
       // redo it for the new URL.
@@ -660,7 +723,9 @@ async function freshStart(
     throw e;
   }
   eprintln(
-    `Started session '${session}' with ${created.length} agent(s) in ${
+    `${supCli ? "Supervisor session" : "Started session"} '${session}'${
+      supCli ? " launched" : ""
+    } with ${created.length} ${supCli ? "coding " : ""}agent(s) in ${
       ((performance.now() - t0) / 1000).toFixed(1)
     }s${url ? ` (broker ${url})` : ""}.`,
   );
@@ -784,8 +849,27 @@ export async function recoverSession(
       brokerAuth: receipt.broker_token !== undefined,
       peers: peers.filter((p) => p !== slugify(w.branch)),
       config,
+      supervisor: receipt.mode === "supervisor",
       ...specSetupOf(w),
-    })));
+    }))).then(async () => {
+      if (sup) await prepareSupervisor({ ...sup, brokerUrl });
+    });
+  // A supervisor session: the supervisor's files and pane come back too.
+  const sup = receipt.mode === "supervisor" && receipt.supervisor
+    ? {
+      repo,
+      project: receipt.project_name,
+      session,
+      config,
+      cli: receipt.supervisor.cli,
+      ...(receipt.supervisor.cli_argv
+        ? { cliArgv: receipt.supervisor.cli_argv }
+        : {}),
+      brokerAuth: receipt.broker_token !== undefined,
+      approvalsMode: receipt.approvals_mode ?? "queue",
+      worktrees: receipt.worktrees,
+    }
+    : null;
   await setupAll(url);
   // Each CLI resumes its last conversation with a short "restarted" prompt;
   // one that cannot resume gets the boot prompt again; an agent added while
@@ -822,6 +906,14 @@ export async function recoverSession(
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
+    ...(sup && url
+      ? {
+        supervisor: supervisorLaunch(sup, {
+          resume: true,
+          bootPrompt: supervisorPrompt(session),
+        }),
+      }
+      : {}),
   }, async (taken) => {
     const bind = receipt.broker_bind ?? config.broker.bind;
     const moved = brokerUrlOf(bind, await chooseBrokerPort(bind, 0, session));
@@ -860,7 +952,10 @@ async function restoreMissingPanes(
   const missing = receipt.worktrees.filter((w) =>
     !panes.some((p) => p.agent === slugify(w.branch))
   );
-  if (!needDashboard && missing.length === 0) {
+  const needSupervisor = url !== null && receipt.mode === "supervisor" &&
+    receipt.supervisor !== undefined &&
+    !panes.some((p) => p.role === SUPERVISOR_ROLE);
+  if (!needDashboard && missing.length === 0 && !needSupervisor) {
     return await ensureLayout(receipt.session_name, panes);
   }
   await using _lock = await acquireLock(repo, { command: "start (restore)" });
@@ -881,6 +976,13 @@ async function restoreMissingPanes(
   for (const w of missing) {
     eprintln(`Restarting the pane of ${w.branch}...`);
     await addAgentPane(plan, agentLaunch(w, config, null));
+  }
+  if (needSupervisor) {
+    eprintln("Restarting the supervisor pane...");
+    await addSupervisorPane(
+      plan,
+      supervisorLaunch({ repo, config, ...receipt.supervisor! }, null),
+    );
   }
   await syncDiscovery(receipt);
 }

@@ -66,6 +66,9 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   } else {
     println("Broker:  off");
   }
+  if (receipt.mode === "supervisor" && receipt.supervisor) {
+    println(`  supervisor → ${receipt.supervisor.cli} (${receipt.repo_path})`);
+  }
   for (const w of receipt.worktrees) {
     println(
       `  ${w.branch} → ${w.cli} (${w.worktree_path})${

@@ -76,6 +76,7 @@ Deno.test("statusJson() is the documented status --json shape", () => {
     status: "active",
     tmux_running: true,
     broker_url: "http://127.0.0.1:9200",
+    mode: "bare",
     worktrees: [{
       branch: "feat/a",
       cli: "demo",
