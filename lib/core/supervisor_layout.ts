@@ -78,11 +78,16 @@ export type GridCell = {
   height: number;
 };
 
-/** Split `total` cells into parts separated by 1-cell borders, by weights. */
+/**
+ * Split `total` cells into parts separated by 1-cell borders, by weights:
+ * each part but the last its share of `total` (what tmux's `resize-pane
+ * -y N%` gives, so the hook's resize pass and the first layout agree), the
+ * last what is left.
+ */
 function split(total: number, weights: readonly number[]): number[] {
   const room = total - (weights.length - 1);
   const sum = weights.reduce((a, b) => a + b, 0);
-  const out = weights.map((w) => Math.max(1, Math.floor(room * w / sum)));
+  const out = weights.map((w) => Math.max(1, Math.floor(total * w / sum)));
   // The last part takes what rounding left over.
   out[out.length - 1] = Math.max(
     1,
@@ -168,7 +173,7 @@ function paneNumber(id: string): string {
  * ```ts
  * import { supervisorLayoutString } from "./supervisor_layout.ts";
  * supervisorLayoutString(101, 50, { supervisor: "%1", dashboard: "%0", agents: ["%2"] });
- * // "….,101x50,0,0[101x29,0,0{50x29,0,0,1,50x29,51,0,0},101x20,0,30,2]"
+ * // "<checksum>,101x50,0,0[101x30,0,0{50x30,0,0,1,50x30,51,0,0},101x19,0,31,2]"
  * ```
  */
 export function supervisorLayoutString(
