@@ -220,6 +220,48 @@ Deno.test({
     );
 
     await t.step(
+      "stop takes the supervisor's files out; start brings them and its pane back",
+      async () => {
+        const stop = await w.paw(["stop"]);
+        assert.equal(stop.code, 0, stop.stderr);
+        assert.equal(
+          await Deno.readTextFile(join(w.repo, "AGENTS.md")),
+          USER_AGENTS_MD,
+        );
+        assert.ok(!exists(join(w.repo, ".git", "paw-supervisor.json")));
+        const start = await w.paw(["start"]);
+        assert.equal(start.code, 0, start.stderr);
+        const ps = await panes(w, S);
+        assert.deepEqual(ps.map((p) => p.role), [
+          "supervisor",
+          "dashboard",
+          "feat/a",
+          "feat/b",
+        ]);
+        assert.match(
+          await Deno.readTextFile(join(w.repo, "AGENTS.md")),
+          /## git-paw Supervisor/,
+        );
+        await waitFor(
+          "the demo supervisor online again",
+          async () => (await capture(w, ps[0]!.id)).includes("supervising"),
+          60_000,
+        );
+        // A closed supervisor pane comes back on the next start (reattach).
+        await w.tmux(["kill-pane", "-t", ps[0]!.id]);
+        const again = await w.paw(["start"]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.match(again.stderr, /Restarting the supervisor pane/);
+        assert.deepEqual((await panes(w, S)).map((p) => p.role), [
+          "supervisor",
+          "dashboard",
+          "feat/a",
+          "feat/b",
+        ]);
+      },
+    );
+
+    await t.step(
       "purge removes the supervisor's files and restores AGENTS.md",
       async () => {
         const r = await w.paw(["purge", "--force"]);
