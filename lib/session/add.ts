@@ -154,6 +154,10 @@ export async function addCommand(
     brokerAuth: receipt.broker_token !== undefined,
     peers: receipt.worktrees.map((x) => slugify(x.branch)),
     config,
+    supervisor: receipt.mode === "supervisor",
+    ...(receipt.approvals_mode
+      ? { approvalsMode: receipt.approvals_mode }
+      : {}),
     ...specSetupOf(w),
   });
   const paused = eff === "paused";
@@ -171,6 +175,12 @@ export async function addCommand(
   receipt.worktrees.push(w);
   await writeReceipt(receipt);
   await syncDiscovery(receipt);
+  // The supervisor's instructions list the new agent too.
+  await (await import("./supervisor.ts")).refreshSupervisor(
+    receipt,
+    config,
+    eprintln,
+  );
   if (url && !paused) {
     try {
       const { brokerClient } = await import("../broker/client.ts");

@@ -141,6 +141,14 @@ export async function removeCommand(
   await writeReceipt(receipt);
   await releasePorts({ session: s, branch: w.branch });
   await syncDiscovery(receipt);
+  if (receipt.mode === "supervisor") {
+    // The supervisor's instructions no longer list the agent.
+    const [{ refreshSupervisor }, { loadConfig }] = await Promise.all([
+      import("./supervisor.ts"),
+      import("./config_store.ts"),
+    ]);
+    await refreshSupervisor(receipt, await loadConfig(repo), eprintln);
+  }
   println(`Removed '${w.branch}' from session '${s}'.`);
   if (closePane && own) {
     keepRunningOnHangup();

@@ -11,7 +11,7 @@ import type { Config } from "../core/config.ts";
 import { AppError } from "../core/errors.ts";
 import type { ApprovalsMode } from "../core/approval_hooks.ts";
 import { SUPERVISOR_ID } from "../core/slug.ts";
-import type { Receipt } from "../core/session.ts";
+import { brokerUrlOf, type Receipt } from "../core/session.ts";
 import {
   setupSupervisorRoot,
   supervisorIdentityEnv,
@@ -141,4 +141,38 @@ export function supervisorLaunch(
     ...(a.typePrompt ? { typePrompt: a.typePrompt } : {}),
     env: supervisorIdentityEnv({ agent_id: SUPERVISOR_ID }),
   };
+}
+
+/**
+ * After `add` / `remove` in a supervisor session: the supervisor's
+ * instructions list the agents the receipt has now. A failure is a warning.
+ */
+export async function refreshSupervisor(
+  receipt: Receipt,
+  config: Config,
+  warn: (line: string) => void,
+): Promise<void> {
+  if (receipt.mode !== "supervisor" || !receipt.supervisor) return;
+  await prepareSupervisor({
+    repo: receipt.repo_path,
+    project: receipt.project_name,
+    session: receipt.session_name,
+    config,
+    cli: receipt.supervisor.cli,
+    ...(receipt.supervisor.cli_argv
+      ? { cliArgv: receipt.supervisor.cli_argv }
+      : {}),
+    brokerUrl: receipt.broker_port
+      ? brokerUrlOf(receipt.broker_bind ?? "127.0.0.1", receipt.broker_port)
+      : null,
+    brokerAuth: receipt.broker_token !== undefined,
+    approvalsMode: receipt.approvals_mode ?? "queue",
+    worktrees: receipt.worktrees,
+  }).catch((e) =>
+    warn(
+      `warning: the supervisor's instructions were not updated: ${
+        (e as Error).message
+      }`,
+    )
+  );
 }

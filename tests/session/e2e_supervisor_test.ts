@@ -220,6 +220,32 @@ Deno.test({
     );
 
     await t.step(
+      "add puts the new agent in the agent rows and in the supervisor's list",
+      async () => {
+        const r = await w.paw(["add", "feat/c", "--cli", "demo"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual((await panes(w, S)).map((p) => p.role), [
+          "supervisor",
+          "dashboard",
+          "feat/a",
+          "feat/b",
+          "feat/c",
+        ]);
+        assert.match(
+          await Deno.readTextFile(join(w.repo, "AGENTS.md")),
+          /`feat-c` — branch `feat\/c`, CLI demo/,
+        );
+        const rm = await w.paw(["remove", "feat/c", "--force"]);
+        assert.equal(rm.code, 0, rm.stderr);
+        assert.equal((await panes(w, S)).length, 4);
+        assert.doesNotMatch(
+          await Deno.readTextFile(join(w.repo, "AGENTS.md")),
+          /feat-c/,
+        );
+      },
+    );
+
+    await t.step(
       "stop takes the supervisor's files out; start brings them and its pane back",
       async () => {
         const stop = await w.paw(["stop"]);
