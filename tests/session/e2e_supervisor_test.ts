@@ -92,6 +92,20 @@ Deno.test({
           "feat/b",
         ]);
         assert.equal(ps[0]!.agent, "supervisor");
+        // Supervisor top left, dashboard top right, the agents in a row below.
+        const geo = (await w.tmux([
+          "list-panes",
+          "-t",
+          `=${S}:`,
+          "-F",
+          "#{pane_left} #{pane_top}",
+        ])).stdout.trim().split("\n").map((l) => l.split(" ").map(Number));
+        const [supAt, dashAt, aAt, bAt] = geo as [number, number][];
+        assert.equal(supAt![0], 0);
+        assert.equal(dashAt![1], supAt![1]);
+        assert.ok(dashAt![0] > 0);
+        assert.ok(aAt![1] > supAt![1] && aAt![1] === bAt![1] && aAt![0] === 0);
+        assert.ok(bAt![0] > aAt![0]);
         // Its process runs in the repo root, not in an agent worktree.
         const cwd = await w.tmux([
           "display-message",
@@ -118,6 +132,14 @@ Deno.test({
           cwd: w.repo,
         });
         url = st.broker_url;
+        // Supervisor sessions queue the agents' permission requests.
+        const receipt = JSON.parse(
+          await Deno.readTextFile(
+            join(w.root, "data", "git-paw", "sessions", `${S}.json`),
+          ),
+        );
+        assert.equal(receipt.approvals_mode, "queue");
+        assert.deepEqual(receipt.supervisor.cli, "demo");
         const text = await w.paw(["status"]);
         assert.match(
           text.stdout,
@@ -235,6 +257,19 @@ Deno.test({
           await Deno.readTextFile(join(w.repo, "AGENTS.md")),
           /`feat-c` — branch `feat\/c`, CLI demo/,
         );
+        // pause closes the dashboard; start brings it back into its place.
+        const pause = await w.paw(["pause"]);
+        assert.equal(pause.code, 0, pause.stderr);
+        assert.equal((await panes(w, S)).length, 4);
+        const resume = await w.paw(["start"]);
+        assert.equal(resume.code, 0, resume.stderr);
+        assert.deepEqual((await panes(w, S)).map((p) => p.role), [
+          "supervisor",
+          "dashboard",
+          "feat/a",
+          "feat/b",
+          "feat/c",
+        ]);
         const rm = await w.paw(["remove", "feat/c", "--force"]);
         assert.equal(rm.code, 0, rm.stderr);
         assert.equal((await panes(w, S)).length, 4);
