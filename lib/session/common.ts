@@ -199,7 +199,10 @@ export async function syncDiscovery(
       panes = await listPanes(receipt.session_name);
     } catch { /* not running */ }
   }
-  const offset = receipt.broker_port ? 1 : 0;
+  // Panes before the agents: the dashboard, and the supervisor's.
+  const offset = receipt.broker_port
+    ? (receipt.mode === "supervisor" ? 2 : 1)
+    : 0;
   const doc: DiscoveryFile = {
     session_name: receipt.session_name,
     agents: receipt.worktrees.map((w, i) => ({

@@ -132,6 +132,16 @@ Deno.test({
           cwd: w.repo,
         });
         url = st.broker_url;
+        // The discovery file counts the supervisor's and dashboard's panes.
+        const disc = JSON.parse(
+          await Deno.readTextFile(
+            join(w.repo, ".git-paw", "sessions", `${S}.json`),
+          ),
+        );
+        assert.deepEqual(
+          disc.agents.map((a: { pane_index: number }) => a.pane_index),
+          [2, 3],
+        );
         // Supervisor sessions queue the agents' permission requests.
         const receipt = JSON.parse(
           await Deno.readTextFile(
