@@ -131,7 +131,12 @@ export async function decideCommand(
 ): Promise<void> {
   const id = parseId(rawId);
   const t = await resolveBrokerTarget(opts);
-  const body: Record<string, string> = { by: opts.by ?? "user via cli" };
+  // Run by the supervisor (its pane's identity): the audit says so.
+  const by = opts.by ??
+    (Deno.env.get("GIT_PAW_AGENT_ID") === "supervisor"
+      ? "supervisor"
+      : "user via cli");
+  const body: Record<string, string> = { by };
   if (opts.reason !== undefined) body.reason = opts.reason;
   const r = await call(t, "POST", `/approvals/${id}/${decision}`, body);
   if (r.status === 409) {

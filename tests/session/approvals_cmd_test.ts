@@ -9,9 +9,15 @@ import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
 
 const TOKEN = "tok-123";
 
-async function paw(args: string[]) {
+async function paw(args: string[], extraEnv: Record<string, string> = {}) {
   const o = await pawCommand(args, {
-    env: { NO_COLOR: "1", GIT_PAW_BROKER_URL: "", GIT_PAW_BROKER_TOKEN: "" },
+    env: {
+      NO_COLOR: "1",
+      GIT_PAW_BROKER_URL: "",
+      GIT_PAW_BROKER_TOKEN: "",
+      GIT_PAW_AGENT_ID: "",
+      ...extraEnv,
+    },
     cwd: "/",
     stdout: "piped",
     stderr: "piped",
@@ -103,4 +109,26 @@ Deno.test("approve, deny and approvals decide and list the queue", async () => {
   );
   const table = await paw(["approvals", "--patterns", ...t]);
   assert.match(table.stdout, /^PATTERN\s+COUNT\s+SUGGEST\n/);
+});
+
+Deno.test("approve run by the supervisor (its pane's GIT_PAW_AGENT_ID) is recorded as decided by the supervisor", async () => {
+  await using b = await testBroker({
+    plugins: [approvalsPlugin({
+      mode: "queue",
+      policy: { allow: [], deny: [], worktree_writes: "allow" },
+      timeoutSeconds: 600,
+    })],
+  });
+  const id = ((await post(`${b.url}/approvals`, {
+    agent_id: "feat-a",
+    cli: "claude",
+    tool: "Bash",
+    input: { command: "npm test" },
+    cwd: "/tmp",
+  })).json as { id: number }).id;
+  const ok = await paw(["approve", String(id), "--broker", b.url, "--json"], {
+    GIT_PAW_AGENT_ID: "supervisor",
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).decision.by, "supervisor");
 });
