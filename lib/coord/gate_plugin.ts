@@ -67,6 +67,8 @@ export class GateRunner {
   #unsubscribe: (() => void) | null = null;
   #closed = false;
   #n = 0;
+  /** Leftovers cleared: runs wait for it. */
+  #ready: Promise<void> = Promise.resolve();
   /** Every finished run, oldest first (bounded). */
   readonly results: GateResult[] = [];
 
@@ -77,8 +79,19 @@ export class GateRunner {
     this.#queue = gateQueue(opts.maxParallel ?? 2);
   }
 
-  /** Subscribe to the log. */
+  /**
+   * Subscribe to the log. Scratch worktrees a crashed pane 0 left behind
+   * are removed first (and git's records of them pruned).
+   */
   start(): void {
+    const leftovers = join(this.#opts.stateDir, "gates");
+    const clearing = Deno.remove(leftovers, { recursive: true }).then(
+      () =>
+        gitTry(this.#opts.repo, ["worktree", "prune"], { isolated: true })
+          .then(() => {}),
+      () => {}, // none
+    );
+    this.#ready = clearing;
     this.#unsubscribe = this.#broker.subscribe((ev) => {
       if (ev.kind === "entry") this.#onEntry(ev.entry);
     });
@@ -161,6 +174,7 @@ export class GateRunner {
     );
     let created = false;
     try {
+      await this.#ready;
       await Deno.mkdir(join(this.#opts.stateDir, "gates"), {
         recursive: true,
         mode: 0o700,
@@ -256,6 +270,7 @@ export class GateRunner {
 
   /** Resolves when no run is going on. */
   async settled(): Promise<void> {
+    await this.#ready;
     while (this.#runs.size > 0) await Promise.allSettled([...this.#runs]);
   }
 

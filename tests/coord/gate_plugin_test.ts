@@ -216,6 +216,41 @@ Deno.test("gates: a newer commit aborts the running check and wins; a commit is 
   assert.ok(verified[0]!.payload!.message!.includes(fast.slice(0, 12)));
 });
 
+Deno.test("gates: scratch worktrees left by a crashed broker are removed when the gates start", async () => {
+  await using w0 = await gateWorld();
+  await w0.broker.close();
+  // A crash mid-run: a registered scratch worktree under gates/.
+  const stale = join(w0.stateDir, "gates", "feat-a-1-deadbeef");
+  await git(w0.r.repo, "worktree", "add", "-q", "--detach", stale, "main");
+  const config = defaultConfig();
+  config.supervisor.test_command = "sh check.sh";
+  let runner: GateRunner | null = null;
+  const broker = await startBroker({
+    port: 0,
+    dataDir: join(w0.r.root, "broker2"),
+    session: "paw-gates",
+    quiet: true,
+    plugins: [gatePlugin({
+      repo: w0.r.repo,
+      stateDir: w0.stateDir,
+      gates: gatesOf(config).gates,
+      timeoutMs: 60_000,
+      log: () => {},
+    }, (g) => runner = g)],
+  });
+  try {
+    await runner!.settled();
+    const list = await git(w0.r.repo, "worktree", "list", "--porcelain");
+    assert.ok(!list.includes(stale), list);
+    assert.equal(
+      await Deno.stat(stale).then(() => true, () => false),
+      false,
+    );
+  } finally {
+    await broker.close();
+  }
+});
+
 Deno.test("gates: a gate that hangs is stopped at the timeout and reported", async () => {
   await using w = await gateWorld({ timeoutMs: 1500 });
   await commitAndReport(w, { "status.txt": "PASS\n", "hang": "1\n" }, "hang");
