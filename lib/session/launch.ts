@@ -144,7 +144,7 @@ async function writeDashboardEnv(
  * port and address to serve (else it reads them from the receipt) and the
  * file where it reports the port bound ({@link waitForDashboard}).
  */
-export function dashboardArgv(
+function dashboardArgv(
   session: string,
   repo: string,
   broker?: { url: string | null; bind?: string; readyFile?: string },
@@ -184,7 +184,7 @@ function dashboardCmd(
 }
 
 /** The argv of an agent pane: the guard wrapping the CLI. */
-export function agentPaneArgv(agent: LaunchAgent): string[] {
+function agentPaneArgv(agent: LaunchAgent): string[] {
   return [
     ...selfArgv(),
     "__agent-pane",

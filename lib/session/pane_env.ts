@@ -30,7 +30,7 @@ export {
 } from "./pane_env_load.ts";
 
 /** Directory of a session's pane env files. */
-export function paneEnvDir(session: string): string {
+function paneEnvDir(session: string): string {
   return join(brokerDataDir(session), "pane-env");
 }
 

@@ -718,7 +718,7 @@ async function sessionBelongsTo(
  * resumes its conversation where its profile allows (else it gets the boot
  * prompt again); prompts still pending from a paused `add` are sent as is.
  */
-export async function recoverSession(
+async function recoverSession(
   repo: string,
   config: Config,
   receipt: Receipt,
