@@ -66,11 +66,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Longest accepted `wait=` (seconds). */
 export const MAX_WAIT_SECONDS = 60;
 /** Requests being answered at once (long polls included); more get a 503. */
-export const MAX_OPEN_REQUESTS = 1024;
+const MAX_OPEN_REQUESTS = 1024;
 /** Long polls waiting at once; more get a 503. */
-export const MAX_LONG_POLLS = 256;
+const MAX_LONG_POLLS = 256;
 /** Time a client gets to send a whole request body (ms); then 408. */
-export const BODY_TIMEOUT_MS = 10_000;
+const BODY_TIMEOUT_MS = 10_000;
 
 /** Cookie that carries the bearer token for browser GETs (web dashboard). */
 export const TOKEN_COOKIE = "git_paw_token";

@@ -36,7 +36,7 @@ export type WebPlugin = BrokerPlugin & {
 };
 
 /** Default for `[notify] stall_threshold_seconds`. */
-export const DEFAULT_STALL_THRESHOLD_SECONDS =
+const DEFAULT_STALL_THRESHOLD_SECONDS =
   DEFAULT_DASHBOARD_SETTINGS.stallThresholdSeconds;
 
 /**
