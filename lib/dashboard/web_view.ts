@@ -187,6 +187,7 @@ export class WebView {
   async answer(agent: string, ref: number, text: string): Promise<SendResult> {
     const t = answerTarget(this.#needsYou, agent, ref);
     if (!t.ok) return t;
+    if (!this.#known(agent)) return this.#unknown(agent);
     const undo = claimAnswer(t.ask, WEB_FROM, this.#now());
     const r = await this.#feedback(agent, answerText(t.kind, t.ask, text));
     if (!r.ok) undo();
@@ -199,20 +200,26 @@ export class WebView {
    * agent reads it from its inbox). The agent must be in the roster.
    */
   async tell(agent: string, text: string): Promise<SendResult> {
-    let known: boolean;
-    try {
-      known = this.#broker.agents().some((a) => a.agent_id === agent);
-    } catch {
-      known = false;
-    }
-    if (!known) {
-      return {
-        ok: false,
-        status: 404,
-        error: `no agent '${agent}' in this session`,
-      };
-    }
+    if (!this.#known(agent)) return this.#unknown(agent);
     return await this.#feedback(agent, text.trim());
+  }
+
+  /** The broker keeps an inbox for `agent` (feedback reaches it). */
+  #known(agent: string): boolean {
+    try {
+      return this.#broker.agents().some((a) => a.agent_id === agent) ||
+        this.#broker.watchTargets().some((w) => w.agent_id === agent);
+    } catch {
+      return false;
+    }
+  }
+
+  #unknown(agent: string): SendResult {
+    return {
+      ok: false,
+      status: 404,
+      error: `no agent '${agent}' in this session`,
+    };
   }
 
   async #feedback(agent: string, line: string): Promise<SendResult> {
