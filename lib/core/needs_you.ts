@@ -13,7 +13,7 @@
  *   ({@link AUTOMATIC_SENDERS}) — the page's Answer or Tell, the supervisor,
  *   `git paw tell` — or the agent reports a terminal status.
  * - An agent is listed as waiting while the roster says `needs_input` and
- *   no queue approval of it is pending (that approval is its item); the
+ *   that is not its queue approval's wait (the approval is the item); the
  *   text is what its newest `needs_input` status said. A feedback after it
  *   marks the wait answered (the agent may still wait: it stays listed,
  *   with Tell only).
@@ -69,6 +69,8 @@ export type NeedsYouState = {
   questions: Map<number, Ask>;
   /** The newest `needs_input` wait of each agent. */
   waits: Map<string, Ask>;
+  /** Agents whose `needs_input` is a queue approval's (that is their item). */
+  queueWaits: Set<string>;
   /** Highest seq applied (older entries are ignored). */
   lastSeq: number;
 };
@@ -79,6 +81,7 @@ export function createNeedsYouState(): NeedsYouState {
     approvals: createApprovalsState(),
     questions: new Map(),
     waits: new Map(),
+    queueWaits: new Set(),
     lastSeq: 0,
   };
 }
@@ -164,7 +167,12 @@ export function applyNeedsYouEntry(
       const status = m.payload.status;
       if (m.type === "agent.status" && status === NEEDS_INPUT) {
         const detail = m.payload.detail as { approval?: unknown } | undefined;
-        if (detail?.approval !== undefined) return false; // the queue's item
+        if (detail?.approval !== undefined) {
+          // The queue's own wait: the approval is the item.
+          state.queueWaits.add(agent);
+          return state.waits.delete(agent);
+        }
+        state.queueWaits.delete(agent);
         const text = m.payload.message ?? "waiting for a person";
         const prev = state.waits.get(agent);
         // The same wait again (hook after screen detector): keep the first.
@@ -173,7 +181,10 @@ export function applyNeedsYouEntry(
         return true;
       }
       let changed = false;
-      if (!fileReport(e) && state.waits.delete(agent)) changed = true;
+      if (!fileReport(e)) {
+        if (state.waits.delete(agent)) changed = true;
+        if (state.queueWaits.delete(agent)) changed = true;
+      }
       if (isTerminalStatus(status)) {
         changed = answerOpen(state, agent, e.seq, {
           by: `${agent} (${status.trim().toLowerCase()})`,
@@ -271,7 +282,9 @@ export function needsYouItems(
   const waiting: NeedsYouItem[] = [];
   for (const a of roster) {
     if (a.status.trim().toLowerCase() !== NEEDS_INPUT) continue;
-    if (approving.has(a.agent_id)) continue;
+    if (approving.has(a.agent_id) || state.queueWaits.has(a.agent_id)) {
+      continue;
+    }
     const w = state.waits.get(a.agent_id);
     const since = w ? w.at : now - Math.max(0, a.last_seen_seconds);
     waiting.push({

@@ -162,6 +162,7 @@ const NEEDS_YOU_STYLE = `
 .ny-text { margin:6px 0 2px; overflow-wrap:anywhere; }
 .ny-what { font-family:ui-monospace, monospace; font-size:13.5px; white-space:pre-wrap;
   overflow-wrap:anywhere; }
+.ny-item[data-kind=question] .ny-what { font-family:inherit; font-size:inherit; }
 .ny-meta { font-size:12.5px; overflow-wrap:anywhere; margin:2px 0; }
 .ny-meta:empty, .ny-status:empty, #ny-status:empty { display:none; }
 .ny-item input, .ny-item textarea { display:block; width:100%; font:inherit; font-size:16px;
@@ -248,7 +249,7 @@ const NEEDS_YOU_SCRIPT = `
       var reason = el("input", "ny-reason");
       reason.type = "text";
       reason.maxLength = 2000;
-      reason.placeholder = "Reason if you deny (optional; the agent sees it)";
+      reason.placeholder = "Reason for Deny (optional)";
       reason.setAttribute("aria-label", "Reason for denying");
       actions.append(
         nyButton("ny-approve", "Approve", function () {
