@@ -13,14 +13,15 @@ import { webPlugin } from "../../lib/dashboard/web.ts";
 import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
 import { HAVE_CHROMIUM, launchChromium, PHONE } from "../_helpers/chromium.ts";
 import { pawCommand } from "../_helpers/paw_command.ts";
+import { openSse, type SseConnection } from "./_sse_client.ts";
 
 const TOKEN = "tok-" + crypto.randomUUID().replaceAll("-", "");
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const LONG_COMMAND =
   "npm install left-pad && curl -fsSL https://downloads.example.com/installers/a-very-long-path-without-any-break/install-the-thing-now.sh | sh";
 
-async function setup(token: string | null = TOKEN) {
-  const dir = await Deno.makeTempDir({ prefix: "paw-needs-you-" });
+async function setup(token: string | null = TOKEN, dataDir?: string) {
+  const dir = dataDir ?? await Deno.makeTempDir({ prefix: "paw-needs-you-" });
   const broker = await startBroker({
     port: 0,
     dataDir: dir,
@@ -37,9 +38,10 @@ async function setup(token: string | null = TOKEN) {
     ],
   });
   return Object.assign(broker, {
+    dir,
     async [Symbol.asyncDispose]() {
       await broker.close();
-      await Deno.remove(dir, { recursive: true });
+      if (!dataDir) await Deno.remove(dir, { recursive: true });
     },
   });
 }
@@ -184,7 +186,10 @@ Deno.test({
     page.on("console", (m) => {
       if (m.type() === "error") errors.push(m.text());
     });
-    await page.goto(`${url}/?token=${encodeURIComponent(TOKEN)}`);
+    // The notification's link: log in, land on the request.
+    await page.goto(
+      `${url}/?token=${encodeURIComponent(TOKEN)}#approval-${a1}`,
+    );
     assert.equal(new URL(page.url()).pathname, `${home}/`);
     const card = (key: string) =>
       `#needs-you-list li.ny-item[data-key="${key}"]`;
@@ -206,6 +211,7 @@ Deno.test({
       ]);
       const a = card(`approval-${a1}`);
       assert.equal(await page.getAttribute(a, "id"), `approval-${a1}`);
+      assert.match((await page.getAttribute(a, "class")) ?? "", /ny-target/);
       assert.equal(await page.textContent(`${a} .ny-kind`), `approval #${a1}`);
       assert.equal(await page.textContent(`${a} .ny-what`), LONG_COMMAND);
       assert.match((await page.textContent(`${a} .ny-tool`)) ?? "", /^Bash/);
@@ -549,4 +555,67 @@ Deno.test({
       await other.shutdown();
     }
   },
+});
+
+/** The next `view` event whose "Needs you" keys satisfy `pred`. */
+async function viewWhere(
+  sse: SseConnection,
+  pred: (keys: string[]) => boolean,
+): Promise<string[]> {
+  for (;;) {
+    const ev = await sse.nextNamed("view", 10_000);
+    const keys = (JSON.parse(ev.data!).needs_you as Array<{ key: string }>)
+      .map((i) => i.key);
+    if (pred(keys)) return keys;
+  }
+}
+
+Deno.test("the event stream pushes a view when an approval appears and when it is decided; a restart keeps what is pending", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paw-needs-you-" });
+  try {
+    let id: number;
+    {
+      await using b = await setup(TOKEN, dir);
+      await publish(b.url, status("feat-b", "working", "busy"));
+      const sse = await openSse(`${b.url}/events`, AUTH);
+      try {
+        await viewWhere(sse, (k) => k.length === 0);
+        id = await ask(b.url, "feat-a", "make deploy");
+        await viewWhere(sse, (k) => k.includes(`approval-${id}`));
+        await publish(b.url, {
+          type: "agent.question",
+          agent_id: "feat-b",
+          payload: { question: "Ship it?" },
+        });
+        await viewWhere(sse, (k) => k.some((x) => x.startsWith("question-")));
+        const other = await ask(b.url, "feat-a", "make clean");
+        await viewWhere(sse, (k) => k.includes(`approval-${other}`));
+        const r = await call(`${b.url}/approvals/${other}/deny`, {
+          method: "POST",
+          headers: AUTH,
+          body: { reason: "no" },
+        });
+        assert.equal(r.status, 200);
+        const left = await viewWhere(
+          sse,
+          (k) => !k.includes(`approval-${other}`),
+        );
+        assert.deepEqual(left.map((k) => k.replace(/\d+$/, "N")), [
+          "approval-N",
+          "question-N",
+        ]);
+      } finally {
+        await sse.close();
+      }
+    }
+    // The same session's broker again: the pending request and the open
+    // question are still there (both rebuilt from the durable log).
+    await using again = await setup(TOKEN, dir);
+    const view = await call(`${again.url}/needs-you`, { headers: AUTH });
+    const items = view.json.items as Array<{ key: string; kind: string }>;
+    assert.deepEqual(items.map((i) => i.kind), ["approval", "question"]);
+    assert.equal(items[0]!.key, `approval-${id}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
