@@ -233,9 +233,9 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
       );
       app.get(
         "/needs-you",
-        (c) =>
+        async (c) =>
           crossSiteRefusal(c.req.raw) ??
-            Response.json({ items: v.needsYou() }, {
+            Response.json({ items: await v.needsYou() }, {
               headers: { "cache-control": "no-store" },
             }),
       );

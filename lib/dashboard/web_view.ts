@@ -79,6 +79,13 @@ export class WebView {
   readonly #session: string | undefined;
   readonly #agentPorts: (() => ReadonlyMap<string, number>) | undefined;
   readonly #needsYou: NeedsYouState = createNeedsYouState();
+  #needsYouLive = false;
+  /** Live entries that came while the log was being replayed. */
+  #held: LogEntry[] = [];
+  /** Resolves once the log's replay is in (pending until {@link start}). */
+  readonly #replayed: Promise<void>;
+  #replayDone!: () => void;
+  #started = false;
 
   constructor(broker: Broker, opts: WebViewOptions) {
     this.#broker = broker;
@@ -87,6 +94,9 @@ export class WebView {
     // The broker may not be listening yet: nothing is read from it here.
     this.#session = opts.session;
     this.#agentPorts = opts.agentPorts;
+    this.#replayed = new Promise((resolve) => {
+      this.#replayDone = resolve;
+    });
     this.#state = createDashboardState({
       session: opts.session ?? "",
       url: "",
@@ -104,10 +114,12 @@ export class WebView {
   }
 
   /**
-   * Load history (the whole log for the "Needs you" list, the newest
-   * `maxMessages` for the stream), then follow the broker live.
+   * Load the newest `maxMessages` entries, then follow the broker live. The
+   * "Needs you" list is rebuilt from the whole log in the background (the
+   * broker's start does not wait for it; {@link answer} does).
    */
   async start(): Promise<void> {
+    this.#started = true;
     this.#state.session = this.#session ?? this.#broker.session;
     this.#state.url = this.#broker.url;
     const buffered: LogEntry[] = [];
@@ -122,27 +134,40 @@ export class WebView {
       this.#changed();
     });
     try {
-      const panelFrom = this.#broker.lastSeq() - this.#maxMessages;
-      let since = 0;
-      for (;;) {
-        const page = await this.#broker.logSince(since, REPLAY_PAGE);
-        for (const e of page) {
-          applyNeedsYouEntry(this.#needsYou, e);
-          if (e.seq > panelFrom) applyEntry(this.#state, e);
-        }
-        if (page.length < REPLAY_PAGE) break;
-        since = page[page.length - 1]!.seq;
+      const since = Math.max(0, this.#broker.lastSeq() - this.#maxMessages);
+      for (const e of await this.#broker.logSince(since, this.#maxMessages)) {
+        applyEntry(this.#state, e);
       }
     } catch { /* no history: start live */ }
     live = true;
     for (const e of buffered) this.#apply(e);
     await this.#monitor.start();
     this.#unwatch = this.#monitor.onChange(() => this.#changed());
+    void this.#replayNeedsYou().finally(() => this.#replayDone());
+  }
+
+  /** The whole log into the "Needs you" state, then the entries held meanwhile. */
+  async #replayNeedsYou(): Promise<void> {
+    try {
+      let since = 0;
+      for (;;) {
+        const page = await this.#broker.logSince(since, REPLAY_PAGE);
+        for (const e of page) applyNeedsYouEntry(this.#needsYou, e);
+        if (page.length < REPLAY_PAGE) break;
+        since = page[page.length - 1]!.seq;
+      }
+    } catch { /* no history: what came live */ }
+    this.#needsYouLive = true;
+    // Applied in seq order; entries the replay already read are skipped.
+    for (const e of this.#held) applyNeedsYouEntry(this.#needsYou, e);
+    this.#held = [];
+    this.#changed();
   }
 
   #apply(e: LogEntry): void {
     applyEntry(this.#state, e);
-    applyNeedsYouEntry(this.#needsYou, e);
+    if (this.#needsYouLive) applyNeedsYouEntry(this.#needsYou, e);
+    else this.#held.push(e);
   }
 
   /** Stop following the broker. */
@@ -152,6 +177,7 @@ export class WebView {
     this.#unwatch?.();
     this.#unwatch = null;
     this.#listeners.clear();
+    if (this.#started) await this.#replayed;
     await this.#monitor.stop();
   }
 
@@ -174,8 +200,9 @@ export class WebView {
     };
   }
 
-  /** The "Needs you" list now. */
-  needsYou(): NeedsYouItem[] {
+  /** The "Needs you" list once the log's replay is in. */
+  async needsYou(): Promise<NeedsYouItem[]> {
+    await this.#replayed;
     return this.snapshot().needs_you;
   }
 
@@ -185,6 +212,7 @@ export class WebView {
    * item is a 409 naming who answered it.
    */
   async answer(agent: string, ref: number, text: string): Promise<SendResult> {
+    await this.#replayed;
     const t = answerTarget(this.#needsYou, agent, ref);
     if (!t.ok) return t;
     if (!this.#known(agent)) return this.#unknown(agent);
