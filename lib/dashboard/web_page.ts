@@ -626,7 +626,8 @@ tr.rv-add td.rv-text { background:rgba(34,197,94,.14); }
 tr.rv-del td.rv-text { background:rgba(255,122,122,.16); }
 tr.rv-hunk td { color:var(--accent); padding-top:4px; }
 .rv-form textarea { width:100%; font:inherit; margin:4px 0; }
-#integration-line { margin:0; font-family:ui-monospace, monospace; }
+#integration-line { margin:0; font-family:ui-monospace, monospace; overflow-wrap:anywhere; }
+#review-agent { max-width:100%; }
 #integration-line[data-state=failing], #integration-line[data-state=conflict] { color:var(--bad); }
 `;
 
