@@ -38,6 +38,8 @@ export type LaunchOptions = {
   deviceScaleFactor?: number;
   isMobile?: boolean;
   hasTouch?: boolean;
+  /** More flags after {@link CHROMIUM_ARGS}. */
+  args?: string[];
 };
 
 /** A browser context that closes and removes its profile on dispose. */
@@ -51,11 +53,12 @@ export async function launchChromium(
 ): Promise<TestBrowser> {
   const { chromium } = await import("playwright-core");
   const dir = await Deno.makeTempDir({ prefix: "paw-chromium-" });
+  const { args = [], ...rest } = opts;
   const ctx = await chromium.launchPersistentContext(join(dir, "profile"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
-    ...opts,
+    args: [...CHROMIUM_ARGS, ...args],
+    ...rest,
   });
   return Object.assign(ctx, {
     async [Symbol.asyncDispose]() {

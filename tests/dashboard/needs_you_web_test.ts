@@ -20,10 +20,15 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const LONG_COMMAND =
   "npm install left-pad && curl -fsSL https://downloads.example.com/installers/a-very-long-path-without-any-break/install-the-thing-now.sh | sh";
 
-async function setup(token: string | null = TOKEN, dataDir?: string) {
+async function setup(
+  token: string | null = TOKEN,
+  dataDir?: string,
+  bind?: string,
+) {
   const dir = dataDir ?? await Deno.makeTempDir({ prefix: "paw-needs-you-" });
   const broker = await startBroker({
     port: 0,
+    ...(bind ? { bind } : {}),
     dataDir: dir,
     session: "paw-phone",
     ...(token ? { token } : {}),
@@ -618,4 +623,35 @@ Deno.test("the event stream pushes a view when an approval appears and when it i
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "bound beyond loopback, a phone that reaches the machine by its LAN name logs in with the token link and approves" +
+    (HAVE_CHROMIUM ? "" : " (SKIPPED: /usr/bin/chromium is not installed)"),
+  ignore: !HAVE_CHROMIUM,
+  async fn() {
+    // `[broker] bind = "0.0.0.0"`; the browser resolves the machine's name
+    // to 127.0.0.1, so Host and Origin are `my-box.lan:<port>`, as from a
+    // phone on the LAN (the test never leaves the machine).
+    await using b = await setup(TOKEN, undefined, "0.0.0.0");
+    const local = `http://127.0.0.1:${b.port}`;
+    const id = await ask(local, "feat-a", "make deploy");
+    await using browser = await launchChromium({
+      ...PHONE,
+      args: ["--host-resolver-rules=MAP my-box.lan 127.0.0.1"],
+    });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    const lan = `http://my-box.lan:${b.port}`;
+    await page.goto(
+      `${lan}/?token=${encodeURIComponent(TOKEN)}#approval-${id}`,
+    );
+    assert.equal(page.url().split("#")[0], `${lan}${dashboardPath(TOKEN)}/`);
+    await page.tap(`#approval-${id} button.ny-approve`);
+    await page.waitForSelector(`#approval-${id}`, { state: "detached" });
+    const d = (await record(local, id)).decision;
+    assert.equal(d?.decision, "allow");
+    assert.equal(d?.by, "web");
+  },
 });
