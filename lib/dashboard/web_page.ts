@@ -179,6 +179,9 @@ const NEEDS_YOU_STYLE = `
 .ny-status { margin:6px 0 0; font-size:13.5px; overflow-wrap:anywhere; }
 .ny-item[data-result=refused] .ny-status { color:var(--bad); }
 #ny-status { margin:0; padding:0 4px; overflow-wrap:anywhere; }
+@media (min-width: 641px) {
+  .ny-actions, .ny-item input, .ny-item textarea { max-width:560px; }
+}
 @media (max-width: 640px) {
   header { flex-wrap:wrap; gap:4px 8px; padding:8px; }
   h1 { font-size:16px; overflow-wrap:anywhere; }
