@@ -81,6 +81,22 @@ export const TOKEN_COOKIE = "git_paw_token";
 export const PAGE_WRITE_HEADER = "x-git-paw-csrf";
 
 /**
+ * Refusal (403) for a write a browser sent without {@link PAGE_WRITE_HEADER},
+ * or null. A browser says so by sending `Origin` (same-origin already
+ * checked by the broker); tools like curl send none and need the bearer
+ * token instead. For plugin write routes the web page uses, so a broker
+ * without a token still refuses a write no page of its own made.
+ */
+export function pageWriteRefusal(req: Request): Response | null {
+  const h = req.headers;
+  if (h.get("origin") === null || h.get(PAGE_WRITE_HEADER) === "1") return null;
+  return Response.json(
+    { error: `a browser write needs the ${PAGE_WRITE_HEADER} header` },
+    { status: 403 },
+  );
+}
+
+/**
  * The path the browser dashboard lives under when a token is set:
  * `/s/<32 hex>` from a hash of the token (stable across restarts, reveals
  * nothing of the token). The token cookie is scoped to it (`Path=/s/…/`):
