@@ -31,12 +31,8 @@ import {
   stripRepoAgentsMd,
   writeRepoAgentsBlock,
 } from "./agents_md.ts";
-import {
-  agentHelper,
-  agentProfile,
-  type AgentSetup,
-  writeCliFiles,
-} from "./setup.ts";
+import { agentHelper, type AgentSetup, writeCliFiles } from "./setup.ts";
+import { agentPlan } from "../core/agent_plan.ts";
 
 /** The supervisor's state file, in the main checkout's git dir. */
 export const SUPERVISOR_STATE_FILE = "paw-supervisor.json";
@@ -207,20 +203,21 @@ export async function setupSupervisorRoot(
   const setup: AgentSetup = {
     repo,
     project: opts.project,
-    worktreePath: repo,
-    branch: SUPERVISOR_ID,
-    agentId: SUPERVISOR_ID,
-    cli: opts.cli,
+    agent: agentPlan({
+      branch: SUPERVISOR_ID,
+      worktree: repo,
+      cli: opts.cli,
+      ...(opts.cliProgram ? { cliArgv: [opts.cliProgram] } : {}),
+    }),
     brokerUrl: opts.brokerUrl,
     brokerAuth: opts.brokerAuth ?? false,
     peers: opts.agents.map((a) => a.agentId),
     config: opts.config,
     supervisor: true,
     approvalsMode: opts.approvalsMode,
-    ...(opts.cliProgram ? { cliProgram: opts.cliProgram } : {}),
     ...(opts.hookSelf ? { hookSelf: opts.hookSelf } : {}),
   };
-  const profile = agentProfile(setup);
+  const profile = setup.agent.profile;
   let body = renderSupervisorBlock({
     session: opts.session,
     agents: opts.agents,

@@ -65,7 +65,7 @@ export function gatesOf(
 /** Lines of output quoted in a failure's feedback. */
 export const TAIL_LINES = 40;
 /** Characters of output quoted at most. */
-export const TAIL_CHARS = 4000;
+const TAIL_CHARS = 4000;
 
 /** The last {@link TAIL_LINES} non-blank lines, at most {@link TAIL_CHARS}. */
 export function outputTail(output: string): string {

@@ -61,7 +61,7 @@ const STALE =
  * The `window-layout-changed` hook: tmux command text, run with the
  * session window as its target (hence no `-t`).
  */
-export const LAYOUT_HOOK = `if-shell -F "${STALE}" { ` +
+const LAYOUT_HOOK = `if-shell -F "${STALE}" { ` +
   `set-option -wF @paw_layout_key "${KEY}" ; ` +
   `if-shell -F "${HAS_DASHBOARD}" { ` +
   `set-option -wF main-pane-height "${MAIN_HEIGHT}" ; ` +
@@ -114,7 +114,7 @@ export type LayoutPane = { id: string; role: string };
  * changed, the resize pass of `supervisorResizeText` (row heights back to
  * their shares; tmux spreads a size change evenly over the rows).
  */
-export function supervisorHook(panes: GridPanes): string {
+function supervisorHook(panes: GridPanes): string {
   return `if-shell -F "${STALE}" { ` +
     `set-option -wF @paw_layout_key "${KEY}" ; ` +
     `${supervisorResizeText(panes)} }`;
@@ -137,7 +137,7 @@ function gridPanesOf(panes: readonly LayoutPane[]): GridPanes | null {
  * needs (supervisor, dashboard, agents): `swap-pane -d` moves only the
  * panes that are out of place.
  */
-export function orderCmds(
+function orderCmds(
   current: readonly string[],
   wanted: readonly string[],
 ): string[][] {

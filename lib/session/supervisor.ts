@@ -18,7 +18,7 @@ import {
   type SupervisorState,
 } from "../coord/supervisor_root.ts";
 import { slugify } from "../core/slug.ts";
-import { agentLaunch } from "./common.ts";
+import { agentLaunch, cliResolver, receiptAgent } from "./common.ts";
 import type { LaunchSupervisor } from "./launch.ts";
 
 /**
@@ -121,24 +121,17 @@ export async function prepareSupervisor(
  */
 export function supervisorLaunch(
   plan: { repo: string; cli: string; cliArgv?: string[]; config: Config },
-  prompt: Parameters<typeof agentLaunch>[2],
+  prompt: Parameters<typeof agentLaunch>[1],
   resolve?: (name: string) => { argv: string[] },
 ): LaunchSupervisor {
-  const a = agentLaunch(
-    {
-      branch: SUPERVISOR_ID,
-      worktree_path: plan.repo,
-      cli: plan.cli,
-      ...(plan.cliArgv ? { cli_argv: plan.cliArgv } : {}),
-    },
-    plan.config,
-    prompt,
-    resolve,
-  );
+  const agent = receiptAgent({
+    branch: SUPERVISOR_ID,
+    worktree_path: plan.repo,
+    cli: plan.cli,
+    ...(plan.cliArgv ? { cli_argv: plan.cliArgv } : {}),
+  }, resolve ?? cliResolver(plan.config));
   return {
-    cliName: a.cliName,
-    cliArgv: a.cliArgv,
-    ...(a.typePrompt ? { typePrompt: a.typePrompt } : {}),
+    ...agentLaunch(agent, prompt),
     env: supervisorIdentityEnv({ agent_id: SUPERVISOR_ID }),
   };
 }
