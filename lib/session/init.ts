@@ -3,9 +3,9 @@
  * write a commented config template when none exists (or append a missing
  * `[supervisor]` table), and add git-paw's local paths to `.gitignore`.
  *
- * Differences from the original: `scripts/sweep.sh` is not written (it only
- * serves supervisor mode, which this version does not ship yet), and init
- * never prompts: the supervisor table is written disabled.
+ * Differences from the original: `scripts/sweep.sh` is not written (it
+ * served the original's supervisor skill; here git-paw runs the gates
+ * itself), and init never prompts: the supervisor table is written disabled.
  * @module
  */
 import { join } from "node:path";
