@@ -206,6 +206,19 @@ function geminiScreen(text: string, lines: string[]): ScreenState {
   return { kind: "unknown", detail: "" };
 }
 
+/**
+ * git-paw's `demo` agent (lib/session/demo_agent.ts): every line it prints
+ * starts with `[demo] `, and it waits for a task on its `[demo] idle: …`
+ * line (its approvals go through the queue, never a prompt). The screen's
+ * last line says which.
+ */
+function demoScreen(lines: string[]): ScreenState {
+  const last = lines.findLast((l) => l.trim() !== "")?.trim() ?? "";
+  if (last.startsWith("[demo] idle")) return { kind: "idle", detail: "" };
+  if (last.startsWith("[demo] ")) return { kind: "working", detail: "" };
+  return { kind: "unknown", detail: "" };
+}
+
 /** Phrases of a permission prompt in any CLI (docs/REFERENCE.md, supervisor). */
 const GENERIC_PROMPT =
   /requires approval|do you want to proceed|do you want to allow|allow execution|allow this command|\(y\/n\)|\[y\/N\]/i;
@@ -241,6 +254,8 @@ export function detectScreen(cli: string, text: string): ScreenState {
       return codexScreen(text, lines);
     case "gemini":
       return geminiScreen(text, lines);
+    case "demo":
+      return demoScreen(lines);
     default:
       return genericScreen(lines);
   }

@@ -41,6 +41,16 @@ import {
   type ThrottleState,
   throttleSummary,
 } from "../core/notify_throttle.ts";
+import {
+  alertCause,
+  createSent,
+  markSent,
+  parseSent,
+  type SentCauses,
+  sentText,
+  wasSent,
+} from "../core/notify_sent.ts";
+import { readTextOrNull, writeTextAtomic } from "../adapters/fs.ts";
 import { escapeTmuxFormat, tmuxTry } from "../adapters/tmux.ts";
 import { run } from "../adapters/runner.ts";
 import type { Config } from "../core/config.ts";
@@ -62,7 +72,36 @@ export type AlertMonitorOptions = {
   onError?: (err: unknown, alert: Notice) => void;
   /** How often the sinks are run (default: lib/core/notify_throttle.ts). */
   throttle?: Partial<ThrottleOptions>;
+  /**
+   * Where the causes already sent are kept across restarts (default: in
+   * memory only). `load` resolves to null when nothing was kept yet.
+   */
+  sent?: SentStore;
 };
+
+/** Keeps the causes sent (lib/core/notify_sent.ts) across restarts. */
+export type SentStore = {
+  load(): Promise<SentCauses | null>;
+  save(s: SentCauses): Promise<void>;
+};
+
+/** A {@link SentStore} in the file at `path` (written atomically, 0600). */
+export function fileSentStore(path: string): SentStore {
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    load: async () => {
+      const text = await readTextOrNull(path);
+      return text === null ? null : parseSent(text);
+    },
+    save: (s) => {
+      const text = sentText(s);
+      writing = writing.then(() =>
+        writeTextAtomic(path, text, { mode: 0o600 })
+      ).catch(() => {});
+      return writing;
+    },
+  };
+}
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -78,6 +117,9 @@ export class AlertMonitor {
   readonly #listeners = new Set<() => void>();
   readonly #pending = new Set<Promise<void>>();
   readonly #maxMessages: number;
+  readonly #threshold: number;
+  readonly #store: SentStore | null;
+  #sent: SentCauses = createSent();
   #unsubscribe: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: number | null = null;
@@ -93,6 +135,8 @@ export class AlertMonitor {
     this.#onError = opts.onError ?? (() => {});
     this.#maxMessages = opts.settings.maxMessages;
     this.#throttle = createThrottle(opts.throttle);
+    this.#threshold = opts.settings.stallThresholdSeconds;
+    this.#store = opts.sent ?? null;
   }
 
   /**
@@ -116,6 +160,16 @@ export class AlertMonitor {
       );
       for (const e of history) alertsOnEntry(this.#state, e, { fire: false });
     } catch { /* broker without history: start live */ }
+    const kept = this.#store ? await this.#store.load().catch(() => null) : null;
+    if (kept) {
+      // Restarted: what is still waiting and was never sent goes out now.
+      this.#sent = kept;
+      this.#fire(this.active());
+    } else {
+      // First start (or no store): what the history holds counts as told.
+      for (const a of this.active()) markSent(this.#sent, this.#cause(a));
+      this.#save();
+    }
     live = true;
     for (const ev of buffered) this.#onEvent(ev);
     this.#check();
@@ -210,15 +264,32 @@ export class AlertMonitor {
     }
   }
 
+  #cause(a: Alert): string {
+    return alertCause(a, this.#threshold);
+  }
+
+  #save(): void {
+    if (this.#store) this.#store.save(this.#sent).catch(() => {});
+  }
+
   #fire(alerts: Alert[]): void {
     if (alerts.length === 0) return;
     const now = this.#now();
+    let sent = false;
     for (const a of alerts) {
+      // Once per cause, also across restarts of this dashboard.
+      const cause = this.#cause(a);
+      if (wasSent(this.#sent, cause)) continue;
       this.fired.push(a);
       if (this.fired.length > 1000) this.fired.shift();
       // Bounded: a flood of (forged) alerts runs the sinks a few times.
-      if (throttleAlert(this.#throttle, a, now)) this.#deliver(a);
+      if (throttleAlert(this.#throttle, a, now)) {
+        markSent(this.#sent, cause);
+        sent = true;
+        this.#deliver(a);
+      }
     }
+    if (sent) this.#save();
     this.#armSummary();
   }
 
@@ -357,6 +428,11 @@ export type AlertsPluginOptions = {
   /** Extra environment for the tmux sink (e.g. a test's `TMUX_TMPDIR`). */
   tmuxEnv?: Record<string, string>;
   now?: () => number;
+  /**
+   * The file that keeps the causes already notified (the session's state
+   * dir), so a restarted dashboard sends none twice; unset: memory only.
+   */
+  sentFile?: string;
 };
 
 /** The broker plugin that runs the attention alerts for a session. */
@@ -378,6 +454,7 @@ export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
         settings,
         sinks,
         now: opts.now,
+        ...(opts.sentFile ? { sent: fileSentStore(opts.sentFile) } : {}),
       });
       await monitor.start();
       monitors.set(broker.url, monitor);

@@ -1,6 +1,6 @@
 /**
  * Registers the session commands on the program: `start`, `stop`, `purge`,
- * `status`, `pause`, `add`, `remove`, plus the Sessions-core commands
+ * `status`, `pause`, `add`, `remove`, `agents`, `tell`, plus the Sessions-core commands
  * (`init`, `list-clis`, `add-cli`, `remove-cli`, `__demo-agent`).
  * Command modules are imported lazily so each command loads only what it
  * needs.
@@ -166,6 +166,39 @@ export function registerSessionCommands(program: Command): void {
       ) => {
         const { removeCommand } = await import("./remove.ts");
         await removeCommand(branch, o);
+      },
+    );
+
+  program
+    .command("agents")
+    .description(
+      "Each agent of the session: CLI, status and attention, pane, worktree, last message, what it waits for",
+    )
+    .option("--json", "print JSON (an array, one object per agent)")
+    .option("--session <name>", "the session (default: this repo's)")
+    .action(async (o: { json?: boolean; session?: string }) => {
+      const { agentsCommand } = await import("./agents_cmd.ts");
+      await agentsCommand(o);
+    });
+
+  program
+    .command("tell")
+    .description(
+      "Give an agent a message: typed into its pane when its CLI is idle at its prompt, else queued as agent.feedback",
+    )
+    .argument("<agent>", "agent id or branch")
+    .argument("<text...>", "the message")
+    .option("--queue", "always queue it as agent.feedback")
+    .option("--json", "print what was done as JSON")
+    .option("--session <name>", "the session (default: this repo's)")
+    .action(
+      async (
+        agent: string,
+        text: string[],
+        o: { queue?: boolean; json?: boolean; session?: string },
+      ) => {
+        const { tellCommand } = await import("./tell.ts");
+        await tellCommand(agent, text, o);
       },
     );
 

@@ -364,7 +364,13 @@ async function serveBroker(
         approvalsMode: receipt.approvals_mode,
         onIntegrationStatus: (s) => integration = integrationLine(s),
       }),
-      ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
+      ...dashboardPlugins({
+        repo,
+        session,
+        config,
+        agentPorts: ports.get,
+        notifiedFile: `${brokerDataDir(session)}/notified.json`,
+      }),
     ],
     seed,
     republishWorkingTtlSeconds:
