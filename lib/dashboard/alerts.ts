@@ -120,6 +120,8 @@ export class AlertMonitor {
   readonly #threshold: number;
   readonly #store: SentStore | null;
   #sent: SentCauses = createSent();
+  /** The causes a previous run sent (a stall matched with some slack). */
+  #restored: SentCauses | null = null;
   #unsubscribe: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: number | null = null;
@@ -163,7 +165,8 @@ export class AlertMonitor {
     const kept = this.#store ? await this.#store.load().catch(() => null) : null;
     if (kept) {
       // Restarted: what is still waiting and was never sent goes out now.
-      this.#sent = kept;
+      this.#sent = createSent(kept.order);
+      this.#restored = kept;
       this.#fire(this.active());
     } else {
       // First start (or no store): what the history holds counts as told.
@@ -279,7 +282,10 @@ export class AlertMonitor {
     for (const a of alerts) {
       // Once per cause, also across restarts of this dashboard.
       const cause = this.#cause(a);
-      if (wasSent(this.#sent, cause)) continue;
+      if (
+        this.#sent.set.has(cause) ||
+        (this.#restored !== null && wasSent(this.#restored, cause))
+      ) continue;
       this.fired.push(a);
       if (this.fired.length > 1000) this.fired.shift();
       // Bounded: a flood of (forged) alerts runs the sinks a few times.
@@ -374,23 +380,34 @@ export function notifyCommandSink(
   argv: readonly string[],
   opts: { link?: (a: Notice) => string | null } = {},
 ): AlertSink {
-  return async (a) => {
-    const [cmd, ...rest] = argv;
-    if (!cmd) return;
-    const link = opts.link?.(a) ?? null;
-    const detail = link === null ? a.detail : `${a.detail} · web: ${link}`;
-    // Output is collected and dropped.
-    const out = await run(cmd, [...rest, a.agent_id, a.reason, detail], {
-      env: {
-        GIT_PAW_ALERT_AGENT: a.agent_id,
-        GIT_PAW_ALERT_REASON: a.reason,
-        ...(link === null ? {} : { GIT_PAW_ALERT_LINK: link }),
-      },
-    });
-    if (out.code !== 0) {
-      throw new Error(`[notify] command exited with code ${out.code}`);
-    }
-  };
+  return (a) => runNotifyCommand(argv, a, opts.link?.(a) ?? null);
+}
+
+/**
+ * Run the `[notify] command` once for one notice: `argv` + agent, reason
+ * and the detail (with ` · web: <link>` when there is a link), the same in
+ * `GIT_PAW_ALERT_AGENT`, `GIT_PAW_ALERT_REASON`, `GIT_PAW_ALERT_LINK`.
+ * @throws {Error} when it exits non-zero
+ */
+export async function runNotifyCommand(
+  argv: readonly string[],
+  a: { agent_id: string; reason: string; detail: string },
+  link: string | null,
+): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd) return;
+  const detail = link === null ? a.detail : `${a.detail} · web: ${link}`;
+  // Output is collected and dropped.
+  const out = await run(cmd, [...rest, a.agent_id, a.reason, detail], {
+    env: {
+      GIT_PAW_ALERT_AGENT: a.agent_id,
+      GIT_PAW_ALERT_REASON: a.reason,
+      ...(link === null ? {} : { GIT_PAW_ALERT_LINK: link }),
+    },
+  });
+  if (out.code !== 0) {
+    throw new Error(`[notify] command exited with code ${out.code}`);
+  }
 }
 
 /**
@@ -408,6 +425,25 @@ export function approvalWebLink(
     ? "/"
     : `/?token=${encodeURIComponent(broker.token)}`;
   return `${broker.url}${login}#approval-${a.seq}`;
+}
+
+/**
+ * The web dashboard's link for an alert: a pending approval's
+ * ({@link approvalWebLink}), else the agent's row
+ * (`<broker>/#agent-<id>`, through `/?token=` on a token-bound broker);
+ * null for the summary of held-back notices.
+ */
+export function alertWebLink(
+  broker: { url: string; token?: string | undefined },
+  a: Notice,
+): string | null {
+  if (a.reason === "suppressed") return null;
+  const approval = approvalWebLink(broker, a);
+  if (approval !== null) return approval;
+  const login = broker.token === undefined
+    ? "/"
+    : `/?token=${encodeURIComponent(broker.token)}`;
+  return `${broker.url}${login}#agent-${encodeURIComponent(a.agent_id)}`;
 }
 
 const monitors = new Map<string, AlertMonitor>();
@@ -446,7 +482,7 @@ export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
         ...(settings.bell ? [bellSink()] : []),
         ...(settings.notifyCommand
           ? [notifyCommandSink(settings.notifyCommand, {
-            link: (a) => approvalWebLink(broker, a),
+            link: (a) => alertWebLink(broker, a),
           })]
           : []),
       ];

@@ -6,8 +6,18 @@
  * needs.
  * @module
  */
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
+
+function positiveMinutes(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0)) {
+    throw new InvalidArgumentError(
+      `--max-minutes must be a positive number, got '${v}'`,
+    );
+  }
+  return n;
+}
 
 function splitList(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -44,6 +54,20 @@ export function registerSessionCommands(program: Command): void {
       new Option("--specs-format <format>", "read the specs in this format")
         .choices(["openspec", "markdown", "speckit"]),
     )
+    .option(
+      "--unattended",
+      "no person needed: approvals by policy (queue), stalled agents nudged; stays in the foreground and exits with a summary",
+    )
+    .option(
+      "--max-minutes <n>",
+      "time budget of an --unattended run (default 60)",
+      positiveMinutes,
+    )
+    .option(
+      "--stop-when-done",
+      "stop the session when an --unattended run ends with every agent done",
+    )
+    .option("--json", "print the --unattended summary as JSON")
     .action(async (o: {
       cli?: string;
       branches?: string[];
@@ -56,7 +80,20 @@ export function registerSessionCommands(program: Command): void {
       fromSpecs?: boolean;
       specs?: string[] | true;
       specsFormat?: "openspec" | "markdown" | "speckit";
-    }) => {
+      unattended?: boolean;
+      maxMinutes?: number;
+      stopWhenDone?: boolean;
+      json?: boolean;
+    }, cmd: Command) => {
+      if (
+        !o.unattended &&
+        (o.maxMinutes !== undefined || o.stopWhenDone || o.json)
+      ) {
+        cmd.error(
+          "error: --max-minutes, --stop-when-done and --json go with --unattended",
+          { exitCode: 2 },
+        );
+      }
       const { startCommand } = await import("./start.ts");
       await startCommand({
         cli: o.cli,
@@ -69,6 +106,10 @@ export function registerSessionCommands(program: Command): void {
         fromAllSpecs: o.fromAllSpecs || o.fromSpecs,
         specs: o.specs,
         specsFormat: o.specsFormat,
+        unattended: o.unattended,
+        maxMinutes: o.maxMinutes,
+        stopWhenDone: o.stopWhenDone,
+        json: o.json,
       });
     });
 

@@ -109,6 +109,18 @@ export type StartOptions = {
   specs?: string[] | true;
   /** `--specs-format`: read the specs in this format. */
   specsFormat?: SpecBackend;
+  /**
+   * `--unattended`: no person needed — approvals in the queue (unless the
+   * config says otherwise), and instead of attaching, the drive loop of
+   * lib/session/unattended.ts runs until the end and prints a summary.
+   */
+  unattended?: boolean;
+  /** `--max-minutes N`: the unattended run's time budget. */
+  maxMinutes?: number;
+  /** `--stop-when-done`: stop the session when every agent finished. */
+  stopWhenDone?: boolean;
+  /** `--json`: the unattended summary as JSON. */
+  json?: boolean;
 };
 
 /** One agent chosen for a fresh launch. */
@@ -176,6 +188,23 @@ export async function startCommand(opts: StartOptions): Promise<void> {
 }
 
 async function finish(session: string, opts: StartOptions): Promise<void> {
+  if (opts.unattended) {
+    const receipt = await readReceipt(session);
+    if (!receipt) {
+      throw new AppError(`Session error: no receipt for '${session}'`);
+    }
+    const [{ runUnattended }, { loadConfig }] = await Promise.all([
+      import("./unattended.ts"),
+      import("./config_store.ts"),
+    ]);
+    await runUnattended(receipt, {
+      config: await loadConfig(receipt.repo_path, { onWarning: () => {} }),
+      maxMinutes: opts.maxMinutes,
+      json: opts.json,
+      stopWhenDone: opts.stopWhenDone,
+    });
+    return;
+  }
   if (opts.noAttach) {
     println(`Session '${session}' started in detached mode.`);
     println(`Attach with:  tmux attach -t ${session}`);
@@ -377,6 +406,14 @@ async function freshStart(
   }
   trace("start: agents chosen");
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
+  if (opts.unattended && !brokerOn) {
+    throw new UsageError(
+      "--unattended needs the broker (drop --no-broker, or set [broker] enabled = true)",
+    );
+  }
+  const approvalsMode = resolveApprovalsMode(config.approvals.mode, {
+    unattended: opts.unattended ?? false,
+  });
   const planned = choices.map((c) => ({
     ...c,
     path: worktreePath(repo, project, c.branch, config.worktree_placement),
@@ -399,6 +436,13 @@ async function freshStart(
           : "off"
       }`,
     );
+    if (opts.unattended) {
+      println(
+        `Unattended: yes (approvals: ${approvalsMode}, budget ${
+          opts.maxMinutes ?? 60
+        } min)`,
+      );
+    }
     for (const p of planned) {
       println(`  ${p.branch} → ${p.cli} (${p.path})`);
       if (!p.spec) continue;
@@ -565,6 +609,7 @@ async function freshStart(
         brokerAuth: token !== undefined,
         peers: peers.filter((p) => p !== slugify(w.branch)),
         config,
+        approvalsMode,
         ...specSetupOf(w),
       })));
     trace("start: worktrees");
@@ -576,7 +621,7 @@ async function freshStart(
       status: "active",
       worktrees,
       mode: "bare",
-      approvals_mode: resolveApprovalsMode(config.approvals.mode, {}),
+      approvals_mode: approvalsMode,
       ...(port
         ? {
           broker_port: port,
