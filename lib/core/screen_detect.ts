@@ -209,14 +209,20 @@ function geminiScreen(text: string, lines: string[]): ScreenState {
 /**
  * git-paw's `demo` agent (lib/session/demo_agent.ts): every line it prints
  * starts with `[demo] `, and it waits for a task on its `[demo] idle: …`
- * line (its approvals go through the queue, never a prompt). The screen's
- * last line says which.
+ * line (its approvals go through the queue, never a prompt). Its last
+ * state line says which (`working on:`, `asked:`, `waiting:` are busy;
+ * `bye`: it has ended).
  */
 function demoScreen(lines: string[]): ScreenState {
-  const last = lines.findLast((l) => l.trim() !== "")?.trim() ?? "";
+  // Its state lines; what it notes in between (`<- …`, `noted …`) is not.
+  const last = lines.findLast((l) =>
+    /^\[demo\] (idle|working on:|asked:|waiting:|bye|done:)/.test(l.trim())
+  )?.trim() ?? "";
   if (last.startsWith("[demo] idle")) return { kind: "idle", detail: "" };
-  if (last.startsWith("[demo] ")) return { kind: "working", detail: "" };
-  return { kind: "unknown", detail: "" };
+  if (last.startsWith("[demo] bye") || last === "") {
+    return { kind: "unknown", detail: "" };
+  }
+  return { kind: "working", detail: "" };
 }
 
 /** Phrases of a permission prompt in any CLI (docs/REFERENCE.md, supervisor). */

@@ -82,15 +82,30 @@ Deno.test("tellRoute() queues when an approval waits, the status says needs_inpu
 });
 
 Deno.test("detectScreen() reads the demo agent: idle on its idle line, working otherwise", () => {
-  const idle = "[demo] committed 1234abcd \"x\"\n" +
+  const idle = '[demo] committed 1234abcd "x"\n' +
     "[demo] idle: type a task and press Enter ('exit' to quit)\n\n\n";
   assert.equal(detectScreen("demo", idle).kind, "idle");
   assert.equal(
     detectScreen("demo", idle + "[demo] working on: y\n").kind,
     "working",
   );
-  // Text typed but not yet submitted: not the prompt any more.
-  assert.equal(detectScreen("demo", idle + "half a ta").kind, "unknown");
+  // What it notes meanwhile does not change its state.
+  assert.equal(
+    detectScreen(
+      "demo",
+      idle +
+        "[demo] <- agent.artifact from b: x\n[demo] noted agent.artifact from b\n",
+    ).kind,
+    "idle",
+  );
+  assert.equal(
+    detectScreen(
+      "demo",
+      idle + "[demo] asked: which port? (waiting for an answer)\n",
+    ).kind,
+    "working",
+  );
+  assert.equal(detectScreen("demo", idle + "[demo] bye\n$ \n").kind, "unknown");
   assert.equal(detectScreen("demo", "$ \n").kind, "unknown");
 });
 
