@@ -379,7 +379,9 @@ export function summaryText(sum: UnattendedSummary): string {
         a.nudges ? `, nudged ${a.nudges}×` : ""
       }`,
     );
-    for (const c of a.commits.slice(0, 10)) out.push(`      ${c}`);
+    for (const c of a.commits.slice(0, 10)) {
+      out.push(`      ${oneLine(c, 100)}`);
+    }
     if (a.commits.length > 10) {
       out.push(`      … ${a.commits.length - 10} more`);
     }
