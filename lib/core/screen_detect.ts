@@ -215,9 +215,10 @@ function geminiScreen(text: string, lines: string[]): ScreenState {
  */
 function demoScreen(lines: string[]): ScreenState {
   // Its state lines; what it notes in between (`<- …`, `noted …`) is not.
-  const last = lines.findLast((l) =>
-    /^\[demo\] (idle|working on:|asked:|waiting:|bye|done:)/.test(l.trim())
-  )?.trim() ?? "";
+  const last =
+    lines.findLast((l) =>
+      /^\[demo\] (idle|working on:|asked:|waiting:|bye|done:)/.test(l.trim())
+    )?.trim() ?? "";
   if (last.startsWith("[demo] idle")) return { kind: "idle", detail: "" };
   if (last.startsWith("[demo] bye") || last === "") {
     return { kind: "unknown", detail: "" };

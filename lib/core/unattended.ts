@@ -301,7 +301,9 @@ export function unattendedSummary(
     if (FINISHED.has(a.attention)) continue;
     const wait = waitingText(a.waiting_for);
     left.push(
-      `${a.id}: ${a.status || "no status"}${wait ? ` — waits for ${wait}` : ""}`,
+      `${a.id}: ${a.status || "no status"}${
+        wait ? ` — waits for ${wait}` : ""
+      }`,
     );
   }
   for (const r of input.approvals) {
@@ -373,7 +375,9 @@ export function summaryText(sum: UnattendedSummary): string {
   out.push("", "Agents:");
   for (const a of sum.agents) {
     out.push(
-      `  ${a.id} (${a.cli}): ${a.status || "no status"} — ${a.commits.length} commit${
+      `  ${a.id} (${a.cli}): ${
+        a.status || "no status"
+      } — ${a.commits.length} commit${
         a.commits.length === 1 ? "" : "s"
       }, ${a.artifacts} artifact${a.artifacts === 1 ? "" : "s"}${
         a.nudges ? `, nudged ${a.nudges}×` : ""

@@ -95,9 +95,8 @@ export function fileSentStore(path: string): SentStore {
     },
     save: (s) => {
       const text = sentText(s);
-      writing = writing.then(() =>
-        writeTextAtomic(path, text, { mode: 0o600 })
-      ).catch(() => {});
+      writing = writing.then(() => writeTextAtomic(path, text, { mode: 0o600 }))
+        .catch(() => {});
       return writing;
     },
   };
@@ -162,7 +161,9 @@ export class AlertMonitor {
       );
       for (const e of history) alertsOnEntry(this.#state, e, { fire: false });
     } catch { /* broker without history: start live */ }
-    const kept = this.#store ? await this.#store.load().catch(() => null) : null;
+    const kept = this.#store
+      ? await this.#store.load().catch(() => null)
+      : null;
     if (kept) {
       // Restarted: what is still waiting and was never sent goes out now.
       this.#sent = createSent(kept.order);

@@ -67,7 +67,9 @@ export async function sessionReceipt(session?: string): Promise<Receipt> {
 }
 
 /** Pane id per agent id of a tmux session (empty when it is gone). */
-export async function agentPanes(session: string): Promise<Map<string, string>> {
+export async function agentPanes(
+  session: string,
+): Promise<Map<string, string>> {
   try {
     return new Map(
       (await listPanes(session)).filter((p) => p.agent !== "" && !p.dead)
@@ -119,7 +121,7 @@ export async function readSnapshot(
         snap.log = page.entries as unknown as LogEntry[];
         if (ap?.ok && ap.json && typeof ap.json === "object") {
           snap.approvals =
-            ((ap.json as { approvals?: ApprovalRecord[] }).approvals ?? []);
+            (ap.json as { approvals?: ApprovalRecord[] }).approvals ?? [];
         }
       }
     } catch { /* broker away: the receipt alone */ }

@@ -179,7 +179,9 @@ export async function runUnattended(
       }
       const now = Date.now() / 1000;
       // Entries from before the run only feed the view, not the report.
-      const fresh = entries.filter((e) => e.timestamp_unix_secs >= startedAt - 1);
+      const fresh = entries.filter((e) =>
+        e.timestamp_unix_secs >= startedAt - 1
+      );
       agents = agentsView({
         worktrees: receipt.worktrees,
         roster,

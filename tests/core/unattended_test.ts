@@ -367,6 +367,6 @@ Deno.test("unattendedSummary() and summaryText() say what each agent did, what w
   assert.match(summaryText(done), /every agent is done or verified\.\n/);
   assert.match(
     summaryText(done),
-    /Left:\n  nothing\n\nThe session was stopped\.$/,
+    /Left:\n {2}nothing\n\nThe session was stopped\.$/,
   );
 });

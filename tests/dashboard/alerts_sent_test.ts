@@ -66,18 +66,21 @@ Deno.test("AlertMonitor with a file store sends each cause once across restarts"
       const kept = JSON.parse(await Deno.readTextFile(file)).sent;
       assert.deepEqual(kept, ["question:feat-a:1", "question:feat-a:2"]);
     });
-    await t.step("restart: nothing sent twice, the missed cause goes out", async () => {
-      // Asked while no dashboard watched.
-      await post(broker.url, question("feat-b", "missed?"));
-      const seen: Notice[] = [];
-      const m = await run(seen);
-      await m.idle();
-      assert.deepEqual(seen.map((a) => [a.agent_id, a.detail]), [[
-        "feat-b",
-        "missed?",
-      ]]);
-      await m.stop();
-    });
+    await t.step(
+      "restart: nothing sent twice, the missed cause goes out",
+      async () => {
+        // Asked while no dashboard watched.
+        await post(broker.url, question("feat-b", "missed?"));
+        const seen: Notice[] = [];
+        const m = await run(seen);
+        await m.idle();
+        assert.deepEqual(seen.map((a) => [a.agent_id, a.detail]), [[
+          "feat-b",
+          "missed?",
+        ]]);
+        await m.stop();
+      },
+    );
     await t.step("restart again: nothing", async () => {
       const seen: Notice[] = [];
       const m = await run(seen);
@@ -85,23 +88,29 @@ Deno.test("AlertMonitor with a file store sends each cause once across restarts"
       assert.deepEqual(seen, []);
       await m.stop();
     });
-    await t.step("a stall is sent once, not again after a restart while the silence lasts", async () => {
-      await post(broker.url, {
-        type: "agent.status",
-        agent_id: "feat-c",
-        payload: { status: "working", modified_files: [] },
-      });
-      const seen: Notice[] = [];
-      const m = await run(seen, 1);
-      await waitFor("the stall", () => seen.some((a) => a.reason === "stalled"));
-      await m.stop();
-      const again: Notice[] = [];
-      // The stall is due at once: start() decides it before returning.
-      const m2 = await run(again, 1);
-      await m2.idle();
-      assert.deepEqual(again.filter((a) => a.reason === "stalled"), []);
-      await m2.stop();
-    });
+    await t.step(
+      "a stall is sent once, not again after a restart while the silence lasts",
+      async () => {
+        await post(broker.url, {
+          type: "agent.status",
+          agent_id: "feat-c",
+          payload: { status: "working", modified_files: [] },
+        });
+        const seen: Notice[] = [];
+        const m = await run(seen, 1);
+        await waitFor(
+          "the stall",
+          () => seen.some((a) => a.reason === "stalled"),
+        );
+        await m.stop();
+        const again: Notice[] = [];
+        // The stall is due at once: start() decides it before returning.
+        const m2 = await run(again, 1);
+        await m2.idle();
+        assert.deepEqual(again.filter((a) => a.reason === "stalled"), []);
+        await m2.stop();
+      },
+    );
   } finally {
     await broker.close();
     await Deno.remove(dir, { recursive: true });
