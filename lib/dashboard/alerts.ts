@@ -121,6 +121,7 @@ export class AlertMonitor {
   #sent: SentCauses = createSent();
   /** The causes a previous run sent (a stall matched with some slack). */
   #restored: SentCauses | null = null;
+  #saving: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: number | null = null;
@@ -211,6 +212,7 @@ export class AlertMonitor {
     if (this.#summaryTimer !== null) clearTimeout(this.#summaryTimer);
     this.#summaryTimer = null;
     await this.idle();
+    await this.#saving;
   }
 
   #roster(): void {
@@ -273,7 +275,9 @@ export class AlertMonitor {
   }
 
   #save(): void {
-    if (this.#store) this.#store.save(this.#sent).catch(() => {});
+    if (!this.#store) return;
+    // Writes are serialised by the store: the latest covers the earlier.
+    this.#saving = this.#store.save(this.#sent).catch(() => {});
   }
 
   #fire(alerts: Alert[]): void {
