@@ -161,3 +161,26 @@ Deno.test("start --unattended ends when the budget is spent: exit 3, --json summ
   assert.match(zero.stderr, /--max-minutes must be a positive number/);
   assert.equal((await w.paw(["stop"])).code, 0);
 });
+
+Deno.test("start --unattended --stop-when-done stops the session when every agent is done", async () => {
+  await using w = await makeWorld();
+  await w.writeConfig("[notify]\nbell = false\n");
+  w.env.GIT_PAW_DEMO_SCRIPT = JSON.stringify(["done"]);
+  const r = await w.paw([
+    "start",
+    "--unattended",
+    "--stop-when-done",
+    "--cli",
+    "demo",
+    "--branches",
+    "feat-a",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /every agent is done or verified/);
+  assert.match(r.stdout, /^ {2}feat-a \(demo\): done — 1 commit, /m);
+  assert.match(r.stdout, /^The session was stopped\.$/m);
+  assert.match(r.stderr, /Session stopped\./, "stop's lines go to stderr");
+  const st = await statusJson(w);
+  assert.equal(st.status, "stopped");
+  assert.equal(st.tmux_running, false);
+});
