@@ -16,6 +16,7 @@ import { slugify } from "./slug.ts";
 import { messageLine, speakerOf, subjectOf } from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
 import { formatDuration } from "./duration.ts";
+import { CLI_EVENT_SOURCE, SCREEN_SOURCE } from "./cli_events.ts";
 
 /** What an agent's state means for a person, most urgent first. */
 export type Attention =
@@ -65,6 +66,14 @@ export type AgentView = {
   cli: string;
   /** Roster status (`""` before the agent's first word). */
   status: string;
+  /**
+   * The status the agent itself last reported (`git paw publish status`,
+   * an artifact), not its CLI's hooks, the screen detector or the
+   * watcher's file reports; `""` when none is in the log read. A `done`
+   * stays visible here when the CLI's end of turn (`idle`) or a dialog
+   * after it (`needs_input`) replaced it on the roster.
+   */
+  declared_status: string;
   attention: Attention;
   /** tmux pane id (`%3`), null when the pane is gone. */
   pane: string | null;
@@ -92,6 +101,20 @@ function fileReport(e: LogEntry): boolean {
   const m = e.message;
   return m.type === "agent.status" && m.payload.status === "working" &&
     !m.payload.message && m.payload.detail === undefined;
+}
+
+/** A status a CLI's hook or the screen detector published. */
+function cliReport(e: LogEntry): boolean {
+  const m = e.message;
+  if (m.type !== "agent.status") return false;
+  const src = (m.payload.detail as { source?: unknown } | undefined)?.source;
+  return src === CLI_EVENT_SOURCE || src === SCREEN_SOURCE;
+}
+
+/** True when the agent itself said its work is done or verified. */
+export function declaredFinished(a: AgentView): boolean {
+  const s = attentionOf(a.declared_status);
+  return s === "done" || s === "verified";
 }
 
 /** Attention of a roster status alone (no approval, question or prompt). */
@@ -137,6 +160,7 @@ export function agentsView(input: AgentsViewInput, now: number): AgentView[] {
     let question: string | null = null;
     let blockedOn: string | null = null;
     let prompt: string | null = null;
+    let declared = "";
     for (const e of input.log) {
       const subject = safe(() => subjectOf(e.message));
       const speaker = safe(() => speakerOf(e.message));
@@ -155,6 +179,10 @@ export function agentsView(input: AgentsViewInput, now: number): AgentView[] {
         } else if (
           m.type !== "approval.request" && m.type !== "approval.decision"
         ) blockedOn = null;
+        if (
+          (m.type === "agent.status" || m.type === "agent.artifact") &&
+          !cliReport(e)
+        ) declared = m.payload.status;
         if (m.type === "agent.status" && m.payload.status === "needs_input") {
           prompt = oneLine(m.payload.message ?? "waiting for a person", 300);
         } else if (m.type === "agent.status") prompt = null;
@@ -176,6 +204,11 @@ export function agentsView(input: AgentsViewInput, now: number): AgentView[] {
     if (status !== "needs_input") prompt = null;
     if (status !== "blocked") blockedOn = null;
     let attention = attentionOf(status);
+    const said = attentionOf(declared);
+    // The CLI's end of turn after the agent said it is done.
+    if (attention === "idle" && (said === "done" || said === "verified")) {
+      attention = said;
+    }
     if (approval || question || prompt) attention = "needs_input";
     const line = last ? messageLine(last) : null;
     rows.push({
@@ -183,6 +216,7 @@ export function agentsView(input: AgentsViewInput, now: number): AgentView[] {
       branch: w.branch,
       cli: r?.cli || w.cli,
       status,
+      declared_status: declared,
       attention,
       pane: input.panes.get(id) ?? null,
       worktree: w.worktree_path,

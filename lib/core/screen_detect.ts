@@ -80,6 +80,23 @@ function claudePermission(lines: string[]): ScreenState | null {
   return { kind: "permission", detail: oneLineText(label) };
 }
 
+/**
+ * Claude Code 2.1's offers below the last `───` rule: a question and a
+ * `❯ ` choice list without numbers (e.g. "Make auto mode your default
+ * permission mode?" after a denied call in manual mode). It waits for a
+ * person; typed text would answer it.
+ */
+function claudeMenu(lines: string[]): ScreenState | null {
+  const top = lines.findLastIndex((l) => RULE.test(l));
+  if (top < 0) return null;
+  const box = lines.slice(top + 1);
+  const q = box.findIndex((l) => /\?\s*$/.test(l));
+  if (q < 0 || !box.slice(q + 1).some((l) => /^\s*❯\s+\S/.test(l))) {
+    return null;
+  }
+  return { kind: "question", detail: oneLineText(box[q]!.trim()) };
+}
+
 function claudeScreen(text: string, lines: string[]): ScreenState {
   const perm = claudePermission(lines);
   if (perm) return perm;
@@ -91,6 +108,8 @@ function claudeScreen(text: string, lines: string[]): ScreenState {
     const dir = trimmed(lines.slice(i + 1, i + 4))[0] ?? "";
     return { kind: "trust", detail: oneLineText(`trust folder ${dir}`) };
   }
+  const menu = claudeMenu(lines);
+  if (menu) return menu;
   if (/Enter to confirm · Esc to cancel/.test(text)) {
     const q = lines.findLast((l) => /\?\s*$/.test(l));
     return {

@@ -3,7 +3,9 @@
  * its pane (tmux `send-keys`, then Enter) only when its CLI sits idle at
  * its input prompt — never while it waits at a permission prompt, a trust
  * dialog or another question, never mid-turn, never while an approval of
- * it is pending; otherwise queued as `agent.feedback` to it, which the
+ * it is pending (a `needs_input` on the roster counts unless the screen
+ * shows the idle prompt: the roster lags an answered prompt); otherwise
+ * queued as `agent.feedback` to it, which the
  * agent reads from its inbox. Pure.
  * @module
  */
@@ -45,13 +47,21 @@ export function tellRoute(ctx: TellContext): TellRoute {
   if (ctx.pane === null) {
     return { route: "feedback", why: "the agent has no pane" };
   }
-  if (ctx.pendingApproval || ctx.status === "needs_input") {
+  if (ctx.pendingApproval) {
     return {
       route: "feedback",
-      why: "its CLI waits for a decision (a permission prompt or the queue)",
+      why: "its CLI waits for a decision in the approval queue",
     };
   }
   const s = ctx.screen;
+  // A `needs_input` on the roster is trusted unless the screen shows the
+  // idle prompt itself (the roster lags a prompt answered a moment ago).
+  if (ctx.status === "needs_input" && s?.kind !== "idle") {
+    return {
+      route: "feedback",
+      why: "its CLI waits for a person (a prompt or a dialog)",
+    };
+  }
   if (s === null) {
     return { route: "feedback", why: "its pane could not be read" };
   }

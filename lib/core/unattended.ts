@@ -19,7 +19,7 @@
  * @module
  */
 import type { AgentView } from "./agents_view.ts";
-import { waitingText } from "./agents_view.ts";
+import { declaredFinished, waitingText } from "./agents_view.ts";
 import type { ApprovalRecord } from "./approvals.ts";
 import type { LogEntry } from "./broker_types.ts";
 import type { RosterRow } from "./broker_state.ts";
@@ -115,6 +115,16 @@ export function nudgeText(silentSeconds: number): string {
 const FINISHED = new Set(["done", "verified"]);
 
 /**
+ * Finished: its attention is done or verified, or it said so itself and
+ * nothing of it waits in the queue (its CLI's end of turn, or a dialog the
+ * CLI shows after it, does not undo its word).
+ */
+export function agentFinished(a: AgentView): boolean {
+  return FINISHED.has(a.attention) ||
+    (declaredFinished(a) && a.waiting_for.approval === null);
+}
+
+/**
  * One round: feed what the shell read, get the actions and whether the run
  * is over.
  */
@@ -189,7 +199,7 @@ export function unattendedStep(
       t.status = a.status;
     }
     const silent = now - t.lastSeen;
-    const stalled = !FINISHED.has(a.attention) &&
+    const stalled = !agentFinished(a) &&
       a.waiting_for.approval === null && silent >= s.opts.stallSeconds;
     if (stalled && t.nudgedFor !== t.lastSeen) {
       t.nudgedFor = t.lastSeen;
@@ -228,7 +238,7 @@ export function unattendedStep(
     }
   }
   const all = input.agents.length > 0 &&
-    input.agents.every((a) => FINISHED.has(a.attention));
+    input.agents.every(agentFinished);
   if (all) return { actions, outcome: "done" };
   if (s.opts.deadline !== null && now >= s.opts.deadline) {
     return { actions, outcome: "budget" };
@@ -298,7 +308,7 @@ export function unattendedSummary(
 ): UnattendedSummary {
   const left: string[] = [];
   for (const a of input.agents) {
-    if (FINISHED.has(a.attention)) continue;
+    if (agentFinished(a)) continue;
     const wait = waitingText(a.waiting_for);
     left.push(
       `${a.id}: ${a.status || "no status"}${
@@ -338,7 +348,7 @@ export function unattendedSummary(
         id: a.id,
         branch: a.branch,
         cli: a.cli,
-        status: a.status,
+        status: declaredFinished(a) ? a.declared_status : a.status,
         attention: a.attention,
         commits: [...(input.commits.get(a.id) ?? [])],
         artifacts: t?.artifacts ?? 0,

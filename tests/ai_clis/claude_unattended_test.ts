@@ -4,11 +4,14 @@
  * unattended default): the model's `git push` is refused by the policy and
  * the model reads why, its `git paw publish status done` is git-paw's own
  * and runs unasked; the run ends with exit 0 and a summary naming the
- * denial; the denial reached the notify command once.
+ * denial; the denial reached the notify command once. Afterwards
+ * `git paw tell` queues feedback while Claude shows its auto-mode offer (a
+ * dialog), and types into its idle prompt once it is answered.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openCliRig } from "../_helpers/ai_cli_session.ts";
+import { capture } from "../session/e2e_helpers.ts";
 
 Deno.test("claude --unattended: the policy decides, the denial is notified once, the run ends with a summary", async () => {
   await using rig = await openCliRig("claude", {
@@ -37,8 +40,12 @@ Deno.test("claude --unattended: the policy decides, the denial is notified once,
       },
     }, {
       id: "end",
-      when: "UNATT-DONE-7",
+      when: "published agent.status",
       reply: { text: "FINISHED-UNATT" },
+    }, {
+      id: "told",
+      when: "TOLD-9",
+      reply: { text: "HEARD-TOLD-9" },
     }],
     fallback: { text: "ok" },
   });
@@ -106,5 +113,61 @@ Deno.test("claude --unattended: the policy decides, the denial is notified once,
   const denied = lines.filter((l) => l.split("|")[1] === "denied");
   assert.equal(denied.length, 1, lines.join("\n"));
   assert.match(denied[0]!, /^feat-a\|denied\|Bash: git push origin feat-a/);
+  // Left running: `tell` types into Claude's idle prompt, and it answers.
+  const listed = JSON.parse((await w.paw(["agents", "--json"])).stdout);
+  const pane = listed[0].pane as string;
+  const screen = () => capture(w, pane);
+  const untilScreen = async (what: string, ok: (s: string) => boolean) => {
+    try {
+      await rig.until(what, async () => ok(await screen()));
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- screen\n${await screen()}`);
+    }
+  };
+  // After the denial, Claude 2.1 in manual mode offers auto mode in a
+  // dialog: `tell` must not type into it (it would answer it).
+  await rig.until(
+    "claude's turn over",
+    async () => (await screen()).includes("FINISHED-UNATT"),
+  );
+  const offer = /Make auto mode your default permission mode\?/;
+  if (offer.test(await screen())) {
+    const queued = await w.paw(["tell", "--json", "feat-a", "QUEUED-T"]);
+    assert.equal(queued.code, 0, queued.stderr);
+    // The screen detector reports it (needs_input) or tell reads it itself.
+    assert.match(
+      JSON.parse(queued.stdout).why,
+      /asks a question|waits for a person/,
+    );
+    const listedNow = JSON.parse((await w.paw(["agents", "--json"])).stdout);
+    assert.equal(listedNow[0].declared_status, "done");
+    // A person answers it: "No, keep manual mode".
+    await w.tmux(["send-keys", "-t", pane, "Down"]);
+    await w.tmux(["send-keys", "-t", pane, "Enter"]);
+  }
+  await untilScreen(
+    "claude idle at its prompt",
+    (s) =>
+      !offer.test(s) && /\? for shortcuts/.test(s) &&
+      !/esc to interrupt/i.test(s),
+  );
+  const tell = await w.paw([
+    "tell",
+    "feat-a",
+    "--json",
+    "please",
+    "say",
+    "TOLD-9",
+  ]);
+  assert.equal(tell.code, 0, tell.stderr);
+  assert.equal(
+    JSON.parse(tell.stdout).route,
+    "keys",
+    `${tell.stdout}\n${await screen()}`,
+  );
+  await rig.until(
+    "the told turn answered",
+    async () => (await screen()).includes("HEARD-TOLD-9"),
+  );
   assert.equal((await w.paw(["stop"])).code, 0);
 });

@@ -4,6 +4,7 @@ import {
   agentsView,
   type AgentsViewInput,
   attentionOf,
+  declaredFinished,
 } from "../../lib/core/agents_view.ts";
 import type { LogEntry } from "../../lib/core/broker_types.ts";
 import type { ApprovalRecord } from "../../lib/core/approvals.ts";
@@ -52,6 +53,7 @@ Deno.test("agentsView() lists every agent of the receipt by id, with pane and wo
     branch: "feat-a",
     cli: "demo",
     status: "",
+    declared_status: "",
     attention: "working",
     pane: "%2",
     worktree: "/w/proj-feat-a",
@@ -246,4 +248,48 @@ Deno.test("agentsTable() shows one row per agent, its worktree and what it waits
     dim: (t) => t,
   });
   assert.match(styled, /<needs_input>needs_input/);
+});
+
+Deno.test("agentsView() keeps the agent's own done when its CLI's end of turn or a dialog replaces it on the roster", () => {
+  const done = entry(30, status("feat-a", "done", "finished"));
+  const idle = entry(
+    31,
+    status("feat-a", "idle", "Done.", { source: "cli_event" }),
+  );
+  const dialog = entry(
+    32,
+    status("feat-a", "needs_input", "Make auto mode your default?", {
+      source: "screen",
+    }),
+  );
+  const roster = (s: string) => [{
+    agent_id: "feat-a",
+    cli: "claude",
+    status: s,
+    last_seen_seconds: 0,
+    summary: "",
+  }];
+  let a = agentsView(
+    input({ log: [done, idle], roster: roster("idle") }),
+    40,
+  )[0]!;
+  assert.equal(a.declared_status, "done");
+  assert.equal(a.attention, "done");
+  a = agentsView(
+    input({ log: [done, idle, dialog], roster: roster("needs_input") }),
+    40,
+  )[0]!;
+  assert.equal(a.declared_status, "done");
+  assert.equal(a.attention, "needs_input", "a person should still look");
+  assert.equal(a.waiting_for.prompt, "Make auto mode your default?");
+  assert.ok(declaredFinished(a));
+  // A watcher file report is not the agent's word.
+  a = agentsView(
+    input({
+      log: [done, entry(33, status("feat-a", "working"))],
+      roster: roster("done"),
+    }),
+    40,
+  )[0]!;
+  assert.equal(a.declared_status, "done");
 });

@@ -45,6 +45,11 @@ Deno.test("tellRoute() never types at a permission prompt, a trust dialog, a que
     ["codex", "codex_trust_dialog", /trust dialog/],
     ["gemini", "gemini_trust_dialog", /trust dialog/],
     ["claude", "claude_api_key_confirm", /asks a question/],
+    [
+      "claude",
+      "claude_auto_mode_offer",
+      /asks a question \(Make auto mode your default permission mode\?\)/,
+    ],
     ["gemini", "gemini_busy", /middle of a turn/],
   ];
   for (const [cli, name, why] of cases) {
@@ -54,7 +59,7 @@ Deno.test("tellRoute() never types at a permission prompt, a trust dialog, a que
   }
 });
 
-Deno.test("tellRoute() queues when an approval waits, the status says needs_input, there is no pane, or --queue", () => {
+Deno.test("tellRoute() queues when an approval waits, the status says needs_input off the idle prompt, there is no pane, or --queue", () => {
   const idle = { kind: "idle" as const, detail: "" };
   const base: TellContext = {
     forceQueue: false,
@@ -65,7 +70,25 @@ Deno.test("tellRoute() queues when an approval waits, the status says needs_inpu
   };
   assert.deepEqual(tellRoute(base), { route: "keys" });
   assert.equal(tellRoute({ ...base, pendingApproval: true }).route, "feedback");
-  assert.equal(tellRoute({ ...base, status: "needs_input" }).route, "feedback");
+  // needs_input on the roster: only the idle prompt on screen overrides it.
+  assert.deepEqual(tellRoute({ ...base, status: "needs_input" }), {
+    route: "keys",
+  });
+  for (const kind of ["unknown", "working", "permission"] as const) {
+    assert.equal(
+      tellRoute({
+        ...base,
+        status: "needs_input",
+        screen: { kind, detail: "" },
+      })
+        .route,
+      "feedback",
+    );
+  }
+  assert.equal(
+    tellRoute({ ...base, status: "needs_input", screen: null }).route,
+    "feedback",
+  );
   assert.deepEqual(tellRoute({ ...base, pane: null }), {
     route: "feedback",
     why: "the agent has no pane",

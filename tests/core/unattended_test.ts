@@ -3,6 +3,7 @@ import type { AgentView } from "../../lib/core/agents_view.ts";
 import type { ApprovalRecord } from "../../lib/core/approvals.ts";
 import type { RosterRow } from "../../lib/core/broker_state.ts";
 import {
+  agentFinished,
   createUnattended,
   summaryText,
   type UnattendedInput,
@@ -16,6 +17,7 @@ function agent(id: string, more: Partial<AgentView> = {}): AgentView {
     branch: id,
     cli: "demo",
     status: "working",
+    declared_status: "",
     attention: "working",
     pane: "%1",
     worktree: `/w/${id}`,
@@ -369,4 +371,38 @@ Deno.test("unattendedSummary() and summaryText() say what each agent did, what w
     summaryText(done),
     /Left:\n {2}nothing\n\nThe session was stopped\.$/,
   );
+});
+
+Deno.test("agentFinished() takes the agent's own done over a dialog its CLI shows afterwards, not over a pending approval", () => {
+  const atDialog = agent("a", {
+    status: "needs_input",
+    declared_status: "done",
+    attention: "needs_input",
+  });
+  assert.ok(agentFinished(atDialog));
+  assert.ok(
+    !agentFinished({
+      ...atDialog,
+      waiting_for: {
+        approval: {
+          id: 1,
+          tool: "Bash",
+          what: "x",
+          command: "git paw approve 1",
+        },
+        question: null,
+        blocked_on: null,
+        prompt: null,
+      },
+    }),
+  );
+  assert.ok(!agentFinished(agent("b")));
+  const s = createUnattended({ stallSeconds: 5, startedAt: 0, deadline: null });
+  const r = unattendedStep(
+    s,
+    input([atDialog], [row("a", "needs_input", 50)]),
+    100,
+  );
+  assert.equal(r.outcome, "done");
+  assert.deepEqual(nudges(r), []);
 });
