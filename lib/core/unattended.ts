@@ -253,7 +253,7 @@ export type SummaryAgent = {
   cli: string;
   status: string;
   attention: string;
-  /** Commits on its branch during the run (`<short id> <subject>`). */
+  /** Commits on its branch the user's checkout lacks (`<short id> <subject>`). */
   commits: string[];
   /** Committed artifacts it reported. */
   artifacts: number;

@@ -121,6 +121,8 @@ export type StartOptions = {
   stopWhenDone?: boolean;
   /** `--json`: the unattended summary as JSON. */
   json?: boolean;
+  /** Unix seconds the command began (an unattended run reports from it). */
+  startedAt?: number;
 };
 
 /** One agent chosen for a fresh launch. */
@@ -129,6 +131,8 @@ type Choice = { branch: string; cli: string; spec?: AgentSpec };
 /** Run `git paw start`. */
 export async function startCommand(opts: StartOptions): Promise<void> {
   trace("start: command");
+  // An unattended run reports from here on.
+  opts = { ...opts, startedAt: opts.startedAt ?? Date.now() / 1000 };
   // Both checks at once; a missing repo is reported before a missing tmux.
   const [ctxR, tmuxR] = await Promise.allSettled([
     repoContext(),
@@ -202,6 +206,7 @@ async function finish(session: string, opts: StartOptions): Promise<void> {
       maxMinutes: opts.maxMinutes,
       json: opts.json,
       stopWhenDone: opts.stopWhenDone,
+      startedAt: opts.startedAt,
     });
     return;
   }

@@ -60,6 +60,8 @@ export type UnattendedRunOptions = {
   stopWhenDone?: boolean;
   /** Between two rounds (default 2000 ms). */
   intervalMs?: number;
+  /** Unix seconds the run began (default now; `start` passes its own start). */
+  startedAt?: number;
 };
 
 /** Where the summary of the last run is kept. */
@@ -84,7 +86,7 @@ export async function runUnattended(
   const client = brokerClient(url, { token });
   const settings = readDashboardSettings(opts.config);
   const maxMinutes = opts.maxMinutes ?? DEFAULT_MAX_MINUTES;
-  const startedAt = Date.now() / 1000;
+  const startedAt = opts.startedAt ?? Date.now() / 1000;
   const state = createUnattended({
     stallSeconds: settings.stallThresholdSeconds,
     startedAt,
@@ -102,17 +104,6 @@ export async function runUnattended(
       settings.notifyCommand ? "" : ", no [notify] command set"
     }`,
   );
-  // Where each branch stood: the summary lists the commits since.
-  const bases = new Map<string, string>();
-  await Promise.all(receipt.worktrees.map(async (w) => {
-    const r = await gitTry(receipt.repo_path, [
-      "rev-parse",
-      "--verify",
-      "--quiet",
-      `refs/heads/${w.branch}`,
-    ]);
-    if (r.code === 0) bases.set(slugify(w.branch), r.stdout.trim());
-  }));
   const sentStore = fileSentStore(
     join(brokerDataDir(session), "unattended-notified.json"),
   );
@@ -239,17 +230,17 @@ export async function runUnattended(
     } catch { /* not added */ }
   }
 
+  // What each agent did: the commits on its branch that the user's
+  // checkout does not have.
   const commits = new Map<string, string[]>();
   await Promise.all(receipt.worktrees.map(async (w) => {
     const id = slugify(w.branch);
-    const base = bases.get(id);
-    const range = base ? `${base}..refs/heads/${w.branch}` : null;
-    if (!range) return;
     const r = await gitTry(receipt.repo_path, [
       "log",
       "--format=%h %s",
       "--reverse",
-      range,
+      `HEAD..refs/heads/${w.branch}`,
+      "--",
     ]);
     if (r.code === 0) {
       commits.set(id, r.stdout.split("\n").filter((l) => l.trim() !== ""));
