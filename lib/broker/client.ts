@@ -15,7 +15,7 @@ export const BROKER_URL_ENV = "GIT_PAW_BROKER_URL";
 export const BROKER_TOKEN_ENV = "GIT_PAW_BROKER_TOKEN";
 
 /** Default timeouts (ms) per call; a poll adds its `wait`. */
-export const CLIENT_TIMEOUTS = {
+const CLIENT_TIMEOUTS = {
   publish: 5000,
   watch: 2000,
   status: 500,

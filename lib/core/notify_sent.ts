@@ -14,7 +14,7 @@ import type { Alert } from "./dashboard_alerts.ts";
 export const MAX_SENT = 2000;
 
 /** Stall times this close (seconds) name the same silence. */
-export const STALL_SLACK_SECONDS = 2;
+const STALL_SLACK_SECONDS = 2;
 
 /** The causes sent so far; create with {@link createSent}. */
 export type SentCauses = { order: string[]; set: Set<string> };

@@ -106,7 +106,7 @@ export type UnattendedInput = {
 };
 
 /** The text typed into (or queued for) a stalled agent. */
-export function nudgeText(silentSeconds: number): string {
+function nudgeText(silentSeconds: number): string {
   return `git-paw: no progress from you for ${
     formatDuration(silentSeconds)
   } and nobody is at this session to answer. Carry on with your task and decide open questions yourself; when the work is committed and finished, publish your status as done (git paw publish status done).`;

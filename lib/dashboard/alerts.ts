@@ -438,7 +438,7 @@ export function approvalWebLink(
  * (`<broker>/#agent-<id>`, through `/?token=` on a token-bound broker);
  * null for the summary of held-back notices.
  */
-export function alertWebLink(
+function alertWebLink(
   broker: { url: string; token?: string | undefined },
   a: Notice,
 ): string | null {

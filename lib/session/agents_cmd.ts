@@ -132,7 +132,7 @@ export async function readSnapshot(
 }
 
 /** The agents of a snapshot. */
-export function snapshotAgents(s: SessionSnapshot): AgentView[] {
+function snapshotAgents(s: SessionSnapshot): AgentView[] {
   return agentsView({
     worktrees: s.receipt.worktrees,
     roster: s.roster,

@@ -32,13 +32,13 @@ import { gitTry } from "../adapters/git_run.ts";
 import { brokerClient, tokenFromEnv } from "../broker/client.ts";
 
 /** The environment variable holding a demo script (see the module doc). */
-export const DEMO_SCRIPT_ENV = "GIT_PAW_DEMO_SCRIPT";
+const DEMO_SCRIPT_ENV = "GIT_PAW_DEMO_SCRIPT";
 
 /**
  * The steps of `agentId` in a script's JSON text; an empty list when there
  * is none, null when the text is not a script.
  */
-export function demoScriptSteps(
+function demoScriptSteps(
   text: string | undefined,
   agentId: string,
 ): string[] | null {

@@ -44,7 +44,7 @@ export type TellOptions = {
 };
 
 /** The receipt's agent named by `name` (its id or its branch), or an error. */
-export function findAgent(
+function findAgent(
   receipt: Receipt,
   name: string,
 ): { id: string; branch: string; cli: string } {

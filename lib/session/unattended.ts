@@ -48,7 +48,7 @@ import { agentPanes } from "./agents_cmd.ts";
 import { tellAgent } from "./tell.ts";
 
 /** Default time budget (minutes) when `--max-minutes` is not given. */
-export const DEFAULT_MAX_MINUTES = 60;
+const DEFAULT_MAX_MINUTES = 60;
 
 /** Options of {@link runUnattended}. */
 export type UnattendedRunOptions = {
@@ -65,7 +65,7 @@ export type UnattendedRunOptions = {
 };
 
 /** Where the summary of the last run is kept. */
-export function summaryPath(session: string): string {
+function summaryPath(session: string): string {
   return join(brokerDataDir(session), "unattended-summary.json");
 }
 
