@@ -324,6 +324,11 @@ export async function sendLiteral(pane: string, text: string): Promise<void> {
   await tmuxText(["send-keys", "-l", "-t", pane, "--", text]);
 }
 
+/** Press one key in a pane (`send-keys Enter`; tmux key names, not literal). */
+export async function sendKey(pane: string, key: string): Promise<void> {
+  await tmuxText(["send-keys", "-t", pane, key]);
+}
+
 /** Detach every client of the session ("no clients" is fine). */
 export async function detachClients(session: string): Promise<void> {
   await tmuxTry(["detach-client", "-s", sessionTarget(session)]);

@@ -155,7 +155,7 @@ export function timeoutReason(seconds: number): string {
 }
 
 /** The command that approves `id` (notifications, the TUI, the web page). */
-function approveCommand(id: number): string {
+export function approveCommand(id: number): string {
   return `git paw approve ${id}`;
 }
 

@@ -5,7 +5,8 @@
  * notifications are bounded whatever arrives:
  *
  * - at most one per agent and reason every `perCauseSeconds` (default 60)
- *   for the reasons a message causes (a stall is one per silence already);
+ *   for the reasons a message causes (a stall is one per silence already;
+ *   each pending approval counts on its own);
  * - at most `maxPerMinute` (default 10) in any 60 s, all agents together;
  * - what is held back is counted, and once per `summarySeconds` (default
  *   60) after the first held one a single summary notice says how many and
@@ -71,7 +72,15 @@ export function createThrottle(
   };
 }
 
-const key = (a: Alert) => `${a.agent_id}\0${a.reason}`;
+/**
+ * The per-cause key: agent and reason, and for an approval also its id —
+ * each pending request is its own decision, named with its own
+ * `git paw approve <id>`, so one never hides another.
+ */
+const key = (a: Alert) =>
+  a.reason === "approval" && a.seq !== null
+    ? `${a.agent_id}\0${a.reason}\0${a.seq}`
+    : `${a.agent_id}\0${a.reason}`;
 
 /**
  * May `alert` be sent now? True records it as sent; false counts it as

@@ -80,6 +80,23 @@ function claudePermission(lines: string[]): ScreenState | null {
   return { kind: "permission", detail: oneLineText(label) };
 }
 
+/**
+ * Claude Code 2.1's offers below the last `───` rule: a question and a
+ * `❯ ` choice list without numbers (e.g. "Make auto mode your default
+ * permission mode?" after a denied call in manual mode). It waits for a
+ * person; typed text would answer it.
+ */
+function claudeMenu(lines: string[]): ScreenState | null {
+  const top = lines.findLastIndex((l) => RULE.test(l));
+  if (top < 0) return null;
+  const box = lines.slice(top + 1);
+  const q = box.findIndex((l) => /\?\s*$/.test(l));
+  if (q < 0 || !box.slice(q + 1).some((l) => /^\s*❯\s+\S/.test(l))) {
+    return null;
+  }
+  return { kind: "question", detail: oneLineText(box[q]!.trim()) };
+}
+
 function claudeScreen(text: string, lines: string[]): ScreenState {
   const perm = claudePermission(lines);
   if (perm) return perm;
@@ -91,6 +108,8 @@ function claudeScreen(text: string, lines: string[]): ScreenState {
     const dir = trimmed(lines.slice(i + 1, i + 4))[0] ?? "";
     return { kind: "trust", detail: oneLineText(`trust folder ${dir}`) };
   }
+  const menu = claudeMenu(lines);
+  if (menu) return menu;
   if (/Enter to confirm · Esc to cancel/.test(text)) {
     const q = lines.findLast((l) => /\?\s*$/.test(l));
     return {
@@ -206,6 +225,26 @@ function geminiScreen(text: string, lines: string[]): ScreenState {
   return { kind: "unknown", detail: "" };
 }
 
+/**
+ * git-paw's `demo` agent (lib/session/demo_agent.ts): every line it prints
+ * starts with `[demo] `, and it waits for a task on its `[demo] idle: …`
+ * line (its approvals go through the queue, never a prompt). Its last
+ * state line says which (`working on:`, `asked:`, `waiting:` are busy;
+ * `bye`: it has ended).
+ */
+function demoScreen(lines: string[]): ScreenState {
+  // Its state lines; what it notes in between (`<- …`, `noted …`) is not.
+  const last =
+    lines.findLast((l) =>
+      /^\[demo\] (idle|working on:|asked:|waiting:|bye|done:)/.test(l.trim())
+    )?.trim() ?? "";
+  if (last.startsWith("[demo] idle")) return { kind: "idle", detail: "" };
+  if (last.startsWith("[demo] bye") || last === "") {
+    return { kind: "unknown", detail: "" };
+  }
+  return { kind: "working", detail: "" };
+}
+
 /** Phrases of a permission prompt in any CLI (docs/REFERENCE.md, supervisor). */
 const GENERIC_PROMPT =
   /requires approval|do you want to proceed|do you want to allow|allow execution|allow this command|\(y\/n\)|\[y\/N\]/i;
@@ -241,6 +280,8 @@ export function detectScreen(cli: string, text: string): ScreenState {
       return codexScreen(text, lines);
     case "gemini":
       return geminiScreen(text, lines);
+    case "demo":
+      return demoScreen(lines);
     default:
       return genericScreen(lines);
   }

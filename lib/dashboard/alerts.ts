@@ -41,6 +41,16 @@ import {
   type ThrottleState,
   throttleSummary,
 } from "../core/notify_throttle.ts";
+import {
+  alertCause,
+  createSent,
+  markSent,
+  parseSent,
+  type SentCauses,
+  sentText,
+  wasSent,
+} from "../core/notify_sent.ts";
+import { readTextOrNull, writeTextAtomic } from "../adapters/fs.ts";
 import { escapeTmuxFormat, tmuxTry } from "../adapters/tmux.ts";
 import { run } from "../adapters/runner.ts";
 import type { Config } from "../core/config.ts";
@@ -62,7 +72,35 @@ export type AlertMonitorOptions = {
   onError?: (err: unknown, alert: Notice) => void;
   /** How often the sinks are run (default: lib/core/notify_throttle.ts). */
   throttle?: Partial<ThrottleOptions>;
+  /**
+   * Where the causes already sent are kept across restarts (default: in
+   * memory only). `load` resolves to null when nothing was kept yet.
+   */
+  sent?: SentStore;
 };
+
+/** Keeps the causes sent (lib/core/notify_sent.ts) across restarts. */
+export type SentStore = {
+  load(): Promise<SentCauses | null>;
+  save(s: SentCauses): Promise<void>;
+};
+
+/** A {@link SentStore} in the file at `path` (written atomically, 0600). */
+export function fileSentStore(path: string): SentStore {
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    load: async () => {
+      const text = await readTextOrNull(path);
+      return text === null ? null : parseSent(text);
+    },
+    save: (s) => {
+      const text = sentText(s);
+      writing = writing.then(() => writeTextAtomic(path, text, { mode: 0o600 }))
+        .catch(() => {});
+      return writing;
+    },
+  };
+}
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -78,6 +116,12 @@ export class AlertMonitor {
   readonly #listeners = new Set<() => void>();
   readonly #pending = new Set<Promise<void>>();
   readonly #maxMessages: number;
+  readonly #threshold: number;
+  readonly #store: SentStore | null;
+  #sent: SentCauses = createSent();
+  /** The causes a previous run sent (a stall matched with some slack). */
+  #restored: SentCauses | null = null;
+  #saving: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: number | null = null;
@@ -93,6 +137,8 @@ export class AlertMonitor {
     this.#onError = opts.onError ?? (() => {});
     this.#maxMessages = opts.settings.maxMessages;
     this.#throttle = createThrottle(opts.throttle);
+    this.#threshold = opts.settings.stallThresholdSeconds;
+    this.#store = opts.sent ?? null;
   }
 
   /**
@@ -116,6 +162,19 @@ export class AlertMonitor {
       );
       for (const e of history) alertsOnEntry(this.#state, e, { fire: false });
     } catch { /* broker without history: start live */ }
+    const kept = this.#store
+      ? await this.#store.load().catch(() => null)
+      : null;
+    if (kept) {
+      // Restarted: what is still waiting and was never sent goes out now.
+      this.#sent = createSent(kept.order);
+      this.#restored = kept;
+      this.#fire(this.active());
+    } else {
+      // First start (or no store): what the history holds counts as told.
+      for (const a of this.active()) markSent(this.#sent, this.#cause(a));
+      this.#save();
+    }
     live = true;
     for (const ev of buffered) this.#onEvent(ev);
     this.#check();
@@ -153,6 +212,7 @@ export class AlertMonitor {
     if (this.#summaryTimer !== null) clearTimeout(this.#summaryTimer);
     this.#summaryTimer = null;
     await this.idle();
+    await this.#saving;
   }
 
   #roster(): void {
@@ -210,15 +270,37 @@ export class AlertMonitor {
     }
   }
 
+  #cause(a: Alert): string {
+    return alertCause(a, this.#threshold);
+  }
+
+  #save(): void {
+    if (!this.#store) return;
+    // Writes are serialised by the store: the latest covers the earlier.
+    this.#saving = this.#store.save(this.#sent).catch(() => {});
+  }
+
   #fire(alerts: Alert[]): void {
     if (alerts.length === 0) return;
     const now = this.#now();
+    let sent = false;
     for (const a of alerts) {
+      // Once per cause, also across restarts of this dashboard.
+      const cause = this.#cause(a);
+      if (
+        this.#sent.set.has(cause) ||
+        (this.#restored !== null && wasSent(this.#restored, cause))
+      ) continue;
       this.fired.push(a);
       if (this.fired.length > 1000) this.fired.shift();
       // Bounded: a flood of (forged) alerts runs the sinks a few times.
-      if (throttleAlert(this.#throttle, a, now)) this.#deliver(a);
+      if (throttleAlert(this.#throttle, a, now)) {
+        markSent(this.#sent, cause);
+        sent = true;
+        this.#deliver(a);
+      }
     }
+    if (sent) this.#save();
     this.#armSummary();
   }
 
@@ -303,23 +385,34 @@ export function notifyCommandSink(
   argv: readonly string[],
   opts: { link?: (a: Notice) => string | null } = {},
 ): AlertSink {
-  return async (a) => {
-    const [cmd, ...rest] = argv;
-    if (!cmd) return;
-    const link = opts.link?.(a) ?? null;
-    const detail = link === null ? a.detail : `${a.detail} · web: ${link}`;
-    // Output is collected and dropped.
-    const out = await run(cmd, [...rest, a.agent_id, a.reason, detail], {
-      env: {
-        GIT_PAW_ALERT_AGENT: a.agent_id,
-        GIT_PAW_ALERT_REASON: a.reason,
-        ...(link === null ? {} : { GIT_PAW_ALERT_LINK: link }),
-      },
-    });
-    if (out.code !== 0) {
-      throw new Error(`[notify] command exited with code ${out.code}`);
-    }
-  };
+  return (a) => runNotifyCommand(argv, a, opts.link?.(a) ?? null);
+}
+
+/**
+ * Run the `[notify] command` once for one notice: `argv` + agent, reason
+ * and the detail (with ` · web: <link>` when there is a link), the same in
+ * `GIT_PAW_ALERT_AGENT`, `GIT_PAW_ALERT_REASON`, `GIT_PAW_ALERT_LINK`.
+ * @throws {Error} when it exits non-zero
+ */
+export async function runNotifyCommand(
+  argv: readonly string[],
+  a: { agent_id: string; reason: string; detail: string },
+  link: string | null,
+): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd) return;
+  const detail = link === null ? a.detail : `${a.detail} · web: ${link}`;
+  // Output is collected and dropped.
+  const out = await run(cmd, [...rest, a.agent_id, a.reason, detail], {
+    env: {
+      GIT_PAW_ALERT_AGENT: a.agent_id,
+      GIT_PAW_ALERT_REASON: a.reason,
+      ...(link === null ? {} : { GIT_PAW_ALERT_LINK: link }),
+    },
+  });
+  if (out.code !== 0) {
+    throw new Error(`[notify] command exited with code ${out.code}`);
+  }
 }
 
 /**
@@ -337,6 +430,25 @@ export function approvalWebLink(
     ? "/"
     : `/?token=${encodeURIComponent(broker.token)}`;
   return `${broker.url}${login}#approval-${a.seq}`;
+}
+
+/**
+ * The web dashboard's link for an alert: a pending approval's
+ * ({@link approvalWebLink}), else the agent's row
+ * (`<broker>/#agent-<id>`, through `/?token=` on a token-bound broker);
+ * null for the summary of held-back notices.
+ */
+function alertWebLink(
+  broker: { url: string; token?: string | undefined },
+  a: Notice,
+): string | null {
+  if (a.reason === "suppressed") return null;
+  const approval = approvalWebLink(broker, a);
+  if (approval !== null) return approval;
+  const login = broker.token === undefined
+    ? "/"
+    : `/?token=${encodeURIComponent(broker.token)}`;
+  return `${broker.url}${login}#agent-${encodeURIComponent(a.agent_id)}`;
 }
 
 const monitors = new Map<string, AlertMonitor>();
@@ -357,6 +469,11 @@ export type AlertsPluginOptions = {
   /** Extra environment for the tmux sink (e.g. a test's `TMUX_TMPDIR`). */
   tmuxEnv?: Record<string, string>;
   now?: () => number;
+  /**
+   * The file that keeps the causes already notified (the session's state
+   * dir), so a restarted dashboard sends none twice; unset: memory only.
+   */
+  sentFile?: string;
 };
 
 /** The broker plugin that runs the attention alerts for a session. */
@@ -370,7 +487,7 @@ export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
         ...(settings.bell ? [bellSink()] : []),
         ...(settings.notifyCommand
           ? [notifyCommandSink(settings.notifyCommand, {
-            link: (a) => approvalWebLink(broker, a),
+            link: (a) => alertWebLink(broker, a),
           })]
           : []),
       ];
@@ -378,6 +495,7 @@ export function alertsPlugin(opts: AlertsPluginOptions): BrokerPlugin {
         settings,
         sinks,
         now: opts.now,
+        ...(opts.sentFile ? { sent: fileSentStore(opts.sentFile) } : {}),
       });
       await monitor.start();
       monitors.set(broker.url, monitor);

@@ -18,6 +18,8 @@ export type DashboardPluginOptions = {
   config: Config;
   /** Each agent's `PORT` by agent id. */
   agentPorts?: () => ReadonlyMap<string, number>;
+  /** The file keeping the notification causes already sent (state dir). */
+  notifiedFile?: string;
 };
 
 /** The dashboard plugins for one session broker. */
@@ -32,7 +34,11 @@ export function dashboardPlugins(
       maxMessages: settings.maxMessages,
       ...(opts.agentPorts ? { agentPorts: opts.agentPorts } : {}),
     }),
-    alertsPlugin({ session: opts.session, config: opts.config }),
+    alertsPlugin({
+      session: opts.session,
+      config: opts.config,
+      ...(opts.notifiedFile ? { sentFile: opts.notifiedFile } : {}),
+    }),
     // "Which agent needs me" from the screens, where hooks are late or missing.
     paneMonitorPlugin({ session: opts.session }),
   ];

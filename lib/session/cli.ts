@@ -1,13 +1,23 @@
 /**
  * Registers the session commands on the program: `start`, `stop`, `purge`,
- * `status`, `pause`, `add`, `remove`, plus the Sessions-core commands
+ * `status`, `pause`, `add`, `remove`, `agents`, `tell`, plus the Sessions-core commands
  * (`init`, `list-clis`, `add-cli`, `remove-cli`, `__demo-agent`).
  * Command modules are imported lazily so each command loads only what it
  * needs.
  * @module
  */
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
+
+function positiveMinutes(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0)) {
+    throw new InvalidArgumentError(
+      `--max-minutes must be a positive number, got '${v}'`,
+    );
+  }
+  return n;
+}
 
 function splitList(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -52,6 +62,20 @@ export function registerSessionCommands(program: Command): void {
       new Option("--specs-format <format>", "read the specs in this format")
         .choices(["openspec", "markdown", "speckit"]),
     )
+    .option(
+      "--unattended",
+      "no person needed: approvals by policy (queue), stalled agents nudged; stays in the foreground and exits with a summary",
+    )
+    .option(
+      "--max-minutes <n>",
+      "time budget of an --unattended run (default 60)",
+      positiveMinutes,
+    )
+    .option(
+      "--stop-when-done",
+      "stop the session when an --unattended run ends with every agent done",
+    )
+    .option("--json", "print the --unattended summary as JSON")
     .action(async (o: {
       cli?: string;
       branches?: string[];
@@ -65,7 +89,20 @@ export function registerSessionCommands(program: Command): void {
       specs?: string[] | true;
       specsFormat?: "openspec" | "markdown" | "speckit";
       supervisor?: boolean;
-    }) => {
+      unattended?: boolean;
+      maxMinutes?: number;
+      stopWhenDone?: boolean;
+      json?: boolean;
+    }, cmd: Command) => {
+      if (
+        !o.unattended &&
+        (o.maxMinutes !== undefined || o.stopWhenDone || o.json)
+      ) {
+        cmd.error(
+          "error: --max-minutes, --stop-when-done and --json go with --unattended",
+          { exitCode: 2 },
+        );
+      }
       const { startCommand } = await import("./start.ts");
       await startCommand({
         cli: o.cli,
@@ -79,6 +116,10 @@ export function registerSessionCommands(program: Command): void {
         specs: o.specs,
         specsFormat: o.specsFormat,
         supervisor: o.supervisor,
+        unattended: o.unattended,
+        maxMinutes: o.maxMinutes,
+        stopWhenDone: o.stopWhenDone,
+        json: o.json,
       });
     });
 
@@ -176,6 +217,39 @@ export function registerSessionCommands(program: Command): void {
       ) => {
         const { removeCommand } = await import("./remove.ts");
         await removeCommand(branch, o);
+      },
+    );
+
+  program
+    .command("agents")
+    .description(
+      "Each agent of the session: CLI, status and attention, pane, worktree, last message, what it waits for",
+    )
+    .option("--json", "print JSON (an array, one object per agent)")
+    .option("--session <name>", "the session (default: this repo's)")
+    .action(async (o: { json?: boolean; session?: string }) => {
+      const { agentsCommand } = await import("./agents_cmd.ts");
+      await agentsCommand(o);
+    });
+
+  program
+    .command("tell")
+    .description(
+      "Give an agent a message: typed into its pane when its CLI is idle at its prompt, else queued as agent.feedback",
+    )
+    .argument("<agent>", "agent id or branch")
+    .argument("<text...>", "the message")
+    .option("--queue", "always queue it as agent.feedback")
+    .option("--json", "print what was done as JSON")
+    .option("--session <name>", "the session (default: this repo's)")
+    .action(
+      async (
+        agent: string,
+        text: string[],
+        o: { queue?: boolean; json?: boolean; session?: string },
+      ) => {
+        const { tellCommand } = await import("./tell.ts");
+        await tellCommand(agent, text, o);
       },
     );
 

@@ -368,7 +368,13 @@ async function serveBroker(
           ? { supervisor: { stateDir: brokerDataDir(session) } }
           : {}),
       }),
-      ...dashboardPlugins({ repo, session, config, agentPorts: ports.get }),
+      ...dashboardPlugins({
+        repo,
+        session,
+        config,
+        agentPorts: ports.get,
+        notifiedFile: `${brokerDataDir(session)}/notified.json`,
+      }),
     ],
     seed,
     republishWorkingTtlSeconds:

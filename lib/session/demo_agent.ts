@@ -12,6 +12,16 @@
  * message, and treats each stdin line as a task (append + commit). `exit`,
  * end of input or Ctrl-C ends it.
  *
+ * A script (`$GIT_PAW_DEMO_SCRIPT`, {@link DEMO_SCRIPT_ENV}) makes it act
+ * like a real agent for end-to-end tests, step by step after its first
+ * task: `stall` (wait silently for a task or a message), `ask:<question>`
+ * (publish `agent.question`, wait for an answer), `run:<command>` (ask the
+ * session's approval queue as a CLI's hook does, wait for the decision; an
+ * allowed command is recorded in its file and committed — never executed),
+ * `done` (publish `agent.status` done). The value is a JSON array of steps
+ * for every demo agent, or an object of arrays by agent id (`"*"`: the
+ * others).
+ *
  * Needs `--allow-run=git`, `--allow-net=127.0.0.1`, `--allow-read`,
  * `--allow-write`, `--allow-env`.
  * @module
@@ -20,6 +30,35 @@ import { join } from "node:path";
 import { slugify } from "../core/slug.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerClient, tokenFromEnv } from "../broker/client.ts";
+
+/** The environment variable holding a demo script (see the module doc). */
+const DEMO_SCRIPT_ENV = "GIT_PAW_DEMO_SCRIPT";
+
+/**
+ * The steps of `agentId` in a script's JSON text; an empty list when there
+ * is none, null when the text is not a script.
+ */
+function demoScriptSteps(
+  text: string | undefined,
+  agentId: string,
+): string[] | null {
+  if (text === undefined || text.trim() === "") return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const list = (x: unknown) =>
+    Array.isArray(x) && x.every((s) => typeof s === "string")
+      ? x as string[]
+      : null;
+  if (Array.isArray(v)) return list(v);
+  if (v === null || typeof v !== "object") return null;
+  const o = v as Record<string, unknown>;
+  const mine = Object.hasOwn(o, agentId) ? o[agentId] : o["*"];
+  return mine === undefined ? [] : list(mine);
+}
 
 /** Options for {@link runDemoAgent} (defaults come from the environment). */
 export type DemoAgentOptions = {
@@ -41,6 +80,8 @@ export type DemoAgentOptions = {
   input?: ReadableStream<Uint8Array>;
   /** Stops the agent (default: Ctrl-C / SIGTERM). */
   signal?: AbortSignal;
+  /** Script JSON (default `$GIT_PAW_DEMO_SCRIPT`). */
+  script?: string;
 };
 
 const enc = new TextEncoder();
@@ -192,6 +233,7 @@ export async function runDemoAgent(
       await status("working", `ack agent.feedback from ${from}`);
       const errs = Array.isArray(p.errors) ? p.errors.join("; ") : "";
       await doTask(`address feedback from ${from}: ${errs}`);
+      idleLine();
     } else if (m.type === "agent.blocked") {
       await status("working", `ack agent.blocked from ${from}`);
       await doTask(
@@ -202,7 +244,27 @@ export async function runDemoAgent(
     }
   };
 
+  // A script step waiting for a word (a task typed or a message) is woken.
+  let wake: (() => void) | null = null;
+  const nextWord = () => new Promise<void>((r) => wake = r);
+  const woke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  let scriptBusy = false;
+  const idleLine = () => {
+    if (!scriptBusy) say("idle: type a task and press Enter ('exit' to quit)");
+  };
+
   const runTask = async (task: string): Promise<void> => {
+    try {
+      await runTaskOnce(task);
+    } finally {
+      woke();
+    }
+  };
+  const runTaskOnce = async (task: string): Promise<void> => {
     await status("working", `working on: ${task}`, [file]);
     say(`working on: ${task}`);
     await publish({
@@ -237,6 +299,118 @@ export async function runDemoAgent(
   // As the supervisor (the repo root of a supervisor session) the demo
   // agent edits nothing: it says it is online and reports its inbox.
   const supervising = agentId === "supervisor";
+  const steps = demoScriptSteps(
+    opts.script ?? Deno.env.get(DEMO_SCRIPT_ENV),
+    agentId,
+  );
+  if (steps === null) say(`ignoring ${DEMO_SCRIPT_ENV}: not a JSON script`);
+
+  /** Ask the approval queue about `command`, as a CLI's hook does. */
+  const askApproval = async (command: string): Promise<boolean> => {
+    if (!client) return true;
+    let f: Record<string, unknown> = {};
+    try {
+      const r = await client.request("POST", "/approvals", {
+        agent_id: agentId,
+        cli: "demo",
+        tool: "Bash",
+        input: { command },
+        cwd,
+        worktree: cwd,
+      }, { timeoutMs: 10_000, signal: stop.signal });
+      f = (r.json ?? {}) as Record<string, unknown>;
+    } catch {
+      say("approval queue unreachable; not running it");
+      return false;
+    }
+    const said = (d: unknown, reason: unknown): boolean => {
+      say(
+        `${d === "allow" ? "allowed" : "denied"}: ${command}${
+          typeof reason === "string" && reason ? ` — ${reason}` : ""
+        }`,
+      );
+      return d === "allow";
+    };
+    if (f.decision === "allow" || f.decision === "deny") {
+      return said(f.decision, f.reason);
+    }
+    if (f.decision !== "pending" || typeof f.id !== "number") return true;
+    const id = f.id;
+    const label = `approval ${id}: Bash: ${command} — git paw approve ${id}`;
+    say(`waiting: ${label}`);
+    await publish({
+      type: "agent.status",
+      agent_id: agentId,
+      payload: {
+        status: "needs_input",
+        modified_files: [],
+        message: label,
+        cli: "demo",
+        detail: { source: "cli_event", event: "demo", approval: id },
+      },
+    });
+    while (!stop.signal.aborted) {
+      try {
+        const r = await client.request(
+          "GET",
+          `/approvals/${id}?wait=30`,
+          undefined,
+          { timeoutMs: 35_000, signal: stop.signal },
+        );
+        if (r.status === 404) return said("deny", "unknown to the broker");
+        const d = ((r.json ?? {}) as { decision?: Record<string, unknown> })
+          .decision;
+        if (d && (d.decision === "allow" || d.decision === "deny")) {
+          return said(d.decision, d.reason);
+        }
+      } catch {
+        await sleep(1000, stop.signal);
+      }
+    }
+    return false;
+  };
+
+  const runScript = async (list: string[]): Promise<void> => {
+    for (const step of list) {
+      if (stop.signal.aborted) return;
+      if (step === "stall") {
+        // Silent until a task or a message comes: looks idle on screen.
+        await status("working", "thinking");
+        scriptBusy = false;
+        const word = nextWord();
+        say("idle: type a task and press Enter ('exit' to quit)");
+        await word;
+        await queue;
+        scriptBusy = true;
+      } else if (step.startsWith("ask:")) {
+        const question = step.slice(4).trim() || "what next?";
+        const word = nextWord();
+        await publish({
+          type: "agent.question",
+          agent_id: agentId,
+          payload: { question },
+        });
+        say(`asked: ${question} (waiting for an answer)`);
+        await word;
+        await queue;
+      } else if (step.startsWith("run:")) {
+        const command = step.slice(4).trim();
+        await status("working", `wants to run: ${command}`);
+        if (await askApproval(command)) {
+          await doTask(`ran: ${command}`);
+        } else {
+          await status("working", `not run: ${command}`);
+        }
+      } else if (step === "done") {
+        await status("done", "demo script finished");
+        say("done: the script is finished");
+      } else {
+        say(`unknown script step '${step}'; skipped`);
+      }
+    }
+  };
+
+  let scripted: Promise<void> = Promise.resolve();
   if (supervising) {
     await publish({
       type: "agent.status",
@@ -253,7 +427,16 @@ export async function runDemoAgent(
   } else {
     await status("working", "booting");
     await doTask("initial demo edit");
-    say("idle: type a task and press Enter ('exit' to quit)");
+    scriptBusy = (steps?.length ?? 0) > 0;
+    scripted = scriptBusy
+      ? runScript(steps!).catch((e) => say(`script failed: ${e}`)).finally(
+        () => {
+          scriptBusy = false;
+          idleLine();
+        },
+      )
+      : Promise.resolve();
+    if (!scriptBusy) idleLine();
   }
 
   const inbox = client ? pollInbox() : Promise.resolve();
@@ -296,11 +479,16 @@ export async function runDemoAgent(
       if (task === "") continue;
       if (task === "exit" || task === "quit") break;
       if (supervising) say(`directive: ${task}`);
-      else await doTask(task);
+      else {
+        await doTask(task);
+        idleLine();
+      }
     }
   } finally {
     stop.abort();
+    woke();
     await inbox;
+    await scripted;
     for (const s of sigs) Deno.removeSignalListener(s, onSig);
     opts.signal?.removeEventListener("abort", onSig);
   }

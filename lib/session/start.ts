@@ -131,6 +131,20 @@ export type StartOptions = {
   specsFormat?: SpecBackend;
   /** `--supervisor` (true) / `--no-supervisor` (false); wins over `[supervisor] enabled`. */
   supervisor?: boolean;
+  /**
+   * `--unattended`: no person needed — approvals in the queue (unless the
+   * config says otherwise), and instead of attaching, the drive loop of
+   * lib/session/unattended.ts runs until the end and prints a summary.
+   */
+  unattended?: boolean;
+  /** `--max-minutes N`: the unattended run's time budget. */
+  maxMinutes?: number;
+  /** `--stop-when-done`: stop the session when every agent finished. */
+  stopWhenDone?: boolean;
+  /** `--json`: the unattended summary as JSON. */
+  json?: boolean;
+  /** Unix seconds the command began (an unattended run reports from it). */
+  startedAt?: number;
 };
 
 /** One agent chosen for a fresh launch. */
@@ -139,6 +153,8 @@ type Choice = { branch: string; cli: string; spec?: AgentSpec };
 /** Run `git paw start`. */
 export async function startCommand(opts: StartOptions): Promise<void> {
   trace("start: command");
+  // An unattended run reports from here on.
+  opts = { ...opts, startedAt: opts.startedAt ?? Date.now() / 1000 };
   // Both checks at once; a missing repo is reported before a missing tmux.
   const [ctxR, tmuxR] = await Promise.allSettled([
     repoContext(),
@@ -201,6 +217,24 @@ export async function startCommand(opts: StartOptions): Promise<void> {
 }
 
 async function finish(session: string, opts: StartOptions): Promise<void> {
+  if (opts.unattended) {
+    const receipt = await readReceipt(session);
+    if (!receipt) {
+      throw new AppError(`Session error: no receipt for '${session}'`);
+    }
+    const [{ runUnattended }, { loadConfig }] = await Promise.all([
+      import("./unattended.ts"),
+      import("./config_store.ts"),
+    ]);
+    await runUnattended(receipt, {
+      config: await loadConfig(receipt.repo_path, { onWarning: () => {} }),
+      maxMinutes: opts.maxMinutes,
+      json: opts.json,
+      stopWhenDone: opts.stopWhenDone,
+      startedAt: opts.startedAt,
+    });
+    return;
+  }
   if (opts.noAttach) {
     println(`Session '${session}' started in detached mode.`);
     println(`Attach with:  tmux attach -t ${session}`);
@@ -408,6 +442,15 @@ async function freshStart(
     ? supervisorCliName(config, opts.cli, choices.map((c) => c.cli))
     : null;
   if (supCli) resolve(supCli);
+  if (opts.unattended && !brokerOn) {
+    throw new UsageError(
+      "--unattended needs the broker (drop --no-broker, or set [broker] enabled = true)",
+    );
+  }
+  const approvalsMode = resolveApprovalsMode(config.approvals.mode, {
+    unattended: opts.unattended ?? false,
+    supervisor: supervised,
+  });
   const planned = choices.map((c) => ({
     ...c,
     agent: planAgent(c.branch, {
@@ -437,6 +480,13 @@ async function freshStart(
       }`,
     );
     if (supCli) println(`Supervisor: ${supCli} (${repo})`);
+    if (opts.unattended) {
+      println(
+        `Unattended: yes (approvals: ${approvalsMode}, budget ${
+          opts.maxMinutes ?? 60
+        } min)`,
+      );
+    }
     for (const p of planned) {
       println(`  ${p.branch} → ${p.cli} (${p.agent.worktree})`);
       if (!p.spec) continue;
@@ -619,6 +669,7 @@ async function freshStart(
         peers: peersOf(agent, agents),
         config,
         supervisor: supervised,
+        approvalsMode,
         ...specSetupOf(worktrees[i]!),
       }))).then(async () => {
         // The supervisor's instructions and CLI files in the repo root.
@@ -643,9 +694,7 @@ async function freshStart(
       status: "active",
       worktrees,
       mode: supervised ? "supervisor" : "bare",
-      approvals_mode: resolveApprovalsMode(config.approvals.mode, {
-        supervisor: supervised,
-      }),
+      approvals_mode: approvalsMode,
       ...(supCli
         ? { supervisor: { cli: supCli, cli_argv: resolve(supCli).argv } }
         : {}),

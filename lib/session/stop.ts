@@ -6,7 +6,7 @@
  * @module
  */
 import { hasSession, killSession } from "../adapters/tmux.ts";
-import { println } from "../output.ts";
+import { println as printOut } from "../output.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { findReceiptForRepo, writeReceipt } from "./receipt.ts";
 import { acquireLock } from "./lock.ts";
@@ -15,8 +15,11 @@ import { stripRepoAgentsBlock } from "../coord/setup.ts";
 import { endSessionProcesses } from "./end_processes.ts";
 import { removePaneEnvs } from "./pane_env.ts";
 
-/** Run `git paw stop`. */
-export async function stopCommand(): Promise<void> {
+/** Run `git paw stop` (`print`: where its lines go, default stdout). */
+export async function stopCommand(
+  opts: { print?: (line: string) => void } = {},
+): Promise<void> {
+  const println = opts.print ?? printOut;
   const repo = await repoRoot();
   const receipt = await findReceiptForRepo(repo);
   if (!receipt) {

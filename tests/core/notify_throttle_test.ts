@@ -77,3 +77,19 @@ Deno.test("throttleAlert() leaves stalls to the stall rule and the global cap", 
   assert.equal(throttleAlert(s, alert("a", "stalled"), 4), true);
   assert.equal(throttleAlert(s, alert("a", "stalled"), 6), false, "cap");
 });
+
+Deno.test("throttleAlert() counts each pending approval on its own, within the per-minute cap", () => {
+  const s = createThrottle({ maxPerMinute: 3 });
+  const approval = (seq: number): Alert => ({
+    agent_id: "a",
+    reason: "approval",
+    detail: `Bash: x — git paw approve ${seq}`,
+    seq,
+    since: 0,
+  });
+  assert.equal(throttleAlert(s, approval(5), 100), true);
+  assert.equal(throttleAlert(s, approval(5), 101), false, "the same one");
+  assert.equal(throttleAlert(s, approval(6), 102), true, "another request");
+  assert.equal(throttleAlert(s, approval(7), 103), true);
+  assert.equal(throttleAlert(s, approval(8), 104), false, "the cap holds");
+});

@@ -141,9 +141,10 @@ Deno.test("alertsPlugin() runs the notify command once per cause and shows an es
     );
     await monitor.idle();
     const lines = (await Deno.readTextFile(argvFile)).trim().split("\n");
+    // Each with the web link to its agent's row.
     assert.deepEqual(lines, [
-      "feat-a|blocked|needs the #(touch pwned) schema from feat-b|",
-      "feat-c|question|ship it?␛[2J|",
+      `feat-a|blocked|needs the #(touch pwned) schema from feat-b · web: ${broker.url}/#agent-feat-a|`,
+      `feat-c|question|ship it?␛[2J · web: ${broker.url}/#agent-feat-c|`,
     ]);
     // tmux got the message with # doubled (format expansion cannot run it).
     const msgs = await waitFor("tmux message log", async () => {
