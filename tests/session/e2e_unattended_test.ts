@@ -85,7 +85,10 @@ Deno.test("start --unattended: questions and denials notified once, a stalled ag
   assert.doesNotMatch(logA, /ran: git push/);
   // The notify command: each cause once, with the command or the link.
   const lines = (await Deno.readTextFile(file)).trim().split("\n");
-  assert.equal(new Set(lines).size, lines.length, lines.join("\n"));
+  // A stall's text is the same each time (a slow boot under load can be a
+  // first, separate stall); every other cause is sent once.
+  const causes = lines.filter((l) => l.split("|")[1] !== "stalled");
+  assert.equal(new Set(causes).size, causes.length, lines.join("\n"));
   const of = (reason: string) =>
     lines.filter((l) => l.split("|")[1] === reason);
   assert.equal(of("question").length, 1, lines.join("\n"));
