@@ -8,6 +8,11 @@
  * @module
  */
 import { type CliEventState, parseCliEventState } from "../core/cli_events.ts";
+import {
+  AGENT_KEY_FILE,
+  type AgentKeyFile,
+  parseAgentKeyFile,
+} from "../core/agent_key.ts";
 
 /** File in a worktree's git dir where the hooks keep their state (0600). */
 export const CLI_STATE_FILE = "paw-cli-state";
@@ -98,6 +103,15 @@ export function readMarkerIdentity(gitDir: string): MarkerIdentity | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The agent's key file in `gitDir` (`paw-agent-key`, lib/core/agent_key.ts):
+ * its key and the bearer token it may hold, or null.
+ */
+export function readAgentKeySync(gitDir: string): AgentKeyFile | null {
+  const text = readOrNull(join(gitDir, AGENT_KEY_FILE));
+  return text === null ? null : parseAgentKeyFile(text);
 }
 
 /** The hooks' state in `gitDir` (a fresh one when absent or garbled). */

@@ -47,6 +47,7 @@ import { resolveCli } from "./clis.ts";
 import {
   agentLaunch,
   attachOrHint,
+  agentKeyFiles,
   bootPrompt,
   chooseBrokerPort,
   cliResolver,
@@ -563,6 +564,7 @@ async function freshStart(
         cliProgram: w.cli_argv?.[0],
         brokerUrl,
         brokerAuth: token !== undefined,
+        ...(token ? { brokerToken: token } : {}),
         peers: peers.filter((p) => p !== slugify(w.branch)),
         config,
         ...specSetupOf(w),
@@ -605,6 +607,9 @@ async function freshStart(
       await syncDiscovery(receipt, { askTmux: false });
       trace("start: receipt + discovery");
     })();
+    const keyFiles = await agentKeyFiles(
+      worktrees.map((w) => w.worktree_path),
+    );
     const building = buildSession({
       session,
       repo,
@@ -615,7 +620,12 @@ async function freshStart(
         agentLaunch(
           w,
           config,
-          bootPrompt(w.branch, url, token !== undefined),
+          bootPrompt(
+            w.branch,
+            url,
+            token !== undefined,
+            keyFiles.get(w.worktree_path),
+          ),
           resolve,
         )
       ),
@@ -641,7 +651,12 @@ async function freshStart(
           agentLaunch(
             w,
             config,
-            bootPrompt(w.branch, moved, token !== undefined),
+            bootPrompt(
+              w.branch,
+              moved,
+              token !== undefined,
+              keyFiles.get(w.worktree_path),
+            ),
             resolve,
           )
         ),
@@ -782,6 +797,7 @@ export async function recoverSession(
       cliProgram: w.cli_argv?.[0],
       brokerUrl,
       brokerAuth: receipt.broker_token !== undefined,
+      ...(receipt.broker_token ? { brokerToken: receipt.broker_token } : {}),
       peers: peers.filter((p) => p !== slugify(w.branch)),
       config,
       ...specSetupOf(w),
@@ -792,6 +808,9 @@ export async function recoverSession(
   // paused never started, so it gets its pending boot prompt.
   const pending = new Map(
     receipt.worktrees.map((w) => [w, w.pending_boot_prompt]),
+  );
+  const keyFiles = await agentKeyFiles(
+    receipt.worktrees.map((w) => w.worktree_path),
   );
   const launches = (brokerUrl: string | null) =>
     receipt.worktrees.map((w) =>
@@ -804,6 +823,7 @@ export async function recoverSession(
             w.branch,
             brokerUrl,
             receipt.broker_token !== undefined,
+            keyFiles.get(w.worktree_path),
           ),
         },
       )
