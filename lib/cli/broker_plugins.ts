@@ -74,9 +74,7 @@ export async function standaloneCredentials(
     notes: [
       `note: credentials required: agents send X-Git-Paw-Agent-Key from their worktree's <git-dir>/paw-agent-key${
         common ? "" : " (outside a repo: none known)"
-      }; the supervisor's key is in ${
-        creds.supervisorKeyPath(ctx.dataDir)
-      }`,
+      }; the supervisor's key is in ${creds.supervisorKeyPath(ctx.dataDir)}`,
     ],
   };
 }

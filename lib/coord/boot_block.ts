@@ -59,7 +59,12 @@ export function withAgentKey(text: string, keyFile: string): string {
  * @returns Markdown starting with `## BOOT INSTRUCTIONS - DO NOT REMOVE`
  */
 export function renderBootBlock(
-  opts: { agentId: string; brokerUrl: string; auth?: boolean; keyFile?: string },
+  opts: {
+    agentId: string;
+    brokerUrl: string;
+    auth?: boolean;
+    keyFile?: string;
+  },
 ): string {
   const url = opts.brokerUrl.replace(/\/+$/, "");
   // The id sits inside a single-quoted shell word in the curl recipes.

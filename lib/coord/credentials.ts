@@ -12,7 +12,6 @@
  * @module
  */
 import { join } from "node:path";
-import { createHash, timingSafeEqual } from "node:crypto";
 import {
   AGENT_KEY_FILE,
   type AgentKeyFile,
@@ -130,91 +129,131 @@ export type KeySource = {
   /** Agent id → git dir of its worktree. */
   agents(): Promise<ReadonlyMap<string, string>>;
   /**
-   * A cheap stamp (a stat) that changes whenever {@link agents} may answer
-   * differently; without one, the list is read again whenever an unknown
-   * agent or a wrong key comes.
+   * A cheap stamp (one stat, synchronous: it runs on every check) that
+   * changes whenever {@link agents} may answer differently; without one,
+   * the list is read again whenever an unknown agent or a wrong key comes.
    */
-  stamp?: () => Promise<string>;
+  stamp?: () => string;
   /** State dir holding the supervisor's key ({@link supervisorCredential}). */
   stateDir: string;
 };
 
-function sha256(text: string): Uint8Array {
-  return createHash("sha256").update(text).digest();
+/**
+ * `a === b` in time that depends only on the length (keys all have one
+ * length; node:crypto's hash-and-`timingSafeEqual` costs ~17 µs a check
+ * through Node compatibility, this a fraction of one).
+ */
+function sameKey(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
-function fileStamp(st: Deno.FileInfo): string {
-  return `${st.mtime?.getTime() ?? 0}:${st.size}:${st.ino ?? 0}`;
+/** A file's identity for change detection (`""` when it is missing). */
+export function fileStampSync(path: string): string {
+  try {
+    const st = Deno.statSync(path);
+    return `${st.mtime?.getTime() ?? 0}:${st.size}:${st.ino ?? 0}`;
+  } catch {
+    return "";
+  }
 }
 
 /**
  * The credentials a session broker checks: `supervisor` against the state
  * dir's key, any other id against the key file of the worktree the source
- * lists for it. Every check looks at the files again (a stat, a read only
- * when one changed), so an agent added mid-session is known at once and a
- * removed one (its key file or its listing gone) is refused at once; a
- * restarted broker reads the same files. Keys are compared as SHA-256
- * digests with `timingSafeEqual`; the registry keeps only digests.
+ * lists for it. Every check stats the source's stamp (the receipt): when
+ * it changed, the list and the key files are read again, so an agent
+ * `add` lists is known at once and one `remove` takes out is refused at
+ * once; a key that does not match its cached one is looked up in its
+ * file again (re-minted); without a stamp, every check stats the key file.
+ * A restarted broker reads the same files. Keys are compared in constant
+ * time ({@link sameKey}). The
+ * stat is synchronous on purpose: microseconds on the publish path, where
+ * an async stat costs a thread hand-off per message.
  */
 export function keyRegistry(source: KeySource): AgentCredentials {
-  const files = new Map<string, { stamp: string; digest: Uint8Array }>();
+  const files = new Map<string, { stamp: string; key: string }>();
   let agents: ReadonlyMap<string, string> | null = null;
   let agentsStamp: string | null = null;
 
-  async function digestOf(path: string): Promise<Uint8Array | null> {
-    let st: Deno.FileInfo;
-    try {
-      st = await Deno.stat(path);
-    } catch {
+  function keyIn(path: string): string | null {
+    const stamp = fileStampSync(path);
+    if (stamp === "") {
       files.delete(path);
       return null;
     }
-    const stamp = fileStamp(st);
     const known = files.get(path);
-    if (known && known.stamp === stamp) return known.digest;
-    const f = await readKeyFile(path);
+    if (known && known.stamp === stamp) return known.key;
+    let f: AgentKeyFile | null = null;
+    try {
+      f = parseAgentKeyFile(Deno.readTextFileSync(path));
+    } catch { /* gone meanwhile */ }
     if (!f) {
       files.delete(path);
       return null;
     }
-    const digest = sha256(f.key);
-    files.set(path, { stamp, digest });
-    return digest;
+    files.set(path, { stamp, key: f.key });
+    return f.key;
   }
 
-  async function matches(path: string, given: Uint8Array): Promise<boolean> {
-    const d = await digestOf(path);
-    return d !== null && timingSafeEqual(d, given);
+  /**
+   * `given` is the key in `dir`. With `trustCache` (the source's stamp is
+   * unchanged since the file was read) a cached key that matches is
+   * taken without a stat; anything else looks at the file.
+   */
+  function matches(
+    dir: string | undefined,
+    given: string,
+    trustCache = false,
+  ): boolean {
+    if (dir === undefined) return false;
+    const path = agentKeyPath(dir);
+    const known = trustCache ? files.get(path) : undefined;
+    if (known && sameKey(known.key, given)) return true;
+    const k = keyIn(path);
+    return k !== null && sameKey(k, given);
   }
 
-  async function reload(): Promise<void> {
-    agents = await source.agents().catch(() => new Map());
+  async function reload(): Promise<ReadonlyMap<string, string>> {
+    return agents = await source.agents().catch(() => new Map());
+  }
+
+  async function slow(
+    agentId: string,
+    given: string,
+    stamp: string | null,
+  ): Promise<boolean> {
+    const before = agents?.get(agentId);
+    const list = await reload();
+    if (stamp !== null) {
+      agentsStamp = stamp;
+      files.clear(); // the session changed: look at every key file again
+    }
+    const dir = list.get(agentId);
+    if (stamp === null && dir === before) return false; // checked already
+    return matches(dir, given);
   }
 
   return {
-    async verify(agentId: string, key: string): Promise<boolean> {
-      const given = sha256(key);
+    verify(agentId: string, key: string): Promise<boolean> {
+      const given = key;
       if (agentId === SUPERVISOR_ID) {
-        return await matches(supervisorKeyPath(source.stateDir), given);
+        const k = keyIn(supervisorKeyPath(source.stateDir));
+        return Promise.resolve(k !== null && sameKey(k, given));
       }
       if (source.stamp) {
-        const st = await source.stamp().catch(() => "");
+        const st = source.stamp();
         if (agents === null || st !== agentsStamp) {
-          await reload();
-          agentsStamp = st;
+          return slow(agentId, given, st);
         }
-        const dir = agents!.get(agentId);
-        return dir !== undefined && await matches(agentKeyPath(dir), given);
+        return Promise.resolve(matches(agents.get(agentId), given, true));
       }
-      if (agents === null) await reload();
-      const dir = agents!.get(agentId);
-      if (dir !== undefined && await matches(agentKeyPath(dir), given)) {
-        return true;
+      if (agents !== null && matches(agents.get(agentId), given)) {
+        return Promise.resolve(true);
       }
-      await reload();
-      const again = agents!.get(agentId);
-      return again !== undefined && again !== dir &&
-        await matches(agentKeyPath(again), given);
+      return slow(agentId, given, null);
     },
   };
 }

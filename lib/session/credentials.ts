@@ -10,8 +10,9 @@
  */
 import type { AgentCredentials } from "../broker/api.ts";
 import {
-  type KeySource,
+  fileStampSync,
   keyRegistry,
+  type KeySource,
   supervisorCredential,
 } from "../coord/credentials.ts";
 import { gitDirs, gitDirsFromLayout } from "../adapters/git_layout.ts";
@@ -23,10 +24,7 @@ export function receiptKeySource(session: string, stateDir: string): KeySource {
   const path = receiptPath(session);
   return {
     stateDir,
-    async stamp() {
-      const st = await Deno.stat(path);
-      return `${st.mtime?.getTime() ?? 0}:${st.size}:${st.ino ?? 0}`;
-    },
+    stamp: () => fileStampSync(path),
     async agents() {
       const r = await readReceipt(session);
       const out = new Map<string, string>();

@@ -45,9 +45,9 @@ import {
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import { resolveCli } from "./clis.ts";
 import {
+  agentKeyFiles,
   agentLaunch,
   attachOrHint,
-  agentKeyFiles,
   bootPrompt,
   chooseBrokerPort,
   cliResolver,

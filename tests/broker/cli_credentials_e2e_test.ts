@@ -115,19 +115,22 @@ Deno.test("git paw broker is open by default and closed with --require-credentia
   );
   const key = await ensureAgentKey(gd);
 
-  await t.step("default: anyone publishes as anyone (wire compatible)", async () => {
-    const b = await broker(["--data-dir", join(dir.path, "open")], repo);
-    try {
-      const r = await publish(b.url, status("feat-a"));
-      assert.equal(r.status, 202);
-      await r.body?.cancel();
-      const s = await publish(b.url, status("supervisor"));
-      assert.equal(s.status, 202);
-      await s.body?.cancel();
-    } finally {
-      await b.stop();
-    }
-  });
+  await t.step(
+    "default: anyone publishes as anyone (wire compatible)",
+    async () => {
+      const b = await broker(["--data-dir", join(dir.path, "open")], repo);
+      try {
+        const r = await publish(b.url, status("feat-a"));
+        assert.equal(r.status, 202);
+        await r.body?.cancel();
+        const s = await publish(b.url, status("supervisor"));
+        assert.equal(s.status, 202);
+        await s.body?.cancel();
+      } finally {
+        await b.stop();
+      }
+    },
+  );
 
   await t.step("--require-credentials: only the agent's own key", async () => {
     const data = join(dir.path, "closed");

@@ -69,7 +69,7 @@ async function session(opts: { credentials?: boolean } = {}): Promise<
     stateDir: state,
     agents: () => Promise.resolve(new Map(agents)),
     // Like the receipt's stat: changes whenever the listing does.
-    stamp: () => Promise.resolve(JSON.stringify([...agents])),
+    stamp: () => JSON.stringify([...agents]),
   });
   const store = await openStore({ dataDir: root, session: "t" });
   const plugin = approvalsPlugin({
@@ -370,7 +370,9 @@ Deno.test("keyRegistry() follows the session: an added agent at once, a removed 
   const added = await s.h(req("/publish", { json: status("feat-c"), key }));
   assert.equal(added.status, 202);
   await added.body?.cancel();
-  await removeAgentKey(dir); // `git paw remove` tears it down
+  // `git paw remove --keep-worktree`: torn down and out of the receipt.
+  await removeAgentKey(dir);
+  s.agents.delete("feat-c");
   const removed = await s.h(req("/publish", { json: status("feat-c"), key }));
   assert.equal(removed.status, 403);
   await removed.body?.cancel();

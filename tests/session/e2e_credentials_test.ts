@@ -12,7 +12,13 @@ import { join } from "node:path";
 import { pawArgs } from "../_helpers/paw_command.ts";
 import { type LogEntry } from "../../lib/core/broker_types.ts";
 import { AGENT_KEY_HEADER } from "../../lib/core/agent_key.ts";
-import { demoIdle, makeWorld, panes, waitFor, type World } from "./e2e_helpers.ts";
+import {
+  demoIdle,
+  makeWorld,
+  panes,
+  waitFor,
+  type World,
+} from "./e2e_helpers.ts";
 
 const dec = new TextDecoder();
 
@@ -97,66 +103,81 @@ Deno.test("a session broker takes each agent's messages only with its own key", 
   const paneA = (await panes(w, "paw-cred")).find((p) => p.agent === "feat-a")!
     .id;
 
-  await t.step("the key file: owner-only, next to the marker, not in git", async () => {
-    assert.ok(keyA && keyA.length >= 22);
-    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
-    const st = await w.git(["status", "--porcelain", "--ignored"], wtA);
-    assert.ok(!st.stdout.includes("paw-agent-key"), st.stdout);
-    // The key is in no AGENTS.md, only the file's path is.
-    const md = await Deno.readTextFile(join(wtA, "AGENTS.md"));
-    assert.ok(!md.includes(keyA!));
-    assert.ok(md.includes(`-H @${keyFile}`), md);
-  });
+  await t.step(
+    "the key file: owner-only, next to the marker, not in git",
+    async () => {
+      assert.ok(keyA && keyA.length >= 22);
+      assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+      const st = await w.git(["status", "--porcelain", "--ignored"], wtA);
+      assert.ok(!st.stdout.includes("paw-agent-key"), st.stdout);
+      // The key is in no AGENTS.md, only the file's path is.
+      const md = await Deno.readTextFile(join(wtA, "AGENTS.md"));
+      assert.ok(!md.includes(keyA!));
+      assert.ok(md.includes(`-H @${keyFile}`), md);
+    },
+  );
 
-  await t.step("the demo agent and the post-commit hook publish with it", async () => {
-    await demoIdle(w, paneA, wtA);
-    const entries = await waitFor("the demo's commit on the broker", async () => {
-      const e = await log(url);
-      return e.some((x) =>
-          x.message.type === "agent.artifact" &&
-          (x.message as { agent_id: string }).agent_id === "feat-a"
-        )
-        ? e
-        : null;
-    });
-    assert.ok(entries.some((x) => x.message.type === "agent.intent"));
-    // A commit made with an empty environment: the hook finds the key itself.
-    await Deno.writeTextFile(join(wtA, "hook.txt"), "x\n");
-    const env = {
-      ...emptyEnv(w),
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t.invalid",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t.invalid",
-    };
-    assert.equal((await run(["git", "add", "hook.txt"], wtA, env)).code, 0);
-    const c = await run(["git", "commit", "-q", "-m", "hook"], wtA, env);
-    assert.equal(c.code, 0, c.stderr);
-    assert.ok(!/refused|not published/.test(c.stderr), c.stderr);
-    const head = (await w.git(["rev-parse", "HEAD"], wtA)).stdout.trim();
-    await waitFor("the hook's artifact", async () =>
-      (await log(url)).some((x) =>
-        x.message.type === "agent.artifact" &&
-        (x.message.payload as { commit?: string }).commit === head
-      ));
-  });
+  await t.step(
+    "the demo agent and the post-commit hook publish with it",
+    async () => {
+      await demoIdle(w, paneA, wtA);
+      const entries = await waitFor(
+        "the demo's commit on the broker",
+        async () => {
+          const e = await log(url);
+          return e.some((x) =>
+              x.message.type === "agent.artifact" &&
+              (x.message as { agent_id: string }).agent_id === "feat-a"
+            )
+            ? e
+            : null;
+        },
+      );
+      assert.ok(entries.some((x) => x.message.type === "agent.intent"));
+      // A commit made with an empty environment: the hook finds the key itself.
+      await Deno.writeTextFile(join(wtA, "hook.txt"), "x\n");
+      const env = {
+        ...emptyEnv(w),
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@t.invalid",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@t.invalid",
+      };
+      assert.equal((await run(["git", "add", "hook.txt"], wtA, env)).code, 0);
+      const c = await run(["git", "commit", "-q", "-m", "hook"], wtA, env);
+      assert.equal(c.code, 0, c.stderr);
+      assert.ok(!/refused|not published/.test(c.stderr), c.stderr);
+      const head = (await w.git(["rev-parse", "HEAD"], wtA)).stdout.trim();
+      await waitFor(
+        "the hook's artifact",
+        async () =>
+          (await log(url)).some((x) =>
+            x.message.type === "agent.artifact" &&
+            (x.message.payload as { commit?: string }).commit === head
+          ),
+      );
+    },
+  );
 
-  await t.step("git paw publish with an empty environment lands as the agent", async () => {
-    const r = await run(
-      [
-        Deno.execPath(),
-        ...pawArgs(["publish", "status", "working", "--message", "env -i"]),
-      ],
-      wtA,
-      emptyEnv(w),
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const got = (await log(url)).find((x) =>
-      x.message.type === "agent.status" &&
-      (x.message.payload as { message?: string }).message === "env -i"
-    );
-    assert.equal((got?.message as { agent_id?: string })?.agent_id, "feat-a");
-  });
+  await t.step(
+    "git paw publish with an empty environment lands as the agent",
+    async () => {
+      const r = await run(
+        [
+          Deno.execPath(),
+          ...pawArgs(["publish", "status", "working", "--message", "env -i"]),
+        ],
+        wtA,
+        emptyEnv(w),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const got = (await log(url)).find((x) =>
+        x.message.type === "agent.status" &&
+        (x.message.payload as { message?: string }).message === "env -i"
+      );
+      assert.equal((got?.message as { agent_id?: string })?.agent_id, "feat-a");
+    },
+  );
 
   await t.step("a forged blocked is refused and never notifies", async () => {
     const before = (await log(url)).length;
@@ -205,48 +226,65 @@ Deno.test("a session broker takes each agent's messages only with its own key", 
   });
 
   let keyB = "";
-  await t.step("git paw add mid-session: the new agent's key works at once", async () => {
-    const add = await w.paw(["add", "feat/b", "--cli", "demo"]);
-    assert.equal(add.code, 0, add.stderr);
-    const wtB = (await receiptOf(w, "paw-cred")).worktrees.find((x) =>
-      x.branch === "feat/b"
-    )!.worktree_path;
-    keyB = /X-Git-Paw-Agent-Key: (\S+)/.exec(
-      await Deno.readTextFile(join(await gitDirOf(w, wtB), "paw-agent-key")),
-    )![1]!;
-    assert.notEqual(keyB, keyA);
-    await waitFor("feat-b's demo publishing", async () =>
-      (await log(url)).some((x) =>
-        x.message.type === "agent.intent" &&
-        (x.message as { agent_id: string }).agent_id === "feat-b"
-      ), 60_000);
-    // Each key speaks for its own agent only.
-    const cross = await fetch(`${url}/publish`, {
-      method: "POST",
-      headers: { "content-type": "application/json", [AGENT_KEY_HEADER]: keyB },
-      body: JSON.stringify({
-        type: "agent.status",
-        agent_id: "feat-a",
-        payload: { status: "done" },
-      }),
-    });
-    assert.equal(cross.status, 403);
-    assert.equal((await cross.json()).error, "wrong agent credential");
-  });
+  await t.step(
+    "git paw add mid-session: the new agent's key works at once",
+    async () => {
+      const add = await w.paw(["add", "feat/b", "--cli", "demo"]);
+      assert.equal(add.code, 0, add.stderr);
+      const wtB =
+        (await receiptOf(w, "paw-cred")).worktrees.find((x) =>
+          x.branch === "feat/b"
+        )!.worktree_path;
+      keyB = /X-Git-Paw-Agent-Key: (\S+)/.exec(
+        await Deno.readTextFile(join(await gitDirOf(w, wtB), "paw-agent-key")),
+      )![1]!;
+      assert.notEqual(keyB, keyA);
+      await waitFor(
+        "feat-b's demo publishing",
+        async () =>
+          (await log(url)).some((x) =>
+            x.message.type === "agent.intent" &&
+            (x.message as { agent_id: string }).agent_id === "feat-b"
+          ),
+        60_000,
+      );
+      // Each key speaks for its own agent only.
+      const cross = await fetch(`${url}/publish`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          [AGENT_KEY_HEADER]: keyB,
+        },
+        body: JSON.stringify({
+          type: "agent.status",
+          agent_id: "feat-a",
+          payload: { status: "done" },
+        }),
+      });
+      assert.equal(cross.status, 403);
+      assert.equal((await cross.json()).error, "wrong agent credential");
+    },
+  );
 
-  await t.step("git paw remove: the removed agent's key stops working", async () => {
-    const rm = await w.paw(["remove", "feat/b", "--force"]);
-    assert.equal(rm.code, 0, rm.stderr);
-    const res = await fetch(`${url}/publish`, {
-      method: "POST",
-      headers: { "content-type": "application/json", [AGENT_KEY_HEADER]: keyB },
-      body: JSON.stringify({
-        type: "agent.status",
-        agent_id: "feat-b",
-        payload: { status: "working" },
-      }),
-    });
-    assert.equal(res.status, 403);
-    await res.body?.cancel();
-  });
+  await t.step(
+    "git paw remove: the removed agent's key stops working",
+    async () => {
+      const rm = await w.paw(["remove", "feat/b", "--force"]);
+      assert.equal(rm.code, 0, rm.stderr);
+      const res = await fetch(`${url}/publish`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          [AGENT_KEY_HEADER]: keyB,
+        },
+        body: JSON.stringify({
+          type: "agent.status",
+          agent_id: "feat-b",
+          payload: { status: "working" },
+        }),
+      });
+      assert.equal(res.status, 403);
+      await res.body?.cancel();
+    },
+  );
 });
