@@ -1,7 +1,8 @@
 /**
  * The one HTTP client of the broker: publish, inbox poll (with long-poll
  * wait), watch registration and `/status`, with the bearer token
- * (`GIT_PAW_BROKER_TOKEN`) and a timeout on every call. Also the one
+ * (`GIT_PAW_BROKER_TOKEN`), the agent's key (`X-Git-Paw-Agent-Key`, when
+ * given) and a timeout on every call. Also the one
  * description of a {@link ProbeResult} in words. Agents' helper commands
  * and git hooks load it on every call: no Hono, no zod, no other imports.
  *

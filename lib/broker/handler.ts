@@ -23,6 +23,13 @@
  * own writes to plugin routes (same origin, `X-Git-Paw-Csrf: 1`; never
  * `/publish` or `/watch`).
  *
+ * With {@link BrokerHandlerDeps.credentials} (a session broker), a write
+ * that speaks for an agent (`/publish`, `/watch`, and plugin routes that ask
+ * {@link BrokerHandler.checkSpeaker}, e.g. `POST /approvals`) also needs
+ * that agent's key in `X-Git-Paw-Agent-Key` (`authorsOf()` in
+ * lib/core/agent_key.ts says whose): the bearer token alone is a 403, and
+ * nothing is stored. Reads and the web page's own writes need no key.
+ *
  * `hono/csrf` is not used: it only looks at form-like content types and
  * answers a plain-text 403, while the broker refuses every cross-origin
  * write (JSON included) with its JSON error.
