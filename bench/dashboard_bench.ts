@@ -32,8 +32,9 @@ type ChildReport = {
 async function child(mode: Mode): Promise<void> {
   const { startBroker } = await import("../lib/broker/server.ts");
   const { runDashboard } = await import("../lib/dashboard/tui.ts");
-  const { createNullTerminal, ScreenWriter } = await import(
-    "../lib/dashboard/terminal.ts"
+  const { ScreenWriter } = await import("../lib/dashboard/terminal.ts");
+  const { createNullTerminal } = await import(
+    "../tests/_helpers/null_terminal.ts"
   );
   const model = await import("../lib/core/dashboard_model.ts");
   const { renderFrame } = await import("../lib/dashboard/render.ts");

@@ -17,6 +17,7 @@ import {
   tempBroker,
   tempRepo,
 } from "../tests/coord/hooks_fixture.ts";
+import { agentPlan } from "../lib/core/agent_plan.ts";
 
 const N = 30;
 
@@ -56,10 +57,7 @@ export async function run(): Promise<BenchResult[]> {
     setupAgentWorktree({
       repo: t.repo,
       project: "repo",
-      worktreePath: wt,
-      branch,
-      agentId: branch.replaceAll("/", "-"),
-      cli: "demo",
+      agent: agentPlan({ branch: branch, worktree: wt, cli: "demo" }),
       brokerUrl: url,
       peers: [],
       config: defaultConfig(),

@@ -7,7 +7,7 @@
 const enc = new TextEncoder();
 
 /** True when colour may be used on stderr/stdout. */
-export function colorEnabled(stream: "stdout" | "stderr" = "stdout"): boolean {
+function colorEnabled(stream: "stdout" | "stderr" = "stdout"): boolean {
   if (Deno.env.get("NO_COLOR") !== undefined) return false;
   if (Deno.env.get("FORCE_COLOR")) return true;
   try {

@@ -15,7 +15,7 @@ import {
 } from "../core/agent_key.ts";
 
 /** File in a worktree's git dir where the hooks keep their state (0600). */
-export const CLI_STATE_FILE = "paw-cli-state";
+const CLI_STATE_FILE = "paw-cli-state";
 
 /** The marker's file name (`MARKER_FILE` in coord/marker.ts, which loads zod). */
 const MARKER_FILE = "paw-agent-id";

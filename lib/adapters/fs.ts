@@ -190,7 +190,7 @@ export async function listDir(path: string): Promise<DirEntry[] | null> {
  * taken from where the walk really is, so `link/..` is the link target's
  * parent. Components that do not exist yet are kept as they are.
  */
-export async function kernelWriteTarget(
+async function kernelWriteTarget(
   cwd: string,
   path: string,
 ): Promise<string> {

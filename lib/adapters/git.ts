@@ -11,15 +11,11 @@
 import { dirname, join, resolve } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { branchNameProblem as refnameProblem } from "../core/refname.ts";
-import { slugify, worktreeDirName } from "../core/slug.ts";
 import type { RunResult } from "./runner.ts";
 import { REPO_ROOT_ARGS } from "./git_env.ts";
 import { gitText, gitTry } from "./git_run.ts";
 import { gitCommonDir, notARepo } from "./git_layout.ts";
 import { canonical, readTextOrNull } from "./fs.ts";
-
-/** Where agent worktrees live. */
-export type WorktreePlacement = "sibling" | "child";
 
 function worktreeError(msg: string, cause?: unknown): AppError {
   return new AppError(`Worktree error: ${msg}`, "worktree", { cause });
@@ -227,22 +223,6 @@ export async function worktreeList(repo: string): Promise<WorktreeEntry[]> {
   entries.forEach((e, i) => (e.main = i === 0));
   for (const e of entries) e.path = await canonical(e.path);
   return entries;
-}
-
-/**
- * Where the worktree of `branch` goes. `sibling`: `<parent>/<project>-<branch>`
- * (docs/REFERENCE.md, "Worktrees and git"); `child`: `<repo>/.git-paw/worktrees/<slug(branch)>`. Pure.
- */
-export function worktreePath(
-  repoRoot: string,
-  project: string,
-  branch: string,
-  placement: WorktreePlacement = "sibling",
-): string {
-  if (placement === "child") {
-    return join(repoRoot, ".git-paw", "worktrees", slugify(branch));
-  }
-  return join(dirname(repoRoot), worktreeDirName(project, branch));
 }
 
 /** The pattern added to `info/exclude` for child worktrees. */

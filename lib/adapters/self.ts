@@ -29,9 +29,3 @@ export function selfArgv(): string[] {
   argv.push(mainPath);
   return argv;
 }
-
-/** Absolute path of the running main module's directory. */
-export function selfDir(): string {
-  const mainUrl = Deno.mainModule;
-  return dirname(mainUrl.startsWith("file:") ? fromFileUrl(mainUrl) : mainUrl);
-}

@@ -250,14 +250,6 @@ export async function setSessionOption(
   ]);
 }
 
-/** `select-layout` for the window holding `pane`. */
-export async function selectLayout(
-  pane: string,
-  layout: "tiled" | "main-horizontal" | "main-vertical" | "even-vertical",
-): Promise<void> {
-  await tmuxText(["select-layout", "-t", pane, layout]);
-}
-
 /**
  * The pid of the process each pane of session `name` runs (`#{pane_pid}`),
  * or of one pane when `pane` is given; empty when there is none.

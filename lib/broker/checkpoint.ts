@@ -53,7 +53,7 @@ export function logProbes(offset: number): Array<[number, number]> {
 }
 
 /** Bytes of the log head and tail a checkpoint checks. */
-export const LOG_PROBE_BYTES = 4096;
+const LOG_PROBE_BYTES = 4096;
 
 type Meta = {
   agents: AgentRecord[];

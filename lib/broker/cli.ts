@@ -16,7 +16,7 @@ import { eprintln, println } from "../output.ts";
 export const DEFAULT_BROKER_PORT = 9119;
 
 /** `$XDG_DATA_HOME/git-paw/broker`, else `~/.local/share/git-paw/broker`. */
-export function defaultBrokerDataDir(): string {
+function defaultBrokerDataDir(): string {
   const xdg = Deno.env.get("XDG_DATA_HOME");
   if (xdg && xdg.trim() !== "") return join(xdg, "git-paw", "broker");
   const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
@@ -35,7 +35,7 @@ export type BrokerCommandOptions = {
 };
 
 /** Parse and check a `--port` value. */
-export function parsePort(value: string): number {
+function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isInteger(n) || n > 65535) {
     throw new UsageError(
@@ -60,7 +60,7 @@ export type BrokerCommandWiring = {
 };
 
 /** Run the broker until a signal arrives; resolves after a clean shutdown. */
-export async function runBrokerCommand(
+async function runBrokerCommand(
   o: BrokerCommandOptions,
   wiring: BrokerCommandWiring = {},
 ): Promise<void> {

@@ -19,7 +19,7 @@ export const BROKER_TOKEN_ENV = "GIT_PAW_BROKER_TOKEN";
 const AGENT_KEY_HEADER_LC = "x-git-paw-agent-key";
 
 /** Default timeouts (ms) per call; a poll adds its `wait`. */
-export const CLIENT_TIMEOUTS = {
+const CLIENT_TIMEOUTS = {
   publish: 5000,
   watch: 2000,
   status: 500,

@@ -76,11 +76,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Longest accepted `wait=` (seconds). */
 export const MAX_WAIT_SECONDS = 60;
 /** Requests being answered at once (long polls included); more get a 503. */
-export const MAX_OPEN_REQUESTS = 1024;
+const MAX_OPEN_REQUESTS = 1024;
 /** Long polls waiting at once; more get a 503. */
-export const MAX_LONG_POLLS = 256;
+const MAX_LONG_POLLS = 256;
 /** Time a client gets to send a whole request body (ms); then 408. */
-export const BODY_TIMEOUT_MS = 10_000;
+const BODY_TIMEOUT_MS = 10_000;
 
 /** Cookie that carries the bearer token for browser GETs (web dashboard). */
 export const TOKEN_COOKIE = "git_paw_token";
@@ -89,6 +89,22 @@ export const TOKEN_COOKIE = "git_paw_token";
  * (CSRF defence; lib/coord/approvals_plugin.ts also asks it of any browser).
  */
 export const PAGE_WRITE_HEADER = "x-git-paw-csrf";
+
+/**
+ * Refusal (403) for a write a browser sent without {@link PAGE_WRITE_HEADER},
+ * or null. A browser says so by sending `Origin` (same-origin already
+ * checked by the broker); tools like curl send none and need the bearer
+ * token instead. For plugin write routes the web page uses, so a broker
+ * without a token still refuses a write no page of its own made.
+ */
+export function pageWriteRefusal(req: Request): Response | null {
+  const h = req.headers;
+  if (h.get("origin") === null || h.get(PAGE_WRITE_HEADER) === "1") return null;
+  return Response.json(
+    { error: `a browser write needs the ${PAGE_WRITE_HEADER} header` },
+    { status: 403 },
+  );
+}
 
 /**
  * The path the browser dashboard lives under when a token is set:

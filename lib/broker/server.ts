@@ -305,7 +305,7 @@ export async function serveBroker(
 export { serveBroker as startBroker };
 
 /** Host header values a loopback broker on `port` accepts. */
-export function loopbackHosts(displayHost: string, port: number): string[] {
+function loopbackHosts(displayHost: string, port: number): string[] {
   const names = new Set(["127.0.0.1", "localhost", "[::1]", displayHost]);
   return [...names].flatMap((n) =>
     [n, `${n}:${port}`].map((x) => x.toLowerCase())

@@ -55,9 +55,9 @@ import { resolvePolicyPaths } from "../adapters/fs.ts";
 import { PAGE_WRITE_HEADER } from "../broker/handler.ts";
 
 /** Header a browser must send with a write (the web page does). */
-export const CSRF_HEADER = PAGE_WRITE_HEADER;
+const CSRF_HEADER = PAGE_WRITE_HEADER;
 /** Longest `wait=` of `GET /approvals/:id` (seconds). */
-export const MAX_APPROVAL_WAIT_SECONDS = 60;
+const MAX_APPROVAL_WAIT_SECONDS = 60;
 
 /** Options of {@link approvalsPlugin}. */
 export type ApprovalsPluginOptions = {
@@ -85,7 +85,7 @@ function text(v: unknown): string | null {
 }
 
 /** The JSON shape of a record (the routes, `approvals --json`). */
-export function recordJson(r: ApprovalRecord): Json {
+function recordJson(r: ApprovalRecord): Json {
   return { ...r };
 }
 

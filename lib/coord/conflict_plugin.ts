@@ -30,7 +30,7 @@ const PAGE = 1000;
 const defaultLog = eprintlnQuiet;
 
 /** A detector attached to one broker. */
-export class ConflictDetector {
+class ConflictDetector {
   readonly #broker: Broker;
   readonly #opts: ConflictPluginOptions;
   readonly #now: () => number;

@@ -19,7 +19,7 @@ export type Timers = {
 export type TimerId = ReturnType<typeof setTimeout> | number;
 
 /** The runtime's own timers. */
-export const realTimers: Timers = {
+const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id as number),
 };
@@ -125,7 +125,7 @@ export type WatchFactory = (
 ) => FsWatcherLike;
 
 /** The runtime's watch. */
-export const denoWatchFactory: WatchFactory = (paths, opts) =>
+const denoWatchFactory: WatchFactory = (paths, opts) =>
   Deno.watchFs(paths, opts);
 
 /** Options of {@link watchBatches}. */

@@ -42,7 +42,7 @@ function within(path: string, dir: string): boolean {
  * The trust Gemini gives `path` under `rules`: the most specific rule that
  * covers it (`TRUST_PARENT` covers the rule path's parent), or null. Pure.
  */
-export function trustOf(rules: Rules, path: string): boolean | null {
+function trustOf(rules: Rules, path: string): boolean | null {
   let best: { len: number; trusted: boolean } | null = null;
   for (const [p, v] of Object.entries(rules)) {
     const dir = v === "TRUST_PARENT" ? dirname(p) : p;

@@ -50,7 +50,7 @@ import { readAgentKey, readKeyFile } from "./credentials.ts";
  * outside an agent worktree, e.g. the supervisor's
  * (`supervisorKeyPath()` in credentials.ts).
  */
-export const AGENT_KEY_FILE_ENV = "GIT_PAW_AGENT_KEY_FILE";
+const AGENT_KEY_FILE_ENV = "GIT_PAW_AGENT_KEY_FILE";
 import {
   deliverThroughOutbox,
   newMsgId,
@@ -81,7 +81,7 @@ export type IdentityFlags = { agent?: string; broker?: string; token?: string };
  * Resolve identity from flags, then the environment.
  * @throws {UsageError} when either is missing or malformed
  */
-export function resolveIdentity(
+function resolveIdentity(
   flags: IdentityFlags,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Identity {
@@ -215,7 +215,7 @@ export function listArg(values: string | string[] | undefined): string[] {
  * range value `start-end`).
  * @throws {UsageError} on a malformed region
  */
-export function parseRegion(spec: string): { path: string; region: Region } {
+function parseRegion(spec: string): { path: string; region: Region } {
   const m = /^(.+):(function|class|block|range):(.+)$/.exec(spec);
   if (!m) {
     throw new UsageError(
@@ -268,7 +268,7 @@ export function intentFiles(files: string[], regions: string[]): IntentFile[] {
  * Validate `input` exactly as the broker would.
  * @throws {UsageError} with the broker's wording when it is invalid
  */
-export function validate(input: unknown): BrokerMessage {
+function validate(input: unknown): BrokerMessage {
   const r = parseMessage(input);
   if (!r.ok) {
     const b = r.error.body;
@@ -315,7 +315,7 @@ export type PublishReport = {
 const HELPER_BUDGET_MS = 5000;
 
 /** Lines about an outbox flush, for stderr. */
-export function outboxNotes(r: OutboxReport): string[] {
+function outboxNotes(r: OutboxReport): string[] {
   const notes: string[] = [];
   if (r.flushed > 0) {
     notes.push(

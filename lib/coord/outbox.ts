@@ -81,7 +81,7 @@ export type OutboxReport = {
 };
 
 /** The outbox path for a worktree git dir. */
-export function outboxPath(gitDir: string): string {
+function outboxPath(gitDir: string): string {
   return join(gitDir, OUTBOX_FILE);
 }
 
@@ -151,7 +151,7 @@ function fits(entries: OutboxMessage[], extra: OutboxMessage): boolean {
  * Run `fn` holding the outbox lock of `gitDir`; null when the lock stayed
  * held by a live process for `waitMs`.
  */
-export function withOutboxLock<T>(
+function withOutboxLock<T>(
   gitDir: string,
   waitMs: number,
   fn: () => Promise<T>,

@@ -28,7 +28,7 @@ export type OutboxPluginOptions = {
  * Ingest the outbox of the worktree at `worktreePath` into `broker`.
  * @returns how many messages were stored (or found stored already)
  */
-export async function ingestOutbox(
+async function ingestOutbox(
   broker: Broker,
   worktreePath: string,
   warn: (line: string) => void = () => {},

@@ -25,10 +25,10 @@ import { canonical } from "../adapters/fs.ts";
 export type ReviewPluginOptions = { repo: string };
 
 /** The sender of review comments. */
-export const REVIEW_FROM = "review";
+const REVIEW_FROM = "review";
 
 /** `POST /diff/:agent/comment` body. */
-export const ReviewComment = z.object({
+const ReviewComment = z.object({
   file: z.string().min(1, "file must not be empty").max(4096),
   line: z.number().int().min(1).nullish().transform((v) => v ?? null),
   side: z.enum(["new", "old"]).nullish().transform((v) => v ?? "new"),
@@ -36,10 +36,10 @@ export const ReviewComment = z.object({
     .refine((s) => s.length <= 8000, "text must be at most 8000 characters"),
 });
 /** `POST /diff/:agent/comment` body. */
-export type ReviewComment = z.infer<typeof ReviewComment>;
+type ReviewComment = z.infer<typeof ReviewComment>;
 
 /** The feedback text of a comment. */
-export function reviewFeedbackText(c: ReviewComment): string {
+function reviewFeedbackText(c: ReviewComment): string {
   const where = c.line === null
     ? c.file
     : `${c.file}:${c.line}${c.side === "old" ? " (deleted line)" : ""}`;

@@ -12,6 +12,7 @@ import {
 } from "../core/approval_hooks.ts";
 import { join, relative, resolve } from "node:path";
 import type { Config } from "../core/config.ts";
+import type { AgentPlan } from "../core/agent_plan.ts";
 import { AppError } from "../core/errors.ts";
 import { eprintln } from "../output.ts";
 import {
@@ -72,7 +73,6 @@ import { join as shJoin } from "shlex";
 import {
   type CliProfile,
   type Json,
-  profileFor,
   withHelper,
 } from "../core/cli_profiles.ts";
 import { selfArgv } from "../adapters/self.ts";
@@ -91,14 +91,8 @@ export type AgentSetup = {
   repo: string;
   /** Project name (basename of the repo root). */
   project: string;
-  /** Absolute worktree path. */
-  worktreePath: string;
-  /** Branch, verbatim. */
-  branch: string;
-  /** slugify(branch). */
-  agentId: string;
-  /** CLI name as chosen (e.g. "claude", "demo"). */
-  cli: string;
+  /** The agent: branch, id, worktree, CLI and its profile. */
+  agent: AgentPlan;
   /** Broker URL, or null when the broker is off. */
   brokerUrl: string | null;
   /**
@@ -122,8 +116,6 @@ export type AgentSetup = {
   warn?: (line: string) => void;
   /** argv that runs git-paw from the hooks (default: `selfArgv()`). */
   hookSelf?: string[];
-  /** argv[0] of the CLI, when known: picks the profile of a custom CLI. */
-  cliProgram?: string;
   /** HOME whose CLI config git-paw may touch (Gemini trust; default `$HOME`). */
   home?: string;
   /**
@@ -132,14 +124,6 @@ export type AgentSetup = {
    */
   approvalsMode?: ApprovalsMode;
 };
-
-/** The CLI profile of an agent (`cli` may carry extra words). */
-function agentProfile(opts: AgentSetup): CliProfile {
-  return profileFor(
-    opts.cli.trim().split(/\s+/)[0] ?? "",
-    opts.cliProgram ?? "",
-  );
-}
 
 /** The helper command the agent's CLI is told to run. */
 function agentHelper(opts: AgentSetup, profile: CliProfile): string {
@@ -158,7 +142,7 @@ function geminiHome(opts: AgentSetup): string {
 async function extraSettings(
   opts: AgentSetup,
 ): Promise<{ [key: string]: Json } | null> {
-  const name = opts.cli.trim().split(/\s+/)[0] ?? "";
+  const name = opts.agent.cli.trim().split(/\s+/)[0] ?? "";
   const path = Object.hasOwn(opts.config.clis, name)
     ? opts.config.clis[name]?.settings_path
     : null;
@@ -199,7 +183,7 @@ async function writeCliFiles(
   const keyOption = agentKeyOption(agentKeyPath(dirs.gitDir));
   const gitDir = dirs.gitDir;
   for (const rec of [...previous].reverse()) {
-    await restoreCliFile(opts.worktreePath, rec);
+    await restoreCliFile(opts.agent.worktree, rec);
   }
   const self = opts.hookSelf ?? selfArgv();
   const plans = planCliFiles(profile, {
@@ -208,7 +192,7 @@ async function writeCliFiles(
     selfArgv: self,
     mcpArgv: [...self, "mcp", "--agent"],
     selfCommand: shJoin(self),
-    worktreePath: opts.worktreePath,
+    worktreePath: opts.agent.worktree,
     geminiUserPolicies: join(geminiHome(opts), ".gemini", "policies"),
     gitWritableRoots: [
       ...new Set([
@@ -238,7 +222,7 @@ async function writeCliFiles(
   const out: Omit<CliFileRecord, "hidden">[] = [];
   for (const plan of plans) {
     const r = await applyCliFile(
-      opts.worktreePath,
+      opts.agent.worktree,
       plan,
       join(gitDir, "paw-cli-files"),
     );
@@ -280,14 +264,14 @@ type Prepared = {
  */
 export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
   if (list.length === 0) return;
-  if (new Set(list.map((o) => resolve(o.worktreePath))).size < list.length) {
+  if (new Set(list.map((o) => resolve(o.agent.worktree))).size < list.length) {
     // The same worktree twice: only in-order runs give the serial result.
     for (const o of list) await setupAgentWorktrees([o]);
     return;
   }
   const withHooks = list.filter((o) => o.brokerUrl);
   const hooksPath = withHooks.length
-    ? readHooksPath(withHooks[0].worktreePath).catch(() =>
+    ? readHooksPath(withHooks[0].agent.worktree).catch(() =>
       readHooksPath(withHooks[0].repo)
     )
     : Promise.resolve("");
@@ -296,7 +280,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
   const sharedHooks = new Map<string, Promise<unknown>>();
   const sharedSelf = new Map<string, string[] | undefined>();
   const wheres = withHooks.map(async (o) => {
-    const where = await hooksDir(o.worktreePath, {
+    const where = await hooksDir(o.agent.worktree, {
       hooksPath: await hooksPath,
     });
     if (!where.perWorktree) sharedSelf.set(where.dir, o.hookSelf);
@@ -311,10 +295,10 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
   };
   const skillFiles: SkillFileCache = new Map();
   const prepare = async (opts: AgentSetup): Promise<Prepared> => {
-    const layout = await gitDirsFromLayout(opts.worktreePath);
-    const { gitDir, commonDir } = layout ?? await gitDirs(opts.worktreePath);
+    const layout = await gitDirsFromLayout(opts.agent.worktree);
+    const { gitDir, commonDir } = layout ?? await gitDirs(opts.agent.worktree);
     const previous = await readMarkerFile(join(gitDir, MARKER_FILE));
-    const profile = agentProfile(opts);
+    const profile = opts.agent.profile;
     // The agent's own credential, before anything names its file.
     await ensureAgentKey(
       gitDir,
@@ -326,7 +310,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     }
     const { created } = await writeAgentsMdFile({
       repo: opts.repo,
-      worktreePath: opts.worktreePath,
+      worktreePath: opts.agent.worktree,
       body: block.body,
       previous: previous?.agents_md ?? null,
     });
@@ -358,15 +342,15 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
           ? undefined
           : Deno.env.get("GEMINI_CLI_TRUSTED_FOLDERS_PATH"),
         repo: await Deno.realPath(opts.repo).catch(() => opts.repo),
-        worktree: await Deno.realPath(opts.worktreePath).catch(() =>
-          opts.worktreePath
+        worktree: await Deno.realPath(opts.agent.worktree).catch(() =>
+          opts.agent.worktree
         ),
       }).catch(() => null) ?? previous?.gemini_trust
       : undefined;
     if (!trust && previous?.gemini_trust) {
       await untrustGeminiWorktree(previous.gemini_trust);
     }
-    const tracked = await trackedPaths(opts.worktreePath, [
+    const tracked = await trackedPaths(opts.agent.worktree, [
       AGENTS_MD,
       ...inWorktree,
       ...cliFiles.map((f) => f.path),
@@ -389,14 +373,14 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
       else excludes.push(`/${f.path}`);
       return { ...f, hidden };
     });
-    await setSkipWorktree(opts.worktreePath, skip, true);
+    await setSkipWorktree(opts.agent.worktree, skip, true);
     const agentsMd: AgentsMdState = mdTracked
       ? { mode: "skip-worktree", created: false }
       : { mode: "exclude", created };
     const marker: AgentMarker = {
       version: 1,
-      agent_id: opts.agentId,
-      expected_branch: opts.branch,
+      agent_id: opts.agent.agentId,
+      expected_branch: opts.agent.branch,
       broker_url: opts.brokerUrl,
       strict_branch_guard: opts.config.supervisor.strict_branch_guard,
       timestamp: new Date().toISOString(),
@@ -420,7 +404,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
   // this batch touches the shared exclude (no git call when it is absent).
   const repoVisible = new Map<string, Promise<boolean>>();
   for (const o of list) {
-    if (o.repo !== o.worktreePath && !repoVisible.has(o.repo)) {
+    if (o.repo !== o.agent.worktree && !repoVisible.has(o.repo)) {
       const p = repoAgentsMdVisible(o.repo);
       p.catch(() => {}); // awaited (and reported) below when it matters
       repoVisible.set(o.repo, p);
@@ -438,7 +422,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     const warn = p.opts.warn ?? eprintln;
     for (const line of p.warnings) warn(line);
     if (
-      p.agentsMd.mode === "exclude" && p.opts.repo !== p.opts.worktreePath &&
+      p.agentsMd.mode === "exclude" && p.opts.repo !== p.opts.agent.worktree &&
       !noted.has(p.opts.repo)
     ) {
       noted.add(p.opts.repo);
@@ -464,7 +448,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     );
     const refFile = join(p.gitDir, EXPECTED_REF_FILE);
     if (p.marker.strict_branch_guard) {
-      await Deno.writeTextFile(refFile, `refs/heads/${p.opts.branch}\n`);
+      await Deno.writeTextFile(refFile, `refs/heads/${p.opts.agent.branch}\n`);
     } else await removeIfPresent(refFile);
   }));
   const failed = settled.find((r) => r.status === "rejected");
@@ -481,13 +465,13 @@ async function renderBlock(
   let skill: string | null = null;
   if (opts.brokerUrl) {
     const { template, source } = await resolveSkillTemplate("coordination", [
-      opts.worktreePath,
+      opts.agent.worktree,
       opts.repo,
     ], skillFiles);
     const rendered = renderSkill(
       template,
       skillContextFromConfig(opts.config, {
-        branchId: opts.agentId,
+        branchId: opts.agent.agentId,
         projectName: opts.project,
         brokerUrl: opts.brokerUrl,
       }),
@@ -504,9 +488,9 @@ async function renderBlock(
     );
   }
   const body = renderAgentsBlock({
-    branch: opts.branch,
-    agentId: opts.agentId,
-    cli: opts.cli,
+    branch: opts.agent.branch,
+    agentId: opts.agent.agentId,
+    cli: opts.agent.cli,
     peers: opts.peers,
     brokerOn: opts.brokerUrl !== null,
     supervisor: opts.supervisor,

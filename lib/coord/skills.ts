@@ -11,12 +11,12 @@ import { readTextOrNull } from "../adapters/fs.ts";
 import { COORDINATION_SKILL_TEMPLATE } from "./assets/coordination_skill.ts";
 
 /** Skills git-paw ships. */
-export const EMBEDDED_SKILLS: Readonly<Record<string, string>> = {
+const EMBEDDED_SKILLS: Readonly<Record<string, string>> = {
   coordination: COORDINATION_SKILL_TEMPLATE,
 };
 
 /** Gate placeholders and the `[supervisor]` keys that fill them. */
-export const GATE_PLACEHOLDERS = {
+const GATE_PLACEHOLDERS = {
   TEST_COMMAND: "test_command",
   LINT_COMMAND: "lint_command",
   BUILD_COMMAND: "build_command",
@@ -30,7 +30,7 @@ export const GATE_PLACEHOLDERS = {
 export const NOT_CONFIGURED = "(not configured)";
 
 /** Dev commands agents may run without asking (shown by `{{DEV_ALLOWLIST_PRESET}}`). */
-export const DEV_ALLOWLIST_PRESET = [
+const DEV_ALLOWLIST_PRESET = [
   "git status",
   "git diff",
   "git log",
@@ -187,7 +187,7 @@ export async function resolveSkillTemplate(
 }
 
 /** The `{{SPEC_PATH_DOCTRINE}}` paragraph for the configured spec backend. */
-export function specPathDoctrine(config: Config | undefined): string {
+function specPathDoctrine(config: Config | undefined): string {
   const specs = config?.specs;
   if (!specs) return "";
   switch (specs.type) {

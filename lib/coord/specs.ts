@@ -19,6 +19,9 @@ import { listDir, readTextOrNull, statOrNull } from "../adapters/fs.ts";
 
 export type { SpecEntry } from "../core/specs.ts";
 
+/** Where OpenSpec keeps its change proposals, relative to the repo root. */
+const OPENSPEC_CHANGES = "openspec/changes";
+
 /** Where the specs are and in which format. */
 export type SpecsSettings = {
   /** As configured (relative to the repo root unless absolute). */
@@ -30,7 +33,8 @@ export type SpecsSettings = {
 
 /**
  * The specs settings of `repo`: the `[specs]` table, else an existing
- * `.specify/specs/` (Spec Kit), else null.
+ * `.specify/specs/` (Spec Kit), else an existing `openspec/changes/` (the
+ * folder `openspec init` makes), else null.
  */
 export async function specsSettings(
   repo: string,
@@ -43,6 +47,11 @@ export async function specsSettings(
   } else if ((await statOrNull(join(repo, ".specify", "specs")))?.isDirectory) {
     dir = ".specify/specs";
     type = "speckit";
+  } else if (
+    (await statOrNull(join(repo, OPENSPEC_CHANGES)))?.isDirectory
+  ) {
+    dir = OPENSPEC_CHANGES;
+    type = "openspec";
   } else {
     return null;
   }
@@ -65,7 +74,10 @@ export async function requireSpecsSettings(
   let settings = await specsSettings(repo, config);
   if (format) {
     const dir = settings?.dir ??
-      (format === "speckit" ? ".specify/specs" : "specs");
+      (format === "speckit" ? ".specify/specs" : format === "openspec" &&
+          (await statOrNull(join(repo, OPENSPEC_CHANGES)))?.isDirectory
+        ? OPENSPEC_CHANGES
+        : "specs");
     settings = {
       dir,
       type: format,
@@ -73,7 +85,10 @@ export async function requireSpecsSettings(
     };
   }
   if (!settings) {
-    throw new AppError("Spec error: no [specs] section in config", "spec");
+    throw new AppError(
+      'Spec error: no [specs] section in config (add [specs] with dir = "…" and type = "openspec", "markdown" or "speckit" to .git-paw/config.toml)',
+      "spec",
+    );
   }
   return settings;
 }

@@ -78,7 +78,7 @@ export type WatcherOptions = {
  * (`x___jb_tmp___`, `x___jb_old___`), GIO (`.goutputstream-*`) and
  * LibreOffice locks (`.~lock.x#`).
  */
-export const TEMP_FILE_PATTERNS: readonly RegExp[] = [
+const TEMP_FILE_PATTERNS: readonly RegExp[] = [
   /\.tmp\.\d+\.[0-9a-z]+$/i,
   /\.tmp$/i,
   /\.sw[pox]$/,
@@ -260,7 +260,7 @@ const MARKS = new Set([INITIAL, COMMIT, REPLAN, POLL, RETRY]);
 const defaultLog = eprintlnQuiet;
 
 /** True for the errors `Deno.watchFs` raises at the inotify limits. */
-export function isWatchLimitError(err: unknown): boolean {
+function isWatchLimitError(err: unknown): boolean {
   return /watch limit|no space left|too many open files|os error 2[48]\b/i
     .test(message(err));
 }

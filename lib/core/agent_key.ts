@@ -24,7 +24,7 @@ export const AGENT_KEY_FILE = "paw-agent-key";
 export const SUPERVISOR_KEY_FILE = "supervisor-key";
 
 /** What a key must look like: 22–128 URL-safe base64 characters. */
-export const AGENT_KEY_PATTERN = /^[A-Za-z0-9_-]{22,128}$/;
+const AGENT_KEY_PATTERN = /^[A-Za-z0-9_-]{22,128}$/;
 
 /** The contents of a key file. */
 export type AgentKeyFile = { key: string; token?: string };

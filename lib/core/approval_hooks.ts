@@ -32,7 +32,7 @@ export function resolveApprovalsMode(
 }
 
 /** The hook events at which git-paw decides, per CLI. */
-export const DECISION_EVENTS: Readonly<Record<string, readonly string[]>> = {
+const DECISION_EVENTS: Readonly<Record<string, readonly string[]>> = {
   claude: ["PreToolUse"],
   codex: ["PermissionRequest", "PreToolUse"],
   gemini: ["BeforeTool"],
@@ -83,7 +83,7 @@ export function hookDecisionOutput(
 }
 
 /** Seconds a queue-mode hook may take beyond `timeout_seconds`. */
-export const HOOK_GRACE_SECONDS = 30;
+const HOOK_GRACE_SECONDS = 30;
 
 /**
  * The argv a decision event's hook adds in queue mode
@@ -113,22 +113,4 @@ export function approvalHookTimeout(
   if (opts.mode !== "queue" || !isDecisionEvent(cli, event)) return null;
   const s = opts.timeoutSeconds + HOOK_GRACE_SECONDS;
   return cli === "gemini" ? s * 1000 : s;
-}
-
-/**
- * Claude Code's `hooks.PreToolUse` entry for queue mode: every tool (no
- * matcher), the command given (the profile's `__cli-event` command with
- * {@link approvalHookArgs}), and a timeout long enough for a person.
- */
-export function claudeHookEntries(
-  opts: { mode: ApprovalsMode; timeoutSeconds: number; command: string },
-): Array<{ hooks: Array<Record<string, unknown>> }> {
-  const timeout = approvalHookTimeout(opts, "claude", "PreToolUse");
-  return [{
-    hooks: [{
-      type: "command",
-      command: opts.command,
-      ...(timeout === null ? {} : { timeout }),
-    }],
-  }];
 }

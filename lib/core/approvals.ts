@@ -155,7 +155,7 @@ export function timeoutReason(seconds: number): string {
 }
 
 /** The command that approves `id` (notifications, the TUI, the web page). */
-export function approveCommand(id: number): string {
+function approveCommand(id: number): string {
   return `git paw approve ${id}`;
 }
 
@@ -172,7 +172,7 @@ function cut(s: string, max: number): string {
 }
 
 /** One audit line of a record (`git paw approvals`). */
-export function auditLine(r: ApprovalRecord): string {
+function auditLine(r: ApprovalRecord): string {
   const what = `${r.tool}: ${cut(r.what, 80)}`;
   const head = `#${r.id}  ${clock(r.requested_at)}  ${r.agent}  ${what}`;
   if (!r.decision) {
@@ -219,7 +219,7 @@ export type PatternRow = {
  * subcommand (`npm install *`, `cargo test *`) for a command, the path for
  * a write.
  */
-export function suggestedPattern(
+function suggestedPattern(
   r: Pick<ApprovalRecord, "tool" | "what">,
 ): string {
   const words = r.what.trim().split(/\s+/).filter((w) => w !== "");

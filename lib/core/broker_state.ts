@@ -19,7 +19,7 @@ import {
 } from "./messages.ts";
 
 /** Labels that stay until another terminal label replaces them (§8.4). */
-export const TERMINAL_LABELS: ReadonlySet<string> = new Set([
+const TERMINAL_LABELS: ReadonlySet<string> = new Set([
   "done",
   "verified",
   "blocked",
@@ -122,7 +122,7 @@ export type BrokerState = {
 };
 
 /** How many recent client message ids the broker remembers. */
-export const MSG_ID_MEMORY = 10_000;
+const MSG_ID_MEMORY = 10_000;
 
 /** Options for {@link createBrokerState}. */
 export type BrokerStateOptions = {
@@ -154,7 +154,7 @@ export function createBrokerState(opts: BrokerStateOptions = {}): BrokerState {
 }
 
 /** Make sure `agentId` has an inbox; true when it was created now. */
-export function ensureInbox(state: BrokerState, agentId: string): boolean {
+function ensureInbox(state: BrokerState, agentId: string): boolean {
   if (state.inboxes.has(agentId)) return false;
   state.inboxes.set(agentId, { pages: [], length: 0 });
   return true;

@@ -33,7 +33,7 @@ export const CLI_EVENT_SOURCE = "cli_event";
 export const SCREEN_SOURCE = "screen";
 
 /** Longest message sent (characters). */
-export const MAX_MESSAGE = 300;
+const MAX_MESSAGE = 300;
 
 type Json = Record<string, unknown>;
 

@@ -59,7 +59,7 @@ export type SettingsFormat = "claude" | "gemini" | "codex";
 export type McpRegistration = { file: string; format: SettingsFormat };
 
 /** The name git-paw's MCP server is registered under in every CLI. */
-export const MCP_SERVER_NAME = "git-paw";
+const MCP_SERVER_NAME = "git-paw";
 
 /** How a fresh worktree's folder trust is handled. */
 export type TrustHandling =
@@ -472,7 +472,7 @@ export function geminiPolicy(ctx: SettingsContext): string {
  * report must not block the CLI (Claude treats exit code 2 of a
  * `PreToolUse` hook as "deny").
  */
-export function hookCommand(ctx: SettingsContext, event: string): string {
+function hookCommand(ctx: SettingsContext, event: string): string {
   const extra = approvalHookArgs(
     ctx.approvals?.mode ?? "pane",
     ctx.cliName,
@@ -501,7 +501,7 @@ export type CliFilePlan =
  * "approve"`; claude's approval and allow rule live in its settings.
  * Gemini gets the worktree as `cwd`; the others start servers in their own.
  */
-export function mcpServerEntry(
+function mcpServerEntry(
   format: SettingsFormat,
   argv: readonly string[],
   worktreePath?: string,

@@ -43,7 +43,7 @@ function table<S extends z.core.$ZodLooseShape>(shape: S) {
 const nonBlank = z.string().refine((s) => s.trim() !== "", "must not be blank");
 
 /** `[clis.NAME]`: a custom CLI, launched by its `command`. */
-export const CliSchema = z.strictObject({
+const CliSchema = z.strictObject({
   command: nonBlank,
   display_name: orNull(str),
   submit_delay_ms: posInt.default(DEFAULT_SUBMIT_DELAY_MS),
@@ -51,7 +51,7 @@ export const CliSchema = z.strictObject({
 });
 
 /** `[presets.NAME]`: a named set of branches with one CLI. */
-export const PresetSchema = z.strictObject({
+const PresetSchema = z.strictObject({
   branches: z.array(z.string()).min(1, "must list at least one branch"),
   cli: nonBlank,
 });
@@ -224,17 +224,6 @@ export const ConfigSchema = z.strictObject({
 export type ConfigFile = z.input<typeof ConfigSchema>;
 /** Merged, validated configuration with every default applied. */
 export type Config = z.output<typeof ConfigSchema>;
-/** A custom CLI with defaults applied. */
-export type CliConfig = Config["clis"][string];
-/** A preset: branches and the CLI they all use. */
-export type PresetConfig = Config["presets"][string];
-/** `[supervisor.auto_approve]` resolved. */
-export type AutoApproveConfig = NonNullable<
-  Config["supervisor"]["auto_approve"]
->;
-
-/** `[approvals]` resolved. */
-export type ApprovalsConfig = Config["approvals"];
 
 /** The configuration used when no file sets anything. */
 export function defaultConfig(): Config {
@@ -330,7 +319,7 @@ function isTable(v: unknown): v is Record<string, unknown> {
  * Deep merge of two config files: tables merge key by key at every depth,
  * `over` wins for scalars and arrays. Inputs are not modified.
  */
-export function mergeConfigFiles(
+function mergeConfigFiles(
   base: ConfigFile,
   over: ConfigFile,
 ): ConfigFile {

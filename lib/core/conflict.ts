@@ -144,7 +144,7 @@ function question(text: string): ConflictEffect {
 }
 
 /** Human text for one region. */
-export function describeRegion(r: Region): string {
+function describeRegion(r: Region): string {
   switch (r.kind) {
     case "function":
       return `function ${r.name}`;
@@ -420,7 +420,7 @@ function escalate(
 }
 
 /** True for messages the detector itself produced (never re-processed). */
-export function isDetectorOutput(msg: BrokerMessage): boolean {
+function isDetectorOutput(msg: BrokerMessage): boolean {
   if (msg.type === "agent.feedback") return msg.payload.from === SUPERVISOR_ID;
   if (msg.type === "agent.question") return msg.agent_id === SUPERVISOR_ID;
   return false;

@@ -72,7 +72,7 @@ export type Alert = {
 };
 
 /** Statuses after which silence is expected. */
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
   "done",
   "verified",
   "committed",

@@ -384,7 +384,7 @@ export function parseKeys(input: string): Key[] {
 }
 
 /** Lines one PgUp/PgDn moves the JSON overlay. */
-export const OVERLAY_PAGE = 10;
+const OVERLAY_PAGE = 10;
 
 /** What a key did. */
 export type KeyResult = "quit" | "changed" | "none";

@@ -19,7 +19,7 @@ export function shortType(type: MessageType): string {
  * Last Update it feeds. `agent.feedback` is filed under its recipient and
  * `agent.verified` under the verified agent, as on the wire (docs/REFERENCE.md, "Broker wire format").
  */
-export function subjectOf(msg: BrokerMessage): string {
+function subjectOf(msg: BrokerMessage): string {
   return identityOf(msg);
 }
 

@@ -45,13 +45,13 @@ export function doctorReport(checks: readonly Check[]): DoctorReport {
 }
 
 /** The first `major.minor[.patch]` in `text`, or null. */
-export function parseVersion(text: string): [number, number, number] | null {
+function parseVersion(text: string): [number, number, number] | null {
   const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
 }
 
 /** Negative, zero or positive as `a` is older than, equal to or newer than `b`. */
-export function compareVersions(
+function compareVersions(
   a: readonly number[],
   b: readonly number[],
 ): number {
@@ -63,7 +63,7 @@ export function compareVersions(
 }
 
 /** The oldest tmux git-paw runs on (`split-window -e`). */
-export const MIN_TMUX: readonly [number, number] = [3, 2];
+const MIN_TMUX: readonly [number, number] = [3, 2];
 
 /**
  * The tmux verdict from `tmux -V` output (null: tmux is not installed).
@@ -201,7 +201,7 @@ export function describeWrites(w: CliWrites | null): string {
 }
 
 /** `dir` and every parent of it, nearest first (POSIX paths). */
-export function selfAndParents(dir: string): string[] {
+function selfAndParents(dir: string): string[] {
   const out: string[] = [];
   let cur = dir.replace(/\/+$/, "") || "/";
   for (;;) {
@@ -309,7 +309,7 @@ export type Paint = {
 };
 
 /** Plain-text paint (no colour). */
-export const PLAIN: Paint = {
+const PLAIN: Paint = {
   ok: (s) => s,
   warn: (s) => s,
   fail: (s) => s,

@@ -175,7 +175,7 @@ export function reduceLane(
 export type AgentTip = { agent: string; branch: string; commit: string };
 
 /** How many failing lines a message quotes. */
-export const QUOTED_LINES = 8;
+const QUOTED_LINES = 8;
 
 const FAILURE_LINE =
   /error|fail|panic|exception|not found|undefined|cannot|expected|assert/i;

@@ -31,7 +31,7 @@ export const LEARNING_SECTIONS = [
 export type LearningSection = typeof LEARNING_SECTIONS[number];
 
 /** Categories the aggregator derives itself (and may publish). */
-export const DETERMINISTIC_CATEGORIES = [
+const DETERMINISTIC_CATEGORIES = [
   "conflict_event",
   "stuck_duration",
   "recovery_cycles",
@@ -50,7 +50,7 @@ const SECTION_OF: Record<string, LearningSection> = {
 };
 
 /** Section a category is filed under. */
-export function sectionOf(category: string): LearningSection {
+function sectionOf(category: string): LearningSection {
   return SECTION_OF[category] ?? "Other learnings";
 }
 
@@ -88,7 +88,7 @@ export type LearningsFlush = {
 };
 
 /** `YYYY-MM-DDTHH:MM:SSZ` of a ms timestamp. */
-export function isoSeconds(ms: number): string {
+function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 

@@ -41,7 +41,7 @@ const stringList = (field: string) =>
     .nullish().transform((v) => v ?? []);
 
 /** A raw agent id as sent by a client: a branch name or its slug. */
-export const AgentIdInput = z.string({ error: "agent_id must be a string" })
+const AgentIdInput = z.string({ error: "agent_id must be a string" })
   .min(1, "agent_id must not be empty")
   .max(255, "agent_id must be at most 255 characters")
   .refine((s) => !/[\s\p{Cc}]/u.test(s), {
@@ -69,7 +69,7 @@ export const AgentIdInput = z.string({ error: "agent_id must be a string" })
  * whose (sender, msg_id) it already holds only once. Senders that leave it
  * out (the original's agents) are not affected.
  */
-export const MsgId = z.string({ error: "msg_id must be a string" }).regex(
+const MsgId = z.string({ error: "msg_id must be a string" }).regex(
   /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
   { message: "msg_id must be 1-128 letters, digits, '.', '_', ':' or '-'" },
 );
@@ -114,7 +114,7 @@ export const StatusMessage = z.object({
   }),
 }).extend(CLIENT_ID);
 /** `agent.artifact`: work produced (e.g. a commit); broadcast to peers. */
-export const ArtifactMessage = z.object({
+const ArtifactMessage = z.object({
   type: z.literal("agent.artifact"),
   agent_id: z.string(),
   payload: z.object({
@@ -132,7 +132,7 @@ export const ArtifactMessage = z.object({
   }),
 }).extend(CLIENT_ID);
 /** `agent.blocked`: the sender needs something from agent `from`. */
-export const BlockedMessage = z.object({
+const BlockedMessage = z.object({
   type: z.literal("agent.blocked"),
   agent_id: z.string(),
   payload: z.object({
@@ -141,7 +141,7 @@ export const BlockedMessage = z.object({
   }),
 }).extend(CLIENT_ID);
 /** `agent.verified`: envelope id is the verified agent. */
-export const VerifiedMessage = z.object({
+const VerifiedMessage = z.object({
   type: z.literal("agent.verified"),
   agent_id: z.string(),
   payload: z.object({
@@ -167,7 +167,7 @@ export const QuestionMessage = z.object({
   payload: z.object({ question: nonBlank("payload.question") }),
 }).extend(CLIENT_ID);
 /** `agent.intent`: files the sender is about to edit. */
-export const IntentMessage = z.object({
+const IntentMessage = z.object({
   type: z.literal("agent.intent"),
   agent_id: z.string(),
   payload: z.object({
@@ -181,7 +181,7 @@ export const IntentMessage = z.object({
   }),
 }).extend(CLIENT_ID);
 /** `agent.advanced-main` (flat): the supervisor merged into main. */
-export const AdvancedMainMessage = z.object({
+const AdvancedMainMessage = z.object({
   type: z.literal("agent.advanced-main"),
   from: z.string(),
   merged_branch: nonBlank("merged_branch"),
@@ -206,7 +206,7 @@ export const LearningMessage = z.object({
   }),
 }).extend(CLIENT_ID);
 /** `supervisor.verify-now` (flat): ask the supervisor to verify a branch. */
-export const VerifyNowMessage = z.object({
+const VerifyNowMessage = z.object({
   type: z.literal("supervisor.verify-now"),
   branch_id: z.string(),
 }).extend(CLIENT_ID);
@@ -265,25 +265,25 @@ export const BrokerMessage = z.discriminatedUnion("type", [
 ]);
 export type BrokerMessage = z.infer<typeof BrokerMessage>;
 export type StatusMessage = z.infer<typeof StatusMessage>;
-export type ArtifactMessage = z.infer<typeof ArtifactMessage>;
-export type BlockedMessage = z.infer<typeof BlockedMessage>;
-export type VerifiedMessage = z.infer<typeof VerifiedMessage>;
+type ArtifactMessage = z.infer<typeof ArtifactMessage>;
+type BlockedMessage = z.infer<typeof BlockedMessage>;
+type VerifiedMessage = z.infer<typeof VerifiedMessage>;
 export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
 export type QuestionMessage = z.infer<typeof QuestionMessage>;
-export type IntentMessage = z.infer<typeof IntentMessage>;
-export type AdvancedMainMessage = z.infer<typeof AdvancedMainMessage>;
+type IntentMessage = z.infer<typeof IntentMessage>;
+type AdvancedMainMessage = z.infer<typeof AdvancedMainMessage>;
 export type LearningMessage = z.infer<typeof LearningMessage>;
-export type VerifyNowMessage = z.infer<typeof VerifyNowMessage>;
+type VerifyNowMessage = z.infer<typeof VerifyNowMessage>;
 export type ApprovalRequestMessage = z.infer<typeof ApprovalRequestMessage>;
 export type ApprovalDecisionMessage = z.infer<typeof ApprovalDecisionMessage>;
 
 /** `POST /watch` body. */
-export const WatchRequest = z.object({
+const WatchRequest = z.object({
   agent_id: z.string(),
   worktree_path: z.string({ error: "worktree_path must be a string" }),
   cli: z.string().nullish().transform((v) => v ?? null),
 });
-export type WatchRequest = z.infer<typeof WatchRequest>;
+type WatchRequest = z.infer<typeof WatchRequest>;
 
 /** A 4xx answer: HTTP status and the JSON body to send. */
 export type WireError = {

@@ -39,7 +39,7 @@ export type ThrottleOptions = {
 };
 
 /** Defaults: one per agent+reason a minute, 10 a minute in all. */
-export const DEFAULT_THROTTLE: ThrottleOptions = {
+const DEFAULT_THROTTLE: ThrottleOptions = {
   perCauseSeconds: 60,
   maxPerMinute: 10,
   summarySeconds: 60,

@@ -11,7 +11,7 @@ import { z } from "zod";
 /** Lowest port handed to agents: above most dev servers' defaults. */
 export const PORT_BASE = 20000;
 /** Highest port handed to agents: below Linux's ephemeral range (32768). */
-export const PORT_CEILING = 32767;
+const PORT_CEILING = 32767;
 /** Well-known ports inside the range that a block never covers. */
 const AVOID = new Set([27017, 27018, 27019, 28017]);
 

@@ -268,7 +268,7 @@ export type ScreenContext = {
 };
 
 /** Captures without a prompt before the monitor says it is gone. */
-export const CLEAR_AFTER = 2;
+const CLEAR_AFTER = 2;
 
 function letters(s: string): string {
   return s.replace(/\s+/g, "").replace(/…$/, "");

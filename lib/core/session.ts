@@ -9,9 +9,9 @@ import { brokerUrlOf } from "./broker_url.ts";
 import { formatPorts, PortBlock } from "./ports.ts";
 
 /** Lifecycle state recorded in a receipt. */
-export const ReceiptStatus = z.enum(["active", "paused", "stopped"]);
+const ReceiptStatus = z.enum(["active", "paused", "stopped"]);
 /** Lifecycle state recorded in a receipt. */
-export type ReceiptStatus = z.infer<typeof ReceiptStatus>;
+type ReceiptStatus = z.infer<typeof ReceiptStatus>;
 
 /** One agent of a session as recorded in the receipt. */
 export const ReceiptWorktree = z.object({

@@ -16,7 +16,7 @@
 import { slugify } from "./slug.ts";
 
 /** The spec formats git-paw reads. */
-export const SPEC_BACKENDS = ["openspec", "markdown", "speckit"] as const;
+const SPEC_BACKENDS = ["openspec", "markdown", "speckit"] as const;
 /** One of {@link SPEC_BACKENDS}. */
 export type SpecBackend = typeof SPEC_BACKENDS[number];
 

@@ -402,7 +402,7 @@ const jsonCache = new WeakMap<object, string[]>();
 const OVERLAY_MAX_LINES = 2000;
 
 /** Pretty JSON of an entry as sanitised lines (bounded, cached). */
-export function entryJsonLines(p: PanelEntry): string[] {
+function entryJsonLines(p: PanelEntry): string[] {
   const hit = jsonCache.get(p.entry);
   if (hit) return hit;
   let text: string;

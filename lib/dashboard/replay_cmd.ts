@@ -35,7 +35,7 @@ export type ReplayCommandOptions = {
  * The main checkout of the repo around `cwd`: logs live there even when
  * replay runs inside an agent's worktree.
  */
-export async function mainRepoRoot(cwd: string = Deno.cwd()): Promise<string> {
+async function mainRepoRoot(cwd: string = Deno.cwd()): Promise<string> {
   const top = await repoRoot(cwd);
   const common = await gitCommonDir(top);
   return basename(common) === ".git" ? dirname(common) : top;
@@ -46,7 +46,7 @@ function plural(n: number): string {
 }
 
 /** JSON shape of one session in `replay --list --json`. */
-export function sessionJson(s: LogSession) {
+function sessionJson(s: LogSession) {
   return {
     session: s.name,
     dir: s.dir,

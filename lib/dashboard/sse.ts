@@ -85,7 +85,7 @@ export function formatSseEvent(ev: SseEvent): string {
 }
 
 /** The SSE frame for one log entry, with its row text. */
-export function entryEvent(entry: LogEntry): string {
+function entryEvent(entry: LogEntry): string {
   return formatSseEvent({
     event: "entry",
     id: entry.seq,
@@ -94,12 +94,12 @@ export function entryEvent(entry: LogEntry): string {
 }
 
 /** The SSE frame for a view snapshot. */
-export function viewEvent(view: unknown): string {
+function viewEvent(view: unknown): string {
   return formatSseEvent({ event: "view", data: JSON.stringify(view) });
 }
 
 /** The SSE frame for a roster snapshot. */
-export function rosterEvent(agents: AgentStatusEntry[]): string {
+function rosterEvent(agents: AgentStatusEntry[]): string {
   return formatSseEvent({ event: "roster", data: JSON.stringify(agents) });
 }
 

@@ -7,12 +7,32 @@
  * broker's Host/Origin/token checks run first; `/events` additionally refuses
  * any request a browser marks as coming from another site, because an event
  * stream is data a foreign page must never read.
+ *
+ * The page's own writes besides review comments and approvals (those are
+ * the review and approvals plugins' routes, `POST /approvals/:id/approve`
+ * and `/deny` with `by: "web"`):
+ * - `GET /needs-you` → `{items: [NeedsYouItem]}` (lib/core/needs_you.ts);
+ * - `POST /needs-you/:agent/answer` `{ref, text}` → 202 `{ok, seq}`: an
+ *   `agent.feedback` from `web` answering the agent's open question or wait
+ *   `ref`; 409 when it was already answered, 404 unknown;
+ * - `POST /needs-you/:agent/tell` `{text}` → 202 `{ok, seq}`: an
+ *   `agent.feedback` from `web` with the text; 404 for an agent not in the
+ *   roster.
+ * Like every write they need the token when the broker has one (from the
+ * page: the cookie, same origin and `X-Git-Paw-Csrf: 1`:
+ * lib/broker/handler.ts); a browser must send that header even without a
+ * token ({@link pageWriteRefusal}).
  * @module
  */
+import { z } from "zod";
+import type { Context } from "hono";
 import type { Broker, BrokerPlugin } from "../broker/api.ts";
+import { pageWriteRefusal } from "../broker/handler.ts";
+import { normaliseAgentId } from "../core/messages.ts";
+import { MAX_WEB_TEXT } from "../core/needs_you.ts";
 import { SseHub, type SseHubOptions } from "./sse.ts";
 import { pageCsp, renderWebPage } from "./web_page.ts";
-import { WebView } from "./web_view.ts";
+import { type SendResult, WebView } from "./web_view.ts";
 import { DEFAULT_DASHBOARD_SETTINGS } from "../core/dashboard_settings.ts";
 
 /** Options for {@link webPlugin}. */
@@ -36,7 +56,7 @@ export type WebPlugin = BrokerPlugin & {
 };
 
 /** Default for `[notify] stall_threshold_seconds`. */
-export const DEFAULT_STALL_THRESHOLD_SECONDS =
+const DEFAULT_STALL_THRESHOLD_SECONDS =
   DEFAULT_DASHBOARD_SETTINGS.stallThresholdSeconds;
 
 /**
@@ -66,6 +86,75 @@ export function crossSiteRefusal(req: Request): Response | null {
     },
     { status: 403 },
   );
+}
+
+const Text = z.string({ error: "text must be a string" })
+  .refine((t) => t.trim() !== "", "text must not be blank")
+  .refine(
+    (t) => t.length <= MAX_WEB_TEXT,
+    `text must be at most ${MAX_WEB_TEXT} characters`,
+  );
+
+/** `POST /needs-you/:agent/answer` body. */
+export const AnswerBody = z.object({
+  ref: z.number({ error: "ref must be the question's or wait's seq" }).int()
+    .min(1, "ref must be a positive integer"),
+  text: Text,
+});
+
+/** `POST /needs-you/:agent/tell` body. */
+export const TellBody = z.object({ text: Text });
+
+/** Parse a page write's JSON body with `schema`; the value or a 4xx. */
+async function pageBody<T>(
+  c: Context,
+  schema: z.ZodType<T>,
+): Promise<
+  { ok: true; value: T; agent: string } | { ok: false; res: Response }
+> {
+  const refused = pageWriteRefusal(c.req.raw);
+  if (refused) return { ok: false, res: refused };
+  const id = normaliseAgentId(c.req.param("agent") ?? "");
+  if (!id.ok) {
+    return { ok: false, res: Response.json(id.error.body, { status: 400 }) };
+  }
+  if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+    return {
+      ok: false,
+      res: Response.json({ error: "Content-Type must be application/json" }, {
+        status: 415,
+      }),
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch (e) {
+    return {
+      ok: false,
+      res: Response.json({ error: `invalid JSON: ${(e as Error).message}` }, {
+        status: 400,
+      }),
+    };
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    return {
+      ok: false,
+      res: Response.json({
+        error: r.error.issues[0]?.message ?? "invalid body",
+      }, {
+        status: 400,
+      }),
+    };
+  }
+  return { ok: true, value: r.data, agent: id.id };
+}
+
+function sent(r: SendResult): Response {
+  return r.ok
+    ? Response.json({ ok: true, seq: r.seq }, { status: 202 })
+    : Response.json({ error: r.error }, { status: r.status });
 }
 
 function nonce(): string {
@@ -142,6 +231,24 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
               { headers: { "cache-control": "no-store" } },
             ),
       );
+      app.get(
+        "/needs-you",
+        async (c) =>
+          crossSiteRefusal(c.req.raw) ??
+            Response.json({ items: await v.needsYou() }, {
+              headers: { "cache-control": "no-store" },
+            }),
+      );
+      app.post("/needs-you/:agent/answer", async (c) => {
+        const b = await pageBody(c, AnswerBody);
+        if (!b.ok) return b.res;
+        return sent(await v.answer(b.agent, b.value.ref, b.value.text));
+      });
+      app.post("/needs-you/:agent/tell", async (c) => {
+        const b = await pageBody(c, TellBody);
+        if (!b.ok) return b.res;
+        return sent(await v.tell(b.agent, b.value.text));
+      });
     },
     async start() {
       const v = view;

@@ -14,7 +14,19 @@
  * and attention list; `reset` means the log was replaced. Once a second it
  * fetches `/view` again so ages and silences tick.
  *
- * Test hooks (stable): rows `#agent-rows tr[data-agent]`, messages
+ * "Needs you" comes first: `view.needs_you` (lib/core/needs_you.ts) as one
+ * card per item, kept across re-renders by key (typed text survives the
+ * once-a-second refresh). Approve / Deny post to the approvals plugin's
+ * `approvals/:id/approve|deny` with `by: "web"`; Answer / Tell to
+ * `needs-you/:agent/answer|tell`. Every write is relative to the page (so it
+ * stays under the token cookie's path) and sends `X-Git-Paw-Csrf: 1`.
+ *
+ * Test hooks (stable): "Needs you" items
+ * `#needs-you-list li.ny-item[data-kind][data-key][data-agent][data-ref]`
+ * (an approval's `id` is `approval-<id>`, the notification link's anchor),
+ * their `button.ny-approve`, `button.ny-deny`, `input.ny-reason`,
+ * `textarea.ny-reply`, `button.ny-answer`, `button.ny-tell`,
+ * `.ny-status`, and the list's `#ny-status`; rows `#agent-rows tr[data-agent]`, messages
  * `#messages li[data-type][data-seq]`, chips `#chips button[data-type]`
  * (`data-type="all"` for All, `aria-pressed`), attention items
  * `#attention-list li[data-agent][data-reason]`, connection `#conn[data-state]`,
@@ -96,7 +108,7 @@ export function renderWebPage(opts: WebPageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>git-paw — ${session}</title>
-<style nonce="${nonce}">${STYLE}${REVIEW_STYLE}</style>
+<style nonce="${nonce}">${STYLE}${NEEDS_YOU_STYLE}${REVIEW_STYLE}</style>
 </head>
 <body>
 <header>
@@ -104,6 +116,11 @@ export function renderWebPage(opts: WebPageOptions): string {
   <span id="conn" data-state="connecting">connecting…</span>
 </header>
 <main>
+<section id="needs-you" hidden aria-labelledby="needs-you-title">
+  <h2 id="needs-you-title">Needs you <span id="ny-count" class="muted"></span></h2>
+  <ol id="needs-you-list"></ol>
+</section>
+<p id="ny-status" class="muted" role="status" aria-live="polite"></p>
 <section id="attention" hidden>
   <h2>Needs attention</h2>
   <ul id="attention-list"></ul>
@@ -131,6 +148,198 @@ ${REVIEW_SECTION}
 </html>
 `;
 }
+
+const NEEDS_YOU_STYLE = `
+#needs-you { border-color:var(--accent); }
+#needs-you-list { list-style:none; margin:0; padding:0; display:grid; gap:10px; }
+.ny-item { border:1px solid var(--line); border-radius:8px; padding:10px; background:var(--bg);
+  min-width:0; scroll-margin-top:8px; }
+.ny-item.ny-target { outline:2px solid var(--accent); }
+.ny-head { display:flex; flex-wrap:wrap; gap:4px 8px; align-items:baseline; }
+.ny-kind { font-size:12px; font-weight:700; text-transform:uppercase; letter-spacing:.04em;
+  color:var(--warn); }
+.ny-agent { overflow-wrap:anywhere; }
+.ny-text { margin:6px 0 2px; overflow-wrap:anywhere; }
+.ny-what { font-family:ui-monospace, monospace; font-size:13.5px; white-space:pre-wrap;
+  overflow-wrap:anywhere; }
+.ny-item[data-kind=question] .ny-what { font-family:inherit; font-size:inherit; }
+.ny-meta { font-size:12.5px; overflow-wrap:anywhere; margin:2px 0; }
+.ny-meta:empty, .ny-status:empty, #ny-status:empty { display:none; }
+.ny-item input, .ny-item textarea { display:block; width:100%; font:inherit; font-size:16px;
+  padding:8px; margin:8px 0; border-radius:6px; border:1px solid var(--line);
+  background:var(--card); color:var(--fg); }
+.ny-actions { display:flex; flex-wrap:wrap; gap:8px; }
+.ny-actions button { flex:1 1 120px; min-height:44px; padding:8px 12px; font:inherit;
+  font-size:16px; font-weight:600; border-radius:8px; border:1px solid var(--line);
+  background:var(--card); color:var(--fg); cursor:pointer; }
+.ny-actions button.ny-approve { background:#15803d; border-color:#15803d; color:#fff; }
+.ny-actions button.ny-deny { background:#b91c1c; border-color:#b91c1c; color:#fff; }
+.ny-actions button.ny-answer { background:var(--accent); border-color:var(--accent); color:#fff; }
+.ny-actions button:disabled { opacity:.55; cursor:progress; }
+.ny-status { margin:6px 0 0; font-size:13.5px; overflow-wrap:anywhere; }
+.ny-item[data-result=refused] .ny-status { color:var(--bad); }
+#ny-status { margin:0; padding:0 4px; overflow-wrap:anywhere; }
+@media (min-width: 641px) {
+  .ny-actions, .ny-item input, .ny-item textarea { max-width:560px; }
+}
+@media (max-width: 640px) {
+  header { flex-wrap:wrap; gap:4px 8px; padding:8px; }
+  h1 { font-size:16px; overflow-wrap:anywhere; }
+}
+`;
+
+// The "Needs you" cards, inside the main script's closure (it calls
+// renderNeedsYou from renderView). Plain ES2017 like the rest.
+const NEEDS_YOU_SCRIPT = `
+  var NY_KIND = { approval: "approval", question: "question", needs_input: "waiting" };
+  var nyFocused = false;
+
+  function nySay(li, text, refused) {
+    var st = li.querySelector(".ny-status");
+    if (st) st.textContent = text;
+    if (refused) li.setAttribute("data-result", "refused"); else li.removeAttribute("data-result");
+  }
+
+  async function nyPost(li, url, body, ok) {
+    var buttons = li.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    nySay(li, "sending\u2026", false);
+    try {
+      var r = await fetch(url, {
+        method: "POST",
+        cache: "no-store",
+        headers: { "content-type": "application/json", "x-git-paw-csrf": "1" },
+        body: JSON.stringify(body),
+      });
+      var j = null;
+      try { j = await r.json(); } catch (_e) { /* no body */ }
+      if (r.ok) {
+        var text = ok(j);
+        nySay(li, text, false);
+        $("ny-status").textContent = text;
+        li.querySelectorAll("input, textarea").forEach(function (f) { f.value = ""; });
+        tick();
+      } else {
+        var why = (j && j.error) ? String(j.error) : "HTTP " + r.status;
+        nySay(li, "not done: " + why, true);
+        $("ny-status").textContent = "not done: " + why;
+      }
+    } catch (e) {
+      nySay(li, "not sent: " + e, true);
+    }
+    buttons.forEach(function (b) { b.disabled = false; });
+  }
+
+  function nyButton(cls, label, fn) {
+    var b = el("button", cls, label);
+    b.type = "button";
+    b.addEventListener("click", fn);
+    return b;
+  }
+
+  function nyCard(it) {
+    var li = el("li", "ny-item");
+    li.setAttribute("data-key", it.key);
+    li.setAttribute("data-kind", it.kind);
+    if (it.kind === "approval") li.id = "approval-" + it.ref;
+    var head = el("div", "ny-head");
+    head.append(el("span", "ny-kind"), el("strong", "ny-agent"), el("span", "ny-age muted"));
+    var text = el("div", "ny-text");
+    text.append(el("span", "ny-tool"), el("span", "ny-what"));
+    li.append(head, text, el("div", "ny-meta muted"));
+    var actions = el("div", "ny-actions");
+    if (it.kind === "approval") {
+      var reason = el("input", "ny-reason");
+      reason.type = "text";
+      reason.maxLength = 2000;
+      reason.placeholder = "Reason for Deny (optional)";
+      reason.setAttribute("aria-label", "Reason for denying");
+      actions.append(
+        nyButton("ny-approve", "Approve", function () {
+          var id = li.getAttribute("data-ref");
+          nyPost(li, "approvals/" + id + "/approve", { by: "web" }, function () {
+            return "Approved #" + id + " (" + li.getAttribute("data-agent") + ")";
+          });
+        }),
+        nyButton("ny-deny", "Deny", function () {
+          var id = li.getAttribute("data-ref");
+          var body = { by: "web" };
+          if (reason.value.trim()) body.reason = reason.value.trim();
+          nyPost(li, "approvals/" + id + "/deny", body, function () {
+            return "Denied #" + id + " (" + li.getAttribute("data-agent") + ")";
+          });
+        }));
+      li.append(reason, actions);
+    } else {
+      var reply = el("textarea", "ny-reply");
+      reply.rows = 2;
+      reply.maxLength = 8000;
+      reply.setAttribute("aria-label", "Answer or message");
+      var send = function (what) {
+        var agent = li.getAttribute("data-agent");
+        if (!reply.value.trim()) { nySay(li, "write the " + what + " first", true); return; }
+        var path = "needs-you/" + encodeURIComponent(agent) + "/" + what;
+        var body = { text: reply.value };
+        if (what === "answer") body.ref = Number(li.getAttribute("data-ref"));
+        nyPost(li, path, body, function () {
+          return (what === "answer" ? "Answer sent to " : "Told ") + agent;
+        });
+      };
+      actions.append(
+        nyButton("ny-answer", "Answer", function () { send("answer"); }),
+        nyButton("ny-tell", "Tell", function () { send("tell"); }));
+      li.append(reply, actions);
+    }
+    li.append(el("p", "ny-status"));
+    return li;
+  }
+
+  function nyUpdate(li, it) {
+    li.setAttribute("data-agent", it.agent);
+    li.setAttribute("data-ref", it.ref === null ? "" : String(it.ref));
+    var kind = NY_KIND[it.kind] || it.kind;
+    li.querySelector(".ny-kind").textContent = it.kind === "approval" ? kind + " #" + it.ref : kind;
+    li.querySelector(".ny-agent").textContent = it.agent;
+    li.querySelector(".ny-age").textContent = it.age;
+    li.querySelector(".ny-tool").textContent = it.tool ? it.tool + ": " : "";
+    li.querySelector(".ny-what").textContent = it.text;
+    var meta = [];
+    if (it.cwd) meta.push("in " + it.cwd);
+    if (it.why) meta.push(it.why);
+    if (it.answered) meta.push(it.answered + " \u2014 still waiting");
+    li.querySelector(".ny-meta").textContent = meta.join(" \u00b7 ");
+    var reply = li.querySelector(".ny-reply");
+    if (reply) reply.placeholder = "Answer or message to " + it.agent;
+    var answer = li.querySelector(".ny-answer");
+    if (answer) answer.hidden = it.ref === null || !!it.answered;
+  }
+
+  function renderNeedsYou(items) {
+    var ol = $("needs-you-list");
+    var have = new Map();
+    Array.prototype.forEach.call(ol.children, function (li) { have.set(li.getAttribute("data-key"), li); });
+    var keep = new Set();
+    items.forEach(function (it, i) {
+      var li = have.get(it.key);
+      if (!li) li = nyCard(it);
+      nyUpdate(li, it);
+      keep.add(it.key);
+      // Move only when out of place: moving a card would blur its field.
+      if (ol.children[i] !== li) ol.insertBefore(li, ol.children[i] || null);
+    });
+    have.forEach(function (li, key) { if (!keep.has(key)) li.remove(); });
+    $("needs-you").hidden = items.length === 0;
+    $("ny-count").textContent = items.length ? "\u00b7 " + items.length : "";
+    if (!nyFocused && location.hash.indexOf("#approval-") === 0) {
+      var target = document.getElementById(location.hash.slice(1));
+      if (target) {
+        nyFocused = true;
+        target.classList.add("ny-target");
+        target.scrollIntoView();
+      }
+    }
+  }
+`;
 
 const STYLE = `
 :root { color-scheme: dark light; --bg:#0f1115; --fg:#e6e6e6; --muted:#8a8f98;
@@ -237,6 +446,7 @@ const SCRIPT = `
       alist.append(li);
     });
     $("attention").hidden = items.length === 0;
+    renderNeedsYou(list(view.needs_you));
 
     var rows = list(view.agents);
     var body = $("agent-rows");
@@ -260,6 +470,7 @@ const SCRIPT = `
     $("counts").textContent = rows.length ? "\\u00b7 " + view.counts : "";
   }
 
+${NEEDS_YOU_SCRIPT}
   function visible(entry) { return state.filter.size === 0 || state.filter.has(entry.line.type); }
 
   function messageItem(entry) {
@@ -418,7 +629,8 @@ tr.rv-add td.rv-text { background:rgba(34,197,94,.14); }
 tr.rv-del td.rv-text { background:rgba(255,122,122,.16); }
 tr.rv-hunk td { color:var(--accent); padding-top:4px; }
 .rv-form textarea { width:100%; font:inherit; margin:4px 0; }
-#integration-line { margin:0; font-family:ui-monospace, monospace; }
+#integration-line { margin:0; font-family:ui-monospace, monospace; overflow-wrap:anywhere; }
+#review-agent { max-width:100%; }
 #integration-line[data-state=failing], #integration-line[data-state=conflict] { color:var(--bad); }
 `;
 
@@ -437,7 +649,7 @@ const REVIEW_SCRIPT = `
 
   async function loadAgents() {
     var r;
-    try { r = await fetch("/diff", { cache: "no-store", headers: { accept: "application/json" } }); }
+    try { r = await fetch("diff", { cache: "no-store", headers: { accept: "application/json" } }); }
     catch (_e) { return; }
     if (!r.ok) { $("review-section").hidden = true; return; }
     var body = await r.json();
@@ -462,7 +674,7 @@ const REVIEW_SCRIPT = `
     setStatus("");
     if (!id) return;
     var q = $("review-worktree").checked ? "?worktree=1" : "";
-    var r = await fetch("/diff/" + encodeURIComponent(id) + q, { cache: "no-store" });
+    var r = await fetch("diff/" + encodeURIComponent(id) + q, { cache: "no-store" });
     if (!r.ok) { setStatus("cannot load the diff: HTTP " + r.status); return; }
     var d = await r.json();
     if (id !== $("review-agent").value) return;
@@ -527,9 +739,9 @@ const REVIEW_SCRIPT = `
       if (!ta.value.trim()) return;
       send.disabled = true;
       try {
-        var r = await fetch("/diff/" + encodeURIComponent(id) + "/comment", {
+        var r = await fetch("diff/" + encodeURIComponent(id) + "/comment", {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", "x-git-paw-csrf": "1" },
           body: JSON.stringify({ file: file, line: line, side: side, text: ta.value }),
         });
         if (r.ok) { form.remove(); setStatus("sent to " + id + ": " + where(file, line)); return; }
@@ -547,7 +759,7 @@ const REVIEW_SCRIPT = `
   async function loadIntegration() {
     var p = $("integration-line");
     try {
-      var r = await fetch("/integration", { cache: "no-store", headers: { accept: "application/json" } });
+      var r = await fetch("integration", { cache: "no-store", headers: { accept: "application/json" } });
       if (!r.ok) { p.hidden = true; return; }
       var s = await r.json();
       p.textContent = s.line;

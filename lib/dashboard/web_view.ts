@@ -15,7 +15,43 @@ import {
   type DashboardView,
   dashboardView,
 } from "../core/dashboard_model.ts";
+import {
+  answerTarget,
+  answerText,
+  applyNeedsYouEntry,
+  claimAnswer,
+  createNeedsYouState,
+  type NeedsYouItem,
+  needsYouItems,
+  type NeedsYouState,
+  WEB_FROM,
+} from "../core/needs_you.ts";
+import type { AlertReason } from "../core/dashboard_alerts.ts";
 import { AlertMonitor } from "./alerts.ts";
+
+/** What the page shows: the dashboard view plus the "Needs you" list. */
+export type WebSnapshot = DashboardView & {
+  /** Pending approvals, open questions, waiting agents (lib/core/needs_you.ts). */
+  needs_you: NeedsYouItem[];
+};
+
+/**
+ * Attention reasons the "Needs you" list covers (with actions): the page's
+ * attention list keeps the others (blocked, stalled).
+ */
+const LISTED: ReadonlySet<AlertReason> = new Set([
+  "approval",
+  "question",
+  "needs_input",
+]);
+
+/** Page size of the start-up replay of the log. */
+const REPLAY_PAGE = 2000;
+
+/** What sending an answer or a tell did. */
+export type SendResult =
+  | { ok: true; seq: number }
+  | { ok: false; status: 400 | 404 | 409 | 503; error: string };
 
 /** Options for {@link WebView}. */
 export type WebViewOptions = {
@@ -42,6 +78,14 @@ export class WebView {
   #emitScheduled = false;
   readonly #session: string | undefined;
   readonly #agentPorts: (() => ReadonlyMap<string, number>) | undefined;
+  readonly #needsYou: NeedsYouState = createNeedsYouState();
+  #needsYouLive = false;
+  /** Live entries that came while the log was being replayed. */
+  #held: LogEntry[] = [];
+  /** Resolves once the log's replay is in (pending until {@link start}). */
+  readonly #replayed: Promise<void>;
+  #replayDone!: () => void;
+  #started = false;
 
   constructor(broker: Broker, opts: WebViewOptions) {
     this.#broker = broker;
@@ -50,6 +94,9 @@ export class WebView {
     // The broker may not be listening yet: nothing is read from it here.
     this.#session = opts.session;
     this.#agentPorts = opts.agentPorts;
+    this.#replayed = new Promise((resolve) => {
+      this.#replayDone = resolve;
+    });
     this.#state = createDashboardState({
       session: opts.session ?? "",
       url: "",
@@ -66,8 +113,13 @@ export class WebView {
     });
   }
 
-  /** Load recent history, then follow the broker live. */
+  /**
+   * Load the newest `maxMessages` entries, then follow the broker live. The
+   * "Needs you" list is rebuilt from the whole log in the background (the
+   * broker's start does not wait for it; {@link answer} does).
+   */
   async start(): Promise<void> {
+    this.#started = true;
     this.#state.session = this.#session ?? this.#broker.session;
     this.#state.url = this.#broker.url;
     const buffered: LogEntry[] = [];
@@ -78,7 +130,7 @@ export class WebView {
         return;
       }
       if (!live) return void buffered.push(ev.entry);
-      applyEntry(this.#state, ev.entry);
+      this.#apply(ev.entry);
       this.#changed();
     });
     try {
@@ -88,9 +140,34 @@ export class WebView {
       }
     } catch { /* no history: start live */ }
     live = true;
-    for (const e of buffered) applyEntry(this.#state, e);
+    for (const e of buffered) this.#apply(e);
     await this.#monitor.start();
     this.#unwatch = this.#monitor.onChange(() => this.#changed());
+    void this.#replayNeedsYou().finally(() => this.#replayDone());
+  }
+
+  /** The whole log into the "Needs you" state, then the entries held meanwhile. */
+  async #replayNeedsYou(): Promise<void> {
+    try {
+      let since = 0;
+      for (;;) {
+        const page = await this.#broker.logSince(since, REPLAY_PAGE);
+        for (const e of page) applyNeedsYouEntry(this.#needsYou, e);
+        if (page.length < REPLAY_PAGE) break;
+        since = page[page.length - 1]!.seq;
+      }
+    } catch { /* no history: what came live */ }
+    this.#needsYouLive = true;
+    // Applied in seq order; entries the replay already read are skipped.
+    for (const e of this.#held) applyNeedsYouEntry(this.#needsYou, e);
+    this.#held = [];
+    this.#changed();
+  }
+
+  #apply(e: LogEntry): void {
+    applyEntry(this.#state, e);
+    if (this.#needsYouLive) applyNeedsYouEntry(this.#needsYou, e);
+    else this.#held.push(e);
   }
 
   /** Stop following the broker. */
@@ -100,18 +177,95 @@ export class WebView {
     this.#unwatch?.();
     this.#unwatch = null;
     this.#listeners.clear();
+    if (this.#started) await this.#replayed;
     await this.#monitor.stop();
   }
 
-  /** The view now: agent rows with their ages, counts, attention. */
-  snapshot(): DashboardView {
+  /**
+   * The view now: agent rows with their ages, counts, the "Needs you"
+   * list, and the other attention items.
+   */
+  snapshot(): WebSnapshot {
     const now = this.#now();
     try {
       applyRoster(this.#state, this.#broker.agents(), now);
     } catch { /* keep the last roster */ }
     if (this.#agentPorts) this.#state.ports = this.#agentPorts();
     applyAttention(this.#state, this.#monitor.active());
-    return dashboardView(this.#state, now);
+    const view = dashboardView(this.#state, now);
+    return {
+      ...view,
+      attention: view.attention.filter((a) => !LISTED.has(a.reason)),
+      needs_you: needsYouItems(this.#needsYou, this.#state.roster, now),
+    };
+  }
+
+  /** The "Needs you" list once the log's replay is in. */
+  async needsYou(): Promise<NeedsYouItem[]> {
+    await this.#replayed;
+    return this.snapshot().needs_you;
+  }
+
+  /**
+   * Answer `agent`'s open question or wait `ref` with `text`: one
+   * `agent.feedback` from `web`. Applies once: a second answer to the same
+   * item is a 409 naming who answered it.
+   */
+  async answer(agent: string, ref: number, text: string): Promise<SendResult> {
+    await this.#replayed;
+    const t = answerTarget(this.#needsYou, agent, ref);
+    if (!t.ok) return t;
+    if (!this.#known(agent)) return this.#unknown(agent);
+    const undo = claimAnswer(t.ask, WEB_FROM, this.#now());
+    const r = await this.#feedback(agent, answerText(t.kind, t.ask, text));
+    if (!r.ok) undo();
+    this.#changed();
+    return r;
+  }
+
+  /**
+   * Tell `agent` something: one `agent.feedback` from `web` with `text` (the
+   * agent reads it from its inbox). The agent must be in the roster.
+   */
+  async tell(agent: string, text: string): Promise<SendResult> {
+    if (!this.#known(agent)) return this.#unknown(agent);
+    return await this.#feedback(agent, text.trim());
+  }
+
+  /** The broker keeps an inbox for `agent` (feedback reaches it). */
+  #known(agent: string): boolean {
+    try {
+      return this.#broker.agents().some((a) => a.agent_id === agent) ||
+        this.#broker.watchTargets().some((w) => w.agent_id === agent);
+    } catch {
+      return false;
+    }
+  }
+
+  #unknown(agent: string): SendResult {
+    return {
+      ok: false,
+      status: 404,
+      error: `no agent '${agent}' in this session`,
+    };
+  }
+
+  async #feedback(agent: string, line: string): Promise<SendResult> {
+    try {
+      const r = await this.#broker.publish({
+        type: "agent.feedback",
+        agent_id: agent,
+        payload: { from: WEB_FROM, errors: [line] },
+      });
+      if (r.ok) return { ok: true, seq: r.seq };
+      return {
+        ok: false,
+        status: r.error.status === 400 ? 400 : 503,
+        error: String(r.error.body.error),
+      };
+    } catch (e) {
+      return { ok: false, status: 503, error: (e as Error).message };
+    }
   }
 
   /** Be told (once per burst) when {@link snapshot} may have changed. */

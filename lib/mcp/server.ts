@@ -25,14 +25,14 @@ import { SOURCE_TOOLS } from "./tools_source.ts";
 import { AGENT_TOOLS } from "./tools_agent.ts";
 
 /** The 28 read-only tools. */
-export const READ_ONLY_TOOLS: readonly ToolDef[] = [
+const READ_ONLY_TOOLS: readonly ToolDef[] = [
   ...SESSION_TOOLS,
   ...PROJECT_TOOLS,
   ...SOURCE_TOOLS,
 ];
 
 /** The tools served: the read-only ones, plus the agent tools in agent mode. */
-export function toolsFor(agent: boolean): ToolDef[] {
+function toolsFor(agent: boolean): ToolDef[] {
   return agent ? [...READ_ONLY_TOOLS, ...AGENT_TOOLS] : [...READ_ONLY_TOOLS];
 }
 
@@ -46,7 +46,7 @@ const AGENT_INSTRUCTIONS =
  * A JSON-RPC error with a clean message (the SDK's `McpError` prefixes its
  * message with "MCP error <code>:", which the client then repeats).
  */
-export class RpcError extends Error {
+class RpcError extends Error {
   readonly code: number;
   constructor(code: number, message: string) {
     super(message);

@@ -25,7 +25,7 @@ import { defineTool, ToolCallError, type ToolDef } from "./tool.ts";
 export type EnvGetter = (name: string) => string | undefined;
 
 /** Who the agent is and which broker it talks to, from the worktree. */
-export async function agentIdentity(
+async function agentIdentity(
   ctx: McpContext,
   env: EnvGetter = (n) => Deno.env.get(n),
 ): Promise<Identity & { branch: string }> {
@@ -76,17 +76,6 @@ const RegionInput = z.object({
   start_line: z.number().int().optional(),
   end_line: z.number().int().optional(),
 });
-
-/** Names of the agent tools (listed only in agent mode). */
-export const AGENT_TOOL_NAMES = [
-  "whoami",
-  "publish_status",
-  "publish_intent",
-  "publish_blocked",
-  "publish_question",
-  "publish_done",
-  "read_inbox",
-] as const;
 
 /** The agent tools. */
 export const AGENT_TOOLS: ToolDef[] = [

@@ -35,7 +35,7 @@ export type IntentView = {
 };
 
 /** A short label for a region (`fn:x`, `class:X`, `block:a`, `lines:1-9`). */
-export function regionLabel(r: Region): string {
+function regionLabel(r: Region): string {
   switch (r.kind) {
     case "function":
       return `fn:${r.name}`;

@@ -16,10 +16,10 @@ import type { McpContext } from "./context.ts";
 import { defineTool, type ToolDef } from "./tool.ts";
 
 /** Largest file `read_file` returns (bytes). */
-export const READ_FILE_MAX_BYTES = 2 * 1024 * 1024;
+const READ_FILE_MAX_BYTES = 2 * 1024 * 1024;
 
 /** Most matches `search_code` returns before it says `truncated`. */
-export const SEARCH_MATCH_CAP = 200;
+const SEARCH_MATCH_CAP = 200;
 
 async function git(ctx: McpContext, args: string[]): Promise<string | null> {
   const r = await gitTry(ctx.root, args);

@@ -11,12 +11,9 @@ import {
   MAX_AGENTS,
   type ReceiptWorktree,
 } from "../core/session.ts";
-import { reservedBranchProblem, slugify } from "../core/slug.ts";
-import {
-  createWorktree,
-  validateBranchName,
-  worktreePath,
-} from "../adapters/git.ts";
+import { reservedBranchProblem } from "../core/slug.ts";
+import { atWorktree, planAgent, receiptPlan } from "../core/agent_plan.ts";
+import { createWorktree, validateBranchName } from "../adapters/git.ts";
 import { hasSession, requireTmux } from "../adapters/tmux.ts";
 import { eprintln, println } from "../output.ts";
 import { resolveCli } from "./clis.ts";
@@ -84,8 +81,23 @@ export async function addCommand(
   await validateBranchName(branch, repo);
   const reserved = reservedBranchProblem(branch);
   if (reserved) throw new UsageError(reserved);
-  const id = slugify(branch);
-  const dup = receipt.worktrees.find((w) => slugify(w.branch) === id);
+  const cli = opts.cli ?? fromSpec?.cli ??
+    (fromSpec && config.default_spec_cli) ??
+    receipt.worktrees[0]?.cli ?? config.default_cli;
+  if (!cli) {
+    throw new UsageError("No CLI given. Pass --cli NAME.");
+  }
+  const entry = resolveCli(cli, config);
+  let agent = planAgent(branch, {
+    repo,
+    project,
+    placement: config.worktree_placement,
+    cli,
+    cliArgv: entry.argv,
+  });
+  const id = agent.agentId;
+  const peers = receipt.worktrees.map((w) => receiptPlan(w));
+  const dup = peers.find((p) => p.agentId === id);
   if (dup) {
     throw new UsageError(
       dup.branch === branch
@@ -101,13 +113,6 @@ export async function addCommand(
       "config",
     );
   }
-  const cli = opts.cli ?? fromSpec?.cli ??
-    (fromSpec && config.default_spec_cli) ??
-    receipt.worktrees[0]?.cli ?? config.default_cli;
-  if (!cli) {
-    throw new UsageError("No CLI given. Pass --cli NAME.");
-  }
-  const entry = resolveCli(cli, config);
 
   await using _lock = await acquireLock(repo, { command: "add" });
   // The agent's dev ports first: a full range fails before anything is made.
@@ -120,12 +125,13 @@ export async function addCommand(
   eprintln(`Creating worktree for ${branch}...`);
   const c = await createWorktree(repo, {
     branch,
-    path: worktreePath(repo, project, branch, config.worktree_placement),
+    path: agent.worktree,
     rebase: false,
   }).catch(async (e) => {
     await releasePorts({ session: s, branch });
     throw e;
   });
+  agent = atWorktree(agent, c.path);
   const url = receiptBrokerUrl(receipt);
   const w: ReceiptWorktree = {
     branch,
@@ -146,22 +152,18 @@ export async function addCommand(
   await setupAgentWorktree({
     repo,
     project,
-    worktreePath: c.path,
-    branch,
-    agentId: id,
-    cli,
-    cliProgram: entry.argv[0],
+    agent,
     brokerUrl: url,
     brokerAuth: receipt.broker_token !== undefined,
     ...(receipt.broker_token ? { brokerToken: receipt.broker_token } : {}),
-    peers: receipt.worktrees.map((x) => slugify(x.branch)),
+    peers: peers.map((p) => p.agentId),
     config,
     ...specSetupOf(w),
   });
   const paused = eff === "paused";
   const keyFile = (await agentKeyFiles([c.path])).get(c.path);
   const prompt = bootPrompt(
-    branch,
+    agent,
     url,
     receipt.broker_token !== undefined,
     keyFile,
@@ -175,7 +177,7 @@ export async function addCommand(
     mouse: config.mouse,
     borderAffordances: config.layout.border_affordances,
     logging: config.logging.enabled,
-  }, agentLaunch(w, config, paused ? null : prompt));
+  }, agentLaunch(agent, paused ? null : prompt, block));
   receipt.worktrees.push(w);
   await writeReceipt(receipt);
   await syncDiscovery(receipt);
@@ -190,7 +192,7 @@ export async function addCommand(
         ...(key ? { agentKey: key } : {}),
       }).watch({
         agent_id: id,
-        worktree_path: c.path,
+        worktree_path: agent.worktree,
         cli,
       });
     } catch { /* best effort: the dashboard seeds it on next start */ }

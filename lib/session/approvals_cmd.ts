@@ -36,7 +36,7 @@ export type BrokerTarget = {
 export type TargetFlags = { session?: string; broker?: string; token?: string };
 
 /** Find the session's broker (see the module doc). */
-export async function resolveBrokerTarget(
+async function resolveBrokerTarget(
   flags: TargetFlags,
 ): Promise<BrokerTarget> {
   const envToken = Deno.env.get("GIT_PAW_BROKER_TOKEN") || undefined;
@@ -124,7 +124,7 @@ function parseId(raw: string): number {
 }
 
 /** `git paw approve|deny ID`: prints the decided record (or exits 1 on a 409). */
-export async function decideCommand(
+async function decideCommand(
   decision: "approve" | "deny",
   rawId: string,
   opts: TargetFlags & { reason?: string; by?: string; json?: boolean },
@@ -156,7 +156,7 @@ export async function decideCommand(
 }
 
 /** `git paw approvals`. */
-export async function approvalsCommand(
+async function approvalsCommand(
   opts: TargetFlags & {
     pending?: boolean;
     json?: boolean;
@@ -210,7 +210,7 @@ export async function approvalsCommand(
 }
 
 /** The approvals of a session's JSONL log (lines that are not entries are skipped). */
-export function recordsFromLog(text: string): ApprovalRecord[] {
+function recordsFromLog(text: string): ApprovalRecord[] {
   const state = createApprovalsState();
   for (const line of text.split("\n")) {
     if (!line.includes('"approval.')) continue;

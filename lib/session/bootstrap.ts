@@ -31,7 +31,7 @@ import { eprintln } from "../output.ts";
 import { brokerDataDir } from "./receipt.ts";
 
 /** The include file at the repo root. */
-export const WORKTREE_INCLUDE = ".worktreeinclude";
+const WORKTREE_INCLUDE = ".worktreeinclude";
 
 /** One new worktree to make runnable. */
 export type BootstrapTarget = {

@@ -142,7 +142,7 @@ export function cliLabel(e: CliEntry): string {
 }
 
 /** The built-in demo agent entry. */
-export function demoCli(self: string[] = selfArgv()): CliEntry {
+function demoCli(self: string[] = selfArgv()): CliEntry {
   return {
     name: DEMO_CLI,
     display: "Demo agent (built-in)",

@@ -10,11 +10,11 @@ import {
   brokerUrlOf,
   type DiscoveryFile,
   type Receipt,
+  type ReceiptWorktree,
 } from "../core/session.ts";
 import {
   canResume,
   launchArgv,
-  profileFor,
   resumePrompt,
   withHelper,
 } from "../core/cli_profiles.ts";
@@ -31,6 +31,7 @@ import { agentKeyPath } from "../coord/credentials.ts";
 import { gitDirs, gitDirsFromLayout } from "../adapters/git_layout.ts";
 import type { LaunchAgent } from "./launch.ts";
 import type { PortBlock } from "../core/ports.ts";
+import { type AgentPlan, receiptPlan } from "../core/agent_plan.ts";
 
 /** Repo root, project name and merged config of the current directory. */
 export type RepoContext = { repo: string; project: string; config: Config };
@@ -119,25 +120,13 @@ export function cliResolver(config: Config): (name: string) => CliEntry {
 }
 
 /**
- * Argv (and typed text) for one agent's CLI, with the prompt placed by the
- * CLI's profile so that no user-given option can swallow it. `prompt`
- * `{ resume: true }` relaunches the CLI's last conversation in the worktree
- * with a short "you were restarted" prompt; a CLI that cannot resume gets
- * `bootPrompt` instead (or nothing).
+ * The {@link AgentPlan} of an agent a receipt lists: its CLI resolved again
+ * (`resolve`), else the argv the receipt recorded.
  */
-export function agentLaunch(
-  w: {
-    branch: string;
-    worktree_path: string;
-    cli: string;
-    cli_argv?: string[];
-    ports?: PortBlock;
-  },
-  config: Config,
-  prompt: string | null | { resume: true; bootPrompt: string | null },
-  resolve: (name: string) => { argv: string[] } = (name) =>
-    resolveCli(name, config),
-): LaunchAgent {
+export function receiptAgent(
+  w: Pick<ReceiptWorktree, "branch" | "worktree_path" | "cli" | "cli_argv">,
+  resolve: (name: string) => { argv: string[] },
+): AgentPlan {
   let argv: string[];
   try {
     argv = resolve(w.cli).argv;
@@ -145,15 +134,22 @@ export function agentLaunch(
     if (!w.cli_argv?.length) throw e;
     argv = w.cli_argv;
   }
-  const agent: LaunchAgent = {
-    branch: w.branch,
-    agentId: slugify(w.branch),
-    worktreePath: w.worktree_path,
-    cliName: w.cli,
-    cliArgv: argv,
-  };
-  if (w.ports) agent.ports = w.ports;
-  const profile = profileFor(w.cli.trim().split(/\s+/)[0] ?? "", argv[0] ?? "");
+  return receiptPlan(w, argv);
+}
+
+/**
+ * Argv (and typed text) for one agent's CLI, with the prompt placed by the
+ * CLI's profile so that no user-given option can swallow it. `prompt`
+ * `{ resume: true }` relaunches the CLI's last conversation in the worktree
+ * with a short "you were restarted" prompt; a CLI that cannot resume gets
+ * `bootPrompt` instead (or nothing).
+ */
+export function agentLaunch(
+  agent: AgentPlan,
+  prompt: string | null | { resume: true; bootPrompt: string | null },
+  ports?: PortBlock,
+): LaunchAgent {
+  const profile = agent.profile;
   let text: string | null;
   let resume = false;
   if (prompt !== null && typeof prompt === "object") {
@@ -163,22 +159,23 @@ export function agentLaunch(
   if (text && profile.absoluteHelper) {
     text = withHelper(text, joinCommand(selfArgv()));
   }
-  const l = launchArgv(profile, argv, { prompt: text, resume });
-  agent.cliArgv = l.argv;
-  if (l.typePrompt) agent.typePrompt = l.typePrompt;
-  return agent;
+  const l = launchArgv(profile, agent.cliArgv, { prompt: text, resume });
+  const out: LaunchAgent = { agent, argv: l.argv };
+  if (ports) out.ports = ports;
+  if (l.typePrompt) out.typePrompt = l.typePrompt;
+  return out;
 }
 
 /** The boot block for an agent, or null when the broker is off. */
 export function bootPrompt(
-  branch: string,
+  agent: AgentPlan,
   url: string | null,
   auth = false,
   keyFile?: string,
 ): string | null {
   return url
     ? renderBootBlock({
-      agentId: slugify(branch),
+      agentId: agent.agentId,
       brokerUrl: url,
       auth,
       ...(keyFile ? { keyFile } : {}),

@@ -20,7 +20,7 @@ import { slugify } from "../core/slug.ts";
 import { brokerDataDir, readReceipt, receiptPath } from "./receipt.ts";
 
 /** The agents of `session`'s receipt, each with its worktree's git dir. */
-export function receiptKeySource(session: string, stateDir: string): KeySource {
+function receiptKeySource(session: string, stateDir: string): KeySource {
   const path = receiptPath(session);
   return {
     stateDir,

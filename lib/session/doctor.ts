@@ -53,7 +53,7 @@ import {
 import { findReceiptForRepo } from "./receipt.ts";
 
 /** How long a CLI may take to answer `--version`. */
-export const VERSION_TIMEOUT_MS = 5000;
+const VERSION_TIMEOUT_MS = 5000;
 
 /** Everything the checks read from the world. */
 export type DoctorDeps = {
@@ -150,7 +150,7 @@ async function readToml(deps: DoctorDeps, path: string): Promise<unknown> {
 }
 
 /** `git --version`. */
-export async function checkGit(deps: DoctorDeps): Promise<Check> {
+async function checkGit(deps: DoctorDeps): Promise<Check> {
   try {
     const r = await deps.run("git", ["--version"], VERSION_TIMEOUT_MS);
     if (r.code !== 0) {
@@ -184,7 +184,7 @@ export type RepoFacts = {
 };
 
 /** Inside a git repo with at least one commit? */
-export async function checkRepo(
+async function checkRepo(
   deps: DoctorDeps,
 ): Promise<{ check: Check; facts: RepoFacts }> {
   const none: RepoFacts = { root: null, trackedFiles: null, worktrees: 1 };
@@ -244,7 +244,7 @@ export async function checkRepo(
 }
 
 /** tmux present and ≥ 3.2. */
-export async function checkTmux(deps: DoctorDeps): Promise<Check> {
+async function checkTmux(deps: DoctorDeps): Promise<Check> {
   try {
     const r = await deps.run("tmux", ["-V"], VERSION_TIMEOUT_MS);
     return judgeTmux(r.stdout || r.stderr);
@@ -255,12 +255,12 @@ export async function checkTmux(deps: DoctorDeps): Promise<Check> {
 }
 
 /** The running Deno against the pinned one. */
-export function checkDeno(deps: DoctorDeps): Check {
+function checkDeno(deps: DoctorDeps): Check {
   return judgeDeno(deps.denoVersion, PINNED_DENO_VERSION);
 }
 
 /** The config files parse (global, then the repo's). */
-export async function checkConfigFiles(
+async function checkConfigFiles(
   deps: DoctorDeps,
   repo: string | null,
 ): Promise<Check[]> {
@@ -672,7 +672,7 @@ async function cliChecks(
 }
 
 /** Run every check. */
-export async function runDoctor(
+async function runDoctor(
   deps: DoctorDeps = defaultDoctorDeps(),
 ): Promise<DoctorReport> {
   const [git, repoR, tmux] = await Promise.all([

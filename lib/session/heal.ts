@@ -36,10 +36,10 @@ import { selfArgv } from "../adapters/self.ts";
 import type { BrokerHeal } from "../core/session.ts";
 
 /** Restarts allowed without the broker staying up {@link HEALTHY_MS}. */
-export const MAX_RESTARTS = 5;
+const MAX_RESTARTS = 5;
 
 /** How long the broker must stay up for its restart count to start over. */
-export const HEALTHY_MS = 60_000;
+const HEALTHY_MS = 60_000;
 
 /** Set in the supervised child's environment. */
 export const CHILD_ENV = "GIT_PAW_DASHBOARD_CHILD";
@@ -48,7 +48,7 @@ export const CHILD_ENV = "GIT_PAW_DASHBOARD_CHILD";
  * `GIT_PAW_RESPAWN`: `1` for a restart (by the supervisor or the hook),
  * `stopped` when the hook gave up.
  */
-export const RESPAWN_ENV = "GIT_PAW_RESPAWN";
+const RESPAWN_ENV = "GIT_PAW_RESPAWN";
 
 /** Why the pane's process died, as tmux knows it (a format). */
 const DEATH = "#{?pane_dead_signal,signal #{pane_dead_signal}," +
@@ -58,7 +58,7 @@ const DEATH = "#{?pane_dead_signal,signal #{pane_dead_signal}," +
  * The `pane-died` hook of pane 0 (tmux command text; its target is the
  * dead pane). A crash is a signal or a non-zero status.
  */
-export const HEAL_HOOK =
+const HEAL_HOOK =
   `if-shell -F "#{||:#{pane_dead_signal},#{!=:#{pane_dead_status},0}}" { ` +
   `set-option -pF @paw_died "${DEATH}" ; ` +
   `set-option -pF @paw_respawns "#{e|+:#{@paw_respawns},1}" ; ` +

@@ -13,7 +13,7 @@ import { integrationStatusPath } from "../coord/integration_plugin.ts";
 import { printJson, println } from "../output.ts";
 
 /** The lane's last status for the repo at `cwd`, or `null` (never ran). */
-export async function readIntegrationStatus(
+async function readIntegrationStatus(
   cwd?: string,
 ): Promise<IntegrationStatus | null> {
   const path = integrationStatusPath(await scratchRoot(await repoRoot(cwd)));

@@ -34,6 +34,7 @@ import {
 import { brokerDataDir } from "./receipt.ts";
 import { layoutCmds } from "./layout.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
+import type { AgentPlan } from "../core/agent_plan.ts";
 import {
   agentPaneEnvName,
   gitIdentityEnv,
@@ -46,13 +47,10 @@ import { healCmds } from "./heal.ts";
 
 /** One agent pane to create. */
 export type LaunchAgent = {
-  branch: string;
-  agentId: string;
-  worktreePath: string;
-  /** CLI name (shown by the guard when the CLI exits). */
-  cliName: string;
+  /** The agent: branch, id, worktree, CLI and its profile. */
+  agent: AgentPlan;
   /** Full CLI argv, including any first-prompt arguments. */
-  cliArgv: string[];
+  argv: string[];
   /** Text typed into the pane (no Enter) after launch, if any. */
   typePrompt?: string;
   /** The agent's dev ports: `PORT` and `GIT_PAW_PORTS` in its pane. */
@@ -127,7 +125,7 @@ function sessionVars(
 }
 
 const DASHBOARD_ENV = "dashboard";
-const agentEnvName = (a: LaunchAgent) => agentPaneEnvName(a.agentId);
+const agentEnvName = (a: LaunchAgent) => agentPaneEnvName(a.agent.agentId);
 
 /** Write pane 0's env file (the token travels there, not in argv). */
 async function writeDashboardEnv(
@@ -146,7 +144,7 @@ async function writeDashboardEnv(
  * port and address to serve (else it reads them from the receipt) and the
  * file where it reports the port bound ({@link waitForDashboard}).
  */
-export function dashboardArgv(
+function dashboardArgv(
   session: string,
   repo: string,
   broker?: { url: string | null; bind?: string; readyFile?: string },
@@ -186,16 +184,16 @@ function dashboardCmd(
 }
 
 /** The argv of an agent pane: the guard wrapping the CLI. */
-export function agentPaneArgv(agent: LaunchAgent): string[] {
+function agentPaneArgv(agent: LaunchAgent): string[] {
   return [
     ...selfArgv(),
     "__agent-pane",
     "--cli",
-    agent.cliName,
+    agent.agent.cli,
     "--cwd",
-    agent.worktreePath,
+    agent.agent.worktree,
     "--",
-    ...agent.cliArgv,
+    ...agent.argv,
   ];
 }
 
@@ -235,14 +233,14 @@ function agentCmd(
 ): PaneCmd {
   const env: Record<string, string> = {
     ...baseEnv(plan, paneEnvPath(plan.session, agentEnvName(a))),
-    GIT_PAW_AGENT_ID: a.agentId,
+    GIT_PAW_AGENT_ID: a.agent.agentId,
   };
   if (plan.launchGate) env.GIT_PAW_LAUNCH_GATE = plan.launchGate;
   if (a.ports) Object.assign(env, portEnv(a.ports));
   // The guard types the prompt into its own pane once the CLI runs.
   if (bootFile) env.GIT_PAW_BOOT_FILE = bootFile;
   return {
-    cwd: a.worktreePath,
+    cwd: a.agent.worktree,
     env,
     argv: agentPaneArgv(a),
   };
@@ -571,16 +569,16 @@ async function prepareAgentFiles(
   // Each pane's environment, in its owner-only file (never in argv).
   await Promise.all(agents.map(async (a) => {
     const hooks = plan.brokerUrl
-      ? (await hooksDir(a.worktreePath).catch(() => null))?.dir ?? null
+      ? (await hooksDir(a.agent.worktree).catch(() => null))?.dir ?? null
       : null;
     await writePaneEnv(plan.session, agentEnvName(a), {
       ...sessionVars(plan),
-      GIT_PAW_AGENT_ID: a.agentId,
+      GIT_PAW_AGENT_ID: a.agent.agentId,
       // The pane's own ports win over a PORT in the launching env.
       ...(a.ports ? portEnv(a.ports) : {}),
       ...await gitIdentityEnv(
-        { name: a.cliName, argv0: a.cliArgv[0] },
-        a.worktreePath,
+        a.agent.profile,
+        a.agent.worktree,
         hooks,
       ),
     });
@@ -593,7 +591,7 @@ async function prepareAgentFiles(
     const dir = bootPromptDir(plan.session);
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await Promise.all(typed.map(async (a) => {
-      const file = join(dir, `${a.agentId}-${crypto.randomUUID()}.txt`);
+      const file = join(dir, `${a.agent.agentId}-${crypto.randomUUID()}.txt`);
       await Deno.writeTextFile(file, a.typePrompt!, { mode: 0o600 });
       files.set(a, file);
     }));
@@ -611,9 +609,10 @@ function agentPaneCmds(
   agent: LaunchAgent,
   pane: string,
 ): string[][] {
-  const cmds = paneDecor(pane, agent.branch, agent.branch, agent.agentId);
+  const { branch, agentId } = agent.agent;
+  const cmds = paneDecor(pane, branch, branch, agentId);
   if (plan.logging) {
-    const log = paneLogPath(plan.repo, plan.session, agent.branch);
+    const log = paneLogPath(plan.repo, plan.session, branch);
     cmds.push(["pipe-pane", "-o", "-t", pane, pipePaneCommand(log)]);
   }
   return cmds;

@@ -50,7 +50,7 @@ const STALE =
  * The `window-layout-changed` hook: tmux command text, run with the
  * session window as its target (hence no `-t`).
  */
-export const LAYOUT_HOOK = `if-shell -F "${STALE}" { ` +
+const LAYOUT_HOOK = `if-shell -F "${STALE}" { ` +
   `set-option -wF @paw_layout_key "${KEY}" ; ` +
   `if-shell -F "${HAS_DASHBOARD}" { ` +
   `set-option -wF main-pane-height "${MAIN_HEIGHT}" ; ` +

@@ -14,14 +14,14 @@ import { AppError } from "../core/errors.ts";
 import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
 
 /** What the lock file records. */
-export const LockInfo = z.object({
+const LockInfo = z.object({
   pid: z.number().int(),
   hostname: z.string(),
   started_at: z.string(),
   command: z.string().optional(),
 });
 /** What the lock file records. */
-export type LockInfo = z.infer<typeof LockInfo>;
+type LockInfo = z.infer<typeof LockInfo>;
 
 /** Path of the session lock of `repo`. */
 export function lockPath(repo: string): string {

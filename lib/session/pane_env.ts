@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { writeTextAtomic } from "../adapters/fs.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerDataDir } from "./receipt.ts";
-import { profileFor } from "../core/cli_profiles.ts";
+import type { CliProfile } from "../core/cli_profiles.ts";
 import { userPaneEnv } from "./pane_env_load.ts";
 
 export {
@@ -30,7 +30,7 @@ export {
 } from "./pane_env_load.ts";
 
 /** Directory of a session's pane env files. */
-export function paneEnvDir(session: string): string {
+function paneEnvDir(session: string): string {
   return join(brokerDataDir(session), "pane-env");
 }
 
@@ -69,15 +69,6 @@ export async function removePaneEnvs(session: string): Promise<void> {
   await Deno.remove(paneEnvDir(session), { recursive: true }).catch(() => {});
 }
 
-/**
- * Whether a CLI's shell hides the user's git config and turns hooks off
- * (`GIT_CONFIG_GLOBAL=/dev/null`, `core.hooksPath=`), as its profile says
- * (Gemini CLI does, docs/clis/gemini.md).
- */
-export function cliHidesGitConfig(cliName: string, argv0 = ""): boolean {
-  return profileFor(cliName, argv0).hidesGitConfig === true;
-}
-
 /** Quote one `GIT_CONFIG_PARAMETERS` item (`'key'='value'`). */
 function gitParam(key: string, value: string): string {
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -85,7 +76,9 @@ function gitParam(key: string, value: string): string {
 }
 
 /**
- * For a CLI whose shell hides the user's git config: the user's identity
+ * For a CLI whose shell hides the user's git config and turns hooks off
+ * (`GIT_CONFIG_GLOBAL=/dev/null`, `core.hooksPath=`), as its profile says
+ * (Gemini CLI does, docs/clis/gemini.md): the user's identity
  * (`git config user.name/email` in the worktree) as `GIT_AUTHOR_*` /
  * `GIT_COMMITTER_*`, and `GIT_CONFIG_PARAMETERS` pointing `core.hooksPath`
  * back at the hooks dir git-paw installed into (command-line scope wins
@@ -93,12 +86,12 @@ function gitParam(key: string, value: string): string {
  * changed. Empty for other CLIs.
  */
 export async function gitIdentityEnv(
-  cli: { name: string; argv0?: string },
+  profile: Pick<CliProfile, "hidesGitConfig">,
   worktree: string,
   hooksDir: string | null,
   inherited: Record<string, string> = Deno.env.toObject(),
 ): Promise<Record<string, string>> {
-  if (!cliHidesGitConfig(cli.name, cli.argv0)) return {};
+  if (profile.hidesGitConfig !== true) return {};
   const read = async (key: string) => {
     const r = await gitTry(worktree, ["config", "--get", key]).catch(() =>
       null

@@ -16,7 +16,7 @@ export const PANE_ENV_FILE_ENV = "GIT_PAW_ENV_FILE";
  * would point the agent at another repo), and git-paw's per-pane ones (set
  * fresh for each pane).
  */
-export const DENIED = new Set([
+const DENIED = new Set([
   "TMUX",
   "TMUX_PANE",
   "TERM",

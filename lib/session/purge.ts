@@ -73,7 +73,7 @@ export async function worktreeDirt(path: string): Promise<WorktreeDirt | null> {
 }
 
 /** Worktrees of `receipt` whose removal would lose something. */
-export async function dirtyWorktrees(
+async function dirtyWorktrees(
   receipt: Receipt,
 ): Promise<WorktreeDirt[]> {
   const out: WorktreeDirt[] = [];
@@ -123,7 +123,7 @@ async function confirmOrFail(question: string, force?: boolean) {
 }
 
 /** Tear a session down completely (the caller checked dirt and consent). */
-export async function purgeSession(
+async function purgeSession(
   repo: string | null,
   receipt: Receipt,
   done: string,

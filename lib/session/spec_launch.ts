@@ -214,7 +214,7 @@ export async function specForAdd(
  * worktree is made from committed history, so it sees only the prompt in
  * AGENTS.md, not the edited files. Only warns.
  */
-export async function warnUncommittedSpecs(
+async function warnUncommittedSpecs(
   repo: string,
   config: Config,
   entries: readonly SpecEntry[],
@@ -242,7 +242,7 @@ export async function warnUncommittedSpecs(
 }
 
 /** How long a spec's owned files stay claimed on the broker: 8 hours. */
-export const SPEC_INTENT_SECONDS = 8 * 3600;
+const SPEC_INTENT_SECONDS = 8 * 3600;
 
 /**
  * Publish each spec agent's owned files as its `agent.intent`, so the

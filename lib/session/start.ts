@@ -32,8 +32,13 @@ import {
   ensureExcluded,
   listBranches,
   validateBranchName,
-  worktreePath,
 } from "../adapters/git.ts";
+import {
+  type AgentPlan,
+  atWorktree,
+  peersOf,
+  planAgent,
+} from "../core/agent_plan.ts";
 import {
   hasSession,
   killSession,
@@ -52,6 +57,7 @@ import {
   chooseBrokerPort,
   cliResolver,
   nowIso,
+  receiptAgent,
   receiptBrokerUrl,
   repoContext,
   syncDiscovery,
@@ -380,7 +386,13 @@ async function freshStart(
   const brokerOn = (opts.broker ?? true) && config.broker.enabled;
   const planned = choices.map((c) => ({
     ...c,
-    path: worktreePath(repo, project, c.branch, config.worktree_placement),
+    agent: planAgent(c.branch, {
+      repo,
+      project,
+      placement: config.worktree_placement,
+      cli: c.cli,
+      cliArgv: resolve(c.cli).argv,
+    }),
   }));
 
   if (opts.dryRun) {
@@ -401,7 +413,7 @@ async function freshStart(
       }`,
     );
     for (const p of planned) {
-      println(`  ${p.branch} → ${p.cli} (${p.path})`);
+      println(`  ${p.branch} → ${p.cli} (${p.agent.worktree})`);
       if (!p.spec) continue;
       println(`      spec: ${p.spec.id}`);
       if (p.spec.owned_files.length) {
@@ -504,7 +516,7 @@ async function freshStart(
       repo,
       planned.map((p) => ({
         branch: p.branch,
-        path: p.path,
+        path: p.agent.worktree,
         rebase: opts.rebase ?? true,
       })),
       {
@@ -528,12 +540,15 @@ async function freshStart(
     if (made.status === "fulfilled") created = made.value;
     if (made.status === "rejected") throw made.reason;
     if (launched.status === "rejected") throw launched.reason;
+    const agents: AgentPlan[] = created.map((c, i) =>
+      atWorktree(planned[i]!.agent, c.path)
+    );
     const worktrees: ReceiptWorktree[] = created.map((c, i) => ({
       branch: c.branch,
       worktree_path: c.path,
       cli: planned[i]!.cli,
       branch_created: c.branch_created,
-      cli_argv: resolve(planned[i]!.cli).argv,
+      cli_argv: [...agents[i]!.cliArgv],
       ...(planned[i]!.spec ? { spec: planned[i]!.spec } : {}),
     }));
     trace("start: worktrees made");
@@ -551,24 +566,34 @@ async function freshStart(
       { config, session, files: selecting },
     );
     trace("start: worktree bootstrap");
-    const peers = worktrees.map((w) => slugify(w.branch));
     // One batch: shared files (hooks, excludes) are written once for all.
     const setupAll = (brokerUrl: string | null) =>
-      setupAgentWorktrees(worktrees.map((w) => ({
+      setupAgentWorktrees(agents.map((agent, i) => ({
         repo,
         project,
-        worktreePath: w.worktree_path,
-        branch: w.branch,
-        agentId: slugify(w.branch),
-        cli: w.cli,
-        cliProgram: w.cli_argv?.[0],
+        agent,
         brokerUrl,
         brokerAuth: token !== undefined,
         ...(token ? { brokerToken: token } : {}),
-        peers: peers.filter((p) => p !== slugify(w.branch)),
+        peers: peersOf(agent, agents),
         config,
-        ...specSetupOf(w),
+        ...specSetupOf(worktrees[i]!),
       })));
+    // The boot block's curl recipes name each agent's key file.
+    const keyFiles = await agentKeyFiles(agents.map((a) => a.worktree));
+    const launches = (brokerUrl: string | null) =>
+      agents.map((agent, i) =>
+        agentLaunch(
+          agent,
+          bootPrompt(
+            agent,
+            brokerUrl,
+            token !== undefined,
+            keyFiles.get(agent.worktree),
+          ),
+          worktrees[i]!.ports,
+        )
+      );
     trace("start: worktrees");
     const receipt: Receipt = {
       session_name: session,
@@ -607,28 +632,13 @@ async function freshStart(
       await syncDiscovery(receipt, { askTmux: false });
       trace("start: receipt + discovery");
     })();
-    const keyFiles = await agentKeyFiles(
-      worktrees.map((w) => w.worktree_path),
-    );
     const building = buildSession({
       session,
       repo,
       brokerUrl: url,
       brokerBind: config.broker.bind,
       brokerToken: token,
-      agents: worktrees.map((w) =>
-        agentLaunch(
-          w,
-          config,
-          bootPrompt(
-            w.branch,
-            url,
-            token !== undefined,
-            keyFiles.get(w.worktree_path),
-          ),
-          resolve,
-        )
-      ),
+      agents: launches(url),
       mouse: config.mouse,
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,
@@ -647,19 +657,7 @@ async function freshStart(
       await setupAll(moved);
       return {
         url: moved,
-        agents: worktrees.map((w) =>
-          agentLaunch(
-            w,
-            config,
-            bootPrompt(
-              w.branch,
-              moved,
-              token !== undefined,
-              keyFiles.get(w.worktree_path),
-            ),
-            resolve,
-          )
-        ),
+        agents: launches(moved),
       };
     }, dashboard);
     const [prepared, builtR] = await Promise.allSettled([preparing, building]);
@@ -729,14 +727,15 @@ async function sessionBelongsTo(
  * resumes its conversation where its profile allows (else it gets the boot
  * prompt again); prompts still pending from a paused `add` are sent as is.
  */
-export async function recoverSession(
+async function recoverSession(
   repo: string,
   config: Config,
   receipt: Receipt,
   opts: Pick<StartOptions, "broker"> = {},
 ): Promise<void> {
   // Every CLI must still be launchable before anything changes.
-  for (const w of receipt.worktrees) agentLaunch(w, config, null);
+  const resolve = cliResolver(config);
+  for (const w of receipt.worktrees) receiptAgent(w, resolve);
   await using _lock = await acquireLock(repo, { command: "start (recover)" });
   const session = receipt.session_name;
   if (await hasSession(session) === "alive") {
@@ -785,22 +784,19 @@ export async function recoverSession(
   if (url && !receipt.broker_token && !isLoopback(receipt.broker_bind!)) {
     receipt.broker_token = generateToken();
   }
-  const peers = receipt.worktrees.map((w) => slugify(w.branch));
+  // Planned once the worktrees stand where they are (recreated or not).
+  const plans = receipt.worktrees.map((w) => receiptAgent(w, resolve));
   const setupAll = (brokerUrl: string | null) =>
-    setupAgentWorktrees(receipt.worktrees.map((w) => ({
+    setupAgentWorktrees(plans.map((agent, i) => ({
       repo,
       project: receipt.project_name,
-      worktreePath: w.worktree_path,
-      branch: w.branch,
-      agentId: slugify(w.branch),
-      cli: w.cli,
-      cliProgram: w.cli_argv?.[0],
+      agent,
       brokerUrl,
       brokerAuth: receipt.broker_token !== undefined,
       ...(receipt.broker_token ? { brokerToken: receipt.broker_token } : {}),
-      peers: peers.filter((p) => p !== slugify(w.branch)),
+      peers: peersOf(agent, plans),
       config,
-      ...specSetupOf(w),
+      ...specSetupOf(receipt.worktrees[i]!),
     })));
   await setupAll(url);
   // Each CLI resumes its last conversation with a short "restarted" prompt;
@@ -813,19 +809,19 @@ export async function recoverSession(
     receipt.worktrees.map((w) => w.worktree_path),
   );
   const launches = (brokerUrl: string | null) =>
-    receipt.worktrees.map((w) =>
+    receipt.worktrees.map((w, i) =>
       agentLaunch(
-        w,
-        config,
+        plans[i]!,
         pending.get(w) ?? {
           resume: true,
           bootPrompt: bootPrompt(
-            w.branch,
+            plans[i]!,
             brokerUrl,
             receipt.broker_token !== undefined,
             keyFiles.get(w.worktree_path),
           ),
         },
+        w.ports,
       )
     );
   const agents = launches(url);
@@ -898,9 +894,13 @@ async function restoreMissingPanes(
     eprintln("Restarting the dashboard and broker pane...");
     await addDashboardPane(plan);
   }
+  const resolve = cliResolver(config);
   for (const w of missing) {
     eprintln(`Restarting the pane of ${w.branch}...`);
-    await addAgentPane(plan, agentLaunch(w, config, null));
+    await addAgentPane(
+      plan,
+      agentLaunch(receiptAgent(w, resolve), null, w.ports),
+    );
   }
   await syncDiscovery(receipt);
 }

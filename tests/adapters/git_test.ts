@@ -15,9 +15,9 @@ import {
   unmergedCount,
   validateBranchName,
   worktreeList,
-  worktreePath,
   type WorktreeProgress,
 } from "../../lib/adapters/git.ts";
+import { worktreePathFor } from "../../lib/core/agent_plan.ts";
 import { worktreeTop } from "../../lib/adapters/git_layout.ts";
 import {
   hasBinary,
@@ -106,25 +106,10 @@ Deno.test("listBranches() merges local and remote names, drops HEAD, sorts", asy
   assert.deepEqual(await listBranches(r.repo), ["feat/a", "feat/b", "main"]);
 });
 
-Deno.test("worktreePath() places siblings as <project>-<branch> and children under .git-paw", () => {
-  assert.equal(
-    worktreePath("/src/proj", "proj", "feat/auth"),
-    "/src/proj-feat-auth",
-  );
-  assert.equal(
-    worktreePath("/src/proj", "proj", "fix/issue#42", "sibling"),
-    "/src/proj-fix-issue-42",
-  );
-  assert.equal(
-    worktreePath("/src/proj", "proj", "Feat/Auth", "child"),
-    "/src/proj/.git-paw/worktrees/feat-auth",
-  );
-});
-
 Deno.test("createWorktree() creates a missing branch from HEAD, then reuses it", async () => {
   await using r = await makeRepo();
   const head = await sh(r.repo, "rev-parse", "HEAD");
-  const path = worktreePath(r.repo, "proj", "feat/a");
+  const path = worktreePathFor(r.repo, "proj", "feat/a");
   const first = await createWorktree(r.repo, {
     branch: "feat/a",
     path,
@@ -158,7 +143,7 @@ Deno.test("createWorktree() rebases a reused agent worktree onto main, never swi
   const mainHead = await sh(r.repo, "rev-parse", "HEAD");
   // The user's checkout is dirty: a switch would fail or disturb it.
   await Deno.writeTextFile(join(r.repo, "README.md"), "user edit\n");
-  const path = worktreePath(r.repo, "proj", "feat/a");
+  const path = worktreePathFor(r.repo, "proj", "feat/a");
   await createWorktree(r.repo, { branch: "feat/a", path });
   await commitFile(path, "a.txt", "agent work\n");
   await sh(path, "checkout", "-q", "--detach");
@@ -185,7 +170,7 @@ Deno.test("createWorktree() rebases a branch not checked out anywhere inside its
   await sh(r.repo, "checkout", "-q", "main");
   await commitFile(r.repo, "m.txt", "m\n");
   await Deno.writeTextFile(join(r.repo, "README.md"), "dirty user checkout\n");
-  const path = worktreePath(r.repo, "proj", "feat/b");
+  const path = worktreePathFor(r.repo, "proj", "feat/b");
   const res = await createWorktree(r.repo, {
     branch: "feat/b",
     path,
@@ -208,7 +193,7 @@ Deno.test("createWorktree() aborts a conflicting rebase and leaves the branch as
   const agentHead = await commitFile(r.repo, "README.md", "agent version\n");
   await sh(r.repo, "checkout", "-q", "main");
   await commitFile(r.repo, "README.md", "main version\n");
-  const path = worktreePath(r.repo, "proj", "feat/c");
+  const path = worktreePathFor(r.repo, "proj", "feat/c");
   const res = await createWorktree(r.repo, {
     branch: "feat/c",
     path,
@@ -228,7 +213,7 @@ Deno.test("createWorktree() aborts a conflicting rebase and leaves the branch as
 
 Deno.test("createWorktree() skips the rebase when the agent worktree has uncommitted changes", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "feat/d");
+  const path = worktreePathFor(r.repo, "proj", "feat/d");
   await createWorktree(r.repo, { branch: "feat/d", path });
   await commitFile(r.repo, "m.txt", "m\n");
   await Deno.writeTextFile(join(path, "README.md"), "wip\n");
@@ -249,7 +234,7 @@ Deno.test("createWorktree() refuses a branch that is the user's main checkout", 
     () =>
       createWorktree(r.repo, {
         branch: "main",
-        path: worktreePath(r.repo, "proj", "main"),
+        path: worktreePathFor(r.repo, "proj", "main"),
       }),
     /Worktree error: branch 'main' is checked out in your main worktree/,
   );
@@ -257,7 +242,7 @@ Deno.test("createWorktree() refuses a branch that is the user's main checkout", 
 
 Deno.test("createWorktree() refuses an occupied path and a repo without commits", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "feat/x");
+  const path = worktreePathFor(r.repo, "proj", "feat/x");
   await Deno.mkdir(path);
   await Deno.writeTextFile(join(path, "keep.txt"), "mine");
   await assert.rejects(
@@ -275,7 +260,7 @@ Deno.test("createWorktree() refuses an occupied path and a repo without commits"
 
 Deno.test("createWorktree() with child placement keeps the worktree out of git status", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "feat/kid", "child");
+  const path = worktreePathFor(r.repo, "proj", "feat/kid", "child");
   const res = await createWorktree(r.repo, { branch: "feat/kid", path });
   assert.equal(res.path, path);
   assert.equal(await sh(r.repo, "status", "--porcelain"), "");
@@ -291,7 +276,10 @@ Deno.test("createWorktrees() creates several concurrently with progress", async 
   const events: WorktreeProgress[] = [];
   const res = await createWorktrees(
     r.repo,
-    branches.map((b) => ({ branch: b, path: worktreePath(r.repo, "proj", b) })),
+    branches.map((b) => ({
+      branch: b,
+      path: worktreePathFor(r.repo, "proj", b),
+    })),
     { concurrency: 3, onProgress: (e) => events.push(e) },
   );
   assert.deepEqual(res.map((x) => x.branch), branches);
@@ -308,7 +296,7 @@ Deno.test("createWorktrees() refuses two branches that map to one path", async (
         r.repo,
         ["feat/a", "feat-a"].map((b) => ({
           branch: b,
-          path: worktreePath(r.repo, "proj", b),
+          path: worktreePathFor(r.repo, "proj", b),
         })),
       ),
     /would share the worktree/,
@@ -318,7 +306,7 @@ Deno.test("createWorktrees() refuses two branches that map to one path", async (
 
 Deno.test("createWorktrees() refuses an occupied path before creating any branch", async () => {
   await using r = await makeRepo();
-  const bad = worktreePath(r.repo, "proj", "o3");
+  const bad = worktreePathFor(r.repo, "proj", "o3");
   await Deno.mkdir(bad);
   await Deno.writeTextFile(join(bad, "x"), "occupied");
   const events: WorktreeProgress[] = [];
@@ -328,7 +316,7 @@ Deno.test("createWorktrees() refuses an occupied path before creating any branch
         r.repo,
         ["o1", "o2", "o3"].map((b) => ({
           branch: b,
-          path: worktreePath(r.repo, "proj", b),
+          path: worktreePathFor(r.repo, "proj", b),
         })),
         { onProgress: (e) => events.push(e) },
       ),
@@ -356,9 +344,9 @@ Deno.test("createWorktrees() deletes the branches it created when a worktree add
   const blocker = join(r.path, "blocker");
   await Deno.writeTextFile(blocker, "not a dir");
   const items = [
-    { branch: "l1", path: worktreePath(r.repo, "proj", "l1") },
+    { branch: "l1", path: worktreePathFor(r.repo, "proj", "l1") },
     { branch: "l2", path: join(blocker, "l2") },
-    { branch: "l3", path: worktreePath(r.repo, "proj", "l3") },
+    { branch: "l3", path: worktreePathFor(r.repo, "proj", "l3") },
   ];
   const events: WorktreeProgress[] = [];
   await assert.rejects(
@@ -390,7 +378,7 @@ Deno.test("createWorktrees() keeps what it made when rollbackOnError is false", 
   await assert.rejects(
     () =>
       createWorktrees(r.repo, [
-        { branch: "k1", path: worktreePath(r.repo, "proj", "k1") },
+        { branch: "k1", path: worktreePathFor(r.repo, "proj", "k1") },
         { branch: "k2", path: join(blocker, "k2") },
       ], { concurrency: 1, rollbackOnError: false }),
     /git worktree add failed for branch 'k2'/,
@@ -410,7 +398,7 @@ Deno.test("createWorktrees() creates eight branches from HEAD at once, each chec
       r.repo,
       branches.map((b) => ({
         branch: b,
-        path: worktreePath(r.repo, "proj", b),
+        path: worktreePathFor(r.repo, "proj", b),
         rebase: true,
       })),
       { concurrency: 8 },
@@ -454,10 +442,10 @@ Deno.test("createWorktrees() tracks origin/<branch> when only the remote has it"
   const res = await createWorktrees(repo, [
     {
       branch: "feat/remote",
-      path: worktreePath(repo, "proj", "feat/remote"),
+      path: worktreePathFor(repo, "proj", "feat/remote"),
       rebase: true,
     },
-    { branch: "feat/new", path: worktreePath(repo, "proj", "feat/new") },
+    { branch: "feat/new", path: worktreePathFor(repo, "proj", "feat/new") },
   ]);
   assert.equal(res[0]!.branch_created, false);
   assert.equal(res[0]!.rebase.status, "not-requested");
@@ -484,7 +472,7 @@ Deno.test("createWorktrees() rolls back a tracking branch it created when anothe
   await assert.rejects(
     () =>
       createWorktrees(repo, [
-        { branch: "feat/remote", path: worktreePath(repo, "proj", "t1") },
+        { branch: "feat/remote", path: worktreePathFor(repo, "proj", "t1") },
         { branch: "t2", path: join(blocker, "t2") },
       ], { concurrency: 1 }),
     /git worktree add failed for branch 't2'/,
@@ -514,12 +502,12 @@ Deno.test("createWorktrees() rebases existing branches onto origin/HEAD's target
   const res = await createWorktrees(r.repo, [
     {
       branch: "feat/old",
-      path: worktreePath(r.repo, "proj", "feat/old"),
+      path: worktreePathFor(r.repo, "proj", "feat/old"),
       rebase: true,
     },
     {
       branch: "feat/fresh",
-      path: worktreePath(r.repo, "proj", "feat/fresh"),
+      path: worktreePathFor(r.repo, "proj", "feat/fresh"),
       rebase: true,
     },
   ]);
@@ -530,7 +518,7 @@ Deno.test("createWorktrees() rebases existing branches onto origin/HEAD's target
 
 Deno.test("createWorktrees() prunes a vanished worktree and recreates it at its path", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "gone");
+  const path = worktreePathFor(r.repo, "proj", "gone");
   await createWorktree(r.repo, { branch: "gone", path });
   await Deno.remove(path, { recursive: true });
   assert.equal((await worktreeList(r.repo))[1]!.prunable, true);
@@ -545,7 +533,7 @@ Deno.test("createWorktrees() prunes a vanished worktree and recreates it at its 
 
 Deno.test("createWorktrees() refuses a path registered to another worktree and a branch listed twice", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "one");
+  const path = worktreePathFor(r.repo, "proj", "one");
   await createWorktree(r.repo, { branch: "one", path });
   await assert.rejects(
     () => createWorktrees(r.repo, [{ branch: "two", path }]),
@@ -569,8 +557,8 @@ Deno.test("createWorktrees() creates no branch at all when one new name clashes 
   await assert.rejects(
     () =>
       createWorktrees(r.repo, [
-        { branch: "y", path: worktreePath(r.repo, "proj", "y") },
-        { branch: "x/z", path: worktreePath(r.repo, "proj", "x/z") },
+        { branch: "y", path: worktreePathFor(r.repo, "proj", "y") },
+        { branch: "x/z", path: worktreePathFor(r.repo, "proj", "x/z") },
       ]),
     /Worktree error: cannot create branches 'y', 'x\/z' from HEAD: /,
   );
@@ -585,7 +573,7 @@ Deno.test("createWorktrees() does not run the user's post-checkout hook", async 
   await Deno.writeTextFile(hook, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`);
   await Deno.chmod(hook, 0o755);
   const [res] = await createWorktrees(r.repo, [
-    { branch: "h", path: worktreePath(r.repo, "proj", "h") },
+    { branch: "h", path: worktreePathFor(r.repo, "proj", "h") },
   ]);
   assert.equal(existsSync(join(res!.path, "README.md")), true);
   assert.equal(existsSync(marker), false);
@@ -603,7 +591,7 @@ Deno.test("dirtyFiles() lists modified, untracked and renamed (destination) path
 
 Deno.test("removeWorktree() refuses uncommitted work unless forced", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "feat/r");
+  const path = worktreePathFor(r.repo, "proj", "feat/r");
   await createWorktree(r.repo, { branch: "feat/r", path });
   await Deno.writeTextFile(join(path, "wip.txt"), "unsaved\n");
   await assert.rejects(() => removeWorktree(r.repo, path), (e: unknown) => {
@@ -622,8 +610,8 @@ Deno.test("removeWorktree() refuses uncommitted work unless forced", async () =>
 
 Deno.test("removeWorktree() removes a clean worktree and prunes a vanished one", async () => {
   await using r = await makeRepo();
-  const p1 = worktreePath(r.repo, "proj", "c1");
-  const p2 = worktreePath(r.repo, "proj", "c2");
+  const p1 = worktreePathFor(r.repo, "proj", "c1");
+  const p2 = worktreePathFor(r.repo, "proj", "c2");
   await createWorktrees(r.repo, [{ branch: "c1", path: p1 }, {
     branch: "c2",
     path: p2,
@@ -636,7 +624,7 @@ Deno.test("removeWorktree() removes a clean worktree and prunes a vanished one",
 
 Deno.test("unmergedCount() counts commits on the branch that are not on the base", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "u");
+  const path = worktreePathFor(r.repo, "proj", "u");
   await createWorktree(r.repo, { branch: "u", path });
   assert.equal(await unmergedCount(r.repo, "u", "main"), 0);
   await commitFile(path, "1.txt", "1");
@@ -688,7 +676,7 @@ Deno.test("validateBranchName() and createWorktree() never run hostile branch na
     "h/&&touch${IFS}canary&",
   ];
   for (const b of accepted) {
-    const path = worktreePath(r.repo, "proj", b);
+    const path = worktreePathFor(r.repo, "proj", b);
     const res = await createWorktree(r.repo, { branch: b, path, rebase: true });
     assert.equal(res.branch, b);
     assert.equal(await branchExists(r.repo, b), true);
@@ -698,7 +686,7 @@ Deno.test("validateBranchName() and createWorktree() never run hostile branch na
   const listed = (await worktreeList(r.repo)).map((w) => w.branch);
   for (const b of accepted) assert.ok(listed.includes(b), b);
   for (const b of accepted) {
-    await removeWorktree(r.repo, worktreePath(r.repo, "proj", b));
+    await removeWorktree(r.repo, worktreePathFor(r.repo, "proj", b));
     await deleteBranch(r.repo, b);
   }
   for (const d of canaryDirs) {
@@ -709,8 +697,8 @@ Deno.test("validateBranchName() and createWorktree() never run hostile branch na
 
 Deno.test("repoRoot() from inside a linked worktree returns the main worktree's root", async () => {
   await using r = await makeRepo();
-  const sib = worktreePath(r.repo, "proj", "feat/in");
-  const kid = worktreePath(r.repo, "proj", "feat/kid", "child");
+  const sib = worktreePathFor(r.repo, "proj", "feat/in");
+  const kid = worktreePathFor(r.repo, "proj", "feat/kid", "child");
   await createWorktrees(r.repo, [{ branch: "feat/in", path: sib }, {
     branch: "feat/kid",
     path: kid,

@@ -39,8 +39,11 @@ Deno.test("endProcesses() ends a process that ignores SIGTERM, and processesWith
   const id = crypto.randomUUID();
   const spawn = (env: Record<string, string>) =>
     new Deno.Command("sh", {
-      args: ["-c", "trap '' TERM HUP; while :; do sleep 1; done"],
+      // `read` is a builtin: the shell has no child (a `sleep` child would
+      // carry the same env and be found too).
+      args: ["-c", "trap '' TERM HUP; read x"],
       env,
+      stdin: "piped",
       stdout: "null",
       stderr: "null",
     }).spawn();

@@ -17,6 +17,7 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 function setup(
   t: TempRepo,
@@ -27,10 +28,7 @@ function setup(
   return setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch,
-    agentId: branch.replaceAll("/", "-"),
-    cli: "demo",
+    agent: agentPlan({ branch: branch, worktree: wt, cli: "demo" }),
     brokerUrl,
     peers: ["feat-a", "feat-b"],
     config: defaultConfig(),
@@ -107,10 +105,7 @@ Deno.test("setupAgentWorktree() copies an untracked repo-root AGENTS.md into the
   await setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch: "feat/c",
-    agentId: "feat-c",
-    cli: "demo",
+    agent: agentPlan({ branch: "feat/c", worktree: wt, cli: "demo" }),
     brokerUrl: null,
     peers: [],
     config: defaultConfig(),
@@ -189,10 +184,7 @@ Deno.test("setupAgentWorktree() renders a repo's own coordination skill and warn
   await setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch: "feat/own",
-    agentId: "feat-own",
-    cli: "demo",
+    agent: agentPlan({ branch: "feat/own", worktree: wt, cli: "demo" }),
     brokerUrl: "http://127.0.0.1:9",
     peers: [],
     config: defaultConfig(),

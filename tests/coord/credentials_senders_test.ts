@@ -12,6 +12,7 @@ import { startBroker } from "../../lib/broker/server.ts";
 import type { Broker } from "../../lib/broker/api.ts";
 import { setupAgentWorktree } from "../../lib/coord/setup.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 import {
   agentKeyPath,
   keyRegistry,
@@ -45,10 +46,7 @@ function setup(t: TempRepo, wt: string, branch: string, url: string) {
   return setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch,
-    agentId: branch.replaceAll("/", "-"),
-    cli: "demo",
+    agent: agentPlan({ branch, worktree: wt, cli: "demo" }),
     brokerUrl: url,
     peers: [],
     config: defaultConfig(),

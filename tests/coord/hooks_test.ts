@@ -24,6 +24,7 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 function setup(
   t: TempRepo,
@@ -35,10 +36,7 @@ function setup(
   return setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch,
-    agentId: branch.replaceAll("/", "-"),
-    cli: "demo",
+    agent: agentPlan({ branch: branch, worktree: wt, cli: "demo" }),
     brokerUrl,
     peers: [],
     config,
@@ -299,10 +297,7 @@ Deno.test("hooks run git-paw from the baked argv when it is not on PATH, even fr
   await setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch: "feat/path",
-    agentId: "feat-path",
-    cli: "demo",
+    agent: agentPlan({ branch: "feat/path", worktree: wt, cli: "demo" }),
     brokerUrl: broker.url,
     peers: [],
     config: defaultConfig(),

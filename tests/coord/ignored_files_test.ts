@@ -16,15 +16,13 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 function setup(t: TempRepo, wt: string, branch: string) {
   return setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch,
-    agentId: branch.replaceAll("/", "-"),
-    cli: "demo",
+    agent: agentPlan({ branch: branch, worktree: wt, cli: "demo" }),
     brokerUrl: deadUrl(),
     peers: [],
     config: defaultConfig(),

@@ -21,6 +21,7 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 /** Run git-paw in `cwd` with no GIT_PAW_* in the env unless given. */
 function paw(cwd: string, args: string[], env: Record<string, string> = {}) {
@@ -36,10 +37,7 @@ function setup(t: TempRepo, wt: string, branch: string, url: string) {
   return setupAgentWorktree({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch,
-    agentId: branch.replaceAll("/", "-"),
-    cli: "demo",
+    agent: agentPlan({ branch: branch, worktree: wt, cli: "demo" }),
     brokerUrl: url,
     peers: [],
     config: defaultConfig(),

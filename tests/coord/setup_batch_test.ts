@@ -16,6 +16,7 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 const BRANCHES = ["feat/a", "feat/b", "fix/c", "d"];
 
@@ -37,10 +38,7 @@ function agents(
   return wts.map((wt, i) => ({
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch: BRANCHES[i],
-    agentId: ids[i],
-    cli: "demo",
+    agent: agentPlan({ branch: BRANCHES[i], worktree: wt, cli: "demo" }),
     brokerUrl,
     peers: ids.filter((id) => id !== ids[i]),
     config: defaultConfig(),
@@ -209,7 +207,10 @@ Deno.test("setupAgentWorktrees() finishes the other agents and throws when one w
   for (const b of BRANCHES) wts.push(await addWorktree(t, b));
   const list = agents(t, wts, "http://127.0.0.1:9", []);
   // The first one, whose worktree would have been asked for core.hooksPath.
-  list[0] = { ...list[0], worktreePath: join(t.root, "missing") };
+  list[0] = {
+    ...list[0],
+    agent: { ...list[0].agent, worktree: join(t.root, "missing") },
+  };
   await assert.rejects(setupAgentWorktrees(list));
   for (const i of [1, 2, 3]) {
     assert.ok(

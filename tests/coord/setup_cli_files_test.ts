@@ -18,6 +18,7 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 const URL = "http://127.0.0.1:45123";
 
@@ -30,10 +31,7 @@ function agent(
   return {
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch: "feat",
-    agentId: "feat",
-    cli,
+    agent: agentPlan({ branch: "feat", worktree: wt, cli: cli }),
     brokerUrl: URL,
     peers: [],
     config: defaultConfig(),

@@ -22,6 +22,7 @@ import {
   type TempRepo,
   tempRepo,
 } from "./hooks_fixture.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 const URL = "http://127.0.0.1:45123";
 const ARGS = [...SELF.slice(1), "mcp", "--agent"];
@@ -30,10 +31,7 @@ function agent(t: TempRepo, wt: string, cli: string): AgentSetup {
   return {
     repo: t.repo,
     project: "repo",
-    worktreePath: wt,
-    branch: "feat",
-    agentId: "feat",
-    cli,
+    agent: agentPlan({ branch: "feat", worktree: wt, cli: cli }),
     brokerUrl: URL,
     peers: [],
     config: defaultConfig(),

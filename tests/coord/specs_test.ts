@@ -115,3 +115,17 @@ Deno.test("listSpecs() names a missing [specs] table and a missing directory", a
     /Spec error: specs directory does not exist: .*nope/,
   );
 });
+
+Deno.test("listSpecs() without a [specs] table reads openspec/changes/ when it exists, also for --specs-format openspec", async () => {
+  await using r = await makeRepo();
+  await writeOpenSpec(r.repo);
+  const found = await listSpecs(r.repo, defaultConfig());
+  assert.deepEqual(found.map((s) => [s.id, s.backend]), [
+    ["add-db", "openspec"],
+    ["add-login", "openspec"],
+  ]);
+  const asked = await listSpecs(r.repo, defaultConfig(), {
+    format: "openspec",
+  });
+  assert.deepEqual(asked.map((s) => s.id), ["add-db", "add-login"]);
+});

@@ -12,6 +12,7 @@ import { defaultConfig } from "../../lib/core/config.ts";
 import type { Broker } from "../../lib/broker/api.ts";
 import { addWorktree, git, SELF, tempRepo } from "./hooks_fixture.ts";
 import { sleep, waitFor } from "./plugins_helpers.ts";
+import { agentPlan } from "../../lib/core/agent_plan.ts";
 
 async function withWatcher(dataDir: string) {
   return await startBroker({
@@ -41,10 +42,7 @@ Deno.test("a commit reported by both the hook and the watcher is stored once; ho
     await setupAgentWorktree({
       repo: t.repo,
       project: "repo",
-      worktreePath: wt,
-      branch: "feat/x",
-      agentId: "feat-x",
-      cli: "demo",
+      agent: agentPlan({ branch: "feat/x", worktree: wt, cli: "demo" }),
       brokerUrl: broker.url,
       peers: [],
       config: defaultConfig(),

@@ -21,8 +21,14 @@ import {
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 
-async function feedbackTo(broker: Broker, agent: string): Promise<string[]> {
-  const r = await fetch(`${broker.url}/messages/${agent}?since=0`);
+async function feedbackTo(
+  broker: Broker,
+  agent: string,
+  token?: string,
+): Promise<string[]> {
+  const r = await fetch(`${broker.url}/messages/${agent}?since=0`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   const body = await r.json() as {
     messages: Array<{ type: string; payload?: { errors?: string[] } }>;
   };
@@ -41,7 +47,7 @@ function textStarts([sel, text]: [string, string]): boolean {
   return (d.querySelector(sel)?.textContent ?? "").startsWith(text);
 }
 
-async function setup(r: ReviewRepo) {
+async function setup(r: ReviewRepo, token?: string) {
   await r.commit(r.worktrees["feat-a"]!, CALLER, "welcome");
   await r.commit(r.worktrees["feat-b"]!, DOCS, "docs");
   const broker = await startBroker({
@@ -49,6 +55,7 @@ async function setup(r: ReviewRepo) {
     dataDir: join(r.root, "broker"),
     session: r.session,
     quiet: true,
+    ...(token ? { token } : {}),
     seed: Object.entries(r.worktrees).map(([b, p]) => ({
       agent_id: b,
       worktree_path: p,
@@ -119,15 +126,11 @@ Deno.test("GET /diff/:agent serves an agent's diff; POST …/comment reaches the
   assert.deepEqual(await feedbackTo(broker, "feat-b"), []);
 });
 
-Deno.test({
-  name:
-    "review panel in headless Chromium: pick an agent, comment on a line, the agent gets it; the integration line shows" +
-    (HAVE_CHROMIUM ? "" : ` (SKIPPED: ${CHROMIUM} is not installed)`),
-  ignore: !HAVE_CHROMIUM,
-  async fn() {
+async function reviewInChromium(token?: string) {
+  {
     const { chromium } = await import("playwright-core");
     await using r = await makeReviewRepo(["feat-a", "feat-b"]);
-    await using broker = await setup(r);
+    await using broker = await setup(r, token);
     const p = await broker.publish({
       type: "agent.artifact",
       agent_id: "feat-a",
@@ -149,7 +152,13 @@ Deno.test({
       page.on("console", (m) => {
         if (m.type() === "error") errors.push(m.text());
       });
-      await page.goto(`${broker.url}/`);
+      // With a token the page lives under the cookie's path: its requests
+      // must stay there (relative) and its comment carry the CSRF header.
+      await page.goto(
+        token
+          ? `${broker.url}/?token=${encodeURIComponent(token)}`
+          : `${broker.url}/`,
+      );
       await page.waitForSelector("#review-section:not([hidden])");
       await page.waitForSelector('#review-agent option[value="feat-a"]', {
         state: "attached",
@@ -169,7 +178,7 @@ Deno.test({
         textStarts,
         ["#review-status", "sent to feat-a"] as [string, string],
       );
-      assert.deepEqual(await feedbackTo(broker, "feat-a"), [
+      assert.deepEqual(await feedbackTo(broker, "feat-a", token), [
         "[review] src/welcome.sh:1: please call salute",
       ]);
       await page.waitForFunction(textStarts, [
@@ -180,5 +189,17 @@ Deno.test({
     } finally {
       await ctx.close();
     }
-  },
-});
+  }
+}
+
+for (const token of [undefined, "review-" + crypto.randomUUID()]) {
+  Deno.test({
+    name:
+      `review panel in headless Chromium${
+        token ? " behind the token cookie" : ""
+      }: pick an agent, comment on a line, the agent gets it; the integration line shows` +
+      (HAVE_CHROMIUM ? "" : ` (SKIPPED: ${CHROMIUM} is not installed)`),
+    ignore: !HAVE_CHROMIUM,
+    fn: () => reviewInChromium(token),
+  });
+}

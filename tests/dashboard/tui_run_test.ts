@@ -2,10 +2,8 @@ import assert from "node:assert/strict";
 import { startBroker } from "../../lib/broker/server.ts";
 import type { DashboardState } from "../../lib/core/dashboard_model.ts";
 import { runDashboard } from "../../lib/dashboard/tui.ts";
-import {
-  createNullTerminal,
-  ScreenWriter,
-} from "../../lib/dashboard/terminal.ts";
+import { ScreenWriter } from "../../lib/dashboard/terminal.ts";
+import { createNullTerminal } from "../_helpers/null_terminal.ts";
 import { defaultConfig, mergeConfig } from "../../lib/core/config.ts";
 
 async function waitFor(what: string, fn: () => boolean, timeoutMs = 15_000) {

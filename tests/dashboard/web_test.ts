@@ -273,8 +273,14 @@ Deno.test({
         agent_id: "feat-early",
         payload: { question: "Which DB?" },
       });
+      // A question is listed under "Needs you" (first), not twice.
       await page.waitForSelector(
-        '#attention-list li[data-agent="feat-early"][data-reason="question"]',
+        '#needs-you-list li.ny-item[data-agent="feat-early"][data-kind="question"]',
+      );
+      assert.equal(
+        await page.locator('#attention-list li[data-reason="question"]')
+          .count(),
+        0,
       );
 
       // Hostile text renders literally; nothing is injected or run.
@@ -284,7 +290,15 @@ Deno.test({
         agent_id: "feat-evil",
         payload: { question: HOSTILE },
       });
-      await page.waitForSelector('#attention-list li[data-agent="feat-evil"]');
+      await page.waitForSelector(
+        '#needs-you-list li.ny-item[data-agent="feat-evil"] .ny-what',
+      );
+      assert.equal(
+        await page.textContent(
+          '#needs-you-list li.ny-item[data-agent="feat-evil"] .ny-what',
+        ),
+        HOSTILE.replace("\u202e", "\ufffd"),
+      );
       const rowText = await page.textContent(
         '#agent-rows tr[data-agent="feat-evil"] .summary',
       );
@@ -352,15 +366,25 @@ Deno.test({
       await page.click('#chips button[data-type="all"]');
       await messageCount(page, 9);
 
-      // The question clears once feat-early publishes something else.
+      // An open question stays while its agent goes on; an answer (any
+      // feedback to it but git-paw's automatic lanes') clears it.
+      const earlyQuestions =
+        '#needs-you-list li.ny-item[data-agent="feat-early"][data-kind="question"]';
       await post(
         b,
-        status("feat-early", "working", { message: "answered, moving on" }),
+        status("feat-early", "working", { message: "moving on meanwhile" }),
       );
-      await page.waitForSelector(
-        '#attention-list li[data-agent="feat-early"][data-reason="question"]',
-        { state: "detached" },
-      );
+      await page.waitForFunction(textIs, [
+        '#agent-rows tr[data-agent="feat-early"] .summary',
+        "moving on meanwhile",
+      ] as [string, string]);
+      assert.equal(await page.locator(earlyQuestions).count(), 2);
+      await post(b, {
+        type: "agent.feedback",
+        agent_id: "feat-early",
+        payload: { from: "supervisor", errors: ["Postgres; yes"] },
+      });
+      await page.waitForSelector(earlyQuestions, { state: "detached" });
 
       // Stall: an agent silent past the (1 s) threshold is flagged.
       await page.waitForSelector(
@@ -389,14 +413,14 @@ Deno.test({
         }),
       );
       await page.waitForSelector('#agent-rows tr[data-agent="feat-after"]');
-      await messageCount(page, 12);
+      await messageCount(page, 13);
       const seqs = await page.$$eval(
         "#messages li",
         (els) => els.map((e) => Number(e.getAttribute("data-seq"))),
       );
       assert.deepEqual(
         seqs,
-        [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+        [13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
         "no gap, no duplicate",
       );
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { agentLaunch } from "../../lib/session/common.ts";
+import { agentLaunch, receiptAgent } from "../../lib/session/common.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
 import { resolveCli } from "../../lib/session/clis.ts";
 
@@ -12,10 +12,13 @@ const w = (cli: string) => ({
 
 Deno.test("agentLaunch() puts claude's prompt after -- behind a variadic user option", () => {
   const cli = 'claude --allowedTools "Bash(git paw:*)"';
-  const a = agentLaunch(w(cli), config, "BOOT", () => ({
-    argv: ["/bin/claude", "--allowedTools", "Bash(git paw:*)"],
-  }));
-  assert.deepEqual(a.cliArgv, [
+  const a = agentLaunch(
+    receiptAgent(w(cli), () => ({
+      argv: ["/bin/claude", "--allowedTools", "Bash(git paw:*)"],
+    })),
+    "BOOT",
+  );
+  assert.deepEqual(a.argv, [
     "/bin/claude",
     "--allowedTools",
     "Bash(git paw:*)",
@@ -33,12 +36,13 @@ Deno.test("agentLaunch() resolves --cli words through resolveCli and keeps them 
     const env = (k: string) => k === "PATH" ? dir : undefined;
     const cli = 'claude --allowedTools "Bash(git paw:*)"';
     const a = agentLaunch(
-      w(cli),
-      config,
+      receiptAgent(
+        w(cli),
+        (name) => resolveCli(name, config, { env, systemDirs: [] }),
+      ),
       "BOOT",
-      (name) => resolveCli(name, config, { env, systemDirs: [] }),
     );
-    assert.deepEqual(a.cliArgv, [
+    assert.deepEqual(a.argv, [
       `${dir}/claude`,
       "--allowedTools",
       "Bash(git paw:*)",
@@ -52,32 +56,26 @@ Deno.test("agentLaunch() resolves --cli words through resolveCli and keeps them 
 
 Deno.test("agentLaunch() on recovery resumes where the profile can, else sends the boot prompt", () => {
   const claude = agentLaunch(
-    w("claude"),
-    config,
+    receiptAgent(w("claude"), () => ({ argv: ["/bin/claude"] })),
     { resume: true, bootPrompt: "BOOT" },
-    () => ({ argv: ["/bin/claude"] }),
   );
-  assert.equal(claude.cliArgv[1], "--continue");
-  assert.equal(claude.cliArgv[2], "--");
-  assert.match(claude.cliArgv[3]!, /restarted/);
-  assert.match(claude.cliArgv[3]!, /AGENTS\.md/);
+  assert.equal(claude.argv[1], "--continue");
+  assert.equal(claude.argv[2], "--");
+  assert.match(claude.argv[3]!, /restarted/);
+  assert.match(claude.argv[3]!, /AGENTS\.md/);
   const aider = agentLaunch(
-    w("aider"),
-    config,
+    receiptAgent(w("aider"), () => ({ argv: ["/bin/aider"] })),
     { resume: true, bootPrompt: "BOOT" },
-    () => ({ argv: ["/bin/aider"] }),
   );
-  assert.deepEqual(aider.cliArgv, ["/bin/aider"]);
+  assert.deepEqual(aider.argv, ["/bin/aider"]);
   assert.equal(aider.typePrompt, "BOOT");
 });
 
 Deno.test("agentLaunch() gives codex the helper as an absolute command", () => {
   const a = agentLaunch(
-    w("codex"),
-    config,
+    receiptAgent(w("codex"), () => ({ argv: ["/bin/codex"] })),
     "run git paw publish status working",
-    () => ({ argv: ["/bin/codex"] }),
   );
-  assert.doesNotMatch(a.cliArgv.at(-1)!, /\bgit paw publish/);
-  assert.match(a.cliArgv.at(-1)!, / publish status working$/);
+  assert.doesNotMatch(a.argv.at(-1)!, /\bgit paw publish/);
+  assert.match(a.argv.at(-1)!, / publish status working$/);
 });

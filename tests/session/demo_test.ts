@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startBroker } from "../../lib/broker/server.ts";
 import type { Broker, LogEntry } from "../../lib/broker/api.ts";
-import { createWorktree, worktreePath } from "../../lib/adapters/git.ts";
+import { createWorktree } from "../../lib/adapters/git.ts";
+import { worktreePathFor } from "../../lib/core/agent_plan.ts";
 import { makeRepo, sh } from "./git_fixture.ts";
 import { pawArgs } from "../_helpers/paw_command.ts";
 
@@ -72,7 +73,7 @@ function isType(e: LogEntry, type: string, agent: string): boolean {
 
 async function setup(branch: string, agentId: string) {
   const r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", branch);
+  const path = worktreePathFor(r.repo, "proj", branch);
   await createWorktree(r.repo, { branch, path });
   const broker = await startBroker({
     port: 0,
@@ -191,7 +192,7 @@ Deno.test("__demo-agent publishes, edits, commits and answers its inbox through 
 
 Deno.test("__demo-agent works with the broker off and exits on end of input", async () => {
   await using r = await makeRepo();
-  const path = worktreePath(r.repo, "proj", "demo/b");
+  const path = worktreePathFor(r.repo, "proj", "demo/b");
   await createWorktree(r.repo, { branch: "demo/b", path });
   const env: Record<string, string> = {
     GIT_PAW_AGENT_ID: "demo-b",

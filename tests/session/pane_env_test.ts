@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cliProfileOf } from "../../lib/core/agent_plan.ts";
 import { join } from "node:path";
 import {
   gitIdentityEnv,
@@ -63,13 +64,13 @@ Deno.test("gitIdentityEnv() gives only gemini the user's identity and hooks dir,
     await git("config", "user.name", "Ann O'Dev");
     await git("config", "user.email", "ann@dev.invalid");
     assert.deepEqual(
-      await gitIdentityEnv({ name: "claude" }, dir, "/h", {}),
+      await gitIdentityEnv(cliProfileOf("claude"), dir, "/h", {}),
       {},
     );
     assert.equal(
       Object.keys(
         await gitIdentityEnv(
-          { name: "mine", argv0: "/opt/gemini" },
+          cliProfileOf("mine", "/opt/gemini"),
           dir,
           null,
           {},
@@ -79,7 +80,7 @@ Deno.test("gitIdentityEnv() gives only gemini the user's identity and hooks dir,
       "a custom name running gemini counts as gemini",
     );
     assert.deepEqual(
-      await gitIdentityEnv({ name: "gemini" }, dir, "/r/.git/hooks", {}),
+      await gitIdentityEnv(cliProfileOf("gemini"), dir, "/r/.git/hooks", {}),
       {
         GIT_AUTHOR_NAME: "Ann O'Dev",
         GIT_COMMITTER_NAME: "Ann O'Dev",
@@ -88,7 +89,7 @@ Deno.test("gitIdentityEnv() gives only gemini the user's identity and hooks dir,
         GIT_CONFIG_PARAMETERS: "'core.hooksPath'='/r/.git/hooks'",
       },
     );
-    const kept = await gitIdentityEnv({ name: "gemini" }, dir, "/h", {
+    const kept = await gitIdentityEnv(cliProfileOf("gemini"), dir, "/h", {
       GIT_AUTHOR_NAME: "Env Name",
       GIT_CONFIG_PARAMETERS: "'x.y'='1'",
     });
