@@ -8,6 +8,11 @@
  * @module
  */
 import { type CliEventState, parseCliEventState } from "../core/cli_events.ts";
+import {
+  AGENT_KEY_FILE,
+  type AgentKeyFile,
+  parseAgentKeyFile,
+} from "../core/agent_key.ts";
 
 /** File in a worktree's git dir where the hooks keep their state (0600). */
 const CLI_STATE_FILE = "paw-cli-state";
@@ -103,6 +108,26 @@ export function readMarkerIdentity(gitDir: string): MarkerIdentity | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The agent's key file in `gitDir` (`paw-agent-key`, lib/core/agent_key.ts):
+ * its key and the bearer token it may hold, or null.
+ */
+export function readAgentKeySync(gitDir: string): AgentKeyFile | null {
+  let text = readOrNull(join(gitDir, AGENT_KEY_FILE));
+  if (text === null) {
+    // The repo root of a supervisor session: its state file names the
+    // supervisor's key file (in the session's state dir).
+    const state = readOrNull(join(gitDir, SUPERVISOR_STATE_FILE));
+    if (state !== null) {
+      try {
+        const f = (JSON.parse(state) as { key_file?: unknown }).key_file;
+        if (typeof f === "string" && f !== "") text = readOrNull(f);
+      } catch { /* garbled: no key */ }
+    }
+  }
+  return text === null ? null : parseAgentKeyFile(text);
 }
 
 /** The hooks' state in `gitDir` (a fresh one when absent or garbled). */

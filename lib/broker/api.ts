@@ -25,6 +25,16 @@ export type PublishResult =
   | { ok: true; seq: number }
   | { ok: false; error: WireError };
 
+/**
+ * Who holds which agent key (filled by the session side: the broker knows
+ * no worktrees). `verify` answers whether `key` is `agentId`'s (`supervisor`
+ * included) right now: a removed agent's key stops working, a new agent's
+ * works without a restart. Implementations compare in constant time.
+ */
+export type AgentCredentials = {
+  verify(agentId: string, key: string): Promise<boolean>;
+};
+
 /** A running broker. */
 export interface Broker {
   /** `http://<bind>:<port>` */
@@ -49,6 +59,14 @@ export interface Broker {
   watch(target: WatchTarget): Promise<boolean>;
   /** Listen to new entries, roster changes and watch registrations. */
   subscribe(fn: (ev: BrokerEvent) => void): () => void;
+  /**
+   * For plugin routes that act for an agent (`POST /approvals`): null when
+   * `req` may speak for one of `agentIds` (its `X-Git-Paw-Agent-Key` is
+   * theirs, or this broker checks no credentials), else the 403 to answer.
+   */
+  checkSpeaker(req: Request, agentIds: readonly string[]): Promise<
+    Response | null
+  >;
   /** Stop serving, flush and fsync the log. Idempotent. */
   close(): Promise<void>;
 }

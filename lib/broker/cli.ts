@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "commander";
-import type { BrokerPlugin } from "./api.ts";
+import type { AgentCredentials, BrokerPlugin } from "./api.ts";
 import { UsageError } from "../core/errors.ts";
 import { eprintln, println } from "../output.ts";
 
@@ -30,6 +30,8 @@ export type BrokerCommandOptions = {
   dataDir?: string;
   session: string;
   token?: string;
+  /** `--require-credentials`: agent-attributed writes need the agent's key. */
+  requireCredentials?: boolean;
 };
 
 /** Parse and check a `--port` value. */
@@ -47,6 +49,14 @@ function parsePort(value: string): number {
 export type BrokerCommandWiring = {
   /** The plugins of a standalone broker for `session` (started in `cwd`). */
   plugins?: (ctx: { session: string; cwd: string }) => Promise<BrokerPlugin[]>;
+  /**
+   * The keys a `--require-credentials` broker checks (started in `cwd`,
+   * its supervisor's key kept in `dataDir`), with lines saying where they
+   * are for stderr.
+   */
+  credentials?: (
+    ctx: { session: string; cwd: string; dataDir: string },
+  ) => Promise<{ credentials: AgentCredentials; notes: string[] }>;
 };
 
 /** Run the broker until a signal arrives; resolves after a clean shutdown. */
@@ -65,9 +75,15 @@ async function runBrokerCommand(
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     await Deno.chmod(dataDir, 0o700).catch(() => {});
   }
-  const [{ serveBroker }, plugins] = await Promise.all([
+  if (o.requireCredentials && !wiring.credentials) {
+    throw new UsageError("--require-credentials is not available here");
+  }
+  const [{ serveBroker }, plugins, keys] = await Promise.all([
     import("./server.ts"),
     wiring.plugins?.({ session: o.session, cwd: Deno.cwd() }) ?? [],
+    o.requireCredentials
+      ? wiring.credentials!({ session: o.session, cwd: Deno.cwd(), dataDir })
+      : null,
   ]);
   const broker = await serveBroker({
     port,
@@ -76,10 +92,12 @@ async function runBrokerCommand(
     session: o.session,
     token: o.token,
     plugins,
+    ...(keys ? { credentials: keys.credentials } : {}),
   });
   println(
     `git-paw broker listening on ${broker.url} (session "${broker.session}", log ${broker.logPath})`,
   );
+  for (const line of keys?.notes ?? []) eprintln(line);
   if (broker.token !== undefined && o.token === undefined) {
     println(`token: ${broker.token}`);
     eprintln(
@@ -129,6 +147,10 @@ export function registerBrokerCommands(
     .option(
       "--token <token>",
       "require Authorization: Bearer <token> (generated when binding beyond loopback)",
+    )
+    .option(
+      "--require-credentials",
+      "take an agent's messages only with its key (X-Git-Paw-Agent-Key); default: open, as the original",
     )
     .action(async (o: BrokerCommandOptions) => {
       await runBrokerCommand(o, wiring);

@@ -1,7 +1,8 @@
 /**
  * The one HTTP client of the broker: publish, inbox poll (with long-poll
  * wait), watch registration and `/status`, with the bearer token
- * (`GIT_PAW_BROKER_TOKEN`) and a timeout on every call. Also the one
+ * (`GIT_PAW_BROKER_TOKEN`), the agent's key (`X-Git-Paw-Agent-Key`, when
+ * given) and a timeout on every call. Also the one
  * description of a {@link ProbeResult} in words. Agents' helper commands
  * and git hooks load it on every call: no Hono, no zod, no other imports.
  *
@@ -13,6 +14,9 @@
 export const BROKER_URL_ENV = "GIT_PAW_BROKER_URL";
 /** Environment variable carrying the bearer token (brokers bound wide). */
 export const BROKER_TOKEN_ENV = "GIT_PAW_BROKER_TOKEN";
+
+/** `X-Git-Paw-Agent-Key` (AGENT_KEY_HEADER, lib/core/agent_key.ts), lower-cased. */
+const AGENT_KEY_HEADER_LC = "x-git-paw-agent-key";
 
 /** Default timeouts (ms) per call; a poll adds its `wait`. */
 const CLIENT_TIMEOUTS = {
@@ -70,6 +74,11 @@ export function tokenFromEnv(
 export type BrokerClientOptions = {
   /** Bearer token to send (`Authorization: Bearer <token>`). */
   token?: string;
+  /**
+   * The agent's key, sent as `X-Git-Paw-Agent-Key` on every call (a
+   * session broker wants it on agent-attributed writes).
+   */
+  agentKey?: string;
 };
 
 /** Per-call options. */
@@ -198,6 +207,7 @@ export function brokerClient(
 ): BrokerClient {
   const base = url.trim().replace(/\/+$/, "");
   const auth = opts.token ? `Bearer ${opts.token}` : undefined;
+  const agentKey = opts.agentKey || undefined;
 
   async function call(
     path: string,
@@ -208,6 +218,7 @@ export function brokerClient(
     const headers: Record<string, string> = {};
     if (init.body !== undefined) headers["content-type"] = "application/json";
     if (auth) headers.authorization = auth;
+    if (agentKey) headers[AGENT_KEY_HEADER_LC] = agentKey;
     const timeout = AbortSignal.timeout(timeoutMs);
     const all = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {

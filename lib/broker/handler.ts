@@ -23,6 +23,13 @@
  * own writes to plugin routes (same origin, `X-Git-Paw-Csrf: 1`; never
  * `/publish` or `/watch`).
  *
+ * With {@link BrokerHandlerDeps.credentials} (a session broker), a write
+ * that speaks for an agent (`/publish`, `/watch`, and plugin routes that ask
+ * {@link BrokerHandler.checkSpeaker}, e.g. `POST /approvals`) also needs
+ * that agent's key in `X-Git-Paw-Agent-Key` (`authorsOf()` in
+ * lib/core/agent_key.ts says whose): the bearer token alone is a 403, and
+ * nothing is stored. Reads and the web page's own writes need no key.
+ *
  * `hono/csrf` is not used: it only looks at form-like content types and
  * answers a plain-text 403, while the broker refuses every cross-origin
  * write (JSON included) with its JSON error.
@@ -37,6 +44,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
 import { parse as parseCookies } from "hono/utils/cookie";
 import type {
+  AgentCredentials,
   Broker,
   BrokerEvent,
   BrokerPlugin,
@@ -59,6 +67,8 @@ import {
 } from "../core/messages.ts";
 import { AppError } from "../core/errors.ts";
 import { fastParseStatus } from "../core/broker_fastpath.ts";
+import { AGENT_KEY_HEADER, authorsOf } from "../core/agent_key.ts";
+import { SUPERVISOR_ID } from "../core/slug.ts";
 import { VERSION } from "../version.ts";
 
 /** Largest accepted request body. */
@@ -148,6 +158,13 @@ export type BrokerHandlerDeps = {
   warn?: (line: string) => void;
   /** Bounds on open requests and slow bodies (defaults: the constants). */
   limits?: Partial<BrokerLimits>;
+  /**
+   * Agent keys. When set, every agent-attributed write over HTTP
+   * (`/publish`, `/watch`, plugin routes that ask {@link Broker.checkSpeaker})
+   * must carry the speaker's key in `X-Git-Paw-Agent-Key`; the bearer token
+   * alone is not enough (403). Absent: open, as the original broker.
+   */
+  credentials?: AgentCredentials;
 };
 
 /** What one broker serves at once, and how long a body may take. */
@@ -185,6 +202,10 @@ export type BrokerHandler = {
   close(): void;
   /** Requests and long polls open right now. */
   load(): BrokerLoad;
+  /** {@link Broker.checkSpeaker}. */
+  checkSpeaker(req: Request, agentIds: readonly string[]): Promise<
+    Response | null
+  >;
 };
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -499,17 +520,11 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     return { seq: res.outcome.entry.seq, durable: res.durable };
   }
 
-  /**
-   * The one publish path (HTTP and in-process): validate, then store; the
-   * caller awaits `durable`. "closed" once the broker stops.
-   */
-  function accept(
+  /** Validate one message as `/publish` does (`fromHttp`: plugin types refused). */
+  function validate(
     input: unknown,
-    fromHttp = false,
-  ):
-    | { ok: false; error: WireError }
-    | { ok: true; seq: number; durable: Promise<unknown> }
-    | "closed" {
+    fromHttp: boolean,
+  ): { ok: false; error: WireError } | { ok: true; message: BrokerMessage } {
     // Common plain statuses skip zod (identical result, tested).
     const r = fastParseStatus(input) ?? parseMessage(input);
     if (!r.ok) return { ok: false, error: r.error };
@@ -525,9 +540,57 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
         },
       };
     }
+    return { ok: true, message: r.message };
+  }
+
+  /**
+   * The in-process publish path: validate, then store; the caller awaits
+   * `durable`. "closed" once the broker stops.
+   */
+  function accept(
+    input: unknown,
+  ):
+    | { ok: false; error: WireError }
+    | { ok: true; seq: number; durable: Promise<unknown> }
+    | "closed" {
+    const v = validate(input, false);
+    if (!v.ok) return v;
     if (closed) return "closed";
-    const { seq, durable } = apply(r.message);
+    const { seq, durable } = apply(v.message);
     return { ok: true, seq, durable };
+  }
+
+  const credentials = deps.credentials;
+  const keyHeader = AGENT_KEY_HEADER.toLowerCase();
+
+  /**
+   * Null when `req` may speak for one of `ids` (checked against
+   * {@link BrokerHandlerDeps.credentials}), else the 403.
+   */
+  async function checkSpeaker(
+    req: Request,
+    ids: readonly string[],
+  ): Promise<Response | null> {
+    if (credentials === undefined || ids.length === 0) return null;
+    const who = ids[0]!;
+    const where = who === SUPERVISOR_ID
+      ? "the supervisor's key (supervisor-key in the session's state dir)"
+      : `agent '${who}'s key (its worktree's <git-dir>/paw-agent-key)`;
+    const key = req.headers.get(keyHeader)?.trim() ?? "";
+    if (key === "") {
+      return error(403, "agent credential required", {
+        agent_id: who,
+        detail:
+          `send ${AGENT_KEY_HEADER} with ${where}; the session token alone is not enough`,
+      });
+    }
+    for (const id of ids) {
+      if (await credentials.verify(id, key)) return null;
+    }
+    return error(403, "wrong agent credential", {
+      agent_id: who,
+      detail: `${AGENT_KEY_HEADER} does not hold ${where}`,
+    });
   }
 
   async function publishValue(input: unknown): Promise<PublishResult> {
@@ -563,9 +626,14 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (text === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
     const body = parseBody(text);
     if (!body.ok) return body.res;
-    const a = accept(body.value, true);
-    if (a === "closed") return error(503, "the broker is shutting down");
-    if (!a.ok) return jsonResponse(a.error.status, a.error.body);
+    const v = validate(body.value, true);
+    if (!v.ok) return jsonResponse(v.error.status, v.error.body);
+    if (credentials !== undefined) {
+      const denied = await checkSpeaker(req, authorsOf(v.message));
+      if (denied) return denied;
+    }
+    if (closed) return error(503, "the broker is shutting down");
+    const a = apply(v.message);
     try {
       await a.durable;
     } catch (e) {
@@ -844,6 +912,8 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       if (!body.ok) return body.res;
       const w = parseWatch(body.value);
       if (!w.ok) return jsonResponse(w.error.status, w.error.body);
+      const denied = await checkSpeaker(c.req.raw, [w.value.agent_id]);
+      if (denied) return denied;
       try {
         await watchTarget({
           agent_id: w.value.agent_id,
@@ -980,5 +1050,6 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       for (const id of [...waiters.keys()]) wake(id);
     },
     load: () => ({ openRequests: openRequests + longPolls, longPolls }),
+    checkSpeaker,
   });
 }

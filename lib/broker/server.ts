@@ -12,6 +12,7 @@
 import { generateToken, isLoopback } from "./token.ts";
 import type { EarlyServer } from "./early_listen.ts";
 import type {
+  AgentCredentials,
   AgentStatusEntry,
   Broker,
   BrokerPlugin,
@@ -78,6 +79,11 @@ export type StartBrokerOptions = {
   early?: EarlyServer;
   /** Bounds on open requests, long polls and slow bodies (handler.ts). */
   limits?: Partial<BrokerLimits>;
+  /**
+   * Agent keys: agent-attributed writes need the speaker's
+   * `X-Git-Paw-Agent-Key` (handler.ts). Absent: open (the original's wire).
+   */
+  credentials?: AgentCredentials;
 };
 
 /** A running broker as returned by {@link serveBroker}. */
@@ -240,6 +246,7 @@ export async function serveBroker(
     watchTargets: (): WatchTarget[] => watchTargets(store.state),
     watch: (target: WatchTarget) => handler!.watch(target),
     subscribe: (fn) => handler!.subscribe(fn),
+    checkSpeaker: (req, ids) => handler!.checkSpeaker(req, ids),
     load: () => handler!.load(),
     close() {
       closing ??= (async () => {
@@ -274,6 +281,7 @@ export async function serveBroker(
     verifyOnCommitNudge: opts.verifyOnCommitNudge,
     warn,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
   // Requests held by an early server are answered from here on.
   opts.early?.attach(serve, onError);

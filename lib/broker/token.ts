@@ -16,3 +16,13 @@ export function generateToken(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-")
     .replace(/\//g, "_").replace(/=+$/, "");
 }
+
+/**
+ * A fresh agent key: 32 random bytes (256 bits), URL-safe base64 without
+ * padding (43 characters; `AGENT_KEY_PATTERN` in lib/core/agent_key.ts).
+ */
+export function generateAgentKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-")
+    .replace(/\//g, "_").replace(/=+$/, "");
+}

@@ -7,7 +7,7 @@
  * the live web page (`GET /`, `/events`).
  * @module
  */
-import type { BrokerPlugin } from "../broker/api.ts";
+import type { AgentCredentials, BrokerPlugin } from "../broker/api.ts";
 
 /** Where a standalone broker runs. */
 export type StandaloneContext = {
@@ -46,4 +46,35 @@ export async function standaloneBrokerPlugins(
       p.name !== "review"
     );
   return [...plugins, webPlugin({ session: ctx.session })];
+}
+
+/**
+ * The keys of a standalone `git paw broker --require-credentials` started
+ * in `ctx.cwd`: those of the agent worktrees git-paw set up in that repo
+ * (each marked worktree's `<git-dir>/paw-agent-key`, looked up again when an
+ * unknown agent or a wrong key comes) and the supervisor's, minted in the
+ * broker's data dir. Outside a repo only the supervisor has one.
+ */
+export async function standaloneCredentials(
+  ctx: { session: string; cwd: string; dataDir: string },
+): Promise<{ credentials: AgentCredentials; notes: string[] }> {
+  const [{ gitCommonDir }, creds] = await Promise.all([
+    import("../adapters/git_layout.ts"),
+    import("../coord/credentials.ts"),
+  ]);
+  const common = await gitCommonDir(ctx.cwd).catch(() => null);
+  await creds.supervisorCredential(ctx.dataDir);
+  const credentials = creds.keyRegistry({
+    stateDir: ctx.dataDir,
+    agents: () =>
+      common ? creds.markedWorktrees(common) : Promise.resolve(new Map()),
+  });
+  return {
+    credentials,
+    notes: [
+      `note: credentials required: agents send X-Git-Paw-Agent-Key from their worktree's <git-dir>/paw-agent-key${
+        common ? "" : " (outside a repo: none known)"
+      }; the supervisor's key is in ${creds.supervisorKeyPath(ctx.dataDir)}`,
+    ],
+  };
 }

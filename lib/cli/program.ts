@@ -8,7 +8,10 @@ import { registerBrokerCommands } from "../broker/cli.ts";
 import { registerSessionCommands } from "../session/cli.ts";
 import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
-import { standaloneBrokerPlugins } from "./broker_plugins.ts";
+import {
+  standaloneBrokerPlugins,
+  standaloneCredentials,
+} from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
 import { registerApprovalCommands } from "../session/approvals_cmd.ts";
 import { registerReviewCommands } from "../session/review_cli.ts";
@@ -24,7 +27,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSessionCommands(program);
   // The entry layer wires each command's plugins (composition root).
-  registerBrokerCommands(program, { plugins: standaloneBrokerPlugins });
+  registerBrokerCommands(program, {
+    plugins: standaloneBrokerPlugins,
+    credentials: standaloneCredentials,
+  });
   registerCoordCommands(program);
   registerDashboardCommands(program);
   // The approval queue: `approve`, `deny`, `approvals` (issue 13).

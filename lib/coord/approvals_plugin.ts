@@ -287,6 +287,9 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     if (body instanceof Response) return body;
     const id = normaliseAgentId(body.agent_id);
     if (!id.ok) return c.json(id.error.body, 400);
+    // Filed for this agent only with its key (a session broker's rule).
+    const speaker = await broker.checkSpeaker(c.req.raw, [id.id]);
+    if (speaker) return speaker;
     const tool = text(body.tool);
     if (!tool) return c.json({ error: "tool must be a non-blank string" }, 400);
     const base = { timeout_seconds: opts.timeoutSeconds, mode: opts.mode };

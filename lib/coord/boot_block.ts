@@ -22,16 +22,49 @@ export function withBrokerAuth(text: string): string {
   return text.replace(/\bcurl -s(?= )/g, `curl -s ${BROKER_AUTH_HEADER}`);
 }
 
+/** Quote one word for POSIX sh (unchanged when it needs no quotes). */
+function shWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The curl option that sends the agent's key file as headers
+ * (`-H @<file>`: its `X-Git-Paw-Agent-Key` and, when the broker wants one,
+ * the bearer token; lib/core/agent_key.ts). Pure.
+ */
+export function agentKeyOption(keyFile: string): string {
+  return `-H @${shWord(keyFile)}`;
+}
+
+/**
+ * Add the agent's key file ({@link agentKeyOption}) to every `curl -s`
+ * recipe in `text`: a session broker takes an agent's messages only with
+ * its key. Pure.
+ */
+export function withAgentKey(text: string, keyFile: string): string {
+  const opt = agentKeyOption(keyFile);
+  return text.replace(/\bcurl -s(?= )/g, () => `curl -s ${opt}`);
+}
+
 /**
  * Render the boot block for one agent.
  *
  * @param opts.agentId the agent's broker id (its branch slug)
  * @param opts.brokerUrl `http://127.0.0.1:<port>`
  * @param opts.auth the broker wants the bearer token ({@link withBrokerAuth})
+ * @param opts.keyFile the agent's key file ({@link withAgentKey}; it holds
+ *   the token too, so `auth` is then not needed)
  * @returns Markdown starting with `## BOOT INSTRUCTIONS - DO NOT REMOVE`
  */
 export function renderBootBlock(
-  opts: { agentId: string; brokerUrl: string; auth?: boolean },
+  opts: {
+    agentId: string;
+    brokerUrl: string;
+    auth?: boolean;
+    keyFile?: string;
+  },
 ): string {
   const url = opts.brokerUrl.replace(/\/+$/, "");
   // The id sits inside a single-quoted shell word in the curl recipes.
@@ -45,5 +78,6 @@ export function renderBootBlock(
     /\{\{([A-Z_]+)\}\}/g,
     (all, name: string) => values[name] ?? all,
   );
+  if (opts.keyFile) return withAgentKey(text, opts.keyFile);
   return opts.auth ? withBrokerAuth(text) : text;
 }

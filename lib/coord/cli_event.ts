@@ -31,6 +31,7 @@ import {
 import { hookDecisionOutput, isDecisionEvent } from "../core/approval_hooks.ts";
 import {
   findGitDir,
+  readAgentKeySync,
   readCliState,
   readMarkerIdentity,
   writeCliState,
@@ -136,7 +137,12 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
     const step = stepCliEvent(prev, opts.event, mapped, now());
     if (step.changed) writeCliState(gitDir, step.state);
     if (!marker.brokerUrl) return 0;
-    const client = brokerClient(marker.brokerUrl, { token: tokenFromEnv(env) });
+    // The agent's key (and the token when the pane env lacks it).
+    const cred = readAgentKeySync(gitDir);
+    const client = brokerClient(marker.brokerUrl, {
+      token: tokenFromEnv(env) ?? cred?.token,
+      ...(cred ? { agentKey: cred.key } : {}),
+    });
     if (step.publish) {
       const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
         source: CLI_EVENT_SOURCE,

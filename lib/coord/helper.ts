@@ -9,7 +9,10 @@
  * another pane or session) can never publish under another id or to an old
  * broker. Without a marker (the main checkout, a plain clone) they come from
  * flags, then `GIT_PAW_AGENT_ID` / `GIT_PAW_BROKER_URL`.
- * `GIT_PAW_BROKER_TOKEN` adds a bearer token. What cannot be delivered waits
+ * `GIT_PAW_BROKER_TOKEN` adds a bearer token. Inside an agent worktree every
+ * call also sends the agent's key (`X-Git-Paw-Agent-Key`, from
+ * `<git-dir>/paw-agent-key`, which also holds the token when the broker
+ * wants one): there it needs no environment at all. What cannot be delivered waits
  * in the worktree's outbox (lib/coord/outbox.ts) for the next call.
  * Needs `--allow-env`, `--allow-net=127.0.0.1`, `--allow-read`,
  * `--allow-write` (cursor) and `--allow-run=git` (to find the git dir).
@@ -40,6 +43,14 @@ import {
 } from "../broker/client.ts";
 
 import { CURSOR_FILE, MARKER_FILE, readMarkerFile } from "./marker.ts";
+import { readAgentKey, readKeyFile } from "./credentials.ts";
+
+/**
+ * Environment variable naming a key file (not the key) for helper calls
+ * outside an agent worktree, e.g. the supervisor's
+ * (`supervisorKeyPath()` in credentials.ts).
+ */
+const AGENT_KEY_FILE_ENV = "GIT_PAW_AGENT_KEY_FILE";
 import {
   deliverThroughOutbox,
   newMsgId,
@@ -59,6 +70,8 @@ export type Identity = {
   brokerUrl: string;
   token?: string;
   gitDir?: string;
+  /** The agent's key (`X-Git-Paw-Agent-Key`), from its key file. */
+  agentKey?: string;
 };
 
 /** Flags every helper command accepts. */
@@ -121,7 +134,21 @@ export async function resolveIdentityAt(
     : null;
   if (!gitDir || !marker) {
     const id = resolveIdentity(flags, env);
-    return gitDir ? { ...id, gitDir } : id;
+    // Outside an agent worktree (the supervisor's pane): the key file the
+    // environment names (a path, never the key itself).
+    const keyFile = env(AGENT_KEY_FILE_ENV);
+    const cred = keyFile ? await readKeyFile(keyFile) : null;
+    if (keyFile && !cred) {
+      throw new UsageError(
+        `${AGENT_KEY_FILE_ENV} names ${keyFile}, which holds no agent key`,
+      );
+    }
+    return {
+      ...id,
+      ...(gitDir ? { gitDir } : {}),
+      ...(cred ? { agentKey: cred.key } : {}),
+      ...(!id.token && cred?.token ? { token: cred.token } : {}),
+    };
   }
   const own = marker.agent_id;
   const claims: Array<[string, string | undefined]> = [
@@ -141,8 +168,15 @@ export async function resolveIdentityAt(
   const brokerUrl = checkUrl(
     flags.broker ?? marker.broker_url ?? env(BROKER_URL_ENV),
   );
-  const token = flags.token ?? env(BROKER_TOKEN_ENV);
-  return { agentId: own, brokerUrl, token: token || undefined, gitDir };
+  const cred = await readAgentKey(gitDir);
+  const token = flags.token || env(BROKER_TOKEN_ENV) || cred?.token;
+  return {
+    agentId: own,
+    brokerUrl,
+    token: token || undefined,
+    gitDir,
+    ...(cred ? { agentKey: cred.key } : {}),
+  };
 }
 
 function checkUrl(raw: string | undefined): string {
@@ -261,7 +295,10 @@ function brokerError(reply: BrokerReply, url: string): AppError {
 }
 
 function client(id: Identity): BrokerClient {
-  return brokerClient(id.brokerUrl, { token: id.token });
+  return brokerClient(id.brokerUrl, {
+    token: id.token,
+    ...(id.agentKey ? { agentKey: id.agentKey } : {}),
+  });
 }
 
 /** What {@link publishMessage} did besides publishing. */

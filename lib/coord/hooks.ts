@@ -292,8 +292,15 @@ async function post(
   const { deliverThroughOutbox, newMsgId, outcomeOfStatus } = await import(
     "./outbox.ts"
   );
-  // A broker bound beyond loopback wants the session token (pane env).
-  const client = brokerClient(url, { token: tokenFromEnv() });
+  const { readAgentKey } = await import("./credentials.ts");
+  // The agent's key (a session broker wants it) and, when the broker is
+  // bound beyond loopback, the session token: from the pane's environment,
+  // else the key file (a commit made outside the pane).
+  const cred = await readAgentKey(opts.gitDir);
+  const client = brokerClient(url, {
+    token: tokenFromEnv() ?? cred?.token,
+    ...(cred ? { agentKey: cred.key } : {}),
+  });
   const message = { ...parsed.message, msg_id: newMsgId() };
   const budgetMs = Math.max(0, opts.deadline - Date.now());
   const report = await deliverThroughOutbox(opts.gitDir, message, {

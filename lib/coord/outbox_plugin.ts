@@ -4,6 +4,9 @@
  * ingests what waits in that worktree's `<git-dir>/paw-outbox.jsonl`, in
  * order, and removes what it stored. Messages carry a `msg_id`, so a helper
  * or hook flushing the same outbox at the same moment creates no duplicate.
+ * Only messages the worktree's own agent may author are taken (the broker
+ * checks no key for them, so an outbox cannot speak for another agent);
+ * others are dropped with a warning.
  *
  * Needs `--allow-read`, `--allow-write` (the worktrees' git dirs),
  * `--allow-run=git` (to find a git dir the layout does not show).
@@ -12,6 +15,8 @@
 import type { Broker, BrokerPlugin } from "../broker/api.ts";
 import { gitDir } from "../adapters/git_layout.ts";
 import { deliverThroughOutbox, outboxPending } from "./outbox.ts";
+import { parseMessage } from "../core/messages.ts";
+import { authorsOf } from "../core/agent_key.ts";
 
 /** Options of {@link outboxPlugin}. */
 export type OutboxPluginOptions = {
@@ -27,6 +32,7 @@ async function ingestOutbox(
   broker: Broker,
   worktreePath: string,
   warn: (line: string) => void = () => {},
+  agentId?: string,
 ): Promise<number> {
   let dir: string;
   try {
@@ -40,6 +46,18 @@ async function ingestOutbox(
     sendTimeoutMs: 30_000,
     lockWaitMs: 5_000,
     send: async (m) => {
+      if (agentId !== undefined) {
+        const p = parseMessage(m);
+        if (p.ok && !authorsOf(p.message).includes(agentId)) {
+          return {
+            kind: "refused",
+            status: 403,
+            detail: `not agent '${agentId}'s to send (it speaks for ${
+              authorsOf(p.message)[0]
+            })`,
+          };
+        }
+      }
       try {
         const r = await broker.publish(m);
         if (r.ok) return { kind: "delivered" };
@@ -67,17 +85,21 @@ export function outboxPlugin(opts: OutboxPluginOptions = {}): BrokerPlugin {
     start(broker) {
       let closed = false;
       const running = new Set<Promise<unknown>>();
-      const ingest = (path: string) => {
+      const ingest = (path: string, agentId: string) => {
         if (closed) return;
-        const p = ingestOutbox(broker, path, warn).catch((e) =>
+        const p = ingestOutbox(broker, path, warn, agentId).catch((e) =>
           warn(`warning: outbox of ${path}: ${(e as Error).message}`)
         ).finally(() => running.delete(p));
         running.add(p);
       };
       const off = broker.subscribe((ev) => {
-        if (ev.kind === "watch") ingest(ev.target.worktree_path);
+        if (ev.kind === "watch") {
+          ingest(ev.target.worktree_path, ev.target.agent_id);
+        }
       });
-      for (const t of broker.watchTargets()) ingest(t.worktree_path);
+      for (const t of broker.watchTargets()) {
+        ingest(t.worktree_path, t.agent_id);
+      }
       return async () => {
         closed = true;
         off();

@@ -62,7 +62,13 @@ import {
   skillContextFromConfig,
   type SkillFileCache,
 } from "./skills.ts";
-import { BROKER_AUTH_HEADER, withBrokerAuth } from "./boot_block.ts";
+import {
+  agentKeyOption,
+  BROKER_AUTH_HEADER,
+  withAgentKey,
+  withBrokerAuth,
+} from "./boot_block.ts";
+import { agentKeyPath, ensureAgentKey, removeAgentKey } from "./credentials.ts";
 import { join as shJoin } from "shlex";
 import {
   type CliProfile,
@@ -90,10 +96,13 @@ export type AgentSetup = {
   /** Broker URL, or null when the broker is off. */
   brokerUrl: string | null;
   /**
-   * The broker wants a bearer token (it listens beyond loopback): the curl
-   * recipes in AGENTS.md send `$GIT_PAW_BROKER_TOKEN`.
+   * The broker wants a bearer token (it listens beyond loopback). With
+   * {@link brokerToken} the token goes into the agent's key file, which the
+   * curl recipes send; without it they send `$GIT_PAW_BROKER_TOKEN`.
    */
   brokerAuth?: boolean;
+  /** The session's bearer token, written into the agent's key file. */
+  brokerToken?: string;
   /** Agent ids of the other agents in the session. */
   peers: string[];
   config: Config;
@@ -171,6 +180,7 @@ export async function writeCliFiles(
   dirs: { gitDir: string; commonDir: string },
   previous: CliFileRecord[],
 ): Promise<Omit<CliFileRecord, "hidden">[]> {
+  const keyOption = agentKeyOption(agentKeyPath(dirs.gitDir));
   const gitDir = dirs.gitDir;
   for (const rec of [...previous].reverse()) {
     await restoreCliFile(opts.agent.worktree, rec);
@@ -193,7 +203,9 @@ export async function writeCliFiles(
       ]),
     ],
     brokerUrl: opts.brokerUrl,
-    authHeader: opts.brokerAuth ? BROKER_AUTH_HEADER : null,
+    authHeader: opts.brokerAuth && !opts.brokerToken
+      ? `${keyOption} ${BROKER_AUTH_HEADER}`
+      : keyOption,
     extraSettings: await extraSettings(opts),
     ...(opts.brokerUrl
       ? {
@@ -287,7 +299,12 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
     const { gitDir, commonDir } = layout ?? await gitDirs(opts.agent.worktree);
     const previous = await readMarkerFile(join(gitDir, MARKER_FILE));
     const profile = opts.agent.profile;
-    const block = await renderBlock(opts, skillFiles);
+    // The agent's own credential, before anything names its file.
+    await ensureAgentKey(
+      gitDir,
+      opts.brokerToken ? { token: opts.brokerToken } : {},
+    );
+    const block = await renderBlock(opts, skillFiles, agentKeyPath(gitDir));
     if (profile.absoluteHelper) {
       block.body = withHelper(block.body, agentHelper(opts, profile));
     }
@@ -442,6 +459,7 @@ export async function setupAgentWorktrees(list: AgentSetup[]): Promise<void> {
 async function renderBlock(
   opts: AgentSetup,
   skillFiles: SkillFileCache,
+  keyFile: string,
 ): Promise<{ body: string; lines: string[] }> {
   const lines: string[] = [];
   let skill: string | null = null;
@@ -461,7 +479,13 @@ async function renderBlock(
     for (const w of rendered.warnings) {
       lines.push(`warning: ${w}${source === "embedded" ? "" : ` (${source})`}`);
     }
-    skill = opts.brokerAuth ? withBrokerAuth(rendered.text) : rendered.text;
+    // Every curl recipe sends the agent's key file (and so the token).
+    skill = withAgentKey(
+      opts.brokerAuth && !opts.brokerToken
+        ? withBrokerAuth(rendered.text)
+        : rendered.text,
+      keyFile,
+    );
   }
   const body = renderAgentsBlock({
     branch: opts.agent.branch,
@@ -494,7 +518,7 @@ async function dropSharedStateIfUnused(cwd: string): Promise<void> {
 /**
  * Undo {@link setupAgentWorktree} for a worktree that stays on disk: strip
  * the AGENTS.md block (or remove the file git-paw created), clear
- * skip-worktree bits, remove in-worktree hooks, the marker and the inbox
+ * skip-worktree bits, remove in-worktree hooks, the marker, the agent key and the inbox
  * cursor. Shared hooks stay until {@link removeSessionHooks}.
  */
 export async function teardownAgentWorktree(
@@ -527,6 +551,7 @@ export async function teardownAgentWorktree(
   const dir = await gitDir(opts.worktreePath);
   await removeIfPresent(join(dir, EXPECTED_REF_FILE));
   await removeIfPresent(join(dir, CURSOR_FILE));
+  await removeAgentKey(dir);
   await dropSharedStateIfUnused(opts.worktreePath);
 }
 

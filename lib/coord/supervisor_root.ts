@@ -50,6 +50,11 @@ export const SupervisorState = z.object({
   timestamp: z.string(),
   /** The per-CLI files setup wrote into the repo root. */
   cli_files: z.array(CliFileRecord).default([]),
+  /**
+   * The supervisor's key file (`<state dir>/supervisor-key`, owner-only):
+   * what its CLI's hooks and helper calls send as `X-Git-Paw-Agent-Key`.
+   */
+  key_file: z.string().optional(),
 });
 /** A parsed state file. */
 export type SupervisorState = z.infer<typeof SupervisorState>;
@@ -155,6 +160,8 @@ export type SupervisorRootSetup = {
   approvalsMode: ApprovalsMode;
   /** argv that runs git-paw from the hooks (default: `selfArgv()`). */
   hookSelf?: string[];
+  /** The supervisor's key file (`supervisorKeyPath(stateDir)`). */
+  keyFile?: string;
 };
 
 async function statePath(repo: string): Promise<string> {
@@ -181,9 +188,13 @@ export async function readSupervisorState(
  * credential of the supervisor would be added.
  */
 export function supervisorIdentityEnv(
-  state: Pick<SupervisorState, "agent_id">,
+  state: Pick<SupervisorState, "agent_id" | "key_file">,
 ): Record<string, string> {
-  return { GIT_PAW_AGENT_ID: state.agent_id };
+  return {
+    GIT_PAW_AGENT_ID: state.agent_id,
+    // A path, never the key (the helper reads the file).
+    ...(state.key_file ? { GIT_PAW_AGENT_KEY_FILE: state.key_file } : {}),
+  };
 }
 
 /**
@@ -263,6 +274,7 @@ export async function setupSupervisorRoot(
     repo,
     timestamp: new Date().toISOString(),
     cli_files: records,
+    ...(opts.keyFile ? { key_file: opts.keyFile } : {}),
   };
   await writeTextAtomic(
     join(dir, SUPERVISOR_STATE_FILE),

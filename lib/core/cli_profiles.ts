@@ -371,7 +371,11 @@ export type SettingsContext = {
   selfCommand: string;
   /** Broker URL (`http://127.0.0.1:PORT`), or null when the broker is off. */
   brokerUrl: string | null;
-  /** The curl option that sends the bearer token, when the broker wants it. */
+  /**
+   * The curl option(s) every recipe carries after `curl -s`: the agent's
+   * key file (`-H @<file>`), and the bearer token header when the key file
+   * cannot carry it.
+   */
   authHeader?: string | null;
   /** Absolute worktree path (gemini's `policyPaths` are absolute). */
   worktreePath?: string;
@@ -452,7 +456,12 @@ export function geminiPolicy(ctx: SettingsContext): string {
     const u = regexEscape(ctx.brokerUrl.replace(/\/+$/, ""));
     // Gemini matches it right after `"command":"` in the call's JSON text:
     // up to the closing quote, no `;`, `&`, `|`, backquote, `$`, `<`, `>`.
-    const re = `curl -s (-X POST )?'?${u}/(?:[^"\\\\;&|\`$<>]|\\\\.)*"`;
+    // The recipes' key-file option (`-H @<file>`) may come first; an option
+    // with quotes or `$` in it would be escaped in the JSON, so is left out.
+    const key = ctx.authHeader && !/["$\\]/.test(ctx.authHeader)
+      ? `(?:${regexEscape(ctx.authHeader)} )?`
+      : "";
+    const re = `curl -s ${key}(-X POST )?'?${u}/(?:[^"\\\\;&|\`$<>]|\\\\.)*"`;
     out.push(rule("commandRegex", tomlString(re)));
   }
   return out.join("\n");

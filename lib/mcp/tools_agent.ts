@@ -8,6 +8,8 @@
  */
 import { z } from "zod";
 import { readMarker } from "../coord/marker.ts";
+import { readAgentKey } from "../coord/credentials.ts";
+import { gitDir } from "../adapters/git_layout.ts";
 import {
   cursorPath,
   fetchInbox,
@@ -40,13 +42,16 @@ async function agentIdentity(
       "no broker: the session of this repo is not active (git paw status)",
     );
   }
-  const token = env("GIT_PAW_BROKER_TOKEN") || session?.token ||
-    (await ctx.session())?.broker_token;
+  // The agent's key file, next to the marker: its key, and the token.
+  const cred = await gitDir(ctx.root).then(readAgentKey).catch(() => null);
+  const token = env("GIT_PAW_BROKER_TOKEN") || cred?.token ||
+    session?.token || (await ctx.session())?.broker_token;
   return {
     agentId: m.agent_id,
     branch: m.expected_branch,
     brokerUrl: url.replace(/\/+$/, ""),
     ...(token ? { token } : {}),
+    ...(cred ? { agentKey: cred.key } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import { hasSession, requireTmux } from "../adapters/tmux.ts";
 import { eprintln, println } from "../output.ts";
 import { resolveCli } from "./clis.ts";
 import {
+  agentKeyFiles,
   agentLaunch,
   bootPrompt,
   receiptBrokerUrl,
@@ -154,6 +155,7 @@ export async function addCommand(
     agent,
     brokerUrl: url,
     brokerAuth: receipt.broker_token !== undefined,
+    ...(receipt.broker_token ? { brokerToken: receipt.broker_token } : {}),
     peers: peers.map((p) => p.agentId),
     config,
     supervisor: receipt.mode === "supervisor",
@@ -163,7 +165,13 @@ export async function addCommand(
     ...specSetupOf(w),
   });
   const paused = eff === "paused";
-  const prompt = bootPrompt(agent, url, receipt.broker_token !== undefined);
+  const keyFile = (await agentKeyFiles([c.path])).get(c.path);
+  const prompt = bootPrompt(
+    agent,
+    url,
+    receipt.broker_token !== undefined,
+    keyFile,
+  );
   if (paused && prompt) w.pending_boot_prompt = prompt;
   const { index } = await addAgentPane({
     session: s,
@@ -186,7 +194,13 @@ export async function addCommand(
   if (url && !paused) {
     try {
       const { brokerClient } = await import("../broker/client.ts");
-      await brokerClient(url, { token: receipt.broker_token }).watch({
+      const { readAgentKey } = await import("../coord/credentials.ts");
+      const { gitDir } = await import("../adapters/git_layout.ts");
+      const key = (await readAgentKey(await gitDir(c.path)))?.key;
+      await brokerClient(url, {
+        token: receipt.broker_token,
+        ...(key ? { agentKey: key } : {}),
+      }).watch({
         agent_id: id,
         worktree_path: agent.worktree,
         cli,

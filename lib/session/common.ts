@@ -27,6 +27,8 @@ import { loadConfig } from "./config_store.ts";
 import { type CliEntry, joinCommand, resolveCli } from "./clis.ts";
 import { writeDiscovery } from "./receipt.ts";
 import { renderBootBlock } from "../coord/boot_block.ts";
+import { agentKeyPath } from "../coord/credentials.ts";
+import { gitDirs, gitDirsFromLayout } from "../adapters/git_layout.ts";
 import type { LaunchAgent } from "./launch.ts";
 import type { PortBlock } from "../core/ports.ts";
 import { type AgentPlan, receiptPlan } from "../core/agent_plan.ts";
@@ -169,10 +171,33 @@ export function bootPrompt(
   agent: AgentPlan,
   url: string | null,
   auth = false,
+  keyFile?: string,
 ): string | null {
   return url
-    ? renderBootBlock({ agentId: agent.agentId, brokerUrl: url, auth })
+    ? renderBootBlock({
+      agentId: agent.agentId,
+      brokerUrl: url,
+      auth,
+      ...(keyFile ? { keyFile } : {}),
+    })
     : null;
+}
+
+/**
+ * The agent key file of each worktree (`<git-dir>/paw-agent-key`, named by
+ * the boot block's curl recipes), by worktree path; a worktree whose git dir
+ * cannot be found is left out.
+ */
+export async function agentKeyFiles(
+  worktreePaths: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  await Promise.all(worktreePaths.map(async (p) => {
+    const dirs = await gitDirsFromLayout(p).catch(() => null) ??
+      await gitDirs(p).catch(() => null);
+    if (dirs) out.set(p, agentKeyPath(dirs.gitDir));
+  }));
+  return out;
 }
 
 /** Broker URL recorded in a receipt, or null. */

@@ -323,6 +323,7 @@ async function serveBroker(
     { coordinationPlugins },
     { dashboardPlugins },
     { slugify },
+    { sessionCredentials },
   ] = await Promise.all([
     import("./config_store.ts"),
     import("./receipt.ts"),
@@ -330,6 +331,7 @@ async function serveBroker(
     import("../coord/plugins.ts"),
     import("../dashboard/plugins.ts"),
     import("../core/slug.ts"),
+    import("./credentials.ts"),
   ]);
   const config = await loadConfig(repo);
   const { integrationLine } = await import("../core/integration.ts");
@@ -384,6 +386,8 @@ async function serveBroker(
     verifyOnCommitNudge: supervised &&
       config.supervisor.verify_on_commit_nudge,
     early: opts.early,
+    // Agent-attributed writes need the speaker's key (session/credentials.ts).
+    credentials: await sessionCredentials(session),
   });
   trace("dashboard: broker listening");
   if (

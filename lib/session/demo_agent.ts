@@ -30,6 +30,7 @@ import { join } from "node:path";
 import { slugify } from "../core/slug.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerClient, tokenFromEnv } from "../broker/client.ts";
+import { readAgentKey } from "../coord/credentials.ts";
 
 /** The environment variable holding a demo script (see the module doc). */
 const DEMO_SCRIPT_ENV = "GIT_PAW_DEMO_SCRIPT";
@@ -70,8 +71,10 @@ export type DemoAgentOptions = {
   agentId?: string;
   /** Broker base URL (default `$GIT_PAW_BROKER_URL`; empty = broker off). */
   brokerUrl?: string;
-  /** Bearer token (default `$GIT_PAW_BROKER_TOKEN`). */
+  /** Bearer token (default `$GIT_PAW_BROKER_TOKEN`, else the key file's). */
   token?: string;
+  /** Agent key (default: the worktree's `<git-dir>/paw-agent-key`). */
+  agentKey?: string;
   /** Long-poll wait in seconds (default 30). */
   waitSeconds?: number;
   /** Line sink (default stdout). */
@@ -136,8 +139,17 @@ export async function runDemoAgent(
   const brokerUrl = (opts.brokerUrl ?? Deno.env.get("GIT_PAW_BROKER_URL") ?? "")
     .replace(/\/+$/, "");
   const file = `DEMO-${slugify(agentId)}.md`;
+  // Its own key (and the token) from the worktree's key file, like the
+  // helper: a session broker takes its messages only with it.
+  const gd = (await gitTry(cwd, ["rev-parse", "--absolute-git-dir"])).stdout
+    .trim();
+  const cred = gd ? await readAgentKey(gd) : null;
+  const agentKey = opts.agentKey ?? cred?.key;
   const client = brokerUrl
-    ? brokerClient(brokerUrl, { token: opts.token ?? tokenFromEnv() })
+    ? brokerClient(brokerUrl, {
+      token: opts.token ?? tokenFromEnv() ?? cred?.token,
+      ...(agentKey ? { agentKey } : {}),
+    })
     : null;
 
   const stop = new AbortController();

@@ -54,6 +54,8 @@ import { eprintln, println } from "../output.ts";
 import { type BrokerClient, brokerClient } from "../broker/client.ts";
 import { loadConfig } from "./config_store.ts";
 import { receiptBrokerUrl } from "./common.ts";
+import { brokerDataDir } from "./receipt.ts";
+import { supervisorCredential } from "../coord/credentials.ts";
 import { pickAgents, sessionOfRepo } from "./diff.ts";
 
 /** Options of {@link mergeCommand}. */
@@ -76,13 +78,17 @@ export type MergeStep =
   | { agent: string; branch: string; outcome: "already-merged" }
   | { agent: string; branch: string; outcome: "left-out"; why: LeftOut };
 
-function brokerOf(receipt: Receipt): BrokerClient | null {
+async function brokerOf(receipt: Receipt): Promise<BrokerClient | null> {
   const url = receiptBrokerUrl(receipt);
   if (!url) return null;
-  return brokerClient(
-    url,
-    receipt.broker_token ? { token: receipt.broker_token } : {},
-  );
+  // It speaks as the supervisor (advanced-main, the queue's feedback).
+  const key = await supervisorCredential(
+    brokerDataDir(receipt.session_name),
+  ).catch(() => undefined);
+  return brokerClient(url, {
+    ...(receipt.broker_token ? { token: receipt.broker_token } : {}),
+    ...(key ? { agentKey: key } : {}),
+  });
 }
 
 /** The session's broker log (every entry), or `[]` when it is not running. */
@@ -209,7 +215,7 @@ export async function mergeCommand(opts: MergeCommandOptions): Promise<void> {
       time: times.get(commit) ?? 0,
     };
   });
-  const broker = brokerOf(receipt);
+  const broker = await brokerOf(receipt);
   const order = mergeOrder(items, blockedEdges(await brokerLog(broker)));
   println(
     `${

@@ -252,14 +252,27 @@ const SPEC_INTENT_SECONDS = 8 * 3600;
 export async function publishSpecIntents(
   brokerUrl: string,
   token: string | undefined,
-  agents: ReadonlyArray<Pick<ReceiptWorktree, "branch" | "spec">>,
+  agents: ReadonlyArray<
+    Pick<ReceiptWorktree, "branch" | "spec"> & { worktree_path?: string }
+  >,
 ): Promise<void> {
   const withFiles = agents.filter((a) => a.spec?.owned_files.length);
   if (withFiles.length === 0) return;
   const { brokerClient, replyText } = await import("../broker/client.ts");
-  const client = brokerClient(brokerUrl, { token });
+  const { agentKeyFiles } = await import("./common.ts");
+  const { readKeyFile } = await import("../coord/credentials.ts");
+  const keyFiles = await agentKeyFiles(
+    withFiles.flatMap((a) => a.worktree_path ? [a.worktree_path] : []),
+  );
   await Promise.all(withFiles.map(async (a) => {
     const id = slugify(a.branch);
+    // Published as the agent: with its key.
+    const file = a.worktree_path ? keyFiles.get(a.worktree_path) : undefined;
+    const key = file ? (await readKeyFile(file))?.key : undefined;
+    const client = brokerClient(brokerUrl, {
+      token,
+      ...(key ? { agentKey: key } : {}),
+    });
     try {
       const r = await client.publish({
         type: "agent.intent",

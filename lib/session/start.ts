@@ -50,6 +50,7 @@ import {
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import { resolveCli } from "./clis.ts";
 import {
+  agentKeyFiles,
   agentLaunch,
   attachOrHint,
   bootPrompt,
@@ -666,6 +667,7 @@ async function freshStart(
         agent,
         brokerUrl,
         brokerAuth: token !== undefined,
+        ...(token ? { brokerToken: token } : {}),
         peers: peersOf(agent, agents),
         config,
         supervisor: supervised,
@@ -677,11 +679,18 @@ async function freshStart(
           await prepareSupervisor({ ...supervisorPlan, brokerUrl });
         }
       });
+    // The boot block's curl recipes name each agent's key file.
+    const keyFiles = await agentKeyFiles(agents.map((a) => a.worktree));
     const launches = (brokerUrl: string | null) =>
       agents.map((agent, i) =>
         agentLaunch(
           agent,
-          bootPrompt(agent, brokerUrl, token !== undefined),
+          bootPrompt(
+            agent,
+            brokerUrl,
+            token !== undefined,
+            keyFiles.get(agent.worktree),
+          ),
           worktrees[i]!.ports,
         )
       );
@@ -898,6 +907,7 @@ async function recoverSession(
       agent,
       brokerUrl,
       brokerAuth: receipt.broker_token !== undefined,
+      ...(receipt.broker_token ? { brokerToken: receipt.broker_token } : {}),
       peers: peersOf(agent, plans),
       config,
       supervisor: receipt.mode === "supervisor",
@@ -928,6 +938,9 @@ async function recoverSession(
   const pending = new Map(
     receipt.worktrees.map((w) => [w, w.pending_boot_prompt]),
   );
+  const keyFiles = await agentKeyFiles(
+    receipt.worktrees.map((w) => w.worktree_path),
+  );
   const launches = (brokerUrl: string | null) =>
     receipt.worktrees.map((w, i) =>
       agentLaunch(
@@ -938,6 +951,7 @@ async function recoverSession(
             plans[i]!,
             brokerUrl,
             receipt.broker_token !== undefined,
+            keyFiles.get(w.worktree_path),
           ),
         },
         w.ports,
@@ -1036,7 +1050,12 @@ async function restoreMissingPanes(
     eprintln("Restarting the supervisor pane...");
     await addSupervisorPane(
       plan,
-      supervisorLaunch({ repo, config, ...receipt.supervisor! }, null),
+      supervisorLaunch({
+        repo,
+        config,
+        session: receipt.session_name,
+        ...receipt.supervisor!,
+      }, null),
     );
   }
   await syncDiscovery(receipt);

@@ -18,6 +18,11 @@ import {
   type SupervisorState,
 } from "../coord/supervisor_root.ts";
 import { slugify } from "../core/slug.ts";
+import {
+  supervisorCredential,
+  supervisorKeyPath,
+} from "../coord/credentials.ts";
+import { brokerDataDir } from "./receipt.ts";
 import { agentLaunch, cliResolver, receiptAgent } from "./common.ts";
 import type { LaunchSupervisor } from "./launch.ts";
 
@@ -95,7 +100,11 @@ export type SupervisorPlan = {
 export async function prepareSupervisor(
   plan: SupervisorPlan,
 ): Promise<SupervisorState> {
+  // Its key exists before its CLI (and the CLI's hooks) first speak.
+  const stateDir = brokerDataDir(plan.session);
+  await supervisorCredential(stateDir);
   return await setupSupervisorRoot({
+    keyFile: supervisorKeyPath(stateDir),
     repo: plan.repo,
     project: plan.project,
     session: plan.session,
@@ -120,7 +129,14 @@ export async function prepareSupervisor(
  * identity its state gives.
  */
 export function supervisorLaunch(
-  plan: { repo: string; cli: string; cliArgv?: string[]; config: Config },
+  plan: {
+    repo: string;
+    cli: string;
+    cliArgv?: string[];
+    config: Config;
+    /** The session: its state dir holds the supervisor's key file. */
+    session?: string;
+  },
   prompt: Parameters<typeof agentLaunch>[1],
   resolve?: (name: string) => { argv: string[] },
 ): LaunchSupervisor {
@@ -132,7 +148,12 @@ export function supervisorLaunch(
   }, resolve ?? cliResolver(plan.config));
   return {
     ...agentLaunch(agent, prompt),
-    env: supervisorIdentityEnv({ agent_id: SUPERVISOR_ID }),
+    env: supervisorIdentityEnv({
+      agent_id: SUPERVISOR_ID,
+      ...(plan.session
+        ? { key_file: supervisorKeyPath(brokerDataDir(plan.session)) }
+        : {}),
+    }),
   };
 }
 

@@ -16,6 +16,7 @@ import { seedClaudeHome } from "./ai_cli_claude.ts";
 import { seedCodexHome } from "./ai_cli_codex.ts";
 import { seedGeminiHome } from "./ai_cli_gemini.ts";
 import { pawArgv, shellLine } from "./paw_command.ts";
+import { supervisorCredential } from "../../lib/coord/credentials.ts";
 import {
   type MockModel,
   type Script,
@@ -296,9 +297,16 @@ export async function openCliRig(
       }
     },
     async publish(message) {
+      // The test speaks as the supervisor: with the session's supervisor key.
+      const key = await supervisorCredential(
+        join(w.root, "data", "git-paw", "sessions", session),
+      );
       const r = await fetch(`${brokerUrl}/publish`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          "x-git-paw-agent-key": key,
+        },
         body: JSON.stringify(message),
       });
       const text = await r.text();

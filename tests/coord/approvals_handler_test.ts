@@ -40,6 +40,7 @@ async function open(dataDir: string) {
     watchTargets: () => watchTargets(store.state),
     watch: (t) => h.watch(t),
     subscribe: (fn) => h.subscribe(fn),
+    checkSpeaker: (req, ids) => h.checkSpeaker(req, ids),
     close: () => Promise.resolve(),
   };
   const h: BrokerHandler = createBrokerHandler({

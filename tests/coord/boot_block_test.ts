@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  agentKeyOption,
   BOOT_BLOCK_MAX_BYTES,
   BROKER_AUTH_HEADER,
   renderBootBlock,
@@ -100,4 +101,32 @@ Deno.test("withBrokerAuth() leaves text without curl recipes alone", () => {
   const text =
     "git paw publish status working\ncurly braces {} and curl-less lines";
   assert.equal(withBrokerAuth(text), text);
+});
+
+Deno.test("renderBootBlock({ keyFile }) sends the agent's key file on every curl and stays within 4 KB", () => {
+  const keyFile = "/home/someone/projects/" + "p".repeat(60) +
+    "/.git/worktrees/" + "w".repeat(60) + "/paw-agent-key";
+  const text = renderBootBlock({
+    agentId: "feat-" + "a".repeat(80),
+    brokerUrl: "http://127.0.0.1:65535",
+    auth: true,
+    keyFile,
+  });
+  const curls = text.split("\n").filter((l) => l.trim().startsWith("curl "));
+  assert.ok(curls.length >= 5);
+  for (const c of curls) {
+    assert.ok(c.trim().startsWith(`curl -s ${agentKeyOption(keyFile)} `), c);
+  }
+  // The key file carries the token: no env variable needed.
+  assert.ok(!text.includes("GIT_PAW_BROKER_TOKEN"));
+  const bytes = new TextEncoder().encode(text).length;
+  assert.ok(bytes <= BOOT_BLOCK_MAX_BYTES, `${bytes} bytes`);
+});
+
+Deno.test("agentKeyOption() quotes a path the shell would split", () => {
+  assert.equal(agentKeyOption("/a/b/paw-agent-key"), "-H @/a/b/paw-agent-key");
+  assert.equal(
+    agentKeyOption("/my repo/it's/paw-agent-key"),
+    `-H @'/my repo/it'\\''s/paw-agent-key'`,
+  );
 });

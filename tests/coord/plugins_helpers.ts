@@ -188,6 +188,11 @@ export class MemoryBroker implements Broker {
     return Promise.resolve(true);
   }
 
+  /** Checks no credentials (an in-memory broker is open). */
+  checkSpeaker(): Promise<Response | null> {
+    return Promise.resolve(null);
+  }
+
   subscribe(fn: (ev: BrokerEvent) => void): () => void {
     this.#subs.add(fn);
     return () => this.#subs.delete(fn);

@@ -141,6 +141,19 @@ Deno.test("geminiPolicy() allows git paw by prefix and curl to this port only", 
   assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119/x; rm -rf ~")));
   assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119/x && touch y")));
   assert.ok(!re.test(cmd("curl -s http://evil.com/")));
+  // The recipes send the agent's key file first.
+  const keyed = geminiPolicy({
+    ...ctx,
+    authHeader: "-H @/r/.git/worktrees/a/paw-agent-key",
+  }).match(/commandRegex = (".*")/);
+  const kre = new RegExp('"command":"' + JSON.parse(keyed![1]!));
+  assert.ok(kre.test(
+    cmd(
+      `curl -s -H @/r/.git/worktrees/a/paw-agent-key -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{}'`,
+    ),
+  ));
+  assert.ok(kre.test(cmd("curl -s http://127.0.0.1:9119/status")));
+  assert.ok(!kre.test(cmd("curl -s -H @/etc/x http://127.0.0.1:9119/status")));
 });
 
 Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event hooks, no permission mode", () => {

@@ -101,6 +101,7 @@ export function startFakeBroker(
     },
     watchTargets: () => [],
     watch: () => Promise.resolve(false),
+    checkSpeaker: () => Promise.resolve(null),
     subscribe(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);

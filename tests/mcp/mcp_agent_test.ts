@@ -2,9 +2,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sh } from "../session/git_fixture.ts";
 import { MAIN, mcpClient, mcpRepo } from "./_mcp_helpers.ts";
+import {
+  ensureAgentKey,
+  supervisorCredential,
+} from "../../lib/coord/credentials.ts";
 
-/** `git-paw broker --port 0` as a subprocess; dispose stops it. */
-async function spawnBroker(dataDir: string) {
+/**
+ * `git-paw broker --port 0 --require-credentials` in `cwd` (the repo whose
+ * agent worktrees' keys it takes) as a subprocess; dispose stops it.
+ */
+async function spawnBroker(dataDir: string, cwd: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -17,7 +24,9 @@ async function spawnBroker(dataDir: string) {
       dataDir,
       "--session",
       "mcp-agent",
+      "--require-credentials",
     ],
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -70,6 +79,7 @@ async function agentWorktree(
       agents_md: { mode: "none", created: false },
     }),
   );
+  await ensureAgentKey(gitDir); // what setup mints next to the marker
   return await Deno.realPath(path);
 }
 
@@ -81,7 +91,7 @@ async function getJson(url: string) {
 
 Deno.test("git paw mcp --agent publishes to a real broker under the worktree's identity, not the environment's", async () => {
   await using r = await mcpRepo();
-  await using broker = await spawnBroker(join(r.path, "broker"));
+  await using broker = await spawnBroker(join(r.path, "broker"), r.repo);
   const wt = await agentWorktree(r.repo, "feat/a", "feat-a", broker.url);
   await using c = await mcpClient(["--agent"], {
     env: { ...r.env, GIT_PAW_AGENT_ID: "impostor" },
@@ -147,14 +157,31 @@ Deno.test("git paw mcp --agent publishes to a real broker under the worktree's i
   // the marker's broker.
   assert.deepEqual(await c.call("get_intents"), { intents: [] });
 
-  // Inbox: a feedback for feat-a arrives once, then the cursor has moved.
-  const res = await fetch(`${broker.url}/publish`, {
+  // The tools sent feat-a's key: the broker takes nothing without one.
+  const forged = await fetch(`${broker.url}/publish`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
+      type: "agent.status",
+      agent_id: "feat-a",
+      payload: { status: "done" },
+    }),
+  });
+  assert.equal(forged.status, 403);
+  await forged.body?.cancel();
+  // Inbox: a feedback for feat-a (from the supervisor, with its key)
+  // arrives once, then the cursor has moved.
+  const supervisorKey = await supervisorCredential(join(r.path, "broker"));
+  const res = await fetch(`${broker.url}/publish`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-git-paw-agent-key": supervisorKey,
+    },
+    body: JSON.stringify({
       type: "agent.feedback",
       agent_id: "feat-a",
-      payload: { from: "feat-b", errors: ["tests fail"] },
+      payload: { from: "supervisor", errors: ["tests fail"] },
     }),
   });
   await res.body?.cancel();

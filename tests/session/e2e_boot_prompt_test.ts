@@ -7,7 +7,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { renderBootBlock } from "../../lib/coord/boot_block.ts";
-import { exists, makeWorld, statusJson, waitFor } from "./e2e_helpers.ts";
+import {
+  exists,
+  makeWorld,
+  statusJson,
+  waitFor,
+  type World,
+} from "./e2e_helpers.ts";
+
+/** The agent's key file, which the boot block's curl recipes send. */
+async function keyFileOf(w: World, worktree: string): Promise<string> {
+  const r = await w.git(["rev-parse", "--absolute-git-dir"], worktree);
+  return join(r.stdout.trim(), "paw-agent-key");
+}
 
 Deno.test("git paw start types the boot block into a CLI that takes no prompt argument, byte for byte", async () => {
   await using w = await makeWorld({ project: "typed" });
@@ -29,6 +41,7 @@ Deno.test("git paw start types the boot block into a CLI that takes no prompt ar
     const expected = renderBootBlock({
       agentId: branch.replace("/", "-"),
       brokerUrl: s.broker_url!,
+      keyFile: await keyFileOf(w, wt.worktree_path),
     });
     const file = join(wt.worktree_path, "received.txt");
     const got = await waitFor(`${branch}'s boot block`, async () => {
@@ -61,6 +74,7 @@ Deno.test("the typed boot block reaches its pane when the data dir has tmux form
   const expected = renderBootBlock({
     agentId: "feat-a",
     brokerUrl: s.broker_url!,
+    keyFile: await keyFileOf(w, s.worktrees![0]!.worktree_path),
   });
   const file = join(s.worktrees![0]!.worktree_path, "received.txt");
   const got = await waitFor("the boot block", async () => {

@@ -3,6 +3,7 @@
  * broker hardening). `start` makes one, hands it to pane 0 and to every
  * agent pane (`GIT_PAW_BROKER_TOKEN`), keeps it in the owner-only receipt and
  * prints the web dashboard link with it; a client without it is refused.
+ * The agents' key files carry it too, so the curl recipes need no env.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -52,7 +53,8 @@ Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token t
   // `status --json` keeps its documented shape (docs/REFERENCE.md, "Other commands"): no secret in it.
   const json = await w.paw(["status", "--json"]);
   assert.ok(!json.stdout.includes(token));
-  // The curl recipe in the agent's AGENTS.md sends the token from its env.
+  // The curl recipe in the agent's AGENTS.md sends the agent's key file,
+  // which holds the token too: it needs no environment.
   const agentsMd = await Deno.readTextFile(
     join(receipt.worktrees[0].worktree_path, "AGENTS.md"),
   );
@@ -60,24 +62,23 @@ Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token t
     l.startsWith("curl -s") && l.includes("/messages/feat-a?since=")
   );
   assert.ok(recipe, agentsMd);
-  assert.ok(recipe.includes("$GIT_PAW_BROKER_TOKEN"), recipe);
-  const run = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      `${recipe.replace("since=N", "since=0")} -o /dev/null -w '%{http_code}'`,
-    ],
-    env: { GIT_PAW_BROKER_TOKEN: token },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  assert.match(recipe, /^curl -s -H @\S+paw-agent-key /);
+  assert.ok(!recipe.includes("$GIT_PAW_BROKER_TOKEN"), recipe);
+  assert.ok(!agentsMd.includes(token), "the token itself is not in AGENTS.md");
+  const curl = (line: string) =>
+    new Deno.Command("bash", {
+      args: [
+        "-c",
+        `${line.replace("since=N", "since=0")} -o /dev/null -w '%{http_code}'`,
+      ],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const run = await curl(recipe);
   assert.equal(new TextDecoder().decode(run.stdout), "200");
-  const without = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      `${recipe.replace("since=N", "since=0")} -o /dev/null -w '%{http_code}'`,
-    ],
-    env: { GIT_PAW_BROKER_TOKEN: "wrong" },
-    stdout: "piped",
-  }).output();
+  // Without the key file's headers: no token, refused.
+  const without = await curl(recipe.replace(/ -H @\S+/, ""));
   assert.equal(new TextDecoder().decode(without.stdout), "401");
 });
