@@ -19,6 +19,7 @@ import {
   startMockModel,
 } from "../fixtures/mock_model/server.ts";
 import { codexProvider } from "../fixtures/mock_model/codex.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const IDLE = "Ask Codex to do anything";
 const AGENTS_MARK = "AGENTS-MARK-7f3e: always sign off with PAW.";
@@ -72,19 +73,17 @@ async function run(
   return text;
 }
 
-async function poll<T>(
+function poll<T>(
   what: string,
   probe: () => Promise<T | null>,
   last: () => Promise<string>,
   timeoutMs = 60_000,
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`Timed out waiting for ${what}:\n${await last()}`);
+  return waitFor(what, probe, {
+    timeoutMs,
+    intervalMs: 300,
+    detail: last,
+  }) as Promise<T>;
 }
 
 /** A script, or one built from the mock's URL (for loopback curl targets). */

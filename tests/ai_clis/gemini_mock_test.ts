@@ -18,6 +18,7 @@ import {
   startMockModel,
 } from "../fixtures/mock_model/server.ts";
 import { geminiProvider } from "../fixtures/mock_model/gemini.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const WAIT_MS = 60_000;
 const HOOK_EVENTS = [
@@ -174,22 +175,20 @@ function screen(rig: Rig, name: string): Promise<string> {
   return tmux(rig, "capture-pane", "-p", "-t", name);
 }
 
-async function waitFor<T>(
+function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   onTimeout: () => Promise<string>,
 ): Promise<T> {
-  const end = Date.now() + WAIT_MS;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`Timed out waiting for ${what}:\n${await onTimeout()}`);
+  return waitFor(what, probe, {
+    timeoutMs: WAIT_MS,
+    intervalMs: 250,
+    detail: onTimeout,
+  }) as Promise<T>;
 }
 
 function waitScreen(rig: Rig, name: string, text: string): Promise<string> {
-  return waitFor(
+  return waitUntil(
     `"${text}" on screen`,
     async () => {
       const s = await screen(rig, name);
@@ -204,7 +203,7 @@ function waitRequest(
   name: string,
   step: string,
 ): Promise<LoggedRequest> {
-  return waitFor(
+  return waitUntil(
     `model request answered by step ${step}`,
     () => Promise.resolve(rig.mock.requests().find((r) => r.step === step)),
     async () =>
@@ -226,7 +225,7 @@ async function hookEvents(rig: Rig): Promise<Record<string, unknown>[]> {
 
 /** Idle: the last reply is on screen and no "esc to cancel" spinner. */
 function waitIdle(rig: Rig, name: string, reply: string): Promise<string> {
-  return waitFor(
+  return waitUntil(
     `idle after "${reply}"`,
     async () => {
       const s = await screen(rig, name);
@@ -437,7 +436,7 @@ Deno.test({
       assert.doesNotMatch(idle, /Do you trust/);
 
       // Hooks: prompt submitted, tool start/end, turn end, with their JSON.
-      const events = await waitFor(
+      const events = await waitUntil(
         "AfterAgent hook",
         async () => {
           const ev = await hookEvents(rig);
@@ -472,7 +471,7 @@ Deno.test({
       const asking = await waitScreen(rig, "a", "Allow execution of [Shell]?");
       assert.match(asking, /touch not-allowed\.txt/);
       assert.match(asking, /1\. Allow once/);
-      const note = await waitFor(
+      const note = await waitUntil(
         "Notification hook",
         async () =>
           (await hookEvents(rig)).find((e) =>
@@ -486,7 +485,7 @@ Deno.test({
         "touch not-allowed.txt",
       );
       await tmux(rig, "send-keys", "-t", "a", "Enter"); // 1. Allow once
-      await waitFor(
+      await waitUntil(
         "the approved file",
         async () => {
           try {
@@ -506,7 +505,7 @@ Deno.test({
       await waitScreen(rig, "a", "git commit --allow-empty -m from-gemini");
       await waitScreen(rig, "a", "Allow execution of [Shell]?");
       await tmux(rig, "send-keys", "-t", "a", "Enter");
-      const author = await waitFor(
+      const author = await waitUntil(
         "the commit",
         async () => {
           const log = await git(
@@ -520,7 +519,7 @@ Deno.test({
         () => screen(rig, "a"),
       );
       assert.equal(author, "from-gemini|Pat Paw <pat@example.com>|Pat Paw");
-      await waitFor(
+      await waitUntil(
         "the commit's tool result",
         () =>
           Promise.resolve(
@@ -528,7 +527,7 @@ Deno.test({
           ),
         () => screen(rig, "a"),
       );
-      await waitFor(
+      await waitUntil(
         "the post-commit hook",
         async () => {
           try {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "./_helpers.ts";
+import { tempDir } from "../_helpers/broker.ts";
 import { probeBroker } from "../../lib/broker/probe.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -296,20 +297,6 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return new TextDecoder().decode(r.stdout);
 }
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 Deno.test("git-paw broker runs the coordination plugins: /watch is watched, overlapping intents draw conflict feedback", async () => {
   await using dir = await tempDir();
   const repo = join(dir.path, "repo");
@@ -346,7 +333,7 @@ Deno.test("git-paw broker runs the coordination plugins: /watch is watched, over
       202,
     );
     await Deno.writeTextFile(join(wt, "README.md"), "hello, edited\n");
-    const files = await until("the watcher's report", async () => {
+    const files = await waitFor("the watcher's report", async () => {
       const log = await (await fetch(`${url}/log?since=0`)).json();
       const hit = log.entries.find((
         e: { message: { type: string; agent_id?: string } },
@@ -370,7 +357,7 @@ Deno.test("git-paw broker runs the coordination plugins: /watch is watched, over
     }
     for (const agent of ["feat-a", "feat-b"]) {
       const other = agent === "feat-a" ? "feat-b" : "feat-a";
-      const feedback = await until(
+      const feedback = await waitFor(
         `conflict feedback for ${agent}`,
         async () => {
           const page = await (await fetch(`${url}/messages/${agent}?since=0`))

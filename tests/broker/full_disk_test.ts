@@ -15,7 +15,7 @@ import {
   type PublishOutcome,
   storedCommitSeq,
 } from "../../lib/core/broker_state.ts";
-import { get, post, statusMsg, testBroker } from "./_helpers.ts";
+import { get, post, statusMsg, testBroker } from "../_helpers/broker.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const T0 = 1_750_000_000_000;

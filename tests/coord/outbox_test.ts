@@ -257,7 +257,10 @@ Deno.test("deliverThroughOutbox() keeps the oldest at its bound and refuses to q
     assert.equal(ok.flushed, OUTBOX_LIMITS.entries);
     assert.deepEqual(seen.slice(0, 2), ["m0", "m1"]);
     assert.equal(seen.at(-1), "m10000");
-    await assert.rejects(Deno.stat(join(dir, OUTBOX_FILE)));
+    await assert.rejects(
+      Deno.stat(join(dir, OUTBOX_FILE)),
+      Deno.errors.NotFound,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,14 +5,7 @@ import { runDashboard } from "../../lib/dashboard/tui.ts";
 import { ScreenWriter } from "../../lib/dashboard/terminal.ts";
 import { createNullTerminal } from "../_helpers/null_terminal.ts";
 import { defaultConfig, mergeConfig } from "../../lib/core/config.ts";
-
-async function waitFor(what: string, fn: () => boolean, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from "../_helpers/wait.ts";
 
 const status = (id: string, text: string) => ({
   type: "agent.status",

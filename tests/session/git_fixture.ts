@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { makeRepo as makeTempRepo } from "../_helpers/repo.ts";
 
 /** Identity for commits made by tests and by subprocesses they start. */
 export const GIT_IDENTITY_ENV: Record<string, string> = {
@@ -62,19 +63,12 @@ export type MakeRepoOptions = {
 export async function makeRepo(
   opts: MakeRepoOptions = {},
 ): Promise<TempDir & { repo: string }> {
-  const dir = await tempDir();
-  const repo = join(dir.path, opts.name ?? "proj");
-  await Deno.mkdir(repo);
-  await sh(repo, "init", "-q", "-b", opts.branch ?? "main");
-  await sh(repo, "config", "user.name", "paw test");
-  await sh(repo, "config", "user.email", "paw@test.invalid");
-  await sh(repo, "config", "commit.gpgsign", "false");
-  if (!opts.empty) {
-    await Deno.writeTextFile(join(repo, "README.md"), "# proj\n");
-    await sh(repo, "add", "README.md");
-    await sh(repo, "commit", "-q", "-m", "initial");
-  }
-  return Object.assign(dir, { repo });
+  const t = await makeTempRepo({
+    ...opts,
+    message: "initial",
+    localIdentity: true,
+  });
+  return Object.assign(t, { path: t.root });
 }
 
 /** Write `text` to `<dir>/<file>` and commit it with `msg`. */

@@ -1,7 +1,8 @@
 /**
- * Test helpers for the broker: a real broker on 127.0.0.1 port 0 in a temp
- * data dir, and a raw HTTP/1.1 client for requests `fetch` will not send
+ * The one broker starter of the test suite (a real broker on 127.0.0.1
+ * port 0 in a temp data dir), JSON request helpers, and a raw HTTP/1.1 client for requests `fetch` will not send
  * (custom Host, no Host, odd framing).
+ * @module
  */
 import {
   type RunningBroker,
