@@ -213,13 +213,14 @@ Deno.test("WorktreeWatcher publishes working with the modified file after an edi
 
 Deno.test("WorktreeWatcher ignores changes under .git and ignored paths", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w } = watcherFor();
+  const { git: counted, statusDone } = await countingGit(repo.root);
+  const { broker, w } = watcherFor(60, 0, counted);
   const { agentId, path } = repo.worktrees[0]!;
   await Deno.mkdir(join(path, "build"));
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
-    await sleep(100);
+    await waitFor("the first look", async () => await statusDone() >= 1);
     await git(path, "update-ref", "refs/heads/scratch", "HEAD");
     await git(path, "tag", "t1");
     await Deno.writeTextFile(join(path, "build", "out.bin"), "x");
