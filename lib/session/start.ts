@@ -79,6 +79,7 @@ import {
   type DashboardLaunch,
   ensureLayout,
   launchDashboard,
+  type LaunchPlan,
 } from "./launch.ts";
 import { setupAgentWorktrees, teardownAgentWorktree } from "../coord/setup.ts";
 import {
@@ -838,6 +839,24 @@ async function recoverSession(
   await syncDiscovery(receipt);
 }
 
+/** What adding a pane to the running session of `receipt` needs. */
+function receiptPanePlan(
+  repo: string,
+  config: Config,
+  receipt: Receipt,
+): Omit<LaunchPlan, "agents"> {
+  return {
+    session: receipt.session_name,
+    repo,
+    brokerUrl: receiptBrokerUrl(receipt),
+    brokerBind: receipt.broker_bind ?? config.broker.bind,
+    brokerToken: receipt.broker_token,
+    mouse: config.mouse,
+    borderAffordances: config.layout.border_affordances,
+    logging: config.logging.enabled,
+  };
+}
+
 /**
  * Active + alive, but panes were closed (dashboard quit with `q`, an agent
  * pane closed after its CLI ended): bring them back, without boot prompts.
@@ -866,16 +885,7 @@ async function restoreMissingPanes(
     return await ensureLayout(receipt.session_name, panes);
   }
   await using _lock = await acquireLock(repo, { command: "start (restore)" });
-  const plan = {
-    session: receipt.session_name,
-    repo,
-    brokerUrl: url,
-    brokerBind: receipt.broker_bind ?? config.broker.bind,
-    brokerToken: receipt.broker_token,
-    mouse: config.mouse,
-    borderAffordances: config.layout.border_affordances,
-    logging: config.logging.enabled,
-  };
+  const plan = receiptPanePlan(repo, config, receipt);
   if (needDashboard) {
     eprintln("Restarting the dashboard and broker pane...");
     await addDashboardPane(plan);
@@ -902,16 +912,7 @@ async function restartPaused(
   const url = receiptBrokerUrl(receipt);
   const panes = await listPanes(session);
   if (url && !panes.some((p) => p.role === "dashboard")) {
-    await addDashboardPane({
-      session,
-      repo,
-      brokerUrl: url,
-      brokerBind: receipt.broker_bind ?? config.broker.bind,
-      brokerToken: receipt.broker_token,
-      mouse: config.mouse,
-      borderAffordances: config.layout.border_affordances,
-      logging: config.logging.enabled,
-    });
+    await addDashboardPane(receiptPanePlan(repo, config, receipt));
   }
   for (const w of receipt.worktrees) {
     if (!w.pending_boot_prompt) continue;
