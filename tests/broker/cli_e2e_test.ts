@@ -4,49 +4,17 @@ import { fileURLToPath } from "node:url";
 import { tempDir } from "../_helpers/broker.ts";
 import { probeBroker } from "../../lib/broker/probe.ts";
 import { waitFor } from "../_helpers/wait.ts";
+import { spawnBroker as spawnBrokerProcess } from "../_helpers/broker.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Spawn `git-paw broker …` and wait for its first stdout line. */
-async function spawnBroker(
+function spawnBroker(
   args: string[],
   env: Record<string, string> = {},
   cwd?: string,
 ) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "broker", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    cwd,
-    // The broker reads the global config (plugins): never the user's.
-    env: {
-      NO_COLOR: "1",
-      XDG_CONFIG_HOME: "/nonexistent/git-paw-test-config",
-      ...env,
-    },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
-  const errText = (async () => {
-    let s = "";
-    for await (const c of stderr) s += c;
-    return s;
-  })();
-  const rest = (async () => {
-    let s = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return s;
-      s += value;
-    }
-  })();
-  return { child, firstLine: out.split("\n")[0]!, stdout: out, rest, errText };
+  return spawnBrokerProcess(args, { env, ...(cwd ? { cwd } : {}) });
 }
 
 async function curl(args: string[]) {
