@@ -22,6 +22,7 @@ import {
 } from "../fixtures/mock_model/server.ts";
 import { claudeProvider } from "../fixtures/mock_model/claude.ts";
 import { waitFor } from "../_helpers/wait.ts";
+import { addWorktree, initRepo } from "../_helpers/repo.ts";
 
 const WAIT_MS = 60_000;
 /** Footer of the idle prompt in `default` permission mode. */
@@ -87,10 +88,8 @@ async function makeRig(script: Script): Promise<Rig> {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cc-" }));
   const repo = join(root, "proj");
   const worktree = join(root, "proj-feat");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  await git(repo, "commit", "-q", "--allow-empty", "-m", "init");
-  await git(repo, "worktree", "add", "-q", "-b", "feat", worktree);
+  await initRepo(repo, { files: {} });
+  await addWorktree(repo, "feat", worktree);
   // A stand-in `git paw` on PATH: git runs `git-paw` for `git paw`.
   const bin = join(root, "bin");
   await Deno.mkdir(bin);
@@ -421,8 +420,7 @@ Deno.test("claude: a linked worktree of a trusted repo is trusted; an untrusted 
   assert.ok(!text.includes("Accessing workspace"), text);
 
   const other = join(rig.root, "other");
-  await Deno.mkdir(other);
-  await git(other, "init", "-q", "-b", "main");
+  await initRepo(other, { empty: true });
   const pane = await launch(rig, { name: "other", cwd: other, args: [] });
   await waitScreen(pane, ["Accessing workspace", "Yes, I trust this folder"]);
 });

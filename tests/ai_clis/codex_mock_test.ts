@@ -20,6 +20,7 @@ import {
 } from "../fixtures/mock_model/server.ts";
 import { codexProvider } from "../fixtures/mock_model/codex.ts";
 import { waitFor } from "../_helpers/wait.ts";
+import { initRepo } from "../_helpers/repo.ts";
 
 const IDLE = "Ask Codex to do anything";
 const AGENTS_MARK = "AGENTS-MARK-7f3e: always sign off with PAW.";
@@ -97,16 +98,7 @@ async function makeRig(source: ScriptSource): Promise<Rig> {
   const hooksLog = join(root, "hooks.jsonl");
   await Deno.mkdir(repo, { recursive: true });
   await Deno.mkdir(bin, { recursive: true });
-  const gitEnv = {
-    GIT_AUTHOR_NAME: "T",
-    GIT_AUTHOR_EMAIL: "t@example.test",
-    GIT_COMMITTER_NAME: "T",
-    GIT_COMMITTER_EMAIL: "t@example.test",
-  };
-  await run("git", ["init", "-q", "-b", "main"], { cwd: repo });
-  await Deno.writeTextFile(join(repo, "AGENTS.md"), AGENTS_MARK + "\n");
-  await run("git", ["add", "AGENTS.md"], { cwd: repo });
-  await run("git", ["commit", "-q", "-m", "init"], { cwd: repo, env: gitEnv });
+  await initRepo(repo, { files: { "AGENTS.md": AGENTS_MARK + "\n" } });
   // stand-in for the git-paw binary: `git paw …` resolves to it on PATH
   await Deno.writeTextFile(
     join(bin, "git-paw"),

@@ -19,6 +19,7 @@ import {
 } from "../fixtures/mock_model/server.ts";
 import { geminiProvider } from "../fixtures/mock_model/gemini.ts";
 import { waitFor } from "../_helpers/wait.ts";
+import { addWorktree, initRepo } from "../_helpers/repo.ts";
 
 const WAIT_MS = 60_000;
 const HOOK_EVENTS = [
@@ -80,15 +81,10 @@ async function makeRig(script: Script): Promise<Rig> {
   );
   const repo = join(root, "repo");
   const worktree = join(root, "repo-feat");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  await Deno.writeTextFile(
-    join(repo, "AGENTS.md"),
-    "AGENTS_MARKER_5150: answer in haiku.\n",
-  );
-  await git(repo, "add", "AGENTS.md");
-  await git(repo, "commit", "-q", "-m", "init");
-  await git(repo, "worktree", "add", "-q", worktree, "-b", "feat");
+  await initRepo(repo, {
+    files: { "AGENTS.md": "AGENTS_MARKER_5150: answer in haiku.\n" },
+  });
+  await addWorktree(repo, "feat", worktree);
   const hooksLog = join(root, "hooks.jsonl");
   const binDir = join(root, "bin");
   await Deno.mkdir(binDir);

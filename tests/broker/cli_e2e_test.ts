@@ -5,6 +5,7 @@ import { tempDir } from "../_helpers/broker.ts";
 import { probeBroker } from "../../lib/broker/probe.ts";
 import { waitFor } from "../_helpers/wait.ts";
 import { spawnBroker as spawnBrokerProcess } from "../_helpers/broker.ts";
+import { addWorktree, initRepo } from "../_helpers/repo.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -246,37 +247,14 @@ Deno.test("git-paw broker bound beyond loopback prints a /?token= link that logs
   }
 });
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const r = await new Deno.Command("git", {
-    args,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: {
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.com",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.com",
-      GIT_CONFIG_NOSYSTEM: "1",
-    },
-  }).output();
-  const err = new TextDecoder().decode(r.stderr);
-  assert.equal(r.code, 0, `git ${args.join(" ")}: ${err}`);
-  return new TextDecoder().decode(r.stdout);
-}
-
 Deno.test("git-paw broker runs the coordination plugins: /watch is watched, overlapping intents draw conflict feedback", async () => {
   await using dir = await tempDir();
   const repo = join(dir.path, "repo");
   const wt = join(dir.path, "repo-feat-w");
   const home = join(dir.path, "home");
-  await Deno.mkdir(repo);
   await Deno.mkdir(home);
-  await git(repo, "init", "-q", "-b", "main");
-  await Deno.writeTextFile(join(repo, "README.md"), "hello\n");
-  await git(repo, "add", "README.md");
-  await git(repo, "commit", "-q", "-m", "init");
-  await git(repo, "worktree", "add", "-q", "-b", "feat/w", wt);
+  await initRepo(repo, { files: { "README.md": "hello\n" } });
+  await addWorktree(repo, "feat/w", wt);
 
   const b = await spawnBroker(
     ["--port", "0", "--data-dir", join(dir.path, "data"), "--session", "co"],
