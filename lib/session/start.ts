@@ -38,6 +38,7 @@ import {
   atWorktree,
   peersOf,
   planAgent,
+  receiptPlan,
 } from "../core/agent_plan.ts";
 import {
   hasSession,
@@ -562,7 +563,9 @@ async function freshStart(
     // in the new ones only, before any agent CLI starts.
     await bootstrapWorktrees(
       repo,
-      worktrees.filter((_, i) => !created[i]!.reused).map(bootstrapTarget),
+      agents.flatMap((a, i) =>
+        created[i]!.reused ? [] : [bootstrapTarget(a, worktrees[i]!.ports)]
+      ),
       { config, session, files: selecting },
     );
     trace("start: worktree bootstrap");
@@ -753,10 +756,14 @@ async function recoverSession(
   // The ports the receipt records stay (stable across recovery); a
   // recreated worktree is a new one: made runnable again.
   await assignReceiptPorts(receipt, config.worktree.ports);
-  await bootstrapWorktrees(repo, recreated.map(bootstrapTarget), {
-    config,
-    session,
-  });
+  await bootstrapWorktrees(
+    repo,
+    recreated.map((w) => bootstrapTarget(receiptPlan(w), w.ports)),
+    {
+      config,
+      session,
+    },
+  );
   let port = receipt.broker_port ?? null;
   if (port && opts.broker !== false) {
     const bind = receipt.broker_bind ?? config.broker.bind;
