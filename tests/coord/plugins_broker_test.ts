@@ -451,10 +451,13 @@ Deno.test("conflict plugin is off when [broker.conflicts] enabled = false", asyn
   await using repo = await tempRepo(0);
   const config = defaultConfig();
   config.broker.conflicts.enabled = false;
-  const broker = await withBroker(
-    join(repo.root, "data"),
-    coordinationPlugins({ repo: repo.repo, session: "s", config }),
-  );
+  const plugins = coordinationPlugins({
+    repo: repo.repo,
+    session: "s",
+    config,
+  });
+  assert.ok(!plugins.some((p) => p.name === "conflict-detector"));
+  const broker = await withBroker(join(repo.root, "data"), plugins);
   try {
     for (const agent of ["feat-a", "feat-b"]) {
       await post(broker, "/publish", {

@@ -742,7 +742,8 @@ Deno.test("WorktreeWatcher publishes the hook's committed artifact when the agen
   await using repo = await tempRepo(1);
   const { agentId, path } = repo.worktrees[0]!;
   await writeMarker(path, agentId, "feat/a");
-  const { broker, w, lines } = watcherFor();
+  const { git: counted, statusDone } = await countingGit(repo.root);
+  const { broker, w, lines } = watcherFor(60, 0, counted);
   const artifacts = () =>
     broker.log.flatMap((e) =>
       e.message.type === "agent.artifact" ? [e.message.payload] : []
@@ -751,7 +752,8 @@ Deno.test("WorktreeWatcher publishes the hook's committed artifact when the agen
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
-    await sleep(150);
+    // The first look reads the refs before it runs git status.
+    await waitFor("the first look", async () => await statusDone() >= 1);
     assert.deepEqual(artifacts(), [], "the current tip is a baseline");
     await Deno.writeTextFile(join(path, "a.ts"), "1");
     await Deno.writeTextFile(join(path, "b.ts"), "1");
