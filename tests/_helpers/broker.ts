@@ -40,18 +40,7 @@ export async function testBroker(
   });
 }
 
-/** A temp dir removed on dispose. */
-export async function tempDir(): Promise<
-  { path: string; [Symbol.asyncDispose](): Promise<void> }
-> {
-  const path = await Deno.makeTempDir({ prefix: "paw-broker-" });
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true });
-    },
-  };
-}
+export { tempDir } from "./repo.ts";
 
 /** POST JSON (string or value) with `application/json`. */
 export async function post(

@@ -93,6 +93,20 @@ export async function initRepo(
   await git(dir, ["commit", "-q", "-m", message], env);
 }
 
+/** A temp dir removed on dispose. */
+export type TempDir = AsyncDisposable & { path: string };
+
+/** Make a temp dir (canonical path) removed on `await using`. */
+export async function tempDir(prefix = "paw-test-"): Promise<TempDir> {
+  const path = await Deno.realPath(await Deno.makeTempDir({ prefix }));
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
 /** A temp repo: `root` is the temp dir, `repo` the checkout inside it. */
 export type TempRepo = AsyncDisposable & { root: string; repo: string };
 

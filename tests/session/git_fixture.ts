@@ -4,7 +4,11 @@
  * @module
  */
 import { join } from "node:path";
-import { makeRepo as makeTempRepo } from "../_helpers/repo.ts";
+import {
+  makeRepo as makeTempRepo,
+  type TempDir,
+  tempDir,
+} from "../_helpers/repo.ts";
 
 /** Identity for commits made by tests and by subprocesses they start. */
 export const GIT_IDENTITY_ENV: Record<string, string> = {
@@ -32,19 +36,7 @@ export async function sh(cwd: string, ...args: string[]): Promise<string> {
   return dec.decode(out.stdout).trim();
 }
 
-/** A temp dir removed on dispose. */
-export type TempDir = AsyncDisposable & { path: string };
-
-/** Make a temp dir (canonical path) removed on `await using`. */
-export async function tempDir(prefix = "paw-test-"): Promise<TempDir> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ prefix }));
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true }).catch(() => {});
-    },
-  };
-}
+export { type TempDir, tempDir };
 
 /** Options for {@link makeRepo}. */
 export type MakeRepoOptions = {
