@@ -290,13 +290,18 @@ Deno.test("AlertMonitor runs its sinks once for 200 forged agent.blocked, then o
   const monitor = new AlertMonitor(broker, {
     settings: { stallThresholdSeconds: 3600, maxMessages: 100 },
     sinks: [(a) => void seen.push(a)],
-    throttle: { summarySeconds: 0.5 },
+    // One summary window holds all 200 even on a loaded machine.
+    throttle: { summarySeconds: 2 },
   });
   try {
     await monitor.start();
-    for (let i = 0; i < 200; i++) {
-      assert.equal(await post(broker.url, blocked("feat-a", `x${i}`)), 202);
-    }
+    const codes = await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) => post(broker.url, blocked("feat-a", `x${i}`)),
+      ),
+    );
+    assert.deepEqual(new Set(codes), new Set([202]));
     await waitFor("all fired", () => monitor.fired.length === 200);
     await waitFor("the summary", () => seen.length === 2);
     await monitor.idle();
