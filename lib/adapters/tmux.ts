@@ -171,6 +171,11 @@ export function paneArgs(spec: PaneSpec): string[] {
   return out;
 }
 
+/** A new pane's options and command, printing the new pane's id. */
+function printedPane(spec: PaneSpec): string[] {
+  return [...paneArgs(spec), "-P", "-F", "#{pane_id}", "--", ...spec.argv];
+}
+
 /**
  * `new-session -d` with a fixed size (instead of a global `default-size`);
  * returns the first pane's id (`%N`).
@@ -189,12 +194,7 @@ export async function newSession(
     String(size.width),
     "-y",
     String(size.height),
-    ...paneArgs(spec),
-    "-P",
-    "-F",
-    "#{pane_id}",
-    "--",
-    ...spec.argv,
+    ...printedPane(spec),
   ]);
   return out.trim();
 }
@@ -220,12 +220,7 @@ export async function splitWindow(
     ...(opts.before ? ["-b"] : []),
     "-t",
     target,
-    ...paneArgs(spec),
-    "-P",
-    "-F",
-    "#{pane_id}",
-    "--",
-    ...spec.argv,
+    ...printedPane(spec),
   ]);
   return out.trim();
 }

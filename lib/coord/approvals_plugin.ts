@@ -53,6 +53,11 @@ import { normaliseAgentId } from "../core/messages.ts";
 import { NEEDS_INPUT_LABEL } from "../core/broker_state.ts";
 import { resolvePolicyPaths } from "../adapters/fs.ts";
 import { PAGE_WRITE_HEADER } from "../broker/handler.ts";
+import {
+  type LooseObject,
+  looseObject,
+  looseText,
+} from "../core/loose_json.ts";
 
 /** Header a browser must send with a write (the web page does). */
 const CSRF_HEADER = PAGE_WRITE_HEADER;
@@ -73,16 +78,7 @@ export type ApprovalsPluginOptions = {
   warn?: (line: string) => void;
 };
 
-type Json = Record<string, unknown>;
-
-function obj(v: unknown): Json {
-  return v !== null && typeof v === "object" && !Array.isArray(v)
-    ? v as Json
-    : {};
-}
-function text(v: unknown): string | null {
-  return typeof v === "string" && v.trim() !== "" ? v : null;
-}
+type Json = LooseObject;
 
 /** The JSON shape of a record (the routes, `approvals --json`). */
 function recordJson(r: ApprovalRecord): Json {
@@ -148,7 +144,7 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
   async function paneStatus(broker: Broker, e: LogEntry) {
     const m = e.message;
     if (m.type !== "agent.status") return;
-    const detail = obj(m.payload.detail);
+    const detail = looseObject(m.payload.detail);
     if (detail.approval !== undefined) return; // the queue's own wait
     // An agent waiting in the queue is not at a prompt of its own.
     if (
@@ -170,7 +166,7 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
           what: colon > 0 ? label.slice(colon + 2) : label,
           cwd: null,
           mode: "pane",
-          why: text(detail.source) ? `seen by ${detail.source}` : null,
+          why: looseText(detail.source) ? `seen by ${detail.source}` : null,
         },
       };
       await publish(broker, req);
@@ -276,7 +272,7 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
       return c.json({ error: "Content-Type must be application/json" }, 415);
     }
     try {
-      return obj(JSON.parse(raw));
+      return looseObject(JSON.parse(raw));
     } catch (e) {
       return c.json({ error: `invalid JSON: ${(e as Error).message}` }, 400);
     }
@@ -290,13 +286,13 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     // Filed for this agent only with its key (a session broker's rule).
     const speaker = await broker.checkSpeaker(c.req.raw, [id.id]);
     if (speaker) return speaker;
-    const tool = text(body.tool);
+    const tool = looseText(body.tool);
     if (!tool) return c.json({ error: "tool must be a non-blank string" }, 400);
     const base = { timeout_seconds: opts.timeoutSeconds, mode: opts.mode };
     if (opts.mode === "pane") return c.json({ ...base, decision: "pass" });
-    const cwd = text(body.cwd);
+    const cwd = looseText(body.cwd);
     const watched = broker.watchTargets().find((w) => w.agent_id === id.id);
-    const worktree = watched?.worktree_path ?? text(body.worktree) ?? cwd;
+    const worktree = watched?.worktree_path ?? looseText(body.worktree) ?? cwd;
     const subject = approvalSubject(tool, body.input);
     const raws = policyPaths(subject);
     const resolved = worktree && cwd
@@ -317,7 +313,7 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
       type: "approval.request",
       agent_id: id.id,
       payload: {
-        cli: text(body.cli),
+        cli: looseText(body.cli),
         tool,
         what: subjectText(tool, body.input),
         cwd,
@@ -428,8 +424,8 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     }
     const body = await jsonBody(c);
     if (body instanceof Response) return body;
-    const by = text(body.by)?.slice(0, 60) ?? "user via cli";
-    const reason = text(body.reason)?.slice(0, 2000) ??
+    const by = looseText(body.by)?.slice(0, 60) ?? "user via cli";
+    const reason = looseText(body.reason)?.slice(0, 2000) ??
       (decision === "deny" ? `denied by ${by}` : null);
     const r = state.records.get(id);
     if (r && r.mode === "pane" && r.decision === null) {

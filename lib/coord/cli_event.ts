@@ -43,6 +43,7 @@ import {
 } from "../broker/client.ts";
 import { slugify } from "../core/slug.ts";
 import { eprintln, println } from "../output.ts";
+import { type LooseObject, looseObject } from "../core/loose_json.ts";
 
 const STDIN_TIMEOUT_MS = 1000;
 const STDIN_MAX_BYTES = 1 << 20;
@@ -186,12 +187,7 @@ type DecideContext = CliEventOptions & {
   onPending: (label: string) => void;
 };
 
-type Json = Record<string, unknown>;
-function obj(v: unknown): Json {
-  return v !== null && typeof v === "object" && !Array.isArray(v)
-    ? v as Json
-    : {};
-}
+type Json = LooseObject;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -204,7 +200,7 @@ async function decide(
   client: BrokerClient,
   ctx: DecideContext,
 ): Promise<string | null> {
-  const p = obj(ctx.payload);
+  const p = looseObject(ctx.payload);
   const tool = typeof p.tool_name === "string" ? p.tool_name : null;
   if (!tool) return null;
   const out = (d: "allow" | "deny", reason: string | null) =>
@@ -222,7 +218,7 @@ async function decide(
   } catch {
     return null; // no broker: the CLI's own prompt
   }
-  const f = obj(filed.json);
+  const f = looseObject(filed.json);
   if (!filed.ok) return null;
   if (f.decision === "allow" || f.decision === "deny") {
     return out(f.decision, typeof f.reason === "string" ? f.reason : null);
@@ -273,7 +269,7 @@ async function decide(
     if (reply.status === 404) {
       return out("deny", `approval ${id} is no longer known to the broker`);
     }
-    const d = obj(obj(reply.json).decision);
+    const d = looseObject(looseObject(reply.json).decision);
     if (d.decision === "allow" || d.decision === "deny") {
       return out(d.decision, typeof d.reason === "string" ? d.reason : null);
     }

@@ -16,6 +16,7 @@ import {
   nextConflictDeadline,
   reduceConflict,
 } from "../core/conflict.ts";
+import { errorText } from "../core/errors.ts";
 
 /** Options of the detector plugin. */
 export type ConflictPluginOptions = ConflictOptions & {
@@ -116,7 +117,7 @@ class ConflictDetector {
         const r = await this.#broker.publish(e.message);
         if (!r.ok) this.#fail(r.error.body.error);
       } catch (err) {
-        this.#fail(err instanceof Error ? err.message : String(err));
+        this.#fail(errorText(err));
       }
     }
   }

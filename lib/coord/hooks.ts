@@ -17,7 +17,7 @@
  * @module
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { AppError } from "../core/errors.ts";
+import { AppError, errorText } from "../core/errors.ts";
 import { selfArgv } from "../adapters/self.ts";
 import {
   gitCommonDir,
@@ -418,9 +418,7 @@ export async function runHook(
         }
       } catch (e) {
         io.eprintln(
-          `git-paw: post-commit hook skipped: ${
-            e instanceof Error ? e.message : String(e)
-          }`,
+          `git-paw: post-commit hook skipped: ${errorText(e)}`,
         );
       }
       return 0;

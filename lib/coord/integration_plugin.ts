@@ -59,6 +59,7 @@ import { canonical, writeTextAtomic } from "../adapters/fs.ts";
 import { gitText } from "../adapters/git_run.ts";
 import { eprintlnQuiet } from "../output.ts";
 import { trace } from "../trace.ts";
+import { errorText } from "../core/errors.ts";
 
 /** Options of the lane. */
 export type IntegrationPluginOptions = {
@@ -224,7 +225,7 @@ export class IntegrationLane {
       this.#completed++;
     }, (e) => {
       if (e instanceof Superseded || ctl.signal.aborted) return;
-      const why = e instanceof Error ? e.message : String(e);
+      const why = errorText(e);
       this.#log(`git-paw integration: ${why}`);
       return this.#setStatus({ state: "error", detail: why });
     }).finally(() => {

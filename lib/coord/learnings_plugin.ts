@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import type { Broker, BrokerPlugin } from "../broker/api.ts";
 import { LearningsAggregator, type LearningsFlush } from "../core/learnings.ts";
 import { SUPERVISOR_ID } from "../core/slug.ts";
+import { errorText } from "../core/errors.ts";
 
 /** Options of the learnings plugin. */
 export type LearningsPluginOptions = {
@@ -105,7 +106,10 @@ export class LearningsRecorder {
           append: true,
         });
       } catch (err) {
-        this.#report("write", `cannot write ${this.#opts.path}: ${msg(err)}`);
+        this.#report(
+          "write",
+          `cannot write ${this.#opts.path}: ${errorText(err)}`,
+        );
       }
     }
     for (const m of f.publish) {
@@ -113,7 +117,7 @@ export class LearningsRecorder {
         const r = await this.#broker.publish(m);
         if (!r.ok) this.#report("publish", r.error.body.error);
       } catch (err) {
-        this.#report("publish", msg(err));
+        this.#report("publish", errorText(err));
       }
     }
   }
@@ -133,10 +137,6 @@ export class LearningsRecorder {
     this.#timer = null;
     await this.#enqueue(() => this.#agg.flushAtShutdown(this.#now()));
   }
-}
-
-function msg(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The learnings recorder as a broker plugin. */

@@ -42,6 +42,7 @@ import { gitTry } from "../adapters/git_run.ts";
 import type { RunResult } from "../adapters/runner.ts";
 import { gitDirsFromLayout } from "../adapters/git_layout.ts";
 import { MARKER_FILE, readMarkerFile } from "./marker.ts";
+import { errorText } from "../core/errors.ts";
 
 /** Options of the watcher. */
 export type WatcherOptions = {
@@ -262,7 +263,7 @@ const defaultLog = eprintlnQuiet;
 /** True for the errors `Deno.watchFs` raises at the inotify limits. */
 function isWatchLimitError(err: unknown): boolean {
   return /watch limit|no space left|too many open files|os error 2[48]\b/i
-    .test(message(err));
+    .test(errorText(err));
 }
 
 /**
@@ -418,7 +419,7 @@ export class WorktreeWatcher {
    */
   #degrade(t: Target, err: unknown): void {
     if (this.#closed || this.#targets.get(t.path) !== t || t.degraded) return;
-    const why = message(err);
+    const why = errorText(err);
     const hint = isWatchLimitError(err)
       ? " (inotify limit reached: raise fs.inotify.max_user_watches / max_user_instances)"
       : "";
@@ -510,7 +511,7 @@ export class WorktreeWatcher {
         this.#prune(t, "vanished");
         return null;
       }
-      this.#report(t, "git", `cannot run git: ${message(err)}`);
+      this.#report(t, "git", `cannot run git: ${errorText(err)}`);
       return null;
     }
   }
@@ -806,10 +807,6 @@ export class WorktreeWatcher {
     for (const t of all) this.#stopTimers(t);
     await Promise.all(all.map((t) => t.watch?.close()));
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The watcher as a broker plugin. */

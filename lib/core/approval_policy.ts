@@ -20,6 +20,7 @@
  * @module
  */
 import { split as shSplit } from "shlex";
+import { type LooseObject, looseObject, looseText } from "./loose_json.ts";
 
 /** The policy part of `[approvals]` (config keys of the same names). */
 export type ApprovalPolicy = {
@@ -583,15 +584,7 @@ export function decideApproval(
   };
 }
 
-type Json = Record<string, unknown>;
-function obj(v: unknown): Json {
-  return v !== null && typeof v === "object" && !Array.isArray(v)
-    ? v as Json
-    : {};
-}
-function str(v: unknown): string | null {
-  return typeof v === "string" && v.trim() !== "" ? v : null;
-}
+type Json = LooseObject;
 
 const SHELL_TOOLS: ReadonlySet<string> = new Set([
   "Bash",
@@ -648,10 +641,10 @@ export function patchPaths(patch: string): string[] {
  * `tool_input` (docs/clis/*.md).
  */
 export function approvalSubject(tool: string, input: unknown): ApprovalSubject {
-  const i = obj(input);
+  const i = looseObject(input);
   if (SHELL_TOOLS.has(tool)) {
     const c = i.command;
-    const command = Array.isArray(c) ? c.join(" ") : str(c);
+    const command = Array.isArray(c) ? c.join(" ") : looseText(c);
     if (command === null) return { kind: "other" };
     const patch = /^apply_patch\b/.test(command.trim())
       ? patchPaths(command)
@@ -661,12 +654,14 @@ export function approvalSubject(tool: string, input: unknown): ApprovalSubject {
       : { kind: "command", command };
   }
   if (tool === "apply_patch") {
-    const body = str(i.patch) ?? str(i.input) ?? str(i.command) ?? "";
+    const body = looseText(i.patch) ?? looseText(i.input) ??
+      looseText(i.command) ?? "";
     return { kind: "write", paths: patchPaths(body) };
   }
   if (WRITE_TOOLS.has(tool)) {
-    const p = str(i.file_path) ?? str(i.notebook_path) ?? str(i.path) ??
-      str(i.absolute_path);
+    const p = looseText(i.file_path) ?? looseText(i.notebook_path) ??
+      looseText(i.path) ??
+      looseText(i.absolute_path);
     return { kind: "write", paths: p ? [p] : [] };
   }
   if (READ_TOOLS.has(tool)) return { kind: "read" };
@@ -676,12 +671,12 @@ export function approvalSubject(tool: string, input: unknown): ApprovalSubject {
 
 /** The one-line `what` of a subject for the queue and the audit. */
 export function subjectText(tool: string, input: unknown): string {
-  const i = obj(input);
+  const i = looseObject(input);
   const s = approvalSubject(tool, input);
   if (s.kind === "command") return s.command;
   if (s.kind === "write") return s.paths.join(", ");
   for (const k of ["command", "file_path", "path", "url", "pattern", "query"]) {
-    const v = str(i[k]);
+    const v = looseText(i[k]);
     if (v) return v;
   }
   return "";

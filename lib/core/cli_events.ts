@@ -1,3 +1,4 @@
+import { type LooseObject, looseObject, looseText } from "./loose_json.ts";
 /**
  * What a CLI's own hook events say about its agent, decided purely: the
  * `agent.status` a hook run should publish (`needs_input` when the CLI waits
@@ -35,17 +36,7 @@ export const SCREEN_SOURCE = "screen";
 /** Longest message sent (characters). */
 const MAX_MESSAGE = 300;
 
-type Json = Record<string, unknown>;
-
-function obj(v: unknown): Json {
-  return v !== null && typeof v === "object" && !Array.isArray(v)
-    ? v as Json
-    : {};
-}
-
-function str(v: unknown): string | null {
-  return typeof v === "string" && v.trim() !== "" ? v : null;
-}
+type Json = LooseObject;
 
 /**
  * One line of at most `max` characters: control characters and runs of
@@ -80,9 +71,9 @@ const TOOL_ARG_KEYS = [
  * ```
  */
 export function toolLabel(tool: string, input: unknown): string {
-  const i = obj(input);
+  const i = looseObject(input);
   for (const k of TOOL_ARG_KEYS) {
-    const v = str(i[k]);
+    const v = looseText(i[k]);
     if (v) return oneLineText(`${tool}: ${v}`);
   }
   return oneLineText(tool);
@@ -97,7 +88,7 @@ function claudeEvent(event: string, p: Json): CliEventStatus | null {
     case "UserPromptSubmit":
       return { status: "working", message: null };
     case "PermissionRequest": {
-      const tool = str(p.tool_name);
+      const tool = looseText(p.tool_name);
       return {
         status: "needs_input",
         message: tool ? toolLabel(tool, p.tool_input) : "waiting for a person",
@@ -105,19 +96,19 @@ function claudeEvent(event: string, p: Json): CliEventStatus | null {
     }
     case "PreToolUse":
     case "PostToolUse": {
-      const tool = str(p.tool_name);
+      const tool = looseText(p.tool_name);
       return {
         status: "working",
         message: tool ? toolLabel(tool, p.tool_input) : null,
       };
     }
     case "Notification": {
-      const type = str(p.notification_type);
+      const type = looseText(p.notification_type);
       if (type === "idle_prompt") {
         return { status: "idle", message: "waiting for a prompt" };
       }
       if (type === "permission_prompt" || type === "elicitation_dialog") {
-        const m = str(p.message);
+        const m = looseText(p.message);
         return {
           status: "needs_input",
           message: m ? oneLineText(m) : "waiting for a person",
@@ -126,7 +117,7 @@ function claudeEvent(event: string, p: Json): CliEventStatus | null {
       return null;
     }
     case "Stop": {
-      const last = str(p.last_assistant_message);
+      const last = looseText(p.last_assistant_message);
       return { status: "idle", message: last ? oneLineText(last) : null };
     }
     default:
@@ -143,7 +134,7 @@ function geminiEvent(event: string, p: Json): CliEventStatus | null {
       return { status: "working", message: null };
     case "BeforeTool":
     case "AfterTool": {
-      const tool = str(p.tool_name);
+      const tool = looseText(p.tool_name);
       return {
         status: "working",
         message: tool
@@ -152,10 +143,10 @@ function geminiEvent(event: string, p: Json): CliEventStatus | null {
       };
     }
     case "Notification": {
-      if (str(p.notification_type) !== "ToolPermission") return null;
-      const d = obj(p.details);
-      const cmd = str(d.command);
-      const m = str(p.message);
+      if (looseText(p.notification_type) !== "ToolPermission") return null;
+      const d = looseObject(p.details);
+      const cmd = looseText(d.command);
+      const m = looseText(p.message);
       return {
         status: "needs_input",
         message: cmd
@@ -166,7 +157,7 @@ function geminiEvent(event: string, p: Json): CliEventStatus | null {
       };
     }
     case "AfterAgent": {
-      const last = str(p.prompt_response);
+      const last = looseText(p.prompt_response);
       return { status: "idle", message: last ? oneLineText(last) : null };
     }
     default:
@@ -178,9 +169,9 @@ function codexEvent(event: string, p: Json): CliEventStatus | null {
   if (event !== "notify") return claudeEvent(event, p);
   // `notify` passes one JSON argument; its `type` names the event. It also
   // fires for Codex's hidden title turn: the `Stop` hook is the better source.
-  const type = str(p.type) ?? event;
+  const type = looseText(p.type) ?? event;
   if (type !== "agent-turn-complete") return null;
-  const last = str(p["last-assistant-message"]);
+  const last = looseText(p["last-assistant-message"]);
   return { status: "idle", message: last ? oneLineText(last) : null };
 }
 
@@ -210,7 +201,7 @@ export function mapCliEvent(
   event: string,
   payload: unknown,
 ): CliEventStatus | null {
-  const p = obj(payload);
+  const p = looseObject(payload);
   switch (cli) {
     case "claude":
       return claudeEvent(event, p);
@@ -269,10 +260,10 @@ export function parseCliEventState(
 ): CliEventState {
   if (text === null) return emptyCliEventState(cli);
   try {
-    const j = obj(JSON.parse(text));
-    const pend = obj(j.pending);
-    const pub = obj(j.published);
-    const label = str(pend.label);
+    const j = looseObject(JSON.parse(text));
+    const pend = looseObject(j.pending);
+    const pub = looseObject(j.published);
+    const label = looseText(pend.label);
     const status = pub.status;
     return {
       version: 1,
@@ -282,7 +273,7 @@ export function parseCliEventState(
         : null,
       published: status === "needs_input" || status === "idle" ||
           status === "working"
-        ? { status, message: str(pub.message) }
+        ? { status, message: looseText(pub.message) }
         : null,
     };
   } catch {
@@ -382,6 +373,6 @@ export function cliStatusMessage(
  * empty `modified_files` is not a report of the working set.
  */
 export function saysNothingAboutFiles(detail: unknown): boolean {
-  const s = obj(detail).source;
+  const s = looseObject(detail).source;
   return s === CLI_EVENT_SOURCE || s === SCREEN_SOURCE;
 }

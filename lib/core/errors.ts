@@ -53,3 +53,8 @@ export class CommandFailedError extends AppError {
     this.status = status;
   }
 }
+
+/** The message of a thrown value (an `Error`'s message, else the value as text). */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

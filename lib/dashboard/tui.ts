@@ -27,6 +27,7 @@ import { renderFrame } from "./render.ts";
 import { sanitize, truncate } from "../core/dashboard_text.ts";
 import { createRealTerminal, ScreenWriter, type Terminal } from "./terminal.ts";
 import { AlertMonitor, alertMonitorFor } from "./alerts.ts";
+import { errorText } from "../core/errors.ts";
 
 /** Options for {@link runDashboardTui}. */
 export type DashboardTuiOptions = {
@@ -110,9 +111,7 @@ export async function runDashboard(
         if (opts.agentPorts) state.ports = opts.agentPorts();
         state.notice = null;
       } catch (err) {
-        state.notice = `broker unavailable: ${
-          err instanceof Error ? err.message : String(err)
-        }`;
+        state.notice = `broker unavailable: ${errorText(err)}`;
       }
     }
     applyAttention(state, monitor?.active() ?? []);
@@ -178,9 +177,7 @@ export async function runDashboard(
         applyEntry(state, e);
       }
     } catch (err) {
-      state.notice = `cannot read the broker log: ${
-        err instanceof Error ? err.message : String(err)
-      }`;
+      state.notice = `cannot read the broker log: ${errorText(err)}`;
     }
     live = true;
     for (const e of buffered) applyEntry(state, e);
@@ -241,9 +238,7 @@ export async function runDashboard(
                   }`;
                 draw();
               }, (e) => {
-                state.notice = `approval ${d.id}: ${
-                  e instanceof Error ? e.message : String(e)
-                }`;
+                state.notice = `approval ${d.id}: ${errorText(e)}`;
                 draw();
               });
               continue;
@@ -276,7 +271,7 @@ export async function runDashboard(
 
 /** A minimal frame naming a render error (sanitised, fitted). */
 function fallbackFrame(err: unknown, width: number, height: number): string[] {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   const lines = [
     "git-paw dashboard",
     `cannot draw the dashboard: ${sanitize(msg)}`,

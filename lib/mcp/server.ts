@@ -16,7 +16,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
-import { AppError } from "../core/errors.ts";
+import { AppError, errorText } from "../core/errors.ts";
 import type { McpContext } from "./context.ts";
 import { inputJsonSchema, ToolCallError, type ToolDef } from "./tool.ts";
 import { SESSION_TOOLS } from "./tools_session.ts";
@@ -53,10 +53,6 @@ class RpcError extends Error {
     this.name = new.target.name;
     this.code = code;
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** One `tools/call` request: the tools served, the name and the arguments. */

@@ -144,7 +144,7 @@ export async function addCommand(
   if (block) w.ports = block;
   // A new worktree is made runnable (ignored files, setup) before its CLI.
   if (!c.reused) {
-    await bootstrapWorktrees(repo, [bootstrapTarget(w)], {
+    await bootstrapWorktrees(repo, [bootstrapTarget(agent, block)], {
       config,
       session: s,
     });

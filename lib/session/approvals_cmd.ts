@@ -246,47 +246,39 @@ function targetOptions(cmd: Command): Command {
 
 /** Register `approve`, `deny` and `approvals` on `program`. */
 export function registerApprovalCommands(program: Command): void {
-  targetOptions(
-    program
-      .command("approve")
-      .description(
-        "Approve a pending request of the approval queue (the tool call runs)",
-      )
-      .argument("<id>", "approval id (see `git paw approvals --pending`)")
-      .option("--reason <text>", "a note for the audit")
-      .option(
-        "--by <who>",
-        "who decides, for the audit (default: user via cli)",
-      )
-      .option("--json", "print the decided request as JSON"),
-  ).action(
-    async (
-      id: string,
-      o: TargetFlags & { reason?: string; by?: string; json?: boolean },
-    ) => {
-      await decideCommand("approve", id, o);
-    },
+  const decision = (
+    verb: "approve" | "deny",
+    description: string,
+    reasonHelp: string,
+  ) =>
+    targetOptions(
+      program
+        .command(verb)
+        .description(description)
+        .argument("<id>", "approval id (see `git paw approvals --pending`)")
+        .option("--reason <text>", reasonHelp)
+        .option(
+          "--by <who>",
+          "who decides, for the audit (default: user via cli)",
+        )
+        .option("--json", "print the decided request as JSON"),
+    ).action(
+      async (
+        id: string,
+        o: TargetFlags & { reason?: string; by?: string; json?: boolean },
+      ) => {
+        await decideCommand(verb, id, o);
+      },
+    );
+  decision(
+    "approve",
+    "Approve a pending request of the approval queue (the tool call runs)",
+    "a note for the audit",
   );
-  targetOptions(
-    program
-      .command("deny")
-      .description(
-        "Deny a pending request of the approval queue; the reason reaches the model",
-      )
-      .argument("<id>", "approval id (see `git paw approvals --pending`)")
-      .option("--reason <text>", "why (the agent's CLI hands it to the model)")
-      .option(
-        "--by <who>",
-        "who decides, for the audit (default: user via cli)",
-      )
-      .option("--json", "print the decided request as JSON"),
-  ).action(
-    async (
-      id: string,
-      o: TargetFlags & { reason?: string; by?: string; json?: boolean },
-    ) => {
-      await decideCommand("deny", id, o);
-    },
+  decision(
+    "deny",
+    "Deny a pending request of the approval queue; the reason reaches the model",
+    "why (the agent's CLI hands it to the model)",
   );
   targetOptions(
     program

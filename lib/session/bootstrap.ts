@@ -22,8 +22,7 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Config } from "../core/config.ts";
 import { type PortBlock, portEnv } from "../core/ports.ts";
-import type { ReceiptWorktree } from "../core/session.ts";
-import { slugify } from "../core/slug.ts";
+import type { AgentPlan } from "../core/agent_plan.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { statOrNull } from "../adapters/fs.ts";
 import { runToLog } from "../adapters/log_run.ts";
@@ -41,15 +40,16 @@ export type BootstrapTarget = {
   ports?: PortBlock;
 };
 
-/** The bootstrap target of a receipt's worktree. */
+/** The bootstrap target of an agent, with its dev ports when it has some. */
 export function bootstrapTarget(
-  w: Pick<ReceiptWorktree, "branch" | "worktree_path" | "ports">,
+  agent: AgentPlan,
+  ports?: PortBlock,
 ): BootstrapTarget {
   return {
-    branch: w.branch,
-    agentId: slugify(w.branch),
-    worktreePath: w.worktree_path,
-    ...(w.ports ? { ports: w.ports } : {}),
+    branch: agent.branch,
+    agentId: agent.agentId,
+    worktreePath: agent.worktree,
+    ...(ports ? { ports } : {}),
   };
 }
 

@@ -19,7 +19,6 @@ import {
   withHelper,
 } from "../core/cli_profiles.ts";
 import { selfArgv } from "../adapters/self.ts";
-import { slugify } from "../core/slug.ts";
 import { repoRoot } from "../adapters/git.ts";
 import { attachSession, hasSession, listPanes } from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../output.ts";
@@ -227,13 +226,15 @@ export async function syncDiscovery(
     : 0;
   const doc: DiscoveryFile = {
     session_name: receipt.session_name,
-    agents: receipt.worktrees.map((w, i) => ({
-      branch_id: slugify(w.branch),
-      worktree_path: w.worktree_path,
-      cli: w.cli,
-      pane_index: panes.find((p) => p.agent === slugify(w.branch))?.index ??
-        i + offset,
-    })),
+    agents: receipt.worktrees.map((w, i) => {
+      const { agentId } = receiptPlan(w);
+      return {
+        branch_id: agentId,
+        worktree_path: w.worktree_path,
+        cli: w.cli,
+        pane_index: panes.find((p) => p.agent === agentId)?.index ?? i + offset,
+      };
+    }),
   };
   await writeDiscovery(receipt.repo_path, doc);
 }

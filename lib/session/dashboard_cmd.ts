@@ -21,7 +21,7 @@
  * `--allow-run`.
  * @module
  */
-import { AppError } from "../core/errors.ts";
+import { AppError, errorText } from "../core/errors.ts";
 import { eprintln, println } from "../output.ts";
 import type { Broker, WatchTarget } from "../broker/api.ts";
 import { type EarlyServer, listenEarly } from "../broker/early_listen.ts";
@@ -183,7 +183,7 @@ export async function runDashboardCommand(
     await serveBroker({ ...opts, port, bind, token, early }, controller);
   } catch (e) {
     // Keep the pane open so the reason stays visible.
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     if (early) {
       early.fail(msg);
       await early.server.shutdown().catch(() => {});

@@ -38,6 +38,7 @@ import {
   atWorktree,
   peersOf,
   planAgent,
+  receiptPlan,
 } from "../core/agent_plan.ts";
 import {
   hasSession,
@@ -81,6 +82,7 @@ import {
   type DashboardLaunch,
   ensureLayout,
   launchDashboard,
+  type LaunchPlan,
 } from "./launch.ts";
 import {
   setupAgentWorktrees,
@@ -640,7 +642,9 @@ async function freshStart(
     // in the new ones only, before any agent CLI starts.
     await bootstrapWorktrees(
       repo,
-      worktrees.filter((_, i) => !created[i]!.reused).map(bootstrapTarget),
+      agents.flatMap((a, i) =>
+        created[i]!.reused ? [] : [bootstrapTarget(a, worktrees[i]!.ports)]
+      ),
       { config, session, files: selecting },
     );
     trace("start: worktree bootstrap");
@@ -875,10 +879,14 @@ async function recoverSession(
   // The ports the receipt records stay (stable across recovery); a
   // recreated worktree is a new one: made runnable again.
   await assignReceiptPorts(receipt, config.worktree.ports);
-  await bootstrapWorktrees(repo, recreated.map(bootstrapTarget), {
-    config,
-    session,
-  });
+  await bootstrapWorktrees(
+    repo,
+    recreated.map((w) => bootstrapTarget(receiptPlan(w), w.ports)),
+    {
+      config,
+      session,
+    },
+  );
   let port = receipt.broker_port ?? null;
   if (port && opts.broker !== false) {
     const bind = receipt.broker_bind ?? config.broker.bind;
@@ -993,6 +1001,24 @@ async function recoverSession(
   await syncDiscovery(receipt);
 }
 
+/** What adding a pane to the running session of `receipt` needs. */
+function receiptPanePlan(
+  repo: string,
+  config: Config,
+  receipt: Receipt,
+): Omit<LaunchPlan, "agents"> {
+  return {
+    session: receipt.session_name,
+    repo,
+    brokerUrl: receiptBrokerUrl(receipt),
+    brokerBind: receipt.broker_bind ?? config.broker.bind,
+    brokerToken: receipt.broker_token,
+    mouse: config.mouse,
+    borderAffordances: config.layout.border_affordances,
+    logging: config.logging.enabled,
+  };
+}
+
 /**
  * Active + alive, but panes were closed (dashboard quit with `q`, an agent
  * pane closed after its CLI ended): bring them back, without boot prompts.
@@ -1024,16 +1050,7 @@ async function restoreMissingPanes(
     return await ensureLayout(receipt.session_name, panes);
   }
   await using _lock = await acquireLock(repo, { command: "start (restore)" });
-  const plan = {
-    session: receipt.session_name,
-    repo,
-    brokerUrl: url,
-    brokerBind: receipt.broker_bind ?? config.broker.bind,
-    brokerToken: receipt.broker_token,
-    mouse: config.mouse,
-    borderAffordances: config.layout.border_affordances,
-    logging: config.logging.enabled,
-  };
+  const plan = receiptPanePlan(repo, config, receipt);
   if (needDashboard) {
     eprintln("Restarting the dashboard and broker pane...");
     await addDashboardPane(plan);
@@ -1072,16 +1089,7 @@ async function restartPaused(
   const url = receiptBrokerUrl(receipt);
   const panes = await listPanes(session);
   if (url && !panes.some((p) => p.role === "dashboard")) {
-    await addDashboardPane({
-      session,
-      repo,
-      brokerUrl: url,
-      brokerBind: receipt.broker_bind ?? config.broker.bind,
-      brokerToken: receipt.broker_token,
-      mouse: config.mouse,
-      borderAffordances: config.layout.border_affordances,
-      logging: config.logging.enabled,
-    });
+    await addDashboardPane(receiptPanePlan(repo, config, receipt));
   }
   for (const w of receipt.worktrees) {
     if (!w.pending_boot_prompt) continue;

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  escapeTmuxFormat,
   hasSession,
   listPanes,
   newSession,
@@ -13,6 +14,7 @@ import {
   setSessionOption,
   setTmuxEnv,
   splitWindow,
+  tmuxArg,
   tmuxBatch,
   tmuxEnv,
 } from "../../lib/adapters/tmux.ts";
@@ -157,4 +159,12 @@ Deno.test("tmuxBatch() keeps arguments ending in ';' as arguments", async () => 
     assert.equal(p!.title, "one;");
     assert.equal(p!.role, "two;");
   });
+});
+
+Deno.test("escapeTmuxFormat() and tmuxArg() keep user text literal for tmux", () => {
+  assert.equal(escapeTmuxFormat("feat/#(rm -rf ~)"), "feat/##(rm -rf ~)");
+  assert.equal(tmuxArg("feat;"), "feat\\;");
+  assert.equal(tmuxArg("a\\;"), "a\\\\;");
+  assert.equal(tmuxArg(";"), "\\;");
+  assert.equal(tmuxArg("a;b"), "a;b");
 });

@@ -21,6 +21,8 @@ import {
   startMockModel,
 } from "../fixtures/mock_model/server.ts";
 import { claudeProvider } from "../fixtures/mock_model/claude.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { addWorktree, initRepo } from "../_helpers/repo.ts";
 
 const WAIT_MS = 60_000;
 /** Footer of the idle prompt in `default` permission mode. */
@@ -86,10 +88,8 @@ async function makeRig(script: Script): Promise<Rig> {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cc-" }));
   const repo = join(root, "proj");
   const worktree = join(root, "proj-feat");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  await git(repo, "commit", "-q", "--allow-empty", "-m", "init");
-  await git(repo, "worktree", "add", "-q", "-b", "feat", worktree);
+  await initRepo(repo, { files: {} });
+  await addWorktree(repo, "feat", worktree);
   // A stand-in `git paw` on PATH: git runs `git-paw` for `git paw`.
   const bin = join(root, "bin");
   await Deno.mkdir(bin);
@@ -179,29 +179,27 @@ function screen(p: Pane): Promise<string> {
   return tmux(p.rig, "capture-pane", "-p", "-t", p.name).catch((e) => `(${e})`);
 }
 
-async function waitScreen(p: Pane, needles: string[]): Promise<string> {
-  const end = Date.now() + WAIT_MS;
-  let text = "";
-  while (Date.now() < end) {
-    text = await screen(p);
-    if (needles.every((n) => text.includes(n))) return text;
-    await sleep(250);
-  }
-  throw new Error(`Screen never showed ${JSON.stringify(needles)}:\n${text}`);
+function waitScreen(p: Pane, needles: string[]): Promise<string> {
+  return waitUntil(
+    `the screen to show ${JSON.stringify(needles)}`,
+    async () => {
+      const text = await screen(p);
+      return needles.every((n) => text.includes(n)) ? text : undefined;
+    },
+    () => screen(p),
+  );
 }
 
-async function waitFor<T>(
+function waitUntil<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
   onFail: () => Promise<string> = () => Promise.resolve(""),
 ): Promise<T> {
-  const end = Date.now() + WAIT_MS;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(250);
-  }
-  throw new Error(`Timed out waiting for ${what}\n${await onFail()}`);
+  return waitFor(what, probe, {
+    timeoutMs: WAIT_MS,
+    intervalMs: 250,
+    detail: onFail,
+  }) as Promise<T>;
 }
 
 async function typeLine(p: Pane, text: string): Promise<void> {
@@ -221,7 +219,7 @@ async function hookEvents(rig: Rig): Promise<HookEvent[]> {
 }
 
 function waitHook(rig: Rig, label: string, p?: Pane): Promise<HookEvent> {
-  return waitFor(
+  return waitUntil(
     `the ${label} hook`,
     async () => (await hookEvents(rig)).find((e) => e.label === label),
     () => p ? screen(p) : Promise.resolve(""),
@@ -326,7 +324,10 @@ Deno.test("claude: pre-allowed git paw runs unasked, other commands ask, hooks r
       assert.equal(e.data.notification_type, "idle_prompt");
     }
   }
-  await assert.rejects(Deno.stat(join(rig.worktree, "blocked.txt")));
+  await assert.rejects(
+    Deno.stat(join(rig.worktree, "blocked.txt")),
+    Deno.errors.NotFound,
+  );
   await tmux(rig, "send-keys", "-t", pane.name, "Escape");
 });
 
@@ -354,7 +355,7 @@ Deno.test("claude: CLAUDE.md importing AGENTS.md (git-ignored) and AGENTS.md alo
     args: ["hello from worktree"],
   });
   const inWt = messagesOf(
-    await waitFor(
+    await waitUntil(
       "the model call from the worktree",
       () => modelCalls(rig).find((q) => q.turn.includes("hello from worktree")),
       () => screen(wt),
@@ -369,7 +370,7 @@ Deno.test("claude: CLAUDE.md importing AGENTS.md (git-ignored) and AGENTS.md alo
     args: ["hello from main"],
   });
   const inMain = messagesOf(
-    await waitFor(
+    await waitUntil(
       "the model call from the main checkout",
       () => modelCalls(rig).find((q) => q.turn.includes("hello from main")),
       () => screen(main),
@@ -419,8 +420,7 @@ Deno.test("claude: a linked worktree of a trusted repo is trusted; an untrusted 
   assert.ok(!text.includes("Accessing workspace"), text);
 
   const other = join(rig.root, "other");
-  await Deno.mkdir(other);
-  await git(other, "init", "-q", "-b", "main");
+  await initRepo(other, { empty: true });
   const pane = await launch(rig, { name: "other", cwd: other, args: [] });
   await waitScreen(pane, ["Accessing workspace", "Yes, I trust this folder"]);
 });

@@ -19,6 +19,8 @@ import {
   startMockModel,
 } from "../fixtures/mock_model/server.ts";
 import { codexProvider } from "../fixtures/mock_model/codex.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { initRepo } from "../_helpers/repo.ts";
 
 const IDLE = "Ask Codex to do anything";
 const AGENTS_MARK = "AGENTS-MARK-7f3e: always sign off with PAW.";
@@ -72,19 +74,17 @@ async function run(
   return text;
 }
 
-async function poll<T>(
+function poll<T>(
   what: string,
   probe: () => Promise<T | null>,
   last: () => Promise<string>,
   timeoutMs = 60_000,
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`Timed out waiting for ${what}:\n${await last()}`);
+  return waitFor(what, probe, {
+    timeoutMs,
+    intervalMs: 300,
+    detail: last,
+  }) as Promise<T>;
 }
 
 /** A script, or one built from the mock's URL (for loopback curl targets). */
@@ -98,16 +98,7 @@ async function makeRig(source: ScriptSource): Promise<Rig> {
   const hooksLog = join(root, "hooks.jsonl");
   await Deno.mkdir(repo, { recursive: true });
   await Deno.mkdir(bin, { recursive: true });
-  const gitEnv = {
-    GIT_AUTHOR_NAME: "T",
-    GIT_AUTHOR_EMAIL: "t@example.test",
-    GIT_COMMITTER_NAME: "T",
-    GIT_COMMITTER_EMAIL: "t@example.test",
-  };
-  await run("git", ["init", "-q", "-b", "main"], { cwd: repo });
-  await Deno.writeTextFile(join(repo, "AGENTS.md"), AGENTS_MARK + "\n");
-  await run("git", ["add", "AGENTS.md"], { cwd: repo });
-  await run("git", ["commit", "-q", "-m", "init"], { cwd: repo, env: gitEnv });
+  await initRepo(repo, { files: { "AGENTS.md": AGENTS_MARK + "\n" } });
   // stand-in for the git-paw binary: `git paw …` resolves to it on PATH
   await Deno.writeTextFile(
     join(bin, "git-paw"),

@@ -53,6 +53,7 @@ Deno.test({
               "daemon.pid",
             ),
           ),
+          Deno.errors.NotFound,
         );
       },
     });

@@ -18,6 +18,8 @@ import {
   startMockModel,
 } from "../fixtures/mock_model/server.ts";
 import { geminiProvider } from "../fixtures/mock_model/gemini.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { addWorktree, initRepo } from "../_helpers/repo.ts";
 
 const WAIT_MS = 60_000;
 const HOOK_EVENTS = [
@@ -79,15 +81,10 @@ async function makeRig(script: Script): Promise<Rig> {
   );
   const repo = join(root, "repo");
   const worktree = join(root, "repo-feat");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  await Deno.writeTextFile(
-    join(repo, "AGENTS.md"),
-    "AGENTS_MARKER_5150: answer in haiku.\n",
-  );
-  await git(repo, "add", "AGENTS.md");
-  await git(repo, "commit", "-q", "-m", "init");
-  await git(repo, "worktree", "add", "-q", worktree, "-b", "feat");
+  await initRepo(repo, {
+    files: { "AGENTS.md": "AGENTS_MARKER_5150: answer in haiku.\n" },
+  });
+  await addWorktree(repo, "feat", worktree);
   const hooksLog = join(root, "hooks.jsonl");
   const binDir = join(root, "bin");
   await Deno.mkdir(binDir);
@@ -174,22 +171,20 @@ function screen(rig: Rig, name: string): Promise<string> {
   return tmux(rig, "capture-pane", "-p", "-t", name);
 }
 
-async function waitFor<T>(
+function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   onTimeout: () => Promise<string>,
 ): Promise<T> {
-  const end = Date.now() + WAIT_MS;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`Timed out waiting for ${what}:\n${await onTimeout()}`);
+  return waitFor(what, probe, {
+    timeoutMs: WAIT_MS,
+    intervalMs: 250,
+    detail: onTimeout,
+  }) as Promise<T>;
 }
 
 function waitScreen(rig: Rig, name: string, text: string): Promise<string> {
-  return waitFor(
+  return waitUntil(
     `"${text}" on screen`,
     async () => {
       const s = await screen(rig, name);
@@ -204,7 +199,7 @@ function waitRequest(
   name: string,
   step: string,
 ): Promise<LoggedRequest> {
-  return waitFor(
+  return waitUntil(
     `model request answered by step ${step}`,
     () => Promise.resolve(rig.mock.requests().find((r) => r.step === step)),
     async () =>
@@ -226,7 +221,7 @@ async function hookEvents(rig: Rig): Promise<Record<string, unknown>[]> {
 
 /** Idle: the last reply is on screen and no "esc to cancel" spinner. */
 function waitIdle(rig: Rig, name: string, reply: string): Promise<string> {
-  return waitFor(
+  return waitUntil(
     `idle after "${reply}"`,
     async () => {
       const s = await screen(rig, name);
@@ -437,7 +432,7 @@ Deno.test({
       assert.doesNotMatch(idle, /Do you trust/);
 
       // Hooks: prompt submitted, tool start/end, turn end, with their JSON.
-      const events = await waitFor(
+      const events = await waitUntil(
         "AfterAgent hook",
         async () => {
           const ev = await hookEvents(rig);
@@ -472,7 +467,7 @@ Deno.test({
       const asking = await waitScreen(rig, "a", "Allow execution of [Shell]?");
       assert.match(asking, /touch not-allowed\.txt/);
       assert.match(asking, /1\. Allow once/);
-      const note = await waitFor(
+      const note = await waitUntil(
         "Notification hook",
         async () =>
           (await hookEvents(rig)).find((e) =>
@@ -486,7 +481,7 @@ Deno.test({
         "touch not-allowed.txt",
       );
       await tmux(rig, "send-keys", "-t", "a", "Enter"); // 1. Allow once
-      await waitFor(
+      await waitUntil(
         "the approved file",
         async () => {
           try {
@@ -506,7 +501,7 @@ Deno.test({
       await waitScreen(rig, "a", "git commit --allow-empty -m from-gemini");
       await waitScreen(rig, "a", "Allow execution of [Shell]?");
       await tmux(rig, "send-keys", "-t", "a", "Enter");
-      const author = await waitFor(
+      const author = await waitUntil(
         "the commit",
         async () => {
           const log = await git(
@@ -520,7 +515,7 @@ Deno.test({
         () => screen(rig, "a"),
       );
       assert.equal(author, "from-gemini|Pat Paw <pat@example.com>|Pat Paw");
-      await waitFor(
+      await waitUntil(
         "the commit's tool result",
         () =>
           Promise.resolve(
@@ -528,7 +523,7 @@ Deno.test({
           ),
         () => screen(rig, "a"),
       );
-      await waitFor(
+      await waitUntil(
         "the post-commit hook",
         async () => {
           try {

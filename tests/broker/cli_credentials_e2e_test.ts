@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "./_helpers.ts";
+import { tempDir } from "../_helpers/repo.ts";
 import {
   ensureAgentKey,
   supervisorKeyPath,

@@ -1,51 +1,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "./_helpers.ts";
+import { tempDir } from "../_helpers/broker.ts";
 import { probeBroker } from "../../lib/broker/probe.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { spawnBroker as spawnBrokerProcess } from "../_helpers/broker.ts";
+import { addWorktree, initRepo } from "../_helpers/repo.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Spawn `git-paw broker …` and wait for its first stdout line. */
-async function spawnBroker(
+function spawnBroker(
   args: string[],
   env: Record<string, string> = {},
   cwd?: string,
 ) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "broker", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    cwd,
-    // The broker reads the global config (plugins): never the user's.
-    env: {
-      NO_COLOR: "1",
-      XDG_CONFIG_HOME: "/nonexistent/git-paw-test-config",
-      ...env,
-    },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
-  const errText = (async () => {
-    let s = "";
-    for await (const c of stderr) s += c;
-    return s;
-  })();
-  const rest = (async () => {
-    let s = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return s;
-      s += value;
-    }
-  })();
-  return { child, firstLine: out.split("\n")[0]!, stdout: out, rest, errText };
+  return spawnBrokerProcess(args, { env, ...(cwd ? { cwd } : {}) });
 }
 
 async function curl(args: string[]) {
@@ -277,51 +247,14 @@ Deno.test("git-paw broker bound beyond loopback prints a /?token= link that logs
   }
 });
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const r = await new Deno.Command("git", {
-    args,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: {
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.com",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.com",
-      GIT_CONFIG_NOSYSTEM: "1",
-    },
-  }).output();
-  const err = new TextDecoder().decode(r.stderr);
-  assert.equal(r.code, 0, `git ${args.join(" ")}: ${err}`);
-  return new TextDecoder().decode(r.stdout);
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 Deno.test("git-paw broker runs the coordination plugins: /watch is watched, overlapping intents draw conflict feedback", async () => {
   await using dir = await tempDir();
   const repo = join(dir.path, "repo");
   const wt = join(dir.path, "repo-feat-w");
   const home = join(dir.path, "home");
-  await Deno.mkdir(repo);
   await Deno.mkdir(home);
-  await git(repo, "init", "-q", "-b", "main");
-  await Deno.writeTextFile(join(repo, "README.md"), "hello\n");
-  await git(repo, "add", "README.md");
-  await git(repo, "commit", "-q", "-m", "init");
-  await git(repo, "worktree", "add", "-q", "-b", "feat/w", wt);
+  await initRepo(repo, { files: { "README.md": "hello\n" } });
+  await addWorktree(repo, "feat/w", wt);
 
   const b = await spawnBroker(
     ["--port", "0", "--data-dir", join(dir.path, "data"), "--session", "co"],
@@ -346,7 +279,7 @@ Deno.test("git-paw broker runs the coordination plugins: /watch is watched, over
       202,
     );
     await Deno.writeTextFile(join(wt, "README.md"), "hello, edited\n");
-    const files = await until("the watcher's report", async () => {
+    const files = await waitFor("the watcher's report", async () => {
       const log = await (await fetch(`${url}/log?since=0`)).json();
       const hit = log.entries.find((
         e: { message: { type: string; agent_id?: string } },
@@ -370,7 +303,7 @@ Deno.test("git-paw broker runs the coordination plugins: /watch is watched, over
     }
     for (const agent of ["feat-a", "feat-b"]) {
       const other = agent === "feat-a" ? "feat-b" : "feat-a";
-      const feedback = await until(
+      const feedback = await waitFor(
         `conflict feedback for ${agent}`,
         async () => {
           const page = await (await fetch(`${url}/messages/${agent}?since=0`))

@@ -7,7 +7,7 @@ import {
   replyText,
   tokenFromEnv,
 } from "../../lib/broker/client.ts";
-import { artifactMsg, statusMsg, testBroker } from "./_helpers.ts";
+import { artifactMsg, statusMsg, testBroker } from "../_helpers/broker.ts";
 
 Deno.test("brokerClient() publishes, long-polls, watches and reads /status with the token", async () => {
   await using b = await testBroker({ token: "tok" });

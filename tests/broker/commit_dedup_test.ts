@@ -9,7 +9,7 @@ import {
   storedCommitSeq,
 } from "../../lib/core/broker_state.ts";
 import { type BrokerMessage, parseMessage } from "../../lib/core/messages.ts";
-import { post, tempDir, testBroker } from "./_helpers.ts";
+import { post, tempDir, testBroker } from "../_helpers/broker.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 

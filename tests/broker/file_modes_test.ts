@@ -14,7 +14,7 @@ import {
   paneLogPath,
   preparePaneLogDir,
 } from "../../lib/dashboard/pane_log.ts";
-import { statusMsg } from "./_helpers.ts";
+import { statusMsg } from "../_helpers/broker.ts";
 import { parseMessage } from "../../lib/core/messages.ts";
 
 async function mode(path: string): Promise<string> {

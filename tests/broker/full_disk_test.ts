@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type LogSink, openStore } from "../../lib/broker/store.ts";
 import { parseMessage } from "../../lib/core/messages.ts";
 import type { BrokerEvent } from "../../lib/broker/api.ts";
@@ -15,9 +14,14 @@ import {
   type PublishOutcome,
   storedCommitSeq,
 } from "../../lib/core/broker_state.ts";
-import { get, post, statusMsg, testBroker } from "./_helpers.ts";
+import {
+  get,
+  post,
+  spawnBroker as spawnBrokerProcess,
+  statusMsg,
+  testBroker,
+} from "../_helpers/broker.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const T0 = 1_750_000_000_000;
 
 function msg(input: unknown) {
@@ -324,42 +328,10 @@ Deno.test({
 
 /** `git-paw broker` as a subprocess; resolves its URL and stderr. */
 async function spawnBroker(dir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "broker",
-      "--port",
-      "0",
-      "--data-dir",
-      dir,
-      "--session",
-      "kill",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const rest = (async () => {
-    for (;;) if ((await reader.read()).done) return;
-  })();
-  const errText = (async () => {
-    let s = "";
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-      s += c;
-    }
-    return s;
-  })();
-  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out)?.[0];
-  assert.ok(url, `the broker printed its URL: ${out}`);
+  const { child, url, rest, errText } = await spawnBrokerProcess(
+    ["--port", "0", "--data-dir", dir, "--session", "kill"],
+  );
+  assert.ok(url, "the broker printed its URL");
   return {
     url,
     async kill9() {

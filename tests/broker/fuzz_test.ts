@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { rawRequest, testBroker } from "./_helpers.ts";
-import type { TestBroker } from "./_helpers.ts";
+import { rawRequest, testBroker } from "../_helpers/broker.ts";
+import type { TestBroker } from "../_helpers/broker.ts";
 
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number) {

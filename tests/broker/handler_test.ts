@@ -12,7 +12,7 @@ import {
 } from "../../lib/broker/handler.ts";
 import { openStore } from "../../lib/broker/store.ts";
 import type { Broker, BrokerPlugin } from "../../lib/broker/api.ts";
-import { artifactMsg, statusMsg } from "./_helpers.ts";
+import { artifactMsg, statusMsg } from "../_helpers/broker.ts";
 
 const BASE = "http://127.0.0.1:7000";
 

@@ -5,18 +5,11 @@
  * traffic goes on.
  */
 import assert from "node:assert/strict";
-import { get, post, testBroker } from "./_helpers.ts";
+import { get, post, testBroker } from "../_helpers/broker.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function waitFor(what: string, ok: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Everything the server sends until it closes the connection (or `ms`). */
 async function readAll(conn: Deno.Conn, ms: number): Promise<string> {

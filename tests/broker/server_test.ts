@@ -8,7 +8,7 @@ import {
   statusMsg,
   tempDir,
   testBroker,
-} from "./_helpers.ts";
+} from "../_helpers/broker.ts";
 import type { BrokerEvent } from "../../lib/broker/api.ts";
 import { BrokerPortError, startBroker } from "../../lib/broker/server.ts";
 

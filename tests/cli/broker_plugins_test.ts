@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { standaloneBrokerPlugins } from "../../lib/cli/broker_plugins.ts";
-
-async function gitInit(dir: string): Promise<void> {
-  const r = await new Deno.Command("git", {
-    args: ["init", "-q", dir],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-}
+import { initRepo } from "../_helpers/repo.ts";
 
 Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, learnings when enabled", async () => {
   const dir = await Deno.makeTempDir({ prefix: "paw-standalone-" });
@@ -17,7 +9,7 @@ Deno.test("standaloneBrokerPlugins() runs the session's coordination plugins, le
     const repo = join(dir, "repo");
     const outside = join(dir, "outside");
     await Deno.mkdir(outside);
-    await gitInit(repo);
+    await initRepo(repo, { empty: true });
     const globalConfigPath = join(dir, "no-global.toml");
     const names = async (cwd: string) =>
       (await standaloneBrokerPlugins({ session: "s", cwd, globalConfigPath }))

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { get, post, testBroker } from "../broker/_helpers.ts";
+import { get, post, testBroker } from "../_helpers/broker.ts";
 import {
   approvalsPlugin,
   type ApprovalsPluginOptions,

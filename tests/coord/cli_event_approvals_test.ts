@@ -5,81 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { pawCommand } from "../_helpers/paw_command.ts";
-import { get, post, testBroker } from "../broker/_helpers.ts";
+import { hook, makeRig } from "./cli_event_fixture.ts";
+import { get, post, testBroker } from "../_helpers/broker.ts";
 import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const o = await new Deno.Command("git", {
-    args: ["-c", "user.name=t", "-c", "user.email=t@t", ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!o.success) throw new Error(new TextDecoder().decode(o.stderr));
-  return new TextDecoder().decode(o.stdout).trim();
-}
-
-type Rig = AsyncDisposable & { worktree: string; gitDir: string };
-
-async function makeRig(brokerUrl: string | null): Promise<Rig> {
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "pawce" }));
-  const repo = join(root, "repo");
-  const worktree = join(root, "wt");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  await git(repo, "commit", "-q", "--allow-empty", "-m", "init");
-  await git(repo, "worktree", "add", "-q", "-b", "feat/a", worktree);
-  const gitDir = await git(worktree, "rev-parse", "--absolute-git-dir");
-  await Deno.writeTextFile(
-    join(gitDir, "paw-agent-id"),
-    JSON.stringify({
-      version: 1,
-      agent_id: "feat-a",
-      expected_branch: "feat/a",
-      broker_url: brokerUrl,
-      strict_branch_guard: false,
-      timestamp: "2026-01-01T00:00:00Z",
-      repo,
-      agents_md: { mode: "none", created: false },
-      hook_paths: [],
-    }),
-  );
-  return {
-    worktree,
-    gitDir,
-    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
-  };
-}
-
-async function hook(
-  rig: Rig,
-  args: string[],
-  stdin: unknown,
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const t0 = performance.now();
-  const child = pawCommand(["__cli-event", ...args], {
-    cwd: rig.worktree,
-    env: { GIT_PAW_AGENT_ID: "feat-a", ...env },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  if (stdin !== null) {
-    await w.write(new TextEncoder().encode(JSON.stringify(stdin)));
-  }
-  await w.close();
-  const o = await child.output();
-  const dec = new TextDecoder();
-  return {
-    code: o.code,
-    stdout: dec.decode(o.stdout),
-    stderr: dec.decode(o.stderr),
-    ms: performance.now() - t0,
-  };
-}
 
 function queueBroker(timeoutSeconds = 600) {
   return testBroker({

@@ -4,9 +4,13 @@
  * git-paw from a hook.
  * @module
  */
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startBroker } from "../../lib/broker/server.ts";
+import {
+  addWorktree as addRepoWorktree,
+  makeRepo,
+  type TempRepo,
+} from "../_helpers/repo.ts";
+import { type TestBroker, testBroker } from "../_helpers/broker.ts";
 
 /** This checkout's main.ts / deno.json. */
 export const MAIN_TS = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -81,45 +85,23 @@ export async function git(
   return r.stdout;
 }
 
-/** A temp dir holding `repo/` (branch main, one commit unless `empty`). */
-export type TempRepo = AsyncDisposable & { root: string; repo: string };
+export type { TempRepo };
 
-/** Make a temp repo; dispose removes everything. */
-export async function tempRepo(
+/** A temp dir holding `repo/` (branch main, one commit unless `empty`). */
+export function tempRepo(
   opts: { empty?: boolean; files?: Record<string, string> } = {},
 ): Promise<TempRepo> {
-  const root = await Deno.realPath(
-    await Deno.makeTempDir({ prefix: "paw-coord-" }),
-  );
-  const repo = join(root, "repo");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  if (!opts.empty) {
-    const files = opts.files ?? { "README.md": "# demo\n" };
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.mkdir(join(repo, name, ".."), { recursive: true });
-      await Deno.writeTextFile(join(repo, name), text);
-    }
-    await git(repo, "add", "-A");
-    await git(repo, "commit", "-q", "-m", "init");
-  }
-  return {
-    root,
-    repo,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(root, { recursive: true });
-    },
-  };
+  return makeRepo({
+    name: "repo",
+    prefix: "paw-coord-",
+    files: opts.files ?? { "README.md": "# demo\n" },
+    ...(opts.empty ? { empty: true } : {}),
+  });
 }
 
 /** `git worktree add <root>/<dir> -b <branch>`; returns the path. */
-export async function addWorktree(
-  t: TempRepo,
-  branch: string,
-): Promise<string> {
-  const path = join(t.root, branch.replaceAll("/", "-"));
-  await git(t.repo, "worktree", "add", "-q", path, "-b", branch);
-  return path;
+export function addWorktree(t: TempRepo, branch: string): Promise<string> {
+  return addRepoWorktree(t.repo, branch);
 }
 
 /** `git status --porcelain` of `cwd`, ignored files not shown. */
@@ -128,23 +110,8 @@ export async function status(cwd: string): Promise<string> {
 }
 
 /** A real broker on an OS-chosen port, in a temp data dir. */
-export async function tempBroker(
-  opts: { token?: string } = {},
-) {
-  const dataDir = await Deno.makeTempDir({ prefix: "paw-coord-broker-" });
-  const broker = await startBroker({
-    port: 0,
-    dataDir,
-    session: "paw-test",
-    quiet: true,
-    token: opts.token,
-  });
-  return Object.assign(broker, {
-    async [Symbol.asyncDispose]() {
-      await broker.close();
-      await Deno.remove(dataDir, { recursive: true });
-    },
-  });
+export function tempBroker(opts: { token?: string } = {}): Promise<TestBroker> {
+  return testBroker({ session: "paw-test", token: opts.token });
 }
 
 /** A URL where nothing listens (a port we bound and released). */

@@ -185,10 +185,11 @@ Deno.test("a user's existing hook still runs, and purge puts it back unchanged",
   await removeSessionHooks(t.repo);
   assert.equal(await Deno.readTextFile(join(hooks, "post-commit")), userHook);
   for (const name of ["pre-commit", "pre-push"]) {
-    await assert.rejects(Deno.stat(join(hooks, name)));
+    await assert.rejects(Deno.stat(join(hooks, name)), Deno.errors.NotFound);
   }
   await assert.rejects(
     Deno.stat(join(hooks, "post-commit" + USER_HOOK_SUFFIX)),
+    Deno.errors.NotFound,
   );
 });
 
@@ -204,12 +205,18 @@ Deno.test("hooks go to an absolute core.hooksPath when set", async () => {
       HOOK_BLOCK_START,
     ),
   );
-  await assert.rejects(Deno.stat(join(t.repo, ".git", "hooks", "post-commit")));
+  await assert.rejects(
+    Deno.stat(join(t.repo, ".git", "hooks", "post-commit")),
+    Deno.errors.NotFound,
+  );
   await Deno.writeTextFile(join(wt, "h.txt"), "h\n");
   assert.equal((await commitAll(wt, "hp")).code, 0);
   assert.equal(artifacts(await broker.logSince(0)).length, 1);
   await removeSessionHooks(t.repo);
-  await assert.rejects(Deno.stat(join(dir, "post-commit")));
+  await assert.rejects(
+    Deno.stat(join(dir, "post-commit")),
+    Deno.errors.NotFound,
+  );
 });
 
 Deno.test("a relative core.hooksPath gets hooks inside the worktree without dirtying it", async () => {
@@ -251,7 +258,10 @@ Deno.test("a relative core.hooksPath gets hooks inside the worktree without dirt
     await Deno.readTextFile(join(wt, ".githooks", "pre-commit")),
     userHook,
   );
-  await assert.rejects(Deno.stat(join(wt, ".githooks", "post-commit")));
+  await assert.rejects(
+    Deno.stat(join(wt, ".githooks", "post-commit")),
+    Deno.errors.NotFound,
+  );
   assert.equal(await status(wt), "");
   assert.match(
     await git(wt, "ls-files", "-v", ".githooks/pre-commit"),

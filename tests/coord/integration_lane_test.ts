@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startBroker } from "../../lib/broker/server.ts";
 import type { Broker } from "../../lib/broker/api.ts";
 import {
   IntegrationLane,
@@ -21,6 +20,7 @@ import {
   RENAME,
   type ReviewRepo,
 } from "../session/review_fixture.ts";
+import { testBroker } from "../_helpers/broker.ts";
 
 type Msg = { type: string; agent_id?: string; payload?: { errors?: string[] } };
 
@@ -54,11 +54,9 @@ async function laneOn(
   r: ReviewRepo,
   testArgv: string[] | null,
 ): Promise<{ broker: Broker; lane: IntegrationLane } & AsyncDisposable> {
-  const broker = await startBroker({
-    port: 0,
+  const broker = await testBroker({
     dataDir: join(r.root, "broker"),
     session: r.session,
-    quiet: true,
     seed: Object.entries(r.worktrees).map(([b, p]) => ({
       agent_id: b,
       worktree_path: p,
@@ -220,11 +218,9 @@ Deno.test("coordinationPlugins() runs the lane with [integration] test_command; 
   const config = ConfigSchema.parse({
     integration: { test_command: "sh -c ./check.sh" },
   });
-  const broker = await startBroker({
-    port: 0,
+  const broker = await testBroker({
     dataDir: join(r.root, "broker"),
     session: r.session,
-    quiet: true,
     seed: Object.entries(r.worktrees).map(([b, p]) => ({
       agent_id: b,
       worktree_path: p,

@@ -22,6 +22,7 @@ import {
   tempRepo,
 } from "./hooks_fixture.ts";
 import { agentPlan } from "../../lib/core/agent_plan.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Run git-paw in `cwd` with no GIT_PAW_* in the env unless given. */
 function paw(cwd: string, args: string[], env: Record<string, string> = {}) {
@@ -198,10 +199,7 @@ Deno.test("the session broker ingests a registered worktree's outbox when it sta
       seed: [{ agent_id: "feat-late", cli: "demo", worktree_path: wt }],
     });
     try {
-      const deadline = Date.now() + 5000;
-      while ((await stored(b)).length < 2 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitFor("both messages", async () => (await stored(b)).length >= 2);
       assert.deepEqual(
         (await stored(b)).map((m) => (m.payload as { status: string }).status),
         ["working", "testing"],
@@ -257,7 +255,10 @@ Deno.test("deliverThroughOutbox() keeps the oldest at its bound and refuses to q
     assert.equal(ok.flushed, OUTBOX_LIMITS.entries);
     assert.deepEqual(seen.slice(0, 2), ["m0", "m1"]);
     assert.equal(seen.at(-1), "m10000");
-    await assert.rejects(Deno.stat(join(dir, OUTBOX_FILE)));
+    await assert.rejects(
+      Deno.stat(join(dir, OUTBOX_FILE)),
+      Deno.errors.NotFound,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

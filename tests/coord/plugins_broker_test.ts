@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startBroker } from "../../lib/broker/server.ts";
 import type {
   Broker,
   BrokerPlugin,
@@ -20,7 +19,9 @@ import { conflictPlugin } from "../../lib/coord/conflict_plugin.ts";
 import { LearningsRecorder } from "../../lib/coord/learnings_plugin.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
 import { DEFAULT_CONFLICT_OPTIONS } from "../../lib/core/conflict.ts";
-import { git, sleep, tempRepo, waitFor } from "./plugins_helpers.ts";
+import { git, sleep, tempRepo } from "./plugins_helpers.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { testBroker } from "../_helpers/broker.ts";
 
 type Msg = {
   type: string;
@@ -64,18 +65,16 @@ function errorsOf(msgs: Msg[]): string[] {
   );
 }
 
-async function withBroker(
+function withBroker(
   dataDir: string,
   plugins: BrokerPlugin[],
   seed: WatchTarget[] = [],
 ) {
-  return await startBroker({
-    port: 0,
+  return testBroker({
     dataDir,
     session: "paw-test",
     plugins,
     seed,
-    quiet: true,
     republishWorkingTtlSeconds: 60,
   });
 }
@@ -137,9 +136,9 @@ Deno.test("watcher plugin publishes working for a real edit in a seeded worktree
     );
     await Deno.writeTextFile(join(path, "feature.ts"), "export {};\n");
     const status = await waitFor(
+      "agent.status on /log",
       async () =>
         (await logMessages(broker)).find((m) => m.type === "agent.status"),
-      "agent.status on /log",
     );
     assert.equal(status.agent_id, agentId);
     assert.equal(status.payload!.status, "working");
@@ -175,7 +174,7 @@ Deno.test("watcher plugin absorbs a real commit and flips committed back to work
   try {
     await sleep(100);
     await Deno.writeTextFile(join(path, "done.ts"), "1");
-    await waitFor(async () => (await statuses()).length === 1, "working");
+    await waitFor("working", async () => (await statuses()).length === 1);
     await git(path, "add", "done.ts");
     await git(path, "commit", "-qm", "done");
     await post(broker, "/publish", {
@@ -191,7 +190,7 @@ Deno.test("watcher plugin absorbs a real commit and flips committed back to work
     assert.equal(await statusOf(), "committed");
     assert.equal((await statuses()).length, 1, "the commit itself is absorbed");
     await Deno.writeTextFile(join(path, "next.ts"), "1");
-    await waitFor(async () => (await statuses()).length === 2, "working again");
+    await waitFor("working again", async () => (await statuses()).length === 2);
     assert.deepEqual((await statuses())[1]!.payload!.modified_files, [
       "next.ts",
     ]);
@@ -214,9 +213,9 @@ Deno.test("POST /watch registers a worktree at runtime once, however often it is
     await sleep(150);
     await Deno.writeTextFile(join(path, "x.ts"), "1");
     await waitFor(
+      "status",
       async () =>
         (await logMessages(broker)).some((m) => m.type === "agent.status"),
-      "status",
     );
     await sleep(200);
     const statuses = (await logMessages(broker)).filter((m) =>
@@ -248,14 +247,14 @@ Deno.test("watcher plugin prunes a deleted worktree and the broker keeps serving
   try {
     await sleep(100);
     await Deno.remove(a!.path, { recursive: true });
-    await waitFor(() => lines.length > 0, "prune report");
+    await waitFor("prune report", () => lines.length > 0);
     await Deno.writeTextFile(join(b!.path, "y.ts"), "1");
     await waitFor(
+      "status of the surviving worktree",
       async () =>
         (await logMessages(broker)).some((m) =>
           m.type === "agent.status" && m.agent_id === b!.agentId
         ),
-      "status of the surviving worktree",
     );
     await getJson(`${broker.url}/status`);
     assert.equal(lines.length, 1);
@@ -291,11 +290,11 @@ Deno.test("conflict plugin sends forward-conflict feedback to both agents' inbox
     }
     for (const [me, other] of [["feat-a", "feat-b"], ["feat-b", "feat-a"]]) {
       const errs = await waitFor(
+        `feedback for ${me}`,
         async () => {
           const e = errorsOf(await inbox(broker, me!));
           return e.length ? e : null;
         },
-        `feedback for ${me}`,
       );
       assert.deepEqual(errs, [
         `[conflict-detector] forward conflict: agent ${other} also intends to modify: src/api.ts (regions: lines 20-40)`,
@@ -332,22 +331,22 @@ Deno.test("conflict plugin warns both agents editing the same file and escalates
     await Deno.writeTextFile(join(b!.path, "README.md"), "b\n");
     for (const [me, other] of [[a!, b!], [b!, a!]]) {
       const errs = await waitFor(
+        `in-flight feedback for ${me.agentId}`,
         async () => {
           const e = errorsOf(await inbox(broker, me.agentId));
           return e.length ? e : null;
         },
-        `in-flight feedback for ${me.agentId}`,
       );
       assert.deepEqual(errs, [
         `[conflict-detector] in-flight conflict: file README.md is being modified by both you and ${other.agentId}`,
       ]);
     }
     const q = await waitFor(
+      "escalation question",
       async () =>
         (await inbox(broker, "supervisor")).find((m) =>
           m.type === "agent.question"
         ),
-      "escalation question",
     );
     assert.equal(
       q.payload!.question,
@@ -386,21 +385,21 @@ Deno.test("conflict plugin flags an edit of a file another agent's intent owns",
     await sleep(100);
     await Deno.writeTextFile(join(b!.path, "README.md"), "mine now\n");
     const errs = await waitFor(
+      "ownership feedback",
       async () => {
         const e = errorsOf(await inbox(broker, b!.agentId));
         return e.length ? e : null;
       },
-      "ownership feedback",
     );
     assert.deepEqual(errs, [
       "[conflict-detector] ownership violation: you edited README.md but agent feat-a declared intent over it. Update your agent.intent to declare this file or back off.",
     ]);
     const q = await waitFor(
+      "ownership question",
       async () =>
         (await inbox(broker, "supervisor")).find((m) =>
           m.type === "agent.question"
         ),
-      "ownership question",
     );
     assert.equal(
       q.payload!.question,
@@ -426,8 +425,8 @@ Deno.test("conflict plugin catches up on the log at start without repeating warn
   await post(first, "/publish", intent("feat-a"));
   await post(first, "/publish", intent("feat-b"));
   await waitFor(
-    async () => errorsOf(await inbox(first, "feat-a")).length === 1,
     "first warning",
+    async () => errorsOf(await inbox(first, "feat-a")).length === 1,
   );
   await first.close();
   const second = await withBroker(dataDir, [
@@ -437,8 +436,8 @@ Deno.test("conflict plugin catches up on the log at start without repeating warn
     await post(second, "/publish", intent("feat-b")); // same set: no re-warn
     await post(second, "/publish", intent("feat-c")); // new pair: warned
     await waitFor(
-      async () => errorsOf(await inbox(second, "feat-c")).length === 2,
       "feat-c warnings",
+      async () => errorsOf(await inbox(second, "feat-c")).length === 2,
     );
     await sleep(100);
     assert.equal(errorsOf(await inbox(second, "feat-a")).length, 2);
@@ -452,10 +451,13 @@ Deno.test("conflict plugin is off when [broker.conflicts] enabled = false", asyn
   await using repo = await tempRepo(0);
   const config = defaultConfig();
   config.broker.conflicts.enabled = false;
-  const broker = await withBroker(
-    join(repo.root, "data"),
-    coordinationPlugins({ repo: repo.repo, session: "s", config }),
-  );
+  const plugins = coordinationPlugins({
+    repo: repo.repo,
+    session: "s",
+    config,
+  });
+  assert.ok(!plugins.some((p) => p.name === "conflict-detector"));
+  const broker = await withBroker(join(repo.root, "data"), plugins);
   try {
     for (const agent of ["feat-a", "feat-b"]) {
       await post(broker, "/publish", {

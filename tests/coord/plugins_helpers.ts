@@ -1,6 +1,6 @@
 /**
- * Helpers for the coordination tests: temp git repos with linked worktrees,
- * a poll-until helper, and a small in-memory {@link Broker} used by the tests
+ * Helpers for the coordination tests: temp git repos with linked worktrees
+ * and a small in-memory {@link Broker} used by the tests
  * that exercise one plugin without HTTP (the HTTP path is covered with the
  * real broker in plugins_broker_test.ts).
  * @module
@@ -15,6 +15,7 @@ import type {
   WatchTarget,
 } from "../../lib/broker/api.ts";
 import { parseMessage, statusLabel } from "../../lib/core/messages.ts";
+import { addWorktree, makeRepo } from "../_helpers/repo.ts";
 
 /** Environment for git with a fixed identity (no global config needed). */
 export const GIT_ENV: Record<string, string> = {
@@ -43,55 +44,26 @@ export async function git(cwd: string, ...args: string[]): Promise<string> {
 }
 
 /** A temp repo with one commit and `n` linked worktrees (branches feat-a…). */
-export type TempRepo = {
+export type TempRepo = AsyncDisposable & {
   root: string;
   repo: string;
   worktrees: Array<{ agentId: string; path: string }>;
-  [Symbol.asyncDispose](): Promise<void>;
 };
 
 /** Create a temp repo with linked worktrees on branches `feat/<letter>`. */
 export async function tempRepo(n: number): Promise<TempRepo> {
-  const root = await Deno.realPath(
-    await Deno.makeTempDir({ prefix: "paw-coord-" }),
-  );
-  const repo = join(root, "proj");
-  await Deno.mkdir(repo);
-  await git(repo, "init", "-q", "-b", "main");
-  await Deno.writeTextFile(join(repo, "README.md"), "hello\n");
-  await Deno.writeTextFile(join(repo, ".gitignore"), "build/\n*.log\n");
-  await git(repo, "add", "-A");
-  await git(repo, "commit", "-qm", "init");
+  const t = await makeRepo({
+    prefix: "paw-coord-",
+    files: { "README.md": "hello\n", ".gitignore": "build/\n*.log\n" },
+  });
   const worktrees = [];
   for (let i = 0; i < n; i++) {
     const letter = String.fromCharCode(97 + i);
-    const path = join(root, `proj-feat-${letter}`);
-    await git(repo, "worktree", "add", "-q", "-b", `feat/${letter}`, path);
+    const path = join(t.root, `proj-feat-${letter}`);
+    await addWorktree(t.repo, `feat/${letter}`, path);
     worktrees.push({ agentId: `feat-${letter}`, path });
   }
-  return {
-    root,
-    repo,
-    worktrees,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
-/** Poll `fn` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return Object.assign(t, { worktrees });
 }
 
 /** Resolve after `ms`. Only for asserting that nothing happens. */

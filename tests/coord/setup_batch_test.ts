@@ -17,6 +17,7 @@ import {
   tempRepo,
 } from "./hooks_fixture.ts";
 import { agentPlan } from "../../lib/core/agent_plan.ts";
+import { AppError } from "../../lib/core/errors.ts";
 
 const BRANCHES = ["feat/a", "feat/b", "fix/c", "d"];
 
@@ -211,7 +212,7 @@ Deno.test("setupAgentWorktrees() finishes the other agents and throws when one w
     ...list[0],
     agent: { ...list[0].agent, worktree: join(t.root, "missing") },
   };
-  await assert.rejects(setupAgentWorktrees(list));
+  await assert.rejects(setupAgentWorktrees(list), AppError);
   for (const i of [1, 2, 3]) {
     assert.ok(
       (await Deno.readTextFile(join(wts[i], "AGENTS.md"))).includes(

@@ -5,21 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startBroker } from "../../lib/broker/server.ts";
 import { setupAgentWorktree } from "../../lib/coord/setup.ts";
 import { watcherPlugin } from "../../lib/coord/watcher.ts";
 import { defaultConfig } from "../../lib/core/config.ts";
 import type { Broker } from "../../lib/broker/api.ts";
 import { addWorktree, git, SELF, tempRepo } from "./hooks_fixture.ts";
-import { sleep, waitFor } from "./plugins_helpers.ts";
+import { sleep } from "./plugins_helpers.ts";
 import { agentPlan } from "../../lib/core/agent_plan.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { testBroker } from "../_helpers/broker.ts";
 
-async function withWatcher(dataDir: string) {
-  return await startBroker({
-    port: 0,
+function withWatcher(dataDir: string) {
+  return testBroker({
     dataDir,
     session: "paw-test",
-    quiet: true,
     plugins: [watcherPlugin({ republishWorkingTtlSeconds: 60, log: () => {} })],
   });
 }
@@ -62,7 +61,7 @@ Deno.test("a commit reported by both the hook and the watcher is stored once; ho
     await git(wt, "add", "two.ts");
     await git(wt, "-c", "core.hooksPath=/dev/null", "commit", "-qm", "two");
     const two = (await git(wt, "rev-parse", "HEAD")).trim();
-    await waitFor(async () => (await commits(broker)).length === 2, "two");
+    await waitFor("two", async () => (await commits(broker)).length === 2);
     assert.deepEqual(await commits(broker), [one, two]);
 
     await broker.close();

@@ -15,13 +15,8 @@ import {
   type Timers,
   type WatchFactory,
 } from "../../lib/coord/fs_watch.ts";
-import {
-  git,
-  MemoryBroker,
-  sleep,
-  tempRepo,
-  waitFor,
-} from "./plugins_helpers.ts";
+import { git, MemoryBroker, sleep, tempRepo } from "./plugins_helpers.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 Deno.test("parsePorcelainZ() returns sorted paths with both sides of renames", () => {
   const out = ' M b.ts\0?? dir/new file.ts\0R  new.ts\0old.ts\0A  "q".ts\0';
@@ -131,29 +126,70 @@ Deno.test("BatchDebouncer batches paths into one set after the window, never con
   assert.equal(timers.queue.size, 0);
 });
 
-function watcherFor(ttl = 60, initialScanDelayMs = 0) {
+function watcherFor(ttl = 60, initialScanDelayMs = 0, git?: string) {
   const broker = new MemoryBroker(ttl);
   const lines: string[] = [];
   const w = new WorktreeWatcher(broker, {
     republishWorkingTtlSeconds: ttl,
     log: (l) => lines.push(l),
     initialScanDelayMs,
+    ...(git ? { git } : {}),
   });
   return { broker, w, lines };
 }
 
+/**
+ * A real git behind a wrapper that records each invocation as it starts and
+ * as it ends: `statusRuns` counts the `git status` runs started (the
+ * watcher's looks), `statusDone` those finished.
+ */
+async function countingGit(dir: string): Promise<{
+  git: string;
+  statusRuns: () => Promise<number>;
+  statusDone: () => Promise<number>;
+}> {
+  const calls = join(dir, "git-calls.txt");
+  const git = join(dir, "git-wrapper.sh");
+  await Deno.writeTextFile(
+    git,
+    `#!/bin/sh\necho "start $*" >> '${calls}'\ngit "$@"\nrc=$?\necho "done $*" >> '${calls}'\nexit $rc\n`,
+  );
+  await Deno.chmod(git, 0o755);
+  const count = (what: string) => async () =>
+    (await Deno.readTextFile(calls).catch(() => "")).split("\n")
+      .filter((l) => l.startsWith(`${what} `) && / status /.test(` ${l} `))
+      .length;
+  return { git, statusRuns: count("start"), statusDone: count("done") };
+}
+
+Deno.test("WorktreeWatcher publishes nothing for its first look at a clean tree", async () => {
+  await using repo = await tempRepo(1);
+  const { git, statusDone } = await countingGit(repo.root);
+  const { broker, w, lines } = watcherFor(60, 0, git);
+  const { agentId, path } = repo.worktrees[0]!;
+  broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
+  w.start();
+  try {
+    await waitFor("the first look", async () => await statusDone() >= 1);
+  } finally {
+    await w.close(); // waits for the batch that took the look
+  }
+  assert.deepEqual(broker.statuses(agentId), []);
+  assert.deepEqual(lines, []);
+});
+
 Deno.test("WorktreeWatcher publishes working with the modified file after an edit", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w, lines } = watcherFor();
+  const { git, statusDone } = await countingGit(repo.root);
+  const { broker, w, lines } = watcherFor(60, 0, git);
   const { agentId, path } = repo.worktrees[0]!;
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
     assert.deepEqual(w.paths(), [path]);
-    await sleep(100); // initial clean observation: silent baseline
-    assert.deepEqual(broker.statuses(agentId), []);
+    await waitFor("the first look", async () => await statusDone() >= 1);
     await Deno.writeTextFile(join(path, "README.md"), "changed\n");
-    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    await waitFor("status", () => broker.statuses(agentId).length === 1);
     const e = broker.log.at(-1)!.message;
     assert.equal(e.type, "agent.status");
     if (e.type === "agent.status") {
@@ -162,8 +198,8 @@ Deno.test("WorktreeWatcher publishes working with the modified file after an edi
     }
     await Deno.writeTextFile(join(path, "new file.txt"), "x");
     await waitFor(
-      () => broker.statuses(agentId).at(-1)?.length === 2,
       "second status",
+      () => broker.statuses(agentId).at(-1)?.length === 2,
     );
     assert.deepEqual(broker.statuses(agentId).at(-1), [
       "README.md",
@@ -177,13 +213,14 @@ Deno.test("WorktreeWatcher publishes working with the modified file after an edi
 
 Deno.test("WorktreeWatcher ignores changes under .git and ignored paths", async () => {
   await using repo = await tempRepo(1);
-  const { broker, w } = watcherFor();
+  const { git: counted, statusDone } = await countingGit(repo.root);
+  const { broker, w } = watcherFor(60, 0, counted);
   const { agentId, path } = repo.worktrees[0]!;
   await Deno.mkdir(join(path, "build"));
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
-    await sleep(100);
+    await waitFor("the first look", async () => await statusDone() >= 1);
     await git(path, "update-ref", "refs/heads/scratch", "HEAD");
     await git(path, "tag", "t1");
     await Deno.writeTextFile(join(path, "build", "out.bin"), "x");
@@ -192,7 +229,7 @@ Deno.test("WorktreeWatcher ignores changes under .git and ignored paths", async 
     assert.deepEqual(broker.statuses(agentId), []);
     // And a real edit afterwards is still seen.
     await Deno.writeTextFile(join(path, "src.ts"), "x");
-    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    await waitFor("status", () => broker.statuses(agentId).length === 1);
     assert.deepEqual(broker.statuses(agentId)[0], ["src.ts"]);
   } finally {
     await w.close();
@@ -208,7 +245,7 @@ Deno.test("WorktreeWatcher publishes a dirty tree at start and registers targets
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.add({ agent_id: agentId, worktree_path: path + "/", cli: null });
   try {
-    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    await waitFor("status", () => broker.statuses(agentId).length === 1);
     assert.deepEqual(w.paths(), [path]);
     await sleep(150);
     assert.equal(broker.statuses(agentId).length, 1);
@@ -227,13 +264,13 @@ Deno.test("WorktreeWatcher with initialScanDelayMs looks at a dirty tree only af
   try {
     await sleep(100);
     assert.equal(broker.statuses(a!.agentId).length, 0, "looked too early");
-    await waitFor(() => broker.statuses(a!.agentId).length === 1, "status");
+    await waitFor("status", () => broker.statuses(a!.agentId).length === 1);
     assert.deepEqual(broker.statuses(a!.agentId)[0], ["pending.ts"]);
     // An edit before the first look is reported at once.
     broker.watch({ agent_id: b!.agentId, worktree_path: b!.path, cli: null });
     await sleep(50);
     await Deno.writeTextFile(join(b!.path, "early.ts"), "x");
-    await waitFor(() => broker.statuses(b!.agentId).length === 1, "early");
+    await waitFor("early", () => broker.statuses(b!.agentId).length === 1);
     assert.deepEqual(broker.statuses(b!.agentId)[0], ["early.ts"]);
   } finally {
     await w.close();
@@ -261,8 +298,8 @@ Deno.test("WorktreeWatcher absorbs the commit and republishes working within the
     await Deno.writeTextFile(join(path, "a.ts"), "1");
     await Deno.writeTextFile(join(path, "b.ts"), "1");
     await waitFor(
-      () => broker.statuses(agentId).at(-1)?.length === 2,
       "working a+b",
+      () => broker.statuses(agentId).at(-1)?.length === 2,
     );
     const before = broker.statuses(agentId).length;
     await git(path, "add", "a.ts");
@@ -283,8 +320,8 @@ Deno.test("WorktreeWatcher absorbs the commit and republishes working within the
     assert.equal(broker.agents()[0]!.status, "committed");
     await Deno.writeTextFile(join(path, "c.ts"), "1");
     await waitFor(
-      () => broker.statuses(agentId).length === before + 1,
       "working after commit",
+      () => broker.statuses(agentId).length === before + 1,
     );
     assert.deepEqual(broker.statuses(agentId).at(-1), ["b.ts", "c.ts"]);
     assert.equal(broker.agents()[0]!.status, "working");
@@ -333,12 +370,12 @@ Deno.test("WorktreeWatcher prunes a deleted worktree once and keeps others runni
   try {
     await sleep(100);
     await Deno.remove(a!.path, { recursive: true });
-    await waitFor(() => w.paths().length === 1, "prune");
+    await waitFor("prune", () => w.paths().length === 1);
     assert.deepEqual(w.paths(), [b!.path]);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /feat-a: worktree .* vanished; stopped watching/);
     await Deno.writeTextFile(join(b!.path, "x.ts"), "1");
-    await waitFor(() => broker.statuses(b!.agentId).length === 1, "b status");
+    await waitFor("b status", () => broker.statuses(b!.agentId).length === 1);
     // A target whose path never existed is pruned at once.
     w.add({
       agent_id: "feat-z",
@@ -354,17 +391,7 @@ Deno.test("WorktreeWatcher prunes a deleted worktree once and keeps others runni
 
 Deno.test("WorktreeWatcher ignores .git internals of a main checkout and does not loop", async () => {
   await using repo = await tempRepo(0);
-  // A real git behind a wrapper that records each invocation.
-  const calls = join(repo.root, "git-calls.txt");
-  const wrapper = join(repo.root, "git-wrapper.sh");
-  await Deno.writeTextFile(
-    wrapper,
-    `#!/bin/sh\necho "$*" >> '${calls}'\nexec git "$@"\n`,
-  );
-  await Deno.chmod(wrapper, 0o755);
-  const statusRuns = async () =>
-    (await Deno.readTextFile(calls).catch(() => "")).split("\n")
-      .filter((l) => l.includes(" status ")).length;
+  const { git: wrapper, statusRuns } = await countingGit(repo.root);
   const broker = new MemoryBroker();
   const lines: string[] = [];
   const w = new WorktreeWatcher(broker, {
@@ -375,7 +402,7 @@ Deno.test("WorktreeWatcher ignores .git internals of a main checkout and does no
   broker.watch({ agent_id: "supervisor", worktree_path: repo.repo, cli: null });
   w.start();
   try {
-    await waitFor(async () => (await statusRuns()) === 1, "initial status");
+    await waitFor("initial status", async () => (await statusRuns()) === 1);
     await git(repo.repo, "tag", "t1");
     await git(repo.repo, "update-ref", "refs/heads/other", "HEAD");
     await Deno.writeTextFile(join(repo.repo, ".git", "info", "exclude"), "x\n");
@@ -384,7 +411,7 @@ Deno.test("WorktreeWatcher ignores .git internals of a main checkout and does no
     assert.equal(await statusRuns(), 1, "no git status for .git changes");
     assert.deepEqual(broker.statuses("supervisor"), []);
     await Deno.writeTextFile(join(repo.repo, "README.md"), "edited\n");
-    await waitFor(() => broker.statuses("supervisor").length === 1, "status");
+    await waitFor("status", () => broker.statuses("supervisor").length === 1);
     await sleep(400); // a feedback loop would keep running git status
     assert.equal(await statusRuns(), 2);
     assert.deepEqual(broker.statuses("supervisor"), [["README.md"]]);
@@ -405,7 +432,7 @@ Deno.test("WorktreeWatcher reports a failing git once and keeps watching", async
   broker.watch({ agent_id: "feat-q", worktree_path: dir, cli: null });
   w.start();
   try {
-    await waitFor(() => lines.length === 1, "first report");
+    await waitFor("first report", () => lines.length === 1);
     for (let i = 0; i < 3; i++) {
       await Deno.writeTextFile(join(dir, `f${i}`), "x");
       await sleep(80);
@@ -479,12 +506,12 @@ Deno.test("WorktreeWatcher reports the file an atomic write lands in, a deleted 
     await Deno.rename(tmp, join(path, "app.ts"));
     await Deno.writeTextFile(join(path, ".app.ts.swp"), "x");
     await Deno.writeTextFile(join(path, "4913"), "x");
-    await waitFor(() => broker.statuses(agentId).length === 1, "status");
+    await waitFor("status", () => broker.statuses(agentId).length === 1);
     assert.deepEqual(broker.statuses(agentId)[0], ["app.ts"]);
     // A temp file that stays is never reported; a deleted tracked file is.
     await Deno.writeTextFile(join(path, "app.ts.tmp.4242.abc"), "x");
     await Deno.remove(join(path, "README.md"));
-    await waitFor(() => broker.statuses(agentId).length === 2, "deletion");
+    await waitFor("deletion", () => broker.statuses(agentId).length === 2);
     assert.deepEqual(broker.statuses(agentId)[1], ["README.md", "app.ts"]);
     assert.deepEqual(lines, []);
   } finally {
@@ -502,13 +529,13 @@ Deno.test("WorktreeWatcher sees edits in subdirectories, also in a directory mad
   try {
     await sleep(100);
     await Deno.writeTextFile(join(path, "lib", "deep", "a.ts"), "x");
-    await waitFor(() => broker.statuses(agentId).length === 1, "deep edit");
+    await waitFor("deep edit", () => broker.statuses(agentId).length === 1);
     await Deno.mkdir(join(path, "src"));
     await sleep(100); // the new directory gets its watch
     await Deno.writeTextFile(join(path, "src", "b.ts"), "x");
     await waitFor(
-      () => broker.statuses(agentId).at(-1)?.includes("src/b.ts"),
       "edit in a new directory",
+      () => broker.statuses(agentId).at(-1)?.includes("src/b.ts"),
     );
     assert.deepEqual(broker.statuses(agentId).at(-1), [
       "lib/deep/a.ts",
@@ -554,8 +581,8 @@ Deno.test({
     w.start();
     try {
       await waitFor(
-        () => w.watchPlan(path)!.recursive.length > 0,
         "the full plan",
+        () => w.watchPlan(path)!.recursive.length > 0,
       );
       const plan = w.watchPlan(path)!;
       assert.deepEqual(plan.flat, [path, join(path, "pkg")]);
@@ -572,7 +599,7 @@ Deno.test({
       assert.deepEqual(broker.statuses(agentId), []);
       assert.deepEqual(w.watchPlan(path), plan, "no watch for ignored dirs");
       await Deno.writeTextFile(join(path, "pkg", "src", "y.ts"), "x");
-      await waitFor(() => broker.statuses(agentId).length === 1, "status");
+      await waitFor("status", () => broker.statuses(agentId).length === 1);
       assert.deepEqual(broker.statuses(agentId)[0], ["pkg/src/y.ts"]);
       assert.deepEqual(lines, []);
     } finally {
@@ -580,21 +607,6 @@ Deno.test({
     }
   },
 });
-
-/** A git behind a wrapper that records each call; counts `status` runs. */
-async function countingGit(root: string) {
-  const calls = join(root, "git-calls.txt");
-  const bin = join(root, "git-wrapper.sh");
-  await Deno.writeTextFile(
-    bin,
-    `#!/bin/sh\necho "$*" >> '${calls}'\nexec git "$@"\n`,
-  );
-  await Deno.chmod(bin, 0o755);
-  const statusRuns = async () =>
-    (await Deno.readTextFile(calls).catch(() => "")).split("\n")
-      .filter((l) => l.includes(" status ")).length;
-  return { bin, statusRuns };
-}
 
 /** The error `Deno.watchFs` throws when inotify has no watches left. */
 const watchLimit = () => new Error("OS file watch limit reached.");
@@ -614,7 +626,7 @@ Deno.test("WorktreeWatcher falls back to a git status poll at the inotify limit,
   const w = new WorktreeWatcher(broker, {
     republishWorkingTtlSeconds: 60,
     log: (l) => lines.push(l),
-    git: counting.bin,
+    git: counting.git,
     watchFactory: factory,
     pollIntervalMs: 100,
     rewatchIntervalMs: 500,
@@ -622,7 +634,7 @@ Deno.test("WorktreeWatcher falls back to a git status poll at the inotify limit,
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
-    await waitFor(() => w.warnings().length === 1, "degraded");
+    await waitFor("degraded", () => w.warnings().length === 1);
     assert.equal(lines.length, 1);
     assert.match(
       lines[0]!,
@@ -634,19 +646,19 @@ Deno.test("WorktreeWatcher falls back to a git status poll at the inotify limit,
     );
     // src/ has no watch: only the poll can see this edit.
     await Deno.writeTextFile(join(path, "src", "a.ts"), "x");
-    await waitFor(() => broker.statuses(agentId).length === 1, "polled");
+    await waitFor("polled", () => broker.statuses(agentId).length === 1);
     assert.deepEqual(broker.statuses(agentId)[0], ["src/a.ts"]);
     await sleep(700); // a failed retry is not reported again
     assert.equal(lines.length, 1);
     exhausted = false;
-    await waitFor(() => w.warnings().length === 0, "watching again", 3000);
+    await waitFor("watching again", () => w.warnings().length === 0, 3000);
     assert.equal(lines.length, 2);
     assert.match(lines[1]!, /^git-paw watcher: feat-a: watching .* again$/);
     const runs = await counting.statusRuns();
     await sleep(400); // the poll has stopped
     assert.equal(await counting.statusRuns(), runs);
     await Deno.writeTextFile(join(path, "src", "b.ts"), "x");
-    await waitFor(() => broker.statuses(agentId).length === 2, "watched");
+    await waitFor("watched", () => broker.statuses(agentId).length === 2);
   } finally {
     await w.close();
   }
@@ -693,13 +705,13 @@ Deno.test("WorktreeWatcher degrades to polling when a running watch hits the lim
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
-    await waitFor(() => trees.length === 1, "tree watch");
+    await waitFor("tree watch", () => trees.length === 1);
     await sleep(100);
     await Deno.writeTextFile(join(path, "src", "a.ts"), "x");
     await sleep(300);
     assert.deepEqual(broker.statuses(agentId), [], "the fake tree is blind");
     trees[0]!.fail(watchLimit());
-    await waitFor(() => broker.statuses(agentId).length === 1, "polled");
+    await waitFor("polled", () => broker.statuses(agentId).length === 1);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /OS file watch limit reached.*polling git status/);
     assert.equal(w.warnings().length, 1);
@@ -730,7 +742,8 @@ Deno.test("WorktreeWatcher publishes the hook's committed artifact when the agen
   await using repo = await tempRepo(1);
   const { agentId, path } = repo.worktrees[0]!;
   await writeMarker(path, agentId, "feat/a");
-  const { broker, w, lines } = watcherFor();
+  const { git: counted, statusDone } = await countingGit(repo.root);
+  const { broker, w, lines } = watcherFor(60, 0, counted);
   const artifacts = () =>
     broker.log.flatMap((e) =>
       e.message.type === "agent.artifact" ? [e.message.payload] : []
@@ -739,14 +752,15 @@ Deno.test("WorktreeWatcher publishes the hook's committed artifact when the agen
   broker.watch({ agent_id: agentId, worktree_path: path, cli: null });
   w.start();
   try {
-    await sleep(150);
+    // The first look reads the refs before it runs git status.
+    await waitFor("the first look", async () => await statusDone() >= 1);
     assert.deepEqual(artifacts(), [], "the current tip is a baseline");
     await Deno.writeTextFile(join(path, "a.ts"), "1");
     await Deno.writeTextFile(join(path, "b.ts"), "1");
-    await waitFor(() => broker.statuses(agentId).length === 1, "working");
+    await waitFor("working", () => broker.statuses(agentId).length === 1);
     await git(path, "add", "a.ts");
     await git(path, ...noHooks, "commit", "-qm", "a");
-    await waitFor(() => artifacts().length === 1, "artifact");
+    await waitFor("artifact", () => artifacts().length === 1);
     const head = (await git(path, "rev-parse", "HEAD")).trim();
     assert.deepEqual(artifacts()[0], {
       status: "committed",
@@ -759,7 +773,7 @@ Deno.test("WorktreeWatcher publishes the hook's committed artifact when the agen
     assert.equal(broker.statuses(agentId).length, 1, "the commit is absorbed");
     // An amend is a new commit (the hook runs for it too).
     await git(path, ...noHooks, "commit", "-q", "--amend", "-m", "a2");
-    await waitFor(() => artifacts().length === 2, "amend");
+    await waitFor("amend", () => artifacts().length === 2);
     assert.equal(
       artifacts()[1]!.commit,
       (await git(path, "rev-parse", "HEAD")).trim(),

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { mergeConfig } from "../../lib/core/config.ts";
 import { alertMonitorFor, alertsPlugin } from "../../lib/dashboard/alerts.ts";
 import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
-import { post, testBroker } from "../broker/_helpers.ts";
+import { post, testBroker } from "../_helpers/broker.ts";
 
 Deno.test("alertsPlugin() notifies a pending approval once, with its approve command", async () => {
   const dir = await Deno.makeTempDir({ prefix: "approvals-notify-" });

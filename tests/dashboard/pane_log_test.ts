@@ -8,6 +8,7 @@ import {
   shellQuote,
 } from "../../lib/dashboard/pane_log.ts";
 import { escapeTmuxFormat } from "../../lib/adapters/tmux.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Names that break naive quoting; several try to create a `canary*` file. */
 const HOSTILE = [
@@ -125,17 +126,6 @@ async function tmux(env: Record<string, string>, ...args: string[]) {
   return new TextDecoder().decode(out.stdout);
 }
 
-async function waitForText(path: string, needle: string, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await Deno.readTextFile(path)).includes(needle)) return;
-    } catch { /* not created yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${needle} in ${path}`);
-}
-
 Deno.test("pipePaneCommand() logs a real tmux pane to hostile paths and expands nothing", async () => {
   const root = await Deno.makeTempDir({ prefix: "paw-panelog-tmux-" });
   const sock = await Deno.makeTempDir({ prefix: "paw-tmux-" });
@@ -172,7 +162,10 @@ Deno.test("pipePaneCommand() logs a real tmux pane to hostile paths and expands 
         `echo MARK$((${i}))X`,
         "Enter",
       );
-      await waitForText(path, marker);
+      await waitFor(
+        `${marker} in ${path}`,
+        async () => (await Deno.readTextFile(path)).includes(marker),
+      );
       await tmux(env, "pipe-pane", "-t", "t:0.0"); // close the pipe
     }
     assert.deepEqual(await readDirNames(root), ["logs", "work"]);

@@ -16,6 +16,7 @@ import {
 import { PaneMonitor } from "../../lib/dashboard/pane_monitor.ts";
 import { startFakeBroker } from "./_fake_broker.ts";
 import type { StatusMessage } from "../../lib/core/messages.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 function screen(name: string): string {
   return Deno.readTextFileSync(
@@ -149,13 +150,10 @@ Deno.test("PaneMonitor reads real tmux panes: a prompt before the agent's first 
     ];
     assert.equal(broker.agents().length, 0, "no agent known yet");
     // Both screens in one tmux call; a pane that is gone is skipped.
-    const end = Date.now() + 10_000;
-    let caps = new Map<string, string>();
-    while (Date.now() < end) {
-      caps = await capturePanes([prompt, "%999", idle]);
-      if (caps.get(prompt)?.includes("Do you want to proceed?")) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const caps = await waitFor("the prompt on screen", async () => {
+      const c = await capturePanes([prompt, "%999", idle]);
+      return c.get(prompt)?.includes("Do you want to proceed?") ? c : null;
+    });
     assert.deepEqual([...caps.keys()].sort(), [prompt, idle].sort());
     const mon = new PaneMonitor(broker, { session: "s" });
     await mon.tick();

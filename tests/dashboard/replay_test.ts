@@ -13,6 +13,7 @@ import {
 import { replayCommand } from "../../lib/dashboard/replay_cmd.ts";
 import { AppError } from "../../lib/core/errors.ts";
 import { pawCommand } from "../_helpers/paw_command.ts";
+import { initRepo } from "../_helpers/repo.ts";
 
 const ESC = "\x1b";
 /** A realistic TUI log: colours, cursor moves, titles, charset switch, CRLF. */
@@ -300,9 +301,7 @@ Deno.test("git paw replay works end to end: list, json, strip, errors, from a wo
   const root = await Deno.makeTempDir({ prefix: "paw-replay-e2e-" });
   const repo = join(root, "proj");
   try {
-    await Deno.mkdir(repo);
-    await git(repo, "init", "-q", "-b", "main");
-    await git(repo, "commit", "-q", "--allow-empty", "-m", "init");
+    await initRepo(repo, { files: {} });
 
     let r = await run(repo, ["replay", "feat/a"]);
     assert.equal(r.code, 1);
@@ -378,8 +377,7 @@ Deno.test("git paw replay stops quietly when its reader goes away (| head)", asy
   const root = await Deno.makeTempDir({ prefix: "paw-replay-pipe-" });
   const repo = join(root, "proj");
   try {
-    await Deno.mkdir(repo);
-    await git(repo, "init", "-q", "-b", "main");
+    await initRepo(repo, { empty: true });
     await makeLogs(repo, { s: { "feat--a.log": LADEN.repeat(20_000) } });
     const child = pawCommand(["replay", "feat/a"], {
       cwd: repo,

@@ -7,6 +7,7 @@ import {
 import { webPlugin } from "../../lib/dashboard/web.ts";
 import { type FakeBroker, startFakeBroker } from "./_fake_broker.ts";
 import { openSse, parseBlock } from "./_sse_client.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 function status(agent: string, s: string, message?: string) {
   return {
@@ -24,14 +25,6 @@ async function post(b: FakeBroker, body: unknown) {
   });
   await r.body?.cancel();
   assert.equal(r.status, 202);
-}
-
-async function waitFor(cond: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function withBroker(
@@ -229,12 +222,12 @@ Deno.test("GET /events drops disconnected clients and the broker subscription", 
     assert.equal(plugin.sseClients(), 3);
     assert.equal(b.subscriberCount(), base + 1, "one shared subscription");
     await conns[0]!.close();
-    await waitFor(() => plugin.sseClients() === 2);
+    await waitFor("two SSE clients", () => plugin.sseClients() === 2);
     await post(b, status("feat-a", "working")); // fan-out skips the gone one
     assert.equal((await conns[1]!.nextNamed("entry")).id, "1");
     await conns[1]!.close();
     await conns[2]!.close();
-    await waitFor(() => plugin.sseClients() === 0);
+    await waitFor("no SSE client", () => plugin.sseClients() === 0);
     assert.equal(b.subscriberCount(), base);
   });
 });

@@ -61,7 +61,7 @@ Deno.test("approvalsFor(): the TUI decides in-process like the routes, recorded 
     "../../lib/coord/approvals_plugin.ts"
   );
   const { approvalsFor } = await import("../../lib/core/approvals.ts");
-  const { get, post, testBroker } = await import("../broker/_helpers.ts");
+  const { get, post, testBroker } = await import("../_helpers/broker.ts");
   const dir = await Deno.makeTempDir({ prefix: "tui-decision-" });
   try {
     await using b = await testBroker({

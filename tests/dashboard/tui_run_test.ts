@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
-import { startBroker } from "../../lib/broker/server.ts";
 import type { DashboardState } from "../../lib/core/dashboard_model.ts";
 import { runDashboard } from "../../lib/dashboard/tui.ts";
 import { ScreenWriter } from "../../lib/dashboard/terminal.ts";
 import { createNullTerminal } from "../_helpers/null_terminal.ts";
 import { defaultConfig, mergeConfig } from "../../lib/core/config.ts";
-
-async function waitFor(what: string, fn: () => boolean, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from "../_helpers/wait.ts";
+import { testBroker } from "../_helpers/broker.ts";
 
 const status = (id: string, text: string) => ({
   type: "agent.status",
@@ -21,13 +14,7 @@ const status = (id: string, text: string) => ({
 });
 
 Deno.test("runDashboard() coalesces a burst of publishes into few frames and quits on q", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tui-run-" });
-  const broker = await startBroker({
-    port: 0,
-    dataDir: dir,
-    session: "s",
-    quiet: true,
-  });
+  await using broker = await testBroker({ session: "s" });
   const term = createNullTerminal({ columns: 100, rows: 30 }, { color: false });
   let frames = 0;
   let last: DashboardState | null = null;
@@ -62,19 +49,11 @@ Deno.test("runDashboard() coalesces a burst of publishes into few frames and qui
   } finally {
     term.closeInput();
     await done.catch(() => {});
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("runDashboard() loads history, ends on abort and restores the terminal", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tui-abort-" });
-  const broker = await startBroker({
-    port: 0,
-    dataDir: dir,
-    session: "s",
-    quiet: true,
-  });
+  await using broker = await testBroker({ session: "s" });
   for (let i = 0; i < 5; i++) await broker.publish(status("feat-a", `old${i}`));
   const term = createNullTerminal({ columns: 80, rows: 24 }, { color: false });
   const ac = new AbortController();
@@ -98,8 +77,7 @@ Deno.test("runDashboard() loads history, ends on abort and restores the terminal
     await done;
     assert.equal(term.entered, false);
   } finally {
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
+    ac.abort(); // a failed check still ends the dashboard
   }
 });
 
@@ -120,13 +98,7 @@ Deno.test("ScreenWriter rewrites only changed lines and repaints on resize", () 
 });
 
 Deno.test("runDashboard() ends (terminal restored) when the terminal stops accepting writes", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tui-gone-" });
-  const broker = await startBroker({
-    port: 0,
-    dataDir: dir,
-    session: "s",
-    quiet: true,
-  });
+  await using broker = await testBroker({ session: "s" });
   const term = createNullTerminal({ columns: 80, rows: 24 });
   let writes = 0;
   term.write = () => {
@@ -146,7 +118,5 @@ Deno.test("runDashboard() ends (terminal restored) when the terminal stops accep
     assert.ok(writes >= 2);
   } finally {
     term.closeInput();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { waitFor } from "../_helpers/wait.ts";
 
 const HOST = fromFileUrl(new URL("./_tui_host.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
@@ -25,25 +26,6 @@ type Pane = {
   publish: (msg: unknown) => Promise<void>;
   close: () => Promise<void>;
 };
-
-async function poll<T>(
-  what: string,
-  fn: () => Promise<T | null>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
 
 async function startPane(
   opts: {
@@ -113,7 +95,7 @@ async function startPane(
     urlFile,
     JSON.stringify(opts.config ?? {}),
   );
-  const url = await poll("broker URL", async () => {
+  const url = await waitFor("broker URL", async () => {
     try {
       return (await Deno.readTextFile(urlFile)) || null;
     } catch {
@@ -130,7 +112,7 @@ async function startPane(
     tmux,
     screen,
     waitScreen: (what, fn) =>
-      poll(what, async () => {
+      waitFor(what, async () => {
         const s = await screen();
         return fn(s) ? s : null;
       }),
@@ -322,7 +304,7 @@ Deno.test("runDashboardTui() under NO_COLOR draws no colour but keeps the symbol
 
 /** After the TUI returned: normal screen, cursor shown, tty cooked (echo). */
 async function assertRestored(pane: Pane, opts: { readLine?: boolean } = {}) {
-  await poll("host done", async () => {
+  await waitFor("host done", async () => {
     try {
       return await Deno.readTextFile(pane.urlFile + ".done");
     } catch {
@@ -348,7 +330,7 @@ async function assertRestored(pane: Pane, opts: { readLine?: boolean } = {}) {
     Deno.kill(pid, "SIGKILL");
   } else {
     await pane.tmux("send-keys", "-t", SESSION, "Enter");
-    const line = await poll("line read", async () => {
+    const line = await waitFor("line read", async () => {
       try {
         return (await Deno.readTextFile(pane.urlFile + ".line")) || null;
       } catch {
@@ -357,7 +339,7 @@ async function assertRestored(pane: Pane, opts: { readLine?: boolean } = {}) {
     });
     assert.equal(line, "echo-check\n", "line discipline is back to canonical");
   }
-  await poll(
+  await waitFor(
     "pane dead",
     async () => (await paneState(pane, "#{pane_dead}")) === "1" ? true : null,
   );
@@ -389,7 +371,7 @@ Deno.test("runDashboardTui() restores the terminal when the process crashes", as
   });
   try {
     await pane.waitScreen("up", (l) => l[0]!.startsWith("git-paw dashboard"));
-    await poll(
+    await waitFor(
       "pane dead",
       async () => (await paneState(pane, "#{pane_dead}")) === "1" ? true : null,
     );

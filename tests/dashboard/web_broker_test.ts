@@ -10,6 +10,7 @@ import { dashboardPlugins } from "../../lib/dashboard/plugins.ts";
 import { type WebPlugin, webPlugin } from "../../lib/dashboard/web.ts";
 import { openSse } from "./_sse_client.ts";
 import { mergeConfig } from "../../lib/core/config.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 function status(agent: string, s: string, message?: string) {
   return {
@@ -160,11 +161,7 @@ Deno.test("GET /events on the real broker streams, resumes across a restart, and
     } finally {
       await again.close();
     }
-    const end = Date.now() + 5000;
-    while (web.sseClients() !== 0 && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.equal(web.sseClients(), 0);
+    await waitFor("no SSE client", () => web.sseClients() === 0);
   } finally {
     await broker.close();
     await Deno.remove(dir, { recursive: true });

@@ -6,52 +6,30 @@ import {
   ensureAgentKey,
   supervisorCredential,
 } from "../../lib/coord/credentials.ts";
+import { spawnBroker as spawnBrokerProcess } from "../_helpers/broker.ts";
 
 /**
  * `git-paw broker --port 0 --require-credentials` in `cwd` (the repo whose
  * agent worktrees' keys it takes) as a subprocess; dispose stops it.
  */
 async function spawnBroker(dataDir: string, cwd: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "broker",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--session",
-      "mcp-agent",
-      "--require-credentials",
-    ],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out)?.[0];
-  assert.ok(url, `broker printed its URL: ${out}`);
-  const drain = (async () => {
-    for (;;) if ((await reader.read()).done) break;
-  })();
-  const errDrain = child.stderr.pipeTo(new WritableStream());
+  const b = await spawnBrokerProcess([
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--session",
+    "mcp-agent",
+    "--require-credentials",
+  ], { cwd });
+  assert.ok(b.url, `broker printed its URL: ${b.stdout}`);
   return {
-    url,
+    url: b.url,
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
-      await errDrain;
+      b.child.kill("SIGTERM");
+      await b.child.status;
+      await b.rest;
+      await b.errText;
     },
   };
 }

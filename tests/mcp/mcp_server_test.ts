@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { testBroker } from "../broker/_helpers.ts";
+import { testBroker } from "../_helpers/broker.ts";
 import { MAIN, mcpClient, mcpRepo } from "./_mcp_helpers.ts";
 
 const READ_ONLY = [

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { pawCommand } from "../_helpers/paw_command.ts";
-import { post, testBroker } from "../broker/_helpers.ts";
+import { post, testBroker } from "../_helpers/broker.ts";
 import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
 
 const TOKEN = "tok-123";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startBroker } from "../../lib/broker/server.ts";
 import type { Broker, LogEntry } from "../../lib/broker/api.ts";
 import { createWorktree } from "../../lib/adapters/git.ts";
 import { worktreePathFor } from "../../lib/core/agent_plan.ts";
 import { makeRepo, sh } from "./git_fixture.ts";
 import { pawArgs } from "../_helpers/paw_command.ts";
+import { testBroker } from "../_helpers/broker.ts";
 
 const FAKE_AGENT =
   new URL("../../fixtures/fake_agent.sh", import.meta.url).pathname;
@@ -75,11 +75,9 @@ async function setup(branch: string, agentId: string) {
   const r = await makeRepo();
   const path = worktreePathFor(r.repo, "proj", branch);
   await createWorktree(r.repo, { branch, path });
-  const broker = await startBroker({
-    port: 0,
+  const broker = await testBroker({
     dataDir: join(r.path, "data"),
     session: "paw-proj",
-    quiet: true,
     seed: [{ agent_id: agentId, worktree_path: path, cli: "demo" }],
   });
   return { r, path, broker };

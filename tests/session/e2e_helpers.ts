@@ -9,6 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pawArgs } from "../_helpers/paw_command.ts";
 import { pawEnv } from "../_helpers/env.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { initRepo as initTempRepo } from "../_helpers/repo.ts";
+
+export { waitFor };
 
 const dec = new TextDecoder();
 
@@ -60,21 +64,12 @@ async function exec(
   };
 }
 
-/** Make a git repo at `dir` with one commit on `main`. */
-export async function initRepo(
+/** `git init -b main` in `dir` plus an empty first commit, run with `env`. */
+export function initRepo(
   dir: string,
   env: Record<string, string>,
 ): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  for (
-    const a of [
-      ["init", "-q", "-b", "main"],
-      ["commit", "-q", "--allow-empty", "-m", "init"],
-    ]
-  ) {
-    const r = await exec("git", a, dir, env);
-    if (r.code !== 0) throw new Error(`git ${a.join(" ")}: ${r.stderr}`);
-  }
+  return initTempRepo(dir, { files: {}, env });
 }
 
 /** A port that was free a moment ago (bind port 0, read it, close). */
@@ -151,37 +146,6 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
     },
   };
   return world;
-}
-
-/**
- * Poll `fn` until it returns a truthy value or `timeoutMs` passes; throws
- * naming `what` (with the last value) on timeout.
- */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T> | T,
-  timeoutMs = 30_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  let delay = 50;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last: ${
-          last instanceof Error ? last.message : JSON.stringify(last)
-        }`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 500);
-  }
 }
 
 /**

@@ -35,7 +35,7 @@ Deno.test("git paw start moves the broker when its port cannot be bound, before 
   const holder = bindWithoutListening(port);
   try {
     // Connects are refused: start's port check sees a free port.
-    await assert.rejects(fetch(`http://127.0.0.1:${port}/status`));
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/status`), TypeError);
     await w.writeConfig(`[broker]\nport = ${port}\n`);
     const r = await w.paw(["start", "--cli", "demo", "--branches", "feat/a"]);
     assert.equal(r.code, 0, r.stderr);

@@ -4,6 +4,11 @@
  * @module
  */
 import { join } from "node:path";
+import {
+  makeRepo as makeTempRepo,
+  type TempDir,
+  tempDir,
+} from "../_helpers/repo.ts";
 
 /** Identity for commits made by tests and by subprocesses they start. */
 export const GIT_IDENTITY_ENV: Record<string, string> = {
@@ -31,19 +36,7 @@ export async function sh(cwd: string, ...args: string[]): Promise<string> {
   return dec.decode(out.stdout).trim();
 }
 
-/** A temp dir removed on dispose. */
-export type TempDir = AsyncDisposable & { path: string };
-
-/** Make a temp dir (canonical path) removed on `await using`. */
-export async function tempDir(prefix = "paw-test-"): Promise<TempDir> {
-  const path = await Deno.realPath(await Deno.makeTempDir({ prefix }));
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true }).catch(() => {});
-    },
-  };
-}
+export { type TempDir, tempDir };
 
 /** Options for {@link makeRepo}. */
 export type MakeRepoOptions = {
@@ -62,19 +55,12 @@ export type MakeRepoOptions = {
 export async function makeRepo(
   opts: MakeRepoOptions = {},
 ): Promise<TempDir & { repo: string }> {
-  const dir = await tempDir();
-  const repo = join(dir.path, opts.name ?? "proj");
-  await Deno.mkdir(repo);
-  await sh(repo, "init", "-q", "-b", opts.branch ?? "main");
-  await sh(repo, "config", "user.name", "paw test");
-  await sh(repo, "config", "user.email", "paw@test.invalid");
-  await sh(repo, "config", "commit.gpgsign", "false");
-  if (!opts.empty) {
-    await Deno.writeTextFile(join(repo, "README.md"), "# proj\n");
-    await sh(repo, "add", "README.md");
-    await sh(repo, "commit", "-q", "-m", "initial");
-  }
-  return Object.assign(dir, { repo });
+  const t = await makeTempRepo({
+    ...opts,
+    message: "initial",
+    localIdentity: true,
+  });
+  return Object.assign(t, { path: t.root });
 }
 
 /** Write `text` to `<dir>/<file>` and commit it with `msg`. */

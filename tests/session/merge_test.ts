@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startBroker } from "../../lib/broker/server.ts";
 import type { Broker } from "../../lib/broker/api.ts";
 import {
   CALLER,
@@ -13,6 +12,7 @@ import {
   RENAME,
   type ReviewRepo,
 } from "./review_fixture.ts";
+import { testBroker } from "../_helpers/broker.ts";
 
 type Msg = {
   type: string;
@@ -31,11 +31,9 @@ async function logOf(broker: Broker): Promise<Msg[]> {
 }
 
 async function withBroker(r: ReviewRepo): Promise<Broker & AsyncDisposable> {
-  const broker = await startBroker({
-    port: 0,
+  const broker = await testBroker({
     dataDir: join(r.root, "broker"),
     session: r.session,
-    quiet: true,
     seed: Object.entries(r.worktrees).map(([b, p]) => ({
       agent_id: b,
       worktree_path: p,
@@ -44,9 +42,7 @@ async function withBroker(r: ReviewRepo): Promise<Broker & AsyncDisposable> {
     republishWorkingTtlSeconds: 60,
   });
   await r.writeReceipt({ broker_port: broker.port, broker_bind: "127.0.0.1" });
-  return Object.assign(broker, {
-    [Symbol.asyncDispose]: () => broker.close(),
-  });
+  return broker;
 }
 
 const T = (n: number) => `2026-01-01T00:00:0${n}Z`;
@@ -153,7 +149,10 @@ Deno.test("git paw merge takes the green branches, leaves out the one that break
       ?.length,
     1,
   );
-  await assert.rejects(Deno.stat(join(r.repo, ".git", "paw-integration")));
+  await assert.rejects(
+    Deno.stat(join(r.repo, ".git", "paw-integration")),
+    Deno.errors.NotFound,
+  );
 });
 
 Deno.test("git paw merge follows blocked-on relations, and moves only the ref when the checkout is elsewhere", async () => {

@@ -1,4 +1,4 @@
-/** The pure session model: smart-start table, status derivation, escaping. */
+/** The pure session model: smart-start table, status derivation. */
 import assert from "node:assert/strict";
 import {
   decideStart,
@@ -7,7 +7,6 @@ import {
   parseReceipt,
   statusJson,
 } from "../../lib/core/session.ts";
-import { escapeTmuxFormat, tmuxArg } from "../../lib/adapters/tmux.ts";
 
 const receipt = {
   session_name: "paw-p",
@@ -84,12 +83,4 @@ Deno.test("statusJson() is the documented status --json shape", () => {
     }],
   });
   assert.deepEqual(statusJson(null, "stale"), { session: null });
-});
-
-Deno.test("escapeTmuxFormat() and tmuxArg() keep user text literal for tmux", () => {
-  assert.equal(escapeTmuxFormat("feat/#(rm -rf ~)"), "feat/##(rm -rf ~)");
-  assert.equal(tmuxArg("feat;"), "feat\\;");
-  assert.equal(tmuxArg("a\\;"), "a\\\\;");
-  assert.equal(tmuxArg(";"), "\\;");
-  assert.equal(tmuxArg("a;b"), "a;b");
 });

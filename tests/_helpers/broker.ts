@@ -1,13 +1,15 @@
 /**
- * Test helpers for the broker: a real broker on 127.0.0.1 port 0 in a temp
- * data dir, and a raw HTTP/1.1 client for requests `fetch` will not send
+ * The one broker starter of the test suite (a real broker on 127.0.0.1
+ * port 0 in a temp data dir), JSON request helpers, and a raw HTTP/1.1 client for requests `fetch` will not send
  * (custom Host, no Host, odd framing).
+ * @module
  */
 import {
   type RunningBroker,
   startBroker,
   type StartBrokerOptions,
 } from "../../lib/broker/server.ts";
+import { pawCommand } from "./paw_command.ts";
 
 /** A started broker plus its temp dir; `await using` closes and removes. */
 export type TestBroker = RunningBroker & {
@@ -38,18 +40,7 @@ export async function testBroker(
   });
 }
 
-/** A temp dir removed on dispose. */
-export async function tempDir(): Promise<
-  { path: string; [Symbol.asyncDispose](): Promise<void> }
-> {
-  const path = await Deno.makeTempDir({ prefix: "paw-broker-" });
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true });
-    },
-  };
-}
+export { tempDir } from "./repo.ts";
 
 /** POST JSON (string or value) with `application/json`. */
 export async function post(
@@ -167,4 +158,66 @@ export function artifactMsg(id: string, status = "done") {
     agent_id: id,
     payload: { status, exports: [], modified_files: [] },
   };
+}
+
+/** A `git-paw broker` process started by {@link spawnBroker}. */
+export type SpawnedBroker = {
+  child: Deno.ChildProcess;
+  /** The first line it printed (the URL line). */
+  firstLine: string;
+  /** Everything printed up to the first newline. */
+  stdout: string;
+  /** The URL of the first line, or null. */
+  url: string | null;
+  /** The rest of stdout, once the process closes it. */
+  rest: Promise<string>;
+  /** All of stderr, once the process closes it. */
+  errText: Promise<string>;
+};
+
+/**
+ * Spawn `git-paw broker …args` and wait for its first stdout line. The
+ * broker reads the global config (plugins): never the user's, unless `env`
+ * sets `XDG_CONFIG_HOME`.
+ */
+export async function spawnBroker(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<SpawnedBroker> {
+  const child = pawCommand(["broker", ...args], {
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    env: {
+      NO_COLOR: "1",
+      XDG_CONFIG_HOME: "/nonexistent/git-paw-test-config",
+      ...opts.env,
+    },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const errText = (async () => {
+    let s = "";
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
+      s += c;
+    }
+    return s;
+  })();
+  const rest = (async () => {
+    let s = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return s;
+      s += value;
+    }
+  })();
+  const firstLine = out.split("\n")[0]!;
+  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(firstLine)?.[0] ?? null;
+  return { child, firstLine, stdout: out, url, rest, errText };
 }

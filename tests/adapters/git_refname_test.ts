@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { branchNameProblem } from "../../lib/core/refname.ts";
 import { validateBranchName } from "../../lib/adapters/git.ts";
 import { AppError } from "../../lib/core/errors.ts";
-import { makeRepo } from "./git_fixture.ts";
+import { makeRepo } from "../_helpers/repo.ts";
 
 const dec = new TextDecoder();
 
