@@ -138,6 +138,28 @@ function geminiHome(opts: AgentSetup): string {
     Deno.env.get("HOME") ?? "";
 }
 
+/**
+ * `permissions.defaultMode` of the user's Claude settings
+ * (`$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`), or
+ * undefined (none, unreadable, not a string).
+ */
+async function claudeUserDefaultMode(
+  opts: AgentSetup,
+): Promise<string | undefined> {
+  const dir = Deno.env.get("CLAUDE_CONFIG_DIR") ??
+    join(opts.home ?? Deno.env.get("HOME") ?? "", ".claude");
+  const text = await readTextOrNull(join(dir, "settings.json")).catch(() =>
+    null
+  );
+  if (text === null) return undefined;
+  try {
+    const mode = JSON.parse(text)?.permissions?.defaultMode;
+    return typeof mode === "string" && mode !== "" ? mode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The entries of the `[clis.NAME] settings_path` file, or null. */
 async function extraSettings(
   opts: AgentSetup,
@@ -194,6 +216,9 @@ export async function writeCliFiles(
     selfCommand: shJoin(self),
     worktreePath: opts.agent.worktree,
     geminiUserPolicies: join(geminiHome(opts), ".gemini", "policies"),
+    ...(profile.name === "claude"
+      ? { claudeUserDefaultMode: await claudeUserDefaultMode(opts) }
+      : {}),
     gitWritableRoots: [
       ...new Set([
         resolve(dirs.gitDir),

@@ -381,6 +381,14 @@ export type SettingsContext = {
   worktreePath?: string;
   /** Gemini's user policy folder (`~/.gemini/policies`), kept in `policyPaths`. */
   geminiUserPolicies?: string;
+  /**
+   * The `permissions.defaultMode` of the user's own Claude settings
+   * (`~/.claude/settings.json`), repeated in the worktree's local settings:
+   * the same mode, and Claude 2.1 then does not stop a turn with its "Make
+   * auto mode your default permission mode?" offer (shown only when the
+   * user's settings name a mode and no project or local settings do).
+   */
+  claudeUserDefaultMode?: string;
   /** Dirs a commit in the worktree writes outside it (codex sandbox). */
   gitWritableRoots?: readonly string[];
   /**
@@ -577,12 +585,14 @@ export function cliFilePlans(
       : c;
   switch (format) {
     case "claude": {
+      const mode = ctx.claudeUserDefaultMode;
       const content: { [key: string]: Json } = {
         permissions: {
           allow: [
             ...allowRules(ctx),
             ...(mcp ? [`mcp__${MCP_SERVER_NAME}__*`] : []),
           ],
+          ...(mode && mode !== "auto" ? { defaultMode: mode } : {}),
         },
       };
       // A server of `.mcp.json` runs only once approved; this approves it.

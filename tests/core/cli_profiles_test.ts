@@ -185,6 +185,18 @@ Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event 
   }]);
 });
 
+Deno.test("cliFilePlans() claude repeats the user's own permission mode (never auto), so Claude offers no auto-mode dialog", () => {
+  const mode = (m?: string) => {
+    const s = cliFilePlans(claude, { ...ctx, claudeUserDefaultMode: m })[1]!;
+    assert.ok(s.kind === "json");
+    return (s.content.permissions as Record<string, unknown>).defaultMode;
+  };
+  assert.equal(mode("default"), "default");
+  assert.equal(mode("acceptEdits"), "acceptEdits");
+  assert.equal(mode("auto"), undefined);
+  assert.equal(mode(undefined), undefined);
+});
+
 Deno.test("cliFilePlans() gemini: a policy file named in policyPaths (user folder kept), hooks; never tools.allowed", () => {
   const plans = cliFilePlans(CLI_PROFILES.gemini!, {
     ...ctx,
