@@ -49,3 +49,17 @@ export async function sessionCredentials(
   await supervisorCredential(stateDir);
   return keyRegistry(receiptKeySource(session, stateDir));
 }
+
+/**
+ * The supervisor's key of `session`, for what the user's own commands send
+ * on the session's behalf (`tell`, the unattended loop's nudges, the merge
+ * queue): a session broker takes feedback to any agent with it. Undefined
+ * when it cannot be read or made (the broker then refuses, and says so).
+ */
+export async function sessionSpeakerKey(
+  session: string,
+): Promise<string | undefined> {
+  return await supervisorCredential(brokerDataDir(session)).catch(() =>
+    undefined
+  );
+}

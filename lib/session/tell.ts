@@ -19,6 +19,7 @@ import { DEFAULT_SUBMIT_DELAY_MS } from "../core/config.ts";
 import type { Receipt } from "../core/session.ts";
 import { capturePanes, sendKey, sendLiteral } from "../adapters/tmux.ts";
 import { brokerClient, replyText } from "../broker/client.ts";
+import { sessionSpeakerKey } from "./credentials.ts";
 import { printJson, println } from "../output.ts";
 import { readSnapshot, sessionReceipt } from "./agents_cmd.ts";
 
@@ -133,7 +134,11 @@ export async function tellAgent(
     );
   }
   const from = opts.from ?? (Deno.env.get("GIT_PAW_AGENT_ID") || "user");
-  const c = brokerClient(snap.brokerUrl, { token: snap.token });
+  const key = await sessionSpeakerKey(receipt.session_name);
+  const c = brokerClient(snap.brokerUrl, {
+    token: snap.token,
+    ...(key ? { agentKey: key } : {}),
+  });
   const reply = await c.publish({
     type: "agent.feedback",
     agent_id: agent.id,

@@ -37,6 +37,7 @@ import { slugify } from "../core/slug.ts";
 import type { Config } from "../core/config.ts";
 import { readDashboardSettings } from "../core/dashboard_settings.ts";
 import { brokerClient } from "../broker/client.ts";
+import { sessionSpeakerKey } from "./credentials.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { writeTextAtomic } from "../adapters/fs.ts";
 import { hasSession } from "../adapters/tmux.ts";
@@ -83,7 +84,11 @@ export async function runUnattended(
   const url = receiptBrokerUrl(receipt);
   if (!url) throw new Error("an unattended session needs its broker");
   const token = receipt.broker_token ?? undefined;
-  const client = brokerClient(url, { token });
+  const key = await sessionSpeakerKey(session);
+  const client = brokerClient(url, {
+    token,
+    ...(key ? { agentKey: key } : {}),
+  });
   const settings = readDashboardSettings(opts.config);
   const maxMinutes = opts.maxMinutes ?? DEFAULT_MAX_MINUTES;
   const startedAt = opts.startedAt ?? Date.now() / 1000;
