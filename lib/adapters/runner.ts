@@ -41,6 +41,28 @@ export function missingBinaryError(cmd: string, cause?: unknown): AppError {
   return new AppError(msg, "missing_binary", { cause });
 }
 
+/**
+ * A spawn's NotFound also means a missing working directory: the error for
+ * that, or null when `cwd` is there (or not given).
+ */
+function missingCwd(
+  cmd: string,
+  cwd: string | undefined,
+  cause: unknown,
+): AppError | null {
+  if (cwd === undefined) return null;
+  try {
+    Deno.statSync(cwd);
+    return null;
+  } catch {
+    return new AppError(
+      `Cannot run '${cmd}' in ${cwd}: no such directory`,
+      "missing_dir",
+      { cause },
+    );
+  }
+}
+
 const dec = new TextDecoder();
 
 /**
@@ -133,7 +155,9 @@ async function runNow(
       out = await child.output();
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw missingBinaryError(cmd, e);
+    if (e instanceof Deno.errors.NotFound) {
+      throw missingCwd(cmd, opts.cwd, e) ?? missingBinaryError(cmd, e);
+    }
     throw e;
   }
   return {

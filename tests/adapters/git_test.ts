@@ -757,3 +757,18 @@ Deno.test("run() turns a missing program into a clear install hint", async () =>
   assert.equal(await hasBinary("git"), true);
   assert.equal(await hasBinary("git-paw-no-such-program"), false);
 });
+
+Deno.test("run() in a missing directory says so, not that git is missing", async () => {
+  await assert.rejects(
+    () => run("git", ["status"], { cwd: "/nonexistent/git-paw-dir" }),
+    (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, "missing_dir");
+      assert.equal(
+        e.message,
+        "Cannot run 'git' in /nonexistent/git-paw-dir: no such directory",
+      );
+      return true;
+    },
+  );
+});
