@@ -24,6 +24,7 @@ import type { AgentCredentials } from "../broker/api.ts";
 import { generateAgentKey } from "../broker/token.ts";
 import { readTextOrNull, writeTextAtomic } from "../adapters/fs.ts";
 import { MARKER_FILE, readMarkerFile } from "./marker.ts";
+import { readAgentKeySync } from "../adapters/cli_state.ts";
 
 export { AGENT_KEY_FILE, SUPERVISOR_KEY_FILE };
 
@@ -38,9 +39,14 @@ export async function readKeyFile(path: string): Promise<AgentKeyFile | null> {
   return text === null ? null : parseAgentKeyFile(text);
 }
 
-/** The agent key file of the worktree whose git dir is `gitDir`, or null. */
+/**
+ * The agent key file of the worktree whose git dir is `gitDir`, or null. In
+ * the repo root of a supervisor session (no key file there) it is the
+ * supervisor's, which its state file names (`readAgentKeySync` of
+ * lib/adapters/cli_state.ts, the one reading of that fallback).
+ */
 export function readAgentKey(gitDir: string): Promise<AgentKeyFile | null> {
-  return readKeyFile(agentKeyPath(gitDir));
+  return Promise.resolve(readAgentKeySync(gitDir));
 }
 
 /**

@@ -132,6 +132,21 @@ Deno.test({
           cwd: w.repo,
         });
         url = st.broker_url;
+        // Its own status reached the broker: it speaks with the supervisor's
+        // key (a session broker refuses `supervisor` without it).
+        await waitFor("the supervisor's own status on the broker", async () => {
+          const r = await fetch(`${url}/status`);
+          const body = await r.json() as {
+            agents: { agent_id: string; status: string; summary?: string }[];
+          };
+          return body.agents.some((a) =>
+            a.agent_id === "supervisor" && a.status === "working"
+          );
+        }, 30_000);
+        assert.doesNotMatch(
+          await capture(w, ps[0]!.id),
+          /broker refused/,
+        );
         // The discovery file counts the supervisor's and dashboard's panes.
         const disc = JSON.parse(
           await Deno.readTextFile(
