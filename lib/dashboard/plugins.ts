@@ -8,6 +8,7 @@ import type { BrokerPlugin } from "../broker/api.ts";
 import type { Config } from "../core/config.ts";
 import { readDashboardSettings } from "../core/dashboard_settings.ts";
 import { webPlugin } from "./web.ts";
+import type { PaneTeller } from "./web_view.ts";
 import { alertsPlugin } from "./alerts.ts";
 import { paneMonitorPlugin } from "./pane_monitor.ts";
 
@@ -18,6 +19,8 @@ export type DashboardPluginOptions = {
   config: Config;
   /** Each agent's `PORT` by agent id. */
   agentPorts?: () => ReadonlyMap<string, number>;
+  /** The web page's Tell types into an idle pane first. */
+  tellPane?: PaneTeller;
   /** The file keeping the notification causes already sent (state dir). */
   notifiedFile?: string;
 };
@@ -33,6 +36,7 @@ export function dashboardPlugins(
       stallThresholdSeconds: settings.stallThresholdSeconds,
       maxMessages: settings.maxMessages,
       ...(opts.agentPorts ? { agentPorts: opts.agentPorts } : {}),
+      ...(opts.tellPane ? { tellPane: opts.tellPane } : {}),
     }),
     alertsPlugin({
       session: opts.session,

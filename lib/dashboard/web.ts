@@ -32,7 +32,7 @@ import { normaliseAgentId } from "../core/messages.ts";
 import { MAX_WEB_TEXT } from "../core/needs_you.ts";
 import { SseHub, type SseHubOptions } from "./sse.ts";
 import { pageCsp, renderWebPage } from "./web_page.ts";
-import { type SendResult, WebView } from "./web_view.ts";
+import { type PaneTeller, type SendResult, WebView } from "./web_view.ts";
 import { DEFAULT_DASHBOARD_SETTINGS } from "../core/dashboard_settings.ts";
 
 /** Options for {@link webPlugin}. */
@@ -47,6 +47,8 @@ export type WebPluginOptions = {
   sse?: SseHubOptions;
   /** Each agent's `PORT` by agent id (shown after its id). */
   agentPorts?: () => ReadonlyMap<string, number>;
+  /** The page's Tell types into an idle pane first (the session's tell). */
+  tellPane?: PaneTeller;
 };
 
 /** The web dashboard plugin, with a probe for tests and diagnostics. */
@@ -153,7 +155,12 @@ async function pageBody<T>(
 
 function sent(r: SendResult): Response {
   return r.ok
-    ? Response.json({ ok: true, seq: r.seq }, { status: 202 })
+    ? Response.json({
+      ok: true,
+      seq: r.seq,
+      ...(r.route ? { route: r.route } : {}),
+      ...(r.why ? { why: r.why } : {}),
+    }, { status: 202 })
     : Response.json({ error: r.error }, { status: r.status });
 }
 
@@ -208,6 +215,7 @@ export function webPlugin(opts: WebPluginOptions = {}): WebPlugin {
         maxMessages: opts.maxMessages ??
           DEFAULT_DASHBOARD_SETTINGS.maxMessages,
         ...(opts.agentPorts ? { agentPorts: opts.agentPorts } : {}),
+        ...(opts.tellPane ? { tellPane: opts.tellPane } : {}),
       });
       view = v;
       // The stream's `hello` names the same session as the page.

@@ -281,8 +281,10 @@ const NEEDS_YOU_SCRIPT = `
         var path = "needs-you/" + encodeURIComponent(agent) + "/" + what;
         var body = { text: reply.value };
         if (what === "answer") body.ref = Number(li.getAttribute("data-ref"));
-        nyPost(li, path, body, function () {
-          return (what === "answer" ? "Answer sent to " : "Told ") + agent;
+        nyPost(li, path, body, function (j) {
+          if (what === "answer") return "Answer sent to " + agent;
+          if (j && j.route === "keys") return "Typed into " + agent + "'s pane";
+          return "Told " + agent + " (in its inbox" + (j && j.why ? ": " + j.why : "") + ")";
         });
       };
       actions.append(

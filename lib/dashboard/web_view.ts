@@ -50,8 +50,24 @@ const REPLAY_PAGE = 2000;
 
 /** What sending an answer or a tell did. */
 export type SendResult =
-  | { ok: true; seq: number }
+  | {
+    ok: true;
+    /** The feedback's seq (null when the text was typed into the pane). */
+    seq: number | null;
+    /** How a tell went: typed into the pane, or queued (and why). */
+    route?: "keys" | "feedback";
+    why?: string;
+  }
   | { ok: false; status: 400 | 404 | 409 | 503; error: string };
+
+/**
+ * Types `text` into `agent`'s pane when its CLI is idle at its prompt (the
+ * session's `git paw tell`), else says why not; passed in by the session.
+ */
+export type PaneTeller = (
+  agent: string,
+  text: string,
+) => Promise<{ typed: true } | { typed: false; why: string }>;
 
 /** Options for {@link WebView}. */
 export type WebViewOptions = {
@@ -63,6 +79,8 @@ export type WebViewOptions = {
   now?: () => number;
   /** Each agent's `PORT` by agent id, read at every snapshot. */
   agentPorts?: () => ReadonlyMap<string, number>;
+  /** A tell first tries the agent's pane (else it is feedback). */
+  tellPane?: PaneTeller;
 };
 
 /** Follows one broker and answers "what does the page show now?". */
@@ -78,6 +96,7 @@ export class WebView {
   #emitScheduled = false;
   readonly #session: string | undefined;
   readonly #agentPorts: (() => ReadonlyMap<string, number>) | undefined;
+  readonly #tellPane: PaneTeller | undefined;
   readonly #needsYou: NeedsYouState = createNeedsYouState();
   #needsYouLive = false;
   /** Live entries that came while the log was being replayed. */
@@ -94,6 +113,7 @@ export class WebView {
     // The broker may not be listening yet: nothing is read from it here.
     this.#session = opts.session;
     this.#agentPorts = opts.agentPorts;
+    this.#tellPane = opts.tellPane;
     this.#replayed = new Promise((resolve) => {
       this.#replayDone = resolve;
     });
@@ -229,7 +249,18 @@ export class WebView {
    */
   async tell(agent: string, text: string): Promise<SendResult> {
     if (!this.#known(agent)) return this.#unknown(agent);
-    return await this.#feedback(agent, text.trim());
+    let why: string | undefined;
+    if (this.#tellPane) {
+      try {
+        const t = await this.#tellPane(agent, text.trim());
+        if (t.typed) return { ok: true, seq: null, route: "keys" };
+        why = t.why;
+      } catch (e) {
+        why = `its pane could not be typed into (${(e as Error).message})`;
+      }
+    }
+    const r = await this.#feedback(agent, text.trim());
+    return r.ok ? { ...r, route: "feedback", ...(why ? { why } : {}) } : r;
   }
 
   /** The broker keeps an inbox for `agent` (feedback reaches it). */

@@ -376,6 +376,22 @@ async function serveBroker(
         config,
         agentPorts: ports.get,
         notifiedFile: `${brokerDataDir(session)}/notified.json`,
+        // The page's Tell: typed into an idle CLI, as `git paw tell` does.
+        tellPane: async (agent, text) => {
+          const [{ tellAgent }, { readReceipt: read }] = await Promise.all([
+            import("./tell.ts"),
+            import("./receipt.ts"),
+          ]);
+          const now = await read(session);
+          if (!now) return { typed: false, why: "the session has no receipt" };
+          const r = await tellAgent(now, agent, text, {
+            typeOnly: true,
+            ...(opts.token ? { token: opts.token } : {}),
+          });
+          return r.route === "keys"
+            ? { typed: true }
+            : { typed: false, why: r.why ?? "its CLI is not at its prompt" };
+        },
       }),
     ],
     seed,

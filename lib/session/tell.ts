@@ -42,6 +42,11 @@ export type TellOptions = {
   token?: string;
   /** Between typing and Enter (default: the CLI's `submit_delay_ms`). */
   submitDelayMs?: number;
+  /**
+   * Only type: when the route is the inbox, say why and send nothing (the
+   * caller queues it its own way: the web page's Tell).
+   */
+  typeOnly?: boolean;
 };
 
 /** The receipt's agent named by `name` (its id or its branch), or an error. */
@@ -127,6 +132,9 @@ export async function tellAgent(
     };
   }
   const why = route.route === "feedback" ? route.why : "";
+  if (opts.typeOnly) {
+    return { agent: agent.id, route: "feedback", why, pane, text: line };
+  }
   if (!snap.brokerUrl) {
     throw new AppError(
       `Cannot queue feedback for ${agent.id} (${why}): session '${receipt.session_name}' runs without a broker`,

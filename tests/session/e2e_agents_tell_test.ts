@@ -124,6 +124,35 @@ Deno.test("agents --json lists the demo agents; tell types into an idle pane and
       ),
   );
 
+  // The web page's Tell takes the same route: typed into the idle pane.
+  // (Idle now: the demo's last state line, not an earlier one.)
+  await waitFor("feat-a's last state line idle", async () => {
+    const states = (await capture(w, await pane("feat-a"))).split("\n")
+      .map((l) => l.trim())
+      .filter((l) =>
+        /^\[demo\] (idle|working on:|asked:|waiting:|bye|done:)/.test(l)
+      );
+    return states.at(-1)?.startsWith("[demo] idle") ?? false;
+  });
+  const webTell = (agent: string, text: string) =>
+    fetch(`${st.broker_url}/needs-you/${agent}/tell`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-git-paw-csrf": "1",
+        origin: st.broker_url!,
+      },
+      body: JSON.stringify({ text }),
+    }).then(async (x) => ({ status: x.status, body: await x.json() }));
+  const typed = await webTell("feat-a", "write the WEB-3 note");
+  assert.equal(typed.status, 202, JSON.stringify(typed.body));
+  assert.equal(typed.body.route, "keys", JSON.stringify(typed.body));
+  await waitFor(
+    "the task typed from the web committed",
+    async () =>
+      (await w.git(["log", "--format=%s", "-1"], wt("feat-a"))).stdout
+        .includes("write the WEB-3 note"),
+  );
   // Unknown agent: one line, exit 1, nothing sent.
   const before = (await w.paw(["agents", "--json"])).stdout;
   const bad = await w.paw(["tell", "feat-zz", "hello"]);
