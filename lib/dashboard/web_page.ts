@@ -155,6 +155,7 @@ const NEEDS_YOU_STYLE = `
 .ny-item { border:1px solid var(--line); border-radius:8px; padding:10px; background:var(--bg);
   min-width:0; scroll-margin-top:8px; }
 .ny-item.ny-target { outline:2px solid var(--accent); }
+tr.ny-target td { background:var(--line); }
 .ny-head { display:flex; flex-wrap:wrap; gap:4px 8px; align-items:baseline; }
 .ny-kind { font-size:12px; font-weight:700; text-transform:uppercase; letter-spacing:.04em;
   color:var(--warn); }
@@ -411,6 +412,7 @@ const SCRIPT = `
   var TYPES = ["agent.status", "agent.artifact", "agent.blocked", "agent.verified",
     "agent.feedback", "agent.question", "agent.intent", "supervisor.verify-now",
     "agent.advanced-main", "agent.learning"];
+  var agentFocused = false;
   var state = { entries: [], lastSeq: 0, filter: new Set(), es: null, retryTimer: null, view: null };
   var $ = function (id) { return document.getElementById(id); };
 
@@ -455,6 +457,7 @@ const SCRIPT = `
     body.replaceChildren();
     rows.forEach(function (a) {
       var tr = el("tr");
+      tr.id = "agent-" + a.id;
       tr.setAttribute("data-agent", a.id);
       if (a.supervisor) tr.classList.add("supervisor");
       if (a.attention) tr.classList.add("attention");
@@ -468,6 +471,21 @@ const SCRIPT = `
       tr.append(el("td", "agent", a.port ? a.id + " :" + a.port : a.id), el("td", "cli", a.cli), status, el("td", "age", a.age), sum);
       body.append(tr);
     });
+    // A notification's #agent-<id> link: that agent's card under "Needs
+    // you" when it has one, else its row.
+    if (!agentFocused && location.hash.indexOf("#agent-") === 0) {
+      var wanted = decodeURIComponent(location.hash.slice(7));
+      var card = null;
+      document.querySelectorAll("#needs-you li[data-agent]").forEach(function (li) {
+        if (!card && li.getAttribute("data-agent") === wanted) card = li;
+      });
+      var row = card || document.getElementById("agent-" + wanted);
+      if (row) {
+        agentFocused = true;
+        row.classList.add("ny-target");
+        row.scrollIntoView();
+      }
+    }
     $("no-agents").hidden = rows.length > 0;
     $("counts").textContent = rows.length ? "\\u00b7 " + view.counts : "";
   }

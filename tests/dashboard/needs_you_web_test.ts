@@ -201,6 +201,17 @@ Deno.test({
     await page.waitForSelector(card(`approval-${a1}`));
     await page.waitForSelector('#needs-you-list li[data-kind="needs_input"]');
 
+    await (async function anAgentLinkLandsOnItsCard() {
+      // A notification's `#agent-<id>` link (questions, needs_input, stalls).
+      const p2 = await browser.newPage();
+      await p2.goto(`${url}${home}/#agent-feat-b`);
+      await p2.waitForSelector(
+        '#needs-you-list li.ny-target[data-kind="question"][data-agent="feat-b"]',
+      );
+      assert.equal(await p2.$$eval("tr#agent-feat-c", (e) => e.length), 1);
+      await p2.close();
+    })();
+
     await (async function listsWhatNeedsAPersonFirst() {
       const kinds = await page.$$eval(
         "#needs-you-list li.ny-item",
