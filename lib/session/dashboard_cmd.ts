@@ -43,6 +43,7 @@ import {
   stoppedReason,
   superviseDashboard,
 } from "./heal.ts";
+import { sleep } from "./sleep.ts";
 
 /** Options of `__dashboard`. */
 export type DashboardCommandOptions = {
@@ -507,18 +508,6 @@ async function adoptAgents(
     await sleep(delay, signal);
     delay = Math.min(delay * 2, 500);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Print an error in the pane and keep it open until `q` or a signal. */

@@ -31,6 +31,7 @@ import { slugify } from "../core/slug.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerClient, tokenFromEnv } from "../broker/client.ts";
 import { readAgentKey } from "../coord/credentials.ts";
+import { sleep } from "./sleep.ts";
 
 /** The environment variable holding a demo script (see the module doc). */
 const DEMO_SCRIPT_ENV = "GIT_PAW_DEMO_SCRIPT";
@@ -524,19 +525,6 @@ function summarise(m: Record<string, unknown>): string {
   }
   if (Array.isArray(p.errors)) return p.errors.join("; ");
   return JSON.stringify(p).slice(0, 120);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((ok) => {
-    if (signal.aborted) return ok();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      ok();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function hasManagedPostCommitHook(cwd: string): Promise<boolean> {

@@ -47,6 +47,7 @@ import { receiptBrokerUrl } from "./common.ts";
 import { brokerDataDir } from "./receipt.ts";
 import { agentPanes } from "./agents_cmd.ts";
 import { tellAgent } from "./tell.ts";
+import { sleep } from "./sleep.ts";
 
 /** Default time budget (minutes) when `--max-minutes` is not given. */
 const DEFAULT_MAX_MINUTES = 60;
@@ -280,17 +281,4 @@ export async function runUnattended(
   const code = UNATTENDED_EXIT[final];
   Deno.exitCode = code;
   return code;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((ok) => {
-    if (signal.aborted) return ok();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      ok();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
