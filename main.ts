@@ -6,7 +6,11 @@
 import { AppError } from "./lib/core/errors.ts";
 import { eprintln } from "./lib/output.ts";
 import { trace } from "./lib/trace.ts";
-import { INTERNAL_COMMANDS, runInternalCommand } from "./lib/cli/internal.ts";
+import {
+  HELPER_COMMANDS,
+  INTERNAL_COMMANDS,
+  runInternalCommand,
+} from "./lib/cli/internal.ts";
 
 /** Run git-paw with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -18,7 +22,17 @@ export async function main(args: string[]): Promise<number> {
       // Pane processes skip commander and the public commands.
       return await runInternalCommand(argv);
     }
+    if (HELPER_COMMANDS.includes(argv[0]!)) {
+      // An agent's reports and git's hooks: the coordination commands only.
+      const { buildHelperProgram } = await import(
+        "./lib/cli/helper_program.ts"
+      );
+      trace("main: helper program loaded");
+      await buildHelperProgram().parseAsync(argv, { from: "user" });
+      return Deno.exitCode;
+    }
     const { buildProgram } = await import("./lib/cli/program.ts");
+    trace("main: program loaded");
     await buildProgram().parseAsync(argv, { from: "user" });
     return Deno.exitCode;
   } catch (e) {

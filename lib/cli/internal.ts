@@ -54,6 +54,18 @@ const SPECS: Record<string, Spec> = {
   },
 };
 
+/**
+ * The public commands an agent runs all the time (`publish …`, `inbox`,
+ * `done`) and the git hooks' `__hook`: `main.ts` parses them with the
+ * coordination commands alone (lib/cli/helper_program.ts).
+ */
+export const HELPER_COMMANDS: readonly string[] = [
+  "publish",
+  "inbox",
+  "done",
+  "__hook",
+];
+
 /** Parsed argv of a pane command. */
 export type InternalArgs = {
   options: Record<string, string>;
