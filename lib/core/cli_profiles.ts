@@ -86,6 +86,13 @@ export type CliProfile = {
   trust: TrustHandling;
   /** State hook events git-paw installs (they call `__cli-event`). */
   hookEvents: readonly string[];
+  /**
+   * Of {@link hookEvents}, those whose hook the CLI runs in the background
+   * (Claude `"async": true`): they only report, so the CLI need not wait
+   * for a Deno process. The hook orders and serialises its runs itself
+   * (lib/coord/cli_event.ts). A decision event in queue mode always blocks.
+   */
+  backgroundHooks?: readonly string[];
   /** argv every launch needs, right after the program (codex `--no-daemon`). */
   launchArgs: readonly string[];
   /**
@@ -122,6 +129,10 @@ const CLAUDE: CliProfile = {
     "PostToolUse",
     "UserPromptSubmit",
   ],
+  // `PreToolUse` blocks even in pane mode: a permission prompt's
+  // `Notification` follows it within milliseconds and quotes the tool call
+  // it recorded, so it must have run by then.
+  backgroundHooks: ["Notification", "Stop", "PostToolUse", "UserPromptSubmit"],
   launchArgs: [],
   resume: ["--continue"],
   absoluteHelper: false,
@@ -553,6 +564,7 @@ export function cliFilePlans(
       hooks[event] = [{ matcher: "*", hooks: [handler] }];
     } else {
       if (wait !== null) handler.timeout = wait;
+      else if (profile.backgroundHooks?.includes(event)) handler.async = true;
       hooks[event] = [{ hooks: [handler] }];
     }
   }

@@ -163,13 +163,24 @@ Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event 
     "Stop",
     "UserPromptSubmit",
   ]);
+  // Reporting hooks run in the background: Claude does not wait for them.
   assert.deepEqual(hooks.Stop, [{
     hooks: [{
       type: "command",
       command:
         "/usr/bin/deno run -A /src/main.ts __cli-event --cli claude --event Stop || true",
+      async: true,
     }],
   }]);
+  const entry = (e: string) =>
+    (hooks[e] as Array<{ hooks: Array<Record<string, unknown>> }>)[0]!
+      .hooks[0]!;
+  for (const e of ["Notification", "PostToolUse", "UserPromptSubmit"]) {
+    assert.equal(entry(e).async, true, e);
+  }
+  // PreToolUse blocks: the permission prompt's Notification quotes what it
+  // recorded.
+  assert.equal(entry("PreToolUse").async, undefined);
 });
 
 Deno.test("cliFilePlans() gemini: a policy file named in policyPaths (user folder kept), hooks; never tools.allowed", () => {
@@ -299,7 +310,9 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
     assert.ok(s.kind === "json");
     return s.content.hooks as Record<
       string,
-      Array<{ hooks: Array<{ command: string; timeout?: number }> }>
+      Array<
+        { hooks: Array<{ command: string; timeout?: number; async?: boolean }> }
+      >
     >;
   };
   const q = hooksOf("claude", "queue");
@@ -314,6 +327,11 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
   // Only the decision event changes.
   assert.equal(q.Stop![0]!.hooks[0]!.timeout, undefined);
   assert.doesNotMatch(q.Stop![0]!.hooks[0]!.command, /--approvals/);
+  // Queue mode's decision hook blocks: it answers the CLI.
+  assert.equal(
+    (q.PreToolUse![0]!.hooks[0] as { async?: boolean }).async,
+    undefined,
+  );
   // Pane mode: as before.
   const p = hooksOf("claude", "pane");
   assert.doesNotMatch(p.PreToolUse![0]!.hooks[0]!.command, /--approvals/);
