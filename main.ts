@@ -23,12 +23,12 @@ export async function main(args: string[]): Promise<number> {
       return await runInternalCommand(argv);
     }
     if (HELPER_COMMANDS.includes(argv[0]!)) {
-      // An agent's reports and git's hooks: the coordination commands only.
+      // An agent's reports, git's hooks, the MCP server: that command only.
       const { buildHelperProgram } = await import(
         "./lib/cli/helper_program.ts"
       );
       trace("main: helper program loaded");
-      await buildHelperProgram().parseAsync(argv, { from: "user" });
+      await buildHelperProgram(argv[0]!).parseAsync(argv, { from: "user" });
       return Deno.exitCode;
     }
     const { buildProgram } = await import("./lib/cli/program.ts");

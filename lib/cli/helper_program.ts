@@ -1,22 +1,38 @@
 /**
- * The program for the agent helper commands (`publish …`, `inbox`, `done`)
- * and the git hooks (`__hook`): the coordination area's commands alone, the
- * same definitions `buildProgram()` registers, without the session,
- * broker, dashboard, MCP and review command trees (and the config schema
- * and TOML parser they load). An agent runs these on every report and git
- * on every commit, so they skip ~100 ms of module loading.
+ * Programs for the commands an agent's CLI runs all the time, parsed with
+ * their own command definitions alone (the same ones `buildProgram()`
+ * registers), without the session, broker, dashboard and review command
+ * trees and the config schema and TOML parser those load (~100 ms):
+ * the agent helper (`publish …`, `inbox`, `done`) and git's hooks
+ * (`__hook`), on every report and commit; and `mcp`, which a CLI starts
+ * per agent at launch (gemini holds its first prompt until it answers).
  * @module
  */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { registerCoordCommands } from "../coord/cli.ts";
+import { type McpHost, registerMcpCommands } from "../mcp/cli.ts";
 
-/** A program with only the coordination commands; `main.ts` parses with it. */
-export function buildHelperProgram(): Command {
+/** The MCP server reads config and receipts through the session area. */
+export const MCP_HOST: McpHost = {
+  loadConfig: async (repo) =>
+    await (await import("../session/config_store.ts")).loadConfig(repo, {
+      onWarning: () => {},
+    }),
+  findSession: async (repo) =>
+    await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
+};
+
+/**
+ * A program with only the command `name` starts (one of
+ * `HELPER_COMMANDS` in lib/cli/internal.ts); `main.ts` parses with it.
+ */
+export function buildHelperProgram(name: string): Command {
   const program = new Command("git-paw")
     .version(VERSION, "-V, --version")
     .showSuggestionAfterError(true)
     .exitOverride();
-  registerCoordCommands(program);
+  if (name === "mcp") registerMcpCommands(program, MCP_HOST);
+  else registerCoordCommands(program);
   return program;
 }

@@ -10,6 +10,7 @@ import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
 import { standaloneBrokerPlugins } from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
+import { MCP_HOST } from "./helper_program.ts";
 import { registerApprovalCommands } from "../session/approvals_cmd.ts";
 import { registerReviewCommands } from "../session/review_cli.ts";
 
@@ -39,15 +40,7 @@ export function buildProgram(): Command {
       const { doctorCommand } = await import("../session/doctor.ts");
       await doctorCommand(o);
     });
-  // The MCP server reads config and receipts through the session area.
-  registerMcpCommands(program, {
-    loadConfig: async (repo) =>
-      await (await import("../session/config_store.ts")).loadConfig(repo, {
-        onWarning: () => {},
-      }),
-    findSession: async (repo) =>
-      await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
-  });
+  registerMcpCommands(program, MCP_HOST);
   // Review, integrate, merge.
   registerReviewCommands(program);
   return program;

@@ -12,6 +12,7 @@ import { worktreeTop } from "../adapters/git_layout.ts";
 import { readMarker } from "../coord/marker.ts";
 import { eprintlnQuiet, reserveStdout } from "../output.ts";
 import { VERSION } from "../version.ts";
+import { trace } from "../trace.ts";
 import type { McpCommandOptions, McpHost } from "./cli.ts";
 import { createContext } from "./context.ts";
 
@@ -77,8 +78,14 @@ export async function runMcpCommand(
   host: McpHost,
 ): Promise<void> {
   reserveStdout();
+  // The server and the MCP SDK load while git finds the repo and the
+  // config is read (a CLI may hold its first prompt until the server
+  // answers: gemini does).
+  const loading = import("./server.ts");
+  loading.catch(() => {}); // awaited below
   const log = openLog(o.logFile);
   const { root, repo } = await resolveRoot(o.repo);
+  trace("mcp: repo found");
   const ctx = createContext({
     root,
     repo,
@@ -96,6 +103,7 @@ export async function runMcpCommand(
       } (tools that need it will answer with an error)`,
     );
   }
+  trace("mcp: config read");
   if (o.agent) {
     const marker = await readMarker(root);
     if (!marker) {
@@ -111,6 +119,7 @@ export async function runMcpCommand(
     }
     log(`agent mode as ${marker.agent_id} (${marker.expected_branch})`);
   }
-  const { serveMcp } = await import("./server.ts");
+  const { serveMcp } = await loading;
+  trace("mcp: server loaded");
   await serveMcp({ ctx, name, version: VERSION, agent: o.agent === true });
 }
