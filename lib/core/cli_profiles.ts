@@ -173,6 +173,11 @@ const GEMINI: CliProfile = {
     "AfterAgent",
     "Notification",
   ],
+  // Gemini waits for every hook (no async flag): these are started in the
+  // background by the hook's shell ({@link backgroundHookCommand}).
+  // `BeforeTool` blocks: a permission `Notification` quotes what it
+  // recorded.
+  backgroundHooks: ["AfterTool", "BeforeAgent", "AfterAgent", "Notification"],
   launchArgs: [],
   resume: ["--resume", "latest"],
   absoluteHelper: false,
@@ -485,6 +490,18 @@ export function hookCommand(ctx: SettingsContext, event: string): string {
   } || true`;
 }
 
+/**
+ * A hook command (from {@link hookCommand}) the CLI's shell starts in the
+ * background and returns from at once, for a CLI that waits for every hook
+ * to finish and close its output (gemini): the event's JSON still reaches
+ * it on stdin (fd 3, as a background job's own stdin is `/dev/null`); what
+ * it prints goes nowhere (it prints nothing the CLI reads).
+ */
+export function backgroundHookCommand(command: string): string {
+  const cmd = command.replace(/ \|\| true$/, "");
+  return `exec 3<&0; { ${cmd} <&3 >/dev/null 2>&1 3<&- & } ; exit 0`;
+}
+
 /** One file git-paw puts into a worktree for a CLI. */
 export type CliFilePlan =
   /** An instruction file that imports AGENTS.md with `line`. */
@@ -561,6 +578,9 @@ export function cliFilePlans(
     if (format === "gemini") {
       handler.name = `git-paw-${event}`;
       handler.timeout = wait ?? 5000;
+      if (wait === null && profile.backgroundHooks?.includes(event)) {
+        handler.command = backgroundHookCommand(handler.command as string);
+      }
       hooks[event] = [{ matcher: "*", hooks: [handler] }];
     } else {
       if (wait !== null) handler.timeout = wait;
