@@ -13,8 +13,9 @@
  * only cross-checks it: a mismatch is one line on stderr and exit 1 (never 2:
  * Claude reads 2 as "block this tool call"), with nothing published.
  *
- * Claude runs its reporting hooks in the background (`"async": true`, see
- * `backgroundHooks` in lib/core/cli_profiles.ts), so runs may overlap: each
+ * The CLIs run the reporting hooks in the background (Claude `"async":
+ * true`, Gemini's hook shell; `backgroundHooks` in lib/core/cli_profiles.ts),
+ * so runs may overlap: each
  * takes the worktree's hook lock from reading the state to publishing, and
  * a run the CLI started before the latest one applied (by process start
  * time) changes nothing, so the broker hears the events in the CLI's order.
