@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   allowRules,
+  backgroundHookCommand,
   CLI_PROFILES,
   cliFilePlans,
   geminiPolicy,
@@ -343,4 +344,71 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
   );
   assert.equal(g.BeforeTool![0]!.hooks[0]!.timeout, 630_000);
   assert.equal(g.AfterTool![0]!.hooks[0]!.timeout, 5000);
+});
+
+Deno.test("cliFilePlans() gemini: reporting hooks start in the background, BeforeTool blocks", async () => {
+  const hooksOf = (mode: "pane" | "queue") => {
+    const plans = cliFilePlans(CLI_PROFILES.gemini!, {
+      ...ctx,
+      cliName: "gemini",
+      worktreePath: "/wt",
+      approvals: { mode, timeoutSeconds: 600 },
+    });
+    const s = plans.find((p) => p.kind === "json")!;
+    assert.ok(s.kind === "json");
+    return s.content.hooks as Record<
+      string,
+      Array<{ hooks: Array<{ command: string }> }>
+    >;
+  };
+  const cmd = (h: ReturnType<typeof hooksOf>, e: string) =>
+    h[e]![0]!.hooks[0]!.command;
+  const plain =
+    "/usr/bin/deno run -A /src/main.ts __cli-event --cli gemini --event AfterTool";
+  for (const mode of ["pane", "queue"] as const) {
+    const h = hooksOf(mode);
+    assert.equal(
+      cmd(h, "AfterTool"),
+      backgroundHookCommand(`${plain} || true`),
+    );
+    for (const e of ["BeforeAgent", "AfterAgent", "Notification"]) {
+      assert.match(cmd(h, e), new RegExp(`--event ${e} <&3 .*& \\} ; exit 0$`));
+    }
+    assert.match(cmd(h, "BeforeTool"), /--event BeforeTool.*\|\| true$/);
+    assert.doesNotMatch(cmd(h, "BeforeTool"), /<&3/);
+  }
+  assert.equal(
+    backgroundHookCommand(`${plain} || true`),
+    `exec 3<&0; { ${plain} <&3 >/dev/null 2>&1 3<&- & } ; exit 0`,
+  );
+  // The shell returns at once; the job still gets the event on stdin.
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/got`;
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        backgroundHookCommand(
+          `sh -c 'sleep 0.2; cat > ${out}' || true`,
+        ),
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode('{"e":1}'));
+    await w.close();
+    const st = await child.output();
+    assert.equal(st.code, 0);
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+    for (let i = 0; i < 100; i++) {
+      const got = await Deno.readTextFile(out).catch(() => "");
+      if (got === '{"e":1}') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await Deno.readTextFile(out), '{"e":1}');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
