@@ -22,6 +22,17 @@ export async function main(args: string[]): Promise<number> {
       // Pane processes skip commander and the public commands.
       return await runInternalCommand(argv);
     }
+    if (argv.length === 2 && argv[0] === "mcp" && argv[1] === "--agent") {
+      // The argv git-paw registers with every CLI (started per agent at its
+      // launch, gemini and codex wait for it): no option parsing to do.
+      const [{ runMcpCommand }, { MCP_HOST }] = await Promise.all([
+        import("./lib/mcp/run.ts"),
+        import("./lib/cli/mcp_host.ts"),
+      ]);
+      trace("main: mcp loaded");
+      await runMcpCommand({ agent: true }, MCP_HOST);
+      return Deno.exitCode;
+    }
     if (HELPER_COMMANDS.includes(argv[0]!)) {
       // An agent's reports, git's hooks, the MCP server: that command only.
       const { buildHelperProgram } = await import(

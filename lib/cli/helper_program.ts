@@ -11,17 +11,8 @@
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { registerCoordCommands } from "../coord/cli.ts";
-import { type McpHost, registerMcpCommands } from "../mcp/cli.ts";
-
-/** The MCP server reads config and receipts through the session area. */
-export const MCP_HOST: McpHost = {
-  loadConfig: async (repo) =>
-    await (await import("../session/config_store.ts")).loadConfig(repo, {
-      onWarning: () => {},
-    }),
-  findSession: async (repo) =>
-    await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
-};
+import { registerMcpCommands } from "../mcp/cli.ts";
+import { MCP_HOST } from "./mcp_host.ts";
 
 /**
  * A program with only the command `name` starts (one of

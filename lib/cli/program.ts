@@ -10,7 +10,7 @@ import { registerCoordCommands } from "../coord/cli.ts";
 import { registerDashboardCommands } from "../dashboard/cli.ts";
 import { standaloneBrokerPlugins } from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
-import { MCP_HOST } from "./helper_program.ts";
+import { MCP_HOST } from "./mcp_host.ts";
 import { registerApprovalCommands } from "../session/approvals_cmd.ts";
 import { registerReviewCommands } from "../session/review_cli.ts";
 
