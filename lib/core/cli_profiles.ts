@@ -517,7 +517,7 @@ export type CliFilePlan =
  * The entry that registers git-paw's MCP server (stdio, `argv`) in a CLI's
  * MCP config, pre-allowed the way that CLI knows: gemini `trust: true`
  * (no confirmation for its tools), codex `default_tools_approval_mode =
- * "approve"`; claude's approval and allow rule live in its settings.
+ * "approve"` (and `env_vars`, {@link CODEX_MCP_ENV}); claude's approval and allow rule live in its settings.
  * Gemini gets the worktree as `cwd`; the others start servers in their own.
  */
 export function mcpServerEntry(
@@ -537,9 +537,26 @@ export function mcpServerEntry(
         trust: true,
       };
     case "codex":
-      return { command, args, default_tools_approval_mode: "approve" };
+      return {
+        command,
+        args,
+        default_tools_approval_mode: "approve",
+        env_vars: [...CODEX_MCP_ENV],
+      };
   }
 }
+
+/**
+ * Variables codex hands on to git-paw's MCP server besides its own short
+ * list (HOME, PATH, …): where Deno keeps its cache (without them a server
+ * run by `deno run` compiles, even downloads, its modules anew in
+ * `~/.cache/deno` while codex holds the first prompt) and git-paw's trace.
+ */
+export const CODEX_MCP_ENV: readonly string[] = [
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "GIT_PAW_TRACE",
+];
 
 /** Gemini's policy file name, inside the worktree. */
 export const GEMINI_POLICY_FILE = ".gemini/git-paw-policy.toml";

@@ -274,7 +274,11 @@ Deno.test("cliFilePlans() with mcpArgv registers git-paw's MCP server, pre-allow
   assert.equal(codex.length, 1, "one plan per file");
   assert.ok(codex[0]!.kind === "toml");
   assert.deepEqual(codex[0]!.content.mcp_servers, {
-    "git-paw": { ...server, default_tools_approval_mode: "approve" },
+    "git-paw": {
+      ...server,
+      default_tools_approval_mode: "approve",
+      env_vars: ["DENO_DIR", "XDG_CACHE_HOME", "GIT_PAW_TRACE"],
+    },
   });
   // Without the argv: nothing registered, nothing approved.
   const bare = cliFilePlans(claude, ctx);
