@@ -6,7 +6,11 @@
 import { AppError } from "./lib/core/errors.ts";
 import { eprintln } from "./lib/output.ts";
 import { trace } from "./lib/trace.ts";
-import { INTERNAL_COMMANDS, runInternalCommand } from "./lib/cli/internal.ts";
+import {
+  HELPER_COMMANDS,
+  INTERNAL_COMMANDS,
+  runInternalCommand,
+} from "./lib/cli/internal.ts";
 
 /** Run git-paw with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -18,7 +22,28 @@ export async function main(args: string[]): Promise<number> {
       // Pane processes skip commander and the public commands.
       return await runInternalCommand(argv);
     }
+    if (argv.length === 2 && argv[0] === "mcp" && argv[1] === "--agent") {
+      // The argv git-paw registers with every CLI (started per agent at its
+      // launch, gemini and codex wait for it): no option parsing to do.
+      const [{ runMcpCommand }, { MCP_HOST }] = await Promise.all([
+        import("./lib/mcp/run.ts"),
+        import("./lib/cli/mcp_host.ts"),
+      ]);
+      trace("main: mcp loaded");
+      await runMcpCommand({ agent: true }, MCP_HOST);
+      return Deno.exitCode;
+    }
+    if (HELPER_COMMANDS.includes(argv[0]!)) {
+      // An agent's reports, git's hooks, the MCP server: that command only.
+      const { buildHelperProgram } = await import(
+        "./lib/cli/helper_program.ts"
+      );
+      trace("main: helper program loaded");
+      await buildHelperProgram(argv[0]!).parseAsync(argv, { from: "user" });
+      return Deno.exitCode;
+    }
     const { buildProgram } = await import("./lib/cli/program.ts");
+    trace("main: program loaded");
     await buildProgram().parseAsync(argv, { from: "user" });
     return Deno.exitCode;
   } catch (e) {

@@ -149,3 +149,82 @@ export function writeCliState(gitDir: string, state: CliEventState): void {
     } catch { /* never written */ }
   }
 }
+
+/**
+ * When this process started, as an ordered clock: Linux's start time in
+ * clock ticks since boot (`/proc/self/stat` field 22, 10 ms steps), else
+ * null. A hook process starts right when the CLI runs the hook, whatever
+ * Deno's start-up then costs, so two runs compare in the CLI's order.
+ */
+export function processStartTicks(): number | null {
+  const stat = readOrNull("/proc/self/stat");
+  if (stat === null) return null;
+  // Field 2 (the command name, in parentheses) may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[19]); // field 22 counted from field 3
+  return Number.isSafeInteger(ticks) && ticks > 0 ? ticks : null;
+}
+
+/** File in a worktree's git dir that serialises the hooks' runs. */
+export const CLI_STATE_LOCK = `${CLI_STATE_FILE}.lock`;
+
+/** A lock older than this is a crashed run's: taken over (ms). */
+const LOCK_STALE_MS = 5000;
+/** How long a run waits for the lock before it goes on without (ms). */
+const LOCK_WAIT_MS = 3000;
+
+function holderGone(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    if (st.mtime && Date.now() - st.mtime.getTime() > LOCK_STALE_MS) {
+      return true;
+    }
+    const pid = Number(Deno.readTextFileSync(path).trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false; // being written
+    Deno.kill(pid, "SIGURG"); // no-op signal: throws NotFound when gone
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
+}
+
+/**
+ * Take the hooks' lock of `gitDir` (a file created exclusively, naming
+ * this pid): concurrent runs (background hooks) read, step and write the
+ * state one at a time. A crashed holder's lock is taken over; after
+ * {@link LOCK_WAIT_MS} the run goes on unlocked rather than hold the CLI
+ * up. Resolves to the release function.
+ */
+export async function lockCliState(gitDir: string): Promise<() => void> {
+  const path = join(gitDir, CLI_STATE_LOCK);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const f = Deno.openSync(path, {
+        write: true,
+        createNew: true,
+        mode: 0o600,
+      });
+      try {
+        f.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
+      } finally {
+        f.close();
+      }
+      return () => {
+        try {
+          Deno.removeSync(path);
+        } catch { /* taken over meanwhile */ }
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) return () => {};
+    }
+    if (holderGone(path)) {
+      try {
+        Deno.removeSync(path);
+      } catch { /* another run took it over first */ }
+      continue;
+    }
+    if (Date.now() > deadline) return () => {};
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

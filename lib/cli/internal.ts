@@ -54,6 +54,20 @@ const SPECS: Record<string, Spec> = {
   },
 };
 
+/**
+ * The public commands an agent's CLI runs all the time (`publish …`,
+ * `inbox`, `done`, git's `__hook`, the MCP server `mcp`): `main.ts` parses
+ * them with their own command definitions alone
+ * (lib/cli/helper_program.ts).
+ */
+export const HELPER_COMMANDS: readonly string[] = [
+  "publish",
+  "inbox",
+  "done",
+  "__hook",
+  "mcp",
+];
+
 /** Parsed argv of a pane command. */
 export type InternalArgs = {
   options: Record<string, string>;

@@ -13,6 +13,7 @@ import {
   standaloneCredentials,
 } from "./broker_plugins.ts";
 import { registerMcpCommands } from "../mcp/cli.ts";
+import { MCP_HOST } from "./mcp_host.ts";
 import { registerApprovalCommands } from "../session/approvals_cmd.ts";
 import { registerReviewCommands } from "../session/review_cli.ts";
 
@@ -45,15 +46,7 @@ export function buildProgram(): Command {
       const { doctorCommand } = await import("../session/doctor.ts");
       await doctorCommand(o);
     });
-  // The MCP server reads config and receipts through the session area.
-  registerMcpCommands(program, {
-    loadConfig: async (repo) =>
-      await (await import("../session/config_store.ts")).loadConfig(repo, {
-        onWarning: () => {},
-      }),
-    findSession: async (repo) =>
-      await (await import("../session/receipt.ts")).findReceiptForRepo(repo),
-  });
+  registerMcpCommands(program, MCP_HOST);
   // Review, integrate, merge.
   registerReviewCommands(program);
   return program;

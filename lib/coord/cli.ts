@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
+import { trace } from "../trace.ts";
 import { eprintln, printJson, println } from "../output.ts";
 import type { Identity, IdentityFlags } from "./helper.ts";
 
@@ -12,7 +13,9 @@ import type { Identity, IdentityFlags } from "./helper.ts";
 // these commands runs, not for every git-paw command.
 let h: typeof import("./helper.ts");
 async function loadHelper(): Promise<void> {
+  trace("helper: parsed");
   h ??= await import("./helper.ts");
+  trace("helper: loaded");
 }
 
 type Common = IdentityFlags & { json?: boolean };
@@ -57,7 +60,9 @@ function identity(opts: Common): Promise<Identity> {
 
 async function send(opts: Common, build: (id: Identity) => unknown) {
   const id = await identity(opts);
+  trace("helper: identity");
   const r = await h.publishMessage(id, build(id));
+  trace("helper: published");
   for (const n of r.notes) eprintln(n);
   if (r.queued !== undefined) {
     // Exit 0: the message is safe and goes out on the next call (or when

@@ -13,6 +13,13 @@
  * only cross-checks it: a mismatch is one line on stderr and exit 1 (never 2:
  * Claude reads 2 as "block this tool call"), with nothing published.
  *
+ * The CLIs run the reporting hooks in the background (Claude `"async":
+ * true`, Gemini's hook shell; `backgroundHooks` in lib/core/cli_profiles.ts),
+ * so runs may overlap: each
+ * takes the worktree's hook lock from reading the state to publishing, and
+ * a run the CLI started before the latest one applied (by process start
+ * time) changes nothing, so the broker hears the events in the CLI's order.
+ *
  * The broker call goes through lib/broker/client.ts (1 s timeout). Loads
  * no zod, no `node:path` and starts no git process: it runs on every tool
  * call. Needs `--allow-read`, `--allow-write` (the state file),
@@ -31,6 +38,8 @@ import {
 import { hookDecisionOutput, isDecisionEvent } from "../core/approval_hooks.ts";
 import {
   findGitDir,
+  lockCliState,
+  processStartTicks,
   readAgentKeySync,
   readCliState,
   readMarkerIdentity,
@@ -73,6 +82,12 @@ export type CliEventOptions = {
   print?: (line: string) => void;
   /** Sleep between retries while the broker is away (tests shorten it). */
   retryMs?: number;
+  /**
+   * When the CLI started this run, on an ordered clock (default: this
+   * process's start, {@link processStartTicks}); null: unknown. A run older
+   * than the latest one applied changes nothing.
+   */
+  firedAt?: number | null;
 };
 
 /** Something to read the hook's stdin from (`Deno.stdin`). */
@@ -133,26 +148,39 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
       );
       return 1;
     }
-    const prev = readCliState(gitDir, opts.cli);
-    const mapped = mapCliEvent(opts.cli, opts.event, payload);
-    const step = stepCliEvent(prev, opts.event, mapped, now());
-    if (step.changed) writeCliState(gitDir, step.state);
-    if (!marker.brokerUrl) return 0;
+    const firedAt = opts.firedAt === undefined
+      ? processStartTicks()
+      : opts.firedAt;
     // The agent's key (and the token when the pane env lacks it).
-    const cred = readAgentKeySync(gitDir);
-    const client = brokerClient(marker.brokerUrl, {
-      token: tokenFromEnv(env) ?? cred?.token,
-      ...(cred ? { agentKey: cred.key } : {}),
-    });
-    if (step.publish) {
-      const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
-        source: CLI_EVENT_SOURCE,
-        event: opts.event,
-      });
-      try {
-        await client.publish(body, { timeoutMs: BROKER_TIMEOUT_MS });
-      } catch { /* broker down or slow: the CLI must not notice */ }
+    const cred = marker.brokerUrl ? readAgentKeySync(gitDir) : null;
+    const client = marker.brokerUrl
+      ? brokerClient(marker.brokerUrl, {
+        token: tokenFromEnv(env) ?? cred?.token,
+        ...(cred ? { agentKey: cred.key } : {}),
+      })
+      : null;
+    // Background hooks may run at once: one at a time from reading the
+    // state to publishing, so statuses reach the broker in the CLI's order.
+    const release = await lockCliState(gitDir);
+    let step;
+    try {
+      const prev = readCliState(gitDir, opts.cli);
+      const mapped = mapCliEvent(opts.cli, opts.event, payload);
+      step = stepCliEvent(prev, opts.event, mapped, now(), firedAt);
+      if (step.changed) writeCliState(gitDir, step.state);
+      if (client && step.publish) {
+        const body = cliStatusMessage(marker.agentId, opts.cli, step.publish, {
+          source: CLI_EVENT_SOURCE,
+          event: opts.event,
+        });
+        try {
+          await client.publish(body, { timeoutMs: BROKER_TIMEOUT_MS });
+        } catch { /* broker down or slow: the CLI must not notice */ }
+      }
+    } finally {
+      release();
     }
+    if (!client) return 0;
     if (opts.approvals === "queue" && isDecisionEvent(opts.cli, opts.event)) {
       const out = await decide(client, {
         ...opts,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { gitDir } from "../adapters/git_layout.ts";
 import { statOrNull } from "../adapters/fs.ts";
-import { CliFileRecord } from "./cli_files.ts";
+import { CliFileRecord } from "./cli_file_record.ts";
 
 /** File name of the marker inside a worktree's git dir. */
 export const MARKER_FILE = "paw-agent-id";

@@ -246,6 +246,13 @@ export type CliEventState = {
   pending: PendingTool | null;
   /** The last status the hooks published (null: none yet). */
   published: CliEventStatus | null;
+  /**
+   * When the CLI started the latest hook run applied (an opaque, ordered
+   * clock: the hook process's start time), absent when unknown. A run
+   * that started before it comes too late and changes nothing: the CLI
+   * runs some hooks in the background, several may be under way at once.
+   */
+  fired_at?: number;
 };
 
 /** A state with nothing pending and nothing published. */
@@ -275,6 +282,9 @@ export function parseCliEventState(
           status === "working"
         ? { status, message: looseText(pub.message) }
         : null,
+      ...(typeof j.fired_at === "number" && Number.isFinite(j.fired_at)
+        ? { fired_at: j.fired_at }
+        : {}),
     };
   } catch {
     return emptyCliEventState(cli);
@@ -305,16 +315,30 @@ function same(a: CliEventStatus | null, b: CliEventStatus | null): boolean {
  * - `working` is published only when the hooks' last word was not
  *   `working` (so not on every tool call);
  * - `idle` at the end of a turn is always published; Claude's later
- *   `idle_prompt` reminder only when the hooks had not said `idle`.
+ *   `idle_prompt` reminder only when the hooks had not said `idle`;
+ * - with `firedAt` (when the CLI started this hook run), a run that started
+ *   before the latest one applied is stale and changes nothing (a
+ *   background hook that lost the race, e.g. a turn's late
+ *   `UserPromptSubmit` after its `Stop`); otherwise it is remembered.
  */
 export function stepCliEvent(
   prev: CliEventState,
   event: string,
   mapped: CliEventStatus | null,
   nowMs: number,
+  firedAt: number | null = null,
 ): CliEventStep {
+  if (
+    firedAt !== null && prev.fired_at !== undefined && firedAt < prev.fired_at
+  ) {
+    return { publish: null, state: prev, changed: false };
+  }
   const state: CliEventState = { ...prev };
   let changed = false;
+  if (firedAt !== null && prev.fired_at !== firedAt) {
+    state.fired_at = firedAt;
+    changed = true;
+  }
   const kind = event === "notify" && mapped ? "agent-turn-complete" : event;
   if (TOOL_START.has(kind) && mapped?.message) {
     state.pending = { label: mapped.message, at: nowMs };

@@ -86,6 +86,13 @@ export type CliProfile = {
   trust: TrustHandling;
   /** State hook events git-paw installs (they call `__cli-event`). */
   hookEvents: readonly string[];
+  /**
+   * Of {@link hookEvents}, those whose hook the CLI runs in the background
+   * (Claude `"async": true`): they only report, so the CLI need not wait
+   * for a Deno process. The hook orders and serialises its runs itself
+   * (lib/coord/cli_event.ts). A decision event in queue mode always blocks.
+   */
+  backgroundHooks?: readonly string[];
   /** argv every launch needs, right after the program (codex `--no-daemon`). */
   launchArgs: readonly string[];
   /**
@@ -122,6 +129,10 @@ const CLAUDE: CliProfile = {
     "PostToolUse",
     "UserPromptSubmit",
   ],
+  // `PreToolUse` blocks even in pane mode: a permission prompt's
+  // `Notification` follows it within milliseconds and quotes the tool call
+  // it recorded, so it must have run by then.
+  backgroundHooks: ["Notification", "Stop", "PostToolUse", "UserPromptSubmit"],
   launchArgs: [],
   resume: ["--continue"],
   absoluteHelper: false,
@@ -162,6 +173,11 @@ const GEMINI: CliProfile = {
     "AfterAgent",
     "Notification",
   ],
+  // Gemini waits for every hook (no async flag): these are started in the
+  // background by the hook's shell ({@link backgroundHookCommand}).
+  // `BeforeTool` blocks: a permission `Notification` quotes what it
+  // recorded.
+  backgroundHooks: ["AfterTool", "BeforeAgent", "AfterAgent", "Notification"],
   launchArgs: [],
   resume: ["--resume", "latest"],
   absoluteHelper: false,
@@ -491,6 +507,18 @@ function hookCommand(ctx: SettingsContext, event: string): string {
   } || true`;
 }
 
+/**
+ * A hook command (from {@link hookCommand}) the CLI's shell starts in the
+ * background and returns from at once, for a CLI that waits for every hook
+ * to finish and close its output (gemini): the event's JSON still reaches
+ * it on stdin (fd 3, as a background job's own stdin is `/dev/null`); what
+ * it prints goes nowhere (it prints nothing the CLI reads).
+ */
+export function backgroundHookCommand(command: string): string {
+  const cmd = command.replace(/ \|\| true$/, "");
+  return `exec 3<&0; { ${cmd} <&3 >/dev/null 2>&1 3<&- & } ; exit 0`;
+}
+
 /** One file git-paw puts into a worktree for a CLI. */
 export type CliFilePlan =
   /** An instruction file that imports AGENTS.md with `line`. */
@@ -506,7 +534,7 @@ export type CliFilePlan =
  * The entry that registers git-paw's MCP server (stdio, `argv`) in a CLI's
  * MCP config, pre-allowed the way that CLI knows: gemini `trust: true`
  * (no confirmation for its tools), codex `default_tools_approval_mode =
- * "approve"`; claude's approval and allow rule live in its settings.
+ * "approve"` (and `env_vars`, {@link CODEX_MCP_ENV}); claude's approval and allow rule live in its settings.
  * Gemini gets the worktree as `cwd`; the others start servers in their own.
  */
 function mcpServerEntry(
@@ -526,9 +554,26 @@ function mcpServerEntry(
         trust: true,
       };
     case "codex":
-      return { command, args, default_tools_approval_mode: "approve" };
+      return {
+        command,
+        args,
+        default_tools_approval_mode: "approve",
+        env_vars: [...CODEX_MCP_ENV],
+      };
   }
 }
+
+/**
+ * Variables codex hands on to git-paw's MCP server besides its own short
+ * list (HOME, PATH, …): where Deno keeps its cache (without them a server
+ * run by `deno run` compiles, even downloads, its modules anew in
+ * `~/.cache/deno` while codex holds the first prompt) and git-paw's trace.
+ */
+export const CODEX_MCP_ENV: readonly string[] = [
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "GIT_PAW_TRACE",
+];
 
 /** Gemini's policy file name, inside the worktree. */
 export const GEMINI_POLICY_FILE = ".gemini/git-paw-policy.toml";
@@ -567,9 +612,13 @@ export function cliFilePlans(
     if (format === "gemini") {
       handler.name = `git-paw-${event}`;
       handler.timeout = wait ?? 5000;
+      if (wait === null && profile.backgroundHooks?.includes(event)) {
+        handler.command = backgroundHookCommand(handler.command as string);
+      }
       hooks[event] = [{ matcher: "*", hooks: [handler] }];
     } else {
       if (wait !== null) handler.timeout = wait;
+      else if (profile.backgroundHooks?.includes(event)) handler.async = true;
       hooks[event] = [{ hooks: [handler] }];
     }
   }

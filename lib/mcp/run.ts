@@ -5,13 +5,16 @@
  * `--allow-run=git`, `--allow-net` (broker), `--allow-env`.
  * @module
  */
+import { join } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { slugify } from "../core/slug.ts";
 import { repoRoot } from "../adapters/git.ts";
-import { worktreeTop } from "../adapters/git_layout.ts";
-import { readMarker } from "../coord/marker.ts";
+import { gitDirsFromLayout, worktreeTop } from "../adapters/git_layout.ts";
+import { canonical } from "../adapters/fs.ts";
+import { MARKER_FILE, readMarker, readMarkerFile } from "../coord/marker.ts";
 import { eprintlnQuiet, reserveStdout } from "../output.ts";
 import { VERSION } from "../version.ts";
+import { trace } from "../trace.ts";
 import type { McpCommandOptions, McpHost } from "./cli.ts";
 import { createContext } from "./context.ts";
 
@@ -71,14 +74,40 @@ async function resolveRoot(
   }
 }
 
+/**
+ * Agent mode at an agent worktree's top (where the CLIs start the server):
+ * the worktree and its main checkout from the git layout and the marker,
+ * without git processes. Null elsewhere: {@link resolveRoot} asks git.
+ */
+async function agentRoot(): Promise<{ root: string; repo: string } | null> {
+  try {
+    const cwd = Deno.cwd();
+    const dirs = await gitDirsFromLayout(cwd);
+    if (!dirs) return null;
+    const marker = await readMarkerFile(join(dirs.gitDir, MARKER_FILE));
+    if (!marker?.repo) return null;
+    return { root: await canonical(cwd), repo: marker.repo };
+  } catch {
+    return null;
+  }
+}
+
 /** Run the command; resolves when the client closes stdin. */
 export async function runMcpCommand(
   o: McpCommandOptions,
   host: McpHost,
 ): Promise<void> {
   reserveStdout();
+  // The server and the MCP SDK load while git finds the repo and the
+  // config is read (a CLI may hold its first prompt until the server
+  // answers: gemini does).
+  const loading = import("./server.ts");
+  loading.catch(() => {}); // awaited below
   const log = openLog(o.logFile);
-  const { root, repo } = await resolveRoot(o.repo);
+  const { root, repo } =
+    (o.agent && o.repo === undefined ? await agentRoot() : null) ??
+      await resolveRoot(o.repo);
+  trace("mcp: repo found");
   const ctx = createContext({
     root,
     repo,
@@ -96,6 +125,7 @@ export async function runMcpCommand(
       } (tools that need it will answer with an error)`,
     );
   }
+  trace("mcp: config read");
   if (o.agent) {
     const marker = await readMarker(root);
     if (!marker) {
@@ -111,6 +141,7 @@ export async function runMcpCommand(
     }
     log(`agent mode as ${marker.agent_id} (${marker.expected_branch})`);
   }
-  const { serveMcp } = await import("./server.ts");
+  const { serveMcp } = await loading;
+  trace("mcp: server loaded");
   await serveMcp({ ctx, name, version: VERSION, agent: o.agent === true });
 }

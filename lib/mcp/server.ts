@@ -23,6 +23,7 @@ import { SESSION_TOOLS } from "./tools_session.ts";
 import { PROJECT_TOOLS } from "./tools_project.ts";
 import { SOURCE_TOOLS } from "./tools_source.ts";
 import { AGENT_TOOLS } from "./tools_agent.ts";
+import { trace } from "../trace.ts";
 
 /** The 28 read-only tools. */
 const READ_ONLY_TOOLS: readonly ToolDef[] = [
@@ -159,6 +160,7 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   });
   await server.connect(new StdioServerTransport());
   o.ctx.log(`serving ${o.ctx.root} (${tools.length} tools)`);
+  trace("mcp: serving");
   await closed;
   await Promise.allSettled([...inFlight]);
   // Let the transport flush the last answers.

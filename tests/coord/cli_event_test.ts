@@ -104,3 +104,47 @@ Deno.test("__cli-event exits 0 at once when the broker is away", async () => {
   assert.equal(r.stdout, "");
   assert.ok(r.ms < 5000, `took ${r.ms} ms`);
 });
+
+Deno.test("__cli-event: overlapping runs (background hooks) take turns, a stale run changes nothing, a dead run's lock is taken over", async () => {
+  const broker = await startFakeBroker();
+  await using _b = { [Symbol.asyncDispose]: () => broker.close() };
+  await using rig = await makeRig(broker.url);
+  const claude = (event: string, data: unknown) =>
+    hook(rig, ["--cli", "claude", "--event", event], data);
+  const statePath = join(rig.gitDir, "paw-cli-state");
+  const lockPath = join(rig.gitDir, "paw-cli-state.lock");
+
+  // Five prompt hooks at once: one read-step-write at a time, so exactly
+  // one "working" (each run sees the last one's state).
+  const runs = await Promise.all(
+    [1, 2, 3, 4, 5].map(() => claude("UserPromptSubmit", { prompt: "go" })),
+  );
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  let got = (await statuses(broker)).map((m) =>
+    m.type === "agent.status" ? m.payload.status : m.type
+  );
+  assert.deepEqual(got, ["working"]);
+  const state = JSON.parse(await Deno.readTextFile(statePath));
+  assert.equal(typeof state.fired_at, "number", "the run's start is kept");
+  await assert.rejects(Deno.stat(lockPath), Deno.errors.NotFound);
+
+  // A run that started before the latest applied one (a background hook
+  // that lost the race) publishes nothing and leaves the state alone.
+  const future = JSON.stringify({ ...state, fired_at: state.fired_at + 1e9 });
+  await Deno.writeTextFile(statePath, future);
+  let r = await claude("Stop", { last_assistant_message: "Done." });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await statuses(broker)).length, 1);
+  assert.equal(await Deno.readTextFile(statePath), future);
+
+  // A lock left by a run that died is taken over at once.
+  await Deno.writeTextFile(statePath, JSON.stringify(state));
+  await Deno.writeTextFile(lockPath, "2147483646\n");
+  r = await claude("Stop", { last_assistant_message: "Done." });
+  assert.equal(r.code, 0, r.stderr);
+  got = (await statuses(broker)).map((m) =>
+    m.type === "agent.status" ? m.payload.status : m.type
+  );
+  assert.deepEqual(got, ["working", "idle"]);
+  await assert.rejects(Deno.stat(lockPath), Deno.errors.NotFound);
+});

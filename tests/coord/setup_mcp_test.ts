@@ -188,6 +188,8 @@ Deno.test("setupAgentWorktree() codex: [mcp_servers.git-paw] in .codex/config.to
     command: SELF[0],
     args: ARGS,
     default_tools_approval_mode: "approve",
+    // Codex hands its MCP servers a short env list: Deno's cache goes too.
+    env_vars: ["DENO_DIR", "XDG_CACHE_HOME", "GIT_PAW_TRACE"],
   });
   assert.match(text, /^\[mcp_servers\.git-paw\]$/m);
   assert.equal(await status(wt), "");

@@ -203,3 +203,39 @@ Deno.test("cliStatusMessage() is a valid agent.status that says nothing about fi
   assert.ok(saysNothingAboutFiles(r.message.payload.detail));
   assert.ok(!saysNothingAboutFiles(undefined));
 });
+
+Deno.test("stepCliEvent() with firedAt: a run started before the latest applied one changes nothing", () => {
+  const up = mapCliEvent("claude", "UserPromptSubmit", {});
+  const stop = mapCliEvent("claude", "Stop", {});
+  // The turn's Stop (started at tick 20) was applied first…
+  const a = stepCliEvent(emptyCliEventState("claude"), "Stop", stop, 1, 20);
+  assert.deepEqual(a.publish, { status: "idle", message: null });
+  assert.equal(a.state.fired_at, 20);
+  // …its UserPromptSubmit (tick 10) lost the race: not "working" again.
+  const b = stepCliEvent(a.state, "UserPromptSubmit", up, 2, 10);
+  assert.equal(b.publish, null);
+  assert.equal(b.changed, false);
+  assert.deepEqual(b.state, a.state);
+  // Same tick: applied in arrival order.
+  const c = stepCliEvent(a.state, "UserPromptSubmit", up, 3, 20);
+  assert.deepEqual(c.publish, { status: "working", message: null });
+  // A later run is applied and remembered, even when it publishes nothing.
+  const d = stepCliEvent(c.state, "UserPromptSubmit", up, 4, 30);
+  assert.equal(d.publish, null);
+  assert.ok(d.changed);
+  assert.equal(d.state.fired_at, 30);
+  // Unknown start time: no ordering (as before).
+  const e = stepCliEvent(d.state, "Stop", stop, 5, null);
+  assert.deepEqual(e.publish, { status: "idle", message: null });
+  assert.equal(e.state.fired_at, 30);
+  // The clock survives the state file; a garbled one is dropped.
+  assert.equal(
+    parseCliEventState(JSON.stringify(d.state), "claude").fired_at,
+    30,
+  );
+  assert.equal(
+    parseCliEventState(JSON.stringify({ ...d.state, fired_at: "x" }), "claude")
+      .fired_at,
+    undefined,
+  );
+});

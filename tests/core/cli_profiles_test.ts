@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   allowRules,
+  backgroundHookCommand,
   CLI_PROFILES,
   cliFilePlans,
   geminiPolicy,
@@ -176,13 +177,24 @@ Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event 
     "Stop",
     "UserPromptSubmit",
   ]);
+  // Reporting hooks run in the background: Claude does not wait for them.
   assert.deepEqual(hooks.Stop, [{
     hooks: [{
       type: "command",
       command:
         "/usr/bin/deno run -A /src/main.ts __cli-event --cli claude --event Stop || true",
+      async: true,
     }],
   }]);
+  const entry = (e: string) =>
+    (hooks[e] as Array<{ hooks: Array<Record<string, unknown>> }>)[0]!
+      .hooks[0]!;
+  for (const e of ["Notification", "PostToolUse", "UserPromptSubmit"]) {
+    assert.equal(entry(e).async, true, e);
+  }
+  // PreToolUse blocks: the permission prompt's Notification quotes what it
+  // recorded.
+  assert.equal(entry("PreToolUse").async, undefined);
 });
 
 Deno.test("cliFilePlans() claude repeats the user's own permission mode (never auto), so Claude offers no auto-mode dialog", () => {
@@ -287,7 +299,11 @@ Deno.test("cliFilePlans() with mcpArgv registers git-paw's MCP server, pre-allow
   assert.equal(codex.length, 1, "one plan per file");
   assert.ok(codex[0]!.kind === "toml");
   assert.deepEqual(codex[0]!.content.mcp_servers, {
-    "git-paw": { ...server, default_tools_approval_mode: "approve" },
+    "git-paw": {
+      ...server,
+      default_tools_approval_mode: "approve",
+      env_vars: ["DENO_DIR", "XDG_CACHE_HOME", "GIT_PAW_TRACE"],
+    },
   });
   // Without the argv: nothing registered, nothing approved.
   const bare = cliFilePlans(claude, ctx);
@@ -324,7 +340,9 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
     assert.ok(s.kind === "json");
     return s.content.hooks as Record<
       string,
-      Array<{ hooks: Array<{ command: string; timeout?: number }> }>
+      Array<
+        { hooks: Array<{ command: string; timeout?: number; async?: boolean }> }
+      >
     >;
   };
   const q = hooksOf("claude", "queue");
@@ -339,6 +357,11 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
   // Only the decision event changes.
   assert.equal(q.Stop![0]!.hooks[0]!.timeout, undefined);
   assert.doesNotMatch(q.Stop![0]!.hooks[0]!.command, /--approvals/);
+  // Queue mode's decision hook blocks: it answers the CLI.
+  assert.equal(
+    (q.PreToolUse![0]!.hooks[0] as { async?: boolean }).async,
+    undefined,
+  );
   // Pane mode: as before.
   const p = hooksOf("claude", "pane");
   assert.doesNotMatch(p.PreToolUse![0]!.hooks[0]!.command, /--approvals/);
@@ -350,4 +373,71 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
   );
   assert.equal(g.BeforeTool![0]!.hooks[0]!.timeout, 630_000);
   assert.equal(g.AfterTool![0]!.hooks[0]!.timeout, 5000);
+});
+
+Deno.test("cliFilePlans() gemini: reporting hooks start in the background, BeforeTool blocks", async () => {
+  const hooksOf = (mode: "pane" | "queue") => {
+    const plans = cliFilePlans(CLI_PROFILES.gemini!, {
+      ...ctx,
+      cliName: "gemini",
+      worktreePath: "/wt",
+      approvals: { mode, timeoutSeconds: 600 },
+    });
+    const s = plans.find((p) => p.kind === "json")!;
+    assert.ok(s.kind === "json");
+    return s.content.hooks as Record<
+      string,
+      Array<{ hooks: Array<{ command: string }> }>
+    >;
+  };
+  const cmd = (h: ReturnType<typeof hooksOf>, e: string) =>
+    h[e]![0]!.hooks[0]!.command;
+  const plain =
+    "/usr/bin/deno run -A /src/main.ts __cli-event --cli gemini --event AfterTool";
+  for (const mode of ["pane", "queue"] as const) {
+    const h = hooksOf(mode);
+    assert.equal(
+      cmd(h, "AfterTool"),
+      backgroundHookCommand(`${plain} || true`),
+    );
+    for (const e of ["BeforeAgent", "AfterAgent", "Notification"]) {
+      assert.match(cmd(h, e), new RegExp(`--event ${e} <&3 .*& \\} ; exit 0$`));
+    }
+    assert.match(cmd(h, "BeforeTool"), /--event BeforeTool.*\|\| true$/);
+    assert.doesNotMatch(cmd(h, "BeforeTool"), /<&3/);
+  }
+  assert.equal(
+    backgroundHookCommand(`${plain} || true`),
+    `exec 3<&0; { ${plain} <&3 >/dev/null 2>&1 3<&- & } ; exit 0`,
+  );
+  // The shell returns at once; the job still gets the event on stdin.
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/got`;
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        backgroundHookCommand(
+          `sh -c 'sleep 0.2; cat > ${out}' || true`,
+        ),
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode('{"e":1}'));
+    await w.close();
+    const st = await child.output();
+    assert.equal(st.code, 0);
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+    for (let i = 0; i < 100; i++) {
+      const got = await Deno.readTextFile(out).catch(() => "");
+      if (got === '{"e":1}') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await Deno.readTextFile(out), '{"e":1}');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
