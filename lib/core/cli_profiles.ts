@@ -482,11 +482,15 @@ export function geminiPolicy(ctx: SettingsContext): string {
     // up to the closing quote, no `;`, `&`, `|`, backquote, `$`, `<`, `>`.
     // The recipes' key-file option (`-H @<file>`) may come first; an option
     // with quotes or `$` in it would be escaped in the JSON, so is left out.
-    const key = ctx.authHeader && !/["$\\]/.test(ctx.authHeader)
-      ? `(?:${regexEscape(ctx.authHeader)} )?`
-      : "";
-    const re = `curl -s ${key}(-X POST )?'?${u}/(?:[^"\\\\;&|\`$<>]|\\\\.)*"`;
-    out.push(rule("commandRegex", tomlString(re)));
+    // Gemini 0.61 drops a rule whose regex has a quantified group holding
+    // a quantifier (its ReDoS check, `(?:` counts): the key is a rule of
+    // its own, not an optional group, and the tail's group holds none.
+    const tail = `(-X POST )?'?${u}/([^"\\\\;&|\`$<>]|\\\\.)*"`;
+    out.push(rule("commandRegex", tomlString(`curl -s ${tail}`)));
+    if (ctx.authHeader && !/["$\\]/.test(ctx.authHeader)) {
+      const key = regexEscape(ctx.authHeader);
+      out.push(rule("commandRegex", tomlString(`curl -s ${key} ${tail}`)));
+    }
   }
   return out.join("\n");
 }

@@ -34,6 +34,8 @@ Deno.test({
         const b = await rig.screen("b");
         assert.doesNotMatch(b, /Do you trust/);
         assert.doesNotMatch(b, /Allow execution/);
+        // git-paw's policy file loads whole (gemini drops an unsafe regex).
+        assert.doesNotMatch(b, /Policy file error/);
         const st = JSON.parse((await rig.w.paw(["status", "--json"])).stdout);
         const wts = st.worktrees as Array<
           { branch: string; worktree_path: string }

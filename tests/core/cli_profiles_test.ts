@@ -124,37 +124,69 @@ Deno.test("allowRules() names the broker's port and nothing wider", () => {
   assert.deepEqual(abs, ["Bash(git paw:*)", "Bash(/bin/git-paw:*)"]);
 });
 
-Deno.test("geminiPolicy() allows git paw by prefix and curl to this port only", () => {
+/**
+ * Gemini CLI 0.61's check on a policy regex (packages/core/src/policy/
+ * utils.ts `isSafeRegExp`): a rule failing it is dropped with "Unsafe regex
+ * pattern (potential ReDoS)".
+ */
+function geminiAcceptsRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+  } catch {
+    return false;
+  }
+  return pattern.length <= 2048 && !/\([^)]*[*+?{].*\)[*+?{]/.test(pattern);
+}
+
+/** Every commandRegex of a policy, as gemini matches it. */
+function policyRegexes(toml: string): RegExp[] {
+  return [...toml.matchAll(/commandRegex = (".*")/g)].map((m) => {
+    const pattern = JSON.parse(m[1]!) as string;
+    assert.ok(geminiAcceptsRegex(pattern), `gemini drops: ${pattern}`);
+    return new RegExp('"command":"' + pattern);
+  });
+}
+
+Deno.test("geminiPolicy() allows git paw by prefix and curl to this port only, in regexes gemini accepts", () => {
   const toml = geminiPolicy(ctx);
   assert.match(toml, /commandPrefix = \["git paw"\]/);
-  const m = toml.match(/commandRegex = (".*")/);
-  assert.ok(m, toml);
-  const re = new RegExp('"command":"' + JSON.parse(m[1]!));
+  const res = policyRegexes(toml);
+  assert.equal(res.length, 1, toml);
   const cmd = (c: string) => JSON.stringify({ command: c });
-  assert.ok(re.test(cmd("curl -s http://127.0.0.1:9119/status")));
-  assert.ok(re.test(
-    cmd(
-      `curl -s -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"x"}'`,
-    ),
+  const allowed = (list: RegExp[], c: string) =>
+    list.some((re) => re.test(cmd(c)));
+  assert.ok(allowed(res, "curl -s http://127.0.0.1:9119/status"));
+  assert.ok(allowed(
+    res,
+    `curl -s -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"x"}'`,
   ));
-  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:91190/status")));
-  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119@evil.com/")));
-  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119/x; rm -rf ~")));
-  assert.ok(!re.test(cmd("curl -s http://127.0.0.1:9119/x && touch y")));
-  assert.ok(!re.test(cmd("curl -s http://evil.com/")));
-  // The recipes send the agent's key file first.
-  const keyed = geminiPolicy({
-    ...ctx,
-    authHeader: "-H @/r/.git/worktrees/a/paw-agent-key",
-  }).match(/commandRegex = (".*")/);
-  const kre = new RegExp('"command":"' + JSON.parse(keyed![1]!));
-  assert.ok(kre.test(
-    cmd(
-      `curl -s -H @/r/.git/worktrees/a/paw-agent-key -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{}'`,
-    ),
+  assert.ok(!allowed(res, "curl -s http://127.0.0.1:91190/status"));
+  assert.ok(!allowed(res, "curl -s http://127.0.0.1:9119@evil.com/"));
+  assert.ok(!allowed(res, "curl -s http://127.0.0.1:9119/x; rm -rf ~"));
+  assert.ok(!allowed(res, "curl -s http://127.0.0.1:9119/x && touch y"));
+  assert.ok(!allowed(res, "curl -s http://evil.com/"));
+  // The recipes send the agent's key file first (a long temp path too).
+  const keyFile =
+    "/tmp/pawe2e3f2db9c51479e8f7/proj/.git/worktrees/proj-a/paw-agent-key";
+  const keyed = policyRegexes(
+    geminiPolicy({ ...ctx, authHeader: `-H @${keyFile}` }),
+  );
+  assert.equal(keyed.length, 2);
+  assert.ok(allowed(
+    keyed,
+    `curl -s -H @${keyFile} -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"agent.status"}'`,
   ));
-  assert.ok(kre.test(cmd("curl -s http://127.0.0.1:9119/status")));
-  assert.ok(!kre.test(cmd("curl -s -H @/etc/x http://127.0.0.1:9119/status")));
+  assert.ok(
+    allowed(
+      keyed,
+      `curl -s -H @${keyFile} 'http://127.0.0.1:9119/messages/a?since=0'`,
+    ),
+  );
+  assert.ok(allowed(keyed, "curl -s http://127.0.0.1:9119/status"));
+  assert.ok(!allowed(keyed, "curl -s -H @/etc/x http://127.0.0.1:9119/status"));
+  assert.ok(
+    !allowed(keyed, `curl -s -H @${keyFile} http://127.0.0.1:9119/x; rm -rf ~`),
+  );
 });
 
 Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event hooks, no permission mode", () => {
