@@ -30,12 +30,13 @@ function shWord(word: string): string {
 }
 
 /**
- * The curl option that sends the agent's key file as headers
- * (`-H @<file>`: its `X-Git-Paw-Agent-Key` and, when the broker wants one,
- * the bearer token; lib/core/agent_key.ts). Pure.
+ * The curl option that reads the agent's key file (`-K <file>`, a curl
+ * config file with its `X-Git-Paw-Agent-Key` header and, when the broker
+ * wants one, the bearer token; lib/core/agent_key.ts). No `@<path>`: Gemini
+ * CLI would take it for a file to include in the prompt. Pure.
  */
 export function agentKeyOption(keyFile: string): string {
-  return `-H @${shWord(keyFile)}`;
+  return `-K ${shWord(keyFile)}`;
 }
 
 /**

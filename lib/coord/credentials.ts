@@ -90,7 +90,7 @@ export function supervisorKeyPath(stateDir: string): string {
  * data dir, `<data>/git-paw/sessions/<session>/`) is `stateDir`: read from
  * `<stateDir>/supervisor-key`, minted (0600, in a 0700 dir) when missing.
  * The supervisor pane sends it as `X-Git-Paw-Agent-Key` with every message
- * it publishes as `supervisor` (or runs `curl -H @<that file>`); the session
+ * it publishes as `supervisor` (or runs `curl -K <that file>`); the session
  * broker accepts `supervisor` with nothing else. Stable across broker
  * restarts; concurrent first calls agree on one key.
  * @returns the key

@@ -5,10 +5,13 @@
  * it on every tool call.
  *
  * The key file (`<git-dir>/paw-agent-key` of an agent worktree, the
- * supervisor's in the session's state dir) is a curl header file: one
- * `X-Git-Paw-Agent-Key: <key>` line and, when the broker wants a bearer
- * token, an `Authorization: Bearer <token>` line, so `curl -H @<file>` sends
- * both and the helper reads the same file.
+ * supervisor's in the session's state dir) is a curl config file: one
+ * `header = "X-Git-Paw-Agent-Key: <key>"` line and, when the broker wants a
+ * bearer token, a `header = "Authorization: Bearer <token>"` line, so
+ * `curl -K <file>` sends both and the helper reads the same file. (Not
+ * `curl -H @<file>`: Gemini CLI reads an `@<path>` in a prompt as a file to
+ * include, and asks before reading one outside the worktree.) Bare header
+ * lines, as the first version of the file had, are read too.
  * @module
  */
 import type { BrokerMessage } from "./messages.ts";
@@ -36,12 +39,12 @@ export type AgentKeyFile = { key: string; token?: string };
  * ```ts
  * import { renderAgentKeyFile } from "./agent_key.ts";
  * renderAgentKeyFile({ key: "k".repeat(43) });
- * // "X-Git-Paw-Agent-Key: kkk…\n"
+ * // "header = \"X-Git-Paw-Agent-Key: kkk…\"\n"
  * ```
  */
 export function renderAgentKeyFile(f: AgentKeyFile): string {
-  return `${AGENT_KEY_HEADER}: ${f.key}\n` +
-    (f.token ? `Authorization: Bearer ${f.token}\n` : "");
+  return `header = "${AGENT_KEY_HEADER}: ${f.key}"\n` +
+    (f.token ? `header = "Authorization: Bearer ${f.token}"\n` : "");
 }
 
 /**
@@ -57,7 +60,9 @@ export function parseAgentKeyFile(text: string): AgentKeyFile | null {
   let key: string | null = null;
   let token: string | undefined;
   for (const raw of text.split("\n")) {
-    const line = raw.replace(/\r$/, "");
+    // `header = "Name: value"` (curl -K), or a bare `Name: value`.
+    const conf = /^\s*header\s*=?\s*"(.*)"\s*$/.exec(raw.replace(/\r$/, ""));
+    const line = conf ? conf[1]! : raw.replace(/\r$/, "");
     const colon = line.indexOf(":");
     if (colon < 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();

@@ -389,7 +389,7 @@ export type SettingsContext = {
   brokerUrl: string | null;
   /**
    * The curl option(s) every recipe carries after `curl -s`: the agent's
-   * key file (`-H @<file>`), and the bearer token header when the key file
+   * key file (`-K <file>`), and the bearer token header when the key file
    * cannot carry it.
    */
   authHeader?: string | null;
@@ -480,7 +480,7 @@ export function geminiPolicy(ctx: SettingsContext): string {
     const u = regexEscape(ctx.brokerUrl.replace(/\/+$/, ""));
     // Gemini matches it right after `"command":"` in the call's JSON text:
     // up to the closing quote, no `;`, `&`, `|`, backquote, `$`, `<`, `>`.
-    // The recipes' key-file option (`-H @<file>`) may come first; an option
+    // The recipes' key-file option (`-K <file>`) may come first; an option
     // with quotes or `$` in it would be escaped in the JSON, so is left out.
     // Gemini 0.61 drops a rule whose regex has a quantified group holding
     // a quantifier (its ReDoS check, `(?:` counts): the key is a rule of

@@ -36,6 +36,8 @@ Deno.test({
         assert.doesNotMatch(b, /Allow execution/);
         // git-paw's policy file loads whole (gemini drops an unsafe regex).
         assert.doesNotMatch(b, /Policy file error/);
+        // No `@<path>` in the prompt: gemini would ask to read that file.
+        assert.doesNotMatch(b, /outside your workspace/);
         const st = JSON.parse((await rig.w.paw(["status", "--json"])).stdout);
         const wts = st.worktrees as Array<
           { branch: string; worktree_path: string }

@@ -124,9 +124,9 @@ Deno.test("renderBootBlock({ keyFile }) sends the agent's key file on every curl
 });
 
 Deno.test("agentKeyOption() quotes a path the shell would split", () => {
-  assert.equal(agentKeyOption("/a/b/paw-agent-key"), "-H @/a/b/paw-agent-key");
+  assert.equal(agentKeyOption("/a/b/paw-agent-key"), "-K /a/b/paw-agent-key");
   assert.equal(
     agentKeyOption("/my repo/it's/paw-agent-key"),
-    `-H @'/my repo/it'\\''s/paw-agent-key'`,
+    `-K '/my repo/it'\\''s/paw-agent-key'`,
   );
 });

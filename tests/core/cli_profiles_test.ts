@@ -169,23 +169,23 @@ Deno.test("geminiPolicy() allows git paw by prefix and curl to this port only, i
   const keyFile =
     "/tmp/pawe2e3f2db9c51479e8f7/proj/.git/worktrees/proj-a/paw-agent-key";
   const keyed = policyRegexes(
-    geminiPolicy({ ...ctx, authHeader: `-H @${keyFile}` }),
+    geminiPolicy({ ...ctx, authHeader: `-K ${keyFile}` }),
   );
   assert.equal(keyed.length, 2);
   assert.ok(allowed(
     keyed,
-    `curl -s -H @${keyFile} -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"agent.status"}'`,
+    `curl -s -K ${keyFile} -X POST http://127.0.0.1:9119/publish -H 'Content-Type: application/json' -d '{"type":"agent.status"}'`,
   ));
   assert.ok(
     allowed(
       keyed,
-      `curl -s -H @${keyFile} 'http://127.0.0.1:9119/messages/a?since=0'`,
+      `curl -s -K ${keyFile} 'http://127.0.0.1:9119/messages/a?since=0'`,
     ),
   );
   assert.ok(allowed(keyed, "curl -s http://127.0.0.1:9119/status"));
-  assert.ok(!allowed(keyed, "curl -s -H @/etc/x http://127.0.0.1:9119/status"));
+  assert.ok(!allowed(keyed, "curl -s -K /etc/x http://127.0.0.1:9119/status"));
   assert.ok(
-    !allowed(keyed, `curl -s -H @${keyFile} http://127.0.0.1:9119/x; rm -rf ~`),
+    !allowed(keyed, `curl -s -K ${keyFile} http://127.0.0.1:9119/x; rm -rf ~`),
   );
 });
 

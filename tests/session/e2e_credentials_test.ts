@@ -97,7 +97,7 @@ Deno.test("a session broker takes each agent's messages only with its own key", 
   const wtA = receipt.worktrees[0]!.worktree_path;
   const gdA = await gitDirOf(w, wtA);
   const keyFile = join(gdA, "paw-agent-key");
-  const keyA = /X-Git-Paw-Agent-Key: (\S+)/.exec(
+  const keyA = /X-Git-Paw-Agent-Key: ([A-Za-z0-9_-]+)/.exec(
     await Deno.readTextFile(keyFile),
   )?.[1];
   const paneA = (await panes(w, "paw-cred")).find((p) => p.agent === "feat-a")!
@@ -113,7 +113,7 @@ Deno.test("a session broker takes each agent's messages only with its own key", 
       // The key is in no AGENTS.md, only the file's path is.
       const md = await Deno.readTextFile(join(wtA, "AGENTS.md"));
       assert.ok(!md.includes(keyA!));
-      assert.ok(md.includes(`-H @${keyFile}`), md);
+      assert.ok(md.includes(`-K ${keyFile}`), md);
     },
   );
 
@@ -235,7 +235,7 @@ Deno.test("a session broker takes each agent's messages only with its own key", 
         (await receiptOf(w, "paw-cred")).worktrees.find((x) =>
           x.branch === "feat/b"
         )!.worktree_path;
-      keyB = /X-Git-Paw-Agent-Key: (\S+)/.exec(
+      keyB = /X-Git-Paw-Agent-Key: ([A-Za-z0-9_-]+)/.exec(
         await Deno.readTextFile(join(await gitDirOf(w, wtB), "paw-agent-key")),
       )![1]!;
       assert.notEqual(keyB, keyA);

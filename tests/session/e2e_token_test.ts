@@ -62,7 +62,7 @@ Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token t
     l.startsWith("curl -s") && l.includes("/messages/feat-a?since=")
   );
   assert.ok(recipe, agentsMd);
-  assert.match(recipe, /^curl -s -H @\S+paw-agent-key /);
+  assert.match(recipe, /^curl -s -K \S+paw-agent-key /);
   assert.ok(!recipe.includes("$GIT_PAW_BROKER_TOKEN"), recipe);
   assert.ok(!agentsMd.includes(token), "the token itself is not in AGENTS.md");
   const curl = (line: string) =>
@@ -79,6 +79,6 @@ Deno.test("git paw start with [broker] bind = 0.0.0.0 gives every pane a token t
   const run = await curl(recipe);
   assert.equal(new TextDecoder().decode(run.stdout), "200");
   // Without the key file's headers: no token, refused.
-  const without = await curl(recipe.replace(/ -H @\S+/, ""));
+  const without = await curl(recipe.replace(/ -K \S+/, ""));
   assert.equal(new TextDecoder().decode(without.stdout), "401");
 });
