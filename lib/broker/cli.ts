@@ -85,6 +85,36 @@ async function runBrokerCommand(
       ? wiring.credentials!({ session: o.session, cwd: Deno.cwd(), dataDir })
       : null,
   ]);
+  // Said as soon as it answers: the plugins' replay of a long log
+  // runs after this.
+  const announce = (
+    broker: {
+      url: string;
+      session: string;
+      logPath: string;
+      token: string | undefined;
+    },
+  ) => {
+    println(
+      `git-paw broker listening on ${broker.url} (session "${broker.session}", log ${broker.logPath})`,
+    );
+    for (const line of keys?.notes ?? []) eprintln(line);
+    if (broker.token !== undefined && o.token === undefined) {
+      println(`token: ${broker.token}`);
+      eprintln(
+        `note: bound beyond loopback; clients must send "Authorization: Bearer ${broker.token}"`,
+      );
+      println(
+        `web dashboard: ${broker.url}/?token=${
+          encodeURIComponent(broker.token)
+        }`,
+      );
+    } else if (broker.token !== undefined) {
+      eprintln(
+        `note: open the web dashboard as ${broker.url}/?token=<your token>`,
+      );
+    }
+  };
   const broker = await serveBroker({
     port,
     bind: o.bind,
@@ -92,25 +122,9 @@ async function runBrokerCommand(
     session: o.session,
     token: o.token,
     plugins,
+    onServing: announce,
     ...(keys ? { credentials: keys.credentials } : {}),
   });
-  println(
-    `git-paw broker listening on ${broker.url} (session "${broker.session}", log ${broker.logPath})`,
-  );
-  for (const line of keys?.notes ?? []) eprintln(line);
-  if (broker.token !== undefined && o.token === undefined) {
-    println(`token: ${broker.token}`);
-    eprintln(
-      `note: bound beyond loopback; clients must send "Authorization: Bearer ${broker.token}"`,
-    );
-    println(
-      `web dashboard: ${broker.url}/?token=${encodeURIComponent(broker.token)}`,
-    );
-  } else if (broker.token !== undefined) {
-    eprintln(
-      `note: open the web dashboard as ${broker.url}/?token=<your token>`,
-    );
-  }
   await new Promise<void>((resolve) => {
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     const stop = () => {

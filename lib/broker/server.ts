@@ -56,6 +56,11 @@ export type StartBrokerOptions = {
   /** Bearer token; required (generated if absent) beyond loopback. */
   token?: string;
   plugins?: BrokerPlugin[];
+  /**
+   * Called once the broker answers requests, before the plugins start (their
+   * replay of a long log runs while `/status` already answers).
+   */
+  onServing?: (broker: RunningBroker) => void;
   /** Agents known at launch: CLI map + inbox (+ watch when a path is set). */
   seed?: WatchTarget[];
   /**
@@ -285,6 +290,7 @@ export async function serveBroker(
   });
   // Requests held by an early server are answered from here on.
   opts.early?.attach(serve, onError);
+  opts.onServing?.(broker);
 
   for (const p of opts.plugins ?? []) {
     if (!p.start) continue;

@@ -59,6 +59,9 @@ import {
   looseText,
 } from "../core/loose_json.ts";
 
+/** Log entries per page of the start-up replay. */
+const REPLAY_PAGE = 2000;
+
 /** Header a browser must send with a write (the web page does). */
 const CSRF_HEADER = PAGE_WRITE_HEADER;
 /** Longest `wait=` of `GET /approvals/:id` (seconds). */
@@ -243,10 +246,17 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
       unsubscribe = broker.subscribe((ev) => {
         if (ev.kind === "entry") onEntry(broker, ev.entry);
       });
-      // Replays apply idempotently: entries seen live are skipped.
-      for (const e of await broker.logSince(0)) {
-        const r = applyApprovalEntry(state, e);
-        if (r?.decision) wake(r.id);
+      // Replays apply idempotently: entries seen live are skipped. Page by
+      // page, letting the broker answer requests in between (a long log).
+      for (let since = 0;;) {
+        const page = await broker.logSince(since, REPLAY_PAGE);
+        for (const e of page) {
+          const r = applyApprovalEntry(state, e);
+          if (r?.decision) wake(r.id);
+        }
+        if (page.length < REPLAY_PAGE) break;
+        since = page[page.length - 1]!.seq;
+        await new Promise((r) => setTimeout(r, 0));
       }
       for (const r of state.records.values()) armTimeout(broker, r);
     })();

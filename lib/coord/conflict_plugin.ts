@@ -81,6 +81,8 @@ class ConflictDetector {
           this.#opts,
         );
       }
+      // A long log: let the broker answer requests between pages.
+      await new Promise((r) => setTimeout(r, 0));
     }
     this.#live = true;
     this.#kick();

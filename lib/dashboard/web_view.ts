@@ -175,6 +175,8 @@ export class WebView {
         for (const e of page) applyNeedsYouEntry(this.#needsYou, e);
         if (page.length < REPLAY_PAGE) break;
         since = page[page.length - 1]!.seq;
+        // Let the broker answer requests between pages (a long log).
+        await new Promise((r) => setTimeout(r, 0));
       }
     } catch { /* no history: what came live */ }
     this.#needsYouLive = true;
