@@ -115,24 +115,34 @@ async function runBrokerCommand(
       );
     }
   };
-  const broker = await serveBroker({
-    port,
-    bind: o.bind,
-    dataDir,
-    session: o.session,
-    token: o.token,
-    plugins,
-    onServing: announce,
-    ...(keys ? { credentials: keys.credentials } : {}),
-  });
-  await new Promise<void>((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const stop = () => {
+  // Listened for before the plugins' replay of a long log starts: a stop
+  // meanwhile still closes cleanly (the log flushed, a checkpoint written).
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = () => {
       for (const s of signals) Deno.removeSignalListener(s, stop);
       resolve();
     };
     for (const s of signals) Deno.addSignalListener(s, stop);
   });
+  let broker: Awaited<ReturnType<typeof serveBroker>>;
+  try {
+    broker = await serveBroker({
+      port,
+      bind: o.bind,
+      dataDir,
+      session: o.session,
+      token: o.token,
+      plugins,
+      onServing: announce,
+      ...(keys ? { credentials: keys.credentials } : {}),
+    });
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  await stopped;
   eprintln("git-paw broker: shutting down");
   await broker.close();
   eprintln(`git-paw broker: stopped; log flushed to ${broker.logPath}`);
