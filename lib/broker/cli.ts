@@ -119,12 +119,21 @@ async function runBrokerCommand(
   // meanwhile still closes cleanly (the log flushed, a checkpoint written).
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   let stop = () => {};
+  let signalled = false;
+  // Serving but still starting its plugins: a stop closes it at once (the
+  // plugins' replay then ends with it).
+  let starting: { close(): Promise<void> } | null = null;
+  const onSignal = () => {
+    signalled = true;
+    void starting?.close();
+    stop();
+  };
   const stopped = new Promise<void>((resolve) => {
     stop = () => {
-      for (const s of signals) Deno.removeSignalListener(s, stop);
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
       resolve();
     };
-    for (const s of signals) Deno.addSignalListener(s, stop);
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
   });
   let broker: Awaited<ReturnType<typeof serveBroker>>;
   try {
@@ -135,13 +144,23 @@ async function runBrokerCommand(
       session: o.session,
       token: o.token,
       plugins,
-      onServing: announce,
+      onServing: (b) => {
+        starting = b;
+        announce(b);
+      },
       ...(keys ? { credentials: keys.credentials } : {}),
     });
   } catch (e) {
     stop();
+    if (signalled && starting) {
+      // Stopped while the plugins started: closed, nothing lost.
+      await (starting as { close(): Promise<void> }).close();
+      eprintln("git-paw broker: stopped while starting; log flushed");
+      return;
+    }
     throw e;
   }
+  starting = null;
   await stopped;
   eprintln("git-paw broker: shutting down");
   await broker.close();
