@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hook, makeRig } from "./cli_event_fixture.ts";
 import { get, post, testBroker } from "../_helpers/broker.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { approvalsPlugin } from "../../lib/coord/approvals_plugin.ts";
 
 function queueBroker(timeoutSeconds = 600) {
@@ -100,17 +101,14 @@ Deno.test("__cli-event --approvals queue waits for a person and passes the reaso
   const [id] = await pendingIds(1);
   // The agent shows as waiting, naming the command to run (published right
   // after the request is filed: under load a moment later).
-  const waitingStatus = async () => {
-    for (let i = 0; i < 200; i++) {
-      const found = (await b.logSince(0)).map((e) => e.message).find((m) =>
+  const waiting = await waitFor(
+    "the needs_input status",
+    async () =>
+      (await b.logSince(0)).map((e) => e.message).find((m) =>
         m.type === "agent.status" && m.payload.status === "needs_input"
-      );
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return undefined;
-  };
-  const waiting = await waitingStatus();
+      ),
+    10_000,
+  );
   assert.ok(waiting && waiting.type === "agent.status");
   assert.match(
     waiting.payload.message ?? "",
