@@ -225,7 +225,7 @@ Deno.test({
               m.type === "agent.verified" && m.agent_id === "feat-a" &&
               m.payload?.verified_by === "git-paw-gate"
             ),
-          60_000,
+          120_000, // a gate makes a scratch worktree: slow on a loaded CI machine
         );
         // The supervisor was nudged (its inbox, shown by the demo supervisor).
         await waitFor(
@@ -253,7 +253,7 @@ Deno.test({
               m.type === "agent.feedback" && m.agent_id === "feat-a" &&
               m.payload?.from === "git-paw-gate"
             ),
-          60_000,
+          120_000, // a gate makes a scratch worktree: slow on a loaded CI machine
         );
         const text = fb.payload!.errors![0]!;
         assert.match(text, /test_command `sh check\.sh` failed \(exit 4\)/);
