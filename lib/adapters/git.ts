@@ -249,7 +249,7 @@ export async function ensureExcluded(
 }
 
 /** `git worktree prune`. */
-async function pruneWorktrees(repo: string): Promise<void> {
+export async function pruneWorktrees(repo: string): Promise<void> {
   await gitText(repo, ["worktree", "prune"]);
 }
 

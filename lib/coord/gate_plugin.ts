@@ -28,6 +28,7 @@ import {
 } from "../core/gates.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { runTest } from "../adapters/git_merge.ts";
+import { pruneWorktrees, removeWorktree } from "../adapters/git.ts";
 import { eprintlnQuiet } from "../output.ts";
 
 /** Options of the gates. */
@@ -238,22 +239,13 @@ export class GateRunner {
       this.#log(`git-paw gates: ${agent}: ${why}`);
       return result("error", why);
     } finally {
+      // The adapter's removal (forced: what a gate leaves is git-paw's).
       if (created) {
-        await gitTry(this.#opts.repo, [
-          "worktree",
-          "remove",
-          "--force",
-          "--force",
-          "--",
-          path,
-        ], { isolated: true }).catch(() => null);
+        await removeWorktree(this.#opts.repo, path, { force: true })
+          .catch(() => {});
       }
       await Deno.remove(path, { recursive: true }).catch(() => {});
-      if (created) {
-        await gitTry(this.#opts.repo, ["worktree", "prune"], {
-          isolated: true,
-        }).catch(() => null);
-      }
+      if (created) await pruneWorktrees(this.#opts.repo).catch(() => {});
     }
   }
 
