@@ -24,7 +24,14 @@ export async function main(args: string[]): Promise<number> {
     }
     if (argv.length === 2 && argv[0] === "mcp" && argv[1] === "--agent") {
       // The argv git-paw registers with every CLI (started per agent at its
-      // launch, gemini and codex wait for it): no option parsing to do.
+      // launch, gemini and codex wait for it): no option parsing to do, and
+      // its fast start answers before the SDK and the tools load.
+      const [{ runAgentFront }, { FRONT_HOST }] = await Promise.all([
+        import("./lib/mcp/front.ts"),
+        import("./lib/cli/mcp_front_host.ts"),
+      ]);
+      trace("main: mcp front loaded");
+      if (await runAgentFront(FRONT_HOST)) return Deno.exitCode;
       const [{ runMcpCommand }, { MCP_HOST }] = await Promise.all([
         import("./lib/mcp/run.ts"),
         import("./lib/cli/mcp_host.ts"),
