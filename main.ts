@@ -40,6 +40,12 @@ export async function main(args: string[]): Promise<number> {
       await runMcpCommand({ agent: true }, MCP_HOST);
       return Deno.exitCode;
     }
+    if (argv[0] === "publish" && argv[1] === "status") {
+      // An agent's report, the helper's most frequent call: plain argv is
+      // parsed without commander (~60 ms).
+      const { runPlainPublishStatus } = await import("./lib/coord/cli.ts");
+      if (await runPlainPublishStatus(argv.slice(2))) return Deno.exitCode;
+    }
     if (HELPER_COMMANDS.includes(argv[0]!)) {
       // An agent's reports, git's hooks, the MCP server: that command only.
       const { buildHelperProgram } = await import(
