@@ -44,6 +44,12 @@ const SUPPORTED_PROTOCOL_VERSIONS = [
   "2024-10-07",
 ];
 
+/**
+ * The requests the SDK server has handlers for (tools only, no logging,
+ * completions or tasks): any other method is "Method not found".
+ */
+const SERVED_METHODS = ["initialize", "ping", "tools/list", "tools/call"];
+
 /** The id the replayed `initialize` carries; its answer is dropped. */
 const REPLAY_ID = "git-paw-front-initialize";
 
@@ -258,10 +264,22 @@ async function serve(
       void write({ result: {}, jsonrpc: "2.0", id: r.id });
       return;
     }
+    if (r && !SERVED_METHODS.includes(r.method)) {
+      // What the SDK server answers for a method it has no handler for
+      // (clients ask for prompts and resources even so).
+      void write({
+        jsonrpc: "2.0",
+        id: r.id,
+        error: { code: -32601, message: "Method not found" },
+      });
+      trace(`mcp front: ${r.method} not found`);
+      return;
+    }
     if (isNotification(m)) {
       replay.push(m);
       return;
     }
+    trace(`mcp front: handing over at ${r?.method ?? "a message"}`);
     void forward(m);
   };
 

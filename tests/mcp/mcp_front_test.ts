@@ -108,6 +108,13 @@ const FRAMES: unknown[] = [
     params: { name: "get_intents", arguments: {} },
   },
   { jsonrpc: "2.0", id: 6, method: "resources/list" },
+  { jsonrpc: "2.0", id: 9, method: "prompts/list", params: {} },
+  {
+    jsonrpc: "2.0",
+    id: 10,
+    method: "logging/setLevel",
+    params: { level: "debug" },
+  },
   {
     jsonrpc: "2.0",
     id: 7,
@@ -132,7 +139,10 @@ Deno.test("git paw mcp --agent: the fast start answers every frame as the full s
   assert.doesNotMatch(full.stderr, /mcp front/);
   assert.equal(fast.code, 0, fast.stderr);
   assert.equal(full.code, 0, full.stderr);
-  assert.deepEqual([...fast.byId.keys()].sort(), [1, 2, 3, 4, 5, 6, 7, "p"]);
+  assert.deepEqual(
+    [...fast.byId.keys()].sort(),
+    [1, 10, 2, 3, 4, 5, 6, 7, 9, "p"],
+  );
   for (const [id, m] of full.byId) {
     assert.deepEqual(fast.byId.get(id), m, `answer to ${id}`);
   }
