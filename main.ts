@@ -24,7 +24,14 @@ export async function main(args: string[]): Promise<number> {
     }
     if (argv.length === 2 && argv[0] === "mcp" && argv[1] === "--agent") {
       // The argv git-paw registers with every CLI (started per agent at its
-      // launch, gemini and codex wait for it): no option parsing to do.
+      // launch, gemini and codex wait for it): no option parsing to do, and
+      // its fast start answers before the SDK and the tools load.
+      const [{ runAgentFront }, { FRONT_HOST }] = await Promise.all([
+        import("./lib/mcp/front.ts"),
+        import("./lib/cli/mcp_front_host.ts"),
+      ]);
+      trace("main: mcp front loaded");
+      if (await runAgentFront(FRONT_HOST)) return Deno.exitCode;
       const [{ runMcpCommand }, { MCP_HOST }] = await Promise.all([
         import("./lib/mcp/run.ts"),
         import("./lib/cli/mcp_host.ts"),
@@ -32,6 +39,12 @@ export async function main(args: string[]): Promise<number> {
       trace("main: mcp loaded");
       await runMcpCommand({ agent: true }, MCP_HOST);
       return Deno.exitCode;
+    }
+    if (argv[0] === "publish" && argv[1] === "status") {
+      // An agent's report, the helper's most frequent call: plain argv is
+      // parsed without commander (~60 ms).
+      const { runPlainPublishStatus } = await import("./lib/coord/cli.ts");
+      if (await runPlainPublishStatus(argv.slice(2))) return Deno.exitCode;
     }
     if (HELPER_COMMANDS.includes(argv[0]!)) {
       // An agent's reports, git's hooks, the MCP server: that command only.

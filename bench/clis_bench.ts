@@ -13,7 +13,8 @@
  * when the file exists. So the ratio charges git-paw with everything it
  * adds: `start` itself (worktree, files, tmux layout, broker in pane 0),
  * the pane guard, its hooks firing in the turn, the helper's start-up and
- * the publish.
+ * the publish — and nothing of the probe's own: the broker URL comes from
+ * the session receipt, not from a `git paw status` process.
  * @module
  */
 import { join } from "node:path";
@@ -59,12 +60,43 @@ function pawScript(cli: AiCli, ids: string[]): Script {
   };
 }
 
+/**
+ * The broker URL from the session's receipt in the rig's data home: the
+ * probe reads a file, where `rig.start` runs `git paw status --json` (a
+ * whole git-paw process on the 2 cores while the CLI boots, which no user
+ * runs then).
+ */
+async function brokerUrlOfReceipt(rig: CliRig): Promise<string> {
+  const dir = join(rig.w.root, "data", "git-paw", "sessions");
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !e.name.endsWith(".json")) continue;
+    const r = JSON.parse(await Deno.readTextFile(join(dir, e.name))) as {
+      broker_port?: number;
+      broker_bind?: string;
+    };
+    if (r.broker_port) {
+      const bind = r.broker_bind && r.broker_bind !== "0.0.0.0"
+        ? r.broker_bind
+        : "127.0.0.1";
+      return `http://${bind}:${r.broker_port}`;
+    }
+  }
+  throw new Error(`bench: no session receipt with a broker in ${dir}`);
+}
+
 /** `git paw start` → every agent's own first status on the broker (ms). */
 async function pawRound(cli: AiCli, ids: string[]): Promise<number> {
   await using rig = await openCliRig(cli, pawScript(cli, ids));
   const t0 = performance.now();
-  await rig.start(["--branches", ids.join(",")]);
-  const url = await rig.url();
+  const r = await rig.w.paw([
+    "start",
+    "--cli",
+    cli,
+    "--branches",
+    ids.join(","),
+  ]);
+  if (r.code !== 0) throw new Error(`git paw start failed: ${r.stderr}`);
+  const url = await brokerUrlOfReceipt(rig);
   await poll(`status from ${ids.join(",")} (${cli})`, async () => {
     const r = await fetch(`${url}/log?since=0`).catch(() => null);
     if (!r) return false;

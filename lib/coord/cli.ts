@@ -83,6 +83,96 @@ async function send(opts: Common, build: (id: Identity) => unknown) {
   }
 }
 
+type StatusOptions = Common & {
+  message?: string;
+  files?: string[];
+  phase?: string;
+  cli?: string;
+};
+
+/** `publish status <status>`. */
+function publishStatus(status: string, o: StatusOptions): Promise<void> {
+  return send(o, (id) => ({
+    type: "agent.status",
+    agent_id: id.agentId,
+    payload: {
+      status,
+      modified_files: h.listArg(o.files),
+      message: o.message ?? null,
+      phase: o.phase ?? null,
+      cli: o.cli ?? null,
+    },
+  }));
+}
+
+/** The value options of `publish status`, by flag (`files` repeats). */
+const STATUS_FLAGS: Record<string, keyof StatusOptions> = {
+  "--message": "message",
+  "--files": "files",
+  "--phase": "phase",
+  "--cli": "cli",
+  "--agent": "agent",
+  "--broker": "broker",
+  "--token": "token",
+};
+
+/**
+ * `publish status …` as commander would parse it, for the plain argv an
+ * agent's boot block and AGENTS.md spell (one status word, `--flag value`
+ * or `--flag=value` pairs of its options, `--json`), or null for anything
+ * else (help, a repeated option, a value that looks like a flag, an
+ * unknown word), which commander then parses and reports.
+ */
+export function plainPublishStatus(
+  args: readonly string[],
+): { status: string; options: StatusOptions } | null {
+  let status: string | null = null;
+  const o: StatusOptions = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("-")) {
+      if (status !== null) return null;
+      status = a;
+      continue;
+    }
+    if (a === "--json") {
+      if (o.json) return null;
+      o.json = true;
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const key = STATUS_FLAGS[flag];
+    if (!key) return null;
+    let value: string;
+    if (eq > 0) value = a.slice(eq + 1);
+    else {
+      const next = args[++i];
+      if (next === undefined || next.startsWith("-")) return null;
+      value = next;
+    }
+    if (key === "files") o.files = [...o.files ?? [], value];
+    else if (o[key] !== undefined) return null;
+    else (o as Record<string, unknown>)[key] = value;
+  }
+  return status === null ? null : { status, options: o };
+}
+
+/**
+ * Run `publish status …` without commander when {@link plainPublishStatus}
+ * parses it (what an agent runs on every report); false when commander
+ * must.
+ */
+export async function runPlainPublishStatus(
+  args: readonly string[],
+): Promise<boolean> {
+  const p = plainPublishStatus(args);
+  if (!p) return false;
+  await loadHelper();
+  await publishStatus(p.status, p.options);
+  return true;
+}
+
 /** Add this area's subcommands to `program`. */
 export function registerCoordCommands(program: Command): void {
   const publish = program.command("publish")
@@ -97,28 +187,7 @@ export function registerCoordCommands(program: Command): void {
       .option("--files <list>", "modified files, comma separated", collect)
       .option("--phase <phase>", "phase label")
       .option("--cli <name>", "CLI name"),
-  ).action(
-    (
-      status: string,
-      o: Common & {
-        message?: string;
-        files?: string[];
-        phase?: string;
-        cli?: string;
-      },
-    ) =>
-      send(o, (id) => ({
-        type: "agent.status",
-        agent_id: id.agentId,
-        payload: {
-          status,
-          modified_files: h.listArg(o.files),
-          message: o.message ?? null,
-          phase: o.phase ?? null,
-          cli: o.cli ?? null,
-        },
-      })),
-  );
+  ).action(publishStatus);
 
   withIdentity(
     publish.command("artifact <status>")

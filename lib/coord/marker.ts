@@ -12,11 +12,9 @@ import { gitDir } from "../adapters/git_layout.ts";
 import { statOrNull } from "../adapters/fs.ts";
 import { CliFileRecord } from "./cli_file_record.ts";
 
-/** File name of the marker inside a worktree's git dir. */
-export const MARKER_FILE = "paw-agent-id";
+import { MARKER_FILE } from "./marker_file.ts";
 
-/** Cursor file name inside a worktree's git dir (`git paw inbox`). */
-export const CURSOR_FILE = "paw-inbox-cursor";
+export { CURSOR_FILE, MARKER_FILE } from "./marker_file.ts";
 
 /** The marker's schema. */
 export const AgentMarker = z.object({

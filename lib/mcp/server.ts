@@ -24,6 +24,7 @@ import { PROJECT_TOOLS } from "./tools_project.ts";
 import { SOURCE_TOOLS } from "./tools_source.ts";
 import { AGENT_TOOLS } from "./tools_agent.ts";
 import { trace } from "../trace.ts";
+import { instructionsFor } from "./about.ts";
 
 /** The 28 read-only tools. */
 const READ_ONLY_TOOLS: readonly ToolDef[] = [
@@ -33,15 +34,9 @@ const READ_ONLY_TOOLS: readonly ToolDef[] = [
 ];
 
 /** The tools served: the read-only ones, plus the agent tools in agent mode. */
-function toolsFor(agent: boolean): ToolDef[] {
+export function toolsFor(agent: boolean): ToolDef[] {
   return agent ? [...READ_ONLY_TOOLS, ...AGENT_TOOLS] : [...READ_ONLY_TOOLS];
 }
-
-const INSTRUCTIONS =
-  "git-paw state of this repository: agent intents and conflicts, session status and learnings, governance documents, specs and tasks, agent skills, git history, and the working tree (list_files, read_file, search_code; confined to the repo, ignored files refused). Tools answer with empty or null results when there is no session or no data.";
-
-const AGENT_INSTRUCTIONS =
-  " Agent mode: whoami, publish_status, publish_intent, publish_blocked, publish_question, publish_done and read_inbox coordinate this worktree's agent through the session broker.";
 
 /**
  * A JSON-RPC error with a clean message (the SDK's `McpError` prefixes its
@@ -113,25 +108,26 @@ export type ServeOptions = {
   agent: boolean;
 };
 
-/** Serve on stdin/stdout until stdin ends (or the client disconnects). */
-export async function serveMcp(o: ServeOptions): Promise<void> {
+/** A server with its handlers, not yet connected. */
+export type McpServer = {
+  server: Server;
+  /** Calls being answered (the server answers them before it stops). */
+  inFlight: Set<Promise<unknown>>;
+  tools: readonly ToolDef[];
+};
+
+/** The SDK server answering `tools/list` and `tools/call`. */
+export function createMcpServer(o: ServeOptions): McpServer {
   const tools = toolsFor(o.agent);
   const server = new Server(
     { name: o.name, version: o.version },
     {
       capabilities: { tools: {} },
-      instructions: INSTRUCTIONS + (o.agent ? AGENT_INSTRUCTIONS : ""),
+      instructions: instructionsFor(o.agent),
     },
   );
   server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: tools.map((t) => ({
-      name: t.name,
-      description: t.description,
-      inputSchema: inputJsonSchema(t) as {
-        type: "object";
-        [k: string]: unknown;
-      },
-    })),
+    tools: listedTools(tools),
   }));
   // Calls still running when stdin ends are answered before the server
   // stops (a client may write its last request and close at once).
@@ -153,6 +149,28 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       }
     },
   );
+  return { server, inFlight, tools };
+}
+
+/** The `tools/list` entries of `tools`. */
+export function listedTools(tools: readonly ToolDef[]): Array<{
+  name: string;
+  description: string;
+  inputSchema: { type: "object"; [k: string]: unknown };
+}> {
+  return tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: inputJsonSchema(t) as {
+      type: "object";
+      [k: string]: unknown;
+    },
+  }));
+}
+
+/** Serve on stdin/stdout until stdin ends (or the client disconnects). */
+export async function serveMcp(o: ServeOptions): Promise<void> {
+  const { server, inFlight, tools } = createMcpServer(o);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
     process.stdin.once("end", () => resolve());

@@ -67,14 +67,38 @@ async function getJson(url: string) {
   return await res.json();
 }
 
-Deno.test("git paw mcp --agent publishes to a real broker under the worktree's identity, not the environment's", async () => {
-  await using r = await mcpRepo();
+/** A repo config without `[mcp]`: `mcp --agent` takes its fast start. */
+const NO_MCP_CONFIG = '[specs]\ndir = "openspec/changes"\ntype = "openspec"\n';
+
+for (
+  const [start, config] of [
+    ["the full start (a config naming the server)", undefined],
+    ["the fast start", NO_MCP_CONFIG],
+  ] as const
+) {
+  Deno.test(`git paw mcp --agent publishes to a real broker under the worktree's identity, not the environment's (${start})`, async () => {
+    await publishesAsWorktree(config);
+  });
+}
+
+async function publishesAsWorktree(config: string | undefined) {
+  await using r = await mcpRepo(config);
   await using broker = await spawnBroker(join(r.path, "broker"), r.repo);
   const wt = await agentWorktree(r.repo, "feat/a", "feat-a", broker.url);
   await using c = await mcpClient(["--agent"], {
-    env: { ...r.env, GIT_PAW_AGENT_ID: "impostor" },
+    env: { ...r.env, GIT_PAW_AGENT_ID: "impostor", GIT_PAW_TRACE: "1" },
     cwd: wt,
   });
+  assert.equal(
+    c.client.getServerVersion()?.name,
+    config ? "git-paw" : "paw-test",
+  );
+  // Which start answered: the fast one only without `[mcp]` in the config.
+  assert.equal(
+    c.stderr().includes("mcp front: initialize answered"),
+    config !== undefined,
+    c.stderr(),
+  );
 
   const names = (await c.client.listTools()).tools.map((t: { name: string }) =>
     t.name
@@ -207,7 +231,7 @@ Deno.test("git paw mcp --agent publishes to a real broker under the worktree's i
     c.stderr(),
     /GIT_PAW_AGENT_ID=impostor is not this worktree's agent/,
   );
-});
+}
 
 Deno.test("git paw mcp --agent refuses a checkout without an agent marker", async () => {
   await using r = await mcpRepo();
