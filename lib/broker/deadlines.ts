@@ -49,7 +49,7 @@ export class Deadlines {
     };
   }
 
-  /** Cancel everything (the server stops). */
+  /** Cancel everything and stop the timer (the server stops). */
   clear(): void {
     for (let i = this.#head; i < this.#queue.length; i++) {
       this.#queue[i]!.live = false;
@@ -73,10 +73,11 @@ export class Deadlines {
     const q = this.#queue;
     while (this.#head < q.length && !q[this.#head]!.live) this.#head++;
     if (this.#head === q.length) {
+      // The timer stays: it finds nothing and stops, unless more came
+      // meanwhile (re-arming it per burst of requests cost as much as a
+      // timer per request). {@link clear} stops it at once.
       this.#queue = [];
       this.#head = 0;
-      // Nothing left to wait for: no timer keeps the process (or a test) up.
-      this.#disarm();
     } else if (this.#head > 1024 && this.#head * 2 > q.length) {
       this.#queue = q.slice(this.#head);
       this.#head = 0;

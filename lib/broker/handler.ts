@@ -1048,6 +1048,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     },
     close() {
       closed = true;
+      bodyDeadlines.clear();
       for (const id of [...waiters.keys()]) wake(id);
     },
     load: () => ({ openRequests: openRequests + longPolls, longPolls }),
