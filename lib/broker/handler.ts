@@ -70,6 +70,7 @@ import { fastParseStatus } from "../core/broker_fastpath.ts";
 import { AGENT_KEY_HEADER, authorsOf } from "../core/agent_key.ts";
 import { SUPERVISOR_ID } from "../core/slug.ts";
 import { VERSION } from "../version.ts";
+import { Deadlines } from "./deadlines.ts";
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -303,42 +304,40 @@ function parseBody(text: string): BodyResult {
  * (the read is then cancelled: the client is sent a 408 and the connection
  * closed).
  */
-async function readBodyText(
+function readBodyText(
   req: Request,
   cl: string | null,
-  ms: number,
+  deadlines: Deadlines,
 ): Promise<string | null | "timeout"> {
   const reading = cl !== null ? req.text() : readBounded(req);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(resolve, ms, "timeout");
-  });
-  try {
-    return await Promise.race([reading, late]);
-  } finally {
-    clearTimeout(timer);
-    reading.catch(() => {});
-  }
+  return raceDeadline(reading, deadlines);
 }
 
 /** {@link readBodyText} as bytes, for requests passed on to the router. */
 async function readBodyBytes(
   req: Request,
-  ms: number,
+  deadlines: Deadlines,
 ): Promise<Uint8Array<ArrayBuffer> | null | "timeout"> {
-  const reading = readBoundedBytes(req);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(resolve, ms, "timeout");
+  const r = await raceDeadline(readBoundedBytes(req), deadlines);
+  if (r === "timeout") await req.body?.cancel().catch(() => {});
+  return r;
+}
+
+/** `reading`, or "timeout" when it is not done by the next deadline. */
+function raceDeadline<T>(
+  reading: Promise<T>,
+  deadlines: Deadlines,
+): Promise<T | "timeout"> {
+  return new Promise((resolve, reject) => {
+    const cancel = deadlines.add(() => resolve("timeout"));
+    reading.then((v) => {
+      cancel();
+      resolve(v);
+    }, (e) => {
+      cancel();
+      reject(e);
+    });
   });
-  try {
-    const r = await Promise.race([reading, late]);
-    if (r === "timeout") await req.body?.cancel().catch(() => {});
-    return r;
-  } finally {
-    clearTimeout(timer);
-    reading.catch(() => {});
-  }
 }
 
 async function readBounded(req: Request): Promise<string | null> {
@@ -457,6 +456,8 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
   };
   let openRequests = 0;
   let longPolls = 0;
+  /** Body reads' time limits, one timer for all. */
+  const bodyDeadlines = new Deadlines(limits.bodyTimeoutMs);
 
   const subscribers = new Set<(ev: BrokerEvent) => void>();
   const emit = (ev: BrokerEvent) => {
@@ -621,7 +622,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       ct === null || !JSON_TYPE.test(ct) ||
       (cl !== null && Number(cl) > MAX_BODY_BYTES)
     ) return (await checkBodyHeaders(req))!;
-    const text = await readBodyText(req, cl, limits.bodyTimeoutMs);
+    const text = await readBodyText(req, cl, bodyDeadlines);
     if (text === null) return tooLarge();
     if (text === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
     const body = parseBody(text);
@@ -869,7 +870,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     if (raw.body === null || !isWriteMethod(raw.method)) return await next();
     const cl = raw.headers.get("content-length");
     if (cl !== null && Number(cl) > MAX_BODY_BYTES) return await next();
-    const bytes = await readBodyBytes(raw, limits.bodyTimeoutMs);
+    const bytes = await readBodyBytes(raw, bodyDeadlines);
     if (bytes === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
     if (bytes === null) return tooLarge();
     c.req.raw = new Request(raw.url, {
@@ -1047,6 +1048,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     },
     close() {
       closed = true;
+      bodyDeadlines.clear();
       for (const id of [...waiters.keys()]) wake(id);
     },
     load: () => ({ openRequests: openRequests + longPolls, longPolls }),

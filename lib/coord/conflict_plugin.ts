@@ -99,16 +99,22 @@ class ConflictDetector {
 
   async #drain(): Promise<void> {
     while (this.#queue.length && !this.#closed) {
-      const entry = this.#queue.shift()!;
-      if (entry.seq <= this.#cursor) continue;
-      this.#cursor = entry.seq;
-      const { effects } = reduceConflict(
-        this.#state,
-        { kind: "entry", entry },
-        this.#now(),
-        this.#opts,
-      );
-      await this.#run(effects);
+      // Take the whole queue: what comes meanwhile waits for the next round.
+      const batch = this.#queue;
+      this.#queue = [];
+      for (const entry of batch) {
+        if (this.#closed) break;
+        if (entry.seq <= this.#cursor) continue;
+        this.#cursor = entry.seq;
+        const { effects } = reduceConflict(
+          this.#state,
+          { kind: "entry", entry },
+          this.#now(),
+          this.#opts,
+        );
+        // Most entries have no effect: no await (a microtask each) for them.
+        if (effects.length) await this.#run(effects);
+      }
     }
     this.#arm();
   }

@@ -338,10 +338,34 @@ function onStatus(
   opts: ConflictOptions,
 ): ConflictEffect[] {
   const maxFiles = opts.maxFilesPerAgent ?? 5000;
-  const maxTracked = opts.maxTracked ?? 10000;
   const set = new Set(files.slice(0, maxFiles));
+  const before = s.modified.get(agent);
   s.modified.delete(agent); // re-insert: keeps the map in recency order
   if (set.size) s.modified.set(agent, set);
+  const effects: ConflictEffect[] = [];
+  // The same files as this agent's last status (a heartbeat): every overlap
+  // with them was found then, or by the other agent's later status.
+  const same = before !== undefined ? sameSet(before, set) : set.size === 0;
+  if (!same) effects.push(...newOverlaps(s, agent, set, now, opts));
+  if (s.intents.size > 0) effects.push(...violations(s, agent, set, opts));
+  return effects;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** Overlaps of `agent`'s new file set with the others' (and stale ones dropped). */
+function newOverlaps(
+  s: ConflictState,
+  agent: string,
+  set: ReadonlySet<string>,
+  now: number,
+  opts: ConflictOptions,
+): ConflictEffect[] {
+  const maxTracked = opts.maxTracked ?? 10000;
   const effects: ConflictEffect[] = [];
   // Drop overlaps involving this agent on files it no longer lists.
   for (const [k, f] of s.inFlight) {
@@ -371,7 +395,18 @@ function onStatus(
     }
   }
   cap(s.inFlight, maxTracked);
-  // Ownership violations.
+  return effects;
+}
+
+/** Files in `set` that another agent declared its intent over. */
+function violations(
+  s: ConflictState,
+  agent: string,
+  set: ReadonlySet<string>,
+  opts: ConflictOptions,
+): ConflictEffect[] {
+  const maxTracked = opts.maxTracked ?? 10000;
+  const effects: ConflictEffect[] = [];
   const mine = s.intents.get(agent);
   for (const file of [...set].sort()) {
     if (mine?.files.has(file)) continue;

@@ -12,6 +12,7 @@ import { SUPERVISOR_ID } from "./slug.ts";
 import {
   type MessageLine,
   messageLine,
+  messageSubject,
   shortType,
 } from "./dashboard_summary.ts";
 import { oneLine } from "./dashboard_text.ts";
@@ -112,6 +113,67 @@ export function applyEntry(state: DashboardState, entry: LogEntry): boolean {
     !state.panel.some((p) => p.entry.seq === state.selectedSeq)
   ) state.selectedSeq = null;
   return true;
+}
+
+/**
+ * {@link applyEntry} for many entries in seq order, with the same result,
+ * but row text is computed only for the rows that stay in the panel and a
+ * summary only for each subject's newest entry (a burst of 30,000 entries
+ * into a 500-row panel formats 500 rows plus one summary per agent).
+ * @returns true if anything was added
+ */
+export function applyEntries(
+  state: DashboardState,
+  entries: readonly LogEntry[],
+): boolean {
+  const last = state.panel[state.panel.length - 1];
+  let from = 0;
+  if (last) {
+    while (from < entries.length && entries[from]!.seq <= last.entry.seq) {
+      from++;
+    }
+  }
+  if (from >= entries.length) return false;
+  const firstKept = Math.max(from, entries.length - state.maxMessages);
+  const summarised = new Set<string>();
+  const rows: PanelEntry[] = [];
+  for (let i = firstKept; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const line = messageLine(entry);
+    rows.push({ ...line, entry });
+    setSummary(state, line.id, entry.seq, line.text);
+    summarised.add(line.id);
+  }
+  // Entries that leave the panel at once still feed their subject's summary
+  // when nothing newer about it came: the newest of each, found backwards.
+  for (let i = firstKept - 1; i >= from; i--) {
+    const entry = entries[i]!;
+    const id = messageSubject(entry);
+    if (summarised.has(id)) continue;
+    summarised.add(id);
+    setSummary(state, id, entry.seq, messageLine(entry).text);
+  }
+  const keepOld = Math.max(0, state.maxMessages - rows.length);
+  state.panel = keepOld === 0
+    ? rows
+    : state.panel.slice(Math.max(0, state.panel.length - keepOld)).concat(
+      rows,
+    );
+  if (
+    state.selectedSeq !== null &&
+    !state.panel.some((p) => p.entry.seq === state.selectedSeq)
+  ) state.selectedSeq = null;
+  return true;
+}
+
+function setSummary(
+  state: DashboardState,
+  id: string,
+  seq: number,
+  text: string,
+): void {
+  const prev = state.summaries.get(id);
+  if (!prev || prev.seq < seq) state.summaries.set(id, { seq, text });
 }
 
 /** Replace the roster snapshot taken at `now`. @returns true if changed */

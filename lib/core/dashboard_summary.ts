@@ -144,6 +144,15 @@ export type MessageLine = {
   text: string;
 };
 
+/** {@link MessageLine.id} alone: the row an entry feeds ("?" when unreadable). */
+export function messageSubject(entry: LogEntry): string {
+  try {
+    return oneLine(subjectOf(entry.message), 80);
+  } catch {
+    return "?";
+  }
+}
+
 /**
  * The one text of a log entry (see {@link MessageLine}).
  *
@@ -156,11 +165,12 @@ export type MessageLine = {
  * ```
  */
 export function messageLine(entry: LogEntry): MessageLine {
+  const id = messageSubject(entry);
   const time = clockText(entry.timestamp_unix_secs);
   try {
     return {
       type: entry.message.type,
-      id: oneLine(subjectOf(entry.message), 80),
+      id,
       time,
       text: summarize(entry.message),
     };
@@ -171,7 +181,7 @@ export function messageLine(entry: LogEntry): MessageLine {
       : "agent.status";
     return {
       type,
-      id: "?",
+      id,
       time,
       text: oneLine(JSON.stringify(entry.message) ?? "", 200),
     };

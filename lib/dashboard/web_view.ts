@@ -8,7 +8,7 @@
 import type { Broker, BrokerEvent, LogEntry } from "../broker/api.ts";
 import {
   applyAttention,
-  applyEntry,
+  applyEntries,
   applyRoster,
   createDashboardState,
   type DashboardState,
@@ -99,6 +99,13 @@ export class WebView {
   readonly #tellPane: PaneTeller | undefined;
   readonly #needsYou: NeedsYouState = createNeedsYouState();
   #needsYouLive = false;
+  /**
+   * Live entries not yet in the view model: applied together when the view
+   * is read (a snapshot) or when this many have piled up, so a publish
+   * costs the page nothing while no one looks.
+   */
+  #pending: LogEntry[] = [];
+  readonly #pendingMax: number;
   /** Live entries that came while the log was being replayed. */
   #held: LogEntry[] = [];
   /** Resolves once the log's replay is in (pending until {@link start}). */
@@ -110,6 +117,7 @@ export class WebView {
     this.#broker = broker;
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#maxMessages = opts.maxMessages;
+    this.#pendingMax = Math.max(4 * opts.maxMessages, 2048);
     // The broker may not be listening yet: nothing is read from it here.
     this.#session = opts.session;
     this.#agentPorts = opts.agentPorts;
@@ -155,9 +163,10 @@ export class WebView {
     });
     try {
       const since = Math.max(0, this.#broker.lastSeq() - this.#maxMessages);
-      for (const e of await this.#broker.logSince(since, this.#maxMessages)) {
-        applyEntry(this.#state, e);
-      }
+      applyEntries(
+        this.#state,
+        await this.#broker.logSince(since, this.#maxMessages),
+      );
     } catch { /* no history: start live */ }
     live = true;
     for (const e of buffered) this.#apply(e);
@@ -187,9 +196,18 @@ export class WebView {
   }
 
   #apply(e: LogEntry): void {
-    applyEntry(this.#state, e);
+    this.#pending.push(e);
+    if (this.#pending.length >= this.#pendingMax) this.#settle();
     if (this.#needsYouLive) applyNeedsYouEntry(this.#needsYou, e);
     else this.#held.push(e);
+  }
+
+  /** The pending live entries into the view model. */
+  #settle(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    applyEntries(this.#state, batch);
   }
 
   /** Stop following the broker. */
@@ -209,6 +227,7 @@ export class WebView {
    */
   snapshot(): WebSnapshot {
     const now = this.#now();
+    this.#settle();
     try {
       applyRoster(this.#state, this.#broker.agents(), now);
     } catch { /* keep the last roster */ }

@@ -456,3 +456,28 @@ Deno.test("reduceConflict() keeps state bounded under the caps", () => {
   assert.equal(s.modified.get("feat-a")!.size, 10);
   assert.ok(s.inFlight.size <= 5);
 });
+
+Deno.test("reduceConflict() on a repeated file list: no second warning, but a changed list and a new intent still count", () => {
+  const { effects } = run([
+    [status("feat-a", ["src/x.ts"])],
+    [status("feat-b", ["src/x.ts"])],
+    // Heartbeats with the same files: the overlap was already reported.
+    [status("feat-a", ["src/x.ts"])],
+    [status("feat-b", ["src/x.ts"])],
+    // feat-b moves on to another file too: a new overlap with feat-a there.
+    [status("feat-a", ["src/x.ts", "src/y.ts"])],
+    [status("feat-b", ["src/y.ts"])],
+    // feat-c declares src/x.ts; feat-a's next heartbeat is a violation.
+    [intent("feat-c", ["src/x.ts"])],
+    [status("feat-a", ["src/x.ts", "src/y.ts"])],
+  ]);
+  const t = texts(effects).map(([, to, text]) => `${to}: ${text}`);
+  assert.deepEqual(t.map((l) => l.replace(/ is being.*| but agent.*/, "")), [
+    "feat-b: [conflict-detector] in-flight conflict: file src/x.ts",
+    "feat-a: [conflict-detector] in-flight conflict: file src/x.ts",
+    "feat-b: [conflict-detector] in-flight conflict: file src/y.ts",
+    "feat-a: [conflict-detector] in-flight conflict: file src/y.ts",
+    "feat-a: [conflict-detector] ownership violation: you edited src/x.ts",
+    "supervisor: [conflict-detector] ownership violation: feat-a edited src/x.ts which is in feat-c's intent. Human review requested.",
+  ]);
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { clockText, messageLine } from "../../lib/core/dashboard_summary.ts";
 import {
   applyAttention,
+  applyEntries,
   applyEntry,
   applyRoster,
   attentionRows,
@@ -169,4 +170,56 @@ Deno.test("statusTone() and statusLine() show an agent waiting for a person", ()
     statusLine(s),
     "1 agent: 0 working, 0 done, 0 blocked, 0 committed, 1 waiting for you",
   );
+});
+
+Deno.test("applyEntries() ends where applyEntry() one by one ends, for bursts larger and smaller than the panel", () => {
+  const agents = ["feat-a", "feat-b", "feat-c", "feat-d", "feat-e"];
+  const all: LogEntry[] = [];
+  for (let seq = 1; seq <= 2000; seq++) {
+    const id = agents[(seq * 7) % 5]!;
+    // feat-e speaks only early: its summary comes from an entry that has
+    // long left the panel.
+    const who = seq > 50 && id === "feat-e" ? "feat-a" : id;
+    all.push(entry(
+      seq,
+      seq % 13 === 0
+        ? {
+          type: "agent.question",
+          agent_id: who,
+          payload: { question: `q${seq}` },
+        }
+        : {
+          type: "agent.status",
+          agent_id: who,
+          payload: { status: "working", message: `step ${seq}` },
+        },
+      T + seq,
+    ));
+  }
+  all.push(entry(2001, { type: "not.a.type" }));
+  const opts = { session: "s", url: "u", maxMessages: 100, logVisible: true };
+  const one = createDashboardState(opts);
+  for (const e of all) applyEntry(one, e);
+  for (
+    const cuts of [[all.length], [3, 40, 41, 1500, all.length], [
+      99,
+      100,
+      101,
+      1999,
+      all.length,
+    ]]
+  ) {
+    const many = createDashboardState(opts);
+    let at = 0;
+    for (const cut of cuts) {
+      assert.equal(applyEntries(many, all.slice(at, cut)), cut > at);
+      at = cut;
+    }
+    // Entries already in are skipped, as applyEntry skips them.
+    assert.equal(applyEntries(many, all.slice(1990)), false);
+    assert.deepEqual(many.panel, one.panel, `cuts ${cuts}`);
+    assert.deepEqual(many.summaries, one.summaries, `cuts ${cuts}`);
+  }
+  assert.equal(one.panel.length, 100);
+  assert.match(one.summaries.get("feat-e")!.text, /step \d+/);
 });
