@@ -724,11 +724,8 @@ async function freshStart(
         }
         : {}),
     };
-    // The agents' files, then the receipt that lists them, while the panes
-    // open: each agent's guard holds its CLI until the receipt lists it.
-    const preparing = (async () => {
-      await setupAll(url);
-      trace("start: worktree setup");
+    // The receipt lists the agents: it opens their guards' gates.
+    const publish = async () => {
       await writeReceipt(receipt);
       // git-paw's own state in the repo never shows up in `git status`.
       await ensureExcluded(repo, [
@@ -738,6 +735,15 @@ async function freshStart(
         .catch(() => {});
       await syncDiscovery(receipt, { askTmux: false });
       trace("start: receipt + discovery");
+    };
+    // The agents' files while the panes open: each agent's guard holds its
+    // CLI until the receipt lists it. Without a broker the receipt follows
+    // at once; with one, only once pane 0 holds the broker's port (the
+    // agent panes open meanwhile, see below).
+    const preparing = (async () => {
+      await setupAll(url);
+      trace("start: worktree setup");
+      if (!url) await publish();
     })();
     const building = buildSession({
       session,
@@ -750,6 +756,8 @@ async function freshStart(
       borderAffordances: config.layout.border_affordances,
       logging: config.logging.enabled,
       launchGate: receiptPath(session),
+      // The receipt is written once this resolved (the gates stay shut).
+      openBeforeBroker: true,
       ...(supervisorPlan
         ? {
           supervisor: supervisorLaunch(
@@ -768,8 +776,8 @@ async function freshStart(
       eprintln(
         `notice: ${taken} is served by another session or program; this session's broker moves to ${moved}`,
       );
+      // Recorded by the receipt written once the build is done.
       receipt.broker_port = port;
-      await writeReceipt(receipt);
       await setupAll(moved);
       return {
         url: moved,
@@ -781,6 +789,8 @@ async function freshStart(
     if (builtR.status === "rejected") throw builtR.reason;
     const built = builtR.value;
     url = built.brokerUrl ?? url;
+    // pane 0 holds the port the agents were given: their CLIs may start.
+    if (url) await publish();
     trace("start: tmux session built");
     // The broker is up: spec agents claim their owned files right away.
     if (url) await publishSpecIntents(url, token, worktrees);
