@@ -102,6 +102,12 @@ export type LaunchPlan = {
    * with the new one.
    */
   openBeforeBroker?: boolean;
+  /**
+   * Called once the agent panes' files are written, right before the tmux
+   * command that opens the panes (a caller holds CPU-heavy work until
+   * then, so it does not delay them).
+   */
+  onOpeningAgents?: () => void;
 };
 
 /** Environment variables handed to every pane so a long-running tmux server started elsewhere still runs panes like this invocation. */
@@ -436,6 +442,8 @@ async function buildWithConfirmedBroker(
           "broker_port",
         );
       }
+      // The held panes are open (or failed) before anything moves.
+      const opened = opening ? await opening : null;
       const moved = await relocate(url);
       url = moved.url;
       agents = moved.agents;
@@ -451,8 +459,7 @@ async function buildWithConfirmedBroker(
         ],
         ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
       ]);
-      if (opening) {
-        const opened = await opening;
+      if (opened) {
         opening = respawnAgents({ ...plan, brokerUrl: url, agents }, opened);
       }
     }
@@ -550,7 +557,9 @@ async function splitAgents(plan: LaunchPlan): Promise<OpenedAgents> {
     cmds.push(...agentPaneCmds(plan, a, target));
   }
   cmds.push(...finishCmds(plan, target, { dashboard: true }));
-  const panes = expectPanes(await tmuxBatch(cmds), plan.agents.length);
+  const batch = tmuxBatch(cmds);
+  plan.onOpeningAgents?.();
+  const panes = expectPanes(await batch, plan.agents.length);
   return { panes, files };
 }
 
@@ -600,7 +609,9 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   cmds.push(["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo]);
   cmds.push(...finishCmds(plan, target, { dashboard: false }));
   try {
-    const ids = await tmuxBatch(cmds);
+    const batch = tmuxBatch(cmds);
+    plan.onOpeningAgents?.();
+    const ids = await batch;
     return {
       dashboardPane: null,
       agentPanes: expectPanes(ids, plan.agents.length),

@@ -740,7 +740,12 @@ async function freshStart(
     // CLI until the receipt lists it. Without a broker the receipt follows
     // at once; with one, only once pane 0 holds the broker's port (the
     // agent panes open meanwhile, see below).
+    // The agent panes' tmux command starts first: setup is CPU work that
+    // would hold up writing their files.
+    let panesOpening!: () => void;
+    const opening = new Promise<void>((res) => panesOpening = res);
     const preparing = (async () => {
+      await opening;
       await setupAll(url);
       trace("start: worktree setup");
       if (!url) await publish();
@@ -758,6 +763,7 @@ async function freshStart(
       launchGate: receiptPath(session),
       // The receipt is written once this resolved (the gates stay shut).
       openBeforeBroker: true,
+      onOpeningAgents: () => panesOpening(),
       ...(supervisorPlan
         ? {
           supervisor: supervisorLaunch(
@@ -784,6 +790,8 @@ async function freshStart(
         agents: launches(moved),
       };
     }, dashboard);
+    // A build that failed before opening the panes: setup runs anyway.
+    building.then(panesOpening, panesOpening);
     const [prepared, builtR] = await Promise.allSettled([preparing, building]);
     if (prepared.status === "rejected") throw prepared.reason;
     if (builtR.status === "rejected") throw builtR.reason;
