@@ -55,6 +55,18 @@ export async function main(args: string[]): Promise<number> {
       await buildHelperProgram(argv[0]!).parseAsync(argv, { from: "user" });
       return Deno.exitCode;
     }
+    if (argv[0] === "start") {
+      // The common forms of `start` without loading commander (the
+      // command's first step comes sooner); the rest goes through it.
+      const { parseStartArgs } = await import("./lib/session/start_args.ts");
+      const opts = parseStartArgs(argv.slice(1));
+      if (opts) {
+        const { startCommand } = await import("./lib/session/start.ts");
+        trace("main: start loaded");
+        await startCommand(opts);
+        return Deno.exitCode;
+      }
+    }
     const { buildProgram } = await import("./lib/cli/program.ts");
     trace("main: program loaded");
     await buildProgram().parseAsync(argv, { from: "user" });

@@ -4,9 +4,35 @@
  * a bundle (`deno run dist/git-paw.js`) or a compiled binary.
  * @module
  */
-import { fileURLToPath as fromFileUrl } from "node:url";
-import { basename, dirname, join } from "node:path";
-import { existsSync } from "./fs.ts";
+
+// No node:path / node:url here: pane 0 and the agent panes re-invoke
+// git-paw through this module, and loading Node's modules costs each of
+// them CPU while `start` is still working. POSIX paths only (tmux).
+
+/** The path of a `file:` URL (percent-decoded); other URLs as they are. */
+function urlPath(url: string): string {
+  return url.startsWith("file:")
+    ? decodeURIComponent(new URL(url).pathname)
+    : url;
+}
+
+function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function parentDir(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
+}
+
+function isFile(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The argv that re-invokes git-paw, e.g.
@@ -17,13 +43,13 @@ export function selfArgv(): string[] {
   const exec = Deno.execPath();
   const override = Deno.env.get("GIT_PAW_SELF");
   if (override) return JSON.parse(override) as string[];
-  const name = basename(exec).replace(/\.exe$/, "");
+  const name = lastSegment(exec).replace(/\.exe$/, "");
   if (name !== "deno") return [exec]; // compiled binary
-  const mainUrl = Deno.mainModule;
-  const mainPath = mainUrl.startsWith("file:") ? fromFileUrl(mainUrl) : mainUrl;
+  const mainPath = urlPath(Deno.mainModule);
   const argv = [exec, "run", "-A", "--quiet"];
-  const config = join(dirname(mainPath), "deno.json");
-  if (mainPath.endsWith(".ts") && existsSync(config)) {
+  const dir = parentDir(mainPath);
+  const config = dir.endsWith("/") ? `${dir}deno.json` : `${dir}/deno.json`;
+  if (mainPath.endsWith(".ts") && isFile(config)) {
     argv.push("--config", config);
   }
   argv.push(mainPath);

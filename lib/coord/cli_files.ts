@@ -11,7 +11,6 @@
  * agent marker. Needs `--allow-read`, `--allow-write`.
  * @module
  */
-import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import {
@@ -83,8 +82,17 @@ function renderSettings(kind: "json" | "toml", value: Json): string {
     : stringifyToml(value as Record<string, unknown>) + "\n";
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/**
+ * Hex SHA-256 of `text`'s UTF-8 bytes. Web Crypto, not node:crypto: that
+ * module alone costs every `start` ~40 ms of CPU to load.
+ */
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /** A file written by {@link applyCliFile}, before it is hidden from git. */
@@ -151,7 +159,7 @@ export async function applyCliFile(
     created_dirs: createdDirs,
     ...(patch ? { patch } : {}),
     ...(backup ? { backup } : {}),
-    written_sha256: sha256(next),
+    written_sha256: await sha256(next),
     ...(plan.kind === "import" ? { line: plan.line } : {}),
   };
 }
@@ -169,7 +177,7 @@ export async function restoreCliFile(
   const current = await readTextOrNull(abs);
   const original = rec.backup ? await readTextOrNull(rec.backup) : null;
   if (current !== null) {
-    if (sha256(current) === rec.written_sha256) {
+    if (await sha256(current) === rec.written_sha256) {
       if (rec.created) await Deno.remove(abs);
       else if (original !== null) await Deno.writeTextFile(abs, original);
     } else if (rec.kind === "own") {

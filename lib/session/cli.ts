@@ -8,6 +8,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
+import type { StartOptions } from "./start.ts";
 
 function positiveMinutes(v: string): number {
   const n = Number(v);
@@ -23,8 +24,23 @@ function splitList(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** What the session commands run; tests replace `start`. */
+export type SessionCommandDeps = {
+  /** Runs `git paw start` (default: lib/session/start.ts). */
+  start?: (opts: StartOptions) => Promise<void>;
+};
+
+async function runStart(opts: StartOptions): Promise<void> {
+  const { startCommand } = await import("./start.ts");
+  await startCommand(opts);
+}
+
 /** Add this area's subcommands to `program`. */
-export function registerSessionCommands(program: Command): void {
+export function registerSessionCommands(
+  program: Command,
+  deps: SessionCommandDeps = {},
+): void {
+  const start = deps.start ?? runStart;
   program
     .command("start")
     .description(
@@ -103,8 +119,9 @@ export function registerSessionCommands(program: Command): void {
           { exitCode: 2 },
         );
       }
-      const { startCommand } = await import("./start.ts");
-      await startCommand({
+      // main.ts reads the common forms itself (start_args.ts, same
+      // meaning): keep the two in step (tests/session/start_args_test.ts).
+      await start({
         cli: o.cli,
         branches: o.branches,
         preset: o.preset,

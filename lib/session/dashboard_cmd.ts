@@ -31,7 +31,6 @@ import {
   type ProbeResult,
 } from "../broker/probe.ts";
 import { trace } from "../trace.ts";
-import { writeTextAtomic } from "../adapters/fs.ts";
 import { tokenFromEnv } from "../broker/client.ts";
 import { brokerUrlOf } from "../core/broker_url.ts";
 import type { Receipt } from "../core/session.ts";
@@ -70,10 +69,18 @@ export type DashboardReady =
   | { status: "failed"; pid: number; detail: string };
 
 async function writeReady(file: string, doc: DashboardReady): Promise<void> {
-  // Written whole, then renamed: `start` never reads half a file.
-  await writeTextAtomic(file, JSON.stringify(doc)).catch(() => {
+  // Written whole, then renamed: `start` never reads half a file. Not with
+  // fs.ts: pane 0 reports its port before node:path is loaded.
+  const tmp = `${file}.${Deno.pid}.tmp`;
+  try {
+    const dir = file.slice(0, file.lastIndexOf("/"));
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(tmp, JSON.stringify(doc));
+    await Deno.rename(tmp, file);
+  } catch {
     // start then times out and says so
-  });
+    await Deno.remove(tmp).catch(() => {});
+  }
 }
 
 /** Run the dashboard process; resolves when it should exit. */

@@ -94,6 +94,20 @@ export type LaunchPlan = {
   launchGate?: string;
   /** Supervisor session: the supervisor pane (needs the broker). */
   supervisor?: LaunchSupervisor;
+  /**
+   * With the broker: open the agent panes while pane 0 binds its port,
+   * not after. Only for a caller whose `launchGate` stays closed until
+   * {@link buildSession} returned (no CLI runs on a URL not yet confirmed);
+   * when the session moves to another port the panes are started again
+   * with the new one.
+   */
+  openBeforeBroker?: boolean;
+  /**
+   * Called once the agent panes' files are written, right before the tmux
+   * command that opens the panes (a caller holds CPU-heavy work until
+   * then, so it does not delay them).
+   */
+  onOpeningAgents?: () => void;
 };
 
 /** Environment variables handed to every pane so a long-running tmux server started elsewhere still runs panes like this invocation. */
@@ -396,49 +410,67 @@ async function buildWithConfirmedBroker(
   let agents = plan.agents;
   const dash = dashboard ?? await launchDashboard(plan);
   let readyFile = dash.readyFile;
-  for (let attempt = 0;; attempt++) {
-    const r = await waitForDashboard(readyFile);
-    trace(`launch: broker port ${r}`);
-    if (r === "ours") break;
-    if (r === "failed") {
-      throw new AppError(
-        `Broker error: the dashboard pane could not listen on ${url}; check [broker] bind and port in .git-paw/config.toml`,
-        "broker_bind_failed",
-      );
+  // The agents' gates hold their CLIs: their panes open meanwhile.
+  let opening = plan.openBeforeBroker
+    ? splitAgents({ ...plan, brokerUrl: url, agents })
+    : null;
+  opening?.catch(() => {}); // awaited below
+  try {
+    for (let attempt = 0;; attempt++) {
+      const r = await waitForDashboard(readyFile);
+      trace(`launch: broker port ${r}`);
+      if (r === "ours") break;
+      if (r === "failed") {
+        throw new AppError(
+          `Broker error: the dashboard pane could not listen on ${url}; check [broker] bind and port in .git-paw/config.toml`,
+          "broker_bind_failed",
+        );
+      }
+      if (r === "timeout" && await unclaimedOrOurs(plan, url)) {
+        // Nothing else holds the port: pane 0 is only slow (it binds it, or
+        // shows why not).
+        eprintln(
+          `warning: the dashboard pane did not start the broker at ${url} for session '${plan.session}' within ${
+            BROKER_CONFIRM_MS / 1000
+          }s; see the dashboard pane`,
+        );
+        break;
+      }
+      if (!relocate || attempt >= 4) {
+        throw new AppError(
+          `Broker error: ${url} is served by another session or program; set [broker] port in .git-paw/config.toml`,
+          "broker_port",
+        );
+      }
+      // The held panes are open (or failed) before anything moves.
+      const opened = opening ? await opening : null;
+      const moved = await relocate(url);
+      url = moved.url;
+      agents = moved.agents;
+      readyFile = newReadyFile(plan.session);
+      await writeDashboardEnv(plan, url);
+      await tmuxBatch([
+        [
+          "respawn-pane",
+          "-k",
+          "-t",
+          dash.pane,
+          ...paneOpts(dashboardCmd(plan, url, readyFile)),
+        ],
+        ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
+      ]);
+      if (opened) {
+        opening = respawnAgents({ ...plan, brokerUrl: url, agents }, opened);
+      }
     }
-    if (r === "timeout" && await unclaimedOrOurs(plan, url)) {
-      // Nothing else holds the port: pane 0 is only slow (it binds it, or
-      // shows why not).
-      eprintln(
-        `warning: the dashboard pane did not start the broker at ${url} for session '${plan.session}' within ${
-          BROKER_CONFIRM_MS / 1000
-        }s; see the dashboard pane`,
-      );
-      break;
-    }
-    if (!relocate || attempt >= 4) {
-      throw new AppError(
-        `Broker error: ${url} is served by another session or program; set [broker] port in .git-paw/config.toml`,
-        "broker_port",
-      );
-    }
-    const moved = await relocate(url);
-    url = moved.url;
-    agents = moved.agents;
-    readyFile = newReadyFile(plan.session);
-    await writeDashboardEnv(plan, url);
-    await tmuxBatch([
-      [
-        "respawn-pane",
-        "-k",
-        "-t",
-        dash.pane,
-        ...paneOpts(dashboardCmd(plan, url, readyFile)),
-      ],
-      ["set-environment", "-t", sess, "GIT_PAW_BROKER_URL", url],
-    ]);
+  } catch (e) {
+    // Never leave a batch running into the caller's kill-session.
+    await opening?.catch(() => {});
+    throw e;
   }
-  const ids = await splitAgents({ ...plan, brokerUrl: url, agents });
+  const ids = opening
+    ? (await opening).panes
+    : (await splitAgents({ ...plan, brokerUrl: url, agents })).panes;
   let supervisorPane: string | undefined;
   if (plan.supervisor) {
     supervisorPane = await addSupervisorPane(
@@ -512,8 +544,11 @@ function expectPanes(ids: string[], count: number): string[] {
   return ids;
 }
 
+/** The agent panes {@link splitAgents} opened, with the files they read. */
+type OpenedAgents = { panes: string[]; files: AgentFiles };
+
 /** Split one pane per agent off the session's dashboard pane, in one batch. */
-async function splitAgents(plan: LaunchPlan): Promise<string[]> {
+async function splitAgents(plan: LaunchPlan): Promise<OpenedAgents> {
   const target = `${sessionTarget(plan.session)}:`;
   const files = await prepareAgentFiles(plan, plan.agents);
   const cmds: string[][] = [];
@@ -522,7 +557,36 @@ async function splitAgents(plan: LaunchPlan): Promise<string[]> {
     cmds.push(...agentPaneCmds(plan, a, target));
   }
   cmds.push(...finishCmds(plan, target, { dashboard: true }));
-  return expectPanes(await tmuxBatch(cmds), plan.agents.length);
+  const batch = tmuxBatch(cmds);
+  plan.onOpeningAgents?.();
+  const panes = expectPanes(await batch, plan.agents.length);
+  return { panes, files };
+}
+
+/**
+ * Start the agent panes `opened` (still held by their gates) again with
+ * `plan.agents`, in plan order: the session moved to another broker URL.
+ * Their old boot prompt files are removed.
+ */
+async function respawnAgents(
+  plan: LaunchPlan,
+  opened: OpenedAgents,
+): Promise<OpenedAgents> {
+  const files = await prepareAgentFiles(plan, plan.agents);
+  const cmds: string[][] = [];
+  plan.agents.forEach((a, i) => {
+    const pane = opened.panes[i]!;
+    cmds.push([
+      "respawn-pane",
+      "-k",
+      "-t",
+      pane,
+      ...paneOpts(agentCmd(plan, a, files.bootFile(a))),
+    ]);
+  });
+  await tmuxBatch(cmds);
+  await opened.files.removeBootFiles();
+  return { panes: opened.panes, files };
 }
 
 /** A session without a broker: the agent panes only, in one tmux call. */
@@ -545,7 +609,9 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   cmds.push(["set-environment", "-t", sess, "GIT_PAW_REPO", plan.repo]);
   cmds.push(...finishCmds(plan, target, { dashboard: false }));
   try {
-    const ids = await tmuxBatch(cmds);
+    const batch = tmuxBatch(cmds);
+    plan.onOpeningAgents?.();
+    const ids = await batch;
     return {
       dashboardPane: null,
       agentPanes: expectPanes(ids, plan.agents.length),
@@ -575,6 +641,8 @@ function borderOptions(pane: string): string[][] {
 type AgentFiles = {
   /** File holding `agent`'s typed boot prompt, if it has one. */
   bootFile(agent: LaunchAgent): string | undefined;
+  /** Remove the boot prompt files (their panes were started again). */
+  removeBootFiles(): Promise<void>;
 };
 
 /** Where typed boot prompts wait for their panes (owner-only). */
@@ -598,7 +666,8 @@ async function prepareAgentFiles(
 ): Promise<AgentFiles> {
   // Each pane's environment, in its owner-only file (never in argv).
   await Promise.all(agents.map(async (a) => {
-    const hooks = plan.brokerUrl
+    // Only a CLI that hides the user's git config is given the hooks dir.
+    const hooks = plan.brokerUrl && a.agent.profile.hidesGitConfig === true
       ? (await hooksDir(a.agent.worktree).catch(() => null))?.dir ?? null
       : null;
     await writePaneEnv(plan.session, agentEnvName(a), {
@@ -626,7 +695,14 @@ async function prepareAgentFiles(
       files.set(a, file);
     }));
   }
-  return { bootFile: (a) => files.get(a) };
+  return {
+    bootFile: (a) => files.get(a),
+    removeBootFiles: async () => {
+      await Promise.all(
+        [...files.values()].map((f) => Deno.remove(f).catch(() => {})),
+      );
+    },
+  };
 }
 
 /**

@@ -724,11 +724,8 @@ async function freshStart(
         }
         : {}),
     };
-    // The agents' files, then the receipt that lists them, while the panes
-    // open: each agent's guard holds its CLI until the receipt lists it.
-    const preparing = (async () => {
-      await setupAll(url);
-      trace("start: worktree setup");
+    // The receipt lists the agents: it opens their guards' gates.
+    const publish = async () => {
       await writeReceipt(receipt);
       // git-paw's own state in the repo never shows up in `git status`.
       await ensureExcluded(repo, [
@@ -738,49 +735,77 @@ async function freshStart(
         .catch(() => {});
       await syncDiscovery(receipt, { askTmux: false });
       trace("start: receipt + discovery");
+    };
+    // The agents' files; each agent's guard holds its CLI until the
+    // receipt lists it. Without a broker the agent panes' tmux command
+    // starts first (setup is CPU work that would hold up writing the panes'
+    // files) and the receipt follows setup. With the broker, setup (it runs
+    // git for the hooks) comes first, as the panes' guards take the CPU
+    // once they open; the panes open while pane 0 binds its port, and the
+    // receipt is written once the port is confirmed and the panes are open
+    // (the guards type their boot prompts then, not while tmux opens them).
+    let panesOpening = () => {};
+    const opening = url
+      ? Promise.resolve()
+      : new Promise<void>((res) => panesOpening = res);
+    const preparing = (async () => {
+      await opening;
+      await setupAll(url);
+      trace("start: worktree setup");
+      if (!url) await publish();
     })();
-    const building = buildSession({
-      session,
-      repo,
-      brokerUrl: url,
-      brokerBind: config.broker.bind,
-      brokerToken: token,
-      agents: launches(url),
-      mouse: config.mouse,
-      borderAffordances: config.layout.border_affordances,
-      logging: config.logging.enabled,
-      launchGate: receiptPath(session),
-      ...(supervisorPlan
-        ? {
-          supervisor: supervisorLaunch(
-            supervisorPlan,
-            supervisorPrompt(session),
-            resolve,
-          ),
-        }
-        : {}),
-    }, async (taken) => {
-      // Before any agent pane exists: let the first setup finish, then
-      // redo it for the new URL.
-      await preparing;
-      port = await chooseBrokerPort(config.broker.bind, 0, session);
-      const moved = brokerUrlOf(config.broker.bind, port);
-      eprintln(
-        `notice: ${taken} is served by another session or program; this session's broker moves to ${moved}`,
-      );
-      receipt.broker_port = port;
-      await writeReceipt(receipt);
-      await setupAll(moved);
-      return {
-        url: moved,
-        agents: launches(moved),
-      };
-    }, dashboard);
+    const building = (url ? preparing : Promise.resolve()).then(() =>
+      buildSession({
+        session,
+        repo,
+        brokerUrl: url,
+        brokerBind: config.broker.bind,
+        brokerToken: token,
+        agents: launches(url),
+        mouse: config.mouse,
+        borderAffordances: config.layout.border_affordances,
+        logging: config.logging.enabled,
+        launchGate: receiptPath(session),
+        // The receipt is written once this resolved (the gates stay shut).
+        openBeforeBroker: true,
+        onOpeningAgents: () => panesOpening(),
+        ...(supervisorPlan
+          ? {
+            supervisor: supervisorLaunch(
+              supervisorPlan,
+              supervisorPrompt(session),
+              resolve,
+            ),
+          }
+          : {}),
+      }, async (taken) => {
+        // Before any agent pane exists: let the first setup finish, then
+        // redo it for the new URL.
+        await preparing;
+        port = await chooseBrokerPort(config.broker.bind, 0, session);
+        const moved = brokerUrlOf(config.broker.bind, port);
+        eprintln(
+          `notice: ${taken} is served by another session or program; this session's broker moves to ${moved}`,
+        );
+        // Recorded by the receipt written once the build is done.
+        receipt.broker_port = port;
+        await setupAll(moved);
+        return {
+          url: moved,
+          agents: launches(moved),
+        };
+      }, dashboard)
+    );
+    // A build that failed before opening the panes: setup runs anyway.
+    building.then(panesOpening, panesOpening);
     const [prepared, builtR] = await Promise.allSettled([preparing, building]);
     if (prepared.status === "rejected") throw prepared.reason;
     if (builtR.status === "rejected") throw builtR.reason;
     const built = builtR.value;
     url = built.brokerUrl ?? url;
+    // pane 0 holds the port the agents were given: their CLIs may start
+    // (and type their boot prompts) now, not while the panes open.
+    if (url) await publish();
     trace("start: tmux session built");
     // The broker is up: spec agents claim their owned files right away.
     if (url) await publishSpecIntents(url, token, worktrees);

@@ -57,6 +57,24 @@ Deno.test("git paw start moves the broker when its port cannot be bound, before 
       "GIT_PAW_BROKER_URL",
     ]);
     assert.equal(env.stdout.trim(), `GIT_PAW_BROKER_URL=${s.broker_url}`);
+    // The agent pane opens while pane 0 binds: it was started again with
+    // the moved URL (its process environment says so).
+    const panes = await w.tmux([
+      "list-panes",
+      "-t",
+      "=paw-moved:",
+      "-F",
+      "#{pane_pid} #{@paw_agent}",
+    ]);
+    const pid = panes.stdout.split("\n").find((l) => l.endsWith(" feat-a"))
+      ?.split(" ")[0];
+    assert.ok(pid, panes.stdout);
+    const environ = (await Deno.readTextFile(`/proc/${pid}/environ`))
+      .split("\0");
+    assert.ok(
+      environ.includes(`GIT_PAW_BROKER_URL=${s.broker_url}`),
+      environ.filter((e) => e.startsWith("GIT_PAW_BROKER_URL")).join(" "),
+    );
     await waitFor("the demo agent at the moved broker", async () => {
       const res = await fetch(`${s.broker_url}/status`);
       const doc = await res.json() as {
