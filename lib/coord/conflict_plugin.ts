@@ -41,6 +41,7 @@ class ConflictDetector {
   #cursor = 0;
   #live = false;
   #draining: Promise<void> | null = null;
+  #kickQueued = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: number | null = null;
   #unsubscribe: (() => void) | null = null;
@@ -64,7 +65,15 @@ class ConflictDetector {
     this.#unsubscribe = this.#broker.subscribe((ev) => {
       if (ev.kind !== "entry") return;
       this.#queue.push(ev.entry);
-      if (this.#live) this.#kick();
+      // A written batch arrives as one synchronous run of entries: drain
+      // them together once it has (one drain per batch, not per entry).
+      if (this.#live && !this.#kickQueued) {
+        this.#kickQueued = true;
+        queueMicrotask(() => {
+          this.#kickQueued = false;
+          this.#kick();
+        });
+      }
     });
     const until = this.#broker.lastSeq();
     while (this.#cursor < until) {

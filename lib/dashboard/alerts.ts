@@ -126,6 +126,7 @@ export class AlertMonitor {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: number | null = null;
   #stopped = false;
+  #settleQueued = false;
   /** Every alert fired so far, in order (bounded to the last 1000). */
   readonly fired: Alert[] = [];
 
@@ -229,11 +230,17 @@ export class AlertMonitor {
     if (this.#stopped) return;
     if (ev.kind === "entry") {
       this.#fire(alertsOnEntry(this.#state, ev.entry));
+    } else if (ev.kind !== "roster") return;
+    // A written batch arrives as one synchronous run of events: the roster
+    // is read and the stalls checked once after it, not once per entry.
+    if (this.#settleQueued) return;
+    this.#settleQueued = true;
+    queueMicrotask(() => {
+      this.#settleQueued = false;
+      if (this.#stopped) return;
       this.#roster();
-    } else if (ev.kind === "roster") {
-      this.#roster();
-    } else return;
-    this.#check();
+      this.#check();
+    });
   }
 
   #check(): void {
