@@ -329,6 +329,24 @@ export async function detachClients(session: string): Promise<void> {
   await tmuxTry(["detach-client", "-s", sessionTarget(session)]);
 }
 
+/**
+ * The size of the tmux client this process runs under (inside tmux), or
+ * null when there is none.
+ */
+export async function currentClientSize(): Promise<
+  { width: number; height: number } | null
+> {
+  const r = await tmuxTry([
+    "display-message",
+    "-p",
+    "#{client_width} #{client_height}",
+  ]);
+  const m = /^(\d+) (\d+)$/.exec(r.stdout.trim());
+  return r.code === 0 && m
+    ? { width: Number(m[1]), height: Number(m[2]) }
+    : null;
+}
+
 /** What became of {@link attachSession}: `reason` is tmux's own word. */
 export type AttachResult = { ok: true } | { ok: false; reason: string };
 

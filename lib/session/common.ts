@@ -20,7 +20,12 @@ import {
 } from "../core/cli_profiles.ts";
 import { selfArgv } from "../adapters/self.ts";
 import { repoRoot } from "../adapters/git.ts";
-import { attachSession, hasSession, listPanes } from "../adapters/tmux.ts";
+import {
+  attachSession,
+  currentClientSize,
+  hasSession,
+  listPanes,
+} from "../adapters/tmux.ts";
 import { eprintln, println, stdinIsTty } from "../output.ts";
 import { loadConfig } from "./config_store.ts";
 import { type CliEntry, joinCommand, resolveCli } from "./clis.ts";
@@ -237,6 +242,35 @@ export async function syncDiscovery(
     }),
   };
   await writeDiscovery(receipt.repo_path, doc);
+}
+
+/**
+ * The window size a session should be made with so that {@link attachOrHint}
+ * resizes nothing: the terminal's (the tmux client's inside tmux) less the
+ * status line. A resize while a CLI draws its first frames can crash it
+ * (Codex 0.169 panics: "index outside of buffer"). Null when `start` will
+ * not attach, or for a terminal under 40×12 (then the window starts large
+ * and tmux shrinks it to the client, as before).
+ */
+export async function attachWindowSize(): Promise<
+  { width: number; height: number } | null
+> {
+  if (!stdinIsTty()) return null;
+  let size: { width: number; height: number } | null = null;
+  if (Deno.env.get("TMUX")) size = await currentClientSize();
+  else {
+    for (const f of [Deno.stdout, Deno.stderr, Deno.stdin]) {
+      try {
+        if (!f.isTerminal()) continue;
+        const { columns, rows } = Deno.consoleSize();
+        size = { width: columns, height: rows };
+        break;
+      } catch { /* not a terminal */ }
+    }
+  }
+  if (!size || size.width < 40 || size.height < 12) return null;
+  // tmux's status line (on by default) takes the last row.
+  return { width: size.width, height: size.height - 1 };
 }
 
 /**

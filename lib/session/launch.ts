@@ -108,7 +108,16 @@ export type LaunchPlan = {
    * then, so it does not delay them).
    */
   onOpeningAgents?: () => void;
+  /**
+   * The window's size from the start: the size of the terminal that will
+   * attach ({@link attachWindowSize}), so attaching resizes no pane. Default
+   * 480×140 (tmux shrinks it to the first client).
+   */
+  windowSize?: WindowSize | null;
 };
+
+/** A tmux window size in cells. */
+export type WindowSize = { width: number; height: number };
 
 /** Environment variables handed to every pane so a long-running tmux server started elsewhere still runs panes like this invocation. */
 const PASSTHROUGH_ENV = [
@@ -368,7 +377,12 @@ export async function buildSession(
 export async function launchDashboard(
   plan: Pick<
     LaunchPlan,
-    "session" | "repo" | "brokerUrl" | "brokerBind" | "brokerToken"
+    | "session"
+    | "repo"
+    | "brokerUrl"
+    | "brokerBind"
+    | "brokerToken"
+    | "windowSize"
   >,
 ): Promise<DashboardLaunch> {
   const sess = sessionTarget(plan.session);
@@ -378,7 +392,11 @@ export async function launchDashboard(
   await Deno.mkdir(dirname(readyFile), { recursive: true });
   await writeDashboardEnv(plan, url);
   const [dashPane] = await tmuxBatch([
-    newSessionCmd(plan.session, dashboardCmd(plan, url, readyFile)),
+    newSessionCmd(
+      plan.session,
+      dashboardCmd(plan, url, readyFile),
+      plan.windowSize,
+    ),
     ...paneDecor(`${sess}:`, "dashboard", "dashboard", ""),
     // tmux restarts it after a crash (heal.ts).
     ...healCmds(`${sess}:`),
@@ -602,7 +620,7 @@ async function buildAll(plan: LaunchPlan): Promise<BuiltSession> {
   const cmds: string[][] = [];
   plan.agents.forEach((a, i) => {
     const p = agentCmd(plan, a, files.bootFile(a));
-    if (i === 0) cmds.push(newSessionCmd(plan.session, p));
+    if (i === 0) cmds.push(newSessionCmd(plan.session, p, plan.windowSize));
     else cmds.push(...splitCmds(target, p));
     cmds.push(...agentPaneCmds(plan, a, target));
   });
@@ -815,16 +833,20 @@ export async function ensureLayout(
 }
 
 /** `new-session` for pane 0 of a detached session, printing its pane id. */
-function newSessionCmd(session: string, pane: PaneCmd): string[] {
+function newSessionCmd(
+  session: string,
+  pane: PaneCmd,
+  size?: WindowSize | null,
+): string[] {
   return [
     "new-session",
     "-d",
     "-s",
     session,
     "-x",
-    "480",
+    String(size?.width ?? 480),
     "-y",
-    "140",
+    String(size?.height ?? 140),
     "-P",
     "-F",
     "#{pane_id}",

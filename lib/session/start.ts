@@ -54,6 +54,7 @@ import {
   agentKeyFiles,
   agentLaunch,
   attachOrHint,
+  attachWindowSize,
   bootPrompt,
   chooseBrokerPort,
   cliResolver,
@@ -567,12 +568,15 @@ async function freshStart(
       : null;
     url = port ? brokerUrlOf(config.broker.bind, port) : null;
     trace("start: broker port");
+    // The window is made at the attaching terminal's size (pane 0 makes it).
+    const windowSize = await attachWindowSize();
     // Pane 0 first, alongside the worktrees: its broker boots while they
     // are made, and takes the agents on from the receipt once it lists them.
     const launching = url
       ? launchDashboard({
         session,
         repo,
+        windowSize,
         brokerUrl: url,
         brokerBind: config.broker.bind,
         brokerToken: token,
@@ -762,6 +766,7 @@ async function freshStart(
         brokerBind: config.broker.bind,
         brokerToken: token,
         agents: launches(url),
+        windowSize,
         mouse: config.mouse,
         borderAffordances: config.layout.border_affordances,
         logging: config.logging.enabled,
@@ -997,6 +1002,7 @@ async function recoverSession(
   await buildSession({
     session,
     repo,
+    windowSize: await attachWindowSize(),
     brokerUrl: url,
     brokerBind: receipt.broker_bind,
     brokerToken: receipt.broker_token,
