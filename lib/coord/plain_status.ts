@@ -20,7 +20,6 @@
 import { fastParseStatus } from "../core/broker_fastpath.ts";
 import type { StatusMessage } from "../core/messages.ts";
 import { AppError } from "../core/errors.ts";
-import { GIT_DIR_ENV } from "../adapters/git_env.ts";
 import { readAgentKeySync } from "../adapters/cli_state.ts";
 import {
   BROKER_TOKEN_ENV,
@@ -30,6 +29,7 @@ import {
   replyText,
 } from "../broker/client.ts";
 import { MARKER_FILE } from "./marker_file.ts";
+import { plainGitDir, plainJoin as join } from "./plain_layout.ts";
 import {
   newMsgId,
   OUTBOX_FILE,
@@ -74,94 +74,6 @@ export function statusInput(
       cli: o.cli ?? null,
     },
   };
-}
-
-// ---------------------------------------------------------------------------
-// POSIX paths as `node:path` spells them (absolute paths only; git-paw's
-// sessions are POSIX-only, and `node:path` costs ~20 ms of start-up).
-
-/** `node:path`'s `normalize` of an absolute path. */
-export function normalizeAbsolute(p: string): string {
-  const out: string[] = [];
-  for (const seg of p.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") out.pop();
-    else out.push(seg);
-  }
-  return `/${out.join("/")}`;
-}
-
-function join(dir: string, name: string): string {
-  return normalizeAbsolute(`${dir}/${name}`);
-}
-
-/** The OS's (and git's) `path` against `base`: from the real `base`. */
-function physical(base: string, path: string): string {
-  return path.startsWith("/")
-    ? path
-    : normalizeAbsolute(`${Deno.realPathSync(base)}/${path}`);
-}
-
-function readTrimmed(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path).replace(/[\r\n]+$/, "");
-  } catch {
-    return null;
-  }
-}
-
-function statOrNull(path: string): Deno.FileInfo | null {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * `gitDirsFromLayout(top)` of lib/adapters/git_layout.ts, synchronously and
- * without `node:path`: the worktree's git dir when `top` is a worktree's
- * top with a plain layout, else null. Also null for a `.git` file naming
- * an unnormalised path (the full path joins it lexically, the key file
- * reader does not): the full path handles those.
- */
-export function plainGitDir(
-  top: string,
-  env: (name: string) => string | undefined,
-): string | null {
-  try {
-    if (GIT_DIR_ENV.some((n) => env(n) !== undefined)) return null;
-  } catch {
-    return null; // cannot tell: let git decide
-  }
-  if (!top.startsWith("/")) return null;
-  const dotGit = join(top, ".git");
-  let gitDir: string;
-  try {
-    const st = Deno.statSync(dotGit);
-    if (st.isDirectory) gitDir = dotGit;
-    else if (st.isFile) {
-      const text = readTrimmed(dotGit);
-      if (text === null || !text.startsWith("gitdir: ")) return null;
-      gitDir = physical(top, text.slice("gitdir: ".length));
-    } else return null;
-  } catch {
-    return null;
-  }
-  if (normalizeAbsolute(gitDir) !== gitDir) return null;
-  const common = readTrimmed(join(gitDir, "commondir"));
-  let commonDir = gitDir;
-  if (common !== null) {
-    try {
-      commonDir = physical(gitDir, common);
-    } catch {
-      return null;
-    }
-  }
-  const ok = (statOrNull(join(gitDir, "HEAD"))?.isFile ?? false) &&
-    (statOrNull(join(commonDir, "objects"))?.isDirectory ?? false) &&
-    (statOrNull(join(commonDir, "refs"))?.isDirectory ?? false);
-  return ok ? gitDir : null;
 }
 
 // ---------------------------------------------------------------------------
@@ -305,6 +217,14 @@ export function plainIdentity(
 /** Budget of one helper call (ms), as `HELPER_BUDGET_MS` of helper.ts. */
 const BUDGET_MS = 5000;
 
+function outboxSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 function seqOf(reply: BrokerReply): number | null {
   const j = reply.json as { seq?: unknown } | undefined;
   return typeof j?.seq === "number" ? j.seq : null;
@@ -328,7 +248,7 @@ export async function plainPublishStatusMessage(
   const message = parsed.message as StatusMessage & { msg_id?: string };
   const started = Date.now();
   // Something waits in the outbox: the full path delivers it first.
-  if ((statOrNull(join(id.gitDir, OUTBOX_FILE))?.size ?? 0) > 0) return null;
+  if (outboxSize(join(id.gitDir, OUTBOX_FILE)) > 0) return null;
   message.msg_id ??= newMsgId();
   const c = brokerClient(id.brokerUrl, {
     token: id.token,

@@ -24,13 +24,13 @@ import {
 import {
   CLI_FILE_RECORD_KEYS,
   MARKER_KEYS,
-  plainGitDir,
   plainIdentity,
   plainMarker,
   plainPublishStatusMessage,
   statusInput,
   type StatusOptions,
 } from "../../lib/coord/plain_status.ts";
+import { plainGitDir } from "../../lib/coord/plain_layout.ts";
 import { OUTBOX_FILE } from "../../lib/coord/outbox.ts";
 import { AppError } from "../../lib/core/errors.ts";
 import {
