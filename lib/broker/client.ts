@@ -79,6 +79,14 @@ export type BrokerClientOptions = {
    * session broker wants it on agent-attributed writes).
    */
   agentKey?: string;
+  /**
+   * Send each call on a connection of its own (`connection: close`) over
+   * a plain TCP socket instead of `fetch`, for `http:` URLs: what a
+   * one-shot process (a CLI's hook, the agent helper) wants, since Deno's
+   * first `fetch` costs ~30 ms of start-up and it makes one or two calls.
+   * Same requests, answers and errors. Other URLs use `fetch`.
+   */
+  oneShot?: boolean;
 };
 
 /** Per-call options. */
@@ -208,6 +216,7 @@ export function brokerClient(
   const base = url.trim().replace(/\/+$/, "");
   const auth = opts.token ? `Bearer ${opts.token}` : undefined;
   const agentKey = opts.agentKey || undefined;
+  const viaSocket = opts.oneShot === true && base.startsWith("http:");
 
   async function call(
     path: string,
@@ -222,6 +231,19 @@ export function brokerClient(
     const timeout = AbortSignal.timeout(timeoutMs);
     const all = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
+      if (viaSocket) {
+        const { status, text } = await socketRequest(
+          `${base}${path}`,
+          { method: init.method, headers, body: init.body },
+          all,
+        );
+        return {
+          status,
+          ok: status >= 200 && status < 300,
+          text,
+          json: jsonOf(text),
+        };
+      }
       const res = await fetch(`${base}${path}`, {
         method: init.method,
         headers,
@@ -229,11 +251,7 @@ export function brokerClient(
         signal: all,
       });
       const text = await res.text();
-      let json: unknown = undefined;
-      try {
-        json = text === "" ? undefined : JSON.parse(text);
-      } catch { /* not JSON */ }
-      return { status: res.status, ok: res.ok, text, json };
+      return { status: res.status, ok: res.ok, text, json: jsonOf(text) };
     } catch (e) {
       throw new BrokerUnreachableError(base, {
         cause: e,
@@ -332,6 +350,166 @@ export function brokerClient(
       };
     },
   };
+}
+
+function jsonOf(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined; // not JSON
+  }
+}
+
+const MAX_REPLY_BYTES = 64 << 20;
+
+/**
+ * One HTTP/1.1 exchange on a connection of its own (`connection: close`):
+ * the request line and headers `fetch` would send for `url` (`host` as
+ * the URL spells it), the body, then the whole answer until the broker
+ * closes (a `content-length` or chunked body). Failures read as `fetch`'s
+ * do (`TypeError: fetch failed`, the cause attached; the signal's reason
+ * when it aborts), so callers and their messages do not tell them apart.
+ */
+async function socketRequest(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  signal: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  signal.throwIfAborted();
+  const u = new URL(url);
+  const enc = new TextEncoder();
+  const body = init.body === undefined ? undefined : enc.encode(init.body);
+  let head =
+    `${init.method} ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\n`;
+  for (const [k, v] of Object.entries(init.headers)) head += `${k}: ${v}\r\n`;
+  if (body !== undefined) head += `content-length: ${body.length}\r\n`;
+  head += "accept: */*\r\nconnection: close\r\n\r\n";
+  let conn: Deno.TcpConn | undefined;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      try {
+        conn?.close();
+      } catch { /* closed already */ }
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    const connecting = Deno.connect({
+      hostname: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: u.port === "" ? 80 : Number(u.port),
+    });
+    connecting.then((c) => {
+      if (signal.aborted) c.close();
+    }, () => {});
+    conn = await Promise.race([connecting, aborted]);
+    const request = enc.encode(head);
+    await Promise.race([writeAll(conn, request), aborted]);
+    if (body !== undefined) await Promise.race([writeAll(conn, body), aborted]);
+    const raw = await Promise.race([readAll(conn), aborted]);
+    return parseReply(raw);
+  } catch (e) {
+    if (signal.aborted) throw signal.reason;
+    throw new TypeError("fetch failed", { cause: e });
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+    try {
+      conn?.close();
+    } catch { /* closed already */ }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) {
+    off += await conn.write(bytes.subarray(off));
+  }
+}
+
+async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  let buf = new Uint8Array(16 << 10);
+  let size = 0;
+  for (;;) {
+    if (size === buf.length) {
+      if (buf.length >= MAX_REPLY_BYTES) throw new Error("reply too large");
+      const next = new Uint8Array(buf.length * 2);
+      next.set(buf);
+      buf = next;
+    }
+    const n = await conn.read(buf.subarray(size));
+    if (n === null) return buf.subarray(0, size);
+    size += n;
+  }
+}
+
+/** Status and body text of a whole HTTP/1.1 answer. */
+function parseReply(raw: Uint8Array): { status: number; text: string } {
+  let end = -1;
+  for (let i = 0; i + 3 < raw.length; i++) {
+    if (
+      raw[i] === 13 && raw[i + 1] === 10 && raw[i + 2] === 13 &&
+      raw[i + 3] === 10
+    ) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) throw new Error("incomplete HTTP answer");
+  const lines = new TextDecoder().decode(raw.subarray(0, end)).split("\r\n");
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+  if (!m) throw new Error(`not an HTTP answer: ${lines[0]}`);
+  const status = Number(m[1]);
+  if (status < 200) throw new Error(`unexpected HTTP ${status}`);
+  const fields = new Map<string, string>();
+  for (const l of lines.slice(1)) {
+    const c = l.indexOf(":");
+    if (c > 0) {
+      fields.set(l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim());
+    }
+  }
+  let body = raw.subarray(end + 4);
+  if (/(^|,)\s*chunked\s*$/i.test(fields.get("transfer-encoding") ?? "")) {
+    body = unchunk(body);
+  } else if (fields.has("content-length")) {
+    const n = Number(fields.get("content-length"));
+    if (!Number.isSafeInteger(n) || n < 0 || n > body.length) {
+      throw new Error("truncated HTTP answer");
+    }
+    body = body.subarray(0, n);
+  }
+  return { status, text: new TextDecoder().decode(body) };
+}
+
+function unchunk(data: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let i = 0;
+  const dec = new TextDecoder();
+  for (;;) {
+    let eol = i;
+    while (
+      eol + 1 < data.length && !(data[eol] === 13 && data[eol + 1] === 10)
+    ) eol++;
+    if (eol + 1 >= data.length) throw new Error("truncated chunked answer");
+    const n = parseInt(dec.decode(data.subarray(i, eol)).split(";")[0]!, 16);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error("bad chunk size");
+    if (n === 0) break;
+    const start = eol + 2;
+    if (start + n + 2 > data.length) {
+      throw new Error("truncated chunked answer");
+    }
+    parts.push(data.subarray(start, start + n));
+    size += n;
+    i = start + n + 2;
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
 
 /**

@@ -7,7 +7,8 @@ import type { Command } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { trace } from "../trace.ts";
 import { eprintln, printJson, println } from "../output.ts";
-import type { Identity, IdentityFlags } from "./helper.ts";
+import type { Identity, IdentityFlags, PublishReport } from "./helper.ts";
+import type { StatusOptions } from "./plain_status.ts";
 
 // The helper (and the message schemas it brings) loads only when one of
 // these commands runs, not for every git-paw command.
@@ -63,6 +64,11 @@ async function send(opts: Common, build: (id: Identity) => unknown) {
   trace("helper: identity");
   const r = await h.publishMessage(id, build(id));
   trace("helper: published");
+  reportSent(id, r, opts);
+}
+
+/** What `publish …` prints once its message is sent (or queued). */
+function reportSent(id: Identity, r: PublishReport, opts: Common): void {
   for (const n of r.notes) eprintln(n);
   if (r.queued !== undefined) {
     // Exit 0: the message is safe and goes out on the next call (or when
@@ -83,26 +89,9 @@ async function send(opts: Common, build: (id: Identity) => unknown) {
   }
 }
 
-type StatusOptions = Common & {
-  message?: string;
-  files?: string[];
-  phase?: string;
-  cli?: string;
-};
-
 /** `publish status <status>`. */
 function publishStatus(status: string, o: StatusOptions): Promise<void> {
-  return send(o, (id) => ({
-    type: "agent.status",
-    agent_id: id.agentId,
-    payload: {
-      status,
-      modified_files: h.listArg(o.files),
-      message: o.message ?? null,
-      phase: o.phase ?? null,
-      cli: o.cli ?? null,
-    },
-  }));
+  return send(o, (id) => h.statusInput(id.agentId, status, o));
 }
 
 /** The value options of `publish status`, by flag (`files` repeats). */
@@ -168,6 +157,19 @@ export async function runPlainPublishStatus(
 ): Promise<boolean> {
   const p = plainPublishStatus(args);
   if (!p) return false;
+  trace("helper: parsed");
+  // At an agent worktree's top: no zod, no git, no fetch
+  // (lib/coord/plain_status.ts); else the full path.
+  const { plainPublishStatusMessage } = await import("./plain_status.ts");
+  const sent = await plainPublishStatusMessage(p.status, p.options, {
+    cwd: Deno.cwd(),
+    env: (n) => Deno.env.get(n),
+  });
+  if (sent) {
+    trace("helper: published plainly");
+    reportSent(sent.id, sent.report, p.options);
+    return true;
+  }
   await loadHelper();
   await publishStatus(p.status, p.options);
   return true;

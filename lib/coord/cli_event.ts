@@ -20,7 +20,9 @@
  * a run the CLI started before the latest one applied (by process start
  * time) changes nothing, so the broker hears the events in the CLI's order.
  *
- * The broker call goes through lib/broker/client.ts (1 s timeout). Loads
+ * The broker call goes through lib/broker/client.ts (1 s timeout, one
+ * socket per call: no `fetch`, no `setTimeout`, each costs Deno ~15–30 ms
+ * at its first use). Loads
  * no zod, no `node:path` and starts no git process: it runs on every tool
  * call. Needs `--allow-read`, `--allow-write` (the state file),
  * `--allow-env`, `--allow-net=127.0.0.1`.
@@ -98,9 +100,13 @@ async function readStdin(stdin: StdinLike | null): Promise<string> {
   if (!stdin) return "";
   const buf = new Uint8Array(STDIN_MAX_BYTES);
   let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs
+  // ~15 ms of start-up, and this runs before every tool call.
+  const signal = AbortSignal.timeout(STDIN_TIMEOUT_MS);
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<"timeout">((r) => {
-    timer = setTimeout(() => r("timeout"), STDIN_TIMEOUT_MS);
+    onAbort = () => r("timeout");
+    signal.addEventListener("abort", onAbort, { once: true });
   });
   try {
     while (size < buf.length) {
@@ -111,7 +117,7 @@ async function readStdin(stdin: StdinLike | null): Promise<string> {
   } catch {
     /* a closed stdin reads as empty */
   } finally {
-    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort!);
   }
   return new TextDecoder().decode(buf.subarray(0, size));
 }
@@ -157,6 +163,7 @@ export async function runCliEvent(opts: CliEventOptions): Promise<number> {
       ? brokerClient(marker.brokerUrl, {
         token: tokenFromEnv(env) ?? cred?.token,
         ...(cred ? { agentKey: cred.key } : {}),
+        oneShot: true,
       })
       : null;
     // Background hooks may run at once: one at a time from reading the

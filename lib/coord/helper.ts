@@ -60,6 +60,7 @@ import {
   outcomeOfStatus,
 } from "./outbox.ts";
 export { CURSOR_FILE };
+export { listArg, statusInput } from "./plain_status.ts";
 
 /**
  * Who is speaking and to which broker; `gitDir` (the worktree's git dir)
@@ -201,15 +202,6 @@ function checkUrl(raw: string | undefined): string {
   return raw.trim().replace(/\/+$/, "");
 }
 
-/** Split comma lists and repeated flags into one clean list. */
-export function listArg(values: string | string[] | undefined): string[] {
-  if (values === undefined) return [];
-  const all = Array.isArray(values) ? values : [values];
-  return all.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) =>
-    s !== ""
-  );
-}
-
 /**
  * Parse `--region <path>:<kind>:<value>` (kind function|class|block|range,
  * range value `start-end`).
@@ -298,6 +290,8 @@ function client(id: Identity): BrokerClient {
   return brokerClient(id.brokerUrl, {
     token: id.token,
     ...(id.agentKey ? { agentKey: id.agentKey } : {}),
+    // A helper command is one process for a call or two: no fetch start-up.
+    oneShot: true,
   });
 }
 

@@ -23,28 +23,22 @@
 import { join } from "node:path";
 import { removeIfUnchanged, tryPidLock } from "../adapters/pid_lock.ts";
 import { withLock } from "./_lock.ts";
+import {
+  OUTBOX_FILE,
+  type OutboxMessage,
+  type SendOutcome,
+} from "./outbox_plain.ts";
 
-/** File name of the outbox inside a worktree's git dir. */
-export const OUTBOX_FILE = "paw-outbox.jsonl";
+export {
+  newMsgId,
+  OUTBOX_FILE,
+  type OutboxMessage,
+  outcomeOfStatus,
+  type SendOutcome,
+} from "./outbox_plain.ts";
 
 /** The bound of one outbox. */
 export const OUTBOX_LIMITS = { entries: 1000, bytes: 1 << 20 } as const;
-
-/** A message on its way: a wire message with its client `msg_id`. */
-export type OutboxMessage = Record<string, unknown> & { msg_id: string };
-
-/**
- * What one send did: `delivered` (2xx), `retry` (no answer, a timeout, a
- * 5xx or another answer that says nothing about the message: keep it),
- * `refused` (400/413: the broker will never take it; `detail` says why),
- * `denied` (401/403/421: this sender's token or address is wrong — a new
- * message fails loudly instead of waiting, a queued one stays queued).
- */
-export type SendOutcome =
-  | { kind: "delivered" }
-  | { kind: "retry"; detail: string }
-  | { kind: "refused"; status: number; detail: string }
-  | { kind: "denied"; status: number; detail: string };
 
 /** Sends one message; `timeoutMs` is what is left of the caller's budget. */
 export type OutboxSender = (
@@ -83,23 +77,6 @@ export type OutboxReport = {
 /** The outbox path for a worktree git dir. */
 function outboxPath(gitDir: string): string {
   return join(gitDir, OUTBOX_FILE);
-}
-
-/** A fresh client message id. */
-export function newMsgId(): string {
-  return crypto.randomUUID();
-}
-
-/** Map a broker reply status to a {@link SendOutcome}. */
-export function outcomeOfStatus(status: number, detail: string): SendOutcome {
-  if (status >= 200 && status < 300) return { kind: "delivered" };
-  if (status === 400 || status === 413) {
-    return { kind: "refused", status, detail };
-  }
-  if (status === 401 || status === 403 || status === 421) {
-    return { kind: "denied", status, detail };
-  }
-  return { kind: "retry", detail: `HTTP ${status}: ${detail}` };
 }
 
 async function readEntries(path: string): Promise<OutboxMessage[]> {
@@ -285,6 +262,20 @@ export async function deliverThroughOutbox(
     dropped: [],
     waiting: 0,
   };
+}
+
+/**
+ * Queue `message`, which the broker could not take just now (`why`),
+ * behind what waits, as {@link deliverThroughOutbox} does: `queued`, or
+ * `lost` when the outbox is full or stays locked for `lockWaitMs`.
+ */
+export function queueUndelivered(
+  gitDir: string,
+  message: OutboxMessage,
+  why: string,
+  lockWaitMs = 1000,
+): Promise<OutboxReport> {
+  return enqueue(gitDir, message, why, lockWaitMs);
 }
 
 /** Append `message` (that just failed with `why`) behind what waits. */
