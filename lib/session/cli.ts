@@ -9,6 +9,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { registerSessionCoreCommands } from "./core_cli.ts";
 import type { StartOptions } from "./start.ts";
+import type { FastStartOptions } from "./start_args.ts";
 
 function positiveMinutes(v: string): number {
   const n = Number(v);
@@ -92,24 +93,15 @@ export function registerSessionCommands(
       "stop the session when an --unattended run ends with every agent done",
     )
     .option("--json", "print the --unattended summary as JSON")
-    .action(async (o: {
-      cli?: string;
-      branches?: string[];
-      preset?: string;
-      dryRun?: boolean;
-      broker: boolean;
-      rebase: boolean;
-      attach: boolean;
-      fromAllSpecs?: boolean;
-      fromSpecs?: boolean;
-      specs?: string[] | true;
-      specsFormat?: "openspec" | "markdown" | "speckit";
-      supervisor?: boolean;
-      unattended?: boolean;
-      maxMinutes?: number;
-      stopWhenDone?: boolean;
-      json?: boolean;
-    }, cmd: Command) => {
+    .action(async (
+      o: Omit<FastStartOptions, "noAttach"> & {
+        attach: boolean;
+        fromAllSpecs?: boolean;
+        fromSpecs?: boolean;
+        specs?: string[] | true;
+      },
+      cmd: Command,
+    ) => {
       if (
         !o.unattended &&
         (o.maxMinutes !== undefined || o.stopWhenDone || o.json)
