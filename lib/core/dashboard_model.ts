@@ -104,14 +104,8 @@ export function applyEntry(state: DashboardState, entry: LogEntry): boolean {
   if (state.panel.length > state.maxMessages) {
     state.panel.splice(0, state.panel.length - state.maxMessages);
   }
-  const prev = state.summaries.get(id);
-  if (!prev || prev.seq < entry.seq) {
-    state.summaries.set(id, { seq: entry.seq, text });
-  }
-  if (
-    state.selectedSeq !== null &&
-    !state.panel.some((p) => p.entry.seq === state.selectedSeq)
-  ) state.selectedSeq = null;
+  setSummary(state, id, entry.seq, text);
+  dropLostSelection(state);
   return true;
 }
 
@@ -159,11 +153,16 @@ export function applyEntries(
     : state.panel.slice(Math.max(0, state.panel.length - keepOld)).concat(
       rows,
     );
+  dropLostSelection(state);
+  return true;
+}
+
+/** Forget the selected message once it has left the panel. */
+function dropLostSelection(state: DashboardState): void {
   if (
     state.selectedSeq !== null &&
     !state.panel.some((p) => p.entry.seq === state.selectedSeq)
   ) state.selectedSeq = null;
-  return true;
 }
 
 function setSummary(
