@@ -25,7 +25,7 @@ function parentDir(path: string): string {
   return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
 }
 
-function isFile(path: string): boolean {
+function pathExists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;
@@ -49,7 +49,7 @@ export function selfArgv(): string[] {
   const argv = [exec, "run", "-A", "--quiet"];
   const dir = parentDir(mainPath);
   const config = dir.endsWith("/") ? `${dir}deno.json` : `${dir}/deno.json`;
-  if (mainPath.endsWith(".ts") && isFile(config)) {
+  if (mainPath.endsWith(".ts") && pathExists(config)) {
     argv.push("--config", config);
   }
   argv.push(mainPath);
