@@ -107,7 +107,10 @@ function claudeEvent(event: string, p: Json): CliEventStatus | null {
       if (type === "idle_prompt") {
         return { status: "idle", message: "waiting for a prompt" };
       }
-      if (type === "permission_prompt" || type === "elicitation_dialog") {
+      // A permission prompt is `PermissionRequest`'s to report: it names
+      // the tool call, this notification only says "needs your permission"
+      // (and, both running in the background, could land after it).
+      if (type === "elicitation_dialog") {
         const m = looseText(p.message);
         return {
           status: "needs_input",
@@ -179,8 +182,10 @@ function codexEvent(event: string, p: Json): CliEventStatus | null {
  * The status a CLI's hook event reports, or null when the event says
  * nothing about whether the agent needs a person.
  *
- * - claude: `Notification` `permission_prompt`, `PermissionRequest` →
- *   `needs_input`; `Stop`, `Notification` `idle_prompt` → `idle`;
+ * - claude: `PermissionRequest` (naming the tool call), `Notification`
+ *   `elicitation_dialog` → `needs_input` (a `permission_prompt`
+ *   notification is left to `PermissionRequest`); `Stop`, `Notification`
+ *   `idle_prompt` → `idle`;
  *   `UserPromptSubmit`, `PreToolUse`, `PostToolUse` → `working` (the
  *   message names the tool call).
  * - gemini: `Notification` `ToolPermission` → `needs_input` (`Shell: cmd`);

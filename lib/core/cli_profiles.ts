@@ -126,13 +126,23 @@ const CLAUDE: CliProfile = {
     "Notification",
     "Stop",
     "PreToolUse",
+    "PermissionRequest",
     "PostToolUse",
     "UserPromptSubmit",
   ],
-  // `PreToolUse` blocks even in pane mode: a permission prompt's
-  // `Notification` follows it within milliseconds and quotes the tool call
-  // it recorded, so it must have run by then.
-  backgroundHooks: ["Notification", "Stop", "PostToolUse", "UserPromptSubmit"],
+  // All in the background (Claude waits for none of them): a permission
+  // prompt is reported by `PermissionRequest`, which carries the tool call
+  // itself, so `PreToolUse` need not have recorded it first. In approvals
+  // queue mode `PreToolUse` is the decision hook and blocks (its timeout
+  // wins over this list).
+  backgroundHooks: [
+    "Notification",
+    "Stop",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "UserPromptSubmit",
+  ],
   launchArgs: [],
   resume: ["--continue"],
   absoluteHelper: false,

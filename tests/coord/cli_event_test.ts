@@ -35,6 +35,9 @@ Deno.test("__cli-event publishes Claude's turn: working, needs_input naming the 
   assert.equal(r.stdout, "", "PreToolUse: no output, no decision");
   const st = await Deno.stat(join(rig.gitDir, "paw-cli-state"));
   assert.equal((st.mode ?? 0) & 0o777, 0o600);
+  r = await claude("PermissionRequest", PRE);
+  assert.equal(r.code, 0, r.stderr);
+  // Its notification says nothing more (PermissionRequest named the call).
   r = await claude("Notification", {
     notification_type: "permission_prompt",
     message: "Claude needs your permission",

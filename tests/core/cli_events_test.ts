@@ -27,12 +27,25 @@ Deno.test("mapCliEvent() maps Claude Code's hook events", () => {
     status: "working",
     message: "Bash: mkdir -p build",
   });
-  assert.deepEqual(
+  assert.deepEqual(mapCliEvent("claude", "PermissionRequest", BASH), {
+    status: "needs_input",
+    message: "Bash: mkdir -p build",
+  });
+  // The permission prompt's notification leaves it to PermissionRequest
+  // (which names the call); an MCP server's question still counts.
+  assert.equal(
     mapCliEvent("claude", "Notification", {
       notification_type: "permission_prompt",
       message: "Claude needs your permission",
     }),
-    { status: "needs_input", message: "Claude needs your permission" },
+    null,
+  );
+  assert.deepEqual(
+    mapCliEvent("claude", "Notification", {
+      notification_type: "elicitation_dialog",
+      message: "Server asks\nfor a token",
+    }),
+    { status: "needs_input", message: "Server asks for a token" },
   );
   assert.deepEqual(
     mapCliEvent("claude", "Notification", {
@@ -133,14 +146,11 @@ Deno.test("stepCliEvent() quotes the pending tool when the permission notificati
     assert.ok(r.changed);
     s = r.state;
   });
-  const note = mapCliEvent("claude", "Notification", {
-    notification_type: "permission_prompt",
-    message: "Claude needs your permission",
-  });
+  const note = mapCliEvent("claude", "PermissionRequest", BASH);
   await t.step(
-    "permission notification: needs_input naming the command",
+    "permission request: needs_input naming the command",
     () => {
-      const r = stepCliEvent(s, "Notification", note, 3);
+      const r = stepCliEvent(s, "PermissionRequest", note, 3);
       assert.deepEqual(r.publish, {
         status: "needs_input",
         message: "Bash: mkdir -p build",
@@ -148,8 +158,8 @@ Deno.test("stepCliEvent() quotes the pending tool when the permission notificati
       s = r.state;
     },
   );
-  await t.step("the same notification again publishes nothing", () => {
-    assert.equal(stepCliEvent(s, "Notification", note, 4).publish, null);
+  await t.step("the same request again publishes nothing", () => {
+    assert.equal(stepCliEvent(s, "PermissionRequest", note, 4).publish, null);
   });
   await t.step("tool done: working again, pending cleared", () => {
     const r = stepCliEvent(

@@ -204,6 +204,7 @@ Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event 
   const hooks = s.content.hooks as Record<string, unknown>;
   assert.deepEqual(Object.keys(hooks).sort(), [
     "Notification",
+    "PermissionRequest",
     "PostToolUse",
     "PreToolUse",
     "Stop",
@@ -221,12 +222,19 @@ Deno.test("cliFilePlans() claude: CLAUDE.md import, allow rules and __cli-event 
   const entry = (e: string) =>
     (hooks[e] as Array<{ hooks: Array<Record<string, unknown>> }>)[0]!
       .hooks[0]!;
-  for (const e of ["Notification", "PostToolUse", "UserPromptSubmit"]) {
+  // Claude waits for none of them in pane mode: PermissionRequest names
+  // the tool call of a permission prompt itself.
+  for (
+    const e of [
+      "Notification",
+      "PermissionRequest",
+      "PostToolUse",
+      "PreToolUse",
+      "UserPromptSubmit",
+    ]
+  ) {
     assert.equal(entry(e).async, true, e);
   }
-  // PreToolUse blocks: the permission prompt's Notification quotes what it
-  // recorded.
-  assert.equal(entry("PreToolUse").async, undefined);
 });
 
 Deno.test("cliFilePlans() claude repeats the user's own permission mode (never auto), so Claude offers no auto-mode dialog", () => {
