@@ -184,10 +184,17 @@ const GEMINI: CliProfile = {
     "Notification",
   ],
   // Gemini waits for every hook (no async flag): these are started in the
-  // background by the hook's shell ({@link backgroundHookCommand}).
-  // `BeforeTool` blocks: a permission `Notification` quotes what it
-  // recorded.
-  backgroundHooks: ["AfterTool", "BeforeAgent", "AfterAgent", "Notification"],
+  // background by the hook's shell ({@link backgroundHookCommand}), so
+  // Gemini waits for none of git-paw's own (a permission `Notification`
+  // carries the command in `details`). In approvals queue mode `BeforeTool`
+  // is the decision hook and blocks.
+  backgroundHooks: [
+    "BeforeTool",
+    "AfterTool",
+    "BeforeAgent",
+    "AfterAgent",
+    "Notification",
+  ],
   launchArgs: [],
   resume: ["--resume", "latest"],
   absoluteHelper: false,

@@ -415,7 +415,7 @@ Deno.test("cliFilePlans() in approvals queue mode: the decision hook asks the qu
   assert.equal(g.AfterTool![0]!.hooks[0]!.timeout, 5000);
 });
 
-Deno.test("cliFilePlans() gemini: reporting hooks start in the background, BeforeTool blocks", async () => {
+Deno.test("cliFilePlans() gemini: reporting hooks start in the background; BeforeTool blocks only as queue mode's decision hook", async () => {
   const hooksOf = (mode: "pane" | "queue") => {
     const plans = cliFilePlans(CLI_PROFILES.gemini!, {
       ...ctx,
@@ -443,9 +443,17 @@ Deno.test("cliFilePlans() gemini: reporting hooks start in the background, Befor
     for (const e of ["BeforeAgent", "AfterAgent", "Notification"]) {
       assert.match(cmd(h, e), new RegExp(`--event ${e} <&3 .*& \\} ; exit 0$`));
     }
-    assert.match(cmd(h, "BeforeTool"), /--event BeforeTool.*\|\| true$/);
-    assert.doesNotMatch(cmd(h, "BeforeTool"), /<&3/);
   }
+  // Pane mode: Gemini waits for none of them (its permission Notification
+  // names the command itself).
+  assert.match(
+    cmd(hooksOf("pane"), "BeforeTool"),
+    /--event BeforeTool <&3 .*& \} ; exit 0$/,
+  );
+  // Queue mode: the decision hook answers Gemini, so it blocks.
+  const q = cmd(hooksOf("queue"), "BeforeTool");
+  assert.match(q, /--event BeforeTool --approvals queue.*\|\| true$/);
+  assert.doesNotMatch(q, /<&3/);
   assert.equal(
     backgroundHookCommand(`${plain} || true`),
     `exec 3<&0; { ${plain} <&3 >/dev/null 2>&1 3<&- & } ; exit 0`,
