@@ -704,11 +704,7 @@ export class BrokerStore {
       if (op.kind === "entry") {
         const o = op.outcome;
         const e = o.entry;
-        const r = publish(this.state, op.msg, op.nowMs, {
-          seq: e.seq,
-          timestampSecs: e.timestamp_unix_secs,
-          json: e.json,
-        });
+        const r = publish(this.state, op.msg, op.nowMs, { entry: e });
         o.deliveredTo = r.deliveredTo;
         o.rosterChanged = r.rosterChanged;
         this.#idx.set(e.seq, lineOff, spans[i]!);

@@ -322,6 +322,9 @@ function deliverCreating(
  *
  * @param opts.seq force a seq (replay from disk); must exceed `lastSeq`.
  * @param opts.timestampSecs force the entry timestamp (replay).
+ * @param opts.entry the entry itself, already built (its seq, timestamp and
+ *   JSON are used as they are; the durable store builds it when it queues
+ *   the line).
  * @example
  * ```ts
  * import { createBrokerState, publish, poll } from "./broker_state.ts";
@@ -334,14 +337,19 @@ export function publish(
   state: BrokerState,
   msg: BrokerMessage,
   nowMs: number,
-  opts: { seq?: number; timestampSecs?: number; json?: string } = {},
+  opts: {
+    seq?: number;
+    timestampSecs?: number;
+    json?: string;
+    entry?: StoredEntry;
+  } = {},
 ): PublishOutcome {
-  const seq = opts.seq ?? state.lastSeq + 1;
+  const seq = opts.entry?.seq ?? opts.seq ?? state.lastSeq + 1;
   if (!(seq > state.lastSeq)) {
     throw new RangeError(`seq ${seq} must exceed ${state.lastSeq}`);
   }
   state.lastSeq = seq;
-  const entry = new StoredEntry(
+  const entry = opts.entry ?? new StoredEntry(
     seq,
     opts.timestampSecs ?? Math.floor(nowMs / 1000),
     opts.json ?? JSON.stringify(msg),

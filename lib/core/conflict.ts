@@ -338,8 +338,14 @@ function onStatus(
   opts: ConflictOptions,
 ): ConflictEffect[] {
   const maxFiles = opts.maxFilesPerAgent ?? 5000;
-  const set = new Set(files.slice(0, maxFiles));
   const before = s.modified.get(agent);
+  if (before !== undefined && listsExactly(files, maxFiles, before)) {
+    // A heartbeat: the same files again. Nothing to build or compare.
+    s.modified.delete(agent); // re-insert: keeps the map in recency order
+    s.modified.set(agent, before);
+    return s.intents.size > 0 ? violations(s, agent, before, opts) : [];
+  }
+  const set = new Set(files.slice(0, maxFiles));
   s.modified.delete(agent); // re-insert: keeps the map in recency order
   if (set.size) s.modified.set(agent, set);
   const effects: ConflictEffect[] = [];
@@ -349,6 +355,27 @@ function onStatus(
   if (!same) effects.push(...newOverlaps(s, agent, set, now, opts));
   if (s.intents.size > 0) effects.push(...violations(s, agent, set, opts));
   return effects;
+}
+
+/**
+ * True when the first `max` of `files` are exactly the members of `set`
+ * (what `new Set(files.slice(0, max))` would equal), checked without
+ * building it: short lists are checked for repeats pairwise, longer ones
+ * are left to the caller (false).
+ */
+function listsExactly(
+  files: readonly string[],
+  max: number,
+  set: ReadonlySet<string>,
+): boolean {
+  const n = Math.min(files.length, max);
+  if (n !== set.size || n > 16) return false;
+  for (let i = 0; i < n; i++) {
+    const f = files[i]!;
+    if (!set.has(f)) return false;
+    for (let j = 0; j < i; j++) if (files[j] === f) return false;
+  }
+  return true;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -27,6 +27,7 @@ import {
   WEB_FROM,
 } from "../core/needs_you.ts";
 import type { AlertReason } from "../core/dashboard_alerts.ts";
+import { subjectOf } from "../core/dashboard_summary.ts";
 import { AlertMonitor } from "./alerts.ts";
 
 /** What the page shows: the dashboard view plus the "Needs you" list. */
@@ -106,6 +107,12 @@ export class WebView {
    */
   #pending: LogEntry[] = [];
   readonly #pendingMax: number;
+  /**
+   * Live entries that left {@link #pending} unformatted (it keeps only the
+   * newest `maxMessages` once it fills): the newest per subject, in seq
+   * order; they feed their subject's summary at the next settle.
+   */
+  #older = new Map<string, LogEntry>();
   /** Live entries that came while the log was being replayed. */
   #held: LogEntry[] = [];
   /** Resolves once the log's replay is in (pending until {@link start}). */
@@ -197,15 +204,39 @@ export class WebView {
 
   #apply(e: LogEntry): void {
     this.#pending.push(e);
-    if (this.#pending.length >= this.#pendingMax) this.#settle();
+    if (this.#pending.length >= this.#pendingMax) this.#compact();
     if (this.#needsYouLive) applyNeedsYouEntry(this.#needsYou, e);
     else this.#held.push(e);
   }
 
+  /**
+   * Bound {@link #pending} without formatting anything: entries that can no
+   * longer be panel rows (all but the newest `maxMessages`) only matter for
+   * their subject's summary, so only the newest per subject is kept
+   * ({@link applyEntries} reads older entries that way too: the same view).
+   */
+  #compact(): void {
+    const p = this.#pending;
+    const cut = p.length - this.#maxMessages;
+    for (let i = 0; i < cut; i++) {
+      const e = p[i]!;
+      const key = subjectKey(e);
+      // Delete, then set: the map stays in order of each key's newest seq.
+      this.#older.delete(key);
+      this.#older.set(key, e);
+    }
+    this.#pending = p.slice(cut);
+  }
+
   /** The pending live entries into the view model. */
   #settle(): void {
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
+    if (this.#pending.length === 0 && this.#older.size === 0) return;
+    let batch = this.#pending;
+    if (this.#older.size) {
+      // Older than everything pending; at least `maxMessages` follow them.
+      batch = [...this.#older.values()].concat(batch);
+      this.#older.clear();
+    }
     this.#pending = [];
     applyEntries(this.#state, batch);
   }
@@ -337,5 +368,18 @@ export class WebView {
         } catch { /* a listener's problem */ }
       }
     });
+  }
+}
+
+/**
+ * A key per summary row, cheaper than `messageSubject` (which sanitises and
+ * shortens this same text): entries with one key share a row. Two keys may
+ * still share a row; {@link applyEntries} then keeps the newer.
+ */
+function subjectKey(e: LogEntry): string {
+  try {
+    return subjectOf(e.message);
+  } catch {
+    return "?";
   }
 }
