@@ -144,26 +144,47 @@ export async function runInternalCommand(args: string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  // The pane's environment (credentials, token) from its owner-only file.
-  const { loadPaneEnv } = await import("../session/pane_env_load.ts");
-  await loadPaneEnv();
   if (command === "__dashboard") {
     const port = o.port === undefined ? undefined : Number(o.port);
     if (port !== undefined && !(Number.isInteger(port) && port > 0)) {
       throw new UsageError(`invalid --port '${o.port}'`);
     }
-    const { runDashboardCommand } = await import(
-      "../session/dashboard_cmd.ts"
-    );
-    await runDashboardCommand({
+    const opts = {
       session: o.session!,
       repo: o.repo!,
       port,
       bind: o.bind,
       readyFile: o["ready-file"],
-    });
+    };
+    const heal = await import("../session/heal.ts");
+    const kind = heal.startKind();
+    if (
+      !Deno.env.get(heal.CHILD_ENV) && kind !== "stopped" &&
+      Deno.env.get("TMUX")
+    ) {
+      // Pane 0's own process only supervises: its child (the broker and
+      // the TUI, which `start` waits for) is spawned before anything else
+      // loads. The child reads the pane's environment file itself.
+      const gaveUp = await heal.superviseDashboard(
+        heal.dashboardChildArgs(opts),
+        { pane: Deno.env.get("TMUX_PANE"), respawn: kind === "respawn" },
+      );
+      if (gaveUp) {
+        const { showSupervisorGaveUp } = await import(
+          "../session/dashboard_cmd.ts"
+        );
+        await showSupervisorGaveUp(gaveUp);
+      }
+      return 0;
+    }
+    await loadPaneEnvFile();
+    const { runDashboardCommand } = await import(
+      "../session/dashboard_cmd.ts"
+    );
+    await runDashboardCommand(opts);
     return 0;
   }
+  await loadPaneEnvFile();
   const { runAgentPane } = await import("../session/agent_pane.ts");
   return await runAgentPane(parsed.rest, { cli: o.cli!, cwd: o.cwd! });
 }
@@ -193,4 +214,10 @@ async function cliEvent(tail: string[]): Promise<number> {
       : {}),
     ...(parsed.rest[0] !== undefined ? { payloadArg: parsed.rest[0] } : {}),
   });
+}
+
+/** The pane's environment (credentials, token) from its owner-only file. */
+async function loadPaneEnvFile(): Promise<void> {
+  const { loadPaneEnv } = await import("../session/pane_env_load.ts");
+  await loadPaneEnv();
 }

@@ -37,6 +37,7 @@ import type { Receipt } from "../core/session.ts";
 import { slugify as slugOf } from "../core/slug.ts";
 import {
   CHILD_ENV,
+  dashboardChildArgs,
   healState,
   startKind,
   stoppedReason,
@@ -121,16 +122,11 @@ export async function runDashboardCommand(
     // The pane's own process: run the broker + TUI as a child and start it
     // again when it crashes (heal.ts).
     removeSignals(stop);
-    const gaveUp = await superviseDashboard(childArgs(opts), {
+    const gaveUp = await superviseDashboard(dashboardChildArgs(opts), {
       pane: Deno.env.get("TMUX_PANE"),
       respawn: kind === "respawn",
     });
-    if (gaveUp) {
-      await showAndWait(
-        `Broker error: ${gaveUp}. Run \`git paw start\` to start it again.`,
-        new AbortController().signal,
-      );
-    }
+    if (gaveUp) await showSupervisorGaveUp(gaveUp);
     return;
   }
   // A restart after a crash: nobody waits for a ready file.
@@ -206,15 +202,6 @@ export async function runDashboardCommand(
 }
 
 const SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT"] as const;
-
-/** The `__dashboard` flags of `opts`, for the supervised child. */
-function childArgs(opts: DashboardCommandOptions): string[] {
-  const args = ["--session", opts.session, "--repo", opts.repo];
-  if (opts.port !== undefined) args.push("--port", String(opts.port));
-  if (opts.bind !== undefined) args.push("--bind", opts.bind);
-  if (opts.readyFile !== undefined) args.push("--ready-file", opts.readyFile);
-  return args;
-}
 
 function removeSignals(stop: () => void): void {
   for (const s of SIGNALS) {
@@ -518,6 +505,14 @@ async function adoptAgents(
 }
 
 /** Print an error in the pane and keep it open until `q` or a signal. */
+/** Pane 0's supervisor stopped restarting its child: say why, until `q`. */
+export async function showSupervisorGaveUp(reason: string): Promise<void> {
+  await showAndWait(
+    `Broker error: ${reason}. Run \`git paw start\` to start it again.`,
+    new AbortController().signal,
+  );
+}
+
 async function showAndWait(message: string, signal: AbortSignal) {
   eprintln(message);
   eprintln("Press q to close this pane.");

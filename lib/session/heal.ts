@@ -148,6 +148,21 @@ async function setPaneOption(
 /** Signals that mean "stop", never "crashed". */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGHUP", "SIGTERM", "SIGINT"];
 
+/** The `__dashboard` flags the supervised child gets: the supervisor's own. */
+export function dashboardChildArgs(opts: {
+  session: string;
+  repo: string;
+  port?: number;
+  bind?: string;
+  readyFile?: string;
+}): string[] {
+  const args = ["--session", opts.session, "--repo", opts.repo];
+  if (opts.port !== undefined) args.push("--port", String(opts.port));
+  if (opts.bind !== undefined) args.push("--bind", opts.bind);
+  if (opts.readyFile !== undefined) args.push("--ready-file", opts.readyFile);
+  return args;
+}
+
 /**
  * Run `__dashboard <args>` as a child and start it again whenever it
  * crashes, until it ends cleanly or this process is told to stop (null),

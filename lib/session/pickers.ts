@@ -6,12 +6,18 @@
  * empty selection cancel (exit 2).
  * @module
  */
-import { checkbox, search, select } from "@inquirer/prompts";
 import type { Config } from "../core/config.ts";
 import type { SpecEntry } from "../core/specs.ts";
 import { CancelledError } from "../core/errors.ts";
 import { cliLabel, detectClis } from "./clis.ts";
 import { eprintln } from "../output.ts";
+
+/**
+ * The prompt library, loaded when a picker runs: `start` with its branches
+ * and CLI given never asks, and loading it costs ~75 ms before the first
+ * worktree is made.
+ */
+const prompts = () => import("@inquirer/prompts");
 
 const DONE = "\u0000done";
 const NEW = "\u0000new:";
@@ -25,6 +31,7 @@ const NEW = "\u0000new:";
 export async function pickBranches(all: string[]): Promise<string[]> {
   const chosen: string[] = [];
   for (;;) {
+    const { search } = await prompts();
     const answer = await search<string>({
       message:
         `Branches (type to filter, Enter toggles; ${chosen.length} selected)`,
@@ -79,6 +86,7 @@ export async function pickClis(
     config.default_cli && clis.some((c) => c.name === config.default_cli)
       ? config.default_cli
       : undefined;
+  const { select } = await prompts();
   const mode = branches.length === 1 ? "same" : await select({
     message: "Mode",
     choices: [
@@ -103,6 +111,7 @@ export async function pickClis(
  * @throws {CancelledError} when nothing is selected.
  */
 export async function pickSpecs(entries: SpecEntry[]): Promise<SpecEntry[]> {
+  const { checkbox } = await prompts();
   const picked = await checkbox({
     message: "Specs to launch (Space toggles, Enter starts)",
     pageSize: 15,
