@@ -96,12 +96,17 @@ export type LaunchPlan = {
   supervisor?: LaunchSupervisor;
   /**
    * With the broker: open the agent panes while pane 0 binds its port,
-   * not after. Only for a caller whose `launchGate` stays closed until
-   * {@link buildSession} returned (no CLI runs on a URL not yet confirmed);
-   * when the session moves to another port the panes are started again
-   * with the new one.
+   * not after. When the session moves to another port the panes are
+   * started again with the new one: a CLI already started on the old URL
+   * is ended by that restart (its worktree files name the new URL first).
    */
   openBeforeBroker?: boolean;
+  /**
+   * With {@link openBeforeBroker}: called once tmux has opened the agent
+   * panes, before pane 0's port is confirmed. `start` writes the receipt
+   * then, which opens the panes' gates: the CLIs boot while pane 0 binds.
+   */
+  onAgentsOpened?: () => Promise<void>;
   /**
    * Called once the agent panes' files are written, right before the tmux
    * command that opens the panes (a caller holds CPU-heavy work until
@@ -430,7 +435,10 @@ async function buildWithConfirmedBroker(
   let readyFile = dash.readyFile;
   // The agents' gates hold their CLIs: their panes open meanwhile.
   let opening = plan.openBeforeBroker
-    ? splitAgents({ ...plan, brokerUrl: url, agents })
+    ? splitAgents({ ...plan, brokerUrl: url, agents }).then(async (o) => {
+      await plan.onAgentsOpened?.();
+      return o;
+    })
     : null;
   opening?.catch(() => {}); // awaited below
   try {

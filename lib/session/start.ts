@@ -729,7 +729,9 @@ async function freshStart(
         : {}),
     };
     // The receipt lists the agents: it opens their guards' gates.
+    let publishedPort: number | null | undefined;
     const publish = async () => {
+      publishedPort = receipt.broker_port ?? null;
       await writeReceipt(receipt);
       // git-paw's own state in the repo never shows up in `git status`.
       await ensureExcluded(repo, [
@@ -746,8 +748,12 @@ async function freshStart(
     // files) and the receipt follows setup. With the broker, setup (it runs
     // git for the hooks) comes first, as the panes' guards take the CPU
     // once they open; the panes open while pane 0 binds its port, and the
-    // receipt is written once the port is confirmed and the panes are open
-    // (the guards type their boot prompts then, not while tmux opens them).
+    // receipt is written as soon as tmux has opened them (the guards type
+    // their boot prompts then, not while tmux opens them): the CLIs boot
+    // while pane 0 binds. Nothing of theirs reaches the broker in that
+    // time (a CLI's first hook or helper comes a second later); should
+    // the port move, the worktree files and the receipt name the new URL
+    // before the panes are started again.
     let panesOpening = () => {};
     const opening = url
       ? Promise.resolve()
@@ -771,8 +777,8 @@ async function freshStart(
         borderAffordances: config.layout.border_affordances,
         logging: config.logging.enabled,
         launchGate: receiptPath(session),
-        // The receipt is written once this resolved (the gates stay shut).
         openBeforeBroker: true,
+        onAgentsOpened: url ? publish : undefined,
         onOpeningAgents: () => panesOpening(),
         ...(supervisorPlan
           ? {
@@ -784,17 +790,18 @@ async function freshStart(
           }
           : {}),
       }, async (taken) => {
-        // Before any agent pane exists: let the first setup finish, then
-        // redo it for the new URL.
+        // The agent panes are open (their CLIs may run on the old URL):
+        // let the first setup finish, redo it for the new URL, then say so
+        // in the receipt before the panes are started again.
         await preparing;
         port = await chooseBrokerPort(config.broker.bind, 0, session);
         const moved = brokerUrlOf(config.broker.bind, port);
         eprintln(
           `notice: ${taken} is served by another session or program; this session's broker moves to ${moved}`,
         );
-        // Recorded by the receipt written once the build is done.
         receipt.broker_port = port;
         await setupAll(moved);
+        if (publishedPort !== undefined) await publish();
         return {
           url: moved,
           agents: launches(moved),
@@ -808,9 +815,12 @@ async function freshStart(
     if (builtR.status === "rejected") throw builtR.reason;
     const built = builtR.value;
     url = built.brokerUrl ?? url;
-    // pane 0 holds the port the agents were given: their CLIs may start
-    // (and type their boot prompts) now, not while the panes open.
-    if (url) await publish();
+    // pane 0 holds the port the agents were given. The receipt was
+    // written when the panes opened; again only if that did not happen or
+    // named another port.
+    if (url && publishedPort !== (receipt.broker_port ?? null)) {
+      await publish();
+    }
     trace("start: tmux session built");
     // The broker is up: spec agents claim their owned files right away.
     if (url) await publishSpecIntents(url, token, worktrees);
