@@ -157,18 +157,11 @@ export async function runInternalCommand(args: string[]): Promise<number> {
       readyFile: o["ready-file"],
     };
     const heal = await import("../session/heal.ts");
-    const kind = heal.startKind();
-    if (
-      !Deno.env.get(heal.CHILD_ENV) && kind !== "stopped" &&
-      Deno.env.get("TMUX")
-    ) {
+    if (heal.isPaneSupervisor()) {
       // Pane 0's own process only supervises: its child (the broker and
       // the TUI, which `start` waits for) is spawned before anything else
       // loads. The child reads the pane's environment file itself.
-      const gaveUp = await heal.superviseDashboard(
-        heal.dashboardChildArgs(opts),
-        { pane: Deno.env.get("TMUX_PANE"), respawn: kind === "respawn" },
-      );
+      const gaveUp = await heal.supervisePane0(opts);
       if (gaveUp) {
         const { showSupervisorGaveUp } = await import(
           "../session/dashboard_cmd.ts"

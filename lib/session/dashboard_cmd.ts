@@ -35,14 +35,7 @@ import { tokenFromEnv } from "../broker/client.ts";
 import { brokerUrlOf } from "../core/broker_url.ts";
 import type { Receipt } from "../core/session.ts";
 import { slugify as slugOf } from "../core/slug.ts";
-import {
-  CHILD_ENV,
-  dashboardChildArgs,
-  healState,
-  startKind,
-  stoppedReason,
-  superviseDashboard,
-} from "./heal.ts";
+import { healState, startKind, stoppedReason } from "./heal.ts";
 import { sleep } from "./sleep.ts";
 
 /** Options of `__dashboard`. */
@@ -84,7 +77,10 @@ async function writeReady(file: string, doc: DashboardReady): Promise<void> {
   }
 }
 
-/** Run the dashboard process; resolves when it should exit. */
+/**
+ * Run the dashboard process — the supervised child, or pane 0's "stopped"
+ * mode (pane 0's own process runs heal.ts `supervisePane0` instead); resolves when it should exit.
+ */
 export async function runDashboardCommand(
   opts: DashboardCommandOptions,
 ): Promise<void> {
@@ -117,17 +113,6 @@ export async function runDashboardCommand(
       controller.signal,
     );
     return removeSignals(stop);
-  }
-  if (!Deno.env.get(CHILD_ENV)) {
-    // The pane's own process: run the broker + TUI as a child and start it
-    // again when it crashes (heal.ts).
-    removeSignals(stop);
-    const gaveUp = await superviseDashboard(dashboardChildArgs(opts), {
-      pane: Deno.env.get("TMUX_PANE"),
-      respawn: kind === "respawn",
-    });
-    if (gaveUp) await showSupervisorGaveUp(gaveUp);
-    return;
   }
   // A restart after a crash: nobody waits for a ready file.
   const readyFile = kind === "respawn" ? undefined : opts.readyFile;

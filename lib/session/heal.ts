@@ -148,6 +148,32 @@ async function setPaneOption(
 /** Signals that mean "stop", never "crashed". */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGHUP", "SIGTERM", "SIGINT"];
 
+/**
+ * True for pane 0's own process: not the supervised child, not the
+ * "stopped" mode, and inside tmux (or allowed outside it). It only runs
+ * {@link supervisePane0}.
+ */
+export function isPaneSupervisor(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): boolean {
+  return !env(CHILD_ENV) && startKind(env) !== "stopped" &&
+    Boolean(env("TMUX") || env("GIT_PAW_DASHBOARD_OUTSIDE_TMUX"));
+}
+
+/**
+ * Pane 0's own process: run the broker and TUI as a child (`__dashboard`
+ * with `opts`) and start it again when it crashes; resolves to why
+ * restarting stopped, or null after a clean end.
+ */
+export function supervisePane0(
+  opts: Parameters<typeof dashboardChildArgs>[0],
+): Promise<string | null> {
+  return superviseDashboard(dashboardChildArgs(opts), {
+    pane: Deno.env.get("TMUX_PANE"),
+    respawn: startKind() === "respawn",
+  });
+}
+
 /** The `__dashboard` flags the supervised child gets: the supervisor's own. */
 export function dashboardChildArgs(opts: {
   session: string;

@@ -102,8 +102,8 @@ export type LaunchPlan = {
    */
   openBeforeBroker?: boolean;
   /**
-   * With {@link openBeforeBroker}: called once tmux has opened the agent
-   * panes, before pane 0's port is confirmed. `start` writes the receipt
+   * Called once tmux has opened the agent panes (with
+   * {@link openBeforeBroker}: before pane 0's port is confirmed). `start` writes the receipt
    * then, which opens the panes' gates: the CLIs boot while pane 0 binds.
    */
   onAgentsOpened?: () => Promise<void>;
@@ -434,12 +434,12 @@ async function buildWithConfirmedBroker(
   const dash = dashboard ?? await launchDashboard(plan);
   let readyFile = dash.readyFile;
   // The agents' gates hold their CLIs: their panes open meanwhile.
-  let opening = plan.openBeforeBroker
-    ? splitAgents({ ...plan, brokerUrl: url, agents }).then(async (o) => {
+  const openAgents = () =>
+    splitAgents({ ...plan, brokerUrl: url, agents }).then(async (o) => {
       await plan.onAgentsOpened?.();
       return o;
-    })
-    : null;
+    });
+  let opening = plan.openBeforeBroker ? openAgents() : null;
   opening?.catch(() => {}); // awaited below
   try {
     for (let attempt = 0;; attempt++) {
@@ -494,9 +494,7 @@ async function buildWithConfirmedBroker(
     await opening?.catch(() => {});
     throw e;
   }
-  const ids = opening
-    ? (await opening).panes
-    : (await splitAgents({ ...plan, brokerUrl: url, agents })).panes;
+  const ids = (await (opening ?? openAgents())).panes;
   let supervisorPane: string | undefined;
   if (plan.supervisor) {
     supervisorPane = await addSupervisorPane(

@@ -729,9 +729,7 @@ async function freshStart(
         : {}),
     };
     // The receipt lists the agents: it opens their guards' gates.
-    let publishedPort: number | null | undefined;
     const publish = async () => {
-      publishedPort = receipt.broker_port ?? null;
       await writeReceipt(receipt);
       // git-paw's own state in the repo never shows up in `git status`.
       await ensureExcluded(repo, [
@@ -801,7 +799,7 @@ async function freshStart(
         );
         receipt.broker_port = port;
         await setupAll(moved);
-        if (publishedPort !== undefined) await publish();
+        await publish();
         return {
           url: moved,
           agents: launches(moved),
@@ -815,12 +813,8 @@ async function freshStart(
     if (builtR.status === "rejected") throw builtR.reason;
     const built = builtR.value;
     url = built.brokerUrl ?? url;
-    // pane 0 holds the port the agents were given. The receipt was
-    // written when the panes opened; again only if that did not happen or
-    // named another port.
-    if (url && publishedPort !== (receipt.broker_port ?? null)) {
-      await publish();
-    }
+    // pane 0 holds the port the agents were given; the receipt naming it
+    // was written when the panes opened (or when the port moved).
     trace("start: tmux session built");
     // The broker is up: spec agents claim their owned files right away.
     if (url) await publishSpecIntents(url, token, worktrees);
