@@ -120,6 +120,9 @@ async function* lines(
   }
 }
 
+/** How long the demo waits at boot for its broker's first answer. */
+const BROKER_BOOT_WAIT_MS = 10_000;
+
 /** Run the demo agent until `exit`, end of input or the signal; resolves to an exit code. */
 export async function runDemoAgent(
   opts: DemoAgentOptions = {},
@@ -193,6 +196,21 @@ export async function runDemoAgent(
     say(
       `first prompt (${opts.prompt.trim().split("\n").length} lines): ${first}`,
     );
+  }
+
+  // A session opens the agent panes while pane 0 is still binding its
+  // port: wait (bounded) for the broker's first answer, so the boot status
+  // is not sent into a closed port.
+  if (client) {
+    const until = Date.now() + BROKER_BOOT_WAIT_MS;
+    while (!stop.signal.aborted && Date.now() < until) {
+      try {
+        await client.status({ timeoutMs: 1000, signal: stop.signal });
+        break;
+      } catch {
+        await sleep(50, stop.signal);
+      }
+    }
   }
 
   let brokerWarned = false;

@@ -183,7 +183,14 @@ Deno.test("AlertMonitor fires a stall once from one timer, and again only after 
     ]]);
     // Speaking again clears it and arms a new deadline.
     assert.equal(await post(broker.url, working), 202);
-    await waitFor("cleared", () => monitor.active().length === 0);
+    // Under load the next stall may already have fired by the time this
+    // looks: cleared, or stalled a second time, both follow the speaking.
+    await waitFor(
+      "cleared",
+      () =>
+        monitor.active().length === 0 ||
+        seen.filter((a) => a.reason === "stalled").length === 2,
+    );
     await waitFor(
       "second stall",
       () => seen.filter((a) => a.reason === "stalled").length === 2,
