@@ -538,7 +538,11 @@ function splitCmds(target: string, p: PaneCmd): string[][] {
 
 /**
  * After the panes: mouse, border affordances and the layout (kept by tmux
- * from then on, see layout.ts), all window-scoped.
+ * from then on, see layout.ts), all window-scoped; and the server's
+ * `focus-events` on, so CLIs that ask for focus reports get them (Claude
+ * Code prints a tip in its pane without them). That option is the whole
+ * server's: other sessions' programs only receive the focus reports they
+ * ask for.
  */
 function finishCmds(
   plan: Pick<LaunchPlan, "mouse" | "borderAffordances">,
@@ -551,7 +555,7 @@ function finishCmds(
     target,
     "mouse",
     plan.mouse ? "on" : "off",
-  ]];
+  ], ["set-option", "-s", "focus-events", "on"]];
   if (plan.borderAffordances) cmds.push(...borderOptions(target));
   cmds.push(...layoutCmds(target, layout));
   return cmds;

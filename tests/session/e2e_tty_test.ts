@@ -101,6 +101,11 @@ Deno.test("git paw start on a terminal picks branches and CLI interactively, the
     "feat/new",
   ]);
   assert.ok(exists(join(w.root, "proj-feat-new")));
+  // Focus reports reach the CLIs that ask for them.
+  assert.equal(
+    (await w.tmux(["show-options", "-s", "focus-events"])).stdout.trim(),
+    "focus-events on",
+  );
   assert.equal(await pty.detach(), 0);
 });
 
