@@ -42,7 +42,7 @@ import { run, type RunResult } from "../adapters/runner.ts";
 import { probeBroker, type ProbeResult } from "../broker/probe.ts";
 import { PINNED_DENO_VERSION } from "../version.ts";
 import { printJson, println, style } from "../output.ts";
-import { type CliEntry, detectClis } from "./clis.ts";
+import { type CliEntry, detectClis, which } from "./clis.ts";
 import {
   type EnvGetter,
   globalConfigPath,
@@ -656,6 +656,26 @@ export async function checkCodexDaemon(deps: DoctorDeps): Promise<Check> {
   );
 }
 
+/**
+ * Codex's Linux sandbox wants `bwrap` (bubblewrap) on PATH. Without it
+ * Codex falls back to a bundled copy and flags "1 warning" in every pane,
+ * so doctor names the package. Other systems: no check.
+ */
+export function checkCodexSandbox(
+  deps: Pick<DoctorDeps, "env" | "systemDirs">,
+  os: string = Deno.build.os,
+): Check | null {
+  if (os !== "linux") return null;
+  const found = which("bwrap", deps.env, deps.systemDirs ?? []);
+  if (found) return check("cli.codex.sandbox", "ok", `bubblewrap at ${found}`);
+  return check(
+    "cli.codex.sandbox",
+    "warn",
+    "bubblewrap (bwrap) is not on PATH: Codex uses its bundled copy and shows a start-up warning in each pane",
+    "install bubblewrap with the OS package manager (apt-get install bubblewrap)",
+  );
+}
+
 /** All checks of one CLI, in a fixed order. */
 async function cliChecks(
   deps: DoctorDeps,
@@ -668,7 +688,10 @@ async function cliChecks(
     repo ? checkCliTrust(deps, cli, repo) : Promise.resolve(null),
     kindOf(cli) === "codex" ? checkCodexDaemon(deps) : Promise.resolve(null),
   ]);
-  return [version, creds, trust, daemon].filter((c): c is Check => c !== null);
+  const sandbox = kindOf(cli) === "codex" ? checkCodexSandbox(deps) : null;
+  return [version, creds, trust, daemon, sandbox].filter((c): c is Check =>
+    c !== null
+  );
 }
 
 /** Run every check. */

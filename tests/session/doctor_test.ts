@@ -25,6 +25,7 @@ import {
   checkCliTrust,
   checkCliVersion,
   checkCodexDaemon,
+  checkCodexSandbox,
   checkInotify,
   defaultDoctorDeps,
   type DoctorDeps,
@@ -311,6 +312,19 @@ Deno.test("checkCodexDaemon() warns about a live daemon pid, with the stop comma
   assert.doesNotMatch(c.detail, /999999999/);
   assert.match(c.remedy!, /codex app-server daemon stop/);
   assert.ok(c.remedy!.includes(ch));
+});
+
+Deno.test("checkCodexSandbox() finds bwrap on PATH, else names the package; Linux only", async () => {
+  await using b = await box();
+  const miss = checkCodexSandbox(deps(b), "linux");
+  assert.equal(miss?.status, "warn");
+  assert.match(miss!.detail, /bubblewrap \(bwrap\) is not on PATH/);
+  assert.match(miss!.remedy!, /install bubblewrap/);
+  const bwrap = await script(join(b.bin, "bwrap"), "exit 0");
+  const ok = checkCodexSandbox(deps(b), "linux");
+  assert.equal(ok?.status, "ok");
+  assert.ok(ok!.detail.includes(bwrap));
+  assert.equal(checkCodexSandbox(deps(b), "darwin"), null);
 });
 
 Deno.test("checkInotify() judges /proc limits and skips without them", async () => {
