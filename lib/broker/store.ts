@@ -12,7 +12,8 @@
  * once); the batch's promise resolves once the bytes are with the OS. Only
  * then is the batch applied to the delivery core (roster, inboxes, watch
  * targets) and announced ({@link BrokerStore.onDurable}), and its lines go
- * to the human log. A write that fails (a full disk) changes nothing: the
+ * to the human log (appends less than 10 ms apart are coalesced into one
+ * write). A write that fails (a full disk) changes nothing: the
  * file is cut back to its last whole line, the batch's seqs are given back
  * (the next publish reuses them) and its publishers get the error.
  * `fdatasync` runs at least once a second while dirty, and at close.
@@ -124,6 +125,13 @@ type PendingOp =
 
 /** Failed human-log text kept for the next try, at most. */
 const HUMAN_RETRY_BYTES = 4 * 1024 * 1024;
+/**
+ * Human-log appends closer together than this wait and go out as one
+ * write: under load that is one write(2) per interval instead of one per
+ * batch. The JSONL log is the record; a human line lost to a crash is
+ * written again from it on the next open.
+ */
+const HUMAN_COALESCE_MS = 10;
 
 const enc = new TextEncoder();
 
@@ -141,12 +149,15 @@ function entryPrefix(seq: number, ts: number): string {
   return `{"seq":${seq},"timestamp_unix_secs":${ts},"message":`;
 }
 
-/** The human-log line of one entry (docs/REFERENCE.md, "Broker log"); newlines become spaces. */
-export function humanLine(entry: {
+/** What a human-log line is made of. */
+type HumanEntry = {
   seq: number;
   timestamp_unix_secs: number;
   message: BrokerMessage;
-}): string {
+};
+
+/** The human-log line of one entry (docs/REFERENCE.md, "Broker log"); newlines become spaces. */
+export function humanLine(entry: HumanEntry): string {
   const display = displayMessage(entry.message).replace(/[\r\n]+/g, " ");
   return `[${entry.seq}] ${entry.timestamp_unix_secs} [${
     identityOf(entry.message)
@@ -193,8 +204,10 @@ export class BrokerStore {
   #scheduled = false;
   #lastWriteAt = -Infinity;
   #buf = new Uint8Array(64 * 1024);
-  /** Human-log lines waiting for the current batch. */
-  #humanPending: string[] = [];
+  /** Human-log lines (or their entries, made into lines when written) waiting. */
+  #humanPending: Array<string | HumanEntry> = [];
+  #humanTimer: ReturnType<typeof setTimeout> | null = null;
+  #lastHumanAt = -Infinity;
   /** The log's tail: file offset `o` lives at `#ring[o % #ring.length]`. */
   #ring: Uint8Array;
   #dirty = false;
@@ -708,11 +721,11 @@ export class BrokerStore {
         o.deliveredTo = r.deliveredTo;
         o.rosterChanged = r.rosterChanged;
         this.#idx.set(e.seq, lineOff, spans[i]!);
-        this.#humanPending.push(humanLine({
+        this.#humanPending.push({
           seq: e.seq,
           timestamp_unix_secs: e.timestamp_unix_secs,
           message: op.msg,
-        }));
+        });
         outcomes.push(o);
         maxSeq = e.seq;
       } else this.#applyWatch(op.target);
@@ -723,7 +736,7 @@ export class BrokerStore {
     this.#dirty = true;
     if (maxSeq > this.durableSeq) this.durableSeq = maxSeq;
     if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(64 * 1024);
-    this.#flushHuman();
+    this.#scheduleHuman();
     batch.resolve();
     if (outcomes.length) this.#onDurable(maxSeq, outcomes);
     this.#maybeCheckpoint();
@@ -742,15 +755,32 @@ export class BrokerStore {
   /** Write everything pending now; resolves once it is with the OS. */
   flush(): Promise<void> {
     if (this.#batch) this.#writeBatch();
+    this.#flushHuman();
     return Promise.resolve();
   }
 
+  /** Append the human lines now, or within {@link HUMAN_COALESCE_MS}. */
+  #scheduleHuman(): void {
+    if (this.#humanTimer !== null) return;
+    const wait = this.#lastHumanAt + HUMAN_COALESCE_MS - performance.now();
+    if (wait <= 0) return this.#flushHuman();
+    this.#humanTimer = setTimeout(() => this.#flushHuman(), wait);
+  }
+
   #flushHuman(): void {
+    if (this.#humanTimer !== null) {
+      clearTimeout(this.#humanTimer);
+      this.#humanTimer = null;
+    }
+    this.#lastHumanAt = performance.now();
     if (!this.#humanPending.length || !this.#human) {
       this.#humanPending = [];
       return;
     }
-    const text = this.#humanPending.join("");
+    let text = "";
+    for (const l of this.#humanPending) {
+      text += typeof l === "string" ? l : humanLine(l);
+    }
     this.#humanPending = [];
     const bytes = enc.encode(text);
     let off = 0;
