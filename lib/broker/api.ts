@@ -20,6 +20,17 @@ export type BrokerEvent =
   | { kind: "roster" }
   | { kind: "watch"; target: WatchTarget };
 
+/**
+ * What a subscriber wants told. By default every event; with `types`, only
+ * the entries of those message types (roster and watch events still come).
+ * A filter only spares the broker calls a subscriber would ignore: a
+ * subscriber still checks what it is given.
+ */
+export type SubscribeOptions = {
+  /** Message types whose entries are delivered (`[]`: no entries at all). */
+  types?: readonly LogEntry["message"]["type"][];
+};
+
 /** Result of publishing one message. */
 export type PublishResult =
   | { ok: true; seq: number }
@@ -57,8 +68,14 @@ export interface Broker {
    * announced to subscribers); false when its path was already registered.
    */
   watch(target: WatchTarget): Promise<boolean>;
-  /** Listen to new entries, roster changes and watch registrations. */
-  subscribe(fn: (ev: BrokerEvent) => void): () => void;
+  /**
+   * Listen to new entries (all, or those `opts.types` names), roster
+   * changes and watch registrations.
+   */
+  subscribe(
+    fn: (ev: BrokerEvent) => void,
+    opts?: SubscribeOptions,
+  ): () => void;
   /**
    * For plugin routes that act for an agent (`POST /approvals`): null when
    * `req` may speak for one of `agentIds` (its `X-Git-Paw-Agent-Key` is

@@ -49,11 +49,13 @@ import type {
   BrokerEvent,
   BrokerPlugin,
   PublishResult,
+  SubscribeOptions,
   WatchTarget,
 } from "./api.ts";
 import { BrokerStore } from "./store.ts";
 import {
   pollJson,
+  type PublishOutcome,
   snapshot,
   storedCommitSeq,
   storedMsgSeq,
@@ -198,7 +200,10 @@ export type BrokerHandler = {
   /** Store a watch registration and announce it when new. */
   watch(target: WatchTarget): Promise<boolean>;
   /** Listen to new entries, roster changes and watch registrations. */
-  subscribe(fn: (ev: BrokerEvent) => void): () => void;
+  subscribe(
+    fn: (ev: BrokerEvent) => void,
+    opts?: SubscribeOptions,
+  ): () => void;
   /** Refuse new publishes and release every long poll. */
   close(): void;
   /** Requests and long polls open right now. */
@@ -459,14 +464,36 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
   /** Body reads' time limits, one timer for all. */
   const bodyDeadlines = new Deadlines(limits.bodyTimeoutMs);
 
-  const subscribers = new Set<(ev: BrokerEvent) => void>();
+  /** Each subscriber with the message types it wants (null: all). */
+  const subscribers = new Map<
+    (ev: BrokerEvent) => void,
+    ReadonlySet<string> | null
+  >();
+  const call = (fn: (ev: BrokerEvent) => void, ev: BrokerEvent) => {
+    try {
+      fn(ev);
+    } catch (e) {
+      warn(`warning: broker subscriber failed: ${(e as Error).message}`);
+    }
+  };
   const emit = (ev: BrokerEvent) => {
-    for (const fn of subscribers) {
-      try {
-        fn(ev);
-      } catch (e) {
-        warn(`warning: broker subscriber failed: ${(e as Error).message}`);
-      }
+    for (const fn of subscribers.keys()) call(fn, ev);
+  };
+  /** One entry to the subscribers that want its type (one event for all). */
+  const emitEntry = (o: PublishOutcome) => {
+    const type = o.message.type;
+    let ev: BrokerEvent | null = null;
+    for (const [fn, types] of subscribers) {
+      if (types !== null && !types.has(type)) continue;
+      ev ??= {
+        kind: "entry",
+        entry: {
+          seq: o.entry.seq,
+          timestamp_unix_secs: o.entry.timestamp_unix_secs,
+          message: o.message,
+        },
+      };
+      call(fn, ev);
     }
   };
 
@@ -484,16 +511,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     let roster = false;
     const woken = new Set<string>();
     for (const o of done) {
-      if (subscribers.size) {
-        emit({
-          kind: "entry",
-          entry: {
-            seq: o.entry.seq,
-            timestamp_unix_secs: o.entry.timestamp_unix_secs,
-            message: o.message,
-          },
-        });
-      }
+      if (subscribers.size) emitEntry(o);
       if (o.rosterChanged) roster = true;
       for (const id of o.deliveredTo) woken.add(id);
     }
@@ -1040,8 +1058,8 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
   return Object.assign(handler, {
     publish: publishValue,
     watch: (target: WatchTarget) => watchTarget({ ...target }),
-    subscribe(fn: (ev: BrokerEvent) => void) {
-      subscribers.add(fn);
+    subscribe(fn: (ev: BrokerEvent) => void, opts?: SubscribeOptions) {
+      subscribers.set(fn, opts?.types ? new Set(opts.types) : null);
       return () => {
         subscribers.delete(fn);
       };

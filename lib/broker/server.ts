@@ -250,7 +250,7 @@ export async function serveBroker(
     agents: (): AgentStatusEntry[] => snapshot(store.state, now()),
     watchTargets: (): WatchTarget[] => watchTargets(store.state),
     watch: (target: WatchTarget) => handler!.watch(target),
-    subscribe: (fn) => handler!.subscribe(fn),
+    subscribe: (fn, opts) => handler!.subscribe(fn, opts),
     checkSpeaker: (req, ids) => handler!.checkSpeaker(req, ids),
     load: () => handler!.load(),
     close() {

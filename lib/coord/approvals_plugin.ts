@@ -100,6 +100,8 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
   let unsubscribe: (() => void) | null = null;
   let stopped = false;
   let paneChain: Promise<unknown> = Promise.resolve();
+  /** Statuses waiting for {@link drainPane}, in log order. */
+  let paneQueue: LogEntry[] = [];
 
   const wake = (id: number) => {
     const set = waiters.get(id);
@@ -137,27 +139,52 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
       } else armTimeout(broker, r);
     }
     if (e.message.type === "agent.status") {
-      paneChain = paneChain.then(() => paneStatus(broker, e)).catch((err) =>
-        warn(`warning: approvals: ${(err as Error).message}`)
-      );
+      // One link of the chain per run of statuses (a written batch), not
+      // one per status: they are still taken one at a time, in order.
+      paneQueue.push(e);
+      if (paneQueue.length === 1) {
+        paneChain = paneChain.then(() => drainPane(broker));
+      }
     }
   }
 
-  /** A `needs_input` opens a pane request; the next other status answers it. */
-  async function paneStatus(broker: Broker, e: LogEntry) {
+  /** The queued statuses, one after the other (each waits for the last). */
+  async function drainPane(broker: Broker) {
+    const batch = paneQueue;
+    paneQueue = [];
+    for (const e of batch) {
+      try {
+        // Most statuses call for nothing: no await (a microtask) for them.
+        const act = paneAction(broker, e);
+        if (act) await act();
+      } catch (err) {
+        warn(`warning: approvals: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * What a status means for the pane requests, decided when its turn
+   * comes: a `needs_input` opens a pane request; the next other status
+   * answers it. Null when it calls for nothing.
+   */
+  function paneAction(
+    broker: Broker,
+    e: LogEntry,
+  ): (() => Promise<unknown>) | null {
     const m = e.message;
-    if (m.type !== "agent.status") return;
+    if (m.type !== "agent.status") return null;
     const detail = looseObject(m.payload.detail);
-    if (detail.approval !== undefined) return; // the queue's own wait
+    if (detail.approval !== undefined) return null; // the queue's own wait
     // An agent waiting in the queue is not at a prompt of its own.
-    if (
-      [...state.records.values()].some((r) =>
-        r.agent === m.agent_id && r.mode === "queue" && r.decision === null
-      )
-    ) return;
+    for (const r of state.records.values()) {
+      if (r.agent === m.agent_id && r.mode === "queue" && r.decision === null) {
+        return null;
+      }
+    }
     const open = openPaneRequest(state, m.agent_id);
     if (m.payload.status === NEEDS_INPUT_LABEL) {
-      if (open) return;
+      if (open) return null;
       const label = m.payload.message ?? "waiting for a person";
       const colon = label.indexOf(": ");
       const req: ApprovalRequestMessage = {
@@ -172,14 +199,15 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
           why: looseText(detail.source) ? `seen by ${detail.source}` : null,
         },
       };
-      await publish(broker, req);
-    } else if (open) {
-      await decideOnce(broker, open.id, {
+      return () => publish(broker, req);
+    }
+    if (!open) return null;
+    return () =>
+      decideOnce(broker, open.id, {
         decision: "pane",
         by: "pane",
         reason: null,
       });
-    }
   }
 
   async function publish(broker: Broker, msg: unknown): Promise<number> {
@@ -245,7 +273,7 @@ export function approvalsPlugin(opts: ApprovalsPluginOptions): BrokerPlugin {
     ready ??= (async () => {
       unsubscribe = broker.subscribe((ev) => {
         if (ev.kind === "entry") onEntry(broker, ev.entry);
-      });
+      }, { types: ["approval.request", "approval.decision", "agent.status"] });
       // Replays apply idempotently: entries seen live are skipped. Page by
       // page, letting the broker answer requests in between (a long log).
       for (let since = 0;;) {

@@ -15,6 +15,7 @@ import {
   initialConflictState,
   nextConflictDeadline,
   reduceConflict,
+  repeatsStatus,
 } from "../core/conflict.ts";
 import { errorText } from "../core/errors.ts";
 
@@ -111,16 +112,27 @@ class ConflictDetector {
       // Take the whole queue: what comes meanwhile waits for the next round.
       const batch = this.#queue;
       this.#queue = [];
+      // The last entry reduced with no effect, and its clock: a repeat of
+      // it at the same instant changes nothing (`repeatsStatus`).
+      let prev: LogEntry | null = null;
+      let prevNow = 0;
       for (const entry of batch) {
         if (this.#closed) break;
         if (entry.seq <= this.#cursor) continue;
         this.#cursor = entry.seq;
+        const now = this.#now();
+        if (
+          prev !== null && now === prevNow &&
+          repeatsStatus(this.#state, prev.message, entry.message)
+        ) continue;
         const { effects } = reduceConflict(
           this.#state,
           { kind: "entry", entry },
-          this.#now(),
+          now,
           this.#opts,
         );
+        prev = effects.length ? null : entry;
+        prevNow = now;
         // Most entries have no effect: no await (a microtask each) for them.
         if (effects.length) await this.#run(effects);
       }

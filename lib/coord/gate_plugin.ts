@@ -95,7 +95,7 @@ export class GateRunner {
     this.#ready = clearing;
     this.#unsubscribe = this.#broker.subscribe((ev) => {
       if (ev.kind === "entry") this.#onEntry(ev.entry);
-    });
+    }, { types: ["agent.artifact", "supervisor.verify-now"] });
   }
 
   #onEntry(e: LogEntry): void {

@@ -179,7 +179,7 @@ export class IntegrationLane {
     this.#unsubscribe = this.#broker.subscribe((ev) => {
       if (ev.kind === "entry" && triggers(ev.entry)) this.commit();
       if (ev.kind === "watch") this.#branchOf.clear();
-    });
+    }, { types: TRIGGER_TYPES });
     await this.#writeStatus();
   }
 
@@ -649,6 +649,9 @@ export class IntegrationLane {
     await this.#writing;
   }
 }
+
+/** The message types {@link triggers} may say yes to. */
+const TRIGGER_TYPES = ["agent.artifact", "agent.advanced-main"] as const;
 
 function triggers(e: LogEntry): boolean {
   const m = e.message;

@@ -96,7 +96,7 @@ export function outboxPlugin(opts: OutboxPluginOptions = {}): BrokerPlugin {
         if (ev.kind === "watch") {
           ingest(ev.target.worktree_path, ev.target.agent_id);
         }
-      });
+      }, { types: [] });
       for (const t of broker.watchTargets()) {
         ingest(t.worktree_path, t.agent_id);
       }

@@ -310,7 +310,7 @@ export class WorktreeWatcher {
           }
         }
       }
-    });
+    }, { types: ["agent.artifact"] });
     for (const t of this.#broker.watchTargets()) this.add(t);
   }
 

@@ -481,6 +481,35 @@ function escalate(
   return effects;
 }
 
+/**
+ * True when `next`, reduced right after `prev` (one step, same `now`),
+ * cannot change `state` nor produce an effect: both are the same agent's
+ * status with the same label, no detail and the same files, and no intent
+ * is held (intents alone make a repeated status matter: violations, and
+ * expiry at a later `now`). The detector skips such repeats within one
+ * written batch; `prev`'s step already did everything `next`'s would.
+ */
+export function repeatsStatus(
+  state: ConflictState,
+  prev: BrokerMessage,
+  next: BrokerMessage,
+): boolean {
+  if (state.intents.size > 0) return false;
+  if (prev.type !== "agent.status" || next.type !== "agent.status") {
+    return false;
+  }
+  if (prev.agent_id !== next.agent_id) return false;
+  const a = prev.payload;
+  const b = next.payload;
+  if (a.status !== b.status) return false;
+  if (a.detail !== undefined || b.detail !== undefined) return false;
+  const fa = a.modified_files;
+  const fb = b.modified_files;
+  if (fa.length !== fb.length) return false;
+  for (let i = 0; i < fa.length; i++) if (fa[i] !== fb[i]) return false;
+  return true;
+}
+
 /** True for messages the detector itself produced (never re-processed). */
 function isDetectorOutput(msg: BrokerMessage): boolean {
   if (msg.type === "agent.feedback") return msg.payload.from === SUPERVISOR_ID;

@@ -218,12 +218,24 @@ export class WebView {
   #compact(): void {
     const p = this.#pending;
     const cut = p.length - this.#maxMessages;
-    for (let i = 0; i < cut; i++) {
+    // Newest first: the first entry met per key is the one kept (one set
+    // lookup for each of the others).
+    const seen = new Set<string>();
+    const kept: LogEntry[] = [];
+    const keys: string[] = [];
+    for (let i = cut - 1; i >= 0; i--) {
       const e = p[i]!;
       const key = subjectKey(e);
-      // Delete, then set: the map stays in order of each key's newest seq.
-      this.#older.delete(key);
-      this.#older.set(key, e);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      kept.push(e);
+      keys.push(key);
+    }
+    for (let i = kept.length - 1; i >= 0; i--) {
+      // Delete, then set, oldest first: the map stays in order of each
+      // key's newest seq.
+      this.#older.delete(keys[i]!);
+      this.#older.set(keys[i]!, kept[i]!);
     }
     this.#pending = p.slice(cut);
   }

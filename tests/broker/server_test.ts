@@ -210,6 +210,43 @@ Deno.test("subscribe() sees entries in seq order and roster changes", async () =
   assert.equal(bad.ok, false);
 });
 
+Deno.test("subscribe() with types gets only those entries, every roster and watch event, in order", async () => {
+  await using b = await testBroker();
+  const all: BrokerEvent[] = [];
+  const some: BrokerEvent[] = [];
+  const none: BrokerEvent[] = [];
+  b.subscribe((e) => all.push(e));
+  b.subscribe((e) => some.push(e), { types: ["agent.artifact"] });
+  b.subscribe((e) => none.push(e), { types: [] });
+  await Promise.all([
+    b.publish(statusMsg("a")),
+    b.publish(artifactMsg("a")),
+    b.publish(statusMsg("b")),
+    b.publish(artifactMsg("b", "committed")),
+  ]);
+  await b.watch({ agent_id: "c", worktree_path: "/tmp/nowhere-c", cli: null });
+  const seqs = (evs: BrokerEvent[]) =>
+    evs.flatMap((e) => e.kind === "entry" ? [e.entry.seq] : []);
+  assert.deepEqual(seqs(all), [1, 2, 3, 4]);
+  assert.deepEqual(seqs(some), [2, 4]);
+  assert.ok(
+    some.every((e) =>
+      e.kind !== "entry" || e.entry.message.type === "agent.artifact"
+    ),
+  );
+  assert.deepEqual(seqs(none), []);
+  // What is not an entry reaches everyone, in the same order.
+  const rest = (evs: BrokerEvent[]) =>
+    evs.filter((e) => e.kind !== "entry").map((e) => e.kind);
+  assert.ok(rest(all).includes("roster") && rest(all).includes("watch"));
+  assert.deepEqual(rest(some), rest(all));
+  assert.deepEqual(rest(none), rest(all));
+  // The same entry event (one object) for every subscriber that takes it.
+  const e4 = (evs: BrokerEvent[]) =>
+    evs.find((e) => e.kind === "entry" && e.entry.seq === 4);
+  assert.equal(e4(some), e4(all));
+});
+
 Deno.test("errors: 415, 400 empty/malformed/invalid/placeholder, 404, 405 as JSON", async () => {
   await using b = await testBroker();
   const cases: Array<

@@ -8,6 +8,7 @@ import {
   nextConflictDeadline,
   overlapRegions,
   reduceConflict,
+  repeatsStatus,
 } from "../../lib/core/conflict.ts";
 import type { LogEntry } from "../../lib/broker/api.ts";
 import { type BrokerMessage, parseMessage } from "../../lib/core/messages.ts";
@@ -480,4 +481,106 @@ Deno.test("reduceConflict() on a repeated file list: no second warning, but a ch
     "feat-a: [conflict-detector] ownership violation: you edited src/x.ts",
     "supervisor: [conflict-detector] ownership violation: feat-a edited src/x.ts which is in feat-c's intent. Human review requested.",
   ]);
+});
+
+Deno.test("repeatsStatus() says yes only for the same agent's same status, files and no detail, with no intent held", () => {
+  const s = initialConflictState();
+  const m = (raw: unknown) => entry(raw).message;
+  const a = m(status("a", ["x", "y"]));
+  assert.equal(repeatsStatus(s, a, m(status("a", ["x", "y"]))), true);
+  assert.equal(repeatsStatus(s, a, m(status("a", ["y", "x"]))), false);
+  assert.equal(repeatsStatus(s, a, m(status("a", ["x"]))), false);
+  assert.equal(repeatsStatus(s, a, m(status("b", ["x", "y"]))), false);
+  assert.equal(repeatsStatus(s, a, m(status("a", ["x", "y"], "done"))), false);
+  const detail = {
+    type: "agent.status",
+    agent_id: "a",
+    payload: { status: "working", modified_files: ["x", "y"], detail: {} },
+  };
+  assert.equal(repeatsStatus(s, a, m(detail)), false);
+  assert.equal(repeatsStatus(s, m(intent("a", ["x"])), a), false);
+  reduceConflict(
+    s,
+    { kind: "entry", entry: entry(intent("b", ["z"])) },
+    T0,
+    DEFAULT_CONFLICT_OPTIONS,
+  );
+  assert.equal(repeatsStatus(s, a, m(status("a", ["x", "y"]))), false);
+});
+
+Deno.test("reduceConflict() gives the same effects and state when repeats within one instant are skipped (the detector's batches)", () => {
+  // A seeded pseudo-random log: three agents, overlapping files, repeated
+  // heartbeats, intents coming and expiring, commits, time moving in steps
+  // past the escalation window.
+  let x = 12345;
+  const rnd = (n: number) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  const agents = ["a", "b", "c"];
+  const files = ["f1", "f2", "f3", "f4"];
+  const opts: ConflictOptions = {
+    ...DEFAULT_CONFLICT_OPTIONS,
+    windowSeconds: 2,
+  };
+  const log: Array<{ e: LogEntry; now: number }> = [];
+  let now = T0;
+  let last: unknown = status("a", ["f1"]);
+  for (let i = 0; i < 3000; i++) {
+    if (rnd(10) === 0) now += 500 * (1 + rnd(4)); // a new batch, later
+    const agent = agents[rnd(3)]!;
+    const k = rnd(20);
+    let raw: unknown;
+    if (k < 9) raw = last; // a heartbeat of the last status
+    else if (k < 16) {
+      raw = status(
+        agent,
+        files.filter(() => rnd(3) === 0),
+        rnd(4) ? "working" : "done",
+      );
+    } else if (k < 17 && rnd(3) === 0) {
+      raw = intent(agent, [files[rnd(4)]!], 1 + rnd(3));
+    } else if (k < 18) {
+      raw = {
+        type: "agent.artifact",
+        agent_id: agent,
+        payload: {
+          status: "committed",
+          exports: [],
+          modified_files: [files[rnd(4)]!],
+        },
+      };
+    } else raw = status(agent, [], rnd(2) ? "working" : "idle");
+    if ((raw as { type: string }).type === "agent.status") last = raw;
+    log.push({ e: entry(raw, now), now });
+  }
+  const full = initialConflictState();
+  const fullFx: ConflictEffect[] = [];
+  for (const { e, now } of log) {
+    fullFx.push(
+      ...reduceConflict(full, { kind: "entry", entry: e }, now, opts).effects,
+    );
+  }
+  const skip = initialConflictState();
+  const skipFx: ConflictEffect[] = [];
+  let prev: LogEntry | null = null;
+  let prevNow = 0;
+  let skipped = 0;
+  for (const { e, now } of log) {
+    if (
+      prev && now === prevNow && repeatsStatus(skip, prev.message, e.message)
+    ) {
+      skipped++;
+      continue;
+    }
+    const fx =
+      reduceConflict(skip, { kind: "entry", entry: e }, now, opts).effects;
+    skipFx.push(...fx);
+    prev = fx.length ? null : e;
+    prevNow = now;
+  }
+  assert.ok(skipped > 200, `only ${skipped} repeats skipped`);
+  assert.ok(fullFx.length > 100, `only ${fullFx.length} warnings`);
+  assert.deepEqual(texts(skipFx), texts(fullFx));
+  assert.deepEqual(skip, full);
 });
