@@ -9,7 +9,10 @@
  * (c) broker RSS after 1,000,000 published messages − RSS after 10,000.
  *
  * Servers run as subprocesses so the bench's own event loop costs them
- * nothing. Without `/usr/bin/wrk` the wrk parts are skipped with a note.
+ * nothing. With `taskset` and two or more CPUs the server runs on CPU 1 and
+ * wrk on CPU 0, so neither side's numbers depend on where the scheduler put
+ * the other (unpinned, the same server moved by ±30 % between runs here).
+ * Without `/usr/bin/wrk` the wrk parts are skipped with a note.
  * @module
  */
 import { join } from "node:path";
@@ -22,6 +25,21 @@ const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const WRK = "/usr/bin/wrk";
 const DURATION = Number(Deno.env.get("BROKER_BENCH_SECONDS") ?? "5");
 const CONNS = 32;
+const TASKSET = "/usr/bin/taskset";
+/** Pin servers and wrk to CPUs of their own (see the module docs). */
+const PIN = (() => {
+  try {
+    Deno.statSync(TASKSET);
+    return navigator.hardwareConcurrency >= 2;
+  } catch {
+    return false;
+  }
+})();
+
+/** `cmd args` run on CPU `cpu` when pinning is on. */
+function onCpu(cpu: number, cmd: string, args: string[]): [string, string[]] {
+  return PIN ? [TASKSET, ["-c", String(cpu), cmd, ...args]] : [cmd, args];
+}
 /** A capped V8 young generation, measured for comparison. */
 const RECOMMENDED_V8 = "--max-semi-space-size=4";
 
@@ -66,8 +84,9 @@ end
 type Proc = { child: Deno.ChildProcess; url: string; pid: number };
 
 async function spawnServer(args: string[]): Promise<Proc> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const [cmd, argv] = onCpu(1, Deno.execPath(), args);
+  const child = new Deno.Command(cmd, {
+    args: argv,
     stdout: "piped",
     stderr: "inherit",
     env: { NO_COLOR: "1" },
@@ -132,16 +151,17 @@ async function wrk(
   try {
     const script = join(dir, "s.lua");
     await Deno.writeTextFile(script, lua);
-    const out = await new Deno.Command(WRK, {
-      args: [
-        "-t1",
-        `-c${conns}`,
-        `-d${seconds}s`,
-        "--latency",
-        "-s",
-        script,
-        url,
-      ],
+    const [cmd, args] = onCpu(0, WRK, [
+      "-t1",
+      `-c${conns}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      script,
+      url,
+    ]);
+    const out = await new Deno.Command(cmd, {
+      args,
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -271,7 +291,9 @@ async function benchPublish(): Promise<BenchResult> {
         },
       ],
       notes: [
-        `wrk -t1 -c${CONNS} -d${DURATION}s, one agent.status body (${STATUS_BODY.length} B). Goal ≥ 0.6: ${
+        `wrk -t1 -c${CONNS} -d${DURATION}s${
+          PIN ? " on CPU 0, the server on CPU 1" : " (not pinned)"
+        }, one agent.status body (${STATUS_BODY.length} B). Goal ≥ 0.6: ${
           ratio >= 0.6 ? "met" : "NOT met"
         } by requests per second. The servers' own CPU time per request (all threads, /proc) gives ${
           fmt(cpuRatio, 2)
