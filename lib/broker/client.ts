@@ -29,6 +29,15 @@ const CLIENT_TIMEOUTS = {
 } as const;
 
 /**
+ * How long an agent's publish keeps trying a refused connection (ms): it
+ * rides over pane 0 still binding its port (the CLIs start alongside it)
+ * and over a broker restart (back within about 0.5 s; 2 s is the bound
+ * the heal tests hold it to), where it would otherwise go to the outbox
+ * and wait for the agent's next call.
+ */
+export const AGENT_REFUSED_RETRY_MS = 2000;
+
+/**
  * - `free`: nothing listens there;
  * - `ours`: a git-paw broker of the expected session and repo
  *   (reattachable);
@@ -95,7 +104,38 @@ export type CallOptions = {
   timeoutMs?: number;
   /** Abort the call (the caller is stopping). */
   signal?: AbortSignal;
+  /**
+   * While the connection is refused (nothing listens yet: pane 0 is still
+   * binding, or restarting its broker), try again until this long (ms) has
+   * passed, within the timeout. Default 0: a refusal is final at once.
+   */
+  refusedRetryMs?: number;
 };
+
+/** True when `e` is a refused TCP connection (socket or `fetch`). */
+function isRefused(e: unknown): boolean {
+  if (e instanceof Deno.errors.ConnectionRefused) return true;
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  if (cause instanceof Deno.errors.ConnectionRefused) return true;
+  // fetch: "fetch failed", its cause's message naming the refusal.
+  return /connection refused/i.test(
+    `${(e as Error)?.message ?? ""} ${(cause as Error)?.message ?? ""}`,
+  );
+}
+
+/** Resolve after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    if (signal.aborted) return done();
+    const end = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", end);
+      done();
+    };
+    const t = setTimeout(end, ms);
+    signal.addEventListener("abort", end, { once: true });
+  });
+}
 
 /** The broker's answer: status, body text, and its `error` when JSON. */
 export type BrokerReply = {
@@ -223,6 +263,7 @@ export function brokerClient(
     init: { method: string; body?: string },
     timeoutMs: number,
     signal?: AbortSignal,
+    refusedRetryMs = 0,
   ): Promise<BrokerReply> {
     const headers: Record<string, string> = {};
     if (init.body !== undefined) headers["content-type"] = "application/json";
@@ -230,7 +271,27 @@ export function brokerClient(
     if (agentKey) headers[AGENT_KEY_HEADER_LC] = agentKey;
     const timeout = AbortSignal.timeout(timeoutMs);
     const all = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
+    const started = performance.now();
+    for (let wait = 25;; wait = Math.min(wait * 2, 200)) {
+      try {
+        return await once(all);
+      } catch (e) {
+        if (
+          isRefused(e) && !all.aborted &&
+          performance.now() - started + wait <= refusedRetryMs
+        ) {
+          await pause(wait, all);
+          if (!all.aborted) continue;
+        }
+        throw new BrokerUnreachableError(base, {
+          cause: e,
+          timedOut: timeout.aborted && !signal?.aborted,
+          aborted: signal?.aborted ?? false,
+        });
+      }
+    }
+
+    async function once(all: AbortSignal): Promise<BrokerReply> {
       if (viaSocket) {
         const { status, text } = await socketRequest(
           `${base}${path}`,
@@ -252,12 +313,6 @@ export function brokerClient(
       });
       const text = await res.text();
       return { status: res.status, ok: res.ok, text, json: jsonOf(text) };
-    } catch (e) {
-      throw new BrokerUnreachableError(base, {
-        cause: e,
-        timedOut: timeout.aborted && !signal?.aborted,
-        aborted: signal?.aborted ?? false,
-      });
     }
   }
 
@@ -269,6 +324,7 @@ export function brokerClient(
         { method: "POST", body: JSON.stringify(message) },
         o.timeoutMs ?? CLIENT_TIMEOUTS.publish,
         o.signal,
+        o.refusedRetryMs,
       ),
     async poll(agentId, q, o = {}) {
       const p = new URLSearchParams({ since: String(q.since) });
@@ -280,6 +336,7 @@ export function brokerClient(
         { method: "GET" },
         o.timeoutMs ?? wait * 1000 + CLIENT_TIMEOUTS.poll,
         o.signal,
+        o.refusedRetryMs,
       );
       if (!reply.ok) {
         throw new BrokerReplyError(
@@ -308,6 +365,7 @@ export function brokerClient(
         { method: "POST", body: JSON.stringify(target) },
         o.timeoutMs ?? CLIENT_TIMEOUTS.watch,
         o.signal,
+        o.refusedRetryMs,
       ),
     status: (o = {}) =>
       call(
@@ -315,6 +373,7 @@ export function brokerClient(
         { method: "GET" },
         o.timeoutMs ?? CLIENT_TIMEOUTS.status,
         o.signal,
+        o.refusedRetryMs,
       ),
     request: (method, path, body, o = {}) =>
       call(
@@ -325,6 +384,7 @@ export function brokerClient(
         },
         o.timeoutMs ?? CLIENT_TIMEOUTS.status,
         o.signal,
+        o.refusedRetryMs,
       ),
     async log(q, o = {}) {
       const p = new URLSearchParams({ since: String(q.since) });
@@ -334,6 +394,7 @@ export function brokerClient(
         { method: "GET" },
         o.timeoutMs ?? CLIENT_TIMEOUTS.log,
         o.signal,
+        o.refusedRetryMs,
       );
       const b = reply.json as { entries?: unknown; last_seq?: unknown };
       if (!reply.ok || !Array.isArray(b?.entries)) {

@@ -32,6 +32,7 @@ import {
 } from "../core/messages.ts";
 import { gitTry as gitRaw } from "../adapters/git_run.ts";
 import {
+  AGENT_REFUSED_RETRY_MS,
   BROKER_TOKEN_ENV,
   BROKER_URL_ENV,
   type BrokerClient,
@@ -353,7 +354,10 @@ export async function publishMessage(
       sendTimeoutMs: HELPER_BUDGET_MS,
       send: async (m, timeoutMs) => {
         try {
-          const reply = await c.publish(m, { timeoutMs });
+          const reply = await c.publish(m, {
+            timeoutMs,
+            refusedRetryMs: AGENT_REFUSED_RETRY_MS,
+          });
           if (m === message) seq = seqOf(reply);
           return outcomeOfStatus(reply.status, replyText(reply));
         } catch (e) {

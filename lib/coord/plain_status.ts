@@ -22,6 +22,7 @@ import type { StatusMessage } from "../core/messages.ts";
 import { AppError } from "../core/errors.ts";
 import { readAgentKeySync } from "../adapters/cli_state.ts";
 import {
+  AGENT_REFUSED_RETRY_MS,
   BROKER_TOKEN_ENV,
   BROKER_URL_ENV,
   brokerClient,
@@ -262,7 +263,10 @@ export async function plainPublishStatusMessage(
       1,
       Math.min(BUDGET_MS, BUDGET_MS - (Date.now() - started)),
     );
-    const reply = await c.publish(message, { timeoutMs });
+    const reply = await c.publish(message, {
+      timeoutMs,
+      refusedRetryMs: AGENT_REFUSED_RETRY_MS,
+    });
     seq = seqOf(reply);
     r = outcomeOfStatus(reply.status, replyText(reply));
   } catch (e) {

@@ -67,6 +67,44 @@ for (const oneShot of [false, true]) {
           `Cannot reach the broker at http://127.0.0.1:${port}: fetch failed`,
     );
   });
+
+  Deno.test(`brokerClient() with refusedRetryMs reaches a broker that starts listening meanwhile, and gives up after it${via}`, async () => {
+    // A port nobody listens on (taken, then freed).
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const url = `http://127.0.0.1:${port}`;
+    const c = brokerClient(url, { oneShot });
+    // Without it a refusal is final at once.
+    await assert.rejects(
+      c.publish(statusMsg("feat-a")),
+      (e: unknown) => e instanceof BrokerUnreachableError && !e.timedOut,
+    );
+    // Refused the whole time: it gives up once the retry time is spent.
+    const t0 = performance.now();
+    await assert.rejects(
+      c.publish(statusMsg("feat-a"), { refusedRetryMs: 300 }),
+      (e: unknown) => e instanceof BrokerUnreachableError && !e.timedOut,
+    );
+    const spent = performance.now() - t0;
+    assert.ok(spent >= 100 && spent < 1500, `gave up after ${spent} ms`);
+    // The broker binds 250 ms into the call: the publish lands.
+    let b: Awaited<ReturnType<typeof testBroker>> | undefined;
+    const binding = new Promise((r) => setTimeout(r, 250)).then(async () =>
+      b = await testBroker({ port })
+    );
+    try {
+      const reply = await c.publish(statusMsg("feat-a"), {
+        refusedRetryMs: 3000,
+      });
+      assert.equal(reply.status, 202);
+      await binding;
+      assert.equal(b!.lastSeq(), 1);
+    } finally {
+      await binding.catch(() => {});
+      await b?.[Symbol.asyncDispose]();
+    }
+  });
 }
 
 /**

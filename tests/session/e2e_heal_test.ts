@@ -135,6 +135,12 @@ Deno.test("kill -9 of the broker's process: it answers again on the same URL by 
   assert.equal(ppid, Number(pane0.stdout.trim()));
   await kill9(pid);
   const t0 = Date.now();
+  // Sent while nothing listens: the helper keeps trying the refused port
+  // and the message lands once the broker is back (not in the outbox).
+  const during = w.paw(
+    ["publish", "status", "working", "--agent", "feat-a", "--broker", url],
+    wt,
+  );
   const back = await waitFor(
     "the broker back",
     () => brokerStatus(url),
@@ -159,6 +165,11 @@ Deno.test("kill -9 of the broker's process: it answers again on the same URL by 
     "the dashboard TUI",
     async () => /feat-a/.test(await capture(w, "=paw-heal:.0")),
   );
+  const sent = await during;
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.doesNotMatch(sent.stderr, /kept in the outbox/);
+  const mid = (await brokerStatus(url))!;
+  assert.equal(mid.last_seq, before.last_seq + 1, "the message sent meanwhile");
   // An agent publishes again as usual.
   const again = await w.paw(
     ["publish", "status", "done", "--agent", "feat-a", "--broker", url],
@@ -166,11 +177,11 @@ Deno.test("kill -9 of the broker's process: it answers again on the same URL by 
   );
   assert.equal(again.code, 0, again.stderr);
   const after = (await brokerStatus(url))!;
-  if (after.last_seq !== back.last_seq + 1) {
-    const log = await (await fetch(`${url}/log?since=${back.last_seq}`))
+  if (after.last_seq !== mid.last_seq + 1) {
+    const log = await (await fetch(`${url}/log?since=${before.last_seq}`))
       .text();
     assert.fail(
-      `one more message expected (${back.last_seq} → ${after.last_seq}): ${log}`,
+      `one more message expected (${mid.last_seq} → ${after.last_seq}): ${log}`,
     );
   }
   const heal = await healOf(w);
