@@ -570,8 +570,17 @@ async function commit(
   const ident = (await gitTry(cwd, ["config", "user.email"])).stdout.trim()
     ? []
     : ["-c", "user.name=git-paw demo", "-c", "user.email=demo@git-paw.invalid"];
-  if ((await gitTry(cwd, ["add", "--", file])).code !== 0) return null;
-  const r = await gitTry(cwd, [
+  // Another git process in this worktree may hold its index lock a moment
+  // (a user's `git status`): try again, as a person would.
+  const retried = async (args: string[]) => {
+    for (let i = 0;; i++) {
+      const r = await gitTry(cwd, args);
+      if (r.code === 0 || i >= 4 || !/index\.lock/.test(r.stderr)) return r;
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  };
+  if ((await retried(["add", "--", file])).code !== 0) return null;
+  const r = await retried([
     ...ident,
     "commit",
     "-q",

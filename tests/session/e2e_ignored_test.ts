@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { exists, makeWorld, panes, waitFor } from "./e2e_helpers.ts";
+import {
+  capture,
+  exists,
+  makeWorld,
+  panes,
+  waitFor,
+} from "./e2e_helpers.ts";
 
 Deno.test("git paw remove and purge refuse to delete a worktree's ignored .env without --force", async (t) => {
   await using w = await makeWorld({ project: "proj" });
@@ -32,9 +38,21 @@ Deno.test("git paw remove and purge refuse to delete a worktree's ignored .env w
   for (const b of ["a", "b", "c"]) {
     await waitFor(`${b} committed`, async () => {
       const log = await w.git(["log", "--format=%s", "-1"], wt(b));
-      const st = await w.git(["status", "--porcelain"], wt(b));
+      // No optional index lock: the agent's own `git add` must not collide.
+      const st = await w.git(
+        ["--no-optional-locks", "status", "--porcelain"],
+        wt(b),
+      );
       return log.stdout.startsWith("demo(") && st.stdout === "";
-    }, 60_000);
+    }, 60_000).catch(async (e) => {
+      // What the agent's pane and git say, for the failure message.
+      const pane = (await panes(w, "paw-proj")).find((p) => p.agent === b);
+      const screen = pane ? await capture(w, pane.id) : "(no pane)";
+      const st = await w.git(["status", "--porcelain"], wt(b));
+      throw new Error(
+        `${(e as Error).message}\n--- pane ${b} ---\n${screen}\n--- git status ---\n${st.stdout}`,
+      );
+    });
   }
 
   await t.step("git-paw's own files do not hold remove back", async () => {
