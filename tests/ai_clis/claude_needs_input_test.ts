@@ -115,13 +115,16 @@ Deno.test("claude in a session: a command outside the allowlist is needs_input o
   const late = Date.now() - seen;
   assert.ok(late <= 2000, `needs_input came ${late} ms after the prompt`);
   assert.match(waiting.message.payload?.message ?? "", /touch blocked\.txt/);
-  const roster = await (await fetch(`${url}/status`)).json() as {
-    agents: Array<{ agent_id: string; status: string }>;
-  };
-  assert.equal(
-    roster.agents.find((a) => a.agent_id === "feat-a")?.status,
-    "needs_input",
-  );
+  // The roster says so too. A hook Claude ran in the background (the
+  // prompt's `working`) can land just after the screen's report under
+  // load; the detector says it again on its next look (about 1 s).
+  await waitFor("needs_input on the roster", async () => {
+    const roster = await (await fetch(`${url}/status`)).json() as {
+      agents: Array<{ agent_id: string; status: string }>;
+    };
+    return roster.agents.find((a) => a.agent_id === "feat-a")?.status ===
+      "needs_input";
+  }, 3_000);
   // Approve: the command runs, the turn ends.
   await w.tmux(["send-keys", "-t", pane, "Enter"]);
   await waitFor(
