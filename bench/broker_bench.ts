@@ -284,7 +284,9 @@ async function benchPublish(): Promise<BenchResult> {
         {
           server: "**ratio broker ÷ bare (best of each)**",
           "req/s": `**${fmt(ratio, 2)}**`,
-          "CPU µs/req": `**${fmt(cpuRatio, 2)}** (bare ÷ broker, lowest of each)`,
+          "CPU µs/req": `**${
+            fmt(cpuRatio, 2)
+          }** (bare ÷ broker, lowest of each)`,
           p50: "",
           p99: "",
           "non-2xx": "",

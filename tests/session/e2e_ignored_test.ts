@@ -5,13 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  capture,
-  exists,
-  makeWorld,
-  panes,
-  waitFor,
-} from "./e2e_helpers.ts";
+import { capture, exists, makeWorld, panes, waitFor } from "./e2e_helpers.ts";
 
 Deno.test("git paw remove and purge refuse to delete a worktree's ignored .env without --force", async (t) => {
   await using w = await makeWorld({ project: "proj" });
@@ -50,7 +44,9 @@ Deno.test("git paw remove and purge refuse to delete a worktree's ignored .env w
       const screen = pane ? await capture(w, pane.id) : "(no pane)";
       const st = await w.git(["status", "--porcelain"], wt(b));
       throw new Error(
-        `${(e as Error).message}\n--- pane ${b} ---\n${screen}\n--- git status ---\n${st.stdout}`,
+        `${
+          (e as Error).message
+        }\n--- pane ${b} ---\n${screen}\n--- git status ---\n${st.stdout}`,
       );
     });
   }
