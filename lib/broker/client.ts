@@ -4,11 +4,13 @@
  * (`GIT_PAW_BROKER_TOKEN`), the agent's key (`X-Git-Paw-Agent-Key`, when
  * given) and a timeout on every call. Also the one
  * description of a {@link ProbeResult} in words. Agents' helper commands
- * and git hooks load it on every call: no Hono, no zod, no other imports.
+ * and git hooks load it on every call: no Hono, no zod; its one import is
+ * the abortable sleep of its retries (lib/sleep.ts, no imports of its own).
  *
  * Permissions: `--allow-net` to the broker's address.
  * @module
  */
+import { sleep } from "../sleep.ts";
 
 /** Environment variable carrying the broker's URL in every pane. */
 export const BROKER_URL_ENV = "GIT_PAW_BROKER_URL";
@@ -121,20 +123,6 @@ function isRefused(e: unknown): boolean {
   return /connection refused/i.test(
     `${(e as Error)?.message ?? ""} ${(cause as Error)?.message ?? ""}`,
   );
-}
-
-/** Resolve after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    if (signal.aborted) return done();
-    const end = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", end);
-      done();
-    };
-    const t = setTimeout(end, ms);
-    signal.addEventListener("abort", end, { once: true });
-  });
 }
 
 /** The broker's answer: status, body text, and its `error` when JSON. */
@@ -274,13 +262,13 @@ export function brokerClient(
     const started = performance.now();
     for (let wait = 25;; wait = Math.min(wait * 2, 200)) {
       try {
-        return await once(all);
+        return await once();
       } catch (e) {
         if (
           isRefused(e) && !all.aborted &&
           performance.now() - started + wait <= refusedRetryMs
         ) {
-          await pause(wait, all);
+          await sleep(wait, all);
           if (!all.aborted) continue;
         }
         throw new BrokerUnreachableError(base, {
@@ -291,7 +279,7 @@ export function brokerClient(
       }
     }
 
-    async function once(all: AbortSignal): Promise<BrokerReply> {
+    async function once(): Promise<BrokerReply> {
       if (viaSocket) {
         const { status, text } = await socketRequest(
           `${base}${path}`,

@@ -36,7 +36,7 @@ import { brokerUrlOf } from "../core/broker_url.ts";
 import type { Receipt } from "../core/session.ts";
 import { slugify as slugOf } from "../core/slug.ts";
 import { healState, startKind, stoppedReason } from "./heal.ts";
-import { sleep } from "./sleep.ts";
+import { sleep } from "../sleep.ts";
 
 /** Options of `__dashboard`. */
 export type DashboardCommandOptions = {

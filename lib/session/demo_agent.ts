@@ -31,7 +31,7 @@ import { slugify } from "../core/slug.ts";
 import { gitTry } from "../adapters/git_run.ts";
 import { brokerClient, tokenFromEnv } from "../broker/client.ts";
 import { readAgentKey } from "../coord/credentials.ts";
-import { sleep } from "./sleep.ts";
+import { sleep } from "../sleep.ts";
 
 /** The environment variable holding a demo script (see the module doc). */
 const DEMO_SCRIPT_ENV = "GIT_PAW_DEMO_SCRIPT";
@@ -201,17 +201,11 @@ export async function runDemoAgent(
   // A session opens the agent panes while pane 0 is still binding its
   // port: wait (bounded) for the broker's first answer, so the boot status
   // is not sent into a closed port.
-  if (client) {
-    const until = Date.now() + BROKER_BOOT_WAIT_MS;
-    while (!stop.signal.aborted && Date.now() < until) {
-      try {
-        await client.status({ timeoutMs: 1000, signal: stop.signal });
-        break;
-      } catch {
-        await sleep(50, stop.signal);
-      }
-    }
-  }
+  await client?.status({
+    timeoutMs: BROKER_BOOT_WAIT_MS,
+    refusedRetryMs: BROKER_BOOT_WAIT_MS,
+    signal: stop.signal,
+  }).catch(() => {});
 
   let brokerWarned = false;
   const publish = async (msg: Record<string, unknown>): Promise<boolean> => {

@@ -47,7 +47,7 @@ import { receiptBrokerUrl } from "./common.ts";
 import { brokerDataDir } from "./receipt.ts";
 import { agentPanes } from "./agents_cmd.ts";
 import { tellAgent } from "./tell.ts";
-import { sleep } from "./sleep.ts";
+import { sleep } from "../sleep.ts";
 
 /** Default time budget (minutes) when `--max-minutes` is not given. */
 const DEFAULT_MAX_MINUTES = 60;

@@ -1,6 +1,6 @@
 /**
- * One abortable sleep for the session area's loops (the demo agent, the
- * unattended drive loop, pane 0's waits).
+ * One abortable sleep for every area's waits (the broker client's retries,
+ * the demo agent, the unattended drive loop, pane 0's waits).
  * @module
  */
 
