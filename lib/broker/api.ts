@@ -16,7 +16,12 @@ export type { AgentStatusEntry, LogEntry, WatchTarget };
 
 /** What a subscriber is told, in publish order. */
 export type BrokerEvent =
-  | { kind: "entry"; entry: LogEntry }
+  | {
+    kind: "entry";
+    entry: LogEntry;
+    /** The entry's message as JSON, as the log stores it (when known). */
+    json?: string;
+  }
   | { kind: "roster" }
   | { kind: "watch"; target: WatchTarget };
 

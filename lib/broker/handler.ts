@@ -304,21 +304,39 @@ function parseBody(text: string): BodyResult {
 }
 
 /**
- * The body as text (`cl`: its declared length), null when it exceeds
- * {@link MAX_BODY_BYTES}, "timeout" when it has not all arrived within `ms`
- * (the read is then cancelled: the client is sent a 408 and the connection
- * closed).
+ * The body parsed as JSON (`cl`: its declared length), null when it exceeds
+ * {@link MAX_BODY_BYTES}, "timeout" when it has not all arrived within the
+ * deadline. With a declared length the runtime parses it (`req.json()`:
+ * ~1 µs a publish cheaper here than `text()` and `JSON.parse`); a chunked
+ * body is read bounded, as text.
  */
-function readBodyText(
+async function readBodyJson(
   req: Request,
   cl: string | null,
   deadlines: Deadlines,
-): Promise<string | null | "timeout"> {
-  const reading = cl !== null ? req.text() : readBounded(req);
-  return raceDeadline(reading, deadlines);
+): Promise<BodyResult | null | "timeout"> {
+  if (cl === null) {
+    const text = await raceDeadline(readBounded(req), deadlines);
+    return text === null || text === "timeout" ? text : parseBody(text);
+  }
+  if (Number(cl) === 0) return parseBody("");
+  return await raceDeadline(jsonOf(req), deadlines);
 }
 
-/** {@link readBodyText} as bytes, for requests passed on to the router. */
+async function jsonOf(req: Request): Promise<BodyResult> {
+  try {
+    return { ok: true, value: await req.json() };
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return { ok: false, res: error(400, `invalid message JSON: ${e.message}`) };
+  }
+}
+
+/**
+ * The body as bytes, bounded by {@link MAX_BODY_BYTES} (null beyond), or
+ * "timeout" (the read is then cancelled), for requests passed on to the
+ * router.
+ */
 async function readBodyBytes(
   req: Request,
   deadlines: Deadlines,
@@ -492,6 +510,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
           timestamp_unix_secs: o.entry.timestamp_unix_secs,
           message: o.message,
         },
+        json: o.entry.json,
       };
       call(fn, ev);
     }
@@ -640,10 +659,9 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
       ct === null || !JSON_TYPE.test(ct) ||
       (cl !== null && Number(cl) > MAX_BODY_BYTES)
     ) return (await checkBodyHeaders(req))!;
-    const text = await readBodyText(req, cl, bodyDeadlines);
-    if (text === null) return tooLarge();
-    if (text === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
-    const body = parseBody(text);
+    const body = await readBodyJson(req, cl, bodyDeadlines);
+    if (body === null) return tooLarge();
+    if (body === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
     if (!body.ok) return body.res;
     const v = validate(body.value, true);
     if (!v.ok) return jsonResponse(v.error.status, v.error.body);

@@ -29,6 +29,7 @@ import {
 import type { AlertReason } from "../core/dashboard_alerts.ts";
 import { subjectOf } from "../core/dashboard_summary.ts";
 import { AlertMonitor } from "./alerts.ts";
+import { EntryRing } from "../core/entry_ring.ts";
 
 /** What the page shows: the dashboard view plus the "Needs you" list. */
 export type WebSnapshot = DashboardView & {
@@ -102,17 +103,12 @@ export class WebView {
   #needsYouLive = false;
   /**
    * Live entries not yet in the view model: applied together when the view
-   * is read (a snapshot) or when this many have piled up, so a publish
-   * costs the page nothing while no one looks.
+   * is read (a snapshot), so a publish costs the page nothing while no one
+   * looks. Only the newest `maxMessages` can still be panel rows; of older
+   * ones the newest per subject is kept, for its summary
+   * ({@link applyEntries} reads older entries that way too: the same view).
    */
-  #pending: LogEntry[] = [];
-  readonly #pendingMax: number;
-  /**
-   * Live entries that left {@link #pending} unformatted (it keeps only the
-   * newest `maxMessages` once it fills): the newest per subject, in seq
-   * order; they feed their subject's summary at the next settle.
-   */
-  #older = new Map<string, LogEntry>();
+  readonly #pending: EntryRing;
   /** Live entries that came while the log was being replayed. */
   #held: LogEntry[] = [];
   /** Resolves once the log's replay is in (pending until {@link start}). */
@@ -124,7 +120,7 @@ export class WebView {
     this.#broker = broker;
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#maxMessages = opts.maxMessages;
-    this.#pendingMax = Math.max(4 * opts.maxMessages, 2048);
+    this.#pending = new EntryRing(opts.maxMessages);
     // The broker may not be listening yet: nothing is read from it here.
     this.#session = opts.session;
     this.#agentPorts = opts.agentPorts;
@@ -165,7 +161,7 @@ export class WebView {
         return;
       }
       if (!live) return void buffered.push(ev.entry);
-      this.#apply(ev.entry);
+      this.#apply(ev.entry, ev.json);
       this.#changed();
     });
     try {
@@ -202,55 +198,21 @@ export class WebView {
     this.#changed();
   }
 
-  #apply(e: LogEntry): void {
-    this.#pending.push(e);
-    if (this.#pending.length >= this.#pendingMax) this.#compact();
+  /** One live entry (`json`: its message as the log has it, if known). */
+  #apply(e: LogEntry, json?: string): void {
+    this.#pending.push(
+      e.seq,
+      e.timestamp_unix_secs,
+      json ?? JSON.stringify(e.message),
+      subjectKey(e),
+    );
     if (this.#needsYouLive) applyNeedsYouEntry(this.#needsYou, e);
     else this.#held.push(e);
   }
 
-  /**
-   * Bound {@link #pending} without formatting anything: entries that can no
-   * longer be panel rows (all but the newest `maxMessages`) only matter for
-   * their subject's summary, so only the newest per subject is kept
-   * ({@link applyEntries} reads older entries that way too: the same view).
-   */
-  #compact(): void {
-    const p = this.#pending;
-    const cut = p.length - this.#maxMessages;
-    // Newest first: the first entry met per key is the one kept (one set
-    // lookup for each of the others).
-    const seen = new Set<string>();
-    const kept: LogEntry[] = [];
-    const keys: string[] = [];
-    for (let i = cut - 1; i >= 0; i--) {
-      const e = p[i]!;
-      const key = subjectKey(e);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      kept.push(e);
-      keys.push(key);
-    }
-    for (let i = kept.length - 1; i >= 0; i--) {
-      // Delete, then set, oldest first: the map stays in order of each
-      // key's newest seq.
-      this.#older.delete(keys[i]!);
-      this.#older.set(keys[i]!, kept[i]!);
-    }
-    this.#pending = p.slice(cut);
-  }
-
   /** The pending live entries into the view model. */
   #settle(): void {
-    if (this.#pending.length === 0 && this.#older.size === 0) return;
-    let batch = this.#pending;
-    if (this.#older.size) {
-      // Older than everything pending; at least `maxMessages` follow them.
-      batch = [...this.#older.values()].concat(batch);
-      this.#older.clear();
-    }
-    this.#pending = [];
-    applyEntries(this.#state, batch);
+    if (this.#pending.size) applyEntries(this.#state, this.#pending.drain());
   }
 
   /** Stop following the broker. */

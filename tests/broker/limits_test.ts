@@ -135,3 +135,41 @@ Deno.test("beyond the open-request cap the broker answers 503 with a JSON error"
   await waitFor("none open", () => b.load().openRequests === 0);
   assert.equal((await get(`${b.url}/status`)).status, 200);
 });
+
+Deno.test("a publish body is read the same with a declared length and chunked", async () => {
+  await using b = await testBroker();
+  const body =
+    '{"type":"agent.status","agent_id":"feat-c","payload":{"status":"working"}}';
+  const bad = '{"type":';
+  const send = async (head: string, data: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: b.port });
+    await conn.write(enc.encode(
+      `POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nconnection: close\r\n${head}\r\n\r\n${data}`,
+    ));
+    const answer = await readAll(conn, 3000);
+    conn.close();
+    return answer;
+  };
+  const chunk = (s: string) =>
+    `${enc.encode(s).length.toString(16)}\r\n${s}\r\n0\r\n\r\n`;
+  const sized = await send(`content-length: ${body.length}`, body);
+  assert.match(sized, /^HTTP\/1\.1 202 /, sized);
+  const chunked = await send("transfer-encoding: chunked", chunk(body));
+  assert.match(chunked, /^HTTP\/1\.1 202 /, chunked);
+  // The same refusal for the same broken JSON either way.
+  const refusals = [
+    await send(`content-length: ${bad.length}`, bad),
+    await send("transfer-encoding: chunked", chunk(bad)),
+  ].map((a) => a.slice(a.indexOf("\r\n\r\n") + 4));
+  for (const r of refusals) assert.match(r, /invalid message JSON/, r);
+  assert.equal(refusals[0], refusals[1]);
+  const empty = await send("content-length: 0", "");
+  assert.match(empty, /^HTTP\/1\.1 400 [\s\S]*must not be empty/, empty);
+  const log = await get(`${b.url}/log?since=0`);
+  assert.equal(
+    log.json.entries.filter((e: { message: { agent_id: string } }) =>
+      e.message.agent_id === "feat-c"
+    ).length,
+    2,
+  );
+});
