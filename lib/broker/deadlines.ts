@@ -11,7 +11,14 @@
  * @module
  */
 
-type Deadline = { at: number; fire: () => void; live: boolean };
+type Deadline = {
+  at: number;
+  fire: (v: typeof TIMED_OUT) => void;
+  live: boolean;
+};
+
+/** What {@link Deadlines.race} gives when the deadline came first. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
 
 /** One timer for many equal-length deadlines. */
 export class Deadlines {
@@ -39,14 +46,38 @@ export class Deadlines {
    * Cancel is idempotent and does nothing once `fire` ran.
    */
   add(fire: () => void): () => void {
+    const d = this.#push(fire);
+    return () => this.#settle(d);
+  }
+
+  /**
+   * `reading`'s value, or {@link TIMED_OUT} when it is not done `ms` from
+   * now (one promise and one queue entry: the publish path's body read).
+   */
+  race<T>(reading: Promise<T>): Promise<T | typeof TIMED_OUT> {
+    return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
+      const d = this.#push(resolve);
+      reading.then((v) => {
+        this.#settle(d);
+        resolve(v);
+      }, (e) => {
+        this.#settle(d);
+        reject(e);
+      });
+    });
+  }
+
+  #push(fire: (v: typeof TIMED_OUT) => void): Deadline {
     const d: Deadline = { at: performance.now() + this.ms, fire, live: true };
     this.#queue.push(d);
     if (this.#timer === undefined) this.#arm(this.ms);
-    return () => {
-      if (!d.live) return;
-      d.live = false;
-      this.#dropSettled();
-    };
+    return d;
+  }
+
+  #settle(d: Deadline): void {
+    if (!d.live) return;
+    d.live = false;
+    this.#dropSettled();
   }
 
   /** Cancel everything and stop the timer (the server stops). */
@@ -95,7 +126,7 @@ export class Deadlines {
       if (!d.live) continue;
       d.live = false;
       try {
-        d.fire();
+        d.fire(TIMED_OUT);
       } catch { /* the caller's problem; the others still fire */ }
     }
     this.#dropSettled();

@@ -72,7 +72,7 @@ import { fastParseStatus } from "../core/broker_fastpath.ts";
 import { AGENT_KEY_HEADER, authorsOf } from "../core/agent_key.ts";
 import { SUPERVISOR_ID } from "../core/slug.ts";
 import { VERSION } from "../version.ts";
-import { Deadlines } from "./deadlines.ts";
+import { Deadlines, TIMED_OUT } from "./deadlines.ts";
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -305,62 +305,43 @@ function parseBody(text: string): BodyResult {
 
 /**
  * The body parsed as JSON (`cl`: its declared length), null when it exceeds
- * {@link MAX_BODY_BYTES}, "timeout" when it has not all arrived within the
- * deadline. With a declared length the runtime parses it (`req.json()`:
- * ~1 µs a publish cheaper here than `text()` and `JSON.parse`); a chunked
- * body is read bounded, as text.
+ * {@link MAX_BODY_BYTES}, {@link TIMED_OUT} when it has not all arrived
+ * within the deadline. With a declared length the runtime parses it
+ * (`req.json()`: ~1 µs a publish cheaper here than `text()` and
+ * `JSON.parse`); a chunked body is read bounded, as text.
  */
 async function readBodyJson(
   req: Request,
   cl: string | null,
   deadlines: Deadlines,
-): Promise<BodyResult | null | "timeout"> {
+): Promise<BodyResult | null | typeof TIMED_OUT> {
   if (cl === null) {
-    const text = await raceDeadline(readBounded(req), deadlines);
-    return text === null || text === "timeout" ? text : parseBody(text);
+    const text = await deadlines.race(readBounded(req));
+    return text === null || text === TIMED_OUT ? text : parseBody(text);
   }
   if (Number(cl) === 0) return parseBody("");
-  return await raceDeadline(jsonOf(req), deadlines);
-}
-
-async function jsonOf(req: Request): Promise<BodyResult> {
+  let value: unknown;
   try {
-    return { ok: true, value: await req.json() };
+    value = await deadlines.race(req.json());
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
     return { ok: false, res: error(400, `invalid message JSON: ${e.message}`) };
   }
+  return value === TIMED_OUT ? TIMED_OUT : { ok: true, value };
 }
 
 /**
  * The body as bytes, bounded by {@link MAX_BODY_BYTES} (null beyond), or
- * "timeout" (the read is then cancelled), for requests passed on to the
- * router.
+ * {@link TIMED_OUT} (the read is then cancelled), for requests passed on to
+ * the router.
  */
 async function readBodyBytes(
   req: Request,
   deadlines: Deadlines,
-): Promise<Uint8Array<ArrayBuffer> | null | "timeout"> {
-  const r = await raceDeadline(readBoundedBytes(req), deadlines);
-  if (r === "timeout") await req.body?.cancel().catch(() => {});
+): Promise<Uint8Array<ArrayBuffer> | null | typeof TIMED_OUT> {
+  const r = await deadlines.race(readBoundedBytes(req));
+  if (r === TIMED_OUT) await req.body?.cancel().catch(() => {});
   return r;
-}
-
-/** `reading`, or "timeout" when it is not done by the next deadline. */
-function raceDeadline<T>(
-  reading: Promise<T>,
-  deadlines: Deadlines,
-): Promise<T | "timeout"> {
-  return new Promise((resolve, reject) => {
-    const cancel = deadlines.add(() => resolve("timeout"));
-    reading.then((v) => {
-      cancel();
-      resolve(v);
-    }, (e) => {
-      cancel();
-      reject(e);
-    });
-  });
 }
 
 async function readBounded(req: Request): Promise<string | null> {
@@ -661,7 +642,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     ) return (await checkBodyHeaders(req))!;
     const body = await readBodyJson(req, cl, bodyDeadlines);
     if (body === null) return tooLarge();
-    if (body === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
+    if (body === TIMED_OUT) return bodyTimeout(limits.bodyTimeoutMs);
     if (!body.ok) return body.res;
     const v = validate(body.value, true);
     if (!v.ok) return jsonResponse(v.error.status, v.error.body);
@@ -907,7 +888,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     const cl = raw.headers.get("content-length");
     if (cl !== null && Number(cl) > MAX_BODY_BYTES) return await next();
     const bytes = await readBodyBytes(raw, bodyDeadlines);
-    if (bytes === "timeout") return bodyTimeout(limits.bodyTimeoutMs);
+    if (bytes === TIMED_OUT) return bodyTimeout(limits.bodyTimeoutMs);
     if (bytes === null) return tooLarge();
     c.req.raw = new Request(raw.url, {
       method: raw.method,

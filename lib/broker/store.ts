@@ -158,7 +158,10 @@ type HumanEntry = {
 
 /** The human-log line of one entry (docs/REFERENCE.md, "Broker log"); newlines become spaces. */
 export function humanLine(entry: HumanEntry): string {
-  const display = displayMessage(entry.message).replace(/[\r\n]+/g, " ");
+  let display = displayMessage(entry.message);
+  if (display.includes("\n") || display.includes("\r")) {
+    display = display.replace(/[\r\n]+/g, " ");
+  }
   return `[${entry.seq}] ${entry.timestamp_unix_secs} [${
     identityOf(entry.message)
   }] ${display}\n`;

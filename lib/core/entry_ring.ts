@@ -23,6 +23,8 @@ export class EntryRing {
   #count = 0;
   /** Pushed out of the ring: the newest per key, in order of that seq. */
   readonly #older = new Map<string, Out>();
+  /** The key last set in {@link #older} (already its newest: no move). */
+  #lastOut: string | null = null;
 
   /** @param capacity entries the ring holds (at least 1) */
   constructor(capacity: number) {
@@ -45,16 +47,20 @@ export class EntryRing {
     if (this.#count < cap) i = (this.#head + this.#count++) % cap;
     else {
       // The oldest leaves the ring. Delete, then set: the map stays in
-      // order of each key's newest seq. Its record is reused.
+      // order of each key's newest seq (the key set last already is
+      // last). Its record is reused.
       i = this.#head;
       const k = this.#key[i]!;
       let o = this.#older.get(k);
-      if (o) this.#older.delete(k);
-      else o = { seq: 0, ts: 0, json: "" };
+      if (o === undefined) o = { seq: 0, ts: 0, json: "" };
+      else if (k !== this.#lastOut) this.#older.delete(k);
+      if (k !== this.#lastOut) {
+        this.#older.set(k, o);
+        this.#lastOut = k;
+      }
       o.seq = this.#seq[i]!;
       o.ts = this.#ts[i]!;
       o.json = this.#json[i]!;
-      this.#older.set(k, o);
       this.#head = (i + 1) % cap;
     }
     this.#seq[i] = seq;
@@ -79,6 +85,7 @@ export class EntryRing {
       this.#json[i] = "";
     }
     this.#older.clear();
+    this.#lastOut = null;
     this.#head = 0;
     this.#count = 0;
     return out;

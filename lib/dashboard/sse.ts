@@ -307,6 +307,7 @@ export class SseHub {
   }
 
   #broadcastEntry(entry: LogEntry): void {
+    if (this.#clients.size === 0) return;
     let bytes: Uint8Array | null = null;
     for (const c of [...this.#clients]) {
       if (c.pending) {

@@ -163,6 +163,15 @@ Deno.test("a publish body is read the same with a declared length and chunked", 
   ].map((a) => a.slice(a.indexOf("\r\n\r\n") + 4));
   for (const r of refusals) assert.match(r, /invalid message JSON/, r);
   assert.equal(refusals[0], refusals[1]);
+  // A body that reads "timeout" is a bad message, not a late one.
+  for (const text of ["timeout", '"timeout"']) {
+    for (
+      const a of [
+        await send(`content-length: ${text.length}`, text),
+        await send("transfer-encoding: chunked", chunk(text)),
+      ]
+    ) assert.match(a, /^HTTP\/1\.1 400 /, a);
+  }
   const empty = await send("content-length: 0", "");
   assert.match(empty, /^HTTP\/1\.1 400 [\s\S]*must not be empty/, empty);
   const log = await get(`${b.url}/log?since=0`);
