@@ -747,7 +747,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     const h = req.headers;
     const host = h.get("host");
     if (
-      allowedHosts !== null && host !== null &&
+      allowedHosts !== null && host !== null && !allowedHosts.has(host) &&
       !allowedHosts.has(host.toLowerCase())
     ) {
       return error(421, "unexpected Host header", {

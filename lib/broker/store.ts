@@ -143,6 +143,9 @@ export function sessionFileBase(session: string): string {
   return s === "" ? "default" : s;
 }
 
+/** `deliveredTo` until the entry is written (read-only, shared). */
+const NOT_YET: string[] = [];
+
 const LINE_HEAD = /^\{"seq":(\d+),"timestamp_unix_secs":(\d+),"message":/;
 
 function entryPrefix(seq: number, ts: number): string {
@@ -158,13 +161,15 @@ type HumanEntry = {
 
 /** The human-log line of one entry (docs/REFERENCE.md, "Broker log"); newlines become spaces. */
 export function humanLine(entry: HumanEntry): string {
-  let display = displayMessage(entry.message);
+  return humanText(entry.seq, entry.timestamp_unix_secs, entry.message);
+}
+
+function humanText(seq: number, ts: number, message: BrokerMessage): string {
+  let display = displayMessage(message);
   if (display.includes("\n") || display.includes("\r")) {
     display = display.replace(/[\r\n]+/g, " ");
   }
-  return `[${entry.seq}] ${entry.timestamp_unix_secs} [${
-    identityOf(entry.message)
-  }] ${display}\n`;
+  return `[${seq}] ${ts} [${identityOf(message)}] ${display}\n`;
 }
 
 /** A store opened on a data dir (see module docs). */
@@ -208,7 +213,8 @@ export class BrokerStore {
   #lastWriteAt = -Infinity;
   #buf = new Uint8Array(64 * 1024);
   /** Human-log lines (or their entries, made into lines when written) waiting. */
-  #humanPending: Array<string | HumanEntry> = [];
+  /** Human lines to append: text, or a written entry's outcome. */
+  #humanPending: Array<string | PublishOutcome> = [];
   #humanTimer: ReturnType<typeof setTimeout> | null = null;
   #lastHumanAt = -Infinity;
   /** The log's tail: file offset `o` lives at `#ring[o % #ring.length]`. */
@@ -581,7 +587,7 @@ export class BrokerStore {
     const outcome: PublishOutcome = {
       entry,
       message: msg,
-      deliveredTo: [],
+      deliveredTo: NOT_YET,
       rosterChanged: false,
     };
     this.#ops.push({
@@ -724,11 +730,7 @@ export class BrokerStore {
         o.deliveredTo = r.deliveredTo;
         o.rosterChanged = r.rosterChanged;
         this.#idx.set(e.seq, lineOff, spans[i]!);
-        this.#humanPending.push({
-          seq: e.seq,
-          timestamp_unix_secs: e.timestamp_unix_secs,
-          message: op.msg,
-        });
+        this.#humanPending.push(o);
         outcomes.push(o);
         maxSeq = e.seq;
       } else this.#applyWatch(op.target);
@@ -782,7 +784,9 @@ export class BrokerStore {
     }
     let text = "";
     for (const l of this.#humanPending) {
-      text += typeof l === "string" ? l : humanLine(l);
+      text += typeof l === "string"
+        ? l
+        : humanText(l.entry.seq, l.entry.timestamp_unix_secs, l.message);
     }
     this.#humanPending = [];
     const bytes = enc.encode(text);
