@@ -478,22 +478,38 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
   const emit = (ev: BrokerEvent) => {
     for (const fn of subscribers.keys()) call(fn, ev);
   };
+  /**
+   * The subscribers each message type goes to, in subscription order
+   * (built on first use, dropped when a subscription changes).
+   */
+  let byType = new Map<string, Array<(ev: BrokerEvent) => void>>();
+  const takersOf = (type: string) => {
+    let list = byType.get(type);
+    if (list === undefined) {
+      list = [];
+      for (const [fn, types] of subscribers) {
+        if (types === null || types.has(type)) list.push(fn);
+      }
+      byType.set(type, list);
+    }
+    return list;
+  };
   /** One entry to the subscribers that want its type (one event for all). */
   const emitEntry = (o: PublishOutcome) => {
-    const type = o.message.type;
-    let ev: BrokerEvent | null = null;
-    for (const [fn, types] of subscribers) {
-      if (types !== null && !types.has(type)) continue;
-      ev ??= {
-        kind: "entry",
-        entry: {
-          seq: o.entry.seq,
-          timestamp_unix_secs: o.entry.timestamp_unix_secs,
-          message: o.message,
-        },
-        json: o.entry.json,
-      };
-      call(fn, ev);
+    const takers = takersOf(o.message.type);
+    if (takers.length === 0) return;
+    const ev: BrokerEvent = {
+      kind: "entry",
+      entry: {
+        seq: o.entry.seq,
+        timestamp_unix_secs: o.entry.timestamp_unix_secs,
+        message: o.message,
+      },
+      json: o.entry.json,
+    };
+    for (let i = 0; i < takers.length; i++) {
+      // One that unsubscribed while this entry went round is not told.
+      if (subscribers.has(takers[i]!)) call(takers[i]!, ev);
     }
   };
 
@@ -1059,8 +1075,10 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     watch: (target: WatchTarget) => watchTarget({ ...target }),
     subscribe(fn: (ev: BrokerEvent) => void, opts?: SubscribeOptions) {
       subscribers.set(fn, opts?.types ? new Set(opts.types) : null);
+      byType = new Map();
       return () => {
         subscribers.delete(fn);
+        byType = new Map();
       };
     },
     close() {
