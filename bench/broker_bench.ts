@@ -261,6 +261,11 @@ async function benchPublish(): Promise<BenchResult> {
     const bareCpu = Math.min(...runs.map((r) => r.bare.cpuUs));
     const brokerCpu = Math.min(...runs.map((r) => r.broker.cpuUs));
     const cpuRatio = bareCpu / brokerCpu;
+    // Each round's own ratio (its bare and broker ran minutes apart at
+    // most): the median is less moved by one lucky or unlucky run.
+    const perRound = runs.map((r) => r.broker.rps / r.bare.rps)
+      .sort((a, b) => a - b);
+    const medianRound = perRound[Math.floor(perRound.length / 2)]!;
     // Everything acknowledged is in the log.
     let lines = 0;
     for (const dir of dataDirs) {
@@ -310,7 +315,9 @@ async function benchPublish(): Promise<BenchResult> {
           ratio >= 0.6 ? "met" : "NOT met"
         } by requests per second. The servers' own CPU time per request (all threads, /proc) gives ${
           fmt(cpuRatio, 2)
-        }: requests per second on a shared machine move with its neighbours, CPU per request much less.`,
+        }: requests per second on a shared machine move with its neighbours, CPU per request much less. Per round (req/s): ${
+          perRound.map((r) => fmt(r, 2)).join(", ")
+        }, median ${fmt(medianRound, 2)}.`,
         `Durability check: ${fmt(lines)} lines in the session log for ≥ ${
           fmt(acked)
         } acknowledged publishes (including warm-ups): ${
