@@ -293,7 +293,7 @@ function parseBody(text: string): BodyResult {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
-    if (/^\s*$/.test(text)) {
+    if (text === "") {
       return { ok: false, res: error(400, "request body must not be empty") };
     }
     return {

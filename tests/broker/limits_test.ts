@@ -172,6 +172,13 @@ Deno.test("a publish body is read the same with a declared length and chunked", 
       ]
     ) assert.match(a, /^HTTP\/1\.1 400 /, a);
   }
+  // A body of only whitespace is bad JSON either way.
+  const blank = [
+    await send("content-length: 2", "  "),
+    await send("transfer-encoding: chunked", chunk("  ")),
+  ].map((a) => a.slice(a.indexOf("\r\n\r\n") + 4));
+  for (const r of blank) assert.match(r, /invalid message JSON/, r);
+  assert.equal(blank[0], blank[1]);
   const empty = await send("content-length: 0", "");
   assert.match(empty, /^HTTP\/1\.1 400 [\s\S]*must not be empty/, empty);
   const log = await get(`${b.url}/log?since=0`);
