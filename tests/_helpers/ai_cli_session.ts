@@ -536,9 +536,14 @@ export async function runUnattendedScenario(
       }`,
     );
   }
-  if ((await rig.status("a")) !== "needs_input") {
-    throw new Error(`roster: a is ${await rig.status("a")}`);
-  }
+  // The roster may say `working` for a moment: a status the CLI's hook
+  // sent in the background can land after the wait's; the screen detector
+  // says `needs_input` again on its next look while the prompt is shown.
+  await rig.until(
+    "the roster to say a needs input",
+    async () => (await rig.status("a")) === "needs_input",
+    3000,
+  );
 
   // 3. Approve; the commit (approved too where the CLI asks) arrives as a
   // committed artifact under a.
