@@ -247,6 +247,37 @@ Deno.test("subscribe() with types gets only those entries, every roster and watc
   assert.equal(e4(some), e4(all));
 });
 
+Deno.test("subscribe() changed while an entry goes round: one that left is not told, one that came is told from the next entry, types still apply", async () => {
+  await using b = await testBroker();
+  const seen: Record<string, number[]> = { first: [], second: [], late: [] };
+  const seqOf = (e: BrokerEvent) => e.kind === "entry" ? e.entry.seq : null;
+  let offSecond = () => {};
+  let lateAdded = false;
+  b.subscribe((e) => {
+    const s = seqOf(e);
+    if (s === null) return;
+    seen.first!.push(s);
+    if (s === 1) offSecond();
+    if (s === 1 && !lateAdded) {
+      lateAdded = true;
+      b.subscribe((e2) => {
+        const s2 = seqOf(e2);
+        if (s2 !== null) seen.late!.push(s2);
+      }, { types: ["agent.artifact"] });
+    }
+  });
+  offSecond = b.subscribe((e) => {
+    const s = seqOf(e);
+    if (s !== null) seen.second!.push(s);
+  });
+  await b.publish(statusMsg("a"));
+  await b.publish(artifactMsg("a"));
+  await b.publish(statusMsg("b"));
+  assert.deepEqual(seen.first, [1, 2, 3]);
+  assert.deepEqual(seen.second, []);
+  assert.deepEqual(seen.late, [2]);
+});
+
 Deno.test("errors: 415, 400 empty/malformed/invalid/placeholder, 404, 405 as JSON", async () => {
   await using b = await testBroker();
   const cases: Array<
