@@ -653,7 +653,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     const ct = h.get("content-type");
     const cl = h.get("content-length");
     if (
-      ct === null || !JSON_TYPE.test(ct) ||
+      ct === null || (ct !== "application/json" && !JSON_TYPE.test(ct)) ||
       (cl !== null && Number(cl) > MAX_BODY_BYTES)
     ) return (await checkBodyHeaders(req))!;
     const body = await readBodyJson(req, cl, bodyDeadlines);

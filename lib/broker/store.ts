@@ -695,10 +695,21 @@ export class BrokerStore {
         this.#buf = new Uint8Array(Math.max(need, this.#buf.length * 2));
       }
       const buf = this.#buf;
-      for (let i = 0; i < ops.length; i++) {
-        const { written } = enc.encodeInto(ops[i]!.line, buf.subarray(at));
-        spans[i] = written;
-        at += written;
+      // The whole batch in one encode; when it is all ASCII (bytes =
+      // UTF-16 units) each line's span is its length, else each line is
+      // encoded again on its own to learn its span.
+      let text = "";
+      for (let i = 0; i < ops.length; i++) text += ops[i]!.line;
+      const { written } = enc.encodeInto(text, buf);
+      if (written === text.length) {
+        for (let i = 0; i < ops.length; i++) spans[i] = ops[i]!.line.length;
+        at = written;
+      } else {
+        for (let i = 0; i < ops.length; i++) {
+          const r = enc.encodeInto(ops[i]!.line, buf.subarray(at));
+          spans[i] = r.written;
+          at += r.written;
+        }
       }
       // One synchronous write(2) per batch: to the page cache, no thread hop.
       while (off < at) off += this.#sink.writeSync(buf.subarray(off, at));
