@@ -94,7 +94,8 @@ Deno.test("newSession() and splitWindow() run argv without a shell, in a format-
       ],
     });
     assert.match(pane, /^%\d+$/);
-    for (let i = 0; i < 100 && !exists(out); i++) {
+    // The shell's redirection creates the file before printf fills it.
+    for (let i = 0; i < 100 && !hasText(out); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(
@@ -110,6 +111,14 @@ Deno.test("newSession() and splitWindow() run argv without a shell, in a format-
     assert.ok(!exists(join(odd, "canary")) && !exists(join(dir, "canary")));
   });
 });
+
+function hasText(p: string): boolean {
+  try {
+    return Deno.statSync(p).size > 0;
+  } catch {
+    return false;
+  }
+}
 
 function exists(p: string): boolean {
   try {
