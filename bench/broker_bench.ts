@@ -18,6 +18,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchResult } from "./run.ts";
+import { clockTicks, cpuTicks, median } from "./_util.ts";
 import { parseMessage } from "../lib/core/messages.ts";
 import { openStore } from "../lib/broker/store.ts";
 
@@ -186,14 +187,6 @@ async function wrk(
   }
 }
 
-/** CPU time (user + system, every thread) of process `pid` so far, in µs. */
-async function cpuMicros(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 (utime, stime) in clock ticks, 100 per second on Linux.
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
-
 /** wrk against `p`, with the server's CPU µs per answered request. */
 async function wrkCpu(
   p: Proc,
@@ -201,10 +194,10 @@ async function wrkCpu(
   lua: string,
   seconds: number,
 ): Promise<WrkResult & { cpuUs: number }> {
-  const before = await cpuMicros(p.pid);
+  const before = cpuTicks(p.pid);
   const r = await wrk(`${p.url}${path}`, lua, seconds);
-  const used = await cpuMicros(p.pid) - before;
-  return { ...r, cpuUs: used / Math.max(1, r.requests) };
+  const usedUs = (cpuTicks(p.pid) - before) * 1e6 / await clockTicks();
+  return { ...r, cpuUs: usedUs / Math.max(1, r.requests) };
 }
 
 async function rssKiB(pid: number): Promise<number> {
@@ -265,7 +258,7 @@ async function benchPublish(): Promise<BenchResult> {
     // most): the median is less moved by one lucky or unlucky run.
     const perRound = runs.map((r) => r.broker.rps / r.bare.rps)
       .sort((a, b) => a - b);
-    const medianRound = perRound[Math.floor(perRound.length / 2)]!;
+    const medianRound = median(perRound);
     // Everything acknowledged is in the log.
     let lines = 0;
     for (const dir of dataDirs) {

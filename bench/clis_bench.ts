@@ -19,6 +19,7 @@
  */
 import { join } from "node:path";
 import type { BenchResult } from "./run.ts";
+import { median } from "./_util.ts";
 import type { AiCli } from "../tests/_helpers/ai_clis.ts";
 import { aiCliBin } from "../tests/_helpers/ai_clis.ts";
 import {
@@ -191,11 +192,6 @@ async function retried(what: string, f: () => Promise<number>) {
       if (attempt >= 2) throw e;
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Measure each CLI: alone, under git paw start with 1 and with 2 agents. */

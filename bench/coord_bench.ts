@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import type { BenchResult } from "./run.ts";
+import { clockTicks, cpuTicks } from "./_util.ts";
 import { startBroker } from "../lib/broker/server.ts";
 import { coordinationPlugins } from "../lib/coord/plugins.ts";
 import { defaultConfig } from "../lib/core/config.ts";
@@ -150,27 +151,6 @@ async function latency(): Promise<BenchResult> {
     };
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
-}
-
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // Fields after the parenthesised command name; utime/stime are 14th/15th.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(rest[11]) + Number(rest[12]);
-}
-
-async function clockTicks(): Promise<number> {
-  try {
-    const out = await new Deno.Command("getconf", {
-      args: ["CLK_TCK"],
-      stdout: "piped",
-    })
-      .output();
-    const n = Number(new TextDecoder().decode(out.stdout).trim());
-    return n > 0 ? n : 100;
-  } catch {
-    return 100;
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import type { BenchResult } from "./run.ts";
+import { median } from "./_util.ts";
 import { trace } from "../lib/trace.ts";
 import { startBroker } from "../lib/broker/server.ts";
 import { IntegrationLane } from "../lib/coord/integration_plugin.ts";
@@ -44,11 +45,6 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
     );
   }
   return new TextDecoder().decode(out.stdout).trim();
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function p95(xs: number[]): number {

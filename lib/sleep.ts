@@ -5,15 +5,15 @@
  */
 
 /** Resolve after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((ok) => {
-    if (signal.aborted) return ok();
+    if (signal?.aborted) return ok();
     const t = setTimeout(done, ms);
     function done() {
       clearTimeout(t);
-      signal.removeEventListener("abort", done);
+      signal?.removeEventListener("abort", done);
       ok();
     }
-    signal.addEventListener("abort", done, { once: true });
+    signal?.addEventListener("abort", done, { once: true });
   });
 }

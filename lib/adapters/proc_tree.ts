@@ -16,17 +16,34 @@
  */
 export type ProcInfo = { ppid: number; start: string; state: string };
 
+/**
+ * The fields of `/proc/<pid>/stat` text after the command name (the state
+ * letter first); null when garbled. The command name is in parentheses and
+ * may hold anything: the fields start past the last `)`.
+ */
+function statFields(text: string): string[] | null {
+  const close = text.lastIndexOf(")");
+  return close < 0 ? null : text.slice(close + 2).split(" ");
+}
+
 /** Parse `/proc/<pid>/stat` text; null when garbled. Pure. */
 export function parseStat(text: string): ProcInfo | null {
-  // The command name is in parentheses and may hold anything: skip past
-  // the last `)`.
-  const close = text.lastIndexOf(")");
-  if (close < 0) return null;
-  const f = text.slice(close + 2).split(" ");
+  const f = statFields(text);
+  if (f === null) return null;
   const ppid = Number(f[1]);
   const start = f[19];
   if (!Number.isInteger(ppid) || start === undefined) return null;
   return { ppid, start, state: f[0] ?? "" };
+}
+
+/**
+ * CPU time used so far (utime + stime, every thread, in clock ticks) from
+ * `/proc/<pid>/stat` text; null when garbled. Pure.
+ */
+export function cpuTicksOf(text: string): number | null {
+  const f = statFields(text);
+  const ticks = Number(f?.[11]) + Number(f?.[12]);
+  return Number.isFinite(ticks) ? ticks : null;
 }
 
 async function readStat(pid: number): Promise<ProcInfo | null> {

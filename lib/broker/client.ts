@@ -114,15 +114,26 @@ export type CallOptions = {
   refusedRetryMs?: number;
 };
 
-/** True when `e` is a refused TCP connection (socket or `fetch`). */
-function isRefused(e: unknown): boolean {
-  if (e instanceof Deno.errors.ConnectionRefused) return true;
-  const cause = (e as { cause?: unknown } | null)?.cause;
-  if (cause instanceof Deno.errors.ConnectionRefused) return true;
-  // fetch: "fetch failed", its cause's message naming the refusal.
-  return /connection refused/i.test(
-    `${(e as Error)?.message ?? ""} ${(cause as Error)?.message ?? ""}`,
-  );
+/**
+ * Whether `e` (or anything in its `cause` chain) is a refused TCP
+ * connection: the socket path's error, or `fetch`'s "fetch failed" whose
+ * cause names the refusal.
+ */
+export function isConnectionRefused(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    if (cur instanceof Deno.errors.ConnectionRefused) return true;
+    const err = cur as { name?: unknown; code?: unknown; message?: unknown };
+    if (err.name === "ConnectionRefused" || err.code === "ECONNREFUSED") {
+      return true;
+    }
+    if (
+      typeof err.message === "string" &&
+      /connection refused|ECONNREFUSED|os error 111/i.test(err.message)
+    ) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** The broker's answer: status, body text, and its `error` when JSON. */
@@ -265,7 +276,7 @@ export function brokerClient(
         return await once();
       } catch (e) {
         if (
-          isRefused(e) && !all.aborted &&
+          isConnectionRefused(e) && !all.aborted &&
           performance.now() - started + wait <= refusedRetryMs
         ) {
           await sleep(wait, all);

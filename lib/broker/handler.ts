@@ -296,11 +296,13 @@ function parseBody(text: string): BodyResult {
     if (text === "") {
       return { ok: false, res: error(400, "request body must not be empty") };
     }
-    return {
-      ok: false,
-      res: error(400, `invalid message JSON: ${(e as Error).message}`),
-    };
+    return badJson(e as SyntaxError);
   }
+}
+
+/** The refusal of a body that is not JSON (either body path). */
+function badJson(e: SyntaxError): BodyResult {
+  return { ok: false, res: error(400, `invalid message JSON: ${e.message}`) };
 }
 
 /**
@@ -325,7 +327,7 @@ async function readBodyJson(
     value = await deadlines.race(req.json());
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
-    return { ok: false, res: error(400, `invalid message JSON: ${e.message}`) };
+    return badJson(e);
   }
   return value === TIMED_OUT ? TIMED_OUT : { ok: true, value };
 }
@@ -482,7 +484,7 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
    * The subscribers each message type goes to, in subscription order
    * (built on first use, dropped when a subscription changes).
    */
-  let byType = new Map<string, Array<(ev: BrokerEvent) => void>>();
+  const byType = new Map<string, Array<(ev: BrokerEvent) => void>>();
   const takersOf = (type: string) => {
     let list = byType.get(type);
     if (list === undefined) {
@@ -1075,10 +1077,10 @@ export function createBrokerHandler(deps: BrokerHandlerDeps): BrokerHandler {
     watch: (target: WatchTarget) => watchTarget({ ...target }),
     subscribe(fn: (ev: BrokerEvent) => void, opts?: SubscribeOptions) {
       subscribers.set(fn, opts?.types ? new Set(opts.types) : null);
-      byType = new Map();
+      byType.clear();
       return () => {
         subscribers.delete(fn);
-        byType = new Map();
+        byType.clear();
       };
     },
     close() {

@@ -10,6 +10,7 @@ import {
   brokerClient,
   BrokerUnreachableError,
   describeProbe,
+  isConnectionRefused,
   type ProbeResult,
 } from "./client.ts";
 
@@ -64,24 +65,6 @@ export async function probeBroker(
   if (session !== expectedSession) return "other-session";
   if (opts.repo !== undefined && repo !== opts.repo) return "other-session";
   return "ours";
-}
-
-/** Whether `e` (or anything in its `cause` chain) is a refused connection. */
-function isConnectionRefused(e: unknown): boolean {
-  let cur: unknown = e;
-  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
-    if (cur instanceof Deno.errors.ConnectionRefused) return true;
-    const err = cur as { name?: unknown; code?: unknown; message?: unknown };
-    if (err.name === "ConnectionRefused" || err.code === "ECONNREFUSED") {
-      return true;
-    }
-    if (
-      typeof err.message === "string" &&
-      /connection refused|ECONNREFUSED|os error 111/i.test(err.message)
-    ) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** True when a TCP connect to the URL's host:port is refused. */

@@ -212,7 +212,6 @@ export class BrokerStore {
   #scheduled = false;
   #lastWriteAt = -Infinity;
   #buf = new Uint8Array(64 * 1024);
-  /** Human-log lines (or their entries, made into lines when written) waiting. */
   /** Human lines to append: text, or a written entry's outcome. */
   #humanPending: Array<string | PublishOutcome> = [];
   #humanTimer: ReturnType<typeof setTimeout> | null = null;

@@ -570,7 +570,7 @@ async function commit(
     for (let i = 0;; i++) {
       const r = await gitTry(cwd, args);
       if (r.code === 0 || i >= 4 || !/index\.lock/.test(r.stderr)) return r;
-      await new Promise((ok) => setTimeout(ok, 200));
+      await sleep(200);
     }
   };
   if ((await retried(["add", "--", file])).code !== 0) return null;

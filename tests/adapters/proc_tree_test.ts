@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ancestors,
+  cpuTicksOf,
   descendants,
   endProcesses,
   parseStat,
@@ -14,6 +15,14 @@ Deno.test("parseStat() reads parent, state and start time past a command name wi
     "1 2 3 4 5 6 7 8 20 0 1 0 987654 1000 10 0";
   assert.deepEqual(parseStat(line), { ppid: 17, start: "987654", state: "S" });
   assert.equal(parseStat("garbage"), null);
+});
+
+Deno.test("cpuTicksOf() adds utime and stime past a command name with spaces and parens", () => {
+  const line = "4242 (my (odd) cmd) S 17 4242 4242 0 -1 4194560 " +
+    "1 2 3 4 5 6 7 8 20 0 1 0 987654 1000 10 0";
+  assert.equal(cpuTicksOf(line), 11);
+  assert.equal(cpuTicksOf("garbage"), null);
+  assert.equal(cpuTicksOf("1 (x) S 0"), null);
 });
 
 Deno.test("descendants() and ancestors() walk the table both ways", () => {
