@@ -68,7 +68,10 @@ export class Deadlines {
   }
 
   #push(fire: (v: typeof TIMED_OUT) => void): Deadline {
-    const d: Deadline = { at: performance.now() + this.ms, fire, live: true };
+    // `Date.now()` is V8's own (no runtime op, unlike `performance.now()`:
+    // ~0.2 µs a publish). Its whole milliseconds are rounded up by one, so
+    // a deadline never fires before `ms` have passed.
+    const d: Deadline = { at: Date.now() + this.ms + 1, fire, live: true };
     this.#queue.push(d);
     if (this.#timer === undefined) this.#arm(this.ms);
     return d;
@@ -117,7 +120,7 @@ export class Deadlines {
 
   #expire(): void {
     this.#timer = undefined;
-    const now = performance.now();
+    const now = Date.now();
     const q = this.#queue;
     while (this.#head < q.length) {
       const d = q[this.#head]!;
