@@ -174,8 +174,10 @@ async function wrk(
       /Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0,
     );
     const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
-    const p50 = /50%\s+(\S+)/.exec(text)?.[1] ?? "?";
-    const p99 = /99%\s+(\S+)/.exec(text)?.[1] ?? "?";
+    // The latency distribution's own lines ("     50%  391.00us"), not a
+    // "+/- Stdev" column that happens to end in 50%.
+    const p50 = /^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? "?";
+    const p99 = /^\s+99%\s+(\S+)/m.exec(text)?.[1] ?? "?";
     if (!Number.isFinite(rps)) {
       throw new Error(
         `wrk failed: ${text} ${new TextDecoder().decode(out.stderr)}`,
