@@ -2,8 +2,8 @@
  * Interactive pickers for `start` (only when stdin is a terminal): a branch
  * multi-select with type-to-filter (and "new branch" entries), the mode
  * select, and one CLI select per branch or for all. The built-in `demo` CLI
- * is listed last; and the spec checklist of bare `--specs`. Esc/Ctrl-C or an
- * empty selection cancel (exit 2).
+ * is listed last; and the spec checklist of bare `--specs`. Ctrl-C cancels
+ * (exit 2), as does an empty spec checklist.
  * @module
  */
 import type { Config } from "../core/config.ts";
@@ -24,20 +24,29 @@ const NEW = "\u0000new:";
 
 /**
  * Pick branches: type to filter, Enter toggles the highlighted branch, pick
- * "Done" to finish. A typed name that matches no branch can be added as a
- * new branch (created from HEAD).
+ * "Done" to finish ("Done" with nothing picked says so and stays). A typed
+ * name that matches no branch can be added as a new branch (created from
+ * HEAD). After a toggle the filter stays as typed and the cursor on the
+ * branch just toggled; the toggles leave no lines behind, one summary line
+ * says what was picked.
  * @throws {CancelledError} when nothing is selected.
  */
 export async function pickBranches(all: string[]): Promise<string[]> {
   const chosen: string[] = [];
+  let term = "";
+  let at: string | undefined;
+  let hint = "";
   for (;;) {
     const { search } = await prompts();
     const answer = await search<string>({
       message:
-        `Branches (type to filter, Enter toggles; ${chosen.length} selected)`,
+        `Branches (type to filter, Enter toggles; ${chosen.length} selected)${hint}`,
       pageSize: 15,
-      source: (term) => {
-        const t = (term ?? "").trim();
+      ...(term ? { initialValue: term } : {}),
+      ...(at !== undefined ? { default: at } : {}),
+      source: (typed) => {
+        const t = (typed ?? "").trim();
+        term = typed ?? "";
         const lower = t.toLowerCase();
         const rows: Array<{ name: string; value: string }> = [{
           name: chosen.length
@@ -62,14 +71,22 @@ export async function pickBranches(all: string[]): Promise<string[]> {
         }
         return rows;
       },
-    });
-    if (answer === DONE) break;
+    }, { clearPromptOnDone: true });
+    hint = "";
+    if (answer === DONE && chosen.length > 0) break;
+    if (answer === DONE) {
+      hint = " — pick a branch first; Ctrl-C cancels";
+      at = DONE;
+      continue;
+    }
     const b = answer.startsWith(NEW) ? answer.slice(NEW.length) : answer;
     const i = chosen.indexOf(b);
     if (i >= 0) chosen.splice(i, 1);
     else chosen.push(b);
+    at = b;
   }
   if (chosen.length === 0) throw new CancelledError();
+  eprintln(`Branches: ${chosen.join(", ")}`);
   return chosen;
 }
 

@@ -82,6 +82,12 @@ Deno.test("git paw start on a terminal picks branches and CLI interactively, the
   await using w = await makeWorld({ project: "proj" });
   await using pty = onPty(w, ["start", "--no-broker"]);
   await waitFor("branch picker", () => pty.screen().includes("Branches"));
+  // "Done" with nothing picked does not cancel: it says what to do.
+  await pty.type("\r");
+  await waitFor(
+    "pick-a-branch hint",
+    () => pty.screen().includes("pick a branch first"),
+  );
   await pty.type("feat/new");
   await waitFor(
     "new-branch entry",
@@ -90,6 +96,12 @@ Deno.test("git paw start on a terminal picks branches and CLI interactively, the
   await pty.type("\x1b[B"); // down: from "Done" to the new branch
   await pty.type("\r");
   await waitFor("one selected", () => pty.screen().includes("1 selected"));
+  // The filter stays and the cursor on the branch just picked: up to Done.
+  await waitFor(
+    "picked branch kept under the filter",
+    () => pty.screen().includes("[x] feat/new (new)"),
+  );
+  await pty.type("\x1b[A");
   await pty.type("\r"); // Done
   await waitFor("CLI picker", () => pty.screen().includes("CLI"));
   await waitFor("demo listed", () => pty.screen().includes("demo"));
