@@ -145,7 +145,7 @@ export function cliLabel(e: CliEntry): string {
 function demoCli(self: string[] = selfArgv()): CliEntry {
   return {
     name: DEMO_CLI,
-    display: "Demo agent (built-in)",
+    display: "Demo agent, built in",
     argv: [...self, DEMO_AGENT_COMMAND],
     path: self[0] ?? "git-paw",
     source: "builtin",
