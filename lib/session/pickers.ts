@@ -28,16 +28,15 @@ const NEW = "\u0000new:";
  * name that matches no branch can be added as a new branch (created from
  * HEAD). After a toggle the filter stays as typed and the cursor on the
  * branch just toggled; the toggles leave no lines behind, one summary line
- * says what was picked.
- * @throws {CancelledError} when nothing is selected.
+ * says what was picked. Ctrl-C rejects (the prompt library's exit error).
  */
 export async function pickBranches(all: string[]): Promise<string[]> {
   const chosen: string[] = [];
   let term = "";
   let at: string | undefined;
   let hint = "";
+  const { search } = await prompts();
   for (;;) {
-    const { search } = await prompts();
     const answer = await search<string>({
       message:
         `Branches (type to filter, Enter toggles; ${chosen.length} selected)${hint}`,
@@ -85,7 +84,6 @@ export async function pickBranches(all: string[]): Promise<string[]> {
     else chosen.push(b);
     at = b;
   }
-  if (chosen.length === 0) throw new CancelledError();
   eprintln(`Branches: ${chosen.join(", ")}`);
   return chosen;
 }
